@@ -1,0 +1,1 @@
+"""Benchmark sets, Ray sweeps, result stores, reports, and bench_*.py performance scripts."""

@@ -1,0 +1,53 @@
+"""Talk to Lean: typed proof states and tactic results, backends (repl, dojo, replay), verifier, parser."""
+
+from lean_env.errors import (
+    LeanCrashError,
+    LeanEnvError,
+    LeanNotFoundError,
+    LeanParseError,
+    LeanStartError,
+    LeanTimeoutError,
+    ProtocolError,
+    TheoremStartError,
+)
+from lean_env.types import (
+    NO_GOALS,
+    DojoSource,
+    Env,
+    Goal,
+    Hypothesis,
+    LeanError,
+    ProofFinished,
+    ProofGivenUp,
+    ProofState,
+    StateResult,
+    TacticResult,
+    TacticTimeout,
+    Theorem,
+    parse_goals,
+)
+
+__all__ = [
+    "NO_GOALS",
+    "DojoSource",
+    "Env",
+    "Goal",
+    "Hypothesis",
+    "LeanCrashError",
+    "LeanEnvError",
+    "LeanError",
+    "LeanNotFoundError",
+    "LeanParseError",
+    "LeanStartError",
+    "LeanTimeoutError",
+    "ProofFinished",
+    "ProofGivenUp",
+    "ProofState",
+    "ProtocolError",
+    "StateResult",
+    "TacticResult",
+    "TacticTimeout",
+    "Theorem",
+    "TheoremStartError",
+    "parse_goals",
+]

@@ -1,0 +1,48 @@
+"""Exceptions raised by lean_env. Each carries a one-line message fit for a CLI error."""
+
+from __future__ import annotations
+
+SETUP_HINT = "prover setup --lean-project DIR"
+
+
+class LeanEnvError(Exception):
+    """Base class for everything lean_env raises."""
+
+
+class LeanNotFoundError(LeanEnvError):
+    """No usable Lean toolchain, Lean project or REPL binary."""
+
+    def __init__(self, what: str, fix: str = SETUP_HINT) -> None:
+        super().__init__(f"{what}; to set it up run: {fix}")
+        self.fix = fix
+
+
+class LeanStartError(LeanEnvError):
+    """The Lean process or the header (imports) failed to start."""
+
+
+class TheoremStartError(LeanEnvError):
+    """A theorem could not be started (its statement does not elaborate, unknown name, ...)."""
+
+
+class LeanCrashError(LeanEnvError):
+    """The Lean process died and could not be brought back."""
+
+
+class LeanTimeoutError(LeanEnvError):
+    """A request other than a tactic (a command, a header) ran past its limit."""
+
+
+class ProtocolError(LeanEnvError):
+    """Lean (or something pretending to be it) answered with output we cannot parse."""
+
+
+class LeanParseError(LeanEnvError):
+    """A .lean file could not be parsed. `line` and `column` are 1-based."""
+
+    def __init__(self, path: str, line: int, column: int, reason: str) -> None:
+        super().__init__(f"{path}:{line}:{column}: {reason}")
+        self.path = path
+        self.line = line
+        self.column = column
+        self.reason = reason

@@ -1,0 +1,206 @@
+"""The typed seam between Lean and everything else, in LeanDojo's vocabulary.
+
+Every backend (repl, dojo, replay) produces these types; search, prover and
+benchmarks consume only these.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Protocol, Union, runtime_checkable
+
+NO_GOALS = "no goals"
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    """One line of a goal's local context: `a b : ℕ` gives names ("a", "b")."""
+
+    names: tuple[str, ...]
+    type: str
+
+
+@dataclass(frozen=True)
+class Goal:
+    """One parsed goal: optional case tag, hypotheses, and the target after `⊢`."""
+
+    hypotheses: tuple[Hypothesis, ...]
+    conclusion: str
+    case: str | None = None
+
+    @classmethod
+    def from_pp(cls, pp: str) -> Goal:
+        lines = pp.split("\n")
+        case: str | None = None
+        if lines and lines[0].startswith("case "):
+            case = lines[0][len("case ") :].strip()
+            lines = lines[1:]
+        text = "\n".join(lines)
+        context, sep, target = text.partition("⊢")
+        if not sep:
+            return cls(hypotheses=(), conclusion=text.strip(), case=case)
+        return cls(hypotheses=_parse_context(context), conclusion=target.strip(), case=case)
+
+
+# A hypothesis starts at a line beginning with identifiers followed by ` : `;
+# continuation lines of a long type are indented.
+_HYP_START = re.compile(r"^(?P<names>[^\s:][^:]*?) : ", re.MULTILINE)
+
+
+def _parse_context(context: str) -> tuple[Hypothesis, ...]:
+    starts = list(_HYP_START.finditer(context))
+    hyps: list[Hypothesis] = []
+    for i, m in enumerate(starts):
+        end = starts[i + 1].start() if i + 1 < len(starts) else len(context)
+        hyp_type = context[m.end() : end].strip()
+        hyps.append(Hypothesis(names=tuple(m["names"].split()), type=hyp_type))
+    return tuple(hyps)
+
+
+def split_goals(pp: str) -> tuple[str, ...]:
+    """Split a LeanDojo-style pretty-printed goal list (goals separated by blank lines)."""
+    if pp.strip() in ("", NO_GOALS):
+        return ()
+    return tuple(g for g in pp.split("\n\n") if g.strip())
+
+
+def parse_goals(pp: str) -> tuple[Goal, ...]:
+    return tuple(Goal.from_pp(g) for g in split_goals(pp))
+
+
+@dataclass(frozen=True, eq=False)
+class ProofState:
+    """A proof state. Equality and hash use only `pp`, as LeanDojo's TacticState does.
+
+    `handle` is the backend's own id for the state (a REPL proofState, a Dojo sid,
+    a replay key); it is meaningful only to the backend that produced it.
+    """
+
+    pp: str
+    goals: tuple[Goal, ...] = ()
+    handle: int | str | None = None
+
+    @classmethod
+    def from_pp(cls, pp: str, handle: int | str | None = None) -> ProofState:
+        return cls(pp=pp, goals=parse_goals(pp), handle=handle)
+
+    @classmethod
+    def from_goal_strings(cls, goals: list[str] | tuple[str, ...], handle: int | str | None = None) -> ProofState:
+        return cls.from_pp("\n\n".join(goals) if goals else NO_GOALS, handle)
+
+    @property
+    def num_goals(self) -> int:
+        return len(self.goals)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ProofState) and other.pp == self.pp
+
+    def __hash__(self) -> int:
+        return hash(self.pp)
+
+
+@dataclass(frozen=True)
+class StateResult:
+    """The tactic succeeded and goals remain."""
+
+    state: ProofState
+
+
+@dataclass(frozen=True)
+class ProofFinished:
+    """The tactic closed every goal."""
+
+    handle: int | str | None = None
+
+
+@dataclass(frozen=True)
+class LeanError:
+    """Lean rejected the tactic (or the tactic filter refused it before Lean saw it)."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class ProofGivenUp:
+    """The tactic used `sorry`/`admit`: never a proof."""
+
+    message: str = "proof contains `sorry`"
+
+
+@dataclass(frozen=True)
+class TacticTimeout:
+    """The tactic ran past its wall-clock limit; the backend has recovered."""
+
+    seconds: float
+
+
+TacticResult = Union[StateResult, ProofFinished, LeanError, ProofGivenUp, TacticTimeout]
+
+
+@dataclass(frozen=True)
+class DojoSource:
+    """Where a theorem lives in a LeanDojo-traced git repository."""
+
+    url: str
+    commit: str
+    file_path: str
+    full_name: str
+
+
+@dataclass(frozen=True)
+class Theorem:
+    """A theorem to prove.
+
+    `statement` is the declaration up to (not including) `:=`, for example
+    `theorem foo (n : ℕ) : n + 0 = n`. `header` is what must precede it:
+    imports, `open`s, `set_option`s and any earlier declarations it uses.
+    """
+
+    name: str
+    statement: str
+    header: str = ""
+    informal_statement: str | None = None
+    informal_proof: str | None = None
+    dojo: DojoSource | None = None
+    metadata: tuple[tuple[str, str], ...] = field(default=())
+
+    def source_with_proof(self, proof: str) -> str:
+        """The whole Lean source of this theorem with `proof` as a tactic block."""
+        body = proof.strip("\n")
+        return f"{self.header.rstrip()}\n\n{self.statement.rstrip()} := by\n{indent_block(body, 2)}\n"
+
+
+def indent_block(text: str, spaces: int) -> str:
+    """Indent every non-empty line of `text` by `spaces`, keeping relative indentation."""
+    lines = text.split("\n")
+    nonempty = [ln for ln in lines if ln.strip()]
+    common = min((len(ln) - len(ln.lstrip(" ")) for ln in nonempty), default=0)
+    pad = " " * spaces
+    return "\n".join(pad + ln[common:] if ln.strip() else "" for ln in lines)
+
+
+@runtime_checkable
+class Env(Protocol):
+    """A Lean environment in which proof states can be explored.
+
+    Backends: `lean_env.repl.ReplEnv`, `lean_env.dojo.DojoEnv`, `lean_env.replay.ReplayEnv`.
+    `start` raises `lean_env.errors.TheoremStartError` when the theorem cannot be
+    started; `run_tactic` never raises for a tactic's own failure.
+    """
+
+    def start(self, theorem: Theorem) -> ProofState: ...
+
+    def run_tactic(self, state: ProofState, tactic: str, timeout: float | None = None) -> TacticResult: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Env: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...

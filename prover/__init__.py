@@ -1,0 +1,1 @@
+"""Propose tactics (HF, vLLM, fixed), prompt templates, and the user-facing CLI."""

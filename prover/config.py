@@ -1,0 +1,123 @@
+"""User configuration: one pydantic model, loaded from TOML and overridden by CLI flags.
+
+Unknown keys are errors, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from search.types import Budget, Scoring, SearchConfig
+
+DEFAULT_MODEL = "EleutherAI/llemma_7b"
+DEFAULT_LEAN_PROJECT = "~/.cache/lean-prover/project"
+
+
+class ConfigError(ValueError):
+    """Invalid configuration; the message is one line naming the offending key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class LeanConfig(_Section):
+    backend: Literal["repl", "dojo", "replay"] = "repl"
+    project: str = DEFAULT_LEAN_PROJECT
+    repl_binary: str | None = None  # default: the REPL built by `prover setup` inside `project`
+    pool_size: int = Field(1, ge=1)
+    memory_limit_mb: int | None = Field(16384, ge=256)
+    start_timeout_s: float = Field(600.0, gt=0)
+    command_timeout_s: float = Field(600.0, gt=0)
+    cassette: str | None = None
+    allow_native_decide: bool = False
+
+
+class SearchSection(_Section):
+    num_tactics: int = Field(32, ge=1)
+    scoring: Scoring = Scoring.LENGTH_NORMALIZED
+    expansion_batch: int = Field(1, ge=1)
+    time_s: float | None = Field(600.0, gt=0)
+    tactic_timeout_s: float = Field(5.0, gt=0)
+    max_expansions: int | None = Field(100, ge=1)
+    max_lean_calls: int | None = Field(None, ge=1)
+
+    def to_search_config(self) -> SearchConfig:
+        return SearchConfig(
+            num_tactics=self.num_tactics,
+            scoring=self.scoring,
+            expansion_batch=self.expansion_batch,
+            budget=Budget(
+                time_s=self.time_s,
+                tactic_timeout_s=self.tactic_timeout_s,
+                max_expansions=self.max_expansions,
+                max_lean_calls=self.max_lean_calls,
+            ),
+        )
+
+
+class GeneratorConfig(_Section):
+    kind: Literal["hf", "vllm", "fixed"] = "hf"
+    model: str = DEFAULT_MODEL
+    template: str = "llemma"
+    custom_prompt: str | None = None  # must contain {state}; overrides `template`
+    custom_stop: list[str] = Field(default_factory=list)
+    decoding: Literal["beam", "sample"] = "beam"
+    temperature: float = Field(1.0, gt=0)
+    top_p: float = Field(1.0, gt=0, le=1)
+    max_new_tokens: int = Field(256, ge=1)
+    batch_size: int = Field(16, ge=1)
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    dtype: Literal["auto", "bfloat16", "float16", "float32"] = "auto"
+    seed: int = 0
+    fixed_tactics: dict[str, float] | None = None  # tactic -> prior log-probability
+    combine_fixed: bool = False  # also propose the fixed tactics next to the model's
+
+
+class ProverConfig(_Section):
+    lean: LeanConfig = Field(default_factory=LeanConfig)
+    search: SearchSection = Field(default_factory=SearchSection)
+    generator: GeneratorConfig = Field(default_factory=GeneratorConfig)
+
+
+def _one_line(err: ValidationError, source: str) -> str:
+    first = err.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "<root>"
+    more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
+    return f"invalid config {source}: {where}: {first['msg']}{more}"
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> ProverConfig:
+    """Load a TOML config (if given) and apply nested `overrides` (CLI flags); `None` values are ignored."""
+    data: dict[str, Any] = {}
+    source = "(defaults)"
+    if path is not None:
+        p = Path(path)
+        source = str(p)
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {p}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"invalid TOML in {p}: {exc}") from None
+    if overrides:
+        cleaned = {s: {k: v for k, v in sec.items() if v is not None} for s, sec in overrides.items()}
+        data = _deep_merge(data, {s: sec for s, sec in cleaned.items() if sec})
+    try:
+        return ProverConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_one_line(exc, source)) from None

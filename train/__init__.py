@@ -1,0 +1,1 @@
+"""Fine-tune tactic models on proofsteps data."""
