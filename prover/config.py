@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -103,6 +103,19 @@ def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> ProverConfig:
     """Load a TOML config (if given) and apply nested `overrides` (CLI flags); `None` values are ignored."""
+    return load_config_as(ProverConfig, path, overrides)
+
+
+ConfigT = TypeVar("ConfigT", bound=BaseModel)
+
+
+def load_config_as(
+    model: type[ConfigT],
+    path: str | Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    base: dict[str, Any] | None = None,
+) -> ConfigT:
+    """`load_config` for a model extending ProverConfig (e.g. the sweep's); `base` (a preset) sits under the TOML."""
     data: dict[str, Any] = {}
     source = "(defaults)"
     if path is not None:
@@ -114,10 +127,12 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
             raise ConfigError(f"config file not found: {p}") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"invalid TOML in {p}: {exc}") from None
+    if base:
+        data = _deep_merge(base, data)
     if overrides:
         cleaned = {s: {k: v for k, v in sec.items() if v is not None} for s, sec in overrides.items()}
         data = _deep_merge(data, {s: sec for s, sec in cleaned.items() if sec})
     try:
-        return ProverConfig.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_one_line(exc, source)) from None

@@ -1,10 +1,14 @@
 """Explore proof states: best-first search, scoring, budgets, the proof tree. No torch, no Ray."""
 
+from search.best_first import BestFirstSearch
+from search.proof_script import ProofStep, flat_script, proof_script
+from search.scoring import candidate_score
 from search.types import (
     Budget,
     Candidate,
     GenRequest,
     InformalContext,
+    ProgressEvent,
     Scoring,
     SearchConfig,
     SearchResult,
@@ -15,10 +19,13 @@ from search.types import (
 )
 
 __all__ = [
+    "BestFirstSearch",
     "Budget",
     "Candidate",
     "GenRequest",
     "InformalContext",
+    "ProgressEvent",
+    "ProofStep",
     "Scoring",
     "SearchConfig",
     "SearchResult",
@@ -26,4 +33,7 @@ __all__ = [
     "SearchStatus",
     "TacticGenerator",
     "ValueFunction",
+    "candidate_score",
+    "flat_script",
+    "proof_script",
 ]

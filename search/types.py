@@ -100,6 +100,19 @@ class SearchStatus(str, enum.Enum):
 
 
 @dataclass(frozen=True)
+class ProgressEvent:
+    """A snapshot sent to `BestFirstSearch(on_progress=...)` after every expansion round."""
+
+    theorem_name: str
+    expansions: int
+    nodes: int
+    lean_calls: int
+    frontier: int
+    max_depth: int
+    elapsed_s: float
+
+
+@dataclass(frozen=True)
 class SearchStats:
     expansions: int = 0
     nodes: int = 0

@@ -1,0 +1,176 @@
+"""The append-only results store: one JSON line per (problem, attempt), durable as soon as it is written.
+
+Each line is written with a single `write` on an `O_APPEND` descriptor and then fsync'ed, so a
+`kill -9` of the writer leaves at most one truncated last line. Readers ignore such a line (it was
+never finished), and `ResultsStore.open_for_append` cuts it off before appending, so a resumed
+sweep neither loses a finished line nor duplicates one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+SCHEMA_VERSION = 1
+
+
+class AttemptRecord(BaseModel):
+    """One finished (problem, attempt). `proved` is true only when the verifier said Verified."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    problem: str
+    attempt: int = Field(ge=0)
+    split: str = ""
+    category: str = "other"
+    task: str = "f2f"
+    mode: str = "search"
+    status: str
+    proved: bool = False
+    verdict: str | None = None  # "verified" | "rejected" | None (nothing to verify)
+    checker: str | None = None
+    verdict_reason: str | None = None
+    proof: str | None = None
+    stats: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = None
+    retries: int = 0
+    config_hash: str = ""
+    model: str = ""
+    statement_field: str = ""
+    statement_source: str = ""
+    statement_repo: str = ""
+    statement_commit: str = ""
+    worker: str = ""
+    started_at: float = 0.0
+    finished_at: float = 0.0
+    schema_version: int = SCHEMA_VERSION
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.problem, self.attempt)
+
+    @property
+    def duration_s(self) -> float:
+        return max(0.0, self.finished_at - self.started_at)
+
+    @property
+    def expansions(self) -> int:
+        value = self.stats.get("expansions", 0)
+        return int(value) if isinstance(value, int | float) else 0
+
+    def to_line(self) -> str:
+        return json.dumps(self.model_dump(mode="json"), ensure_ascii=False, sort_keys=True) + "\n"
+
+
+@dataclass(frozen=True)
+class LoadedResults:
+    records: list[AttemptRecord]
+    truncated_tail: bool  # the file ended in an unfinished line (a writer was killed mid-line)
+    bad_lines: list[int]  # complete lines that are not valid records (1-based)
+
+
+class ResultsError(ValueError):
+    """The results file cannot be used (unreadable, or written by another configuration)."""
+
+
+def read_results(path: str | Path) -> LoadedResults:
+    """Every finished record of `path` (a missing file is empty). Later duplicates of a key are dropped."""
+    p = Path(path)
+    if not p.exists():
+        return LoadedResults([], False, [])
+    data = p.read_bytes()
+    truncated = bool(data) and not data.endswith(b"\n")
+    lines = data.split(b"\n")
+    complete = lines[:-1]  # the last element is either b"" or the unfinished tail
+    records: list[AttemptRecord] = []
+    bad: list[int] = []
+    seen: set[tuple[str, int]] = set()
+    for lineno, raw in enumerate(complete, 1):
+        if not raw.strip():
+            continue
+        try:
+            rec = AttemptRecord.model_validate(json.loads(raw))
+        except (json.JSONDecodeError, UnicodeDecodeError, ValidationError):
+            bad.append(lineno)
+            continue
+        if rec.key in seen:
+            continue
+        seen.add(rec.key)
+        records.append(rec)
+    return LoadedResults(records, truncated, bad)
+
+
+class ResultsStore:
+    """Appends records to a JSONL file; one `write` + fsync per line. Use as a context manager."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._fd: int | None = None
+
+    def open_for_append(self) -> LoadedResults:
+        """Open (creating parents), drop an unfinished tail line, and return what is already there."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        loaded = read_results(self.path)
+        if loaded.truncated_tail:
+            data = self.path.read_bytes()
+            keep = data.rfind(b"\n") + 1
+            with self.path.open("r+b") as fh:
+                fh.truncate(keep)
+                fh.flush()
+                os.fsync(fh.fileno())
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        return loaded
+
+    def append(self, record: AttemptRecord) -> None:
+        if self._fd is None:
+            raise RuntimeError("ResultsStore.append before open_for_append")
+        data = record.to_line().encode("utf-8")
+        written = os.write(self._fd, data)
+        if written != len(data):  # regular files do not short-write short of a full disk
+            raise OSError(f"short write to {self.path}: {written} of {len(data)} bytes")
+        os.fsync(self._fd)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> ResultsStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def finished_keys(records: Iterable[AttemptRecord]) -> set[tuple[str, int]]:
+    return {r.key for r in records}
+
+
+def manifest_path(results_path: str | Path) -> Path:
+    """The sidecar describing a sweep (config, hash, problem list): `<results>.manifest.json`."""
+    p = Path(results_path)
+    return p.with_name(p.name + ".manifest.json")
+
+
+def write_manifest(results_path: str | Path, manifest: dict[str, Any]) -> None:
+    path = manifest_path(results_path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, path)  # atomic: a killed driver never leaves half a manifest
+
+
+def read_manifest(results_path: str | Path) -> dict[str, Any] | None:
+    path = manifest_path(results_path)
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ResultsError(f"invalid manifest {path}: {exc.msg}") from None
+    return data if isinstance(data, dict) else None

@@ -1,0 +1,285 @@
+"""Ray actors of a sweep, written as plain classes (wrapped by `ray.remote` in the driver).
+
+- `GeneratorServer` owns the model (on a GPU when asked). Requests from many concurrent searches
+  are queued and run as one model call: up to `max_batch` requests, or whatever arrived within
+  `max_wait_ms` of the first one (dynamic batching). It records every batch size.
+- `ProverWorker` runs on CPU. It owns its Lean environment and verifier, and runs one attempt at a
+  time with the ordinary search code; its tactic generator is an adapter that calls the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import os
+import socket
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from benchmarks.sweep.attempt import (
+    AttemptJob,
+    AttemptOutcome,
+    ProofCompleter,
+    run_search_attempt,
+    run_whole_attempt,
+)
+from lean_env.types import Env
+from lean_env.verdict import ProofVerifier
+from prover.config import GeneratorConfig, LeanConfig
+from search.types import Candidate, GenRequest, SearchConfig, TacticGenerator
+
+TACTICS = "tactics"
+COMPLETIONS = "completions"
+
+
+# ----------------------------------------------------------------------------- factories (picklable)
+
+
+@dataclass(frozen=True)
+class ConfigEnvFactory:
+    """The configured Lean backend (`prover.backends.make_env`)."""
+
+    lean: LeanConfig
+
+    def __call__(self) -> Env:
+        from prover.backends import make_env
+
+        return make_env(self.lean)
+
+
+@dataclass(frozen=True)
+class ConfigVerifierFactory:
+    lean: LeanConfig
+
+    def __call__(self) -> ProofVerifier:
+        from prover.backends import make_verifier
+
+        return make_verifier(self.lean)
+
+
+@dataclass(frozen=True)
+class ConfigGeneratorFactory:
+    generator: GeneratorConfig
+
+    def __call__(self) -> TacticGenerator:
+        from prover.generators import make_generator
+
+        return make_generator(self.generator)
+
+
+@dataclass(frozen=True)
+class ConfigCompleterFactory:
+    generator: GeneratorConfig
+
+    def __call__(self) -> ProofCompleter:
+        from benchmarks.sweep.completion import HFCompleter
+
+        return HFCompleter(self.generator)
+
+
+# ----------------------------------------------------------------------------- generator actor
+
+
+@dataclass
+class _Pending:
+    kind: str
+    k: int
+    item: Any
+    future: asyncio.Future[Any]
+
+
+class GeneratorServer:
+    """Dynamic batching over one model. Ray runs it as an async actor; model calls run in one thread."""
+
+    def __init__(
+        self,
+        tactic_factory: Callable[[], TacticGenerator] | None,
+        completer_factory: Callable[[], ProofCompleter] | None,
+        max_batch: int = 32,
+        max_wait_ms: float = 5.0,
+    ) -> None:
+        # Built here, once per actor: the model loads on this actor's GPU and stays there.
+        self._tactics = tactic_factory() if tactic_factory is not None else None
+        self._completer = completer_factory() if completer_factory is not None else None
+        self.max_batch = max_batch
+        self.max_wait_s = max_wait_ms / 1000.0
+        self._queue: asyncio.Queue[_Pending] | None = None
+        self._consumer: asyncio.Task[None] | None = None
+        self._model_thread = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
+        self._batch_sizes: list[int] = []
+
+    async def generate(self, requests: list[GenRequest], k: int) -> list[list[Candidate]]:
+        """Candidates for each request; the requests join whatever batch is forming."""
+        return list(await asyncio.gather(*(self._submit(TACTICS, k, r) for r in requests)))
+
+    async def complete(self, prompts: list[str]) -> list[str]:
+        return list(await asyncio.gather(*(self._submit(COMPLETIONS, 0, p) for p in prompts)))
+
+    def batch_sizes(self) -> list[int]:
+        return list(self._batch_sizes)
+
+    def reset_stats(self) -> None:
+        self._batch_sizes.clear()
+
+    def ping(self) -> str:
+        return f"{socket.gethostname()}:{os.getpid()}"
+
+    async def _submit(self, kind: str, k: int, item: Any) -> Any:
+        if self._queue is None:
+            self._queue = asyncio.Queue()
+            self._consumer = asyncio.get_running_loop().create_task(self._consume())
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        await self._queue.put(_Pending(kind, k, item, future))
+        return await future
+
+    async def _consume(self) -> None:
+        assert self._queue is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = [await self._queue.get()]
+            deadline = loop.time() + self.max_wait_s
+            while len(batch) < self.max_batch:
+                if not self._queue.empty():
+                    batch.append(self._queue.get_nowait())
+                    continue
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                try:
+                    batch.append(await asyncio.wait_for(self._queue.get(), remaining))
+                except TimeoutError:
+                    break
+            # One model call per (kind, k): a beam of 32 and a beam of 8 cannot share a call.
+            groups: dict[tuple[str, int], list[_Pending]] = {}
+            for p in batch:
+                groups.setdefault((p.kind, p.k), []).append(p)
+            for (kind, k), group in groups.items():
+                self._batch_sizes.append(len(group))
+                try:
+                    results = await loop.run_in_executor(self._model_thread, self._call, kind, k, [p.item for p in group])
+                except Exception as exc:  # every request of the batch sees the model's failure
+                    for p in group:
+                        if not p.future.done():
+                            p.future.set_exception(exc)
+                    continue
+                for p, res in zip(group, results, strict=True):
+                    if not p.future.done():
+                        p.future.set_result(res)
+
+    def _call(self, kind: str, k: int, items: Sequence[Any]) -> Sequence[Any]:
+        if kind == TACTICS:
+            if self._tactics is None:
+                raise RuntimeError("this generator actor has no tactic generator")
+            out: Sequence[Any] = self._tactics(list(items), k)
+        else:
+            if self._completer is None:
+                raise RuntimeError("this generator actor has no whole-proof generator")
+            out = self._completer(list(items))
+        if len(out) != len(items):
+            raise RuntimeError(f"generator returned {len(out)} results for {len(items)} requests")
+        return out
+
+
+class _ActorClient:
+    """Calls a GeneratorServer given by its handle or by its actor name (looked up on first use)."""
+
+    def __init__(self, actor: Any) -> None:
+        self._actor = actor
+
+    @property
+    def handle(self) -> Any:
+        if isinstance(self._actor, str):
+            import ray
+
+            self._actor = ray.get_actor(self._actor)
+        return self._actor
+
+
+class ActorTacticGenerator(_ActorClient):
+    """A TacticGenerator that asks a GeneratorServer actor; the search calling it is unchanged code."""
+
+    def __call__(self, requests: Sequence[GenRequest], k: int) -> list[list[Candidate]]:
+        import ray
+
+        result: list[list[Candidate]] = ray.get(self.handle.generate.remote(list(requests), k))
+        return result
+
+
+class ActorCompleter(_ActorClient):
+    """A ProofCompleter that asks a GeneratorServer actor."""
+
+    def __call__(self, prompts: Sequence[str]) -> list[str]:
+        import ray
+
+        result: list[str] = ray.get(self.handle.complete.remote(list(prompts)))
+        return result
+
+
+# ----------------------------------------------------------------------------- prover actor
+
+
+class ProverWorker:
+    """Runs attempts one at a time; the Lean environment is reused across attempts and rebuilt after a failure."""
+
+    def __init__(
+        self,
+        generator: Any,  # a GeneratorServer handle or actor name
+        search_config: SearchConfig,
+        env_factory: Callable[[], Env],
+        verifier_factory: Callable[[], ProofVerifier],
+    ) -> None:
+        self.search_config = search_config
+        self.env_factory = env_factory
+        self.verifier_factory = verifier_factory
+        self.generator = ActorTacticGenerator(generator)
+        self.completer = ActorCompleter(generator)
+        self._env: Env | None = None
+        self._verifier: ProofVerifier | None = None
+        self.name = f"{socket.gethostname()}:{os.getpid()}"
+
+    def ping(self) -> str:
+        return self.name
+
+    def run(self, job: AttemptJob) -> AttemptOutcome:
+        try:
+            if job.mode == "whole":
+                outcome = run_whole_attempt(job, self.completer, self._get_verifier())
+            else:
+                outcome = run_search_attempt(job, self._get_env(), self.generator, self._get_verifier(), self.search_config)
+        except Exception as exc:  # building the backend failed, or something unforeseen: only this attempt fails
+            self._reset()
+            return AttemptOutcome(status="failed_error", error=f"{type(exc).__name__}: {exc}", retriable=True, worker=self.name)
+        if outcome.retriable:
+            self._reset()  # a crashed Lean process is replaced before the next attempt
+        return _with_worker(outcome, self.name)
+
+    def close(self) -> None:
+        self._reset()
+
+    def _get_env(self) -> Env:
+        if self._env is None:
+            self._env = self.env_factory()
+        return self._env
+
+    def _get_verifier(self) -> ProofVerifier:
+        if self._verifier is None:
+            self._verifier = self.verifier_factory()
+        return self._verifier
+
+    def _reset(self) -> None:
+        env, self._env = self._env, None
+        verifier, self._verifier = self._verifier, None
+        for resource in (env, verifier):
+            close = getattr(resource, "close", None)
+            if callable(close):
+                try:
+                    close()
+                except Exception:  # closing a dead process may fail; it is being replaced anyway
+                    pass
+
+
+def _with_worker(outcome: AttemptOutcome, worker: str) -> AttemptOutcome:
+    from dataclasses import replace
+
+    return replace(outcome, worker=worker)

@@ -1,0 +1,161 @@
+"""One attempt at one problem, inside a prover actor (or in-process): search or whole-proof, then verify.
+
+Nothing here imports Ray: the actor is a thin shell around these functions, so they are tested
+directly, and the same search code runs in `prover prove` and in a sweep.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from benchmarks.minif2f import NamedFewShot, Problem, few_shot_for
+from lean_env.types import Env
+from lean_env.verdict import ProofVerifier, Verdict, Verified
+from prover.templates import DEEPSEEK_HEADER, WHOLE_PROOF_STOP, informal_comment, whole_proof_prompt
+from search.types import InformalContext, SearchConfig, SearchStatus, TacticGenerator
+
+# A FAILED_START whose message names one of these is the backend failing, not the statement: retry it.
+_BACKEND_FAILURES = ("LeanCrashError", "LeanStartError", "LeanTimeoutError", "ProtocolError", "RayActorError")
+
+
+@runtime_checkable
+class ProofCompleter(Protocol):
+    """Whole-proof generation: one sampled completion per prompt (call again for more samples)."""
+
+    def __call__(self, prompts: Sequence[str]) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class AttemptJob:
+    problem: Problem
+    attempt: int
+    task: str  # "f2f" | "i2f"
+    mode: str  # "search" | "whole"
+    prompt: str | None = None  # whole-proof prompt, built by the driver
+
+
+@dataclass(frozen=True)
+class AttemptOutcome:
+    """What an attempt found. `retriable` marks a failure of the machinery (crashed Lean, dead generator)."""
+
+    status: str
+    proved: bool = False
+    verdict: str | None = None
+    checker: str | None = None
+    verdict_reason: str | None = None
+    proof: str | None = None
+    stats: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    retriable: bool = False
+    started_at: float = 0.0
+    finished_at: float = 0.0
+    worker: str = ""
+
+
+def informal_context(job: AttemptJob) -> InformalContext | None:
+    """The informal statement and proof guide the prover only in the informal-to-formal task."""
+    thm = job.problem.theorem
+    if job.task != "i2f" or not (thm.informal_statement or thm.informal_proof):
+        return None
+    return InformalContext(statement=thm.informal_statement, proof=thm.informal_proof)
+
+
+def _verdict_fields(verdict: Verdict) -> dict[str, Any]:
+    if isinstance(verdict, Verified):
+        return {"proved": True, "verdict": "verified", "checker": verdict.checker, "verdict_reason": None}
+    return {"proved": False, "verdict": "rejected", "checker": verdict.checker or None, "verdict_reason": verdict.reason}
+
+
+def _verify(verifier: ProofVerifier, job: AttemptJob, proof: str) -> tuple[dict[str, Any], str | None]:
+    """Verdict fields, or (rejected fields, error) when the verifier itself failed."""
+    try:
+        verdict = verifier.verify(job.problem.theorem, proof)
+    except Exception as exc:  # a verifier crash is never a proof
+        reason = f"verifier failed: {type(exc).__name__}: {exc}"
+        return {"proved": False, "verdict": None, "checker": None, "verdict_reason": reason}, reason
+    return _verdict_fields(verdict), None
+
+
+def run_search_attempt(
+    job: AttemptJob, env: Env, generator: TacticGenerator, verifier: ProofVerifier, config: SearchConfig
+) -> AttemptOutcome:
+    """Best-first search from the formal statement (guided by the informal proof in i2f), then verify."""
+    from search import BestFirstSearch
+
+    started = time.time()
+    result = BestFirstSearch(env, generator, config).search(job.problem.theorem, context=informal_context(job))
+    stats = result.stats.to_dict()
+    if result.status is SearchStatus.PROVED and result.proof:
+        fields, error = _verify(verifier, job, result.proof)
+        status = "proved" if fields["proved"] else "rejected"
+        return AttemptOutcome(
+            status=status, proof=result.proof, stats=stats, error=error, started_at=started, finished_at=time.time(), **fields
+        )
+    retriable = result.status is SearchStatus.FAILED_ERROR or (
+        result.status is SearchStatus.FAILED_START and any(name in result.message for name in _BACKEND_FAILURES)
+    )
+    return AttemptOutcome(
+        status=result.status.value,
+        stats=stats,
+        error=result.message or None,
+        retriable=retriable,
+        started_at=started,
+        finished_at=time.time(),
+    )
+
+
+def whole_proof_request(problem: Problem, task: str, few_shot: Sequence[NamedFewShot], num_few_shot: int) -> str:
+    """A DeepSeek-Prover whole-proof prompt; in i2f the informal statement and proof open the proof (DSP style)."""
+    thm = problem.theorem
+    context = InformalContext(thm.informal_statement, thm.informal_proof) if task == "i2f" else None
+    prefix = informal_comment(InformalContext(statement=thm.informal_statement)) if context else ""
+    statement = f"{thm.statement.rstrip()} := by\n"
+    if context is not None and context.proof:
+        # The few-shot proofs open with the informal proof as a comment; the query does the same.
+        statement += "  /- " + context.proof.strip().replace("\n", "\n  ") + "\n  -/\n"
+    header = thm.header or DEEPSEEK_HEADER
+    return whole_proof_prompt(statement, prefix, header=header, examples=few_shot_for(problem.name, few_shot, num_few_shot))
+
+
+def extract_whole_proof(completion: str) -> str:
+    """The tactic block of a completion: cut at the closing code fence, keep indentation."""
+    text = completion
+    for stop in WHOLE_PROOF_STOP:
+        pos = text.find(stop)
+        if pos != -1:
+            text = text[:pos]
+    return text.rstrip()
+
+
+def run_whole_attempt(job: AttemptJob, completer: ProofCompleter, verifier: ProofVerifier) -> AttemptOutcome:
+    """One sampled whole proof, checked by the verifier (pass@N is N of these)."""
+    if job.prompt is None:
+        raise ValueError("a whole-proof attempt needs its prompt")
+    started = time.time()
+    t0 = time.perf_counter()
+    try:
+        completion = completer([job.prompt])[0]
+    except Exception as exc:
+        return AttemptOutcome(
+            status="failed_error",
+            error=f"proof generator failed: {type(exc).__name__}: {exc}",
+            retriable=True,
+            started_at=started,
+            finished_at=time.time(),
+        )
+    model_time = time.perf_counter() - t0
+    proof = extract_whole_proof(completion)
+    stats: dict[str, Any] = {"model_time_s": model_time, "completion_chars": len(completion)}
+    if not proof.strip():
+        return AttemptOutcome(
+            status="no_proof", stats=stats, error="empty completion", started_at=started, finished_at=time.time()
+        )
+    fields, error = _verify(verifier, job, proof)
+    stats["total_time_s"] = time.perf_counter() - t0
+    status = "proved" if fields["proved"] else "rejected"
+    return AttemptOutcome(
+        status=status, proof=proof, stats=stats, error=error, started_at=started, finished_at=time.time(), **fields
+    )

@@ -1,0 +1,100 @@
+"""Sweep configuration: a `[sweep]` section composed with the prover's lean/search/generator sections."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from prover.config import ProverConfig, load_config_as
+from prover.paths import minif2f_path, shared_dir
+
+# Llemma formal2formal (PROMPTS.md §1): 32 beam candidates per expansion, 100 expansions, 600 s per theorem.
+PRESETS: dict[str, dict[str, Any]] = {
+    "llemma": {
+        "search": {"num_tactics": 32, "max_expansions": 100, "time_s": 600.0, "scoring": "length_normalized"},
+        "generator": {"template": "llemma", "decoding": "beam", "max_new_tokens": 256},
+    },
+}
+
+# Keys that change how fast a sweep runs or where it writes, never what it finds: left out of the hash.
+_UNHASHED: dict[str, set[str]] = {
+    "sweep": {
+        "output", "resume", "address", "prover_actors", "cpus_per_prover", "generator_replicas", "num_gpus",
+        "max_batch", "max_wait_ms", "attempt_timeout_s", "names", "limit", "retries",
+    },
+    "lean": {"pool_size", "start_timeout_s", "command_timeout_s", "repl_binary", "project"},
+    "generator": {"batch_size", "device"},
+}
+
+
+class SweepSection(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    benchmark: str | None = None  # default: ../shared/data/minif2f/minif2f.jsonl
+    split: Literal["valid", "test", "all"] = "test"
+    statement: Literal["primary", "deepseek", "llemma"] = "primary"
+    names: list[str] = Field(default_factory=list)
+    limit: int | None = Field(None, ge=1)
+    task: Literal["f2f", "i2f"] = "f2f"
+    mode: Literal["search", "whole"] = "search"  # i2f: (a) informal-guided search, (b) whole-proof pass@N
+    attempts: int = Field(1, ge=1)  # independent attempts (samples) per problem, for pass@k
+    few_shot: str | None = None  # default: ../shared/data/minif2f/deepseek_minif2f_valid_few_shot.jsonl
+    num_few_shot: int = Field(3, ge=0)
+    prover_actors: int = Field(2, ge=1)
+    cpus_per_prover: float = Field(0.5, ge=0)
+    generator_replicas: int = Field(1, ge=1)
+    num_gpus: float = Field(0.0, ge=0)  # per generator actor
+    max_batch: int = Field(32, ge=1)
+    max_wait_ms: float = Field(5.0, ge=0)
+    address: str | None = None  # None: start a local Ray instance
+    output: str = "runs/sweep/results.jsonl"
+    resume: bool = False
+    retries: int = Field(1, ge=0)  # re-runs of an attempt whose actor or Lean process crashed
+    attempt_timeout_s: float | None = Field(None, gt=0)  # default: 2 x search.time_s + 120 s
+
+    def benchmark_path(self) -> Path:
+        return Path(self.benchmark).expanduser() if self.benchmark else minif2f_path()
+
+    def few_shot_path(self) -> Path:
+        if self.few_shot:
+            return Path(self.few_shot).expanduser()
+        return shared_dir() / "data" / "minif2f" / "deepseek_minif2f_valid_few_shot.jsonl"
+
+
+class SweepConfig(ProverConfig):
+    sweep: SweepSection = Field(default_factory=SweepSection)
+
+    def attempt_timeout(self) -> float:
+        if self.sweep.attempt_timeout_s is not None:
+            return self.sweep.attempt_timeout_s
+        return 2 * (self.search.time_s or 600.0) + 120.0
+
+    def model_name(self) -> str:
+        return "fixed" if self.generator.kind == "fixed" else self.generator.model
+
+    def config_hash(self) -> str:
+        """A short hash of everything that decides results (not parallelism, output path or resume)."""
+        data = self.model_dump(mode="json")
+        for section, keys in _UNHASHED.items():
+            for key in keys:
+                data.get(section, {}).pop(key, None)
+        blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+
+
+def load_sweep_config(
+    path: str | Path | None = None, overrides: dict[str, Any] | None = None, preset: str | None = None
+) -> SweepConfig:
+    """defaults < preset < TOML file < flags. Raises prover.config.ConfigError with a one-line message."""
+    from prover.config import ConfigError
+
+    base = None
+    if preset is not None:
+        if preset not in PRESETS:
+            raise ConfigError(f"unknown preset {preset!r} (known: {', '.join(sorted(PRESETS))})")
+        base = json.loads(json.dumps(PRESETS[preset]))
+    return load_config_as(SweepConfig, path, overrides, base=base)

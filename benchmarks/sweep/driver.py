@@ -1,0 +1,405 @@
+"""The sweep driver: feeds (problem, attempt) jobs to prover actors, retries crashed attempts once,
+and appends each finished attempt to the results file the moment it arrives.
+
+The driver is the only writer of the results file, so a line is never written twice; on resume,
+finished (problem, attempt) keys are skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchmarks.minif2f import Problem, load_few_shot, load_problems
+from benchmarks.results import (
+    AttemptRecord,
+    ResultsError,
+    ResultsStore,
+    finished_keys,
+    read_manifest,
+    write_manifest,
+)
+from benchmarks.summary import Summary, summarize
+from benchmarks.sweep.actors import (
+    ConfigCompleterFactory,
+    ConfigEnvFactory,
+    ConfigGeneratorFactory,
+    ConfigVerifierFactory,
+    GeneratorServer,
+    ProverWorker,
+)
+from benchmarks.sweep.attempt import AttemptJob, AttemptOutcome, ProofCompleter, whole_proof_request
+from benchmarks.sweep.config import SweepConfig
+from lean_env.types import Env
+from lean_env.verdict import ProofVerifier
+from prover.config import ConfigError
+from prover.paths import REPO_ROOT
+from search.types import TacticGenerator
+
+ACTOR_START_TIMEOUT_S = 600.0
+
+
+class SweepError(RuntimeError):
+    """The sweep cannot run (cluster, resources, results file); the message is one line."""
+
+
+@dataclass
+class Components:
+    """What actors are built from; by default the configured backends. Tests and benchmarks swap them."""
+
+    env_factory: Callable[[], Env] | None = None
+    verifier_factory: Callable[[], ProofVerifier] | None = None
+    tactic_factory: Callable[[], TacticGenerator] | None = None
+    completer_factory: Callable[[], ProofCompleter] | None = None
+
+
+@dataclass
+class SweepRun:
+    summary: Summary
+    output: Path
+    new_records: int
+    skipped: int
+    batch_sizes: list[int] = field(default_factory=list)
+    wall_s: float = 0.0
+
+    @property
+    def mean_batch_size(self) -> float:
+        return sum(self.batch_sizes) / len(self.batch_sizes) if self.batch_sizes else 0.0
+
+
+@dataclass
+class _InFlight:
+    job: AttemptJob
+    worker: Any
+    slot: int
+    tries: int
+    deadline: float
+    submitted_at: float = field(default_factory=time.time)
+    timed_out: bool = False
+
+
+def select_problems(cfg: SweepConfig) -> list[Problem]:
+    s = cfg.sweep
+    return load_problems(s.benchmark_path(), split=s.split, statement=s.statement, names=s.names or None, limit=s.limit)
+
+
+def make_record(cfg: SweepConfig, job: AttemptJob, outcome: AttemptOutcome, retries: int, config_hash: str) -> AttemptRecord:
+    p = job.problem
+    return AttemptRecord(
+        problem=p.name,
+        attempt=job.attempt,
+        split=p.split,
+        category=p.category,
+        task=job.task,
+        mode=job.mode,
+        status=outcome.status,
+        proved=outcome.proved and outcome.verdict == "verified",
+        verdict=outcome.verdict,
+        checker=outcome.checker,
+        verdict_reason=outcome.verdict_reason,
+        proof=outcome.proof,
+        stats=outcome.stats,
+        error=outcome.error,
+        retries=retries,
+        config_hash=config_hash,
+        model=cfg.model_name(),
+        statement_field=p.statement_field,
+        statement_source=p.source.text,
+        statement_repo=p.source.repo,
+        statement_commit=p.source.commit,
+        worker=outcome.worker,
+        started_at=outcome.started_at,
+        finished_at=outcome.finished_at or time.time(),
+    )
+
+
+def ensure_ray(address: str | None) -> bool:
+    """Connect to `address`, or start a local Ray instance. True when this call started it."""
+    import ray
+
+    if ray.is_initialized():
+        return False
+    path = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    try:
+        ray.init(
+            address=address,
+            include_dashboard=False,
+            log_to_driver=False,
+            logging_level=logging.ERROR,
+            runtime_env={"env_vars": {"PYTHONPATH": path}},
+        )
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        where = f"the Ray cluster at {address}" if address else "a local Ray instance"
+        raise SweepError(f"cannot start or reach {where}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    return True
+
+
+def _cpus_per_prover(cfg: SweepConfig) -> float:
+    import ray
+
+    available = float(ray.cluster_resources().get("CPU", 0.0))
+    actors = cfg.sweep.prover_actors
+    per = cfg.sweep.cpus_per_prover
+    if per * actors > available + 1e-9:
+        raise SweepError(
+            f"{actors} prover actors x {per:g} CPUs need {per * actors:g} CPUs but the cluster has {available:g}; "
+            "lower sweep.cpus_per_prover (fractions are fine: the work waits on Lean and the model)"
+        )
+    if cfg.sweep.num_gpus > 0:
+        gpus = float(ray.cluster_resources().get("GPU", 0.0))
+        need = cfg.sweep.num_gpus * cfg.sweep.generator_replicas
+        if need > gpus + 1e-9:
+            raise SweepError(f"{cfg.sweep.generator_replicas} generator actors x {cfg.sweep.num_gpus:g} GPUs need {need:g} GPUs but the cluster has {gpus:g}")
+    return per
+
+
+def _open_store(cfg: SweepConfig, config_hash: str, problems: Sequence[Problem]) -> tuple[ResultsStore, list[AttemptRecord]]:
+    output = Path(cfg.sweep.output).expanduser()
+    store = ResultsStore(output)
+    if not cfg.sweep.resume and output.exists() and output.stat().st_size > 0:
+        raise SweepError(f"results file {output} already exists; pass --resume to continue it or choose another --output")
+    if cfg.sweep.resume:
+        manifest = read_manifest(output)
+        if manifest is not None and manifest.get("config_hash") not in (None, config_hash):
+            raise SweepError(
+                f"{output} was written with config {manifest.get('config_hash')}, this run is {config_hash}; "
+                "resume with the same settings or choose another --output"
+            )
+    loaded = store.open_for_append()
+    others = sorted({r.config_hash for r in loaded.records if r.config_hash and r.config_hash != config_hash})
+    if others:
+        store.close()
+        raise SweepError(f"{output} holds results of config {others[0]}, this run is {config_hash}; choose another --output")
+    write_manifest(
+        output,
+        {
+            "config": cfg.model_dump(mode="json"),
+            "config_hash": config_hash,
+            "model": cfg.model_name(),
+            "benchmark": str(cfg.sweep.benchmark_path()),
+            "problems": [p.name for p in problems],
+            "attempts": cfg.sweep.attempts,
+        },
+    )
+    return store, loaded.records
+
+
+def build_jobs(cfg: SweepConfig, problems: Sequence[Problem], done: set[tuple[str, int]]) -> list[AttemptJob]:
+    s = cfg.sweep
+    few_shot = load_few_shot(s.few_shot_path()) if s.mode == "whole" and s.num_few_shot > 0 else []
+    jobs: list[AttemptJob] = []
+    for problem in problems:
+        prompt = whole_proof_request(problem, s.task, few_shot, s.num_few_shot) if s.mode == "whole" else None
+        for attempt in range(s.attempts):
+            if (problem.name, attempt) not in done:
+                jobs.append(AttemptJob(problem, attempt, s.task, s.mode, prompt))
+    return jobs
+
+
+def run_sweep(
+    cfg: SweepConfig,
+    problems: Sequence[Problem] | None = None,
+    components: Components | None = None,
+    progress: bool = True,
+) -> SweepRun:
+    """Run (or resume) a sweep; every finished attempt is on disk before the next is collected."""
+    t0 = time.perf_counter()
+    comp = components or Components()
+    if cfg.sweep.mode == "whole" and comp.completer_factory is None and cfg.generator.kind == "fixed":
+        raise ConfigError("sweep.mode 'whole' needs a model that writes whole proofs: set generator.kind = 'hf'")
+    problems = list(problems) if problems is not None else select_problems(cfg)
+    config_hash = cfg.config_hash()
+    store, existing = _open_store(cfg, config_hash, problems)
+    names = {p.name for p in problems}
+    done = finished_keys(r for r in existing if r.problem in names)
+    jobs = build_jobs(cfg, problems, done)
+    new_records: list[AttemptRecord] = []
+    batch_sizes: list[int] = []
+    try:
+        if jobs:
+            batch_sizes = _run_jobs(cfg, jobs, comp, config_hash, store, new_records, progress)
+    finally:
+        store.close()
+    records = [r for r in existing if r.problem in names] + new_records
+    summary = summarize(records, expected=[p.name for p in problems])
+    return SweepRun(summary, store.path, len(new_records), len(done), batch_sizes, time.perf_counter() - t0)
+
+
+def _run_jobs(
+    cfg: SweepConfig,
+    jobs: list[AttemptJob],
+    comp: Components,
+    config_hash: str,
+    store: ResultsStore,
+    sink: list[AttemptRecord],
+    progress: bool,
+) -> list[int]:
+    import ray
+    from ray.exceptions import GetTimeoutError, RayActorError, RayError
+
+    s = cfg.sweep
+    started_here = ensure_ray(s.address)
+    generators: list[Any] = []
+    workers: list[Any] = []
+    try:
+        cpus = _cpus_per_prover(cfg)
+        whole = s.mode == "whole"
+        tactic_factory = None if whole else (comp.tactic_factory or ConfigGeneratorFactory(cfg.generator))
+        completer_factory = (comp.completer_factory or ConfigCompleterFactory(cfg.generator)) if whole else None
+        # Prover actors find their generator by name: a handle passed as a constructor argument would
+        # live in the object store, which Ray cannot guarantee across actor restarts.
+        run_id = uuid.uuid4().hex[:12]
+        gen_names = [f"sweep-{run_id}-generator-{i}" for i in range(s.generator_replicas)]
+        generators = [
+            ray.remote(GeneratorServer)
+            .options(
+                name=name, num_cpus=0, num_gpus=s.num_gpus, max_restarts=-1, max_task_retries=1, max_concurrency=1000
+            )
+            .remote(tactic_factory, completer_factory, s.max_batch, s.max_wait_ms)
+            for name in gen_names
+        ]
+        env_factory = comp.env_factory or ConfigEnvFactory(cfg.lean)
+        verifier_factory = comp.verifier_factory or ConfigVerifierFactory(cfg.lean)
+        # No automatic restarts: the scheduler replaces a dead prover actor with a fresh one, whose
+        # calls queue until it is up (a restarting actor would refuse them instead).
+        worker_cls = ray.remote(ProverWorker).options(num_cpus=cpus, max_restarts=0, max_task_retries=0)
+        search_config = cfg.search.to_search_config()
+
+        def spawn(slot: int) -> Any:
+            worker = worker_cls.remote(gen_names[slot % len(gen_names)], search_config, env_factory, verifier_factory)
+            workers.append(worker)
+            return worker
+
+        for slot in range(s.prover_actors):
+            spawn(slot)
+        try:
+            ray.get([g.ping.remote() for g in generators] + [w.ping.remote() for w in workers], timeout=ACTOR_START_TIMEOUT_S)
+        except GetTimeoutError:
+            raise SweepError(f"actors did not start within {ACTOR_START_TIMEOUT_S:.0f}s (not enough resources?)") from None
+        except RayError as exc:
+            raise SweepError(f"an actor failed to start: {_first_line(exc)}") from None
+        _schedule(cfg, jobs, list(workers), spawn, config_hash, store, sink, progress, ray, RayActorError, RayError)
+        return [n for g in generators for n in ray.get(g.batch_sizes.remote())]
+    finally:
+        for actor in workers + generators:
+            _kill(ray, actor)
+        if started_here:
+            ray.shutdown()
+
+
+def _kill(ray: Any, actor: Any) -> None:
+    try:
+        ray.kill(actor, no_restart=True)
+    except Exception:  # already gone
+        pass
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _schedule(
+    cfg: SweepConfig,
+    jobs: list[AttemptJob],
+    workers: list[Any],
+    spawn: Callable[[int], Any],
+    config_hash: str,
+    store: ResultsStore,
+    sink: list[AttemptRecord],
+    progress: bool,
+    ray: Any,
+    actor_error: type[Exception],
+    ray_error: type[Exception],
+) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from prover.console import err_console
+
+    queue: deque[tuple[AttemptJob, int]] = deque((job, 0) for job in jobs)
+    idle = list(enumerate(workers))  # (slot, actor)
+    in_flight: dict[Any, _InFlight] = {}
+    timeout_s = cfg.attempt_timeout()
+    proved = 0
+    bar = Progress(
+        TextColumn("[bold]sweep[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("proved {task.fields[proved]}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=not progress,
+    )
+    with bar:
+        task_id = bar.add_task("sweep", total=len(jobs), proved=0)
+        while queue or in_flight:
+            while queue and idle:
+                job, tries = queue.popleft()
+                slot, worker = idle.pop()
+                ref = worker.run.remote(job)
+                in_flight[ref] = _InFlight(job, worker, slot, tries, time.monotonic() + timeout_s)
+            next_deadline = min(f.deadline for f in in_flight.values())
+            wait_s = max(0.05, min(1.0, next_deadline - time.monotonic()))
+            ready, _ = ray.wait(list(in_flight), num_returns=1, timeout=wait_s)
+            for ref in ready:
+                flight = in_flight.pop(ref)
+                outcome = _collect(ray, ref, flight, timeout_s, actor_error, ray_error)
+                if outcome.status == "crashed":
+                    _kill(ray, flight.worker)
+                    idle.append((flight.slot, spawn(flight.slot)))
+                else:
+                    idle.append((flight.slot, flight.worker))
+                if outcome.retriable and flight.tries < cfg.sweep.retries:
+                    queue.appendleft((flight.job, flight.tries + 1))  # its own retry, before new work
+                    continue
+                record = make_record(cfg, flight.job, outcome, flight.tries, config_hash)
+                store.append(record)
+                sink.append(record)
+                proved += int(record.proved)
+                bar.update(task_id, advance=1, proved=proved)
+            now = time.monotonic()
+            for flight in in_flight.values():
+                if now > flight.deadline and not flight.timed_out:
+                    # A hung attempt: kill its actor; the attempt then fails (and is retried on a fresh actor).
+                    flight.timed_out = True
+                    _kill(ray, flight.worker)
+
+
+def _collect(
+    ray: Any, ref: Any, flight: _InFlight, timeout_s: float, actor_error: type[Exception], ray_error: type[Exception]
+) -> AttemptOutcome:
+    try:
+        outcome: AttemptOutcome = ray.get(ref)
+        return outcome
+    except actor_error as exc:
+        if flight.timed_out:
+            reason = f"attempt ran past {timeout_s:g}s; its prover actor was killed"
+        else:
+            reason = f"prover actor crashed: {_first_line(exc)}"
+        return AttemptOutcome(
+            status="crashed", error=reason, retriable=True, started_at=flight.submitted_at, finished_at=time.time()
+        )
+    except ray_error as exc:
+        return AttemptOutcome(
+            status="failed_error", error=_first_line(exc), retriable=True, started_at=flight.submitted_at, finished_at=time.time()
+        )
+
+
+__all__ = [
+    "Components",
+    "ResultsError",
+    "SweepError",
+    "SweepRun",
+    "build_jobs",
+    "ensure_ray",
+    "make_record",
+    "run_sweep",
+    "select_problems",
+]

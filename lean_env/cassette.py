@@ -1,0 +1,677 @@
+"""Cassettes: recorded real-Lean interactions, replayed by `lean_env.replay`.
+
+A cassette is a versioned JSONL file (documented in docs/lean_env_replay.md):
+
+- line 1, the header: ``{"kind": "header", "format": "lean-prover-cassette", "version": 1, "sources": [...]}``;
+- theorem lines: ``{"kind": "theorem", "name", "statement", "header", "initial_state", ...}``;
+- step lines: ``{"kind": "step", "state", "tactic", "result": {"kind": "state"|"finished"|"error"|"given_up"|"timeout", ...}}``.
+
+Steps are keyed by (state pp, whitespace-normalised tactic). Every record must come from real Lean
+output; builders here convert published recordings (proofsteps rows, LeanDojo traced tactics,
+miniF2F proofs that compiled) and say what they skipped.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from lean_env.errors import LeanEnvError
+from lean_env.types import (
+    NO_GOALS,
+    DojoSource,
+    LeanError,
+    ProofFinished,
+    ProofGivenUp,
+    ProofState,
+    StateResult,
+    TacticResult,
+    TacticTimeout,
+    Theorem,
+)
+
+FORMAT_NAME = "lean-prover-cassette"
+FORMAT_VERSION = 1
+
+# Lean Workbook problems are stated against this header (InternLM Lean-Workbook); rows do not carry it.
+LEAN_WORKBOOK_HEADER = (
+    "import Mathlib\nimport Aesop\n\nset_option maxHeartbeats 400000\n\nopen BigOperators Real Nat Topology Rat\n"
+)
+
+
+class CassetteError(LeanEnvError):
+    """A cassette (or a builder's input) is malformed; the message is one line naming file and line."""
+
+
+def normalize_tactic(tactic: str) -> str:
+    """The lookup form of a tactic: runs of whitespace (newlines included) become one space."""
+    return " ".join(tactic.split())
+
+
+def normalize_state(pp: str) -> str:
+    return pp.strip()
+
+
+# --------------------------------------------------------------------------- on-disk records
+
+
+class _Line(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceInfo(_Line):
+    """Where a cassette's records came from: a file, its upstream (repo@commit:path) and licence note."""
+
+    path: str
+    upstream: str | None = None
+    rows: int | None = None
+    note: str | None = None
+
+
+class HeaderLine(_Line):
+    kind: Literal["header"]
+    format: str
+    version: int
+    description: str = ""
+    sources: tuple[SourceInfo, ...] = ()
+    created_by: str = ""
+
+
+class DojoLine(_Line):
+    url: str
+    commit: str
+    file_path: str
+    full_name: str
+
+
+class TheoremLine(_Line):
+    """A theorem. `initial_state` is null when the recording lacks the state before its first tactic."""
+
+    kind: Literal["theorem"]
+    name: str
+    statement: str = ""
+    header: str = ""
+    initial_state: str | None = None
+    informal_statement: str | None = None
+    informal_proof: str | None = None
+    recorded_proof: str | None = None
+    dojo: DojoLine | None = None
+    source: str | None = None
+
+    def to_theorem(self) -> Theorem:
+        dojo = DojoSource(**self.dojo.model_dump()) if self.dojo else None
+        meta: list[tuple[str, str]] = [("cassette", "true")]
+        if self.source:
+            meta.append(("source", self.source))
+        return Theorem(
+            name=self.name,
+            statement=self.statement,
+            header=self.header,
+            informal_statement=self.informal_statement,
+            informal_proof=self.informal_proof,
+            dojo=dojo,
+            metadata=tuple(meta),
+        )
+
+
+class StateOutcome(_Line):
+    kind: Literal["state"]
+    pp: str
+
+
+class FinishedOutcome(_Line):
+    kind: Literal["finished"]
+
+
+class ErrorOutcome(_Line):
+    kind: Literal["error"]
+    message: str
+
+
+class GivenUpOutcome(_Line):
+    kind: Literal["given_up"]
+    message: str = "proof contains `sorry`"
+
+
+class TimeoutOutcome(_Line):
+    kind: Literal["timeout"]
+    seconds: float = 0.0
+
+
+Outcome = Annotated[
+    StateOutcome | FinishedOutcome | ErrorOutcome | GivenUpOutcome | TimeoutOutcome, Field(discriminator="kind")
+]
+
+
+class StepLine(_Line):
+    kind: Literal["step"]
+    state: str
+    tactic: str
+    result: Outcome
+    theorem: str | None = None
+    step: int | None = None
+
+
+_ANY_LINE: TypeAdapter[HeaderLine | TheoremLine | StepLine] = TypeAdapter(
+    Annotated[HeaderLine | TheoremLine | StepLine, Field(discriminator="kind")]
+)
+
+
+def outcome_from_pp(state_after: str) -> StateOutcome | FinishedOutcome:
+    """LeanDojo convention: a state of `no goals` means the proof is finished."""
+    if normalize_state(state_after) == NO_GOALS:
+        return FinishedOutcome(kind="finished")
+    return StateOutcome(kind="state", pp=state_after)
+
+
+def outcome_to_result(outcome: Outcome, handle: int | str | None = None) -> TacticResult:
+    if isinstance(outcome, StateOutcome):
+        return StateResult(ProofState.from_pp(outcome.pp, handle=handle))
+    if isinstance(outcome, FinishedOutcome):
+        return ProofFinished(handle=handle)
+    if isinstance(outcome, ErrorOutcome):
+        return LeanError(outcome.message)
+    if isinstance(outcome, GivenUpOutcome):
+        return ProofGivenUp(outcome.message)
+    return TacticTimeout(outcome.seconds)
+
+
+def result_to_outcome(result: TacticResult) -> Outcome:
+    """The inverse of `outcome_to_result`, for recording results a live backend produced."""
+    if isinstance(result, StateResult):
+        return StateOutcome(kind="state", pp=result.state.pp)
+    if isinstance(result, ProofFinished):
+        return FinishedOutcome(kind="finished")
+    if isinstance(result, LeanError):
+        return ErrorOutcome(kind="error", message=result.message)
+    if isinstance(result, ProofGivenUp):
+        return GivenUpOutcome(kind="given_up", message=result.message)
+    return TimeoutOutcome(kind="timeout", seconds=result.seconds)
+
+
+# --------------------------------------------------------------------------- the cassette
+
+
+StepKey = tuple[str, str]
+
+
+def step_key(state_pp: str, tactic: str) -> StepKey:
+    return (normalize_state(state_pp), normalize_tactic(tactic))
+
+
+@dataclass
+class Cassette:
+    """An in-memory cassette: header, theorems by name, steps by (state, tactic)."""
+
+    header: HeaderLine = field(default_factory=lambda: HeaderLine(kind="header", format=FORMAT_NAME, version=1))
+    theorems: dict[str, TheoremLine] = field(default_factory=dict)
+    steps: dict[StepKey, StepLine] = field(default_factory=dict)
+    path: str = "<memory>"
+
+    # ---- reading
+
+    @classmethod
+    def load(cls, path: str | Path) -> Cassette:
+        p = Path(path)
+        try:
+            text = p.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise CassetteError(f"cassette not found: {p}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CassetteError(f"cannot read cassette {p}: {exc}") from None
+        return cls.loads(text, source=str(p))
+
+    @classmethod
+    def loads(cls, text: str, source: str = "<string>") -> Cassette:
+        cassette: Cassette | None = None
+        step_lines: dict[StepKey, int] = {}
+        for lineno, raw in enumerate(text.splitlines(), start=1):
+            if not raw.strip():
+                continue
+            where = f"{source}:{lineno}"
+            try:
+                data = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise CassetteError(f"{where}: invalid JSON: {exc.msg} (column {exc.colno})") from None
+            try:
+                line = _ANY_LINE.validate_python(data)
+            except ValidationError as exc:
+                raise CassetteError(f"{where}: {_first_error(exc)}") from None
+            if cassette is None:
+                if not isinstance(line, HeaderLine):
+                    raise CassetteError(f"{where}: the first line must be the cassette header (kind 'header')")
+                if line.format != FORMAT_NAME:
+                    raise CassetteError(f"{where}: not a cassette: format is {line.format!r}, expected {FORMAT_NAME!r}")
+                if line.version != FORMAT_VERSION:
+                    raise CassetteError(
+                        f"{where}: unsupported cassette version {line.version} (this reader knows {FORMAT_VERSION})"
+                    )
+                cassette = cls(header=line, path=source)
+            elif isinstance(line, HeaderLine):
+                raise CassetteError(f"{where}: a second header line")
+            elif isinstance(line, TheoremLine):
+                if line.name in cassette.theorems:
+                    raise CassetteError(f"{where}: duplicate theorem {line.name!r}")
+                cassette.theorems[line.name] = line
+            else:
+                key = step_key(line.state, line.tactic)
+                previous = cassette.steps.get(key)
+                if previous is not None and previous.result != line.result:
+                    raise CassetteError(
+                        f"{where}: step conflicts with line {step_lines[key]}: same state and tactic "
+                        f"`{key[1]}`, different result"
+                    )
+                if previous is None:
+                    cassette.steps[key] = line
+                    step_lines[key] = lineno
+        if cassette is None:
+            raise CassetteError(f"{source}:1: empty cassette (no header line)")
+        return cassette
+
+    # ---- writing
+
+    def dumps(self) -> str:
+        lines = [self.header.model_dump_json(exclude_none=True)]
+        lines += [t.model_dump_json(exclude_none=True) for t in self.theorems.values()]
+        lines += [s.model_dump_json(exclude_none=True) for s in self.steps.values()]
+        return "\n".join(lines) + "\n"
+
+    def save(self, path: str | Path) -> None:
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        tmp = p.with_name(p.name + ".tmp")
+        tmp.write_text(self.dumps(), encoding="utf-8")
+        tmp.replace(p)
+
+    # ---- building
+
+    def add_theorem(self, theorem: TheoremLine) -> bool:
+        """Add a theorem unless one of that name exists; fill a missing initial state. True if added."""
+        existing = self.theorems.get(theorem.name)
+        if existing is None:
+            self.theorems[theorem.name] = theorem
+            return True
+        if existing.initial_state is None and theorem.initial_state is not None:
+            self.theorems[theorem.name] = existing.model_copy(update={"initial_state": theorem.initial_state})
+        return False
+
+    def add_step(self, step: StepLine) -> bool:
+        """Add a step. False if the same step exists; CassetteError if it conflicts with a recorded one."""
+        key = step_key(step.state, step.tactic)
+        previous = self.steps.get(key)
+        if previous is None:
+            self.steps[key] = step
+            return True
+        if previous.result != step.result:
+            raise CassetteError(f"conflicting recordings for tactic `{key[1]}` in the same state")
+        return False
+
+    def merge(self, other: Cassette) -> None:
+        for thm in other.theorems.values():
+            self.add_theorem(thm)
+        for st in other.steps.values():
+            self.add_step(st)
+        self.header = self.header.model_copy(update={"sources": self.header.sources + other.header.sources})
+
+    # ---- lookups
+
+    def lookup(self, state_pp: str, tactic: str) -> StepLine | None:
+        return self.steps.get(step_key(state_pp, tactic))
+
+    def find_theorem(self, theorem: Theorem) -> TheoremLine | None:
+        """By name, then by whitespace-normalised statement."""
+        found = self.theorems.get(theorem.name)
+        if found is not None:
+            return found
+        wanted = normalize_tactic(theorem.statement)
+        if not wanted:
+            return None
+        for candidate in self.theorems.values():
+            if candidate.statement and normalize_tactic(candidate.statement) == wanted:
+                return candidate
+        return None
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+
+def _first_error(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "<line>"
+    return f"{where}: {first['msg']}"
+
+
+def new_cassette(description: str, sources: Sequence[SourceInfo] = (), created_by: str = "") -> Cassette:
+    header = HeaderLine(
+        kind="header",
+        format=FORMAT_NAME,
+        version=FORMAT_VERSION,
+        description=description,
+        sources=tuple(sources),
+        created_by=created_by,
+    )
+    return Cassette(header=header)
+
+
+# --------------------------------------------------------------------------- builders
+
+
+@dataclass
+class BuildReport:
+    """What a builder made and what it left out (reason -> row count)."""
+
+    cassette: Cassette
+    rows: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def num_skipped(self) -> int:
+        return sum(self.skipped.values())
+
+    def merge(self, other: BuildReport) -> None:
+        self.cassette.merge(other.cassette)
+        self.rows += other.rows
+        self.skipped.update(other.skipped)
+
+    def summary(self) -> str:
+        skipped = ", ".join(f"{n} {why}" for why, n in self.skipped.most_common()) or "none"
+        return (
+            f"{len(self.cassette.theorems)} theorems, {len(self.cassette.steps)} steps "
+            f"from {self.rows} rows; skipped: {skipped}"
+        )
+
+
+SKIP_NO_RESULT = "rows with state_after null (no recorded result)"
+SKIP_DUPLICATE = "duplicate steps (same state and tactic)"
+
+
+def _read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    with path.open(encoding="utf-8") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            if not raw.strip():
+                continue
+            try:
+                row = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise CassetteError(f"{path}:{lineno}: invalid JSON: {exc.msg}") from None
+            if not isinstance(row, dict):
+                raise CassetteError(f"{path}:{lineno}: expected a JSON object")
+            yield lineno, row
+
+
+def _upstream_of(source: str | None) -> str | None:
+    """`source` fields in the shared data read "… github.com/OWNER/REPO@COMMIT:PATH …"."""
+    if not source:
+        return None
+    found = re.findall(r"github\.com/[\w.-]+/[\w.-]+@[0-9a-f]{7,40}(?::[^\s;()]+)?", source)
+    return "; ".join(found) if found else source
+
+
+def synthetic_name(prefix: str, state_before: str) -> str:
+    """A stable name for a row without a theorem name: derived from its state, not its position."""
+    digest = hashlib.sha1(normalize_state(state_before).encode("utf-8")).hexdigest()[:12]
+    return f"{prefix}_{digest}"
+
+
+def _statement_of(formal_statement: str | None) -> str:
+    if not formal_statement:
+        return ""
+    head, sep, _ = formal_statement.partition(":=")
+    return head.strip() if sep else formal_statement.strip()
+
+
+_MATHLIB_COMMIT = re.compile(r"(https://github\.com/leanprover-community/mathlib4)@([0-9a-f]{40})")
+
+
+def build_from_proofsteps(paths: Iterable[str | Path], relative_to: Path | None = None) -> BuildReport:
+    """Convert proofsteps JSONL files (fields in shared/data/proofsteps/SOURCE.md) into one cassette.
+
+    Rows whose `state_after` is null are skipped (nothing was recorded). A theorem's initial state is
+    the `state_before` of its step 0; files whose first recorded step is later (Lean Workbook) leave it null.
+    """
+    report = BuildReport(cassette=new_cassette("built from proofsteps rows", created_by="prover cassette build"))
+    for raw_path in paths:
+        path = Path(raw_path)
+        rows = 0
+        sources: set[str] = set()
+        for lineno, row in _read_jsonl(path):
+            rows += 1
+            _add_proofstep_row(report, path, lineno, row, sources, relative_to)
+        report.rows += rows
+        upstream = "; ".join(sorted({u for u in (_upstream_of(s) for s in sources) if u})) or None
+        report.cassette.header = report.cassette.header.model_copy(
+            update={
+                "sources": report.cassette.header.sources
+                + (SourceInfo(path=_display_path(path, relative_to), upstream=upstream, rows=rows),)
+            }
+        )
+    return report
+
+
+def _add_proofstep_row(
+    report: BuildReport, path: Path, lineno: int, row: dict[str, Any], sources: set[str], relative_to: Path | None
+) -> None:
+    where = f"{path}:{lineno}"
+    state_before, tactic = row.get("state_before"), row.get("tactic")
+    if not isinstance(state_before, str) or not isinstance(tactic, str):
+        raise CassetteError(f"{where}: a proofsteps row needs string fields state_before and tactic")
+    if isinstance(row.get("source"), str):
+        sources.add(row["source"])
+    state_after = row.get("state_after")
+    if state_after is None:
+        report.skipped[SKIP_NO_RESULT] += 1
+        return
+    if not isinstance(state_after, str):
+        raise CassetteError(f"{where}: state_after must be a string or null")
+    name = row.get("theorem") or synthetic_name(path.stem, state_before)
+    step = row.get("step")
+    step_no = step if isinstance(step, int) else None
+    dojo = None
+    file_path = row.get("file")
+    commit = _MATHLIB_COMMIT.search(row.get("source") or "")
+    if isinstance(file_path, str) and commit and row.get("theorem"):
+        dojo = DojoLine(url=commit.group(1), commit=commit.group(2), file_path=file_path, full_name=name)
+    header = LEAN_WORKBOOK_HEADER if "lean_workbook" in path.stem else ""
+    report.cassette.add_theorem(
+        TheoremLine(
+            kind="theorem",
+            name=name,
+            statement=_statement_of(row.get("formal_statement")),
+            header=header,
+            initial_state=state_before if step_no == 0 else None,
+            informal_statement=row.get("informal_statement"),
+            dojo=dojo,
+            source=_display_path(path, relative_to),
+        )
+    )
+    added = report.cassette.add_step(
+        StepLine(
+            kind="step",
+            state=state_before,
+            tactic=tactic,
+            result=outcome_from_pp(state_after),
+            theorem=name,
+            step=step_no,
+        )
+    )
+    if not added:
+        report.skipped[SKIP_DUPLICATE] += 1
+
+
+def build_from_leandojo_benchmark(path: str | Path, relative_to: Path | None = None) -> BuildReport:
+    """Convert a LeanDojo Benchmark 4 split file (a JSON list of theorems with `traced_tactics`)."""
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise CassetteError(f"{p}: cannot read LeanDojo benchmark JSON: {exc}") from None
+    if not isinstance(data, list):
+        raise CassetteError(f"{p}: a LeanDojo benchmark file is a JSON list of theorems")
+    report = BuildReport(
+        cassette=new_cassette("built from LeanDojo Benchmark traced tactics", created_by="prover cassette build")
+    )
+    commits: set[str] = set()
+    for i, thm in enumerate(data):
+        if not isinstance(thm, dict) or "full_name" not in thm:
+            raise CassetteError(f"{p}: theorem #{i}: expected an object with full_name and traced_tactics")
+        traced = thm.get("traced_tactics") or []
+        if isinstance(traced, str):  # some copies store the list as a Python repr
+            try:
+                traced = ast.literal_eval(traced)
+            except (ValueError, SyntaxError):
+                raise CassetteError(f"{p}: theorem {thm['full_name']}: unreadable traced_tactics") from None
+        name = str(thm["full_name"])
+        dojo = None
+        if all(isinstance(thm.get(k), str) for k in ("url", "commit", "file_path")):
+            dojo = DojoLine(url=thm["url"], commit=thm["commit"], file_path=thm["file_path"], full_name=name)
+            commits.add(f"{thm['url']}@{thm['commit']}")
+        initial = traced[0].get("state_before") if traced and isinstance(traced[0], dict) else None
+        report.cassette.add_theorem(
+            TheoremLine(
+                kind="theorem", name=name, initial_state=initial, dojo=dojo, source=_display_path(p, relative_to)
+            )
+        )
+        for step_no, tac in enumerate(traced):
+            report.rows += 1
+            if not isinstance(tac, dict) or not isinstance(tac.get("tactic"), str):
+                raise CassetteError(f"{p}: theorem {name} step {step_no}: expected tactic/state_before/state_after")
+            if tac.get("state_after") is None:
+                report.skipped[SKIP_NO_RESULT] += 1
+                continue
+            added = report.cassette.add_step(
+                StepLine(
+                    kind="step",
+                    state=str(tac["state_before"]),
+                    tactic=tac["tactic"],
+                    result=outcome_from_pp(str(tac["state_after"])),
+                    theorem=name,
+                    step=step_no,
+                )
+            )
+            if not added:
+                report.skipped[SKIP_DUPLICATE] += 1
+    upstream = "; ".join(sorted(commits)) or None
+    report.cassette.header = report.cassette.header.model_copy(
+        update={"sources": (SourceInfo(path=_display_path(p, relative_to), upstream=upstream, rows=report.rows),)}
+    )
+    return report
+
+
+# Whole-proof lines that are only comments or blank.
+_BLOCK_COMMENT = re.compile(r"/-.*?-/", re.DOTALL)
+_LINE_COMMENT = re.compile(r"--[^\n]*")
+
+
+def strip_comments(proof: str) -> str:
+    return _LINE_COMMENT.sub("", _BLOCK_COMMENT.sub("", proof))
+
+
+MINIF2F_FEWSHOT_UPSTREAM = "github.com/deepseek-ai/DeepSeek-Prover-V1.5@2c4ba9119eef74d0d611f494261b2c5bae98c69a:datasets/minif2f_valid_few_shot.jsonl"
+
+
+def build_from_minif2f_fewshot(
+    fewshot_path: str | Path,
+    minif2f_path: str | Path,
+    proved: Sequence[str],
+    unproved: Sequence[str] = (),
+    relative_to: Path | None = None,
+) -> BuildReport:
+    """A cassette for miniF2F problems from DeepSeek-Prover's verified few-shot proofs.
+
+    Each name in `proved` must have a few-shot proof that is a single tactic once comments are
+    stripped; that whole proof compiled in Lean, so the tactic run on the problem's initial goal
+    (`initial_goal_deepseek`) finishes the proof. Names in `unproved` get their theorem and initial
+    state only, so nothing can prove them from the cassette.
+    """
+    fewshot = {row["name"]: row for _, row in _read_jsonl(Path(fewshot_path))}
+    problems = {row["name"]: row for _, row in _read_jsonl(Path(minif2f_path))}
+    report = BuildReport(
+        cassette=new_cassette(
+            "miniF2F problems whose DeepSeek-Prover few-shot proof is one tactic (that proof compiled in Lean); "
+            "initial goals from DeepSeek-Prover's initial_goal",
+            sources=(
+                SourceInfo(path=_display_path(Path(fewshot_path), relative_to), upstream=MINIF2F_FEWSHOT_UPSTREAM),
+                SourceInfo(
+                    path=_display_path(Path(minif2f_path), relative_to),
+                    upstream="github.com/deepseek-ai/DeepSeek-Prover-V1.5@2c4ba9119eef74d0d611f494261b2c5bae98c69a "
+                    "(formal_statement_deepseek, header_deepseek, initial_goal_deepseek)",
+                ),
+            ),
+            created_by="prover cassette build --from-minif2f-fewshot",
+        )
+    )
+    for name in [*proved, *unproved]:
+        if name not in problems:
+            raise CassetteError(f"unknown miniF2F problem: {name}")
+        problem = problems[name]
+        report.rows += 1
+        recorded: str | None = None
+        shot = fewshot.get(name)
+        if name in proved:
+            if shot is None:
+                raise CassetteError(f"{name} has no DeepSeek few-shot proof to record")
+            tactics = [ln.strip() for ln in strip_comments(shot["formal_proof"]).splitlines() if ln.strip()]
+            if len(tactics) != 1:
+                raise CassetteError(f"{name}: its few-shot proof is {len(tactics)} lines, not a single tactic")
+            recorded = tactics[0]
+        # The few-shot statement is the one whose proof compiled; for the rest, DeepSeek's version of it.
+        statement = shot["formal_statement"] if shot is not None and recorded else problem["formal_statement_deepseek"]
+        initial = problem["initial_goal_deepseek"]
+        report.cassette.add_theorem(
+            TheoremLine(
+                kind="theorem",
+                name=name,
+                statement=_statement_of(statement),
+                header=problem["header_deepseek"],
+                initial_state=initial,
+                informal_statement=problem.get("informal_statement"),
+                informal_proof=problem.get("informal_proof"),
+                recorded_proof=recorded,
+                source="minif2f (DeepSeek-Prover-V1.5 statement)",
+            )
+        )
+        if recorded is not None:
+            report.cassette.add_step(
+                StepLine(
+                    kind="step",
+                    state=initial,
+                    tactic=recorded,
+                    result=FinishedOutcome(kind="finished"),
+                    theorem=name,
+                    step=0,
+                )
+            )
+    return report
+
+
+def lean_source_with_sorry(cassette: Cassette, comment: str = "") -> str:
+    """A .lean file stating every cassette theorem with `sorry` proofs (they must share one header)."""
+    theorems = [t for t in cassette.theorems.values() if t.statement]
+    headers = {t.header.strip() for t in theorems}
+    if len(headers) != 1:
+        raise CassetteError("the cassette's theorems do not share one header; cannot write them as one file")
+    parts = [headers.pop(), ""]
+    if comment:
+        parts += [f"/-! {comment} -/", ""]
+    for thm in theorems:
+        parts += [f"{thm.statement} := by", "  sorry", ""]
+    return "\n".join(parts)
+
+
+def _display_path(path: Path, relative_to: Path | None) -> str:
+    """Paths under `relative_to` (the shared folder) are written as `shared/...`: no machine paths in cassettes."""
+    if relative_to is not None:
+        try:
+            return "shared/" + path.resolve().relative_to(relative_to.resolve()).as_posix()
+        except ValueError:
+            pass
+    return path.as_posix()

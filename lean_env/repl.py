@@ -1,0 +1,593 @@
+"""The Lean REPL backend: `ReplEnv` (an `Env` over one REPL process) and `ReplPool` (several of them).
+
+Protocol: leanprover-community/repl (see ../shared/PROTOCOLS.md). A theorem is started by elaborating
+`<statement> := by sorry` on top of the header's environment and taking the sorry's `proofState`.
+The header is elaborated once per process: its imports as one fresh command (imports are only allowed
+without `env`), the rest (opens, earlier declarations) on top of that, both cached by text.
+
+Robustness: every request has a wall-clock deadline and the process tree a memory limit (enforced by
+`ReplProcess`). On a timeout, crash, memory blow-up or protocol violation the process is killed and a
+fresh one is started on the next request. Proof states survive that: `ProofState.handle` is this
+class's own id, mapped to the theorem and the tactic path that produced it, and a state from an older
+process is rebuilt by replaying its path in the new one.
+
+Interpreting REPL answers is done by pure functions (`tactic_result_from_response`, ...) so tests can
+exercise them directly on recorded output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import itertools
+import logging
+import queue
+import shutil
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from lean_env.errors import (
+    LeanCrashError,
+    LeanEnvError,
+    LeanNotFoundError,
+    LeanStartError,
+    LeanTimeoutError,
+    ProtocolError,
+    TheoremStartError,
+)
+from lean_env.repl_process import DEFAULT_MAX_RESPONSE_BYTES, ReplMemoryError, ReplProcess
+from lean_env.types import (
+    LeanError,
+    ProofFinished,
+    ProofGivenUp,
+    ProofState,
+    StateResult,
+    TacticResult,
+    TacticTimeout,
+    Theorem,
+)
+
+log = logging.getLogger(__name__)
+
+ELAN_INSTALL = "curl https://raw.githubusercontent.com/leanprover/elan/master/elan-init.sh -sSf | sh"
+# Where `prover setup` builds the REPL inside the project (lean_env.setup owns the canonical value).
+FALLBACK_REPL_RELPATHS = (".lake/packages/REPL/.lake/build/bin/repl", "repl/.lake/build/bin/repl")
+REFUSED_PREFIX = "refused by tactic filter: "
+MEMORY_PREFIX = "memory limit exceeded"
+
+
+# -- settings ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReplSettings:
+    """How to start and police a REPL process. `prover.backends` maps `LeanConfig` onto this.
+
+    `command` overrides the whole argv (then `lake`, `repl_binary` and the project need not exist):
+    tests start stand-ins this way; it also serves unusual installations.
+    """
+
+    project: str | Path = "."
+    repl_binary: str | Path | None = None
+    lake: str = "lake"
+    command: tuple[str, ...] | None = None
+    memory_limit_mb: int | None = 16384
+    start_timeout_s: float = 600.0
+    command_timeout_s: float = 600.0
+    tactic_timeout_s: float = 5.0
+    allow_native_decide: bool = False
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    memory_poll_s: float = 0.05
+
+    @property
+    def project_dir(self) -> Path:
+        return Path(self.project).expanduser()
+
+    def resolve_argv(self) -> list[str]:
+        """The argv to start the REPL; raises `LeanNotFoundError` naming the fix for anything missing."""
+        if self.command is not None:
+            return list(self.command)
+        project = self.project_dir
+        setup_fix = f"prover setup --lean-project {project}"
+        if shutil.which(self.lake) is None:
+            raise LeanNotFoundError(f"`{self.lake}` (Lean's build tool) is not on PATH", fix=ELAN_INSTALL)
+        if not project.is_dir():
+            raise LeanNotFoundError(f"the Lean project {project} does not exist", fix=setup_fix)
+        if not any((project / name).exists() for name in ("lakefile.lean", "lakefile.toml")):
+            raise LeanNotFoundError(f"{project} is not a Lake project (no lakefile)", fix=setup_fix)
+        binary = Path(self.repl_binary).expanduser() if self.repl_binary else default_repl_binary(project)
+        if not binary.is_absolute():
+            binary = project / binary
+        if not binary.is_file():
+            raise LeanNotFoundError(f"the Lean REPL binary {binary} does not exist", fix=setup_fix)
+        return [self.lake, "env", str(binary)]
+
+    def cwd(self) -> Path | None:
+        project = self.project_dir
+        if self.command is not None and not project.is_dir():
+            return None
+        return project
+
+
+def default_repl_binary(project: Path) -> Path:
+    """The REPL that `prover setup` builds inside `project` (the first existing candidate)."""
+    try:
+        from lean_env import setup
+
+        return Path(setup.default_repl_binary(project))
+    except (ImportError, AttributeError):
+        candidates = [project / rel for rel in FALLBACK_REPL_RELPATHS]
+        return next((c for c in candidates if c.is_file()), candidates[0])
+
+
+# -- pure interpretation of REPL answers -------------------------------------------------------------
+
+
+def error_messages(response: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [m for m in response.get("messages", []) if isinstance(m, dict) and m.get("severity") == "error"]
+
+
+def first_error_text(response: Mapping[str, Any]) -> str | None:
+    """The REPL-level failure (`{"message": ...}`) or the first error message, with its position."""
+    if "message" in response and isinstance(response["message"], str):
+        return _strip_lean_error(response["message"])
+    errors = error_messages(response)
+    if not errors:
+        return None
+    pos = errors[0].get("pos") or {}
+    where = f"line {pos.get('line')}:{pos.get('column')}: " if pos.get("line") else ""
+    return f"{where}{errors[0].get('data', '')}"
+
+
+def _strip_lean_error(message: str) -> str:
+    return message.removeprefix("Lean error:\n").strip()
+
+
+def tactic_result_from_response(response: Mapping[str, Any]) -> TacticResult:
+    """Turn a REPL answer to `{"tactic": ..., "proofState": n}` into a `TacticResult`.
+
+    Handles are the REPL's raw `proofState` ids. Order matters: an answer can carry an error *and*
+    `proofStatus: "Incomplete: contains sorry"` with no goals (Lean's error recovery inserted a sorry);
+    that is the tactic failing, not a proof and not a give-up.
+    """
+    if "message" in response and "proofStatus" not in response and "goals" not in response:
+        return LeanError(_strip_lean_error(str(response["message"])))
+    errors = error_messages(response)
+    if errors:
+        return LeanError("\n".join(str(m.get("data", "")) for m in errors))
+    status = str(response.get("proofStatus", ""))
+    if status.startswith("Error"):
+        return LeanError(status)
+    goals = response.get("goals")
+    handle = response.get("proofState")
+    if not isinstance(goals, list) or not all(isinstance(g, str) for g in goals):
+        return LeanError(f"unexpected REPL answer (no goal list): {dict(response)!r:.200}")
+    if not isinstance(handle, int):
+        return LeanError(f"unexpected REPL answer (no proofState): {dict(response)!r:.200}")
+    if "sorry" in status or response.get("sorries"):
+        return ProofGivenUp()
+    if goals:
+        return StateResult(ProofState.from_goal_strings(goals, handle=handle))
+    if status in ("Completed", ""):
+        # Older REPLs send no proofStatus; no goals and no error then means done. The verifier decides anyway.
+        return ProofFinished(handle=handle)
+    return LeanError(f"unexpected proofStatus {status!r} with no goals")
+
+
+def theorem_start_from_response(response: Mapping[str, Any]) -> tuple[int, str]:
+    """The `(proofState, goal)` of the `by sorry` that starts a theorem, from the command's answer.
+
+    Raises `TheoremStartError` with Lean's first error when the statement does not elaborate.
+    """
+    problem = first_error_text(response)
+    if problem is not None:
+        raise TheoremStartError(f"the statement does not elaborate: {problem}")
+    sorries = [s for s in response.get("sorries", []) if isinstance(s, dict) and isinstance(s.get("proofState"), int)]
+    if not sorries:
+        raise TheoremStartError("Lean returned no proof state for the statement (no `sorry` was elaborated)")
+    # Our `by sorry` comes last in the text; a sorry inside the statement itself would come first.
+    last = max(sorries, key=lambda s: _pos_key(s.get("pos")))
+    return int(last["proofState"]), str(last.get("goal", ""))
+
+
+def _pos_key(pos: object) -> tuple[int, int]:
+    if isinstance(pos, dict):
+        return int(pos.get("line", 0)), int(pos.get("column", 0))
+    return (0, 0)
+
+
+def split_header(header: str) -> tuple[str, str]:
+    """Split a header into its leading imports (with comments before them) and the rest."""
+    from lean_env.lexer import LexError, TokenKind, tokenize
+
+    try:
+        tokens = tokenize(header)
+    except LexError:
+        return "", header
+    end = 0
+    expect_module = False
+    for tok in tokens:
+        if tok.kind in (TokenKind.COMMENT, TokenKind.DOC_COMMENT):
+            continue
+        if expect_module:
+            if tok.kind is not TokenKind.IDENT:
+                break
+            end = tok.end
+            expect_module = tok.text in ("all",)  # `import all M`
+            continue
+        if tok.kind is TokenKind.IDENT and tok.text == "import":
+            expect_module = True
+            continue
+        if tok.kind is TokenKind.IDENT and tok.text in ("prelude", "module", "public", "meta"):
+            if tok.text in ("prelude", "module"):
+                end = tok.end
+            continue
+        break
+    return header[:end], header[end:]
+
+
+# -- the environment ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Node:
+    """A proof state as this class knows it: how to rebuild it, and its id in the current process."""
+
+    theorem: Theorem
+    parent: int | None
+    tactic: str | None
+    pp: str
+    repl_state: int
+    generation: int
+    timeout: float = 0.0  # the tactic's own limit, reused (doubled) when replaying it after a restart
+
+
+class _RebuildError(LeanEnvError):
+    pass
+
+
+_handle_counter = itertools.count(1)
+_handle_lock = threading.Lock()
+
+
+def _new_handle() -> int:
+    # Unique across every ReplEnv in the process, so a state can never be confused between envs.
+    with _handle_lock:
+        return next(_handle_counter)
+
+
+class ReplEnv:
+    """An `Env` over one Lean REPL process. Thread-safe (requests are serialised by a lock)."""
+
+    def __init__(
+        self, settings: ReplSettings, *, check_tactic: Callable[[str, bool], str | None] | None = None
+    ) -> None:
+        self.settings = settings
+        self._argv = settings.resolve_argv()
+        self._check_tactic = check_tactic
+        self._proc: ReplProcess | None = None
+        self._generation = 0
+        self._env_cache: dict[tuple[str, str], int | None] = {}
+        self._nodes: dict[int, _Node] = {}
+        self._lock = threading.RLock()
+        self._closed = False
+        self.restarts = 0
+        self.requests = 0
+
+    # -- Env protocol --------------------------------------------------------------------------------
+
+    def start(self, theorem: Theorem) -> ProofState:
+        with self._lock:
+            state, goal = self._start_in_process(theorem)
+            handle = _new_handle()
+            self._nodes[handle] = _Node(theorem, None, None, goal, state, self._generation)
+            return ProofState.from_goal_strings([goal], handle=handle)
+
+    def run_tactic(self, state: ProofState, tactic: str, timeout: float | None = None) -> TacticResult:
+        reason = self._refusal(tactic)
+        if reason is not None:
+            return LeanError(REFUSED_PREFIX + reason)
+        seconds = self.settings.tactic_timeout_s if timeout is None else timeout
+        with self._lock:
+            node_id = state.handle
+            if not isinstance(node_id, int) or node_id not in self._nodes:
+                raise ValueError(f"proof state handle {node_id!r} does not belong to this ReplEnv")
+            node = self._nodes[node_id]
+            try:
+                repl_state = self._live_state(node_id)
+            except LeanEnvError as exc:  # _RebuildError, or the new process failing while replaying
+                return LeanError(f"could not rebuild the proof state after a REPL restart: {exc}")
+            try:
+                response = self._request({"tactic": tactic, "proofState": repl_state}, seconds)
+            except LeanTimeoutError:
+                return TacticTimeout(seconds)
+            except ReplMemoryError as exc:
+                return LeanError(f"{MEMORY_PREFIX}: {exc}")
+            except (LeanCrashError, ProtocolError) as exc:
+                return LeanError(f"the Lean REPL failed on this tactic and was restarted: {exc}")
+            result = tactic_result_from_response(response)
+            if isinstance(result, StateResult | ProofFinished):
+                new_id = _new_handle()
+                raw = result.state.handle if isinstance(result, StateResult) else result.handle
+                pp = result.state.pp if isinstance(result, StateResult) else "no goals"
+                assert isinstance(raw, int)
+                self._nodes[new_id] = _Node(node.theorem, node_id, tactic, pp, raw, self._generation, seconds)
+                if isinstance(result, StateResult):
+                    return StateResult(dataclasses.replace(result.state, handle=new_id))
+                return ProofFinished(handle=new_id)
+            return result
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            if self._proc is not None:
+                self._proc.close()
+                self._proc = None
+
+    def __enter__(self) -> ReplEnv:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- commands --------------------------------------------------------------------------------------
+
+    def run_command(self, cmd: str, env: int | None = None, timeout: float | None = None) -> dict[str, Any]:
+        """Send one `{"cmd": ...}` (a fresh environment when `env` is None) and return the raw answer.
+
+        Raises `LeanTimeoutError`, `LeanCrashError` or `ProtocolError`; the process is then restarted on
+        the next request.
+        """
+        payload: dict[str, Any] = {"cmd": cmd}
+        if env is not None:
+            payload["env"] = env
+        with self._lock:
+            return self._request(payload, self.settings.command_timeout_s if timeout is None else timeout)
+
+    @property
+    def process_id(self) -> int | None:
+        return self._proc.pid if self._proc is not None and self._proc.alive else None
+
+    @property
+    def live_states(self) -> int:
+        return len(self._nodes)
+
+    # -- internals -------------------------------------------------------------------------------------
+
+    def _refusal(self, tactic: str) -> str | None:
+        check = self._check_tactic
+        if check is None:
+            from lean_env.tactic_filter import check_tactic
+
+            check = check_tactic
+        return check(tactic, self.settings.allow_native_decide)
+
+    def _ensure_process(self) -> ReplProcess:
+        if self._closed:
+            raise LeanCrashError("this ReplEnv is closed")
+        if self._proc is not None and self._proc.alive:
+            return self._proc
+        if self._proc is not None:
+            # It died between requests (killed from outside, crashed on its own).
+            self._note_restart("the process exited between requests")
+        proc = ReplProcess(
+            self._argv,
+            self.settings.cwd(),
+            memory_limit_mb=self.settings.memory_limit_mb,
+            max_response_bytes=self.settings.max_response_bytes,
+            poll_interval_s=self.settings.memory_poll_s,
+        )
+        proc.start()
+        self._proc = proc
+        self._generation += 1
+        self._env_cache.clear()
+        return proc
+
+    def _request(self, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
+        proc = self._ensure_process()
+        self.requests += 1
+        try:
+            return proc.request(payload, timeout)
+        except (LeanTimeoutError, LeanCrashError, ProtocolError) as exc:
+            self._note_restart(str(exc))
+            raise
+
+    def _note_restart(self, why: str) -> None:
+        if self._proc is not None:
+            self._proc.kill()
+        self._proc = None
+        self.restarts += 1
+        log.warning("Lean REPL restart #%d: %s", self.restarts, why)
+
+    def _header_env(self, header: str) -> int | None:
+        imports, rest = split_header(header)
+        env: int | None = None
+        for key, text in (((imports, ""), imports), ((imports, rest), rest)):
+            if not text.strip():
+                continue
+            if key in self._env_cache:
+                env = self._env_cache[key]
+                continue
+            payload: dict[str, Any] = {"cmd": text}
+            if env is not None:
+                payload["env"] = env
+            try:
+                response = self._request(payload, self.settings.start_timeout_s)
+            except ReplMemoryError as exc:
+                raise LeanStartError(f"elaborating the header ran out of memory: {exc}") from None
+            except LeanTimeoutError as exc:
+                raise LeanTimeoutError(f"elaborating the header timed out: {exc}") from None
+            problem = first_error_text(response)
+            if problem is not None:
+                what = "imports" if text is imports else "header"
+                raise LeanStartError(f"the {what} failed to elaborate: {problem}")
+            new_env = response.get("env")
+            if not isinstance(new_env, int):
+                raise ProtocolError(f"the REPL answered the header without an env id: {response!r:.200}")
+            self._env_cache[key] = env = new_env
+        return env
+
+    def _start_in_process(self, theorem: Theorem) -> tuple[int, str]:
+        env = self._header_env(theorem.header)
+        cmd = f"{theorem.statement.rstrip()} := by sorry"
+        payload: dict[str, Any] = {"cmd": cmd}
+        if env is not None:
+            payload["env"] = env
+        try:
+            response = self._request(payload, self.settings.command_timeout_s)
+        except ReplMemoryError as exc:
+            raise TheoremStartError(f"starting {theorem.name} ran out of memory: {exc}") from None
+        return theorem_start_from_response(response)
+
+    def _live_state(self, node_id: int) -> int:
+        """The node's proofState id in the current process, replaying its path after a restart."""
+        node = self._nodes[node_id]
+        if node.generation == self._generation and self._proc is not None and self._proc.alive:
+            return node.repl_state
+        self._ensure_process()
+        chain = [node_id]
+        while (parent := self._nodes[chain[-1]].parent) is not None and self._nodes[parent].generation != (
+            self._generation
+        ):
+            chain.append(parent)
+        for nid in reversed(chain):
+            n = self._nodes[nid]
+            if n.parent is None:
+                try:
+                    state, goal = self._start_in_process(n.theorem)
+                except TheoremStartError as exc:
+                    raise _RebuildError(str(exc)) from None
+                if goal != n.pp:
+                    raise _RebuildError(f"the theorem now starts at a different goal: {goal!r}")
+            else:
+                parent_state = self._nodes[n.parent].repl_state
+                assert n.tactic is not None
+                replay_timeout = 2 * max(n.timeout, self.settings.tactic_timeout_s)
+                response = self._request({"tactic": n.tactic, "proofState": parent_state}, replay_timeout)
+                result = tactic_result_from_response(response)
+                if isinstance(result, StateResult):
+                    state, pp = int(result.state.handle or 0), result.state.pp
+                elif isinstance(result, ProofFinished):
+                    state, pp = int(result.handle or 0), "no goals"
+                else:
+                    raise _RebuildError(f"replaying {n.tactic!r} now gives {result}")
+                if pp != n.pp:
+                    raise _RebuildError(f"replaying {n.tactic!r} now gives a different state")
+            n.repl_state, n.generation = state, self._generation
+        return node.repl_state
+
+
+# -- the pool ------------------------------------------------------------------------------------------
+
+
+class ReplPool:
+    """N `ReplEnv`s for concurrency; itself an `Env` (each theorem is pinned to one member).
+
+    Use it as an Env from several threads (each thread's theorem runs on its own member when one is
+    free), or `lease()` a whole member for exclusive use (e.g. a verifier next to the searches).
+    Members start their process lazily, on first use.
+    """
+
+    def __init__(
+        self,
+        settings: ReplSettings,
+        size: int,
+        *,
+        check_tactic: Callable[[str, bool], str | None] | None = None,
+    ) -> None:
+        if size < 1:
+            raise ValueError("a ReplPool needs at least one process")
+        self.members = [ReplEnv(settings, check_tactic=check_tactic) for _ in range(size)]
+        self._free: queue.Queue[ReplEnv] = queue.Queue()
+        for member in self.members:
+            self._free.put(member)
+        self._owner: dict[int, ReplEnv] = {}
+        self._load = dict.fromkeys(range(size), 0)
+        self._lock = threading.Lock()
+        self._rr = itertools.cycle(range(size))
+
+    @property
+    def size(self) -> int:
+        return len(self.members)
+
+    @property
+    def restarts(self) -> int:
+        return sum(m.restarts for m in self.members)
+
+    @contextlib.contextmanager
+    def lease(self, timeout: float | None = None) -> Iterator[ReplEnv]:
+        """Exclusive use of one member until the block ends (blocks while all are leased)."""
+        try:
+            member = self._free.get(timeout=timeout)
+        except queue.Empty:
+            raise LeanTimeoutError(f"no free Lean REPL in the pool within {timeout} s") from None
+        try:
+            yield member
+        finally:
+            self._free.put(member)
+
+    def start(self, theorem: Theorem) -> ProofState:
+        with self._lock:
+            # Least-loaded member (number of theorems started there), round-robin among equals.
+            order = [next(self._rr) for _ in range(self.size)]
+            index = min(order, key=lambda i: self._load[i])
+            self._load[index] += 1
+        member = self.members[index]
+        state = member.start(theorem)
+        assert isinstance(state.handle, int)
+        with self._lock:
+            self._owner[state.handle] = member
+        return state
+
+    def run_tactic(self, state: ProofState, tactic: str, timeout: float | None = None) -> TacticResult:
+        with self._lock:
+            member = self._owner.get(state.handle) if isinstance(state.handle, int) else None
+        if member is None:
+            raise ValueError(f"proof state handle {state.handle!r} does not belong to this ReplPool")
+        result = member.run_tactic(state, tactic, timeout)
+        new_handle = (
+            result.state.handle
+            if isinstance(result, StateResult)
+            else result.handle
+            if isinstance(result, ProofFinished)
+            else None
+        )
+        if isinstance(new_handle, int):
+            with self._lock:
+                self._owner[new_handle] = member
+        return result
+
+    def map(self, fn: Callable[[ReplEnv, Any], Any], items: Sequence[Any]) -> list[Any]:
+        """Run `fn(member, item)` for each item on the pool's members in parallel; results in order."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        def call(item: Any) -> Any:
+            with self.lease() as member:
+                return fn(member, item)
+
+        with ThreadPoolExecutor(max_workers=self.size) as ex:
+            return list(ex.map(call, items))
+
+    def close(self) -> None:
+        for member in self.members:
+            member.close()
+
+    def __enter__(self) -> ReplPool:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,418 @@
+"""The soundness gate: a proof is "proved" only when Lean compiles it from scratch and it passes here.
+
+`ReplVerifier` shares nothing with the search. It rebuilds the theorem's source (original header and
+statement + the proof), appends a `#print axioms` line, and sends the whole text, imports included, as
+one fresh REPL command (no `env`, so nothing the search elaborated can leak in). It rejects:
+
+* text-level problems first (`static_check`): `sorry`/`admit`, anything the tactic filter refuses,
+  commands or declarations smuggled into the proof, a proof that dedents out of its `by` block;
+* a compiled source whose declarations differ from header + the one theorem, or whose statement differs;
+* any error, and a "declaration uses `sorry`" warning on the theorem;
+* any axiom beyond `propext`, `Classical.choice`, `Quot.sound` (`sorryAx`, `Lean.ofReduceBool`,
+  `Lean.trustCompiler`, user axioms). The axiom list is read only from the info message positioned on
+  the `#print axioms` line we appended, so a tactic cannot forge it.
+
+`verify_file` does the same for a rewritten file in one compilation, judging each named theorem by the
+messages inside its own span and its own appended `#print axioms` line.
+
+The interpretation of compile output is pure functions over REPL JSON (`judge_compile`,
+`parse_axioms_message`, ...) so that tests exercise them on recorded answers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from lean_env.errors import LeanCrashError, LeanEnvError, LeanParseError, LeanTimeoutError, ProtocolError
+from lean_env.lexer import LexError, TokenKind, tokenize
+from lean_env.repl import ReplEnv, ReplSettings
+from lean_env.types import Theorem, indent_block
+from lean_env.verdict import Rejected, Verdict, Verified
+
+CHECKER = "lean-repl"
+STANDARD_AXIOMS = frozenset({"propext", "Classical.choice", "Quot.sound"})
+NATIVE_AXIOMS = frozenset({"Lean.ofReduceBool", "Lean.trustCompiler"})
+SORRY_WARNING = "declaration uses `sorry`"
+EXAMPLE_NAME = "_verify_example"
+
+_AXIOMS_RE = re.compile(r"^'(?P<name>.+?)' depends on axioms: \[(?P<axioms>.*)\]\s*$", re.DOTALL)
+_NO_AXIOMS_RE = re.compile(r"^'(?P<name>.+?)' does not depend on any axioms\s*$", re.DOTALL)
+
+
+# -- text-level checks -----------------------------------------------------------------------------
+
+
+def static_check(theorem: Theorem, proof: str, allow_native_decide: bool = False) -> str | None:
+    """Why `proof` (a tactic script for `theorem`) is refused before Lean sees it, or None.
+
+    Token-level, so comments and strings do not count (`-- sorry` is fine, a lemma named
+    `foo_sorry` is fine).
+    """
+    from lean_env.tactic_filter import check_tactic
+
+    if not proof.strip():
+        return "the proof is empty"
+    try:
+        tokens = tokenize(proof, keep_comments=False)
+    except LexError as exc:
+        return f"the proof does not lex: {exc.reason}"
+    if not tokens:
+        return "the proof contains only comments"
+    for tok in tokens:
+        if tok.kind is TokenKind.IDENT and tok.text in ("sorry", "admit"):
+            return f"the proof uses `{tok.text}` (line {tok.line})"
+        if tok.kind is TokenKind.KEYWORD_HASH:
+            return f"the proof contains the command `{tok.text}` (line {tok.line})"
+        if tok.kind is TokenKind.SYMBOL and tok.text == "@" and _next_is(tokens, tok.end, "["):
+            return f"the proof starts a new attributed declaration `@[` (line {tok.line})"
+    reason = check_tactic(proof, allow_native_decide)
+    if reason is not None:
+        return f"the tactic filter refuses the proof: {reason}"
+    return _dedent_problem(proof, tokens[0].line)
+
+
+def _next_is(tokens: Sequence[Any], offset: int, text: str) -> bool:
+    return any(t.start == offset and t.text == text for t in tokens)
+
+
+def _dedent_problem(proof: str, first_line: int) -> str | None:
+    # Lean's tactic block takes the column of its first tactic; a later line further left ends the
+    # block and whatever follows is parsed as commands of the file. Continuation lines sit deeper.
+    lines = _code_lines(proof)
+    first = next((ln for n, ln in lines if n >= first_line), None)
+    if first is None:
+        return None
+    column = len(first) - len(first.lstrip())
+    for number, line in lines:
+        if number > first_line and len(line) - len(line.lstrip()) < column:
+            return f"line {number} of the proof is left of the first tactic: it would end the `by` block"
+    return None
+
+
+def _code_lines(text: str) -> list[tuple[int, str]]:
+    """(1-based line number, line) for lines that hold code (comments blanked out, blanks dropped)."""
+    chars = list(text)
+    for tok in tokenize(text, keep_comments=True):
+        if tok.kind in (TokenKind.COMMENT, TokenKind.DOC_COMMENT, TokenKind.STRING):
+            for i in range(tok.start, tok.end):
+                if chars[i] != "\n":
+                    chars[i] = " " if tok.kind is not TokenKind.STRING else "x"
+    out = []
+    for number, line in enumerate("".join(chars).split("\n"), start=1):
+        if line.strip():
+            out.append((number, line.rstrip()))
+    return out
+
+
+def _normalize(text: str) -> str:
+    return " ".join(text.split())
+
+
+# -- pure interpretation of compile output ---------------------------------------------------------
+
+
+def parse_axioms_message(text: str) -> tuple[str, tuple[str, ...]] | None:
+    """`'NAME' depends on axioms: [a, b]` -> (NAME, (a, b)); `... does not depend ...` -> (NAME, ())."""
+    text = text.strip()
+    if m := _NO_AXIOMS_RE.match(text):
+        return m["name"], ()
+    if m := _AXIOMS_RE.match(text):
+        axioms = tuple(a.strip() for a in m["axioms"].replace("\n", " ").split(",") if a.strip())
+        return m["name"], axioms
+    return None
+
+
+def axiom_problem(axioms: Sequence[str], allow_native_decide: bool = False) -> str | None:
+    allowed = STANDARD_AXIOMS | (NATIVE_AXIOMS if allow_native_decide else frozenset())
+    extra = [a for a in axioms if a not in allowed]
+    if not extra:
+        return None
+    if "sorryAx" in extra:
+        return "the proof depends on `sorryAx` (it uses sorry)"
+    native = [a for a in extra if a in NATIVE_AXIOMS]
+    if native:
+        return f"the proof depends on {', '.join(native)} (native_decide / compiled code is not trusted)"
+    return f"the proof depends on non-standard axioms: {', '.join(extra)}"
+
+
+def _line(message: Mapping[str, Any]) -> int:
+    pos = message.get("pos")
+    return int(pos.get("line", 0)) if isinstance(pos, dict) else 0
+
+
+def _messages(response: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [m for m in response.get("messages", []) if isinstance(m, dict)]
+
+
+def judge_compile(
+    response: Mapping[str, Any],
+    *,
+    name: str,
+    span: tuple[int, int],
+    print_line: int,
+    allow_native_decide: bool = False,
+    errors_anywhere: bool = True,
+    outside_ok: Sequence[tuple[int, int]] = (),
+) -> Verdict:
+    """Judge one theorem from the REPL's answer to compiling a source.
+
+    `span` is the theorem's (first, last) line; `print_line` the line of its `#print axioms`. With
+    `errors_anywhere` any error rejects; otherwise errors in `outside_ok` spans (other declarations of a
+    file, judged on their own) are ignored, and errors anywhere else still reject.
+    """
+    if "message" in response and "env" not in response:
+        return Rejected(f"the REPL refused the source: {response['message']}", CHECKER)
+    messages = _messages(response)
+    lo, hi = span
+    for msg in messages:
+        if msg.get("severity") != "error":
+            continue
+        line = _line(msg)
+        inside = lo <= line <= hi or line == print_line
+        ignorable = not errors_anywhere and not inside and any(a <= line <= b for a, b in outside_ok)
+        if not ignorable:
+            where = "in the theorem" if inside else "outside the theorem"
+            return Rejected(f"Lean error {where} at line {line}: {str(msg.get('data', '')).strip()}", CHECKER)
+    for msg in messages:
+        if msg.get("severity") == "warning" and SORRY_WARNING in str(msg.get("data", "")) and lo <= _line(msg) <= hi:
+            return Rejected("Lean reports that the declaration uses `sorry`", CHECKER)
+    printed = [
+        parsed
+        for msg in messages
+        if msg.get("severity") == "info" and _line(msg) == print_line
+        if (parsed := parse_axioms_message(str(msg.get("data", "")))) is not None
+    ]
+    if len(printed) != 1:
+        return Rejected(f"no `#print axioms` answer for {name} on line {print_line}", CHECKER)
+    printed_name, axioms = printed[0]
+    short = name.rsplit(".", 1)[-1]
+    if printed_name != name and not printed_name.endswith("." + short) and printed_name != short:
+        return Rejected(f"`#print axioms` answered for {printed_name!r}, not {name!r}", CHECKER)
+    problem = axiom_problem(axioms, allow_native_decide)
+    if problem is not None:
+        return Rejected(problem, CHECKER)
+    return Verified(CHECKER, axioms=axioms)
+
+
+# -- building the sources --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckSource:
+    """A source to compile and where to look in the answer."""
+
+    text: str
+    name: str
+    span: tuple[int, int]
+    print_line: int
+
+
+def build_check_source(theorem: Theorem, proof: str) -> CheckSource:
+    """Header + statement + proof + `#print axioms`, after checking the parse has no surprises.
+
+    Raises `ValueError` (one line) when the assembled text does not parse as header declarations plus
+    exactly this theorem with this statement, ending with the proof.
+    """
+    from lean_env.parse import parse_lean_source
+
+    statement = _nameable_statement(theorem.statement)
+    body = theorem.source_with_proof(proof)
+    if statement != theorem.statement:
+        body = Theorem(theorem.name, statement, header=theorem.header).source_with_proof(proof)
+    try:
+        header_decls = len(parse_lean_source(theorem.header, "<header>").declarations)
+        compiled = parse_lean_source(body, "<proof>")
+    except LeanParseError as exc:
+        raise ValueError(f"the source with the proof does not parse: {exc}") from None
+    if len(compiled.declarations) != header_decls + 1 or not compiled.theorems:
+        raise ValueError("the proof adds or removes declarations")
+    decl = compiled.theorems[-1]
+    if _normalize(_strip_in_prefixes(decl.statement)) != _normalize(_strip_in_prefixes(statement)):
+        raise ValueError(f"the compiled statement differs from the original: {decl.statement!r}")
+    if decl.proof_span is None or decl.suffix.strip() or body[decl.proof_span.end :].strip():
+        raise ValueError("text follows the proof outside its `by` block")
+    print_line = body.count("\n") + 1
+    first_line = decl.decl_span.start_line
+    return CheckSource(body + f"#print axioms {decl.name}\n", decl.name, (first_line, print_line - 1), print_line)
+
+
+def _strip_in_prefixes(statement: str) -> str:
+    # `to_theorem` keeps `set_option ... in` prefixes in the statement; the parser reports them apart.
+    tokens = tokenize(statement, keep_comments=False)
+    for tok in tokens:
+        if tok.kind is TokenKind.IDENT and tok.text in ("theorem", "lemma", "example"):
+            return statement[tok.start :]
+    return statement
+
+
+def _nameable_statement(statement: str) -> str:
+    """`example : P` gets a name so `#print axioms` can ask about it; other statements are unchanged."""
+    for tok in tokenize(statement, keep_comments=False):
+        if tok.kind is TokenKind.IDENT and tok.text in ("theorem", "lemma"):
+            return statement
+        if tok.kind is TokenKind.IDENT and tok.text == "example":
+            return f"{statement[: tok.start]}theorem {EXAMPLE_NAME}{statement[tok.end :]}"
+    return statement
+
+
+# -- the verifier ----------------------------------------------------------------------------------
+
+
+class ReplVerifier:
+    """A `ProofVerifier` that compiles each proof from scratch in its own Lean REPL process."""
+
+    checker = CHECKER
+
+    def __init__(
+        self,
+        settings: ReplSettings | None = None,
+        *,
+        env: ReplEnv | None = None,
+        timeout_s: float | None = None,
+        allow_native_decide: bool | None = None,
+    ) -> None:
+        if env is None and settings is None:
+            raise ValueError("ReplVerifier needs ReplSettings or a ReplEnv of its own")
+        self._env = env if env is not None else ReplEnv(settings)  # type: ignore[arg-type]
+        self._owns_env = env is None
+        self.settings = self._env.settings
+        self.timeout_s = timeout_s if timeout_s is not None else self.settings.command_timeout_s
+        self.allow_native_decide = (
+            self.settings.allow_native_decide if allow_native_decide is None else allow_native_decide
+        )
+
+    def verify(self, theorem: Theorem, proof: str) -> Verdict:
+        problem = static_check(theorem, proof, self.allow_native_decide)
+        if problem is not None:
+            return Rejected(problem, CHECKER)
+        try:
+            source = build_check_source(theorem, proof)
+        except (ValueError, LexError) as exc:
+            return Rejected(str(exc), CHECKER)
+        response = self._compile(source.text)
+        if isinstance(response, Rejected):
+            return response
+        return judge_compile(
+            response,
+            name=source.name,
+            span=source.span,
+            print_line=source.print_line,
+            allow_native_decide=self.allow_native_decide,
+        )
+
+    def verify_file(self, original_source: str, new_source: str, names: Sequence[str]) -> dict[str, Verdict]:
+        """Compile `new_source` once and judge each named theorem (`names` as `lean_env.parse` names them)."""
+        from lean_env.parse import parse_lean_source
+
+        try:
+            old = parse_lean_source(original_source, "<original>")
+            new = parse_lean_source(new_source, "<rewritten>")
+        except LeanParseError as exc:
+            return dict.fromkeys(names, Rejected(f"the file does not parse: {exc}", CHECKER))
+        verdicts: dict[str, Verdict] = {}
+        targets = {}
+        for name in names:
+            try:
+                old_decl, new_decl = old.get(name), new.get(name)
+            except KeyError as exc:
+                verdicts[name] = Rejected(str(exc.args[0]), CHECKER)
+                continue
+            if _normalize(old_decl.statement) != _normalize(new_decl.statement):
+                verdicts[name] = Rejected("the statement in the rewritten file differs from the original", CHECKER)
+                continue
+            body = new_decl.proof.strip()
+            body = body[2:] if body.startswith("by") and not body[2:3].isalnum() else body
+            problem = static_check(new_decl.to_theorem(), indent_block(body.strip("\n"), 0) or body, False)
+            if problem is None and new_decl.suffix.strip():
+                problem = "text follows the proof outside its `by` block"
+            if problem is not None:
+                verdicts[name] = Rejected(problem, CHECKER)
+                continue
+            targets[name] = (old_decl, new_decl)
+        if not targets:
+            return verdicts
+        if _outside_proofs(original_source, [d for d, _ in targets.values()]) != _outside_proofs(
+            new_source, [d for _, d in targets.values()]
+        ):
+            reason = "the rewritten file differs from the original outside the rewritten proofs"
+            return {**verdicts, **dict.fromkeys(targets, Rejected(reason, CHECKER))}
+
+        text = _name_examples(new_source, [d for _, d in targets.values()])
+        text = text if text.endswith("\n") else text + "\n"
+        first_print = text.count("\n") + 1
+        print_lines = {}
+        for i, (name, (_, decl)) in enumerate(targets.items()):
+            print_lines[name] = first_print + i
+            text += f"#print axioms {_printable_name(decl)}\n"
+        response = self._compile(text)
+        spans = [(d.span.start_line, d.span.end_line) for d in new.declarations]
+        for name, (_, decl) in targets.items():
+            if isinstance(response, Rejected):
+                verdicts[name] = response
+                continue
+            span = (decl.decl_span.start_line, (decl.proof_span or decl.statement_span).end_line)
+            verdicts[name] = judge_compile(
+                response,
+                name=_printable_name(decl),
+                span=span,
+                print_line=print_lines[name],
+                allow_native_decide=self.allow_native_decide,
+                errors_anywhere=False,
+                outside_ok=[s for s in spans if s != span],
+            )
+        return {name: verdicts[name] for name in names}
+
+    def _compile(self, text: str) -> dict[str, Any] | Rejected:
+        # One retry on a crash or protocol failure: a long-lived REPL that piled up environments can die
+        # (or hit the memory limit) on an innocent proof; a fresh process decides. Timeouts are final.
+        for attempt in (1, 2):
+            try:
+                return self._env.run_command(text, env=None, timeout=self.timeout_s)
+            except LeanTimeoutError:
+                return Rejected(f"Lean did not finish checking the proof within {self.timeout_s:g} s", CHECKER)
+            except (LeanCrashError, ProtocolError) as exc:
+                if attempt == 2:
+                    return Rejected(f"Lean failed while checking the proof: {exc}", CHECKER)
+            except LeanEnvError as exc:
+                return Rejected(f"Lean failed while checking the proof: {exc}", CHECKER)
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        if self._owns_env:
+            self._env.close()
+
+    def __enter__(self) -> ReplVerifier:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _printable_name(decl: Any) -> str:
+    return str(decl.name)
+
+
+def _outside_proofs(source: str, decls: Sequence[Any]) -> str:
+    """The source with the given declarations' proofs cut out: what must not change."""
+    cuts = sorted(((d.proof_span.start, d.proof_span.end) for d in decls if d.proof_span is not None), reverse=True)
+    for start, end in cuts:
+        source = source[:start] + "\0" + source[end:]
+    return source.rstrip()
+
+
+def _name_examples(source: str, decls: Sequence[Any]) -> str:
+    """Rename each targeted `example` to `theorem <its parse name>` (same line) so it can be printed."""
+    edits = []
+    for d in decls:
+        if d.kind != "example":
+            continue
+        region = source[d.statement_span.start : d.statement_span.end]
+        m = re.search(r"\bexample\b", region)
+        if m:
+            edits.append((d.statement_span.start + m.start(), d.statement_span.start + m.end(), d.name))
+    for start, end, name in sorted(edits, reverse=True):
+        source = f"{source[:start]}theorem {name.rsplit('.', 1)[-1]}{source[end:]}"
+    return source

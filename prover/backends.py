@@ -1,0 +1,64 @@
+"""Build a Lean backend and its verifier from the user's `[lean]` config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lean_env.types import Env
+from lean_env.verdict import ProofVerifier
+from prover.config import LeanConfig
+
+
+def repl_settings(cfg: LeanConfig, tactic_timeout_s: float = 5.0):  # type: ignore[no-untyped-def]
+    from lean_env.repl import ReplSettings
+
+    return ReplSettings(
+        project=cfg.project,
+        repl_binary=cfg.repl_binary,
+        memory_limit_mb=cfg.memory_limit_mb,
+        start_timeout_s=cfg.start_timeout_s,
+        command_timeout_s=cfg.command_timeout_s,
+        tactic_timeout_s=tactic_timeout_s,
+        allow_native_decide=cfg.allow_native_decide,
+    )
+
+
+def _cassette_path(cfg: LeanConfig) -> Path:
+    if not cfg.cassette:
+        raise ValueError("the replay backend needs a cassette: pass --cassette PATH (or set lean.cassette)")
+    path = Path(cfg.cassette).expanduser()
+    if not path.is_file():
+        raise ValueError(f"cassette not found: {path}")
+    return path
+
+
+def make_env(cfg: LeanConfig) -> Env:
+    """The configured backend. Raises LeanNotFoundError (with the fix command) when Lean is missing."""
+    if cfg.backend == "replay":
+        from lean_env.replay import ReplayEnv
+
+        return ReplayEnv(_cassette_path(cfg), allow_native_decide=cfg.allow_native_decide)
+    if cfg.backend == "dojo":
+        from lean_env.dojo import DojoEnv
+
+        return DojoEnv(timeout=cfg.command_timeout_s, allow_native_decide=cfg.allow_native_decide)
+    from lean_env.repl import ReplEnv, ReplPool
+
+    settings = repl_settings(cfg)
+    settings.resolve_argv()  # fail now, with the set-up command, rather than at the first theorem
+    if cfg.pool_size > 1:
+        return ReplPool(settings, cfg.pool_size)
+    return ReplEnv(settings)
+
+
+def make_verifier(cfg: LeanConfig) -> ProofVerifier:
+    """An independent checker: replay re-runs the proof through the cassette; otherwise a fresh Lean REPL."""
+    if cfg.backend == "replay":
+        from lean_env.replay import ReplayVerifier
+
+        return ReplayVerifier(_cassette_path(cfg), allow_native_decide=cfg.allow_native_decide)
+    from lean_env.verify import ReplVerifier
+
+    settings = repl_settings(cfg)
+    settings.resolve_argv()
+    return ReplVerifier(settings)

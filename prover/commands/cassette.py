@@ -1,0 +1,182 @@
+"""`prover cassette build|check`: make replay cassettes from recorded real-Lean data, and check them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from prover.console import EXIT_NOT_PROVED, console, err_console, fail
+
+cassette_app = typer.Typer(
+    name="cassette",
+    help="Build and check replay cassettes (recorded real-Lean results; see docs/lean_env_replay.md).",
+    no_args_is_help=True,
+)
+
+DEMO_NAMES = ("mathd_algebra_182", "mathd_algebra_455", "mathd_algebra_190", "mathd_algebra_119")
+DEMO_UNPROVED = ("mathd_algebra_141",)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(cassette_app, name="cassette")
+
+
+def _split_names(text: str | None) -> list[str]:
+    return [n.strip() for n in (text or "").split(",") if n.strip()]
+
+
+@cassette_app.command("build")
+def build(
+    out: Path = typer.Argument(..., help="The cassette to write (JSONL)."),
+    inputs: list[Path] | None = typer.Argument(
+        None,
+        help="proofsteps .jsonl files or LeanDojo Benchmark .json files (default: the shared proofsteps files).",
+    ),
+    from_minif2f_fewshot: bool = typer.Option(
+        False,
+        "--from-minif2f-fewshot",
+        help="Build from DeepSeek-Prover's verified miniF2F few-shot proofs that are one tactic (needs --names).",
+    ),
+    names: str | None = typer.Option(None, "--names", help="Comma-separated miniF2F problems to record as proved."),
+    unproved: str | None = typer.Option(
+        None, "--unproved", help="Comma-separated miniF2F problems to include with no recorded proof."
+    ),
+    lean_out: Path | None = typer.Option(
+        None, "--lean-out", help="Also write a .lean file stating the cassette's theorems with `sorry`."
+    ),
+) -> None:
+    """Convert recorded Lean data into a cassette and print a summary (theorems, steps, skipped rows)."""
+    from rich.progress import Progress
+
+    from lean_env.cassette import (
+        BuildReport,
+        CassetteError,
+        build_from_leandojo_benchmark,
+        build_from_minif2f_fewshot,
+        build_from_proofsteps,
+        lean_source_with_sorry,
+        new_cassette,
+    )
+    from prover.paths import minif2f_path, proofsteps_dir, shared_dir
+
+    root = shared_dir()
+    try:
+        if from_minif2f_fewshot:
+            proved = _split_names(names)
+            if not proved:
+                fail("--from-minif2f-fewshot needs --names a,b,c (problems whose few-shot proof is one tactic)")
+            if inputs:
+                fail("--from-minif2f-fewshot reads the shared miniF2F files; give no INPUTS")
+            report = build_from_minif2f_fewshot(
+                minif2f_path().parent / "deepseek_minif2f_valid_few_shot.jsonl",
+                minif2f_path(),
+                proved,
+                _split_names(unproved),
+                relative_to=root,
+            )
+        else:
+            if names or unproved:
+                fail("--names/--unproved only apply with --from-minif2f-fewshot")
+            files = list(inputs or sorted(proofsteps_dir().glob("*.jsonl")))
+            if not files:
+                fail(f"no inputs given and no proofsteps files in {proofsteps_dir()}")
+            for f in files:
+                if not f.is_file():
+                    fail(f"no such input file: {f}")
+            report = BuildReport(
+                cassette=new_cassette("built from recorded Lean proof steps", created_by="prover cassette build")
+            )
+            with Progress(console=err_console, transient=True) as progress:
+                task = progress.add_task("reading", total=len(files))
+                for f in files:
+                    progress.update(task, description=f"reading {f.name}")
+                    part = (
+                        build_from_leandojo_benchmark(f, relative_to=root)
+                        if f.suffix == ".json"
+                        else build_from_proofsteps([f], relative_to=root)
+                    )
+                    report.merge(part)
+                    progress.advance(task)
+        report.cassette.save(out)
+        if lean_out is not None:
+            lean_out.write_text(
+                lean_source_with_sorry(
+                    report.cassette, comment=f"Theorems recorded in {out.name}; made by `prover cassette build`."
+                ),
+                encoding="utf-8",
+            )
+    except CassetteError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"cannot write {out}: {exc}")
+    console.print(f"wrote {out}: {report.summary()}", highlight=False)
+
+
+@cassette_app.command("check")
+def check(
+    file: Path = typer.Argument(..., help="The cassette to check."),
+    show: int = typer.Option(20, "--show", help="How many mismatches to list."),
+) -> None:
+    """Replay every recorded step through the replay backend and compare with the recording."""
+    from rich.progress import Progress
+
+    from lean_env.cassette import Cassette, CassetteError
+    from lean_env.replay import ReplayEnv, ReplayVerifier
+    from lean_env.types import ProofState
+    from lean_env.verdict import Verified
+
+    try:
+        cassette = Cassette.load(file)
+    except CassetteError as exc:
+        fail(str(exc))
+    env = ReplayEnv(cassette)
+    mismatches: list[str] = []
+    with Progress(console=err_console, transient=True) as progress:
+        task = progress.add_task("replaying", total=len(cassette.steps))
+        for step in cassette.steps.values():
+            got = env.run_tactic(ProofState.from_pp(step.state), step.tactic)
+            expected = _describe_outcome(step.result.model_dump())
+            if _describe_result(got) != expected:
+                where = f"{step.theorem or '?'} step {step.step if step.step is not None else '?'}"
+                mismatches.append(f"{where} `{' '.join(step.tactic.split())}`: expected {expected}, got {got}")
+            progress.advance(task)
+    total = len(cassette.steps)
+    console.print(f"replayed {total - len(mismatches)}/{total} steps", highlight=False)
+
+    # Theorems that carry the proof that compiled in Lean must verify through the cassette.
+    verifier = ReplayVerifier(cassette)
+    proofs = [t for t in cassette.theorems.values() if t.recorded_proof]
+    bad_proofs = []
+    for thm in proofs:
+        assert thm.recorded_proof is not None
+        verdict = verifier.verify(thm.to_theorem(), thm.recorded_proof)
+        if not isinstance(verdict, Verified):
+            bad_proofs.append(f"{thm.name}: recorded proof rejected: {verdict.reason}")
+    if proofs:
+        console.print(f"verified {len(proofs) - len(bad_proofs)}/{len(proofs)} recorded proofs", highlight=False)
+    problems = mismatches + bad_proofs
+    for line in problems[:show]:
+        err_console.print(f"mismatch: {line}", highlight=False, soft_wrap=True)
+    if len(problems) > show:
+        err_console.print(f"... and {len(problems) - show} more", highlight=False)
+    if problems:
+        raise typer.Exit(EXIT_NOT_PROVED)
+
+
+def _describe_outcome(outcome: dict[str, object]) -> str:
+    kind = outcome["kind"]
+    if kind == "state":
+        return f"state {outcome['pp']!r}"
+    if kind == "error":
+        return f"error {outcome['message']!r}"
+    return str(kind)
+
+
+def _describe_result(result: object) -> str:
+    from lean_env.cassette import result_to_outcome
+    from lean_env.types import TacticTimeout
+
+    if isinstance(result, TacticTimeout):
+        return "timeout"
+    return _describe_outcome(result_to_outcome(result).model_dump())  # type: ignore[arg-type]

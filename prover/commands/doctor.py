@@ -1,0 +1,114 @@
+"""`prover doctor` (what is and is not available, with fixes) and `prover setup` (build a Lean project)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import typer
+
+from prover.console import EXIT_NOT_PROVED, console, err_console, fail
+
+
+def register(app: typer.Typer) -> None:
+    app.command("doctor")(doctor)
+    app.command("setup")(setup)
+
+
+def _configured_project(lean_project: str | None, config: Path | None) -> tuple[Path, Path | None]:
+    from prover.config import ConfigError, load_config
+
+    try:
+        cfg = load_config(config, {"lean": {"project": lean_project}})
+    except ConfigError as exc:
+        fail(str(exc))
+    repl = Path(cfg.lean.repl_binary).expanduser() if cfg.lean.repl_binary else None
+    return Path(cfg.lean.project).expanduser(), repl
+
+
+def doctor(
+    lean_project: str | None = typer.Option(None, "--lean-project", help="Lake project to inspect (default: config)."),
+    config: Path | None = typer.Option(None, "--config", "-c", help="TOML config file."),
+    strict: bool = typer.Option(False, "--strict", help="Exit 1 when something needed for real proving is missing."),
+    as_json: bool = typer.Option(False, "--json", help="Print the checks as JSON."),
+    no_python: bool = typer.Option(False, "--no-python", help="Skip the torch/GPU/vllm/flash-attn/Ray checks."),
+) -> None:
+    """Print what is and is not available (Lean, Lake, Mathlib, REPL, GPU, vllm, Ray) and how to fix it."""
+    from rich.table import Table
+
+    from lean_env.setup import run_doctor
+
+    project, repl_binary = _configured_project(lean_project, config)
+    report = run_doctor(project, repl_binary, include_python=not no_python)
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {"project": str(report.project), "ready": report.ready, "checks": [asdict(c) for c in report.checks]},
+                indent=2,
+            )
+        )
+    else:
+        table = Table(title=f"prover doctor — Lean project {report.project}")
+        table.add_column("check")
+        table.add_column("status")
+        table.add_column("found", overflow="fold")
+        table.add_column("fix", overflow="fold")
+        for check in report.checks:
+            if check.ok:
+                status = "[green]OK[/]"
+            elif check.required:
+                status = "[red]missing[/]"
+            else:
+                status = "[yellow]missing (optional)[/]"
+            table.add_row(check.name, status, check.detail, check.fix or "")
+        console.print(table)
+        if report.ready:
+            console.print("[green]Ready for real proving.[/]")
+        else:
+            names = ", ".join(c.name for c in report.missing_required)
+            console.print(f"[red]Not ready for real proving[/] (missing: {names}); replay backends still work.")
+    if strict and not report.ready:
+        raise typer.Exit(EXIT_NOT_PROVED)
+
+
+def setup(
+    lean_project: Path = typer.Option(..., "--lean-project", help="Directory to create the Lake project in."),
+    mathlib_rev: str | None = typer.Option(None, "--mathlib-rev", help="Mathlib release tag or commit to pin."),
+    repl_rev: str | None = typer.Option(None, "--repl-rev", help="REPL revision (default: same tag as Mathlib)."),
+    lean_toolchain: str | None = typer.Option(
+        None,
+        "--lean-toolchain",
+        help="Toolchain, e.g. leanprover/lean4:v4.19.0 (needed when --mathlib-rev is a commit).",
+    ),
+) -> None:
+    """Create a Lake project pinned to a Mathlib release, fetch Mathlib's cache and build the Lean REPL."""
+    from lean_env.setup import DEFAULT_MATHLIB_REV, SetupError, SetupStep, check_setup_tools, plan_setup, run_setup
+
+    try:
+        check_setup_tools()
+        plan = plan_setup(lean_project, mathlib_rev or DEFAULT_MATHLIB_REV, repl_rev, lean_toolchain)
+    except SetupError as exc:
+        fail(str(exc))
+    console.print(
+        f"Setting up {plan.project}: Mathlib {plan.mathlib_rev}, REPL {plan.repl_rev}, {plan.toolchain}",
+        highlight=False,
+    )
+    total = len(plan.steps)
+    status = err_console.status("starting…")
+
+    def on_step(index: int, step: SetupStep) -> None:
+        if index:
+            console.print("  [green]done[/]")
+        console.print(f"[{index + 1}/{total}] {step.title}: [bold]{step.display}[/]", highlight=False)
+        status.update(f"{step.display} (this can take a while)")
+
+    try:
+        with status:
+            result = run_setup(plan, on_step=on_step)
+    except SetupError as exc:
+        fail(str(exc))
+    console.print("  [green]done[/]")
+    console.print(f"[green]Lean project ready:[/] {result.project}", highlight=False)
+    console.print(f"REPL binary: {result.repl_binary}", highlight=False)
+    console.print(f"Use it with: prover prove FILE.lean --lean-project {result.project}", highlight=False)

@@ -1,0 +1,217 @@
+"""`prover prove FILE.lean`: search proofs for every `sorry`, verify, write back or show a diff."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from prover.console import EXIT_BAD_INPUT, EXIT_NOT_PROVED, EXIT_OK, console, err_console, fail
+
+
+def register(app: typer.Typer) -> None:
+    app.command("prove")(prove)
+
+
+def prove(
+    file: Path = typer.Argument(..., help="The .lean file whose `sorry`s to prove."),
+    theorem: str | None = typer.Option(None, "--theorem", "-t", help="Prove only this theorem (even without sorry)."),
+    config: Path | None = typer.Option(None, "--config", "-c", help="TOML config file (see README)."),
+    backend: str | None = typer.Option(None, "--backend", help="repl (default), dojo or replay."),
+    cassette: Path | None = typer.Option(None, "--cassette", help="Cassette for --backend replay."),
+    lean_project: str | None = typer.Option(None, "--lean-project", help="Lake project with Mathlib and the REPL."),
+    generator: str | None = typer.Option(None, "--generator", "-g", help="hf (default), vllm or fixed."),
+    model: str | None = typer.Option(None, "--model", "-m", help="HF model id or local checkpoint."),
+    num_tactics: int | None = typer.Option(None, "--num-tactics", "-k", help="Tactics asked per expansion."),
+    time_limit: float | None = typer.Option(None, "--time-limit", help="Seconds per theorem."),
+    max_expansions: int | None = typer.Option(None, "--max-expansions", help="Expansions per theorem."),
+    write: bool = typer.Option(False, "--write", "-w", help="Write verified proofs into FILE (keeps a backup)."),
+    report: Path | None = typer.Option(None, "--report", "-r", help="Write a JSON report here."),
+    tree_dir: Path | None = typer.Option(None, "--tree-dir", help="Export each search tree as JSON and DOT here."),
+) -> None:
+    """Prove every theorem in FILE whose proof contains `sorry` (or the one named by --theorem)."""
+    from lean_env.errors import LeanEnvError, LeanNotFoundError, LeanParseError
+    from lean_env.parse import parse_lean_source
+    from prover.backends import make_env, make_verifier
+    from prover.config import ConfigError, load_config
+    from prover.prove import FileReport, UnknownTheoremError, finalize_file, prove_file, select_targets
+
+    overrides: dict[str, dict[str, Any]] = {
+        "lean": {
+            "backend": backend,
+            "cassette": str(cassette) if cassette else None,
+            "project": lean_project,
+        },
+        "generator": {"kind": generator, "model": model},
+        "search": {"num_tactics": num_tactics, "time_s": time_limit, "max_expansions": max_expansions},
+    }
+    try:
+        cfg = load_config(config, overrides)
+    except ConfigError as exc:
+        fail(str(exc))
+    if not file.is_file():
+        fail(f"no such file: {file}")
+    try:
+        original = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        fail(f"{file}: not a UTF-8 text file")
+    try:
+        lean_file = parse_lean_source(original, str(file))
+        targets = select_targets(lean_file, theorem)
+    except LeanParseError as exc:
+        fail(str(exc))
+    except UnknownTheoremError as exc:
+        fail(str(exc))
+    if not targets:
+        console.print(f"{file}: no theorem contains `sorry`; nothing to prove.")
+        raise typer.Exit(EXIT_OK)
+
+    try:
+        from prover.generators import make_generator
+
+        gen = make_generator(cfg.generator)
+    except (ValueError, RuntimeError, OSError, ImportError) as exc:
+        fail(f"cannot build the {cfg.generator.kind} generator: {exc}")
+    try:
+        env = make_env(cfg.lean)
+        verifier = make_verifier(cfg.lean)
+    except LeanNotFoundError as exc:
+        fail(str(exc))
+    except (LeanEnvError, ValueError) as exc:
+        fail(f"cannot start the {cfg.lean.backend} backend: {exc}")
+
+    file_report = FileReport(
+        file=str(file),
+        backend=cfg.lean.backend,
+        generator=cfg.generator.kind,
+        model=cfg.generator.model if cfg.generator.kind != "fixed" else None,
+    )
+
+    def save_report() -> None:
+        if report is not None:
+            file_report.save(report)
+
+    proofs: dict[str, str] = {}
+    with env, _ProgressDisplay(targets) as display:
+        try:
+            proofs = prove_file(
+                file,
+                targets,
+                env,
+                gen,
+                verifier,
+                cfg.search.to_search_config(),
+                file_report,
+                on_progress=display.update,
+                on_theorem_done=lambda entry: (display.done(entry), save_report()),
+                tree_dir=tree_dir,
+            )
+        except KeyboardInterrupt:
+            file_report.interrupted = True
+            err_console.print("interrupted: the results so far are kept")
+        except LeanEnvError as exc:
+            file_report.interrupted = True
+            save_report()
+            fail(f"Lean failed: {exc}")
+
+    try:
+        _, diff = finalize_file(file, original, proofs, verifier, file_report, write)
+    except LeanEnvError as exc:
+        for entry in file_report.theorems:
+            if entry.status == "proved":
+                entry.status, entry.message = "rejected", f"whole-file check could not run: {exc}"
+        save_report()
+        fail(f"the whole-file check failed to run: {exc}")
+    save_report()
+    _print_summary(file_report, diff, write)
+    if file_report.interrupted:
+        raise typer.Exit(130)
+    raise typer.Exit(EXIT_OK if file_report.all_proved else EXIT_NOT_PROVED)
+
+
+class _ProgressDisplay:
+    """Live table: theorem, expansions, best depth, elapsed time, status."""
+
+    def __init__(self, targets: list[Any]) -> None:
+        from rich.live import Live
+
+        self.rows: dict[str, dict[str, Any]] = {
+            d.name: {"status": "queued", "expansions": 0, "depth": 0, "start": None, "elapsed": 0.0} for d in targets
+        }
+        self.live = Live(self._render(), console=err_console, refresh_per_second=4, transient=False)
+
+    def __enter__(self) -> _ProgressDisplay:
+        self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.live.update(self._render())
+        self.live.__exit__(None, None, None)
+
+    def update(self, name: str, event: Any) -> None:
+        row = self.rows[name]
+        if row["start"] is None:
+            row["start"] = time.monotonic()
+        row["status"] = "searching"
+        row["expansions"] = getattr(event, "expansions", row["expansions"])
+        row["depth"] = max(row["depth"], getattr(event, "max_depth", 0))
+        row["elapsed"] = getattr(event, "elapsed_s", time.monotonic() - row["start"])
+        self.live.update(self._render())
+
+    def done(self, entry: Any) -> None:
+        row = self.rows[entry.name]
+        row["status"] = entry.status
+        row["expansions"] = entry.stats.get("expansions", row["expansions"])
+        row["depth"] = entry.stats.get("max_depth", row["depth"])
+        row["elapsed"] = entry.stats.get("total_time_s", row["elapsed"])
+        self.live.update(self._render())
+
+    def _render(self) -> Any:
+        from rich.table import Table
+
+        table = Table(title="proof search", expand=False)
+        for col in ("theorem", "status", "expansions", "best depth", "elapsed"):
+            table.add_column(col)
+        for name, row in self.rows.items():
+            table.add_row(
+                name, _styled(row["status"]), str(row["expansions"]), str(row["depth"]), f"{row['elapsed']:.1f}s"
+            )
+        return table
+
+
+def _styled(status: str) -> str:
+    color = {"proved": "green", "searching": "yellow", "queued": "dim"}.get(status, "red")
+    return f"[{color}]{status}[/]"
+
+
+def _print_summary(report: Any, diff: str, write: bool) -> None:
+    from rich.syntax import Syntax
+    from rich.table import Table
+
+    if diff and not write:
+        if console.is_terminal:
+            console.print(Syntax(diff, "diff", theme="ansi_dark"))
+        else:  # keep the diff byte-exact for pipes (`prover prove F.lean > fix.patch`)
+            console.print(diff, markup=False, highlight=False, soft_wrap=True, end="")
+    table = Table(title=f"{report.file}: {sum(t.proved for t in report.theorems)}/{len(report.theorems)} proved")
+    for col in ("theorem", "status", "checked by", "expansions", "time", "note"):
+        table.add_column(col)
+    for t in report.theorems:
+        table.add_row(
+            t.name,
+            _styled(t.status),
+            t.checker or "-",
+            str(t.stats.get("expansions", "-")),
+            f"{t.stats.get('total_time_s', 0.0):.1f}s",
+            t.message[:80],
+        )
+    console.print(table)
+    if report.written:
+        console.print(f"wrote {report.file} (backup: {report.backup})")
+    elif diff:
+        console.print("dry run: pass --write to write these verified proofs into the file")
+
+
+__all__ = ["EXIT_BAD_INPUT", "register"]

@@ -1,0 +1,84 @@
+"""`prover serve`: Lean Copilot's external model API over HTTP (POST /generate, /encode; docs at /docs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from prover.console import err_console, fail
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (loopback by default)."),
+    port: int = typer.Option(23337, "--port", help="Port (23337 is Lean Copilot's default)."),
+    config: Path | None = typer.Option(None, "--config", "-c", help="TOML config file (see README)."),
+    generator: str | None = typer.Option(None, "--generator", "-g", help="hf (default), vllm or fixed."),
+    model: str | None = typer.Option(None, "--model", "-m", help="HF model id or local checkpoint."),
+    num_tactics: int | None = typer.Option(None, "--num-tactics", "-k", help="Tactics returned per request."),
+    max_batch: int = typer.Option(16, "--max-batch", help="Most requests sent to the model in one call."),
+    max_wait_ms: float = typer.Option(10.0, "--max-wait-ms", help="How long to gather a batch (milliseconds)."),
+    retriever: str | None = typer.Option(None, "--retriever", help="HF encoder model for POST /encode."),
+    retriever_device: str = typer.Option("cpu", "--retriever-device", help="Device of the retriever model."),
+    log_level: str = typer.Option("info", "--log-level", help="uvicorn log level."),
+) -> None:
+    """Serve tactic suggestions to Lean Copilot (`suggest_tactics` with an ExternalGenerator)."""
+    from prover.config import ConfigError, load_config
+
+    overrides: dict[str, dict[str, Any]] = {"generator": {"kind": generator, "model": model}}
+    try:
+        cfg = load_config(config, overrides)
+    except ConfigError as exc:
+        fail(str(exc))
+    k = num_tactics if num_tactics is not None else cfg.search.num_tactics
+    if k < 1:
+        fail("--num-tactics must be at least 1")
+    if not 0 < port < 65536:
+        fail(f"--port must be in 1..65535, got {port}")
+    if max_batch < 1:
+        fail("--max-batch must be at least 1")
+    if max_wait_ms < 0:
+        fail("--max-wait-ms must be >= 0")
+
+    from prover.serve import HFEncoderRetriever, bind_socket, create_app, is_loopback
+
+    if not is_loopback(host):
+        err_console.print(
+            f"[bold yellow]warning:[/] binding {host}: the server has no authentication and anyone who "
+            "can reach this address can use the model",
+            highlight=False,
+            soft_wrap=True,
+        )
+    try:
+        from prover.generators import make_generator
+
+        gen = make_generator(cfg.generator)
+    except (ValueError, RuntimeError, OSError, ImportError) as exc:
+        fail(f"cannot build the {cfg.generator.kind} generator: {exc}")
+    app = create_app(
+        gen,
+        k=k,
+        model_name=cfg.generator.model if cfg.generator.kind != "fixed" else "fixed",
+        retriever=HFEncoderRetriever(retriever, device=retriever_device) if retriever else None,
+        max_batch=max_batch,
+        max_wait_ms=max_wait_ms,
+    )
+
+    import uvicorn
+
+    # Bind here so that a busy port or a bad address is a one-line error before uvicorn starts.
+    try:
+        sock = bind_socket(host, port)
+    except OSError as exc:
+        fail(f"cannot bind {host}:{port}: {exc.strerror or exc}")
+    err_console.print(f"serving on http://{host}:{port} (API docs at /docs)", highlight=False, soft_wrap=True)
+    server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, lifespan="on"))
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()

@@ -1,0 +1,157 @@
+"""`prover sweep`: evaluate a prover on miniF2F (or any benchmark JSONL) with Ray; `prover report`: its report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from prover.console import console, err_console, fail
+
+
+def register(app: typer.Typer) -> None:
+    app.command("sweep")(sweep)
+    app.command("report")(report)
+
+
+def _names(value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    return [n.strip() for n in value.split(",") if n.strip()]
+
+
+def sweep(
+    config: Path | None = typer.Option(
+        None, "--config", "-c", help="TOML config: [sweep], [lean], [search], [generator]."
+    ),
+    preset: str | None = typer.Option(None, "--preset", help="llemma: 32 tactics/expansion, 100 expansions, 600 s."),
+    benchmark: str | None = typer.Option(None, "--benchmark", help="Benchmark JSONL (default: shared miniF2F)."),
+    split: str | None = typer.Option(None, "--split", help="valid, test (default) or all."),
+    statement: str | None = typer.Option(None, "--statement", help="primary (default), deepseek or llemma."),
+    names: str | None = typer.Option(None, "--names", help="Comma-separated problem names (a subset)."),
+    limit: int | None = typer.Option(None, "--limit", help="Only the first N selected problems."),
+    task: str | None = typer.Option(None, "--task", help="f2f (default) or i2f."),
+    mode: str | None = typer.Option(None, "--mode", help="search (default) or whole (whole-proof pass@N)."),
+    attempts: int | None = typer.Option(None, "--attempts", "-n", help="Attempts (samples) per problem, for pass@k."),
+    few_shot: str | None = typer.Option(None, "--few-shot", help="Few-shot JSONL for --mode whole."),
+    num_few_shot: int | None = typer.Option(None, "--num-few-shot", help="Few-shot examples per prompt."),
+    actors: int | None = typer.Option(None, "--actors", help="Prover actors (CPU)."),
+    cpus_per_prover: float | None = typer.Option(None, "--cpus-per-prover", help="Ray CPUs reserved per prover actor."),
+    generator_replicas: int | None = typer.Option(None, "--generator-replicas", help="Generator actors."),
+    num_gpus: float | None = typer.Option(None, "--num-gpus", help="GPUs per generator actor."),
+    max_batch: int | None = typer.Option(None, "--max-batch", help="Most requests per model call."),
+    max_wait_ms: float | None = typer.Option(None, "--max-wait-ms", help="Longest wait for a batch to fill."),
+    address: str | None = typer.Option(None, "--address", help="Existing Ray cluster (default: a local instance)."),
+    output: str | None = typer.Option(None, "--output", "-o", help="Results JSONL (append-only)."),
+    resume: bool | None = typer.Option(
+        None, "--resume/--no-resume", help="Continue OUTPUT, skipping finished attempts."
+    ),
+    retries: int | None = typer.Option(None, "--retries", help="Re-runs of an attempt whose actor or Lean crashed."),
+    attempt_timeout: float | None = typer.Option(None, "--attempt-timeout", help="Kill an attempt after this many s."),
+    backend: str | None = typer.Option(None, "--backend", help="repl (default), dojo or replay."),
+    cassette: str | None = typer.Option(None, "--cassette", help="Cassette for --backend replay."),
+    lean_project: str | None = typer.Option(None, "--lean-project", help="Lake project with Mathlib and the REPL."),
+    generator: str | None = typer.Option(None, "--generator", "-g", help="hf (default), vllm or fixed."),
+    model: str | None = typer.Option(None, "--model", "-m", help="HF model id or local checkpoint."),
+    num_tactics: int | None = typer.Option(None, "--num-tactics", "-k", help="Tactics asked per expansion."),
+    max_expansions: int | None = typer.Option(None, "--max-expansions", help="Expansions per attempt."),
+    time_limit: float | None = typer.Option(None, "--time-limit", help="Seconds of search per attempt."),
+    write_report: bool = typer.Option(True, "--report/--no-report", help="Write report.md/html next to OUTPUT."),
+    show_progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar (stderr)."),
+) -> None:
+    """Evaluate the prover on a benchmark; the last line printed is `pass rate: P/N (X%)`."""
+    from benchmarks.minif2f import BenchmarkError
+    from benchmarks.results import ResultsError
+    from benchmarks.sweep import SweepError, load_sweep_config, run_sweep
+    from lean_env.errors import LeanEnvError
+    from prover.config import ConfigError
+
+    overrides: dict[str, dict[str, Any]] = {
+        "sweep": {
+            "benchmark": benchmark,
+            "split": split,
+            "statement": statement,
+            "names": _names(names),
+            "limit": limit,
+            "task": task,
+            "mode": mode,
+            "attempts": attempts,
+            "few_shot": few_shot,
+            "num_few_shot": num_few_shot,
+            "prover_actors": actors,
+            "cpus_per_prover": cpus_per_prover,
+            "generator_replicas": generator_replicas,
+            "num_gpus": num_gpus,
+            "max_batch": max_batch,
+            "max_wait_ms": max_wait_ms,
+            "address": address,
+            "output": output,
+            "resume": resume,
+            "retries": retries,
+            "attempt_timeout_s": attempt_timeout,
+        },
+        "lean": {"backend": backend, "cassette": cassette, "project": lean_project},
+        "generator": {"kind": generator, "model": model},
+        "search": {"num_tactics": num_tactics, "max_expansions": max_expansions, "time_s": time_limit},
+    }
+    try:
+        cfg = load_sweep_config(config, overrides, preset=preset)
+        run = run_sweep(cfg, progress=show_progress)
+    except (ConfigError, BenchmarkError, ResultsError, SweepError, LeanEnvError) as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        err_console.print("interrupted: finished attempts are in the results file; continue with --resume")
+        raise typer.Exit(130) from None
+    print_summary(run.summary)
+    console.print(f"results: {run.output} ({run.new_records} new, {run.skipped} already finished)", highlight=False)
+    if write_report:
+        from benchmarks.report import write_report as write
+
+        rep = write(run.output)
+        console.print(f"report: {rep.markdown} and {rep.html}", highlight=False)
+    print(run.summary.pass_rate_line(), flush=True)
+
+
+def report(
+    results: Path = typer.Argument(..., help="A results JSONL written by `prover sweep`."),
+    out: Path | None = typer.Option(None, "--out", help="Folder for report.md and report.html (default: next to it)."),
+) -> None:
+    """Regenerate report.md and report.html from a results file."""
+    from benchmarks.report import write_report
+    from benchmarks.results import ResultsError
+
+    if not results.is_file():
+        fail(f"no such results file: {results}")
+    try:
+        rep = write_report(results, out)
+    except (ResultsError, OSError) as exc:
+        fail(str(exc))
+    if rep.summary.total == 0:
+        fail(f"{results} holds no finished attempt")
+    print_summary(rep.summary)
+    console.print(f"report: {rep.markdown} and {rep.html}", highlight=False)
+    print(rep.summary.pass_rate_line(), flush=True)
+
+
+def print_summary(summary: Any) -> None:
+    from rich.table import Table
+
+    table = Table(title="by category")
+    for col in ("category", "proved", "total", "rate"):
+        table.add_column(col)
+    for row in summary.categories:
+        table.add_row(row.category, str(row.proved), str(row.total), f"{100 * row.rate:.1f}%")
+    console.print(table)
+    if summary.pass_at:
+        console.print("  ".join(f"pass@{k}: {100 * v:.1f}%" for k, v in summary.pass_at.items()), highlight=False)
+    t, e = summary.time_s, summary.expansions
+    console.print(
+        f"time/attempt: median {t.median:.2f}s, p90 {t.p90:.2f}s, max {t.max:.2f}s; "
+        f"expansions/attempt: median {e.median:.0f}, p90 {e.p90:.0f}, max {e.max:.0f}",
+        highlight=False,
+    )
+    if summary.missing:
+        console.print(
+            f"{len(summary.missing)} problem(s) have no finished attempt (counted as not proved)", highlight=False
+        )

@@ -1,0 +1,93 @@
+"""Tactic generators: one interface (`search.types.TacticGenerator`), several implementations.
+
+- `HFGenerator` (hf.py): a Hugging Face causal LM, batched beam search or sampling.
+- `VLLMGenerator` (vllm.py): the same over vLLM (optional, GPU).
+- `FixedTacticGenerator` (fixed.py): automation tactics with priors; a baseline and a fallback.
+- `CombinedGenerator` (combined.py): model + fallback, merged and deduplicated.
+
+Heavy libraries (torch, transformers, vllm) are imported only when a model generator is built.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from prover.config import GeneratorConfig
+from prover.generators.checkpoint import read_template_record, write_template_record
+from prover.generators.combined import CombinedGenerator, merge_candidates
+from prover.generators.fixed import DEFAULT_FIXED_TACTICS, FixedTacticGenerator
+from prover.generators.sanitize import Sanitizer, clean_tactic, sanitize_tactic
+from prover.templates import PromptTemplate, custom_template, get_template
+from search.types import TacticGenerator
+
+if TYPE_CHECKING:
+    from prover.generators.hf import HFGenerator
+    from prover.generators.vllm import VLLMGenerator
+
+DEFAULT_TEMPLATE = GeneratorConfig.model_fields["template"].default
+
+__all__ = [
+    "DEFAULT_FIXED_TACTICS",
+    "CombinedGenerator",
+    "FixedTacticGenerator",
+    "HFGenerator",
+    "Sanitizer",
+    "VLLMGenerator",
+    "clean_tactic",
+    "make_generator",
+    "merge_candidates",
+    "read_template_record",
+    "resolve_template",
+    "sanitize_tactic",
+    "write_template_record",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy exports keep `import prover.generators` free of torch.
+    if name == "HFGenerator":
+        from prover.generators.hf import HFGenerator
+
+        return HFGenerator
+    if name == "VLLMGenerator":
+        from prover.generators.vllm import VLLMGenerator
+
+        return VLLMGenerator
+    raise AttributeError(f"module 'prover.generators' has no attribute {name!r}")
+
+
+def resolve_template(cfg: GeneratorConfig) -> PromptTemplate:
+    """The prompt for `cfg`: a custom prompt, else an explicitly chosen template, else the checkpoint's record.
+
+    A checkpoint's recorded template replaces the default (`llemma`) but never an explicit other choice.
+    """
+    if cfg.custom_prompt is not None:
+        return custom_template(cfg.custom_prompt, stop=cfg.custom_stop)
+    chosen = get_template(cfg.template)
+    if cfg.kind != "fixed" and cfg.template == DEFAULT_TEMPLATE:
+        recorded = read_template_record(cfg.model)
+        if recorded is not None:
+            return recorded
+    return chosen
+
+
+def make_generator(cfg: GeneratorConfig) -> TacticGenerator:
+    """Build the generator `cfg` describes. Model loading problems raise a one-line ValueError/RuntimeError."""
+    fixed = FixedTacticGenerator(cfg.fixed_tactics)
+    if cfg.kind == "fixed":
+        return fixed
+    template = resolve_template(cfg)
+    model: TacticGenerator
+    if cfg.kind == "hf":
+        from prover.generators.hf import HFGenerator
+
+        model = HFGenerator.from_config(cfg, template)
+    elif cfg.kind == "vllm":
+        from prover.generators.vllm import VLLMGenerator
+
+        model = VLLMGenerator.from_config(cfg, template)
+    else:  # pragma: no cover - pydantic restricts `kind`
+        raise ValueError(f"unknown generator kind {cfg.kind!r}")
+    return CombinedGenerator(model, fixed) if cfg.combine_fixed else model
+
+

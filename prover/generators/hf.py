@@ -1,0 +1,437 @@
+"""Tactic generation with a Hugging Face causal LM: batched beam search or sampling.
+
+Many states go through one `generate` call with left padding. Each candidate carries the true
+sum of its token log-probabilities (length penalty only steers the beam, it never leaks into
+the score) and its token count, so the search can length-normalise. Generation stops at the
+template's stop strings (or EOS); outputs are sanitised and deduplicated.
+
+The log-probabilities are recorded by small logits processors instead of
+`output_scores=True`, which would keep a (states x beams x vocabulary) tensor per step.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from prover.generators.sanitize import Sanitizer
+from prover.templates import PromptTemplate, get_template
+from search.types import Candidate, GenRequest
+
+if TYPE_CHECKING:
+    import torch
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+    from prover.config import GeneratorConfig
+
+Decoding = Literal["beam", "sample"]
+
+
+@dataclass(frozen=True)
+class RawSequence:
+    """One decoded completion before sanitising: its text, summed log-probability and token count."""
+
+    text: str
+    logprob: float
+    num_tokens: int
+
+
+def resolve_device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(f"device {device!r} requested but CUDA is not available")
+    return device
+
+
+def resolve_dtype(dtype: str, device: str) -> torch.dtype:
+    import torch
+
+    if dtype == "auto":
+        return torch.bfloat16 if device.startswith("cuda") else torch.float32
+    return {"bfloat16": torch.bfloat16, "float16": torch.float16, "float32": torch.float32}[dtype]
+
+
+def attention_implementation(device: str) -> str:
+    """flash-attention 2 on CUDA when installed, else PyTorch SDPA."""
+    if device.startswith("cuda") and importlib.util.find_spec("flash_attn") is not None:
+        return "flash_attention_2"
+    return "sdpa"
+
+
+def _looks_local(model: str) -> bool:
+    return model.startswith(("/", "./", "../", "~")) or Path(model).expanduser().exists()
+
+
+def load_model_and_tokenizer(
+    model_or_path: str, device: str = "auto", dtype: str = "auto"
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """Load a causal LM and its tokenizer for inference; failures become one-line RuntimeErrors."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    device = resolve_device(device)
+    torch_dtype = resolve_dtype(dtype, device)
+    local = _looks_local(model_or_path)
+    if local and not Path(model_or_path).expanduser().exists():
+        raise RuntimeError(f"cannot load model {model_or_path!r}: no such local path")
+    source = str(Path(model_or_path).expanduser()) if local else model_or_path
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source)
+        model = AutoModelForCausalLM.from_pretrained(
+            source, dtype=torch_dtype, attn_implementation=attention_implementation(device)
+        )
+    except Exception as exc:  # noqa: BLE001 - any loading failure is reported as one line
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        if local:
+            raise RuntimeError(f"cannot load model {model_or_path!r}: {first}") from None
+        raise RuntimeError(
+            f"cannot load model {model_or_path!r}: not a local path and it could not be fetched from the "
+            f"Hugging Face hub (no network access?): {first}"
+        ) from None
+    model.to(device)
+    model.eval()
+    return model, tokenizer
+
+
+def prepare_tokenizer(tokenizer: PreTrainedTokenizerBase) -> PreTrainedTokenizerBase:
+    """Left padding (needed for batched decoder-only generation); pad with EOS when there is no pad token."""
+    tokenizer.padding_side = "left"
+    tokenizer.truncation_side = "left"
+    if tokenizer.pad_token_id is None:
+        if tokenizer.eos_token is None:
+            raise ValueError("the tokenizer has neither a pad nor an EOS token")
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def _logits_processor_base() -> type:
+    from transformers import LogitsProcessor
+
+    return LogitsProcessor
+
+
+class _BeamTopK:
+    """Records each step's top log-probabilities per beam row (the chosen token is always among them)."""
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+        self.values: list[torch.Tensor] = []
+        self.indices: list[torch.Tensor] = []
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        values, indices = scores.topk(min(self.k, scores.shape[-1]), dim=-1)
+        self.values.append(values)
+        self.indices.append(indices)
+        return scores
+
+    def token_logprobs(self, sequences: torch.Tensor, beam_indices: torch.Tensor, prompt_len: int) -> torch.Tensor:
+        """(sequences, steps) log-probabilities of the generated tokens; 0 where a sequence had ended."""
+        import torch
+
+        steps = beam_indices.shape[1]
+        if steps == 0:
+            return torch.zeros(beam_indices.shape, dtype=torch.float32)
+        values = torch.stack(self.values[:steps]).float()  # (S, rows, K)
+        indices = torch.stack(self.indices[:steps])
+        valid = beam_indices >= 0
+        rows = beam_indices.clamp(min=0).long()
+        step_ids = torch.arange(steps, device=rows.device).expand_as(rows)
+        tokens = sequences[:, prompt_len : prompt_len + steps]
+        row_values = values[step_ids, rows]  # (N, S, K)
+        row_indices = indices[step_ids, rows]
+        match = row_indices == tokens.unsqueeze(-1)
+        found = torch.where(match, row_values, torch.zeros_like(row_values)).sum(-1)
+        # A chosen token outside the recorded top-K can only tie with the K-th value.
+        logprobs = torch.where(match.any(-1), found, row_values[..., -1])
+        return torch.where(valid, logprobs, torch.zeros_like(logprobs))
+
+
+class _SampledLogprobs:
+    """Records the (untempered) log-probability of each sampled token.
+
+    It must run before temperature/top-p; the token chosen at step t is read at step t+1.
+    """
+
+    def __init__(self) -> None:
+        self.pending: torch.Tensor | None = None
+        self.steps: list[torch.Tensor] = []
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        import torch
+
+        if self.pending is not None:
+            self.steps.append(self.pending.gather(-1, input_ids[:, -1:]).squeeze(-1))
+        self.pending = torch.log_softmax(scores.float(), dim=-1)
+        return scores
+
+    def token_logprobs(self, sequences: torch.Tensor) -> torch.Tensor:
+        import torch
+
+        steps = list(self.steps)
+        if self.pending is not None:
+            steps.append(self.pending.gather(-1, sequences[:, -1:]).squeeze(-1))
+        if not steps:
+            return torch.zeros((sequences.shape[0], 0))
+        return torch.stack(steps, dim=1)
+
+
+class _MaskTokens:
+    """Forbids token ids (e.g. ids past the tokenizer's vocabulary in a padded embedding)."""
+
+    def __init__(self, token_ids: Sequence[int]) -> None:
+        self.token_ids = list(token_ids)
+        self._mask: torch.Tensor | None = None
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
+        import torch
+
+        if self._mask is None or self._mask.device != scores.device or self._mask.shape[-1] != scores.shape[-1]:
+            mask = torch.zeros(scores.shape[-1], dtype=torch.bool, device=scores.device)
+            ids = [i for i in self.token_ids if i < scores.shape[-1]]
+            mask[ids] = True
+            self._mask = mask
+        return scores.masked_fill(self._mask, float("-inf"))
+
+
+def _as_processor(obj: Any) -> Any:
+    """Wrap a callable as a transformers LogitsProcessor instance (their lists type-check members)."""
+    base = _logits_processor_base()
+    wrapper = type(f"_{type(obj).__name__}Processor", (base,), {"__call__": lambda self, i, s: obj(i, s)})
+    return wrapper()
+
+
+class HFGenerator:
+    """`TacticGenerator` over a transformers causal LM.
+
+    Beam decoding uses `num_beams = num_return_sequences = ceil(k * oversample)` and returns up to
+    `k` unique valid tactics, best (highest summed log-probability) first; fewer only when the beams
+    do not contain `k` distinct tactics that survive sanitising. Sampling draws the same number of
+    samples; its log-probabilities are under the untempered model.
+    """
+
+    def __init__(
+        self,
+        model: PreTrainedModel,
+        tokenizer: PreTrainedTokenizerBase,
+        template: PromptTemplate | str = "llemma",
+        *,
+        decoding: Decoding = "beam",
+        max_new_tokens: int = 256,
+        batch_size: int = 16,
+        temperature: float = 1.0,
+        top_p: float = 1.0,
+        seed: int = 0,
+        length_penalty: float = 0.0,
+        oversample: float = 1.0,
+        allow_native_decide: bool = False,
+        forbidden_token_ids: Sequence[int] = (),
+        max_prompt_tokens: int | None = None,
+    ) -> None:
+        if decoding not in ("beam", "sample"):
+            raise ValueError(f"decoding must be 'beam' or 'sample', got {decoding!r}")
+        if batch_size < 1 or max_new_tokens < 1:
+            raise ValueError("batch_size and max_new_tokens must be >= 1")
+        if oversample < 1.0:
+            raise ValueError("oversample must be >= 1")
+        self.model = model
+        self.tokenizer = prepare_tokenizer(tokenizer)
+        self.template = get_template(template) if isinstance(template, str) else template
+        self.decoding = decoding
+        self.max_new_tokens = max_new_tokens
+        self.batch_size = batch_size
+        self.temperature = temperature
+        self.top_p = top_p
+        self.seed = seed
+        self.length_penalty = length_penalty
+        self.oversample = oversample
+        self.sanitizer = Sanitizer(self.template, allow_native_decide=allow_native_decide)
+        vocab_size = getattr(model.config, "vocab_size", None) or len(tokenizer)
+        # Ids the tokenizer cannot decode (padded embeddings) are never generated.
+        self.forbidden_token_ids = sorted(set(forbidden_token_ids) | set(range(len(tokenizer), vocab_size)))
+        if max_prompt_tokens is None:
+            positions = getattr(model.config, "max_position_embeddings", None)
+            if positions:
+                max_prompt_tokens = max(int(positions) - max_new_tokens, 1)
+        self.max_prompt_tokens = max_prompt_tokens
+        self._calls = 0
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        model_or_path: str,
+        template: PromptTemplate | str | None = None,
+        *,
+        device: str = "auto",
+        dtype: str = "auto",
+        **kwargs: Any,
+    ) -> HFGenerator:
+        """Load `model_or_path` (hub id or local folder); `template=None` uses the checkpoint's record or llemma."""
+        from prover.generators.checkpoint import read_template_record
+
+        if template is None:
+            template = read_template_record(model_or_path) or get_template("llemma")
+        model, tokenizer = load_model_and_tokenizer(model_or_path, device=device, dtype=dtype)
+        return cls(model, tokenizer, template, **kwargs)
+
+    @classmethod
+    def from_config(cls, cfg: GeneratorConfig, template: PromptTemplate) -> HFGenerator:
+        return cls.from_pretrained(
+            cfg.model,
+            template,
+            device=cfg.device,
+            dtype=cfg.dtype,
+            decoding=cfg.decoding,
+            max_new_tokens=cfg.max_new_tokens,
+            batch_size=cfg.batch_size,
+            temperature=cfg.temperature,
+            top_p=cfg.top_p,
+            seed=cfg.seed,
+        )
+
+    def prompt(self, request: GenRequest) -> str:
+        """The prompt for one state; a Lean Copilot prefix is appended so the model continues it."""
+        text = self.template.render(request.state, request.context)
+        if request.prefix:
+            text += self.template.completion_prefix + request.prefix
+        return text
+
+    def __call__(self, requests: Sequence[GenRequest], k: int) -> list[list[Candidate]]:
+        if k <= 0:
+            return [[] for _ in requests]
+        n = max(k, math.ceil(k * self.oversample))
+        out: list[list[Candidate]] = []
+        for start in range(0, len(requests), self.batch_size):
+            chunk = requests[start : start + self.batch_size]
+            raws = self.generate_raw([self.prompt(r) for r in chunk], n)
+            out.extend(self._candidates(r, seqs, k) for r, seqs in zip(chunk, raws, strict=True))
+        return out
+
+    def _candidates(self, request: GenRequest, raws: list[RawSequence], k: int) -> list[Candidate]:
+        best: dict[str, Candidate] = {}
+        for raw in raws:
+            if not math.isfinite(raw.logprob):
+                continue
+            text = raw.text
+            if request.prefix:
+                # The prompt already held the completion prefix and the tactic prefix.
+                text = self.template.completion_prefix + request.prefix + text
+            tactic = self.sanitizer(text, request.prefix)
+            if tactic is None:
+                continue
+            kept = best.get(tactic)
+            if kept is None or raw.logprob > kept.logprob:
+                best[tactic] = Candidate(tactic=tactic, logprob=raw.logprob, num_tokens=max(raw.num_tokens, 1))
+        return sorted(best.values(), key=lambda c: -c.logprob)[:k]
+
+    def generate_raw(self, prompts: Sequence[str], n: int) -> list[list[RawSequence]]:
+        """`n` completions per prompt (one `generate` call), with summed log-probabilities."""
+        import torch
+        from transformers import GenerationConfig, LogitsProcessorList
+
+        tok = self.tokenizer
+        enc = tok(
+            list(prompts),
+            return_tensors="pt",
+            padding=True,
+            truncation=self.max_prompt_tokens is not None,
+            max_length=self.max_prompt_tokens,
+        )
+        device = next(self.model.parameters()).device
+        enc = {key: value.to(device) for key, value in enc.items()}
+        prompt_len = enc["input_ids"].shape[1]
+        eos = tok.eos_token_id
+        stop = [s for s in self.template.stop if s]
+        common: dict[str, Any] = {
+            "max_new_tokens": self.max_new_tokens,
+            "num_return_sequences": n,
+            "pad_token_id": tok.pad_token_id,
+            "eos_token_id": eos,
+            "return_dict_in_generate": True,
+            "output_scores": False,
+            "stop_strings": stop or None,
+            "top_k": None,
+            "temperature": None,
+            "top_p": None,
+        }
+        processors: list[Any] = []
+        mask = _MaskTokens(self.forbidden_token_ids) if self.forbidden_token_ids else None
+        beam_rec: _BeamTopK | None = None
+        sample_rec: _SampledLogprobs | None = None
+        if self.decoding == "beam":
+            gen_config = GenerationConfig(
+                num_beams=n, do_sample=False, length_penalty=self.length_penalty, early_stopping=False, **common
+            )
+            if mask is not None:
+                processors.append(_as_processor(mask))
+            n_eos = 1 if eos is None or isinstance(eos, int) else len(eos)
+            beam_rec = _BeamTopK(max(2, 1 + n_eos) * n)
+            processors.append(_as_processor(beam_rec))
+        else:
+            gen_config = GenerationConfig(num_beams=1, do_sample=True, **common)
+            sample_rec = _SampledLogprobs()
+            processors.append(_as_processor(sample_rec))
+            if mask is not None:
+                processors.append(_as_processor(mask))
+            from transformers import TemperatureLogitsWarper, TopPLogitsWarper
+
+            if self.temperature != 1.0:
+                processors.append(TemperatureLogitsWarper(self.temperature))
+            if self.top_p < 1.0:
+                processors.append(TopPLogitsWarper(self.top_p))
+            torch.manual_seed(self.seed + self._calls)
+        self._calls += 1
+        with torch.inference_mode():
+            result = self.model.generate(
+                **enc,
+                generation_config=gen_config,
+                logits_processor=LogitsProcessorList(processors),
+                tokenizer=tok if stop else None,
+            )
+        sequences = result.sequences
+        if beam_rec is not None:
+            token_lp = beam_rec.token_logprobs(sequences, result.beam_indices, prompt_len)
+            lengths = (result.beam_indices >= 0).sum(dim=1).tolist()
+        else:
+            assert sample_rec is not None
+            token_lp = sample_rec.token_logprobs(sequences)
+            lengths = self._sampled_lengths(sequences[:, prompt_len:], stop)
+        generated = sequences[:, prompt_len:].tolist()
+        token_lp_rows = token_lp.float().cpu().tolist()
+        raws: list[list[RawSequence]] = [[] for _ in prompts]
+        for row, (ids, lps, length) in enumerate(zip(generated, token_lp_rows, lengths, strict=True)):
+            if length <= 0:
+                continue
+            text = tok.decode(ids[:length], skip_special_tokens=True)
+            raws[row // n].append(RawSequence(text=text, logprob=float(sum(lps[:length])), num_tokens=int(length)))
+        return raws
+
+    def _sampled_lengths(self, generated: torch.Tensor, stop: list[str]) -> list[int]:
+        """Tokens that belong to each sample: through EOS, or through the token completing a stop string.
+
+        After a sample finishes, `generate` fills it with pad tokens, which may equal EOS.
+        """
+        tok = self.tokenizer
+        eos = tok.eos_token_id
+        eos_ids = {eos} if isinstance(eos, int) else set(eos or [])
+        ends = eos_ids | {tok.pad_token_id}
+        lengths = []
+        for ids in generated.tolist():
+            first_end = next((i for i, t in enumerate(ids) if t in ends), len(ids))
+            if first_end == len(ids):
+                lengths.append(first_end)
+                continue
+            text = tok.decode(ids[:first_end], skip_special_tokens=True)
+            stopped_by_string = any(s in text for s in stop)
+            sampled_eos = ids[first_end] in eos_ids and not stopped_by_string
+            lengths.append(first_end + 1 if sampled_eos else first_end)
+        return lengths
+
+    def __repr__(self) -> str:
+        name = getattr(self.model.config, "_name_or_path", type(self.model).__name__)
+        return f"HFGenerator({name!r}, template={self.template.name!r}, decoding={self.decoding!r})"

@@ -1,0 +1,249 @@
+"""`prover prove`'s engine: search every targeted theorem of a file, verify, write back.
+
+A theorem counts as proved only when (1) the search found a proof, (2) the backend's
+verifier re-checked that proof from scratch, and (3) the whole rewritten file was
+re-checked. Anything else is reported as not proved, with the reason.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lean_env.parse import LeanFile, TheoremDecl, parse_lean_source, replace_proof
+from lean_env.types import Env
+from lean_env.verdict import ProofVerifier, Rejected, Verdict, Verified
+from search import BestFirstSearch, SearchConfig, SearchResult, TacticGenerator
+
+
+class UnknownTheoremError(ValueError):
+    pass
+
+
+@dataclass
+class TheoremReport:
+    name: str
+    status: str  # "proved", "rejected" (search found a proof the verifier refused), or a SearchStatus value
+    proof: str | None = None
+    checker: str | None = None
+    message: str = ""
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def proved(self) -> bool:
+        return self.status == "proved"
+
+
+@dataclass
+class FileReport:
+    file: str
+    backend: str
+    generator: str
+    model: str | None
+    started_at: float = field(default_factory=time.time)
+    theorems: list[TheoremReport] = field(default_factory=list)
+    file_verified: bool | None = None
+    written: bool = False
+    backup: str | None = None
+    interrupted: bool = False
+
+    @property
+    def all_proved(self) -> bool:
+        return bool(self.theorems) and all(t.proved for t in self.theorems)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["proved"] = sum(t.proved for t in self.theorems)
+        data["total"] = len(self.theorems)
+        return data
+
+    def save(self, path: Path) -> None:
+        """Atomic write, so a crash mid-write never leaves a truncated report."""
+        atomic_write(path, json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n")
+
+
+def atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def select_targets(lean_file: LeanFile, theorem: str | None) -> list[TheoremDecl]:
+    """The named theorem, or every theorem/lemma/example whose proof contains `sorry`."""
+    if theorem is None:
+        return [d for d in lean_file.theorems if d.has_sorry]
+    matches = [d for d in lean_file.theorems if d.name == theorem or d.name.rsplit(".", 1)[-1] == theorem]
+    if not matches:
+        known = ", ".join(d.name for d in lean_file.theorems) or "none"
+        raise UnknownTheoremError(f"no theorem named {theorem!r} in {lean_file.path} (theorems: {known})")
+    if len(matches) > 1:
+        names = ", ".join(d.name for d in matches)
+        raise UnknownTheoremError(f"{theorem!r} is ambiguous in {lean_file.path}: {names}")
+    return matches
+
+
+def _find_decl(lean_file: LeanFile, name: str) -> TheoremDecl:
+    for decl in lean_file.theorems:
+        if decl.name == name:
+            return decl
+    raise KeyError(name)
+
+
+def proof_body(decl_proof: str) -> str:
+    """The tactic block of a `by` proof as it appears after `:=`, without the `by`."""
+    text = decl_proof.strip()
+    return text[2:].lstrip(" ").lstrip("\n") if text.startswith("by") else text
+
+
+def apply_proofs(source: str, path: str, proofs: dict[str, str]) -> str:
+    """Write each proof into its theorem; everything else stays byte-identical."""
+    for name, proof in proofs.items():
+        decl = _find_decl(parse_lean_source(source, path), name)
+        source = replace_proof(source, decl, proof)
+    return source
+
+
+def verify_file(
+    verifier: ProofVerifier, original: str, new_source: str, path: str, names: Sequence[str]
+) -> dict[str, Verdict]:
+    """Re-check the rewritten file: each named theorem, as it now stands in the file.
+
+    A verifier that can compile whole files (the REPL verifier) does so in one pass;
+    otherwise each theorem is re-parsed out of the new file and checked on its own.
+    """
+    whole = getattr(verifier, "verify_file", None)
+    if callable(whole):
+        result: dict[str, Verdict] = whole(original, new_source, list(names))
+        return result
+    old_file = parse_lean_source(original, path)
+    new_file = parse_lean_source(new_source, path)
+    verdicts: dict[str, Verdict] = {}
+    for name in names:
+        old_decl, new_decl = _find_decl(old_file, name), _find_decl(new_file, name)
+        if " ".join(old_decl.statement.split()) != " ".join(new_decl.statement.split()):
+            verdicts[name] = Rejected("the statement in the rewritten file differs from the original")
+            continue
+        verdicts[name] = verifier.verify(new_decl.to_theorem(), proof_body(new_decl.proof))
+    return verdicts
+
+
+ProgressCallback = Callable[[str, Any], None]
+
+
+def prove_file(
+    path: Path,
+    targets: Sequence[TheoremDecl],
+    env: Env,
+    generator: TacticGenerator,
+    verifier: ProofVerifier,
+    search_config: SearchConfig,
+    report: FileReport,
+    on_progress: ProgressCallback | None = None,
+    on_theorem_done: Callable[[TheoremReport], None] | None = None,
+    tree_dir: Path | None = None,
+) -> dict[str, str]:
+    """Search and verify each target. Returns the verified proofs by theorem name."""
+    proofs: dict[str, str] = {}
+    for decl in targets:
+        theorem = decl.to_theorem()
+        searcher = BestFirstSearch(
+            env,
+            generator,
+            search_config,
+            on_progress=(lambda event, _n=decl.name: on_progress(_n, event)) if on_progress else None,
+        )
+        result: SearchResult = searcher.search(theorem)
+        if tree_dir is not None and result.tree is not None:
+            _export_tree(result, tree_dir)
+        entry = TheoremReport(
+            name=decl.name,
+            status=result.status.value,
+            message=result.message,
+            stats=result.stats.to_dict(),
+        )
+        if result.status.proved and result.proof is not None:
+            verdict = verifier.verify(theorem, result.proof)
+            entry.proof = result.proof
+            if isinstance(verdict, Verified):
+                entry.status, entry.checker = "proved", verdict.checker
+                proofs[decl.name] = result.proof
+            else:
+                entry.status, entry.checker = "rejected", verdict.checker
+                entry.message = f"verifier rejected the proof: {verdict.reason}"
+        report.theorems.append(entry)
+        if on_theorem_done:
+            on_theorem_done(entry)
+    return proofs
+
+
+def _export_tree(result: SearchResult, tree_dir: Path) -> None:
+    from search.tree import to_dot, to_json
+
+    assert result.tree is not None
+    tree_dir.mkdir(parents=True, exist_ok=True)
+    stem = result.theorem_name.replace("/", "_")
+    (tree_dir / f"{stem}.json").write_text(json.dumps(to_json(result.tree), ensure_ascii=False), encoding="utf-8")
+    (tree_dir / f"{stem}.dot").write_text(to_dot(result.tree), encoding="utf-8")
+
+
+def finalize_file(
+    path: Path,
+    original: str,
+    proofs: dict[str, str],
+    verifier: ProofVerifier,
+    report: FileReport,
+    write: bool,
+) -> tuple[str, str]:
+    """Rewrite the file with verified proofs, re-verify it whole, drop any that fail.
+
+    Returns (new_source, unified diff). Writes the file (keeping a backup) only when
+    `write` is set and at least one proof survived the whole-file check.
+    """
+    by_name = {t.name: t for t in report.theorems}
+    kept = dict(proofs)
+    new_source = original
+    for _ in range(len(proofs) + 1):
+        new_source = apply_proofs(original, str(path), kept)
+        if not kept:
+            break
+        verdicts = verify_file(verifier, original, new_source, str(path), list(kept))
+        failed = {n: v for n, v in verdicts.items() if not isinstance(v, Verified)}
+        if not failed:
+            report.file_verified = True
+            break
+        for name, verdict in failed.items():
+            assert isinstance(verdict, Rejected)
+            entry = by_name[name]
+            entry.status = "rejected"
+            entry.message = f"whole-file check rejected the proof: {verdict.reason}"
+            del kept[name]
+    diff = "".join(
+        difflib.unified_diff(
+            original.splitlines(keepends=True),
+            new_source.splitlines(keepends=True),
+            fromfile=f"a/{path.name}",
+            tofile=f"b/{path.name}",
+        )
+    )
+    if write and kept:
+        backup = path.with_name(f"{path.name}.{time.strftime('%Y%m%d-%H%M%S')}.bak")
+        shutil.copy2(path, backup)
+        atomic_write(path, new_source)
+        report.written, report.backup = True, str(backup)
+    return new_source, diff

@@ -1,0 +1,138 @@
+"""The search tree as a networkx DiGraph, and its JSON and GraphViz DOT exports.
+
+Nodes are proof states (attrs: pp, status, priority, score, depth, on_proof_path) plus one leaf per
+failed tactic (status "dead", its pp empty) and one "proved" leaf for a finished proof. Edges are
+tactics (attrs: tactic, logprob, num_tokens, score, result, message, lean_time, on_proof_path).
+Because states are deduplicated the graph is a DAG, and may even hold cycles when a tactic leads
+back to an earlier state; the proof path is marked with `on_proof_path`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+# Node statuses.
+OPEN = "open"  # found, waiting in the frontier
+EXPANDED = "expanded"  # tactics were generated for it
+PROVED = "proved"  # the "no goals" leaf of a finished proof
+DEAD = "dead"  # leaf standing for a failed tactic (error, timeout, sorry, refused)
+
+# Edge results.
+RESULT_STATE = "state"
+RESULT_PROOF_FINISHED = "proof_finished"
+RESULT_ERROR = "error"
+RESULT_TIMEOUT = "timeout"
+RESULT_GIVEN_UP = "given_up"
+RESULT_FILTERED = "filtered"
+
+FORMAT_VERSION = 1
+
+
+def _jsonable(value: Any) -> Any:
+    # JSON has no infinities: a -inf priority (a NaN/-inf logprob) is written as null.
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def to_dict(g: nx.DiGraph) -> dict[str, Any]:
+    """A plain, JSON-ready description of the tree: graph attrs, nodes, edges."""
+    return {
+        "format": FORMAT_VERSION,
+        "graph": {k: _jsonable(v) for k, v in g.graph.items()},
+        "nodes": [{"id": n, **{k: _jsonable(v) for k, v in attrs.items()}} for n, attrs in g.nodes(data=True)],
+        "edges": [
+            {"source": u, "target": v, **{k: _jsonable(x) for k, x in attrs.items()}}
+            for u, v, attrs in g.edges(data=True)
+        ],
+    }
+
+
+def to_json(g: nx.DiGraph, indent: int | None = None) -> str:
+    return json.dumps(to_dict(g), ensure_ascii=False, indent=indent, allow_nan=False)
+
+
+def from_json(text: str) -> nx.DiGraph:
+    """Rebuild a tree written by `to_json` (node ids, attributes and edge order preserved)."""
+    data = json.loads(text)
+    if not isinstance(data, dict) or "nodes" not in data or "edges" not in data:
+        raise ValueError("not a search tree: expected an object with 'nodes' and 'edges'")
+    g = nx.DiGraph()
+    g.graph.update(data.get("graph", {}))
+    for node in data["nodes"]:
+        attrs = dict(node)
+        g.add_node(attrs.pop("id"), **attrs)
+    for edge in data["edges"]:
+        attrs = dict(edge)
+        g.add_edge(attrs.pop("source"), attrs.pop("target"), **attrs)
+    return g
+
+
+def dot_escape(text: str) -> str:
+    """Escape text for a double-quoted DOT string; newlines become left-justified line breaks."""
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\r", "").replace("\n", "\\l")
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+_NODE_STYLE = {
+    OPEN: 'shape=box, style="rounded", color="gray40"',
+    EXPANDED: 'shape=box, style="rounded,filled", fillcolor="lightblue"',
+    PROVED: 'shape=doublecircle, style="filled", fillcolor="palegreen"',
+    DEAD: 'shape=box, style="filled", fillcolor="mistyrose", fontsize=9',
+}
+
+
+def to_dot(g: nx.DiGraph, label_limit: int = 300) -> str:
+    """GraphViz DOT text: states as boxes (blue expanded, grey open), failed tactics red, the proof bold green."""
+    out = ["digraph search {", "  rankdir=TB;", '  node [fontname="monospace"];', '  edge [fontname="monospace"];']
+    for n, attrs in g.nodes(data=True):
+        status = str(attrs.get("status", OPEN))
+        if status == DEAD:
+            label = _short(str(attrs.get("message", "")), label_limit)
+        else:
+            label = _short(str(attrs.get("pp", "")), label_limit)
+            if status != PROVED:
+                prio = attrs.get("priority")
+                label = f"#{n} depth {attrs.get('depth', '?')} prio {_fmt(prio)}\n{label}"
+        style = _NODE_STYLE.get(status, "shape=box")
+        extra = ', penwidth=3, color="darkgreen"' if attrs.get("on_proof_path") else ""
+        out.append(f'  n{n} [label="{dot_escape(label)}\\l", {style}{extra}];')
+    for u, v, attrs in g.edges(data=True):
+        label = (
+            f"{_short(str(attrs.get('tactic', '')), 80)}\n{attrs.get('result', '')} score {_fmt(attrs.get('score'))}"
+        )
+        extra = ', penwidth=3, color="darkgreen"' if attrs.get("on_proof_path") else ""
+        if attrs.get("result") not in (RESULT_STATE, RESULT_PROOF_FINISHED):
+            extra += ', color="red3", fontcolor="red3"'
+        out.append(f'  n{u} -> n{v} [label="{dot_escape(label)}\\l"{extra}];')
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}" if math.isfinite(value) else str(value)
+    return "?" if value is None else str(value)
+
+
+def write_tree(g: nx.DiGraph, path: str | Path) -> Path:
+    """Write the tree as DOT when `path` ends in .dot/.gv, else as JSON."""
+    p = Path(path)
+    text = to_dot(g) if p.suffix.lower() in (".dot", ".gv") else to_json(g, indent=1)
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def proof_path_edges(g: nx.DiGraph) -> list[tuple[int, int, dict[str, Any]]]:
+    """The edges of the found proof, root first (empty when no proof was found)."""
+    edges = [(u, v, a) for u, v, a in g.edges(data=True) if a.get("on_proof_path")]
+    depth = nx.get_node_attributes(g, "depth")
+    return sorted(edges, key=lambda e: depth.get(e[0], 0))

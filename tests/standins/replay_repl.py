@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""A stand-in for the Lean REPL that replays a transcript recorded from real Lean.
+
+It is never mistaken for Lean: it only answers the exact requests recorded in IN_FILE, in order, each with
+the response real Lean printed for it (OUT_FILE, default IN_FILE with `.in` -> `.expected.out`). A request
+that differs from the recording makes it exit with code 3 and say why on stderr, as a crashed REPL would.
+
+Fault options make it misbehave at the N-th request (1-based), to test the client's recovery:
+  --fault hang     never answer
+  --fault crash    print half of the recorded answer, then die (exit 1)
+  --fault garbage  answer with text that is not JSON
+  --fault huge     stream an endless JSON answer that never ends
+  --fault memory   allocate --mb MB (touching every page), then never answer
+  --fault stray    answer, then print an extra answer nobody asked for
+  --fault exit     exit silently (code 0) without answering
+--once FILE makes the fault happen only if FILE does not exist yet (it is created when the fault fires), so
+the restarted process behaves. --delay S waits S seconds before each answer (simulated Lean latency).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+
+def split_blocks(text: str) -> list[str]:
+    return [b for b in re.split(r"\n[ \t]*\n", text) if b.strip()]
+
+
+def read_requests(stream):  # type: ignore[no-untyped-def]
+    lines: list[str] = []
+    for line in stream:
+        if line.strip():
+            lines.append(line)
+            continue
+        if lines:
+            yield "".join(lines)
+            lines = []
+    if lines:
+        yield "".join(lines)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("in_file")
+    ap.add_argument("out_file", nargs="?")
+    ap.add_argument("--fault", choices=["hang", "crash", "garbage", "huge", "memory", "stray", "exit"])
+    ap.add_argument("--at", type=int, default=1)
+    ap.add_argument("--once")
+    ap.add_argument("--mb", type=int, default=400)
+    ap.add_argument("--delay", type=float, default=0.0)
+    args = ap.parse_args()
+
+    in_path = Path(args.in_file)
+    out_path = (
+        Path(args.out_file) if args.out_file else in_path.with_name(in_path.name[: -len(".in")] + ".expected.out")
+    )
+    # Some recorded requests contain raw newlines inside strings, which Lean's JSON parser accepts.
+    recorded = [json.loads(b, strict=False) for b in split_blocks(in_path.read_text(encoding="utf-8"))]
+    answers = split_blocks(out_path.read_text(encoding="utf-8"))
+    out = sys.stdout
+
+    def fault_fires(n: int) -> bool:
+        if args.fault is None or n != args.at:
+            return False
+        if args.once:
+            if os.path.exists(args.once):
+                return False
+            Path(args.once).write_text("fired\n")
+        return True
+
+    for n, block in enumerate(read_requests(sys.stdin), start=1):
+        try:
+            got = json.loads(block, strict=False)
+        except json.JSONDecodeError as exc:
+            sys.stderr.write(f"replay stand-in: request #{n} is not JSON ({exc})\n")
+            return 3
+        if n > len(recorded):
+            sys.stderr.write(
+                f"replay stand-in: request #{n} is beyond the {len(recorded)} recorded in {in_path.name}\n"
+            )
+            return 3
+        if got != recorded[n - 1]:
+            sys.stderr.write(
+                f"replay stand-in: request #{n} differs from {in_path.name}\n"
+                f"  recorded: {json.dumps(recorded[n - 1], ensure_ascii=False)}\n"
+                f"  received: {json.dumps(got, ensure_ascii=False)}\n"
+            )
+            return 3
+        answer = answers[n - 1]
+        if args.delay:
+            time.sleep(args.delay)
+        if fault_fires(n):
+            if args.fault == "hang":
+                time.sleep(3600)
+            elif args.fault == "crash":
+                out.write(answer[: len(answer) // 2])
+                out.flush()
+                os._exit(1)
+            elif args.fault == "garbage":
+                out.write("uncaught exception: this is not JSON\n\n")
+                out.flush()
+                continue
+            elif args.fault == "huge":
+                chunk = '{"messages": [' + ('{"data": "' + "x" * 65536 + '"}, ') * 16
+                while True:
+                    out.write(chunk)
+                    out.flush()
+            elif args.fault == "memory":
+                hog = b"x" * (args.mb * 1024 * 1024)  # noqa: F841  (resident until killed)
+                time.sleep(3600)
+            elif args.fault == "stray":
+                out.write(answer.strip() + "\n\n" + answer.strip() + "\n\n")
+                out.flush()
+                continue
+            elif args.fault == "exit":
+                return 0
+        out.write(answer.strip() + "\n\n")
+        out.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

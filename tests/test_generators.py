@@ -1,0 +1,232 @@
+"""HFGenerator on CPU with tiny Llama models and the in-process byte-level tokenizer (no hub access)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+
+from prover.config import GeneratorConfig  # noqa: E402
+from prover.generators import CombinedGenerator, HFGenerator, make_generator, write_template_record  # noqa: E402
+from prover.generators.tokenizers import byte_level_tokenizer, printable_ascii_ids  # noqa: E402
+from prover.templates import get_template  # noqa: E402
+from search.types import GenRequest, InformalContext, TacticGenerator  # noqa: E402
+
+STATES = [
+    "x : ℕ\n⊢ x + 0 = x",
+    "a b : ℝ\nh : a < b\n⊢ a ≤ b",
+    "⊢ 2 + 2 = 4",
+    "n : ℕ\nh₀ : n % 5 = 3\n⊢ 2 * n % 5 = 1",
+]
+TRAINED = {STATES[0]: "simp", STATES[1]: "linarith", STATES[2]: "norm_num"}
+SORRY_STATE = STATES[3]  # trained towards `sorry`, which the sanitiser must refuse
+
+
+def tiny_llama(vocab_size: int = 264, init: float = 0.02, seed: int = 0) -> Any:
+    torch.manual_seed(seed)
+    config = transformers.LlamaConfig(
+        vocab_size=vocab_size,
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=4,
+        max_position_embeddings=1024,
+        bos_token_id=1,
+        eos_token_id=2,
+        pad_token_id=0,
+        initializer_range=init,
+    )
+    return transformers.LlamaForCausalLM(config).eval()
+
+
+@pytest.fixture(scope="module")
+def tok() -> Any:
+    return byte_level_tokenizer()
+
+
+@pytest.fixture(scope="module")
+def random_model() -> Any:
+    # A larger init makes the random model's distributions peaked, like a real LM's.
+    return tiny_llama(vocab_size=300, init=0.3)
+
+
+@pytest.fixture(scope="module")
+def printable_only(tok: Any) -> list[int]:
+    allowed = set(printable_ascii_ids(tok)) | {tok.eos_token_id}
+    return [i for i in range(300) if i not in allowed]
+
+
+@pytest.fixture(scope="module")
+def trained_model(tok: Any) -> Any:
+    """Overfit a tiny model on a few proofsteps examples so it has a real preference and emits the end marker."""
+    model = tiny_llama()
+    template = get_template("proofsteps")
+    examples = [*TRAINED.items(), (SORRY_STATE, "sorry")]
+    texts = [template.render(s) + template.completion(t) for s, t in examples]
+    enc = tok(texts, return_tensors="pt", padding=True)
+    labels = enc["input_ids"].masked_fill(enc["attention_mask"] == 0, -100)
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    model.train()
+    for _ in range(120):
+        loss = model(**enc, labels=labels).loss
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return model.eval()
+
+
+def true_logprob(model: Any, tok: Any, prompt: str, completion_ids: list[int]) -> float:
+    """Sum of the model's log-probabilities of `completion_ids` after `prompt`, by one plain forward pass."""
+    prompt_ids = tok(prompt)["input_ids"]
+    ids = torch.tensor([prompt_ids + completion_ids])
+    with torch.no_grad():
+        logits = model(ids).logits[0].float()
+    logprobs = torch.log_softmax(logits, dim=-1)
+    return sum(float(logprobs[len(prompt_ids) + i - 1, t]) for i, t in enumerate(completion_ids))
+
+
+def check_contract(cands: list[Any], k: int) -> None:
+    assert len(cands) <= k
+    tactics = [c.tactic for c in cands]
+    assert len(set(tactics)) == len(tactics)
+    assert all(t and t == t.strip() for t in tactics)
+    assert all(math.isfinite(c.logprob) and c.logprob < 0 and c.num_tokens >= 1 for c in cands)
+    assert [c.logprob for c in cands] == sorted((c.logprob for c in cands), reverse=True)
+
+
+def test_trained_model_beam_search_ranks_the_learned_tactic_first(trained_model: Any, tok: Any) -> None:
+    gen = HFGenerator(trained_model, tok, "proofsteps", max_new_tokens=24)
+    assert isinstance(gen, TacticGenerator)
+    out = gen([GenRequest(s) for s in TRAINED], 4)
+    for (state, tactic), cands in zip(TRAINED.items(), out, strict=True):
+        check_contract(cands, 4)
+        assert cands[0].tactic == tactic
+        # Stopped at the end marker: the tactic plus "\n[GOAL]" (or EOS), not max_new_tokens.
+        assert cands[0].num_tokens <= len(tactic.encode()) + len("\n[GOAL]")
+        completion = tok(tactic + "\n[GOAL]", add_special_tokens=False)["input_ids"][: cands[0].num_tokens]
+        assert cands[0].logprob == pytest.approx(true_logprob(trained_model, tok, gen.prompt(GenRequest(state)), completion), abs=1e-3)
+
+
+def test_beam_logprobs_are_true_sums_even_with_length_penalty(random_model: Any, tok: Any, printable_only: list[int]) -> None:
+    gen = HFGenerator(
+        random_model, tok, "bfs", max_new_tokens=12, length_penalty=1.0, forbidden_token_ids=printable_only
+    )
+    request = GenRequest(STATES[1])
+    raws = gen.generate_raw([gen.prompt(request)], 4)[0]
+    assert len(raws) == 4
+    for raw in raws:
+        ids = tok(raw.text, add_special_tokens=False)["input_ids"]
+        if len(ids) < raw.num_tokens:  # ended with EOS
+            ids = ids + [tok.eos_token_id]
+        assert len(ids) == raw.num_tokens
+        assert raw.logprob == pytest.approx(true_logprob(random_model, tok, gen.prompt(request), ids), abs=1e-3)
+
+
+@pytest.mark.parametrize("template", ["llemma", "proofsteps", "bfs"])
+def test_random_model_returns_k_unique_valid_tactics(
+    random_model: Any, tok: Any, printable_only: list[int], template: str
+) -> None:
+    gen = HFGenerator(random_model, tok, template, max_new_tokens=10, forbidden_token_ids=printable_only, oversample=2)
+    out = gen([GenRequest(s) for s in STATES], 6)
+    assert len(out) == len(STATES)
+    for cands in out:
+        check_contract(cands, 6)
+    assert any(len(c) == 6 for c in out)
+
+
+def test_unrestricted_garbage_still_honours_the_contract(tok: Any) -> None:
+    model = tiny_llama(vocab_size=300, init=0.3, seed=1)
+    gen = HFGenerator(model, tok, "proofsteps", max_new_tokens=16)
+    # Ids past the tokenizer (padded embedding rows) are never generated.
+    assert gen.forbidden_token_ids == list(range(len(tok), 300))
+    for cands in gen([GenRequest(s) for s in STATES], 8):
+        check_contract(cands, 8)
+        for c in cands:
+            assert "\ufffd" not in c.tactic and "[GOAL]" not in c.tactic
+            assert all(ch == "\n" or ord(ch) >= 32 for ch in c.tactic)
+
+
+def test_batched_equals_one_at_a_time(random_model: Any, tok: Any, printable_only: list[int]) -> None:
+    # States of very different lengths, so the batch is heavily left-padded.
+    requests = [GenRequest(s) for s in STATES] + [GenRequest("⊢ " + " ∧ ".join(["True"] * 20))]
+    gen = HFGenerator(random_model, tok, "proofsteps", max_new_tokens=12, batch_size=8, forbidden_token_ids=printable_only)
+    batched = gen(requests, 5)
+    single = [gen([r], 5)[0] for r in requests]
+    for b, s in zip(batched, single, strict=True):
+        assert [c.tactic for c in b] == [c.tactic for c in s]
+        assert [c.num_tokens for c in b] == [c.num_tokens for c in s]
+        assert [c.logprob for c in b] == pytest.approx([c.logprob for c in s], abs=1e-3)
+    # Chunking by batch_size gives the same answer too.
+    gen.batch_size = 2
+    assert [[c.tactic for c in cs] for cs in gen(requests, 5)] == [[c.tactic for c in cs] for cs in batched]
+
+
+def test_sampling_reports_untempered_logprobs(random_model: Any, tok: Any, printable_only: list[int]) -> None:
+    gen = HFGenerator(
+        random_model,
+        tok,
+        "bfs",
+        decoding="sample",
+        temperature=0.7,
+        top_p=0.95,
+        max_new_tokens=8,
+        forbidden_token_ids=printable_only,
+        seed=3,
+    )
+    request = GenRequest(STATES[0])
+    raws = gen.generate_raw([gen.prompt(request)], 4)[0]
+    assert raws
+    for raw in raws:
+        ids = tok(raw.text, add_special_tokens=False)["input_ids"]
+        if len(ids) < raw.num_tokens:
+            ids = ids + [tok.eos_token_id]
+        assert raw.logprob == pytest.approx(true_logprob(random_model, tok, gen.prompt(request), ids), abs=1e-3)
+    cands = gen([request], 4)[0]
+    check_contract(cands, 4)
+
+
+def test_prefix_is_prompted_and_kept(trained_model: Any, tok: Any) -> None:
+    gen = HFGenerator(trained_model, tok, "proofsteps", max_new_tokens=24)
+    request = GenRequest(STATES[1], prefix="lin")
+    assert gen.prompt(request).endswith("[PROOFSTEP]\nlin")
+    [cands] = gen([request], 3)
+    assert cands and all(c.tactic.startswith("lin") for c in cands)
+    assert cands[0].tactic == "linarith"
+
+
+def test_informal_context_enters_the_prompt(trained_model: Any, tok: Any) -> None:
+    gen = HFGenerator(trained_model, tok, "llemma")
+    ctx = InformalContext(statement="Show x + 0 = x.", proof="Zero is a right identity.")
+    prompt = gen.prompt(GenRequest(STATES[0], context=ctx))
+    assert "/-- Show x + 0 = x. -/" in prompt and "/- Zero is a right identity. -/" in prompt
+    assert prompt.index("/--") < prompt.index(STATES[0])
+
+
+def test_forbidden_generations_are_filtered(trained_model: Any, tok: Any) -> None:
+    gen = HFGenerator(trained_model, tok, "proofsteps", max_new_tokens=12)
+    raws = gen.generate_raw([gen.prompt(GenRequest(SORRY_STATE))], 4)[0]
+    assert max(raws, key=lambda r: r.logprob).text.startswith("sorry")
+    [cands] = gen([GenRequest(SORRY_STATE)], 4)
+    check_contract(cands, 4)
+    assert all("sorry" not in c.tactic for c in cands)
+
+
+def test_make_generator_loads_a_checkpoint_with_its_template(trained_model: Any, tok: Any, tmp_path: Path) -> None:
+    ckpt = tmp_path / "ckpt"
+    trained_model.save_pretrained(ckpt)
+    tok.save_pretrained(ckpt)
+    write_template_record(ckpt, get_template("proofsteps"))
+    cfg = GeneratorConfig(kind="hf", model=str(ckpt), device="cpu", max_new_tokens=24, combine_fixed=True)
+    gen = make_generator(cfg)
+    assert isinstance(gen, CombinedGenerator) and isinstance(gen.model, HFGenerator)
+    assert gen.model.template.name == "proofsteps"
+    [cands] = gen([GenRequest(STATES[2])], 6)
+    tactics = [c.tactic for c in cands]
+    assert "norm_num" in tactics and len(tactics) == len(set(tactics)) <= 6
+    assert any(t in {"linarith", "simp", "omega"} for t in tactics)  # reserved fixed fallbacks

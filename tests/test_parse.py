@@ -1,0 +1,382 @@
+"""`lean_env.parse`: declarations, statements, proofs, sorry positions, errors and proof rewriting."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lean_env.errors import LeanParseError
+from lean_env.parse import LeanFile, parse_lean_file, parse_lean_source, replace_proof
+
+TRICKY = """\
+import Mathlib
+import Aesop
+
+/-! Module doc /- nested -/ still a comment: theorem fake : False := sorry -/
+
+set_option maxHeartbeats 400000
+
+open BigOperators Real
+
+namespace Foo.Bar
+
+/-- A doc comment mentioning `sorry` and theorem. -/
+@[simp, norm_cast]
+protected theorem «weird name» (x : ℕ) (h : x = «y») :
+    |(x : ℤ)| ≥ 0 := by
+  have h₁ : x ≥ 0 := by sorry -- sorry in a comment
+  exact "sorry := theorem".length.le_refl
+
+section S
+variable (n : ℕ)
+
+lemma fact_pos : ∀ n : ℕ, 0 < Nat.factorial n
+  | 0 => Nat.one_pos
+  | n+1 => by
+    have := fact_pos n
+    positivity
+
+def f (x : ℕ := 3) : ℕ := x + 1
+end S
+
+theorem with_where : helper = 1 := by
+  rfl
+where
+  helper : ℕ := sorry
+
+theorem rec_thm (n : ℕ) : n = n := by
+  induction n with
+  | zero => rfl
+  | succ n ih => sorry
+termination_by n
+decreasing_by sorry
+
+set_option maxRecDepth 1000 in
+theorem opt_in : True := trivial
+
+example (a b : ℝ) : a ^ 2 + b ^ 2 ≥ 2 * a * b := by
+  nlinarith [sq_nonneg (a - b)]
+
+instance : Inhabited ℕ := ⟨0⟩
+
+end Foo.Bar
+
+theorem _root_.top_level : 'a' ≠ 'b' := by decide
+"""
+
+
+@pytest.fixture(scope="module")
+def tricky() -> LeanFile:
+    return parse_lean_source(TRICKY, "Tricky.lean")
+
+
+def _line_of(text: str, needle: str) -> int:
+    return text[: text.index(needle)].count("\n") + 1
+
+
+def test_header_imports_and_structure(tricky: LeanFile) -> None:
+    assert tricky.imports == ["Mathlib", "Aesop"]
+    assert tricky.header == TRICKY[: TRICKY.index("/-- A doc comment")]
+    assert [(d.kind, d.name) for d in tricky.declarations] == [
+        ("theorem", "Foo.Bar.«weird name»"),
+        ("lemma", "Foo.Bar.fact_pos"),
+        ("def", "Foo.Bar.f"),
+        ("theorem", "Foo.Bar.with_where"),
+        ("theorem", "Foo.Bar.rec_thm"),
+        ("theorem", "Foo.Bar.opt_in"),
+        ("example", f"Foo.Bar.example_{_line_of(TRICKY, 'example (a b')}"),
+        ("instance", None),
+        ("theorem", "top_level"),
+    ]
+    assert [t.kind for t in tricky.theorems] == [
+        "theorem",
+        "lemma",
+        "theorem",
+        "theorem",
+        "theorem",
+        "example",
+        "theorem",
+    ]
+
+
+def test_doc_attributes_modifiers_multiline_statement(tricky: LeanFile) -> None:
+    thm = tricky.get("«weird name»")
+    assert thm.doc is not None and thm.doc.startswith("/-- A doc comment")
+    assert thm.attributes == ("simp, norm_cast",)
+    assert thm.modifiers == ("protected",)
+    assert thm.statement == "theorem «weird name» (x : ℕ) (h : x = «y») :\n    |(x : ℤ)| ≥ 0"
+    assert thm.proof.startswith("by\n  have h₁") and thm.proof.endswith(".le_refl")
+    # The sorry in the comment and in the string literal do not count.
+    assert [(p.line, p.column) for p in thm.sorries] == [(_line_of(TRICKY, "have h₁"), 25)]
+    assert thm.header == TRICKY[: TRICKY.index("/-- A doc comment")]
+
+
+def test_equation_style_where_and_termination(tricky: LeanFile) -> None:
+    fact = tricky.get("fact_pos")
+    assert fact.statement == "lemma fact_pos : ∀ n : ℕ, 0 < Nat.factorial n"
+    assert fact.equation_style and fact.assign_span is None
+    assert fact.proof.startswith("| 0 => Nat.one_pos") and fact.proof.endswith("positivity")
+
+    ww = tricky.get("Foo.Bar.with_where")
+    assert ww.proof == "by\n  rfl"
+    assert ww.suffix == "where\n  helper : ℕ := sorry"
+    assert ww.has_sorry  # the sorry in the `where` clause is still the theorem's
+
+    rec = tricky.get("rec_thm")
+    assert rec.proof.endswith("| succ n ih => sorry")
+    assert rec.suffix == "termination_by n\ndecreasing_by sorry"
+    assert len(rec.sorries) == 2
+
+
+def test_in_prefix_and_to_theorem(tricky: LeanFile) -> None:
+    opt = tricky.get("opt_in")
+    assert opt.command_prefixes == ("set_option maxRecDepth 1000",)
+    thm = opt.to_theorem()
+    assert thm.name == "Foo.Bar.opt_in"
+    assert thm.statement == "set_option maxRecDepth 1000 in\ntheorem opt_in : True"
+    assert thm.header == TRICKY[: TRICKY.index("set_option maxRecDepth 1000 in")]
+
+    lemma = tricky.get("fact_pos").to_theorem()
+    assert lemma.statement.startswith("theorem fact_pos : ∀ n")
+
+    ex = next(t for t in tricky.theorems if t.kind == "example")
+    ex_thm = ex.to_theorem()
+    assert ex_thm.name == ex.name and ex.name.endswith(f"example_{ex.line}")
+    assert ex_thm.statement == f"theorem example_{ex.line} (a b : ℝ) : a ^ 2 + b ^ 2 ≥ 2 * a * b"
+
+    assert tricky.get("top_level").statement == "theorem _root_.top_level : 'a' ≠ 'b'"
+
+
+def test_get_unknown_name(tricky: LeanFile) -> None:
+    with pytest.raises(KeyError, match="nope"):
+        tricky.get("nope")
+
+
+def test_spans_are_exact(tricky: LeanFile) -> None:
+    data = TRICKY.encode()
+    for thm in tricky.theorems:
+        s = thm.statement_span
+        assert TRICKY[s.start : s.end] == thm.statement
+        assert data[s.start_byte : s.end_byte].decode() == thm.statement
+        lines = TRICKY.split("\n")
+        assert lines[s.start_line - 1][s.start_column - 1 :].startswith(thm.kind)
+        for pos in thm.sorries:
+            assert TRICKY[pos.offset : pos.offset + 5] == "sorry"
+            assert data[pos.byte_offset : pos.byte_offset + 5] == b"sorry"
+            assert lines[pos.line - 1][pos.column - 1 :].startswith("sorry")
+        if thm.proof_span is not None:
+            assert TRICKY[thm.proof_span.start : thm.proof_span.end] == thm.proof
+
+
+def _minif2f_rows(shared: Path) -> list[dict[str, Any]]:
+    path = shared / "data" / "minif2f" / "minif2f.jsonl"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.mark.parametrize(
+    ("statement_key", "header_key"),
+    [
+        ("formal_statement", "header"),
+        ("formal_statement_deepseek", "header_deepseek"),
+        ("formal_statement_llemma", "header"),
+    ],
+)
+def test_every_minif2f_statement_parses(shared: Path, statement_key: str, header_key: str) -> None:
+    rows = _minif2f_rows(shared)
+    assert len(rows) == 488
+    for row in rows:
+        header, stmt = row[header_key], row[statement_key]
+        parsed = parse_lean_source(header + stmt, f"{row['name']}:{statement_key}")
+        assert parsed.header == header
+        assert parsed.imports[0] == "Mathlib"
+        assert len(parsed.theorems) == 1
+        thm = parsed.theorems[0]
+        own_name = re.match(r"(?:theorem|lemma)\s+(\S+)", stmt)
+        assert own_name is not None and thm.name == own_name.group(1)
+        expected = stmt.split(":= by")[0].rstrip() if ":=" in stmt else stmt.rstrip()
+        assert thm.statement == expected
+        if statement_key == "formal_statement":
+            assert thm.proof == "by sorry" and len(thm.sorries) == 1
+        elif statement_key == "formal_statement_llemma":
+            assert not thm.has_proof and thm.proof == ""
+        theorem = thm.to_theorem()
+        assert theorem.header == header and theorem.statement == expected
+
+
+def test_deepseek_whole_proofs_parse(shared: Path) -> None:
+    path = shared / "data" / "minif2f" / "deepseek_minif2f_valid_few_shot.jsonl"
+    for line in path.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        src = row["informal_prefix"] + row["formal_statement"] + row["formal_proof"]
+        thm = parse_lean_source(src).get(row["name"])
+        assert thm.doc is not None  # the informal statement is a doc comment on the theorem
+        assert thm.proof.rstrip().endswith(row["formal_proof"].rstrip().split("\n")[-1].strip())
+        assert not thm.has_sorry
+
+
+def _blocks(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(b) for b in re.split(r"\n\s*\n", path.read_text(encoding="utf-8")) if b.strip()]
+
+
+def test_sorry_positions_match_real_lean(shared: Path) -> None:
+    """Every `sorry` the real REPL reported inside a theorem/example is found at the same position
+    (REPL columns are 0-based), and we report no sorry that is not there."""
+    checked = 0
+    for inp in sorted((shared / "lean_fixtures" / "repl").rglob("*.in")):
+        out = inp.with_name(inp.name[: -len(".in")] + ".expected.out")
+        if not out.exists():
+            continue
+        try:
+            requests, responses = _blocks(inp), _blocks(out)
+        except json.JSONDecodeError:
+            continue  # fixtures about malformed requests
+        for req, resp in zip(requests, responses, strict=False):
+            if "cmd" not in req:
+                continue
+            cmd = req["cmd"]
+            parsed = parse_lean_source(cmd)
+            mine = {(p.line, p.column - 1) for t in parsed.theorems for p in t.sorries}
+            lines = cmd.split("\n")
+            theirs = {
+                (s["pos"]["line"], s["pos"]["column"])
+                for s in resp.get("sorries", [])
+                if lines[s["pos"]["line"] - 1][s["pos"]["column"] :].startswith("sorry")
+            }
+            in_targets = {
+                pos
+                for pos in theirs
+                if any(t.decl_span.start_line <= pos[0] <= t.decl_span.end_line for t in parsed.theorems)
+            }
+            assert in_targets <= mine, (inp.name, cmd)
+            # Lean omits sorries that face no goal (an error elsewhere); every one we report is a real token.
+            for line, col in mine:
+                assert lines[line - 1][col:].startswith("sorry")
+            checked += len(in_targets)
+    assert checked >= 35
+
+
+def test_repl_fixture_files_parse(shared: Path) -> None:
+    root = shared / "lean_fixtures" / "repl"
+    demo = parse_lean_file(root / "Mathlib" / "test" / "file_env.lean").get("demo")
+    assert demo.statement == "theorem demo (P Q R : Prop) : (P → Q) → (Q → R) → (P → R)"
+    assert [(p.line, p.column) for p in demo.sorries] == [(15, 3)]
+    guarded = parse_lean_file(root / "Mathlib" / "test" / "H20231214.lean").get("mathd_algebra_35")
+    assert guarded.command_prefixes == ("#guard_msgs",)
+    assert guarded.doc is not None and guarded.doc.startswith("/--\nerror: type mismatch")
+    assert guarded.to_theorem().statement.startswith("theorem mathd_algebra_35\n  (p q : ℝ → ℝ)")
+    induction = parse_lean_file(root / "Mathlib" / "test" / "induction.lean").get("bar")
+    assert [(p.line, p.column) for p in induction.sorries] == [(5, 13), (6, 18)]
+
+
+@pytest.mark.parametrize(
+    ("source", "line", "column", "reason"),
+    [
+        ("theorem : True := trivial", 1, 1, "has no name"),
+        ("import Mathlib\n\ntheorem foo := trivial", 3, 1, "has no type"),
+        ("theorem foo (x : ℕ :\n  x = x := rfl", 1, 13, "unclosed bracket `(`"),
+        ("theorem foo : True := trivial\n/- never closed", 2, 1, "unterminated comment"),
+        ('theorem foo : "abc := x', 1, 15, "unterminated string"),
+        ("theorem foo : True := ⟨x)", 1, 25, "does not match"),
+        ("theorem foo : True := trivial\nend Foo", 2, 1, "`end` without"),
+        ("theorem «foo : True := trivial", 1, 9, "unterminated identifier"),
+        ("lemma", 1, 1, "has no name"),
+    ],
+)
+def test_malformed_sources(source: str, line: int, column: int, reason: str) -> None:
+    with pytest.raises(LeanParseError) as info:
+        parse_lean_source(source, "Bad.lean")
+    err = info.value
+    assert (err.path, err.line, err.column) == ("Bad.lean", line, column)
+    assert reason in err.reason
+    assert str(err).startswith(f"Bad.lean:{line}:{column}: ")
+
+
+def test_non_utf8_file(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.lean"
+    path.write_bytes(b"theorem foo : True := trivial\n-- caf\xe9\n")
+    with pytest.raises(LeanParseError) as info:
+        parse_lean_file(path)
+    assert (info.value.line, info.value.column) == (2, 7)
+    assert "UTF-8" in info.value.reason
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        parse_lean_file(tmp_path / "nope.lean")
+
+
+def test_replace_proof_changes_only_that_proof(tricky: LeanFile) -> None:
+    script = "intro x\nsimp\n  <;> ring"
+    for thm in tricky.theorems:
+        out = replace_proof(TRICKY, thm, script)
+        again = parse_lean_source(out)
+        new = again.get(thm.name)
+        assert new.proof == "by\n  intro x\n  simp\n    <;> ring"
+        assert new.statement == thm.statement
+        assert new.suffix == thm.suffix
+        # Everything before the statement's end and after the old proof is byte-identical.
+        assert out.startswith(TRICKY[: thm.statement_span.end])
+        old_end = thm.proof_span.end if thm.proof_span is not None else thm.statement_span.end
+        assert out.endswith(TRICKY[old_end:])
+        # (Example names follow their line, which moves; statements and proofs do not.)
+        others = [(t.statement, t.proof) for t in again.theorems if t.statement != thm.statement]
+        assert others == [(t.statement, t.proof) for t in tricky.theorems if t.statement != thm.statement]
+
+
+def test_replace_proof_indents_relative_to_declaration() -> None:
+    src = "namespace A\n  theorem t : True := by\n    sorry\nend A\n"
+    thm = parse_lean_source(src).get("A.t")
+    out = replace_proof(src, thm, "trivial")
+    assert out == "namespace A\n  theorem t : True := by\n    trivial\nend A\n"
+
+
+def test_replace_proof_adds_missing_proof(shared: Path) -> None:
+    row = _minif2f_rows(shared)[0]
+    src = row["header"] + row["formal_statement_llemma"]
+    thm = parse_lean_source(src).theorems[0]
+    out = replace_proof(src, thm, "norm_num")
+    assert out == src.rstrip() + " := by\n  norm_num" + src[len(src.rstrip()) :]
+    assert parse_lean_source(out).theorems[0].proof == "by\n  norm_num"
+
+
+def test_replace_proof_rejects_foreign_declaration(tricky: LeanFile) -> None:
+    with pytest.raises(ValueError):
+        replace_proof("theorem x : True := trivial", tricky.theorems[0], "simp")
+    with pytest.raises(ValueError, match="empty"):
+        replace_proof(TRICKY, tricky.theorems[0], "  \n")
+
+
+_names = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True).filter(
+    lambda s: s not in {"by", "at", "fun", "do", "in", "if", "then", "else", "have", "show", "from", "let", "end"}
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    names=st.lists(_names, min_size=1, max_size=5, unique=True),
+    comments=st.lists(
+        st.sampled_from(["", "-- c := sorry\n", "/- theorem x : y := z -/\n", "/-- doc -/\n"]), min_size=5, max_size=5
+    ),
+    proofs=st.lists(
+        st.sampled_from(["by simp", "by\n  sorry", "rfl", "by\n  intro h\n  exact (h : 1 = 1)"]), min_size=5, max_size=5
+    ),
+)
+def test_generated_files_roundtrip(names: list[str], comments: list[str], proofs: list[str]) -> None:
+    parts = ["import Mathlib\n\n"]
+    for i, name in enumerate(names):
+        parts.append(f"{comments[i]}theorem {name} (x : ℕ) (h : x = x) :\n    x + 0 = x := {proofs[i]}\n\n")
+    src = "".join(parts)
+    parsed = parse_lean_source(src)
+    assert [t.name for t in parsed.theorems] == names
+    for i, thm in enumerate(parsed.theorems):
+        assert thm.statement == f"theorem {names[i]} (x : ℕ) (h : x = x) :\n    x + 0 = x"
+        assert thm.proof == proofs[i]
+        assert len(thm.sorries) == proofs[i].count("sorry")
+        out = replace_proof(src, thm, "omega")
+        assert parse_lean_source(out).theorems[i].proof == "by\n  omega"

@@ -1,0 +1,90 @@
+"""`prover parse`: table and JSON output, and the one-line errors with exit code 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from prover.cli import app
+
+runner = CliRunner()
+
+SOURCE = """\
+import Mathlib
+
+open Real
+
+namespace Demo
+
+/-- doc -/
+theorem two_sorries (a b : ℝ) (h : a = b) :
+    a + 0 = b := by
+  have : a = a := by sorry
+  sorry
+
+example : (1 : ℕ) + 1 = 2 := by norm_num
+
+end Demo
+"""
+
+
+def _write(tmp_path: Path, text: str, name: str = "Demo.lean") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_json_output(tmp_path: Path) -> None:
+    path = _write(tmp_path, SOURCE)
+    result = runner.invoke(app, ["parse", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["imports"] == ["Mathlib"]
+    assert data["header"] == SOURCE[: SOURCE.index("/-- doc -/")]
+    names = [t["name"] for t in data["theorems"]]
+    assert names == ["Demo.two_sorries", "Demo.example_13"]
+    first = data["theorems"][0]
+    assert first["statement"] == "theorem two_sorries (a b : ℝ) (h : a = b) :\n    a + 0 = b"
+    assert [(s["line"], s["column"]) for s in first["sorries"]] == [(10, 22), (11, 3)]
+    assert first["has_sorry"] is True and first["statement_span"]["start_line"] == 8
+    assert data["theorems"][1]["has_sorry"] is False
+
+
+def test_table_output(tmp_path: Path) -> None:
+    path = _write(tmp_path, SOURCE)
+    result = runner.invoke(app, ["parse", str(path)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "imports: Mathlib" in result.stdout
+    assert "Demo.two_sorries" in result.stdout and "10:22, 11:3" in result.stdout
+    assert "Demo.example_13" in result.stdout
+
+
+def test_every_minif2f_statement_through_the_cli(shared: Path, tmp_path: Path) -> None:
+    rows = [json.loads(line) for line in (shared / "data/minif2f/minif2f.jsonl").read_text("utf-8").splitlines()]
+    # One file holding every problem (header once) is a realistic, large input for the command.
+    body = "\n\n".join(row["formal_statement"] for row in rows)
+    path = _write(tmp_path, rows[0]["header"] + body, "All.lean")
+    result = runner.invoke(app, ["parse", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert [t["name"] for t in data["theorems"]] == [row["name"] for row in rows]
+    assert all(len(t["sorries"]) == 1 for t in data["theorems"])
+
+
+def test_malformed_file_exit_2_with_position(tmp_path: Path) -> None:
+    path = _write(tmp_path, "import Mathlib\n\ntheorem bad (x : ℕ :\n  x = x := rfl\n", "Bad.lean")
+    result = runner.invoke(app, ["parse", str(path)])
+    assert result.exit_code == 2
+    assert f"error: {path}:3:13: unclosed bracket `(`" in " ".join(result.output.split())
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_missing_and_non_utf8_files(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["parse", str(tmp_path / "missing.lean")])
+    assert result.exit_code == 2 and "no such file" in result.output
+    bad = tmp_path / "latin1.lean"
+    bad.write_bytes(b"theorem caf\xe9 : True := trivial\n")
+    result = runner.invoke(app, ["parse", str(bad)])
+    assert result.exit_code == 2 and ":1:12: not valid UTF-8" in result.output

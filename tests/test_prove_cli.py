@@ -1,0 +1,185 @@
+"""`prover prove` end to end: replay backend (recorded real Lean), fixed-tactic generator, every error path."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from prover.cli import app
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+DEMO = EXAMPLES / "demo.lean"
+CASSETTE = EXAMPLES / "demo.cassette.jsonl"
+UNPROVABLE = "mathd_algebra_141"  # no proof recorded in the demo cassette
+
+runner = CliRunner()
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Path:
+    target = tmp_path / "demo.lean"
+    shutil.copy(DEMO, target)
+    return target
+
+
+def replay_args(path: Path, *extra: str) -> list[str]:
+    return ["prove", str(path), "--backend", "replay", "--cassette", str(CASSETTE), "--generator", "fixed", *extra]
+
+
+def test_proves_recorded_theorems_and_writes_them_back(demo: Path, tmp_path: Path) -> None:
+    original = demo.read_text(encoding="utf-8")
+    report_path = tmp_path / "report.json"
+    code, out = run(*replay_args(demo, "--write", "--report", str(report_path)))
+    assert code == 1, out  # one theorem has no recorded proof
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    statuses = {t["name"]: t["status"] for t in report["theorems"]}
+    assert statuses.pop(UNPROVABLE) != "proved"
+    assert set(statuses.values()) == {"proved"} and len(statuses) == 4
+    assert all(t["checker"] == "replay" for t in report["theorems"] if t["status"] == "proved")
+    assert report["written"] and report["file_verified"]
+
+    from lean_env.parse import parse_lean_file
+
+    new_file = parse_lean_file(demo)
+    by_name = {d.name: d for d in new_file.theorems}
+    assert by_name[UNPROVABLE].has_sorry, "an unproved theorem must be left untouched"
+    for name in statuses:
+        assert not by_name[name].has_sorry
+    old_by_name = {d.name: d for d in parse_lean_file(DEMO).theorems}
+    for name, decl in by_name.items():  # statements are byte-identical
+        assert decl.statement == old_by_name[name].statement
+    # The backup holds the original.
+    backup = Path(report["backup"])
+    assert backup.read_text(encoding="utf-8") == original
+    # Every proved theorem's proof in the file re-verifies independently.
+    from lean_env.replay import ReplayVerifier
+    from lean_env.verdict import Verified
+    from prover.prove import proof_body
+
+    verifier = ReplayVerifier(CASSETTE)
+    for name in statuses:
+        decl = by_name[name]
+        assert isinstance(verifier.verify(decl.to_theorem(), proof_body(decl.proof)), Verified)
+
+
+def test_without_write_the_file_is_untouched_and_a_diff_is_shown(demo: Path) -> None:
+    before = demo.read_text(encoding="utf-8")
+    code, out = run(*replay_args(demo))
+    assert code == 1
+    assert demo.read_text(encoding="utf-8") == before
+    assert "+  ring" in out or "+  norm_num" in out or "+  linarith" in out
+
+
+def test_single_theorem_exit_zero_when_proved(demo: Path) -> None:
+    code, out = run(*replay_args(demo, "--theorem", "mathd_algebra_190", "--write"))
+    assert code == 0, out
+    text = demo.read_text(encoding="utf-8")
+    assert "mathd_algebra_190 : ((3 : ℝ) / 8 + 7 / 8) / (4 / 5) = 25 / 16 := by\n  norm_num" in text
+
+
+def test_unprovable_theorem_left_untouched_and_exit_one(demo: Path) -> None:
+    before = demo.read_text(encoding="utf-8")
+    code, _ = run(*replay_args(demo, "--theorem", UNPROVABLE, "--write"))
+    assert code == 1
+    assert demo.read_text(encoding="utf-8") == before
+
+
+def test_nothing_to_prove_exits_zero(tmp_path: Path) -> None:
+    path = tmp_path / "done.lean"
+    path.write_text("theorem t : True := trivial\n", encoding="utf-8")
+    code, out = run(*replay_args(path))
+    assert code == 0 and "nothing to prove" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["prove", "no/such/file.lean"], "no such file"),
+        (["prove", str(DEMO), "--theorem", "no_such_theorem", "--backend", "replay", "--cassette", str(CASSETTE)], "no theorem named"),
+        (["prove", str(DEMO), "--backend", "replay", "--generator", "fixed"], "needs a cassette"),
+        (["prove", str(DEMO), "--backend", "replay", "--cassette", "missing.jsonl", "--generator", "fixed"], "cassette not found"),
+        (["prove", str(DEMO), "--backend", "bogus"], "invalid config"),
+        (["prove", str(DEMO), "--num-tactics", "0"], "num_tactics"),
+    ],
+)
+def test_bad_input_is_one_line_error_exit_two(args: list[str], needle: str) -> None:
+    code, out = run(*args)
+    assert code == 2, out
+    assert needle in out
+
+
+def test_malformed_lean_reports_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "bad.lean"
+    path.write_text("theorem ok : True := by\n  sorry\n\n/- unclosed comment\ntheorem t : True := by sorry\n", encoding="utf-8")
+    code, out = run(*replay_args(path))
+    assert code == 2
+    assert "bad.lean:4:" in out
+
+
+def test_unknown_config_key_is_rejected(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[search]\nnum_tactic = 8\n", encoding="utf-8")
+    code, out = run("prove", str(DEMO), "--config", str(cfg))
+    assert code == 2 and "search.num_tactic" in out
+
+
+def test_config_file_values_apply(tmp_path: Path, demo: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        f'[lean]\nbackend = "replay"\ncassette = "{CASSETTE}"\n[generator]\nkind = "fixed"\n[search]\nmax_expansions = 1\n',
+        encoding="utf-8",
+    )
+    report = tmp_path / "r.json"
+    code, _ = run("prove", str(demo), "--config", str(cfg), "--report", str(report), "--theorem", "mathd_algebra_182")
+    assert code == 0
+    data = json.loads(report.read_text(encoding="utf-8"))
+    assert data["theorems"][0]["stats"]["expansions"] <= 1
+
+
+def test_lean_not_installed_names_the_setup_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no `lake` anywhere
+    code, out = run("prove", str(DEMO), "--generator", "fixed", "--lean-project", str(tmp_path / "nope"))
+    assert code == 2
+    assert "to set it up run:" in out
+
+
+def test_verifier_rejection_is_never_reported_as_proved(demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from lean_env.verdict import Rejected
+    from prover import backends
+
+    class RejectAll:
+        def verify(self, theorem: object, proof: str) -> Rejected:
+            return Rejected("refused for the test", "test")
+
+    monkeypatch.setattr(backends, "make_verifier", lambda cfg: RejectAll())
+    before = demo.read_text(encoding="utf-8")
+    report = tmp_path / "r.json"
+    code, _ = run(*replay_args(demo, "--write", "--report", str(report)))
+    assert code == 1
+    data = json.loads(report.read_text(encoding="utf-8"))
+    assert data["proved"] == 0
+    assert {t["status"] for t in data["theorems"]} <= {"rejected", "failed_exhausted"}
+    assert demo.read_text(encoding="utf-8") == before
+
+
+def test_real_process_exit_codes(demo: Path) -> None:
+    """The installed entry point behaves the same in a real process (exit code, one-line error)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "prover.cli", "prove", str(demo) + ".missing"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "no such file" in proc.stderr

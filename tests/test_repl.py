@@ -1,0 +1,457 @@
+"""The REPL client against real Lean output, through a real subprocess.
+
+The stand-in (tests/standins/replay_repl.py) replays transcripts recorded from real Lean in
+../shared/lean_fixtures/repl: it answers only the exact requests recorded, in order, with the answer
+Lean printed for each, so every test here runs the real code path (subprocess, framing, deadlines,
+restarts) against real Lean answers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from lean_env.errors import (
+    LeanCrashError,
+    LeanNotFoundError,
+    LeanStartError,
+    LeanTimeoutError,
+    ProtocolError,
+    TheoremStartError,
+)
+from lean_env.repl import (
+    MEMORY_PREFIX,
+    REFUSED_PREFIX,
+    ReplEnv,
+    ReplPool,
+    ReplSettings,
+    split_header,
+    tactic_result_from_response,
+    theorem_start_from_response,
+)
+from lean_env.repl_process import ReplMemoryError, ReplProcess
+from lean_env.types import (
+    LeanError,
+    ProofFinished,
+    ProofGivenUp,
+    ProofState,
+    StateResult,
+    TacticTimeout,
+    Theorem,
+)
+
+STANDIN = Path(__file__).parent / "standins" / "replay_repl.py"
+
+
+def blocks(path: Path) -> list[str]:
+    return [b for b in re.split(r"\n[ \t]*\n", path.read_text(encoding="utf-8")) if b.strip()]
+
+
+def transcripts(shared: Path) -> list[Path]:
+    root = shared / "lean_fixtures" / "repl"
+    found = sorted(root.glob("*.in")) + sorted((root / "Mathlib" / "test").glob("*.in"))
+    return [p for p in found if p.with_name(p.name[:-3] + ".expected.out").exists()]
+
+
+def fixture(shared: Path, name: str) -> Path:
+    return shared / "lean_fixtures" / "repl" / f"{name}.in"
+
+
+def standin_settings(shared: Path, name: str, *args: str, **kw: object) -> ReplSettings:
+    command = (sys.executable, str(STANDIN), str(fixture(shared, name)), *args)
+    return ReplSettings(command=command, **kw)  # type: ignore[arg-type]
+
+
+def all_tactic_answers(shared: Path) -> list[tuple[str, dict[str, object]]]:
+    pairs = []
+    for path in transcripts(shared):
+        requests = [json.loads(b, strict=False) for b in blocks(path)]
+        answers = [json.loads(b) for b in blocks(path.with_name(path.name[:-3] + ".expected.out"))]
+        for req, ans in zip(requests, answers, strict=True):
+            if "tactic" in req:
+                pairs.append((f"{path.parent.name}/{path.stem}", ans))
+    return pairs
+
+
+# -- framing and parsing: every recorded transcript through the real process --------------------------
+
+
+def test_every_transcript_replays_through_the_client(shared: Path) -> None:
+    paths = transcripts(shared)
+    assert len(paths) >= 60, "expected the REPL's whole recorded test suite"
+    assert any(p.parent.name == "test" for p in paths), "Mathlib/test transcripts missing"
+    for path in paths:
+        requests = [json.loads(b, strict=False) for b in blocks(path)]
+        expected = [json.loads(b) for b in blocks(path.with_name(path.name[:-3] + ".expected.out"))]
+        proc = ReplProcess([sys.executable, str(STANDIN), str(path)])
+        proc.start()
+        try:
+            for req, want in zip(requests, expected, strict=True):
+                assert proc.request(req, timeout=10) == want, path.name
+        finally:
+            proc.close()
+
+
+def test_multiline_pretty_printed_answers_are_framed_by_blank_lines(shared: Path) -> None:
+    proc = ReplProcess([sys.executable, str(STANDIN), str(fixture(shared, "proof_branching"))])
+    proc.start()
+    try:
+        first = proc.request({"cmd": blocks(fixture(shared, "proof_branching"))[0][9:-2]}, 10)
+        assert first["sorries"][0]["goal"].endswith("⊢ p ∧ r")
+        second = proc.request({"tactic": "apply And.intro", "proofState": 0}, 10)
+        assert second["goals"][0].startswith("case left\n")
+        assert len(second["goals"]) == 2
+    finally:
+        proc.close()
+
+
+# -- pure interpretation of real answers ---------------------------------------------------------------
+
+
+def test_every_recorded_tactic_answer_has_a_consistent_result(shared: Path) -> None:
+    answers = all_tactic_answers(shared)
+    assert len(answers) > 40
+    for where, ans in answers:
+        result = tactic_result_from_response(ans)
+        has_error = any(m.get("severity") == "error" for m in ans.get("messages", []))  # type: ignore[attr-defined]
+        if has_error or "message" in ans or str(ans.get("proofStatus", "")).startswith("Error"):
+            assert isinstance(result, LeanError), where
+        elif isinstance(result, ProofFinished):
+            assert ans["proofStatus"] == "Completed" and ans["goals"] == [], where
+        elif isinstance(result, StateResult):
+            assert result.state.num_goals == len(ans["goals"]) > 0, where  # type: ignore[arg-type]
+            assert result.state.handle == ans["proofState"]
+
+
+@pytest.mark.parametrize(
+    ("name", "index", "kind", "text"),
+    [
+        ("invalid_tactic", 1, LeanError, "Unknown identifier `my_fake_premise`"),  # errors + "contains sorry"
+        ("Mathlib/test/20240209", 1, LeanError, "unsolved goals"),
+        ("unknown_tactic", 1, LeanError, "unknown tactic"),
+        ("unknown_proof_state", 1, LeanError, "Unknown proof state."),
+        ("app_type_mismatch2", 4, LeanError, "kernel type check failed"),  # proofStatus "Error: ..."
+        ("app_type_mismatch", 4, LeanError, "contains metavariable"),
+        ("tactic_mode_sorry", 1, ProofGivenUp, ""),
+        ("have_by_sorry", 2, ProofGivenUp, ""),  # sorry inside a `have`, goals remain
+        ("readme", 2, ProofFinished, ""),
+        ("Mathlib/test/exact", 2, ProofFinished, ""),  # an info message does not matter
+        ("readme", 1, StateResult, "⊢ Int"),
+    ],
+)
+def test_recorded_answers_classify(shared: Path, name: str, index: int, kind: type, text: str) -> None:
+    answer = json.loads(blocks(fixture(shared, name).with_name(Path(name).name + ".expected.out"))[index])
+    result = tactic_result_from_response(answer)
+    assert isinstance(result, kind)
+    if isinstance(result, LeanError):
+        assert text in result.message
+    if isinstance(result, StateResult):
+        assert text in result.state.pp
+
+
+def test_case_tags_and_hypotheses_are_parsed(shared: Path) -> None:
+    answer = json.loads(blocks(fixture(shared, "proof_branching").with_name("proof_branching.expected.out"))[1])
+    result = tactic_result_from_response(answer)
+    assert isinstance(result, StateResult)
+    left, right = result.state.goals
+    assert (left.case, right.case) == ("left", "right")
+    assert left.conclusion == "p" and [h.names for h in left.hypotheses][0] == ("p", "q", "r")
+
+
+def test_theorem_start_takes_the_last_sorry_and_rejects_errors(shared: Path) -> None:
+    ok = json.loads(blocks(fixture(shared, "readme").with_name("readme.expected.out"))[0])
+    assert theorem_start_from_response(ok) == (0, "x : Unit\n⊢ Nat")
+    bad = json.loads(blocks(fixture(shared, "have_by_sorry").with_name("have_by_sorry.expected.out"))[0])
+    with pytest.raises(TheoremStartError, match="unsolved goals"):
+        theorem_start_from_response(bad)
+    with pytest.raises(TheoremStartError, match="Unknown environment"):
+        theorem_start_from_response({"message": "Unknown environment."})
+    with pytest.raises(TheoremStartError, match="no proof state"):
+        theorem_start_from_response({"env": 3})
+
+
+def test_split_header_separates_imports() -> None:
+    header = "/- a comment\nimport Fake -/\nimport Mathlib\nimport Aesop -- x\n\nopen Real\nset_option maxHeartbeats 400000\n"
+    imports, rest = split_header(header)
+    assert imports.endswith("import Aesop") and "import Mathlib" in imports
+    assert rest.strip().startswith("-- x") and "open Real" in rest and "import" not in rest
+    assert split_header("open Nat") == ("", "open Nat")
+    assert split_header("") == ("", "")
+
+
+# -- ReplEnv through the stand-in ----------------------------------------------------------------------
+
+
+def test_env_runs_a_mathlib_session_with_header_once(shared: Path) -> None:
+    # Mathlib/test/exact: `import Mathlib` once, two theorems on top of env 0.
+    with ReplEnv(standin_settings(shared, "Mathlib/test/exact")) as env:
+        first = env.start(Theorem("test", "theorem test : 0 < 1", header="import Mathlib"))
+        assert first.pp == "⊢ 0 < 1"
+        assert isinstance(env.run_tactic(first, "exact?"), ProofFinished)
+        second = env.start(Theorem("test", "theorem test : 3 = 7", header="import Mathlib\n"))
+        result = env.run_tactic(second, "exact?")
+        assert isinstance(result, LeanError) and "could not close the goal" in result.message
+        assert env.restarts == 0 and env.requests == 5
+
+
+def test_env_branches_from_one_state(shared: Path) -> None:
+    with ReplEnv(standin_settings(shared, "proof_step")) as env:
+        root = env.start(Theorem("f", "def f : Nat"))
+        left = env.run_tactic(root, "apply Int.natAbs")
+        right = env.run_tactic(root, "have t : Nat := 42")
+        assert isinstance(left, StateResult) and left.state.pp == "⊢ Int"
+        assert isinstance(right, StateResult) and right.state.pp == "t : Nat\n⊢ Nat"
+        assert len({root.handle, left.state.handle, right.state.handle}) == 3
+        assert isinstance(env.run_tactic(right.state, "exact t"), ProofFinished)
+
+
+def test_env_multi_goal_states_from_mathlib_induction(shared: Path) -> None:
+    with ReplEnv(standin_settings(shared, "Mathlib/test/induction")) as env:
+        root = env.start(Theorem("foo", "theorem foo (x : Nat) : x = x", header="import Mathlib"))
+        assert root.pp == "x : ℕ\n⊢ x = x"
+        split = env.run_tactic(root, "induction x")
+        assert isinstance(split, StateResult) and [g.case for g in split.state.goals] == ["zero", "succ"]
+        rest = env.run_tactic(split.state, "next => rfl")
+        assert isinstance(rest, StateResult) and rest.state.num_goals == 1
+        # The recorded next request uses `sorry`: the filter refuses it before the REPL sees it.
+        refused = env.run_tactic(root, "induction x with\n| zero => sorry\n| succ x => sorry")
+        assert isinstance(refused, LeanError) and refused.message.startswith(REFUSED_PREFIX)
+        assert env.restarts == 0
+
+
+def test_invalid_tactic_is_an_error_not_a_proof(shared: Path) -> None:
+    with ReplEnv(standin_settings(shared, "invalid_tactic")) as env:
+        root = env.start(Theorem("my_theorem", "theorem my_theorem (x : Nat) : x = x"))
+        result = env.run_tactic(root, "exact my_fake_premise")
+        assert isinstance(result, LeanError) and "my_fake_premise" in result.message
+
+
+def test_repl_level_failure_is_a_lean_error(shared: Path) -> None:
+    with ReplEnv(standin_settings(shared, "unknown_tactic")) as env:
+        result = env.run_tactic(env.start(Theorem("f", "def f : Nat")), "exat 42")
+        assert isinstance(result, LeanError) and "unknown tactic" in result.message
+
+
+def test_statement_that_does_not_elaborate_is_a_start_error(shared: Path) -> None:
+    # Recorded: `theorem foo (x : Int) : x = x := by\n  have h : x = 1 := by sorry` fails with
+    # "unsolved goals"; as a "statement" it is odd, but the answer is real Lean's.
+    statement = "theorem foo (x : Int) : x = x := by\n  have h : x = 1"
+    with ReplEnv(standin_settings(shared, "have_by_sorry")) as env:
+        with pytest.raises(TheoremStartError, match="line 1:33: unsolved goals"):
+            env.start(Theorem("foo", statement))
+        assert env.restarts == 0
+
+
+def test_unknown_handle_is_a_programming_error(shared: Path) -> None:
+    with ReplEnv(standin_settings(shared, "readme")) as env, pytest.raises(ValueError):
+        env.run_tactic(ProofState.from_pp("⊢ True", handle=10**9), "trivial")
+
+
+def test_a_request_the_recording_lacks_surfaces_as_a_crash_with_stderr(shared: Path) -> None:
+    with ReplEnv(standin_settings(shared, "readme")) as env:
+        with pytest.raises(LeanCrashError, match="differs from readme.in"):
+            env.start(Theorem("g", "def g : Nat"))
+        assert env.restarts == 1
+
+
+# -- faults: hang, crash, garbage, huge output, memory, stray output ----------------------------------
+
+
+def test_hanging_tactic_times_out_then_the_state_is_rebuilt(shared: Path, tmp_path: Path) -> None:
+    once = tmp_path / "fired"
+    settings = standin_settings(shared, "readme", "--fault", "hang", "--at", "3", "--once", str(once))
+    with ReplEnv(settings) as env:
+        root = env.start(Theorem("f", "def f (x : Unit) : Nat"))
+        mid = env.run_tactic(root, "apply Int.natAbs")
+        assert isinstance(mid, StateResult)
+        t0 = time.monotonic()
+        timed_out = env.run_tactic(mid.state, "exact -37", timeout=0.5)
+        assert isinstance(timed_out, TacticTimeout) and timed_out.seconds == 0.5
+        assert time.monotonic() - t0 < 5 and env.restarts == 1 and once.exists()
+        # The old state still works: a fresh process replays `def f ... := by sorry` and `apply Int.natAbs`.
+        assert isinstance(env.run_tactic(mid.state, "exact -37"), ProofFinished)
+        assert env.restarts == 1
+
+
+def test_crash_mid_answer_restarts_and_recovers(shared: Path, tmp_path: Path) -> None:
+    settings = standin_settings(shared, "readme", "--fault", "crash", "--at", "2", "--once", str(tmp_path / "f"))
+    with ReplEnv(settings) as env:
+        root = env.start(Theorem("f", "def f (x : Unit) : Nat"))
+        first_pid = env.process_id
+        crashed = env.run_tactic(root, "apply Int.natAbs")
+        assert isinstance(crashed, LeanError) and "exited with code 1" in crashed.message
+        again = env.run_tactic(root, "apply Int.natAbs")
+        assert isinstance(again, StateResult) and again.state.pp == "x : Unit\n⊢ Int"
+        assert env.restarts == 1 and env.process_id not in (None, first_pid)
+
+
+@pytest.mark.parametrize(("fault", "needle"), [("garbage", "not JSON"), ("huge", "exceeds")])
+def test_garbage_and_huge_output_fail_fast(shared: Path, tmp_path: Path, fault: str, needle: str) -> None:
+    settings = standin_settings(shared, "readme", "--fault", fault, "--at", "2", max_response_bytes=1 << 20)
+    with ReplEnv(settings) as env:
+        root = env.start(Theorem("f", "def f (x : Unit) : Nat"))
+        t0 = time.monotonic()
+        result = env.run_tactic(root, "apply Int.natAbs", timeout=30)
+        assert isinstance(result, LeanError) and needle in result.message
+        assert time.monotonic() - t0 < 10, "must not wait for the timeout"
+        assert env.restarts == 1
+
+
+def test_memory_limit_kills_and_restarts(shared: Path, tmp_path: Path) -> None:
+    once = str(tmp_path / "f")
+    settings = standin_settings(
+        shared, "readme", "--fault", "memory", "--at", "2", "--mb", "600", "--once", once, memory_limit_mb=300
+    )
+    with ReplEnv(settings) as env:
+        root = env.start(Theorem("f", "def f (x : Unit) : Nat"))
+        result = env.run_tactic(root, "apply Int.natAbs", timeout=30)
+        assert isinstance(result, LeanError) and result.message.startswith(MEMORY_PREFIX)
+        assert isinstance(env.run_tactic(root, "apply Int.natAbs"), StateResult)
+        assert env.restarts == 1
+
+
+def test_memory_error_on_a_command_raises(shared: Path) -> None:
+    settings = standin_settings(shared, "readme", "--fault", "memory", "--at", "1", "--mb", "600", memory_limit_mb=300)
+    with ReplEnv(settings) as env, pytest.raises(ReplMemoryError):
+        env.run_command("def f (x : Unit) : Nat := by sorry", timeout=30)
+
+
+def test_stray_output_is_a_protocol_error(shared: Path) -> None:
+    proc = ReplProcess([sys.executable, str(STANDIN), str(fixture(shared, "readme")), "--fault", "stray"])
+    proc.start()
+    try:
+        proc.request({"cmd": "def f (x : Unit) : Nat := by sorry"}, 10)
+        time.sleep(0.2)
+        with pytest.raises(ProtocolError, match="nobody asked for"):
+            proc.request({"tactic": "apply Int.natAbs", "proofState": 0}, 10)
+        assert not proc.alive
+    finally:
+        proc.close()
+
+
+def test_command_timeout_raises_and_next_request_restarts(shared: Path, tmp_path: Path) -> None:
+    settings = standin_settings(
+        shared, "readme", "--fault", "hang", "--at", "1", "--once", str(tmp_path / "f"), command_timeout_s=0.5
+    )
+    with ReplEnv(settings) as env:
+        with pytest.raises(LeanTimeoutError):
+            env.start(Theorem("f", "def f (x : Unit) : Nat"))
+        assert env.start(Theorem("f", "def f (x : Unit) : Nat")).pp == "x : Unit\n⊢ Nat"
+        assert env.restarts == 1
+
+
+def test_process_killed_between_requests_is_replaced_transparently(shared: Path) -> None:
+    with ReplEnv(standin_settings(shared, "readme")) as env:
+        root = env.start(Theorem("f", "def f (x : Unit) : Nat"))
+        pid = env.process_id
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        time.sleep(0.2)
+        result = env.run_tactic(root, "apply Int.natAbs")
+        assert isinstance(result, StateResult) and env.restarts == 1
+
+
+def test_process_that_exits_immediately_is_a_crash(shared: Path) -> None:
+    settings = standin_settings(shared, "readme", "--fault", "exit", "--at", "1")
+    with ReplEnv(settings) as env, pytest.raises(LeanCrashError, match="exited with code 0"):
+        env.start(Theorem("f", "def f (x : Unit) : Nat"))
+
+
+def test_header_error_is_a_start_error(shared: Path, tmp_path: Path) -> None:
+    # A synthetic transcript (not Lean output) in the REPL's documented message format.
+    (tmp_path / "h.in").write_text('{"cmd": "import Nonexistent"}\n')
+    answer = {"messages": [{"severity": "error", "pos": {"line": 1, "column": 0}, "data": "unknown module prefix"}]}
+    (tmp_path / "h.expected.out").write_text(json.dumps({**answer, "env": 0}) + "\n")
+    settings = ReplSettings(command=(sys.executable, str(STANDIN), str(tmp_path / "h.in")))
+    with ReplEnv(settings) as env, pytest.raises(LeanStartError, match="imports failed.*unknown module prefix"):
+        env.start(Theorem("t", "theorem t : True", header="import Nonexistent"))
+
+
+# -- missing pieces ------------------------------------------------------------------------------------
+
+
+def test_missing_lake_names_the_elan_install(tmp_path: Path) -> None:
+    with pytest.raises(LeanNotFoundError, match="elan-init"):
+        ReplEnv(ReplSettings(project=tmp_path, lake="no-such-lake-binary-xyz"))
+
+
+def test_missing_project_and_binary_name_prover_setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    lake = bindir / "lake"
+    lake.write_text("#!/bin/sh\nexit 0\n")
+    lake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
+    with pytest.raises(LeanNotFoundError, match="does not exist.*prover setup --lean-project"):
+        ReplEnv(ReplSettings(project=tmp_path / "nope"))
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "lakefile.toml").write_text("")
+    with pytest.raises(LeanNotFoundError, match="REPL binary .* does not exist.*prover setup"):
+        ReplEnv(ReplSettings(project=project))
+    binary = project / "repl"
+    binary.write_text("")
+    env = ReplEnv(ReplSettings(project=project, repl_binary="repl"))
+    assert env._argv == ["lake", "env", str(binary)]
+
+
+def test_missing_override_executable_is_not_found() -> None:
+    with ReplEnv(ReplSettings(command=("/nonexistent/repl",))) as env, pytest.raises(LeanNotFoundError):
+        env.run_command("#check Nat")
+
+
+# -- pool ----------------------------------------------------------------------------------------------
+
+
+def test_pool_pins_theorems_to_members_and_runs_them_concurrently(shared: Path) -> None:
+    settings = standin_settings(shared, "readme", "--delay", "0.3")
+    theorem = Theorem("f", "def f (x : Unit) : Nat")
+    with ReplPool(settings, size=2) as pool:
+        results: list[object] = []
+
+        def prove() -> None:
+            root = pool.start(theorem)
+            mid = pool.run_tactic(root, "apply Int.natAbs")
+            assert isinstance(mid, StateResult)
+            results.append(pool.run_tactic(mid.state, "exact -37"))
+
+        threads = [threading.Thread(target=prove) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(results) == 2 and all(isinstance(r, ProofFinished) for r in results)
+        pids = {m.process_id for m in pool.members}
+        assert len(pids) == 2 and None not in pids, "each theorem ran on its own process"
+        assert pool.restarts == 0
+
+
+def test_pool_lease_is_exclusive(shared: Path) -> None:
+    with ReplPool(standin_settings(shared, "readme"), size=1) as pool:
+        with pool.lease() as member:
+            assert member is pool.members[0]
+            with pytest.raises(LeanTimeoutError, match="no free Lean REPL"), pool.lease(timeout=0.1):
+                pass
+        with pool.lease(timeout=0.1) as again:
+            assert again is member
+
+
+def test_pool_map_runs_items_in_parallel_in_order(shared: Path) -> None:
+    barrier = threading.Barrier(2, timeout=10)
+
+    def compile_one(env: ReplEnv, cmd: str) -> tuple[int, int | None]:
+        barrier.wait()  # both items are in flight at once, so they hold different members
+        return env.run_command(cmd)["env"], env.process_id
+
+    with ReplPool(standin_settings(shared, "tactic_sorry"), size=2) as pool:
+        out = pool.map(compile_one, ["def f : Nat := by sorry"] * 2)
+        assert [e for e, _ in out] == [0, 0]
+        assert len({pid for _, pid in out}) == 2

@@ -1,0 +1,289 @@
+"""prover.suggest: suggestions, checking through the replay backend, and the session state machine.
+
+The Env is lean_env's replay backend over real Lean recordings (LeanDojo Benchmark 4 proofsteps and the
+miniF2F demo cassette); nothing here pretends to be Lean.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from lean_env.cassette import Cassette, build_from_proofsteps
+from lean_env.replay import ReplayEnv
+from lean_env.types import ProofState, Theorem
+from lean_env.verdict import Rejected, Verdict, Verified
+from prover.generators.fixed import FixedTacticGenerator
+from prover.suggest import (
+    Outcome,
+    ProofSession,
+    SessionError,
+    Suggestion,
+    check_suggestions,
+    generate_suggestions,
+    render_suggestions,
+    run_interactive,
+)
+from search.types import Budget, Candidate, GenRequest, SearchConfig
+
+# add_abs_nonneg, recorded step by step from Mathlib by LeanDojo (three tactics, the second leaves `case bc`).
+ADD_ABS = "add_abs_nonneg"
+RW = "rw [← add_right_neg a]"
+APPLY = "apply add_le_add_left"
+EXACT = "exact neg_le_abs_self a"
+
+
+@pytest.fixture(scope="module")
+def leandojo_cassette(shared: Path) -> Cassette:
+    path = shared / "data" / "proofsteps" / "leandojo_benchmark4_random_test_sample100.jsonl"
+    return build_from_proofsteps([path]).cassette
+
+
+@pytest.fixture(scope="module")
+def demo_cassette(repo_root: Path) -> Cassette:
+    return Cassette.load(repo_root / "examples" / "demo.cassette.jsonl")
+
+
+def add_abs_theorem() -> Theorem:
+    return Theorem(name=ADD_ABS, statement="theorem add_abs_nonneg (a : α) : 0 ≤ a + |a|")
+
+
+class RecordingGenerator:
+    """Wraps a generator and records every request it was asked."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+        self.requests: list[GenRequest] = []
+
+    def __call__(self, requests: Sequence[GenRequest], k: int) -> list[list[Candidate]]:
+        self.requests.extend(requests)
+        return self.inner(requests, k)  # type: ignore[operator, no-any-return]
+
+
+def fixed(*tactics: str) -> FixedTacticGenerator:
+    return FixedTacticGenerator(list(tactics))
+
+
+# ---------------------------------------------------------------------------------- suggestions
+
+
+def test_generate_suggestions_ranks_dedupes_and_respects_prefix_and_k() -> None:
+    def messy(requests: Sequence[GenRequest], k: int) -> list[list[Candidate]]:
+        return [
+            [
+                Candidate("simp", -2.0),
+                Candidate("rw [h]", -0.5),
+                Candidate("rw [h]", -0.1),  # duplicate: the first (better-ranked) copy is kept
+                Candidate("  ", -0.2),  # empty after stripping
+                Candidate("rw [foo]", -1.0),
+                Candidate("rw [bar]", float("nan")),
+            ]
+            for _ in requests
+        ]
+
+    got = generate_suggestions(messy, "⊢ True", k=5)
+    assert [s.tactic for s in got] == ["rw [h]", "rw [foo]", "simp"]
+    assert [s.score for s in got] == [-0.5, -1.0, -2.0]
+    assert [s.tactic for s in generate_suggestions(messy, "⊢ True", k=5, prefix="rw")] == ["rw [h]", "rw [foo]"]
+    assert len(generate_suggestions(messy, "⊢ True", k=1)) == 1
+
+
+def test_generate_suggestions_passes_state_prefix_and_theorem_name() -> None:
+    gen = RecordingGenerator(fixed("norm_num", "nlinarith"))
+    got = generate_suggestions(gen, "x : ℝ\n⊢ x = x", k=4, prefix="nl", theorem_name="t")
+    assert [s.tactic for s in got] == ["nlinarith"]
+    assert gen.requests == [GenRequest(state="x : ℝ\n⊢ x = x", theorem_name="t", prefix="nl")]
+
+
+def test_check_marks_closes_errors_and_refusals_through_replay(demo_cassette: Cassette) -> None:
+    record = demo_cassette.theorems["mathd_algebra_455"]
+    assert record.initial_state is not None
+    state = ProofState.from_pp(record.initial_state)
+    suggestions = generate_suggestions(fixed("norm_num", "sorry", "linarith"), state.pp, k=3)
+    with ReplayEnv(demo_cassette) as env:
+        checked = check_suggestions(env, state, suggestions, timeout=5.0)
+    # Closing tactics first, then failures; model order is kept within a group.
+    assert [(s.tactic, s.check.outcome if s.check else None) for s in checked] == [
+        ("linarith", Outcome.CLOSES),
+        ("norm_num", Outcome.ERROR),
+        ("sorry", Outcome.REFUSED),
+    ]
+    assert checked[1].check is not None and checked[1].check.message.startswith("unrecorded")
+    assert checked[2].check is not None and "sorry" in checked[2].check.message
+    assert env.calls == 2  # the refused tactic never reached the backend
+
+
+def test_check_shows_the_goals_a_tactic_leaves(leandojo_cassette: Cassette) -> None:
+    with ReplayEnv(leandojo_cassette) as env:
+        root = env.start(add_abs_theorem())
+        [checked] = check_suggestions(env, root, [Suggestion(RW, -0.1)])
+    assert checked.check is not None and checked.check.outcome is Outcome.GOALS
+    assert len(checked.check.goals) == 1
+    assert checked.check.goals[0].endswith("⊢ a + -a ≤ a + abs a")
+    assert checked.to_dict()["goals"] == list(checked.check.goals)
+    assert checked.to_dict()["result"] == "goals"
+
+
+def test_render_suggestions_prints_lean_text_verbatim(demo_cassette: Cassette) -> None:
+    # Square brackets in tactics must not be read as rich markup.
+    out = io.StringIO()
+    console = Console(file=out, width=200, color_system=None)
+    render_suggestions(console, [Suggestion("nlinarith [sq_nonneg (a - b), sq_abs a]", -0.25)])
+    assert "nlinarith [sq_nonneg (a - b), sq_abs a]" in out.getvalue()
+    assert "-0.250" in out.getvalue()
+
+
+# ---------------------------------------------------------------------------------- the session
+
+
+def test_session_apply_undo_and_finish(leandojo_cassette: Cassette) -> None:
+    with ReplayEnv(leandojo_cassette) as env:
+        session = ProofSession(env, add_abs_theorem(), fixed(RW, APPLY, EXACT), k=3)
+        root = session.state
+        assert root is not None and root.pp.endswith("⊢ 0 ≤ a + abs a")
+
+        bad = session.apply("simp")
+        assert bad.outcome is Outcome.ERROR and session.state == root and not session.steps
+
+        assert session.apply(RW).outcome is Outcome.GOALS
+        after_rw = session.state
+        assert after_rw is not None and after_rw != root
+        step = session.undo()
+        assert step is not None and step.tactic == RW and session.state == root
+        assert session.undo() is None
+
+        for tactic in (RW, APPLY):
+            assert session.apply(tactic).outcome is Outcome.GOALS
+        current = session.state
+        assert current is not None and current.pp.startswith("case bc")
+        assert session.apply(EXACT).outcome is Outcome.CLOSES
+        assert session.finished and session.state is None
+        assert session.tactics == (RW, APPLY, EXACT)
+        assert session.proof == f"{RW}\n{APPLY}\n{EXACT}"
+        with pytest.raises(SessionError):
+            session.apply("simp")
+        with pytest.raises(SessionError):
+            session.suggest()
+        session.undo()
+        assert not session.finished and session.state == current
+
+
+def test_session_refuses_filtered_tactics_without_running_them(leandojo_cassette: Cassette) -> None:
+    with ReplayEnv(leandojo_cassette) as env:
+        session = ProofSession(env, add_abs_theorem(), fixed(RW), k=1)
+        calls = env.calls
+        check = session.apply("sorry")
+        assert check.outcome is Outcome.REFUSED and env.calls == calls and not session.steps
+
+
+def test_session_suggestions_are_checked_per_state_and_cached(leandojo_cassette: Cassette) -> None:
+    gen = RecordingGenerator(fixed(EXACT, RW, APPLY))
+    with ReplayEnv(leandojo_cassette) as env:
+        session = ProofSession(env, add_abs_theorem(), gen, k=3)
+        first = session.suggest()
+        assert [s.tactic for s in first][0] == RW  # the only one recorded at the root
+        assert [s.check.outcome for s in first if s.check] == [Outcome.GOALS, Outcome.ERROR, Outcome.ERROR]
+        assert session.suggest() is first and len(gen.requests) == 1
+        session.apply(RW)
+        second = session.suggest()
+        assert second[0].tactic == APPLY and len(gen.requests) == 2
+        unchecked = session.suggest(check=False)
+        assert all(s.check is None for s in unchecked)
+        assert [s.tactic for s in unchecked] == [EXACT, RW, APPLY]
+
+
+def _config(max_expansions: int = 20) -> SearchConfig:
+    return SearchConfig(num_tactics=4, budget=Budget(time_s=30.0, max_expansions=max_expansions))
+
+
+def test_finish_by_search_from_the_current_state(leandojo_cassette: Cassette) -> None:
+    with ReplayEnv(leandojo_cassette) as env:
+        session = ProofSession(env, add_abs_theorem(), fixed("simp", EXACT, APPLY, RW), k=4)
+        session.apply(RW)
+        result = session.finish_by_search(_config())
+        assert result.status.proved
+        assert session.finished
+        assert session.tactics == (RW, APPLY, EXACT)
+        # Every replayed step keeps its state, so the search's steps can be undone one by one.
+        session.undo()
+        state = session.state
+        assert state is not None and state.pp.startswith("case bc")
+
+
+def test_failed_search_leaves_the_session_unchanged(leandojo_cassette: Cassette) -> None:
+    with ReplayEnv(leandojo_cassette) as env:
+        session = ProofSession(env, add_abs_theorem(), fixed("simp", "linarith"), k=2)
+        session.apply(RW)
+        before = (session.tactics, session.state)
+        result = session.finish_by_search(_config(max_expansions=3))
+        assert not result.status.proved
+        assert (session.tactics, session.state) == before
+
+
+# ---------------------------------------------------------------------------------- the loop (scripted input)
+
+
+def _drive(session: ProofSession, lines: list[str]) -> tuple[object, str]:
+    feed = iter(lines)
+
+    def fake_input(prompt: str) -> str:
+        try:
+            return next(feed)
+        except StopIteration:
+            raise EOFError from None
+
+    out = io.StringIO()
+    outcome = run_interactive(
+        session, Console(file=out, width=160, color_system=None), search_config=_config(), input_fn=fake_input
+    )
+    return outcome, out.getvalue()
+
+
+def test_interactive_loop_pick_type_undo_and_finish(leandojo_cassette: Cassette) -> None:
+    with ReplayEnv(leandojo_cassette) as env:
+        session = ProofSession(env, add_abs_theorem(), fixed(RW, APPLY, EXACT), k=3)
+        outcome, text = _drive(session, ["9", "1", "u", "1", "not_a_tactic", APPLY, "p", "1"])
+    assert outcome.finished and not outcome.quit  # type: ignore[attr-defined]
+    assert outcome.tactics == (RW, APPLY, EXACT)  # type: ignore[attr-defined]
+    assert "no suggestion 9" in text
+    assert f"undid: {RW}" in text
+    assert "not applied: error: unrecorded" in text
+    assert "all goals closed" in text
+
+
+def test_interactive_loop_search_and_quit(leandojo_cassette: Cassette) -> None:
+    with ReplayEnv(leandojo_cassette) as env:
+        session = ProofSession(env, add_abs_theorem(), fixed("simp", RW, APPLY, EXACT), k=4)
+        outcome, text = _drive(session, ["s"])
+        assert outcome.finished and outcome.tactics == (RW, APPLY, EXACT)  # type: ignore[attr-defined]
+        assert "search found" in text
+
+        quitter = ProofSession(env, add_abs_theorem(), fixed(RW), k=1)
+        outcome, _ = _drive(quitter, ["1", "q"])
+        assert not outcome.finished and outcome.quit and outcome.tactics == (RW,)  # type: ignore[attr-defined]
+        outcome, _ = _drive(ProofSession(env, add_abs_theorem(), fixed(RW), k=1), [])  # EOF quits
+        assert outcome.quit  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------------------------- writing back
+
+
+class CountingVerifier:
+    def __init__(self, verdict: Verdict) -> None:
+        self.verdict = verdict
+        self.calls: list[tuple[Theorem, str]] = []
+
+    def verify(self, theorem: Theorem, proof: str) -> Verdict:
+        self.calls.append((theorem, proof))
+        return self.verdict
+
+
+def test_suggestion_json_shape() -> None:
+    s = Suggestion("simp", -0.5)
+    assert json.loads(json.dumps(s.to_dict())) == {"tactic": "simp", "score": -0.5}
+    assert Verified("replay") != Rejected("x")

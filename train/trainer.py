@@ -1,0 +1,293 @@
+"""Fine-tune (or train from scratch) a causal LM on proofsteps with the transformers Trainer.
+
+Output folder layout (`output_dir`):
+- the final model (`save_pretrained`), its tokenizer and `prover_template.json`: load it with
+  `prover prove --model OUTPUT_DIR`;
+- `checkpoints/checkpoint-N/`: Trainer checkpoints for `--resume`;
+- `tokenizer/`: the locally trained tokenizer (from-scratch runs), reused on resume;
+- `eval.json`: held-out metrics; `data_split.json`: split statistics.
+Multi-GPU: run under `accelerate launch --config_file train/configs/accelerate-*.yaml`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from prover.templates import PromptTemplate, get_template
+from train.config import TrainConfig
+from train.data import PreparedData, ProofStep, prepare_data
+from train.evaluate import EvalReport, evaluate_checkpoint
+from train.formatting import format_texts, tokenize_steps
+from train.packing import PackedCollator, PaddingCollator, as_dicts, pack_examples, packing_efficiency
+
+CHECKPOINTS = "checkpoints"
+TOKENIZER_DIR = "tokenizer"
+
+
+class TrainError(RuntimeError):
+    """A training run cannot start or continue; one-line message."""
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    output_dir: Path
+    global_step: int
+    train_loss: float | None
+    eval: EvalReport | None
+    train_examples: int
+    validation_examples: int
+    packing_efficiency: float | None
+
+
+class ListDataset:
+    """A map-style dataset over prebuilt dict rows (what the collators take)."""
+
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        self.rows = rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        return self.rows[index]
+
+
+def _is_main_process() -> bool:
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def load_or_train_tokenizer(cfg: TrainConfig, train: Sequence[ProofStep], template: PromptTemplate, out: Path) -> Any:
+    from transformers import AutoTokenizer
+
+    source = cfg.model.tokenizer or cfg.model.name_or_path
+    if source is not None:
+        tok = AutoTokenizer.from_pretrained(source, trust_remote_code=cfg.model.trust_remote_code)
+        if tok.pad_token_id is None:
+            # Padding is always masked out (labels and attention), so reusing EOS is safe.
+            tok.pad_token = tok.eos_token
+        return tok
+    saved = out / TOKENIZER_DIR
+    if (saved / "tokenizer.json").is_file():
+        # Resume (or re-run) must see exactly the same token ids as the first run.
+        return AutoTokenizer.from_pretrained(str(saved))
+    from train.tokenizer import train_bpe_tokenizer
+
+    texts = ["".join(format_texts(step, template)) for step in train]
+    tok = train_bpe_tokenizer(texts, cfg.model.vocab_size)
+    if _is_main_process():
+        tok.save_pretrained(str(saved))
+    return tok
+
+
+def build_model(cfg: TrainConfig, tokenizer: Any) -> Any:
+    import torch
+    from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
+
+    m = cfg.model
+    dtype = torch.bfloat16 if cfg.training.bf16 else torch.float32
+    if m.name_or_path is None:
+        if m.max_position_embeddings < cfg.data.max_length:
+            raise TrainError("model.max_position_embeddings must be at least data.max_length")
+        config = LlamaConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=m.hidden_size,
+            num_hidden_layers=m.num_hidden_layers,
+            num_attention_heads=m.num_attention_heads,
+            num_key_value_heads=m.num_key_value_heads or m.num_attention_heads,
+            intermediate_size=m.intermediate_size,
+            max_position_embeddings=m.max_position_embeddings,
+            tie_word_embeddings=m.tie_word_embeddings,
+            bos_token_id=tokenizer.bos_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            pad_token_id=tokenizer.pad_token_id,
+            attn_implementation=m.attn_implementation,
+        )
+        model = LlamaForCausalLM(config)
+    else:
+        try:
+            model = AutoModelForCausalLM.from_pretrained(
+                m.name_or_path,
+                dtype=dtype,
+                attn_implementation=m.attn_implementation,
+                trust_remote_code=m.trust_remote_code,
+            )
+        except (OSError, ValueError) as exc:
+            raise TrainError(f"cannot load model {m.name_or_path!r}: {str(exc).splitlines()[0]}") from None
+        if len(tokenizer) > model.get_input_embeddings().num_embeddings:
+            model.resize_token_embeddings(len(tokenizer))
+    # Packed rows rely on position ids with no attention mask and no cache (block-diagonal masking).
+    model.config.use_cache = False
+    if cfg.lora.enabled:
+        from peft import LoraConfig, get_peft_model
+
+        if cfg.training.gradient_checkpointing:
+            model.enable_input_require_grads()
+        model = get_peft_model(
+            model,
+            LoraConfig(
+                task_type="CAUSAL_LM",
+                r=cfg.lora.r,
+                lora_alpha=cfg.lora.alpha,
+                lora_dropout=cfg.lora.dropout,
+                target_modules=cfg.lora.target_modules,
+            ),
+        )
+    return model
+
+
+def _last_checkpoint(folder: Path) -> str | None:
+    from transformers.trainer_utils import get_last_checkpoint
+
+    return get_last_checkpoint(str(folder)) if folder.is_dir() else None
+
+
+def _training_arguments(cfg: TrainConfig, out: Path) -> Any:
+    from transformers import TrainingArguments
+
+    t = cfg.training
+    extra: dict[str, Any] = {}
+    if t.gradient_checkpointing:
+        extra["activation_checkpointing"] = True
+    return TrainingArguments(
+        output_dir=str(out / CHECKPOINTS),
+        num_train_epochs=t.epochs,
+        max_steps=t.max_steps,
+        per_device_train_batch_size=t.batch_size,
+        gradient_accumulation_steps=t.gradient_accumulation_steps,
+        learning_rate=t.learning_rate,
+        weight_decay=t.weight_decay,
+        warmup_steps=t.warmup_ratio,
+        lr_scheduler_type=t.lr_scheduler,
+        logging_steps=t.logging_steps,
+        logging_first_step=True,
+        save_strategy="steps" if t.save_steps else "epoch",
+        save_steps=t.save_steps or 500,
+        save_total_limit=t.save_total_limit,
+        bf16=t.bf16,
+        dataloader_num_workers=t.dataloader_num_workers,
+        deepspeed=t.deepspeed,
+        seed=cfg.seed,
+        data_seed=cfg.seed,
+        remove_unused_columns=False,
+        report_to=t.report_to or "none",
+        disable_tqdm=False,
+        dataloader_pin_memory=False,
+        **extra,
+    )
+
+
+def run_training(
+    cfg: TrainConfig,
+    *,
+    resume: bool | str = False,
+    output_dir: str | None = None,
+    log: Callable[[str], None] = print,
+) -> TrainResult:
+    """Prepare data, train, save a prover-loadable checkpoint, evaluate on the held-out split."""
+    import torch
+    from transformers import Trainer, set_seed
+
+    out = Path(output_dir or cfg.output_dir).expanduser()
+    checkpoint: str | None = None
+    if resume:
+        checkpoint = str(resume) if isinstance(resume, str) else _last_checkpoint(out / CHECKPOINTS)
+        if checkpoint is None or not Path(checkpoint).is_dir():
+            raise TrainError(f"nothing to resume: no checkpoint under {out / CHECKPOINTS}")
+    out.mkdir(parents=True, exist_ok=True)
+    set_seed(cfg.seed)
+    if cfg.training.bf16 and not torch.cuda.is_available() and not torch.cpu._is_avx512_bf16_supported():
+        log("note: bf16 requested without a bf16-capable device; it may be slow")
+
+    data: PreparedData = prepare_data(cfg.data, cfg.seed)
+    template = get_template(cfg.template)
+    log(
+        f"data: {data.stats.read} rows read, {data.stats.kept} kept ({data.stats.duplicates} duplicates); "
+        f"train {len(data.train)} rows / {data.split.train_groups} theorems, "
+        f"validation {len(data.validation)} rows / {data.split.validation_groups} theorems"
+    )
+    tokenizer = load_or_train_tokenizer(cfg, data.train, template, out)
+    examples, dropped = tokenize_steps(data.train, template, tokenizer, cfg.data.max_length)
+    if not examples:
+        raise TrainError("no training example fits data.max_length")
+    efficiency: float | None = None
+    if cfg.training.packing:
+        rows = pack_examples(examples, cfg.data.max_length, tokenizer.pad_token_id)
+        efficiency = packing_efficiency(rows)
+        dataset = ListDataset(as_dicts(rows))
+        collator: Any = PackedCollator()
+        log(f"packing: {len(examples)} examples into {len(rows)} rows of {cfg.data.max_length} tokens ({efficiency:.1%} real)")
+    else:
+        dataset = ListDataset(as_dicts(examples))
+        collator = PaddingCollator(tokenizer.pad_token_id)
+    if dropped:
+        log(f"note: {dropped} examples dropped (tactic longer than data.max_length)")
+    if _is_main_process():
+        (out / "data_split.json").write_text(
+            json.dumps(
+                {
+                    "train_rows": len(data.train),
+                    "validation_rows": len(data.validation),
+                    "train_groups": data.split.train_groups,
+                    "validation_groups": data.split.validation_groups,
+                    "dropped_too_long": dropped,
+                    "packing_efficiency": efficiency,
+                },
+                indent=2,
+            )
+            + "\n",
+            encoding="utf-8",
+        )
+
+    model = build_model(cfg, tokenizer)
+    trainer = Trainer(model=model, args=_training_arguments(cfg, out), train_dataset=dataset, data_collator=collator)
+    result = trainer.train(resume_from_checkpoint=checkpoint)
+    train_loss = float(result.training_loss) if result.training_loss == result.training_loss else None
+
+    final = trainer.model
+    if cfg.lora.enabled and cfg.lora.merge_on_save:
+        final = final.merge_and_unload()
+    final.config.use_cache = True
+    if trainer.is_world_process_zero():
+        if final is trainer.model:
+            trainer.save_model(str(out))
+        else:
+            final.save_pretrained(str(out))
+        tokenizer.save_pretrained(str(out))
+        from prover.generators.checkpoint import write_template_record
+
+        write_template_record(out, template)
+        log(f"saved checkpoint to {out} (load it with: prover prove --model {out})")
+
+    report: EvalReport | None = None
+    if cfg.eval.enabled and trainer.is_world_process_zero():
+        log("evaluating on the held-out split ...")
+        report = evaluate_checkpoint(
+            final,
+            tokenizer,
+            str(out),
+            template,
+            data.train,
+            data.validation,
+            max_length=cfg.data.max_length,
+            blank_state_ablation=cfg.eval.blank_state_ablation,
+            k=cfg.eval.topk,
+            num_beams=cfg.eval.num_beams,
+            max_new_tokens=cfg.eval.max_new_tokens,
+            max_examples=cfg.eval.max_examples,
+            batch_size=cfg.eval.batch_size,
+        )
+        (out / "eval.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
+    return TrainResult(
+        output_dir=out,
+        global_step=int(trainer.state.global_step),
+        train_loss=train_loss,
+        eval=report,
+        train_examples=len(examples),
+        validation_examples=len(data.validation),
+        packing_efficiency=efficiency,
+    )
