@@ -94,7 +94,7 @@ class ReplSettings:
         project = self.project_dir
         setup_fix = f"prover setup --lean-project {project}"
         if shutil.which(self.lake) is None:
-            raise LeanNotFoundError(f"`{self.lake}` (Lean's build tool) is not on PATH", fix=ELAN_INSTALL)
+            raise LeanNotFoundError(f"`{self.lake}` (Lean's build tool) is not on PATH", fix=_elan_install())
         if not project.is_dir():
             raise LeanNotFoundError(f"the Lean project {project} does not exist", fix=setup_fix)
         if not any((project / name).exists() for name in ("lakefile.lean", "lakefile.toml")):
@@ -111,6 +111,15 @@ class ReplSettings:
         if self.command is not None and not project.is_dir():
             return None
         return project
+
+
+def _elan_install() -> str:
+    try:
+        from lean_env import setup
+
+        return str(setup.ELAN_INSTALL)
+    except (ImportError, AttributeError):
+        return ELAN_INSTALL
 
 
 def default_repl_binary(project: Path) -> Path:

@@ -14,14 +14,14 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from lean_env.parse import LeanFile, TheoremDecl, parse_lean_source, replace_proof
-from lean_env.types import Env
+from lean_env.types import DojoSource, Env, Theorem
 from lean_env.verdict import ProofVerifier, Rejected, Verdict, Verified
-from search import BestFirstSearch, SearchConfig, SearchResult, TacticGenerator
+from search import BestFirstSearch, InformalContext, SearchConfig, SearchResult, TacticGenerator
 
 
 class UnknownTheoremError(ValueError):
@@ -146,6 +146,38 @@ def verify_file(
 ProgressCallback = Callable[[str, Any], None]
 
 
+def dojo_source_for(path: Path) -> Callable[[TheoremDecl], Theorem]:
+    """LeanDojo traces a git commit: theorems of `path` at the HEAD of its repository.
+
+    Raises ValueError when the file is not in a git repository or differs from HEAD (LeanDojo
+    would silently prove the committed version instead).
+    """
+    import subprocess
+
+    def git(*args: str) -> str:
+        proc = subprocess.run(["git", *args], cwd=path.parent, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise ValueError(f"the dojo backend needs {path} inside a git repository ({proc.stderr.strip()})")
+        return proc.stdout.strip()
+
+    root = Path(git("rev-parse", "--show-toplevel"))
+    commit = git("rev-parse", "HEAD")
+    rel = path.resolve().relative_to(root.resolve()).as_posix()
+    if git("status", "--porcelain", "--", rel):
+        raise ValueError(f"{rel} has uncommitted changes; LeanDojo traces commit {commit[:12]}: commit them first")
+
+    def make(decl: TheoremDecl) -> Theorem:
+        theorem = decl.to_theorem()
+        return replace(theorem, dojo=DojoSource(url=str(root), commit=commit, file_path=rel, full_name=decl.name))
+
+    return make
+
+
+def informal_context(decl: TheoremDecl) -> InformalContext | None:
+    """A theorem's doc comment, as the informal statement that guides the prompt."""
+    return InformalContext(statement=decl.doc) if decl.doc else None
+
+
 def prove_file(
     path: Path,
     targets: Sequence[TheoremDecl],
@@ -157,18 +189,20 @@ def prove_file(
     on_progress: ProgressCallback | None = None,
     on_theorem_done: Callable[[TheoremReport], None] | None = None,
     tree_dir: Path | None = None,
+    make_theorem: Callable[[TheoremDecl], Theorem] | None = None,
+    use_informal: bool = False,
 ) -> dict[str, str]:
     """Search and verify each target. Returns the verified proofs by theorem name."""
     proofs: dict[str, str] = {}
     for decl in targets:
-        theorem = decl.to_theorem()
+        theorem = make_theorem(decl) if make_theorem else decl.to_theorem()
         searcher = BestFirstSearch(
             env,
             generator,
             search_config,
             on_progress=(lambda event, _n=decl.name: on_progress(_n, event)) if on_progress else None,
         )
-        result: SearchResult = searcher.search(theorem)
+        result: SearchResult = searcher.search(theorem, informal_context(decl) if use_informal else None)
         if tree_dir is not None and result.tree is not None:
             _export_tree(result, tree_dir)
         entry = TheoremReport(

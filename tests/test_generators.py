@@ -45,6 +45,16 @@ def tiny_llama(vocab_size: int = 264, init: float = 0.02, seed: int = 0) -> Any:
     return transformers.LlamaForCausalLM(config).eval()
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_thread() -> Any:
+    # Tiny models gain nothing from intra-op threads, and on a busy 2-core machine OpenMP
+    # spinning makes them many times slower.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def tok() -> Any:
     return byte_level_tokenizer()

@@ -30,13 +30,23 @@ def prove(
     write: bool = typer.Option(False, "--write", "-w", help="Write verified proofs into FILE (keeps a backup)."),
     report: Path | None = typer.Option(None, "--report", "-r", help="Write a JSON report here."),
     tree_dir: Path | None = typer.Option(None, "--tree-dir", help="Export each search tree as JSON and DOT here."),
+    informal: bool = typer.Option(
+        False, "--informal", help="Put each theorem's doc comment in the prompt as its informal statement."
+    ),
 ) -> None:
     """Prove every theorem in FILE whose proof contains `sorry` (or the one named by --theorem)."""
     from lean_env.errors import LeanEnvError, LeanNotFoundError, LeanParseError
     from lean_env.parse import parse_lean_source
     from prover.backends import make_env, make_verifier
     from prover.config import ConfigError, load_config
-    from prover.prove import FileReport, UnknownTheoremError, finalize_file, prove_file, select_targets
+    from prover.prove import (
+        FileReport,
+        UnknownTheoremError,
+        dojo_source_for,
+        finalize_file,
+        prove_file,
+        select_targets,
+    )
 
     overrides: dict[str, dict[str, Any]] = {
         "lean": {
@@ -74,6 +84,12 @@ def prove(
         gen = make_generator(cfg.generator)
     except (ValueError, RuntimeError, OSError, ImportError) as exc:
         fail(f"cannot build the {cfg.generator.kind} generator: {exc}")
+    make_theorem = None
+    if cfg.lean.backend == "dojo":
+        try:
+            make_theorem = dojo_source_for(file)
+        except ValueError as exc:
+            fail(str(exc))
     try:
         env = make_env(cfg.lean)
         verifier = make_verifier(cfg.lean)
@@ -107,6 +123,8 @@ def prove(
                 on_progress=display.update,
                 on_theorem_done=lambda entry: (display.done(entry), save_report()),
                 tree_dir=tree_dir,
+                make_theorem=make_theorem,
+                use_informal=informal,
             )
         except KeyboardInterrupt:
             file_report.interrupted = True

@@ -45,40 +45,43 @@ def serve(
     if max_wait_ms < 0:
         fail("--max-wait-ms must be >= 0")
 
-    from prover.serve import HFEncoderRetriever, bind_socket, create_app, is_loopback
-
-    if not is_loopback(host):
-        err_console.print(
-            f"[bold yellow]warning:[/] binding {host}: the server has no authentication and anyone who "
-            "can reach this address can use the model",
-            highlight=False,
-            soft_wrap=True,
-        )
-    try:
-        from prover.generators import make_generator
-
-        gen = make_generator(cfg.generator)
-    except (ValueError, RuntimeError, OSError, ImportError) as exc:
-        fail(f"cannot build the {cfg.generator.kind} generator: {exc}")
-    app = create_app(
-        gen,
-        k=k,
-        model_name=cfg.generator.model if cfg.generator.kind != "fixed" else "fixed",
-        retriever=HFEncoderRetriever(retriever, device=retriever_device) if retriever else None,
-        max_batch=max_batch,
-        max_wait_ms=max_wait_ms,
-    )
-
     import uvicorn
 
-    # Bind here so that a busy port or a bad address is a one-line error before uvicorn starts.
+    from prover.serve import HFEncoderRetriever, bind_socket, create_app, is_loopback
+
+    # Bind before loading the model, so that a busy port or a bad address is a one-line error at once.
     try:
         sock = bind_socket(host, port)
     except OSError as exc:
         fail(f"cannot bind {host}:{port}: {exc.strerror or exc}")
-    err_console.print(f"serving on http://{host}:{port} (API docs at /docs)", highlight=False, soft_wrap=True)
-    server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, lifespan="on"))
     try:
-        server.run(sockets=[sock])
+        if not is_loopback(host):
+            err_console.print(
+                f"[bold yellow]warning:[/] binding {host}: the server has no authentication and anyone who "
+                "can reach this address can use the model",
+                highlight=False,
+                soft_wrap=True,
+            )
+        try:
+            from prover.generators import make_generator
+
+            gen = make_generator(cfg.generator)
+        except (ValueError, RuntimeError, OSError, ImportError) as exc:
+            fail(f"cannot build the {cfg.generator.kind} generator: {exc}")
+        app = create_app(
+            gen,
+            k=k,
+            model_name=cfg.generator.model if cfg.generator.kind != "fixed" else "fixed",
+            retriever=HFEncoderRetriever(retriever, device=retriever_device) if retriever else None,
+            max_batch=max_batch,
+            max_wait_ms=max_wait_ms,
+        )
+        err_console.print(f"serving on http://{host}:{port} (API docs at /docs)", highlight=False, soft_wrap=True)
+        server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, lifespan="on"))
+        try:
+            server.run(sockets=[sock])
+        except KeyboardInterrupt:
+            pass  # uvicorn re-raises the Ctrl-C it handled after a graceful shutdown
     finally:
         sock.close()
+    err_console.print("server stopped", highlight=False)
