@@ -39,7 +39,9 @@ def main() -> None:
     parser.add_argument("--config", default="train/configs/cpu-tiny.toml")
     parser.add_argument("--examples", type=int, default=480, help="training examples per round")
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--pad-batch", type=int, default=0, help="examples per padded batch (default: same tokens budget)")
+    parser.add_argument(
+        "--pad-batch", type=int, default=0, help="examples per padded batch (default: same tokens budget)"
+    )
     args = parser.parse_args()
 
     import torch
@@ -48,7 +50,14 @@ def main() -> None:
     from train.config import load_train_config
     from train.data import prepare_data
     from train.formatting import format_texts, tokenize_steps
-    from train.packing import PackedCollator, PaddingCollator, as_dicts, pack_examples, packing_efficiency, padding_efficiency
+    from train.packing import (
+        PackedCollator,
+        PaddingCollator,
+        as_dicts,
+        pack_examples,
+        packing_efficiency,
+        padding_efficiency,
+    )
     from train.tokenizer import train_bpe_tokenizer
     from train.trainer import build_model
 
@@ -89,12 +98,14 @@ def main() -> None:
     n_params = sum(p.numel() for p in models["packing"].parameters())
     print(f"model: from-scratch Llama, {n_params / 1e6:.2f}M parameters, threads={torch.get_num_threads()}")
     print(f"data: {len(examples)} examples, {real_tokens} real tokens, {args.rounds} rounds per method")
-    for name, batches, eff, shape in (
-        ("packing", packed, pack_eff, f"{len(packed)} steps x {rows_per_batch} rows x {block} tokens"),
-        ("padding", padded, pad_eff, f"{len(padded)} steps x {pad_batch} examples padded to the longest"),
+    for name, eff, shape in (
+        ("packing", pack_eff, f"{len(packed)} steps x {rows_per_batch} rows x {block} tokens"),
+        ("padding", pad_eff, f"{len(padded)} steps x {pad_batch} examples padded to the longest"),
     ):
         tps = real_tokens * args.rounds / timings[name]
-        print(f"{name}: {tps:,.0f} real tokens/s; efficiency (non-pad fraction) {eff:.1%}; {shape}; {timings[name]:.1f}s")
+        print(
+            f"{name}: {tps:,.0f} real tokens/s; efficiency (non-pad fraction) {eff:.1%}; {shape}; {timings[name]:.1f}s"
+        )
     speedup = timings["padding"] / timings["packing"]
     print(f"packing vs padding: {speedup:.2f}x tokens/s; packing efficiency {pack_eff:.1%} vs {pad_eff:.1%}")
 

@@ -137,7 +137,10 @@ def _dojo_problem(row: dict[str, Any], where: str) -> Problem:
     """A LeanDojo benchmark row (`url`, `commit`, `file_path`, `full_name`): proved through the dojo backend."""
     try:
         dojo = DojoSource(
-            url=str(row["url"]), commit=str(row["commit"]), file_path=str(row["file_path"]), full_name=str(row["full_name"])
+            url=str(row["url"]),
+            commit=str(row["commit"]),
+            file_path=str(row["file_path"]),
+            full_name=str(row["full_name"]),
         )
     except KeyError as exc:
         raise BenchmarkError(f"{where}: LeanDojo row lacks {exc.args[0]!r}") from None
@@ -148,7 +151,9 @@ def _dojo_problem(row: dict[str, Any], where: str) -> Problem:
         informal_proof=row.get("informal_proof"),
         dojo=dojo,
     )
-    source = StatementSource(text=f"{dojo.url}@{dojo.commit}:{dojo.file_path}", repo=dojo.url, commit=dojo.commit, path=dojo.file_path)
+    source = StatementSource(
+        text=f"{dojo.url}@{dojo.commit}:{dojo.file_path}", repo=dojo.url, commit=dojo.commit, path=dojo.file_path
+    )
     return Problem(dojo.full_name, str(row.get("split", "")), theorem, category(dojo.full_name), "leandojo", source)
 
 
@@ -165,7 +170,11 @@ def load_problems(
     seen: set[str] = set()
     for i, row in enumerate(_read_jsonl(p), 1):
         where = f"{p}:{i}"
-        problem = _dojo_problem(row, where) if "full_name" in row and "url" in row else _minif2f_problem(row, where, statement)
+        problem = (
+            _dojo_problem(row, where)
+            if "full_name" in row and "url" in row
+            else _minif2f_problem(row, where, statement)
+        )
         if problem.name in seen:
             raise BenchmarkError(f"{where}: duplicate problem name {problem.name}")
         seen.add(problem.name)

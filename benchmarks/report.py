@@ -94,7 +94,10 @@ def render_markdown(summary: Summary, manifest: dict[str, object] | None, title:
             f"- benchmark: `{manifest.get('benchmark', '')}`",
         ]
     else:
-        lines += [f"- models: {', '.join(summary.models) or '-'}", f"- config hashes: {', '.join(summary.config_hashes) or '-'}"]
+        lines += [
+            f"- models: {', '.join(summary.models) or '-'}",
+            f"- config hashes: {', '.join(summary.config_hashes) or '-'}",
+        ]
     lines += [
         f"- problems: {summary.total} ({len(summary.missing)} without a finished attempt, counted as not proved)",
         f"- **{summary.pass_rate_line()}**",

@@ -112,11 +112,22 @@ def proof_body(decl_proof: str) -> str:
 
 
 def apply_proofs(source: str, path: str, proofs: dict[str, str]) -> str:
-    """Write each proof into its theorem; everything else stays byte-identical."""
-    for name, proof in proofs.items():
-        decl = _find_decl(parse_lean_source(source, path), name)
-        source = replace_proof(source, decl, proof)
+    """Write each proof into its theorem; everything else stays byte-identical.
+
+    Bottom-up, so each rewrite leaves the offsets of the ones above it valid (and an example,
+    named after its line, keeps its name while its own proof is rewritten).
+    """
+    decls = [d for d in parse_lean_source(source, path).theorems if d.name in proofs]
+    for decl in sorted(decls, key=lambda d: d.decl_span.start, reverse=True):
+        source = replace_proof(source, decl, proofs[decl.name])
     return source
+
+
+def _decls_by_original_name(original: LeanFile, new: LeanFile) -> dict[str, TheoremDecl]:
+    """Pair declarations by position: a rewrite may shift the line-based names of examples."""
+    if len(original.theorems) != len(new.theorems):
+        return {}
+    return {old.name: new_decl for old, new_decl in zip(original.theorems, new.theorems, strict=True)}
 
 
 def verify_file(
@@ -132,10 +143,13 @@ def verify_file(
         result: dict[str, Verdict] = whole(original, new_source, list(names))
         return result
     old_file = parse_lean_source(original, path)
-    new_file = parse_lean_source(new_source, path)
+    paired = _decls_by_original_name(old_file, parse_lean_source(new_source, path))
     verdicts: dict[str, Verdict] = {}
     for name in names:
-        old_decl, new_decl = _find_decl(old_file, name), _find_decl(new_file, name)
+        old_decl, new_decl = _find_decl(old_file, name), paired.get(name)
+        if new_decl is None:
+            verdicts[name] = Rejected("the rewritten file no longer has the same declarations")
+            continue
         if " ".join(old_decl.statement.split()) != " ".join(new_decl.statement.split()):
             verdicts[name] = Rejected("the statement in the rewritten file differs from the original")
             continue

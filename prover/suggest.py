@@ -27,6 +27,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from lean_env.errors import LeanEnvError
 from lean_env.types import (
     Env,
     Goal,
@@ -113,7 +114,8 @@ def generate_suggestions(
 ) -> list[Suggestion]:
     """The generator's top-k distinct tactics for one state, best first.
 
-    Candidates that do not start with `prefix`, or that are empty or duplicated, are dropped:
+    Candidates that do not start with `prefix`, that are empty or duplicated, or whose score is not
+    finite are dropped:
     the generator is asked, but not trusted, to respect them.
     """
     request = GenRequest(state=state_pp, theorem_name=theorem_name, prefix=prefix)
@@ -126,7 +128,8 @@ def suggestions_from_candidates(candidates: Sequence[Candidate], k: int, prefix:
     out: list[Suggestion] = []
     for cand in candidates:
         tactic = cand.tactic.strip()
-        if not tactic or tactic in seen or not tactic.startswith(prefix) or math.isnan(cand.logprob):
+        # A non-finite score cannot be ranked (NaN) or sent as JSON (±inf): such a candidate is dropped.
+        if not tactic or tactic in seen or not tactic.startswith(prefix) or not math.isfinite(cand.logprob):
             continue
         seen.add(tactic)
         out.append(Suggestion(tactic=tactic, score=cand.logprob))
@@ -182,8 +185,20 @@ def check_suggestions(
 
 
 def proof_script(tactics: Sequence[str]) -> str:
-    """A flat tactic script: one tactic after another, as they were run in tactic mode."""
-    return "\n".join(t.strip("\n") for t in tactics)
+    """A flat tactic script: one tactic after another, as they were run in tactic mode.
+
+    A multi-line tactic whose continuation lines start at its own column (`induction n with` and
+    its `| zero => …` arms, as LeanDojo records them) gets those lines indented by two spaces, so that
+    the script reads unambiguously as one tactic per top-level line; Lean accepts both layouts.
+    """
+    return "\n".join(_continuation_indented(t.strip("\n")) for t in tactics)
+
+
+def _continuation_indented(tactic: str) -> str:
+    first, *rest = tactic.split("\n")
+    if any(line.strip() and not line[:1].isspace() for line in rest):
+        rest = ["  " + line if line.strip() else line for line in rest]
+    return "\n".join([first, *rest])
 
 
 @dataclass(frozen=True)
@@ -339,7 +354,7 @@ class ProofSession:
                 applied += 1
             if not self.finished:
                 raise SessionError("the search's tactics did not finish the proof on replay")
-        except SessionError:
+        except BaseException:  # a failed replay, a crash or Ctrl-C: keep the session as it was
             del self.steps[len(self.steps) - applied :]
             raise
         return result
@@ -493,7 +508,13 @@ def run_interactive(
             state = session.state
             console.rule(Text(f"{session.theorem.name}: step {len(session.steps)}"))
             render_goals(console, state)
-            suggestions = session.suggest(check=check)
+            try:
+                suggestions = session.suggest(check=check)
+            except LeanEnvError:
+                raise
+            except Exception as exc:  # a model failure: the user can still type tactics
+                console.print(Text(f"no suggestions: the generator failed: {type(exc).__name__}: {exc}", style="red"))
+                suggestions = []
             render_suggestions(console, suggestions)
         show_state = True
         try:
@@ -546,6 +567,9 @@ def _interactive_search(session: ProofSession, console: Console, config: SearchC
         result = session.finish_by_search(config)
     except SessionError as exc:
         console.print(Text(f"search result discarded: {exc}", style="red"))
+        return
+    except KeyboardInterrupt:
+        console.print(Text("search interrupted; the state is unchanged", style="yellow"))
         return
     if result.status.proved:
         console.print(Text(f"search found: {'; '.join(result.tactics)}", style="green"))

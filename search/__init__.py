@@ -2,6 +2,7 @@
 
 from search.best_first import BestFirstSearch
 from search.proof_script import ProofStep, flat_script, proof_script
+from search.rates import proved_rate, status_counts
 from search.scoring import candidate_score
 from search.types import (
     Budget,
@@ -36,4 +37,6 @@ __all__ = [
     "candidate_score",
     "flat_script",
     "proof_script",
+    "proved_rate",
+    "status_counts",
 ]

@@ -12,11 +12,11 @@ reported. Nothing here raises for a failing theorem, model or Lean: every outcom
 
 from __future__ import annotations
 
+import gc
 import heapq
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
@@ -107,23 +107,55 @@ class _Stop(Exception):
         self.message = message
 
 
-@dataclass(slots=True, eq=False)
-class _Node:
-    id: int
-    state: ProofState
-    depth: int
-    score: float  # sum of candidate scores along the best known path
-    value: float  # critic value (0 without a critic)
-    priority: float
-    parent: int  # best known parent (-1 for the root), for proof reconstruction
-    tactic: str  # tactic of the edge from `parent`
-    expanded: bool = False
-    valued: bool = False
+class _Nodes:
+    """The proof states found so far, one column per attribute, indexed by node id.
+
+    Parallel lists of numbers and strings rather than one object per node: the garbage collector
+    then tracks only the backend's ProofState of each open state (expanded ones are released), which
+    keeps its pauses, and so the search's overhead per expansion, low as the tree grows.
+    """
+
+    __slots__ = ("state", "pp", "depth", "score", "value", "priority", "parent", "tactic", "expanded", "valued")
+
+    def __init__(self) -> None:
+        self.state: list[ProofState | None] = []  # the backend's state (None once expanded)
+        self.pp: list[str] = []
+        self.depth: list[int] = []
+        self.score: list[float] = []  # sum of candidate scores along the best known path
+        self.value: list[float] = []  # critic value (0 without a critic)
+        self.priority: list[float] = []
+        self.parent: list[int] = []  # best known parent (-1 for the root), for proof reconstruction
+        self.tactic: list[str] = []  # tactic of the edge from `parent`
+        self.expanded = bytearray()
+        self.valued = bytearray()
+
+    def add(self, state: ProofState, depth: int, score: float, parent: int, tactic: str) -> int:
+        self.state.append(state)
+        self.pp.append(state.pp)
+        self.depth.append(depth)
+        self.score.append(score)
+        self.value.append(0.0)
+        self.priority.append(score)
+        self.parent.append(parent)
+        self.tactic.append(tactic)
+        self.expanded.append(0)
+        self.valued.append(0)
+        return len(self.pp) - 1
+
+    def __len__(self) -> int:
+        return len(self.pp)
+
+    def path_to(self, node: int) -> list[int]:
+        """Node ids from the root to `node` along best-parent pointers (always a chain of expanded nodes)."""
+        chain = [node]
+        while self.parent[chain[-1]] >= 0:
+            chain.append(self.parent[chain[-1]])
+        chain.reverse()
+        return chain
 
 
 # One tried tactic: (source node, target node or -1 for a dead/proved leaf, tactic, logprob, num_tokens,
-# score, result, message, lean time). Flat tuples of atoms: the garbage collector stops tracking them,
-# so a large tree costs the collector little until it becomes a graph at the end of the search.
+# score, result, message, lean time). Flat tuples of atoms, which the garbage collector stops tracking.
 _EdgeRecord = tuple[int, int, str, float, int, float, str, str, float]
 
 
@@ -170,7 +202,7 @@ class _Run:
     """The state of one search: frontier, nodes, tried tactics, counters.
 
     The search keeps compact records while it runs and builds the networkx tree once, at the end
-    (whatever the outcome), which keeps the per-expansion overhead flat as the tree grows.
+    (whatever the outcome): cheaper than updating a DiGraph on every step.
     """
 
     def __init__(self, owner: BestFirstSearch, theorem: Theorem, context: InformalContext | None) -> None:
@@ -187,8 +219,8 @@ class _Run:
         self.theorem = theorem
         self.context = context
 
-        self.nodes: list[_Node] = []  # index = node id
-        self.by_pp: dict[str, _Node] = {}
+        self.nodes = _Nodes()
+        self.by_pp: dict[str, int] = {}
         self.edges: list[_EdgeRecord] = []
         self.heap: list[tuple[float, int, int]] = []  # (-priority, tie-break counter, node id)
         self.counter = 0
@@ -199,8 +231,7 @@ class _Run:
         self.max_depth = 0
         self.t_start = 0.0
         self.deadline = math.inf
-        self.proof_chain: list[_Node] | None = None  # root .. the node whose tactic finished the proof
-        self.proof_edge = -1  # index in `edges` of the finishing tactic
+        self.proof_chain: list[int] | None = None  # root .. the node whose tactic finished the proof
 
     # ----------------------------------------------------------------- driver
 
@@ -239,42 +270,46 @@ class _Run:
         if not batch:
             raise _Stop(SearchStatus.FAILED_EXHAUSTED, "search exhausted: no open states left")
         for node in batch:
-            node.expanded = True
+            self.nodes.expanded[node] = 1
         self.expansions += len(batch)
 
         candidates = self._generate(batch)
-        fresh: dict[int, _Node] = {}  # new or improved open nodes, pushed once at the end of the round
+        fresh: dict[int, None] = {}  # new or improved open nodes, in order, pushed at the end of the round
         for node, cands in zip(batch, candidates, strict=True):
             self._try_candidates(node, cands, fresh)
+            # Lean never resumes from an expanded state again: let the backend's state object go.
+            self.nodes.state[node] = None
         if fresh:
+            nodes = self.nodes
             if self.value_fn is not None:
-                self._assign_values([n for n in fresh.values() if not n.valued])
-            for n in fresh.values():
-                n.priority = n.score + self.value_weight * n.value
+                self._assign_values([n for n in fresh if not nodes.valued[n]])
+            for n in fresh:
+                nodes.priority[n] = nodes.score[n] + self.value_weight * nodes.value[n]
                 self._push(n)
         if self.on_progress is not None:
             self._progress()
 
     # -------------------------------------------------------------- frontier
 
-    def _push(self, node: _Node) -> None:
+    def _push(self, node: int) -> None:
         self.counter += 1
-        heapq.heappush(self.heap, (-node.priority, self.counter, node.id))
+        heapq.heappush(self.heap, (-self.nodes.priority[node], self.counter, node))
 
-    def _pop(self, count: int) -> list[_Node]:
-        batch: list[_Node] = []
-        heap, nodes = self.heap, self.nodes
+    def _pop(self, count: int) -> list[int]:
+        batch: list[int] = []
+        heap, expanded = self.heap, self.nodes.expanded
         while heap and len(batch) < count:
-            node = nodes[heapq.heappop(heap)[2]]
+            node = heapq.heappop(heap)[2]
             # Lazy deletion: an improved node leaves its older, worse entry behind; skip it once expanded.
-            if not node.expanded:
+            if not expanded[node] and node not in batch:
                 batch.append(node)
         return batch
 
     # ------------------------------------------------------------- generator
 
-    def _generate(self, batch: Sequence[_Node]) -> list[list[Candidate]]:
-        requests = [GenRequest(state=n.state.pp, context=self.context, theorem_name=self.theorem.name) for n in batch]
+    def _generate(self, batch: Sequence[int]) -> list[list[Candidate]]:
+        pp, name, context = self.nodes.pp, self.theorem.name, self.context
+        requests = [GenRequest(state=pp[n], context=context, theorem_name=name) for n in batch]
         k = self.config.num_tactics
         t0 = self.clock()
         try:
@@ -291,59 +326,49 @@ class _Run:
                 raise _Stop(SearchStatus.FAILED_ERROR, "tactic generator returned something other than Candidate lists")
         return out
 
-    def _assign_values(self, nodes: Sequence[_Node]) -> None:
-        if not nodes or self.value_fn is None:
+    def _assign_values(self, batch: Sequence[int]) -> None:
+        if not batch or self.value_fn is None:
             return
+        nodes = self.nodes
         t0 = self.clock()
         try:
-            values = list(self.value_fn([n.state.pp for n in nodes]))
+            values = list(self.value_fn([nodes.pp[n] for n in batch]))
         except Exception as exc:
             raise _Stop(SearchStatus.FAILED_ERROR, f"value function failed: {_describe(exc)}") from None
         finally:
             self.model_time += self.clock() - t0
-        if len(values) != len(nodes):
+        if len(values) != len(batch):
             raise _Stop(
-                SearchStatus.FAILED_ERROR, f"value function returned {len(values)} values for {len(nodes)} states"
+                SearchStatus.FAILED_ERROR, f"value function returned {len(values)} values for {len(batch)} states"
             )
-        for n, v in zip(nodes, values, strict=True):
+        for n, v in zip(batch, values, strict=True):
             value = float(v)
-            n.value = -math.inf if math.isnan(value) else value
-            n.priority = n.score + self.value_weight * n.value
-            n.valued = True
+            nodes.value[n] = -math.inf if math.isnan(value) else value
+            nodes.priority[n] = nodes.score[n] + self.value_weight * nodes.value[n]
+            nodes.valued[n] = 1
 
     # ------------------------------------------------------------------ Lean
 
-    def _try_candidates(self, node: _Node, cands: Sequence[Candidate], fresh: dict[int, _Node]) -> None:
+    def _try_candidates(self, node: int, cands: Sequence[Candidate], fresh: dict[int, None]) -> None:
         tried: set[str] = set()
+        edges = self.edges
         for cand in cands[: self.config.num_tactics]:
             tactic = cand.tactic.strip()
             if tactic in tried:  # the generator repeated itself; Lean would give the same answer
                 continue
             tried.add(tactic)
             score = candidate_score(cand, self.scoring)
-            logprob = float(cand.logprob)
+            logprob, num_tokens = float(cand.logprob), cand.num_tokens
             refusal = self.tactic_check(tactic) if tactic else "empty tactic"
             if refusal is not None:
-                self.edges.append(
-                    (
-                        node.id,
-                        -1,
-                        tactic,
-                        logprob,
-                        cand.num_tokens,
-                        score,
-                        T.RESULT_FILTERED,
-                        f"refused: {refusal}",
-                        0.0,
-                    )
+                edges.append(
+                    (node, -1, tactic, logprob, num_tokens, score, T.RESULT_FILTERED, f"refused: {refusal}", 0.0)
                 )
                 continue
             result, lean_time = self._run_tactic(node, tactic)
             if isinstance(result, StateResult):
                 child = self._reach(node, result.state, tactic, score, fresh)
-                self.edges.append(
-                    (node.id, child, tactic, logprob, cand.num_tokens, score, T.RESULT_STATE, "", lean_time)
-                )
+                edges.append((node, child, tactic, logprob, num_tokens, score, T.RESULT_STATE, "", lean_time))
                 continue
             if isinstance(result, ProofFinished):
                 kind, message = T.RESULT_PROOF_FINISHED, ""
@@ -355,11 +380,12 @@ class _Run:
                 kind, message = T.RESULT_GIVEN_UP, result.message
             else:
                 raise _Stop(SearchStatus.FAILED_ERROR, f"Lean backend returned an unknown result: {result!r}")
-            self.edges.append((node.id, -1, tactic, logprob, cand.num_tokens, score, kind, message, lean_time))
+            edges.append((node, -1, tactic, logprob, num_tokens, score, kind, message, lean_time))
             if kind == T.RESULT_PROOF_FINISHED:
-                self._finish(node)
+                self.proof_chain = self.nodes.path_to(node)
+                raise _Stop(SearchStatus.PROVED)
 
-    def _run_tactic(self, node: _Node, tactic: str) -> tuple[TacticResult, float]:
+    def _run_tactic(self, node: int, tactic: str) -> tuple[TacticResult, float]:
         t0 = self.clock()
         self._check_time(t0)
         max_calls = self.budget.max_lean_calls
@@ -367,9 +393,11 @@ class _Run:
             raise _Stop(SearchStatus.FAILED_LEAN_CALLS, f"Lean call budget of {max_calls} used up")
         # Never let one tactic run far past the theorem's budget (the two limits stay separate settings).
         timeout = min(self.budget.tactic_timeout_s, self.deadline - t0)
+        state = self.nodes.state[node]
+        assert state is not None, "a node's state is released only after its expansion"
         self.lean_calls += 1
         try:
-            result = self.env.run_tactic(node.state, tactic, timeout=timeout)
+            result = self.env.run_tactic(state, tactic, timeout=timeout)
         except Exception as exc:  # the backend could not recover (crash, protocol error)
             raise _Stop(SearchStatus.FAILED_ERROR, f"Lean failed while running {tactic!r}: {_describe(exc)}") from None
         finally:
@@ -377,39 +405,28 @@ class _Run:
             self.lean_time += elapsed
         return result, elapsed
 
-    def _reach(self, parent: _Node, state: ProofState, tactic: str, score: float, fresh: dict[int, _Node]) -> int:
+    def _reach(self, parent: int, state: ProofState, tactic: str, score: float, fresh: dict[int, None]) -> int:
         """The node for `state` reached from `parent`: new, or the existing one (improved if still open)."""
-        path_score = parent.score + score
-        depth = parent.depth + 1
+        nodes = self.nodes
+        path_score = nodes.score[parent] + score
+        depth = nodes.depth[parent] + 1
         child = self.by_pp.get(state.pp)
         if child is None:
-            child = self._new_node(state, depth=depth, score=path_score, parent=parent.id, tactic=tactic)
-            fresh[child.id] = child
+            child = self._new_node(state, depth=depth, score=path_score, parent=parent, tactic=tactic)
+            fresh[child] = None
         # A better path to a state not yet expanded takes over; an expanded state is never revisited.
-        elif not child.expanded and path_score > child.score:
-            child.score = path_score
-            child.depth = depth
-            child.parent = parent.id
-            child.tactic = tactic
-            child.state = state  # keep the backend handle consistent with the path we will report
-            if depth > self.max_depth:
-                self.max_depth = depth
-            fresh[child.id] = child
-        return child.id
+        elif not nodes.expanded[child] and path_score > nodes.score[child]:
+            nodes.score[child] = path_score
+            nodes.depth[child] = depth
+            nodes.parent[child] = parent
+            nodes.tactic[child] = tactic
+            nodes.state[child] = state  # keep the backend handle consistent with the path we will report
+            self.max_depth = max(self.max_depth, depth)
+            fresh[child] = None
+        return child
 
-    def _finish(self, node: _Node) -> None:
-        # Walk the best-parent pointers back to the root; they always form a chain of expanded nodes.
-        chain = [node]
-        while chain[-1].parent >= 0:
-            chain.append(self.nodes[chain[-1].parent])
-        chain.reverse()
-        self.proof_chain = chain
-        self.proof_edge = len(self.edges) - 1
-        raise _Stop(SearchStatus.PROVED)
-
-    def _new_node(self, state: ProofState, depth: int, score: float, parent: int, tactic: str) -> _Node:
-        node = _Node(len(self.nodes), state, depth, score, 0.0, score, parent, tactic)
-        self.nodes.append(node)
+    def _new_node(self, state: ProofState, depth: int, score: float, parent: int, tactic: str) -> int:
+        node = self.nodes.add(state, depth, score, parent, tactic)
         self.by_pp[state.pp] = node
         if depth > self.max_depth:
             self.max_depth = depth
@@ -437,56 +454,67 @@ class _Run:
             )
         )
 
-    def _proof(self) -> tuple[str, tuple[str, ...]]:
-        assert self.proof_chain is not None
-        chain = self.proof_chain
+    def _proof(self, chain: list[int]) -> tuple[str, tuple[str, ...]]:
+        nodes = self.nodes
         steps = [
-            ProofStep(child.tactic, split_goals(parent.state.pp), split_goals(child.state.pp))
+            ProofStep(nodes.tactic[child], split_goals(nodes.pp[parent]), split_goals(nodes.pp[child]))
             for parent, child in zip(chain, chain[1:], strict=False)
         ]
-        steps.append(ProofStep(self.edges[self.proof_edge][2], split_goals(chain[-1].state.pp), ()))
+        # The finishing tactic is the last one tried.
+        steps.append(ProofStep(self.edges[-1][2], split_goals(nodes.pp[chain[-1]]), ()))
         return proof_script(steps), tuple(s.tactic for s in steps)
 
     def _build_graph(self, status: SearchStatus, message: str, stats: SearchStats) -> nx.DiGraph:
-        g = nx.DiGraph(theorem=self.theorem.name, status=status.value, message=message)
-        g.graph.update({f"stats_{k}": v for k, v in stats.to_dict().items()})
-        g.add_nodes_from(
-            (
-                n.id,
-                {
-                    "pp": n.state.pp,
-                    "status": T.EXPANDED if n.expanded else T.OPEN,
-                    "priority": n.priority,
-                    "score": n.score,
-                    "value": n.value,
-                    "depth": n.depth,
-                },
-            )
-            for n in self.nodes
-        )
-        next_id = len(self.nodes)
-        succ = g.succ
-        for u, v, tactic, logprob, num_tokens, score, kind, message_, lean_time in self.edges:
+        # The build allocates a few acyclic dicts per node and edge; collector passes triggered meanwhile
+        # would only re-walk the tree being built (seconds on a 1e5-node tree), so pause it briefly.
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            return self._build_graph_unpaused(status, message, stats)
+        finally:
+            if paused:
+                gc.enable()
+
+    def _build_graph_unpaused(self, status: SearchStatus, message: str, stats: SearchStats) -> nx.DiGraph:
+        n = self.nodes
+        node_attrs: dict[int, dict[str, Any]] = {
+            i: {
+                "pp": n.pp[i],
+                "status": T.EXPANDED if n.expanded[i] else T.OPEN,
+                "priority": n.priority[i],
+                "score": n.score[i],
+                "depth": n.depth[i],
+            }
+            for i in range(len(n))
+        }
+        if self.value_fn is not None:
+            for i, node_dict in node_attrs.items():
+                node_dict["value"] = n.value[i]
+        succ: dict[int, dict[int, dict[str, Any]]] = {i: {} for i in node_attrs}
+        for u, v, tactic, logprob, num_tokens, score, kind, note, lean_time in self.edges:
             attrs: dict[str, Any] = {
                 "tactic": tactic,
                 "logprob": logprob,
                 "num_tokens": num_tokens,
                 "score": score,
                 "result": kind,
-                "message": message_,
+                "message": note,
                 "lean_time": lean_time,
             }
+            out = succ[u]
             if v < 0:  # a leaf of its own: the failed tactic's dead end, or the proof's "no goals"
-                v, next_id = next_id, next_id + 1
+                v = len(node_attrs)
+                depth = n.depth[u] + 1
                 if kind == T.RESULT_PROOF_FINISHED:
-                    g.add_node(v, pp=NO_GOALS, status=T.PROVED, depth=self.nodes[u].depth + 1)
+                    node_attrs[v] = {"pp": NO_GOALS, "status": T.PROVED, "depth": depth}
                 else:
-                    g.add_node(v, pp="", status=T.DEAD, message=message_, depth=self.nodes[u].depth + 1)
-                g.add_edge(u, v, **attrs)
-            elif v in succ[u]:
+                    node_attrs[v] = {"pp": "", "status": T.DEAD, "message": note, "depth": depth}
+                succ[v] = {}
+                out[v] = attrs
+            elif v in out:
                 # One edge per pair of states: the best-scoring tactic (first on ties, as for the best-parent
                 # pointers) is the edge; the other tactics that led to the same state are listed with it.
-                edge = succ[u][v]
+                edge = out[v]
                 alternatives = edge.setdefault("alternatives", [])
                 if score > edge["score"]:
                     alternatives.append({k: edge[k] for k in _ALT_KEYS})
@@ -494,17 +522,18 @@ class _Run:
                 else:
                     alternatives.append({k: attrs[k] for k in _ALT_KEYS})
             else:
-                g.add_edge(u, v, **attrs)
+                out[v] = attrs
         if self.proof_chain is not None:
             chain = self.proof_chain
             for parent, child in zip(chain, chain[1:], strict=False):
-                g.nodes[parent.id]["on_proof_path"] = True
-                g.edges[parent.id, child.id]["on_proof_path"] = True
-            leaf = next_id - 1 if self.edges[self.proof_edge][1] < 0 else -1
-            g.nodes[chain[-1].id]["on_proof_path"] = True
-            g.nodes[leaf]["on_proof_path"] = True
-            g.edges[chain[-1].id, leaf]["on_proof_path"] = True
-        return g
+                node_attrs[parent]["on_proof_path"] = True
+                succ[parent][child]["on_proof_path"] = True
+            last, leaf = chain[-1], len(node_attrs) - 1  # the finishing tactic was the last one tried
+            node_attrs[last]["on_proof_path"] = node_attrs[leaf]["on_proof_path"] = True
+            succ[last][leaf]["on_proof_path"] = True
+        graph_attrs = {"theorem": self.theorem.name, "status": status.value, "message": message}
+        graph_attrs.update({f"stats_{k}": v for k, v in stats.to_dict().items()})
+        return T.digraph_from_adjacency(node_attrs, succ, **graph_attrs)
 
     def _result(self, status: SearchStatus, message: str) -> SearchResult:
         total = self.clock() - self.t_start
@@ -520,8 +549,8 @@ class _Run:
         )
         proof: str | None = None
         tactics: tuple[str, ...] = ()
-        if status is SearchStatus.PROVED:
-            proof, tactics = self._proof()
+        if status is SearchStatus.PROVED and self.proof_chain is not None:
+            proof, tactics = self._proof(self.proof_chain)
         return SearchResult(
             theorem_name=self.theorem.name,
             status=status,

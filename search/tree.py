@@ -33,6 +33,31 @@ RESULT_FILTERED = "filtered"
 FORMAT_VERSION = 1
 
 
+def digraph_from_adjacency(
+    nodes: dict[int, dict[str, Any]], succ: dict[int, dict[int, dict[str, Any]]], **graph_attrs: Any
+) -> nx.DiGraph:
+    """A DiGraph from node attribute dicts and a successor map (every node a key of `succ`).
+
+    networkx's add_node/add_edge cost about 5 us per node and edge, which would dominate the search's
+    own bookkeeping on large trees; filling the dict-of-dicts store that networkx documents for
+    subclasses (`_node`, `_succ`, `_pred`) is about 7x faster. The attribute dicts are shared, not copied.
+    """
+    g = nx.DiGraph(**graph_attrs)
+    store = (getattr(g, "_node", None), getattr(g, "_succ", None), getattr(g, "_pred", None))
+    if not all(isinstance(part, dict) for part in store) or set(succ) != set(nodes):
+        g.add_nodes_from(nodes.items())
+        g.add_edges_from((u, v, d) for u, nbrs in succ.items() for v, d in nbrs.items())
+        return g
+    pred: dict[int, dict[int, dict[str, Any]]] = {n: {} for n in nodes}
+    for u, nbrs in succ.items():
+        for v, d in nbrs.items():
+            pred[v][u] = d
+    g._node.update(nodes)
+    g._succ.update(succ)
+    g._pred.update(pred)
+    return g
+
+
 def _jsonable(value: Any) -> Any:
     # JSON has no infinities: a -inf priority (a NaN/-inf logprob) is written as null.
     if isinstance(value, float) and not math.isfinite(value):

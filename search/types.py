@@ -52,7 +52,7 @@ class TacticGenerator(Protocol):
     def __call__(self, requests: Sequence[GenRequest], k: int) -> list[list[Candidate]]: ...
 
 
-class Scoring(str, enum.Enum):
+class Scoring(str, enum.Enum):  # noqa: UP042 - StrEnum would change str() and format() of members
     """How a frontier node's priority is computed from the tactics on its path."""
 
     SUM_LOGPROB = "sum_logprob"  # ReProver
@@ -85,7 +85,7 @@ class SearchConfig:
     value_weight: float = 0.0
 
 
-class SearchStatus(str, enum.Enum):
+class SearchStatus(str, enum.Enum):  # noqa: UP042 - StrEnum would change str() and format() of members
     PROVED = "proved"
     FAILED_EXHAUSTED = "failed_exhausted"
     FAILED_TIME = "failed_time"

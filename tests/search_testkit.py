@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from lean_env.errors import TheoremStartError
 from lean_env.types import (
     LeanError,
     ProofFinished,

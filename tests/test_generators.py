@@ -240,3 +240,23 @@ def test_make_generator_loads_a_checkpoint_with_its_template(trained_model: Any,
     tactics = [c.tactic for c in cands]
     assert "norm_num" in tactics and len(tactics) == len(set(tactics)) <= 6
     assert any(t in {"linarith", "simp", "omega"} for t in tactics)  # reserved fixed fallbacks
+
+
+@pytest.mark.parametrize(("share_prefill", "kv_cache"), [(False, "dynamic"), (True, "dynamic")])
+def test_cache_strategies_agree(
+    random_model: Any, tok: Any, printable_only: list[int], share_prefill: bool, kv_cache: Any
+) -> None:
+    requests = [GenRequest(s) for s in STATES]
+    default = HFGenerator(random_model, tok, "proofsteps", max_new_tokens=10, forbidden_token_ids=printable_only)
+    other = HFGenerator(
+        random_model,
+        tok,
+        "proofsteps",
+        max_new_tokens=10,
+        forbidden_token_ids=printable_only,
+        share_prefill=share_prefill,
+        kv_cache=kv_cache,
+    )
+    for a, b in zip(default(requests, 5), other(requests, 5), strict=True):
+        assert [c.tactic for c in a] == [c.tactic for c in b]
+        assert [c.logprob for c in a] == pytest.approx([c.logprob for c in b], abs=1e-3)

@@ -183,3 +183,14 @@ def test_real_process_exit_codes(demo: Path) -> None:
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "no such file" in proc.stderr
+
+
+def test_apply_proofs_rewrites_examples_below_a_longer_proof() -> None:
+    """Examples are named after their line; rewriting one above must not lose the one below."""
+    from lean_env.parse import parse_lean_source
+    from prover.prove import apply_proofs
+
+    source = "example : 1 = 1 := by\n  sorry\n\nexample : 2 = 2 := by\n  sorry\n"
+    names = [d.name for d in parse_lean_source(source).theorems]
+    out = apply_proofs(source, "<s>", {names[0]: "skip\nrfl", names[1]: "rfl"})
+    assert out == "example : 1 = 1 := by\n  skip\n  rfl\n\nexample : 2 = 2 := by\n  rfl\n"

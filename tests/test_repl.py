@@ -84,6 +84,7 @@ def all_tactic_answers(shared: Path) -> list[tuple[str, dict[str, object]]]:
 # -- framing and parsing: every recorded transcript through the real process --------------------------
 
 
+@pytest.mark.slow  # ~70 process starts: 4 s idle, more on a loaded machine
 def test_every_transcript_replays_through_the_client(shared: Path) -> None:
     paths = transcripts(shared)
     assert len(paths) >= 60, "expected the REPL's whole recorded test suite"

@@ -39,14 +39,17 @@ def cfg(**budget: object) -> SearchConfig:
 
 
 # Tactics that were never recorded in these states: the replay backend answers "unrecorded" errors.
-DISTRACTORS = [("simp [distractor_a]", -0.05), ("norm_num [distractor_b]", -0.1), ("exact distractor_c", -0.2), ("sorry", -0.01)]
+DISTRACTORS = [
+    ("simp [distractor_a]", -0.05),
+    ("norm_num [distractor_b]", -0.1),
+    ("exact distractor_c", -0.2),
+    ("sorry", -0.01),
+]
 
 
 def _recorded_generator(steps: list[dict[str, object]]) -> ScriptedGenerator:
     # The recorded tactic is ranked below every distractor, so the search must survive their failures.
-    proposals = {
-        str(s["state_before"]): [*DISTRACTORS, (str(s["tactic"]), -2.5, 4)] for s in steps
-    }
+    proposals = {str(s["state_before"]): [*DISTRACTORS, (str(s["tactic"]), -2.5, 4)] for s in steps}
     return ScriptedGenerator(proposals)
 
 
@@ -94,7 +97,9 @@ def test_found_proof_reverifies_in_replay_backend(shared: Path) -> None:
     checked = 0
     for name, steps in _multi_step(shared, min_steps=2)[:10]:
         thm = cassette.theorems[name].to_theorem()
-        result = BestFirstSearch(ReplayEnv(cassette), _recorded_generator(steps), SearchConfig(budget=UNLIMITED)).search(thm)
+        result = BestFirstSearch(
+            ReplayEnv(cassette), _recorded_generator(steps), SearchConfig(budget=UNLIMITED)
+        ).search(thm)
         assert result.status is SearchStatus.PROVED
         verdict = verifier.verify(thm, result.proof or "")
         assert isinstance(verdict, Verified), (name, verdict)
@@ -179,7 +184,9 @@ def test_best_first_explores_the_likelier_dead_branch_first() -> None:
         root="⊢ P",
         transitions={("⊢ P", "a"): "⊢ A", ("⊢ P", "b"): "⊢ B", ("⊢ A", "a2"): "⊢ A2", ("⊢ B", "close"): FINISHED},
     )
-    gen = ScriptedGenerator({"⊢ P": [("a", -0.1), ("b", -0.7)], "⊢ A": [("a2", -0.2), ("x", -0.3)], "⊢ B": [("close", -0.1)]})
+    gen = ScriptedGenerator(
+        {"⊢ P": [("a", -0.1), ("b", -0.7)], "⊢ A": [("a2", -0.2), ("x", -0.3)], "⊢ B": [("close", -0.1)]}
+    )
     result = BestFirstSearch(env, gen, cfg()).search(theorem())
     assert result.status is SearchStatus.PROVED
     assert result.tactics == ("b", "close")
@@ -522,7 +529,9 @@ def test_multi_goal_proof_comes_out_with_bullets() -> None:
             (g2, "exact hq"): FINISHED,
         },
     )
-    gen = ScriptedGenerator({"⊢ p ∧ q": [("constructor", -0.1)], f"{g1}\n\n{g2}": [("exact hp", -0.1)], g2: [("exact hq", -0.1)]})
+    gen = ScriptedGenerator(
+        {"⊢ p ∧ q": [("constructor", -0.1)], f"{g1}\n\n{g2}": [("exact hp", -0.1)], g2: [("exact hq", -0.1)]}
+    )
     result = BestFirstSearch(env, gen, cfg()).search(theorem())
     assert result.proof == "constructor\n· exact hp\n· exact hq"
     assert result.tactics == ("constructor", "exact hp", "exact hq")
@@ -564,3 +573,64 @@ def test_normalised_state_lookup_matches_replay(shared: Path) -> None:
     # The replay backend normalises states; the search dedups on the exact pp it is given.
     rows = leandojo_rows(shared)
     assert normalize_state(str(rows[0]["state_before"])) == normalize_state(str(rows[0]["state_before"]) + "\n")
+
+
+def test_bulleted_proof_reverifies_through_a_cassette() -> None:
+    """A multi-goal proof found through ReplayEnv comes out bulleted and ReplayVerifier accepts it."""
+    from lean_env.cassette import FinishedOutcome, StateOutcome, StepLine, TheoremLine, new_cassette
+    from lean_env.replay import ReplayVerifier
+    from lean_env.verdict import Verified
+
+    root = "p q : Prop\nhp : p\nhq : q\n⊢ p ∧ q"
+    left = "case left\np q : Prop\nhp : p\nhq : q\n⊢ p"
+    right = "case right\np q : Prop\nhp : p\nhq : q\n⊢ q"
+    both = f"{left}\n\n{right}"
+    cassette = new_cassette("hand-written for the bullet test (shaped like Lean's output)")
+    cassette.add_theorem(
+        TheoremLine(
+            kind="theorem",
+            name="and_intro",
+            statement="theorem and_intro (p q : Prop) (hp : p) (hq : q) : p ∧ q",
+            initial_state=root,
+        )
+    )
+    for state, tactic, result in [
+        (root, "constructor", StateOutcome(kind="state", pp=both)),
+        (both, "exact hp", StateOutcome(kind="state", pp=right)),
+        (right, "exact hq", FinishedOutcome(kind="finished")),
+    ]:
+        cassette.add_step(StepLine(kind="step", state=state, tactic=tactic, result=result))
+    gen = ScriptedGenerator(
+        {
+            root: [("simp [distractor]", -0.1), ("constructor", -0.5)],
+            both: [("exact hq", -0.1), ("exact hp", -0.2)],
+            right: [("exact hp", -0.1), ("exact hq", -0.2)],
+        }
+    )
+    thm = cassette.theorems["and_intro"].to_theorem()
+    result = BestFirstSearch(ReplayEnv(cassette), gen, cfg()).search(thm)
+    assert result.status is SearchStatus.PROVED
+    assert result.proof == "constructor\n· exact hp\n· exact hq"
+    pytest.importorskip("lean_env.verify", reason="lean_env.verify (static checks) has not landed yet")
+    verdict = ReplayVerifier(cassette).verify(thm, result.proof)
+    assert isinstance(verdict, Verified) and verdict.checker == "replay"
+
+
+def test_improved_state_is_not_expanded_twice_in_one_batch() -> None:
+    # S is queued via A (score -11), improved via C (-3.5) before its expansion, so the heap holds two
+    # entries for it; a batch of 2 pops both and must still expand S only once.
+    env = DictEnv(
+        root="⊢ r",
+        transitions={("⊢ r", t): f"⊢ {t.upper()}" for t in "abcd"} | {("⊢ A", "s"): "⊢ S", ("⊢ C", "s"): "⊢ S"},
+    )
+    gen = ScriptedGenerator(
+        {
+            "⊢ r": [("a", -1.0), ("b", -2.0), ("c", -3.0), ("d", -4.0)],
+            "⊢ A": [("s", -10.0)],
+            "⊢ C": [("s", -0.5)],
+        }
+    )
+    config = SearchConfig(expansion_batch=2, budget=UNLIMITED)
+    result = BestFirstSearch(env, gen, config).search(theorem())
+    assert gen.batches == [["⊢ r"], ["⊢ A", "⊢ B"], ["⊢ C", "⊢ D"], ["⊢ S"]]
+    assert result.stats.expansions == 6 == result.stats.nodes

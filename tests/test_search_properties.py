@@ -14,13 +14,17 @@ from search import BestFirstSearch, Budget, Scoring, SearchConfig, SearchStatus
 from search.proof_script import ProofStep, goal_tree, proof_script
 
 # An outcome: ("state", j) leads to state j, ("error",) fails, ("finish",) closes the proof.
+# States are drawn far more often than failures, so states are reached by several paths (dedup,
+# improvements of open states, cycles) in most examples.
 outcome = st.one_of(
+    st.tuples(st.just("state"), st.integers(0, 11)),
+    st.tuples(st.just("state"), st.integers(0, 11)),
     st.tuples(st.just("state"), st.integers(0, 11)),
     st.tuples(st.just("error")),
     st.tuples(st.just("finish")),
 )
 candidate = st.tuples(st.floats(-6.0, 0.0, allow_nan=False), st.integers(1, 6), outcome)
-graph_spec = st.lists(st.lists(candidate, max_size=4), min_size=1, max_size=12)
+graph_spec = st.lists(st.lists(candidate, max_size=5), min_size=1, max_size=12)
 
 
 def _pp(i: int) -> str:
@@ -64,9 +68,9 @@ def _reachable(edges: dict[int, list[int]]) -> set[int]:
 @settings(max_examples=250, deadline=None)
 @given(
     spec=graph_spec,
-    finish_weight=st.integers(1, 4),
+    finish_weight=st.integers(1, 6),
     scoring=st.sampled_from(list(Scoring)),
-    batch=st.integers(1, 3),
+    batch=st.integers(1, 4),
     max_expansions=st.one_of(st.none(), st.integers(1, 8)),
 )
 def test_random_graphs(spec, finish_weight, scoring, batch, max_expansions) -> None:  # type: ignore[no-untyped-def]
@@ -74,7 +78,7 @@ def test_random_graphs(spec, finish_weight, scoring, batch, max_expansions) -> N
     env = DictEnv(root=_pp(0), transitions=transitions)  # type: ignore[arg-type]
     gen = ScriptedGenerator(proposals)
     config = SearchConfig(
-        num_tactics=4,
+        num_tactics=5,
         scoring=scoring,
         expansion_batch=batch,
         budget=Budget(time_s=None, max_expansions=max_expansions),
@@ -145,5 +149,7 @@ def test_random_goal_trees_render_with_structure(root) -> None:  # type: ignore[
     # Bullets appear exactly for goals created alongside a sibling.
     lines = script.split("\n")
     bullets = sum(1 for ln in lines if ln.lstrip().startswith("· "))
-    expected = sum(len(s.goals_after) - len(s.goals_before) + 1 for s in steps if len(s.goals_after) - len(s.goals_before) + 1 >= 2)
+    expected = sum(
+        len(s.goals_after) - len(s.goals_before) + 1 for s in steps if len(s.goals_after) - len(s.goals_before) + 1 >= 2
+    )
     assert bullets == expected

@@ -74,7 +74,7 @@ def test_dot_is_escaped_and_well_formed() -> None:
     assert '\\"quoted\\" \\\\ ℕ\\l⊢ x = x' in dot
     # Every quoted string is closed on its own line: no raw newline or unescaped quote leaks out.
     for line in dot.splitlines()[4:-1]:
-        body = line.replace('\\\\', "").replace('\\"', "")
+        body = line.replace("\\\\", "").replace('\\"', "")
         assert body.count('"') % 2 == 0, line
     assert "n0 -> " in dot and "penwidth=3" in dot
 

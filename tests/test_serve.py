@@ -108,9 +108,7 @@ def test_prefix_no_goals_and_null_prefix(server: str, recorded: dict[str, str]) 
     with httpx.Client(base_url=server, timeout=30) as client:
         by_prefix = client.post("/generate", json={"name": "m", "input": state, "prefix": "rw"}).json()
         assert [o["output"] for o in by_prefix["outputs"]] == [recorded[state]]
-        assert client.post("/generate", json={"name": "m", "input": "no goals", "prefix": ""}).json() == {
-            "outputs": []
-        }
+        assert client.post("/generate", json={"name": "m", "input": "no goals", "prefix": ""}).json() == {"outputs": []}
         # Lean Copilot's own server accepts a null prefix; so do we.
         resp = client.post("/generate", json={"name": "m", "input": "⊢ True", "prefix": None})
         assert resp.status_code == 200 and [o["output"] for o in resp.json()["outputs"]] == ["simp", "rfl"]
@@ -127,6 +125,16 @@ def test_prefix_no_goals_and_null_prefix(server: str, recorded: dict[str, str]) 
         (json.dumps({"name": "m", "input": "⊢ True", "temperature": 2}).encode(), 422, "temperature"),
         (json.dumps({"name": "m", "input": "x" * (MAX_INPUT_CHARS + 1)}).encode(), 422, "input"),
         (json.dumps({"name": "m" * 1000, "input": "⊢ True"}).encode(), 422, "name"),
+    ],
+    ids=[
+        "truncated-json",
+        "not-json",
+        "no-input",
+        "empty-input",
+        "input-not-str",
+        "unknown-field",
+        "input-too-long",
+        "name-too-long",
     ],
 )
 def test_bad_requests_get_4xx_with_a_message(server: str, body: bytes, status: int, fragment: str) -> None:
@@ -181,15 +189,25 @@ def test_openapi_docs_are_served(server: str) -> None:
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
 
 
-def test_shutdown_releases_the_port_and_fails_pending_requests(generator: RecordedTacticGenerator) -> None:
-    generator.delay_s = 0.0
-    app = create_app(generator, k=2)
-    with serve_in_thread(app) as running:
-        url = running.url
-        assert httpx.post(f"{url}/generate", json={"name": "m", "input": "⊢ True"}, timeout=30).status_code == 200
+def test_shutdown_finishes_requests_in_flight_then_releases_the_port(generator: RecordedTacticGenerator) -> None:
+    generator.delay_s = 0.5
+    answers: list[httpx.Response] = []
+    serving = serve_in_thread(create_app(generator, k=2))
+    running = serving.__enter__()
+    client = threading.Thread(
+        target=lambda: answers.append(
+            httpx.post(f"{running.url}/generate", json={"name": "m", "input": "⊢ True"}, timeout=30)
+        )
+    )
+    client.start()
+    time.sleep(0.2)  # the request is inside the model call when shutdown begins
+    serving.__exit__(None, None, None)
+    client.join(30)
+    assert [a.status_code for a in answers] == [200]
+    assert [o["output"] for o in answers[0].json()["outputs"]] == ["simp", "rfl"]
     assert not running.thread.is_alive()
     with pytest.raises(httpx.ConnectError):
-        httpx.get(f"{url}/health", timeout=5)
+        httpx.get(f"{running.url}/health", timeout=5)
 
 
 def test_batcher_respects_max_batch_and_stop_fails_waiters() -> None:
@@ -232,3 +250,23 @@ def test_batcher_respects_max_batch_and_stop_fails_waiters() -> None:
 def test_loopback_detection() -> None:
     assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.4") and not is_loopback("example.org")
+
+
+@pytest.mark.slow
+def test_hf_encoder_retriever_mean_pools_and_ignores_padding(tmp_path: Path) -> None:
+    # A tiny randomly initialised ByT5-style encoder built here (no download): the pooling is what is tested.
+    transformers = pytest.importorskip("transformers")
+    import torch
+
+    from prover.serve import HFEncoderRetriever
+
+    torch.manual_seed(0)
+    config = transformers.T5Config(vocab_size=384, d_model=16, d_kv=4, d_ff=32, num_layers=1, num_heads=2)
+    transformers.T5EncoderModel(config).save_pretrained(tmp_path)
+    transformers.ByT5Tokenizer().save_pretrained(tmp_path)
+
+    retriever = HFEncoderRetriever(str(tmp_path))
+    short, long = retriever.encode(["n : ℕ\n⊢ n + 0 = n", "a b : ℝ\nh : a < b\n⊢ a ≤ b ∧ b ≠ a"])
+    assert len(short) == 16 and len(long) == 16 and short != long
+    [alone] = retriever.encode(["n : ℕ\n⊢ n + 0 = n"])
+    assert alone == pytest.approx(short, abs=1e-5)  # padding in a batch does not change a text's vector

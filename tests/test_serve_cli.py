@@ -24,7 +24,6 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.mark.slow
 def test_serve_process_answers_and_shuts_down_on_sigint(repo_root: Path, tmp_path: Path) -> None:
     config = write_fixed_config(tmp_path / "fixed.toml", {"norm_num": -0.2, "nlinarith": -0.7, "linarith": -0.9})
     port = free_port()
@@ -91,3 +90,13 @@ def test_port_in_use_is_a_one_line_error() -> None:
     assert result.exit_code == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and f"cannot bind 127.0.0.1:{port}" in lines[0], result.stderr
+
+
+def test_non_loopback_host_warns(tmp_path: Path) -> None:
+    # A fixed prior above 0 is not a log-probability: the generator fails after the bind and the warning.
+    config = tmp_path / "bad_prior.toml"
+    config.write_text('[generator]\nkind = "fixed"\n[generator.fixed_tactics]\nsimp = 0.5\n', encoding="utf-8")
+    result = CliRunner().invoke(app, ["serve", "--host", "0.0.0.0", "--port", str(free_port()), "-c", str(config)])
+    assert result.exit_code == 2
+    assert "warning: binding 0.0.0.0" in result.stderr and "no authentication" in result.stderr
+    assert "cannot build the fixed generator" in result.stderr

@@ -7,19 +7,21 @@ miniF2F demo cassette); nothing here pretends to be Lean.
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 from rich.console import Console
+from suggest_fixtures import ADD_ABS, ADD_ABS_FILE, APPLY, EXACT, RW
 
 from lean_env.cassette import Cassette, build_from_proofsteps
-from lean_env.replay import ReplayEnv
-from lean_env.types import ProofState, Theorem
+from lean_env.parse import parse_lean_source
+from lean_env.replay import ReplayEnv, ReplayVerifier
+from lean_env.types import LeanError, ProofFinished, ProofState, TacticResult, Theorem
 from lean_env.verdict import Rejected, Verdict, Verified
 from prover.generators.fixed import FixedTacticGenerator
 from prover.suggest import (
+    InteractiveOutcome,
     Outcome,
     ProofSession,
     SessionError,
@@ -28,14 +30,11 @@ from prover.suggest import (
     generate_suggestions,
     render_suggestions,
     run_interactive,
+    write_verified_proof,
 )
 from search.types import Budget, Candidate, GenRequest, SearchConfig
 
-# add_abs_nonneg, recorded step by step from Mathlib by LeanDojo (three tactics, the second leaves `case bc`).
-ADD_ABS = "add_abs_nonneg"
-RW = "rw [← add_right_neg a]"
-APPLY = "apply add_le_add_left"
-EXACT = "exact neg_le_abs_self a"
+# add_abs_nonneg: recorded step by step from Mathlib by LeanDojo (three tactics, the second leaves `case bc`).
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +81,7 @@ def test_generate_suggestions_ranks_dedupes_and_respects_prefix_and_k() -> None:
                 Candidate("  ", -0.2),  # empty after stripping
                 Candidate("rw [foo]", -1.0),
                 Candidate("rw [bar]", float("nan")),
+                Candidate("rw [baz]", float("-inf")),
             ]
             for _ in requests
         ]
@@ -225,10 +225,36 @@ def test_failed_search_leaves_the_session_unchanged(leandojo_cassette: Cassette)
         assert (session.tactics, session.state) == before
 
 
+class ForgetfulEnv(ReplayEnv):
+    """A replay whose recording of `forget` is lost after its first use: a search claim that replay then refutes."""
+
+    def __init__(self, cassette: Cassette, forget: str) -> None:
+        super().__init__(cassette)
+        self.forget = forget
+        self.seen = False
+
+    def run_tactic(self, state: ProofState, tactic: str, timeout: float | None = None) -> TacticResult:
+        if tactic == self.forget and self.seen:
+            return LeanError("this time Lean says no")
+        result = super().run_tactic(state, tactic, timeout)
+        self.seen = self.seen or (tactic == self.forget and isinstance(result, ProofFinished))
+        return result
+
+
+def test_search_claim_that_fails_on_replay_is_rolled_back(leandojo_cassette: Cassette) -> None:
+    env = ForgetfulEnv(leandojo_cassette, forget=EXACT)
+    session = ProofSession(env, add_abs_theorem(), fixed(RW, APPLY, EXACT), k=3)
+    session.apply(RW)
+    before = (session.tactics, session.state)
+    with pytest.raises(SessionError, match="failed on replay"):
+        session.finish_by_search(_config())
+    assert (session.tactics, session.state) == before
+
+
 # ---------------------------------------------------------------------------------- the loop (scripted input)
 
 
-def _drive(session: ProofSession, lines: list[str]) -> tuple[object, str]:
+def _drive(session: ProofSession, lines: list[str]) -> tuple[InteractiveOutcome, str]:
     feed = iter(lines)
 
     def fake_input(prompt: str) -> str:
@@ -248,8 +274,8 @@ def test_interactive_loop_pick_type_undo_and_finish(leandojo_cassette: Cassette)
     with ReplayEnv(leandojo_cassette) as env:
         session = ProofSession(env, add_abs_theorem(), fixed(RW, APPLY, EXACT), k=3)
         outcome, text = _drive(session, ["9", "1", "u", "1", "not_a_tactic", APPLY, "p", "1"])
-    assert outcome.finished and not outcome.quit  # type: ignore[attr-defined]
-    assert outcome.tactics == (RW, APPLY, EXACT)  # type: ignore[attr-defined]
+    assert outcome.finished and not outcome.quit
+    assert outcome.tactics == (RW, APPLY, EXACT)
     assert "no suggestion 9" in text
     assert f"undid: {RW}" in text
     assert "not applied: error: unrecorded" in text
@@ -260,14 +286,24 @@ def test_interactive_loop_search_and_quit(leandojo_cassette: Cassette) -> None:
     with ReplayEnv(leandojo_cassette) as env:
         session = ProofSession(env, add_abs_theorem(), fixed("simp", RW, APPLY, EXACT), k=4)
         outcome, text = _drive(session, ["s"])
-        assert outcome.finished and outcome.tactics == (RW, APPLY, EXACT)  # type: ignore[attr-defined]
+        assert outcome.finished and outcome.tactics == (RW, APPLY, EXACT)
         assert "search found" in text
 
         quitter = ProofSession(env, add_abs_theorem(), fixed(RW), k=1)
         outcome, _ = _drive(quitter, ["1", "q"])
-        assert not outcome.finished and outcome.quit and outcome.tactics == (RW,)  # type: ignore[attr-defined]
+        assert not outcome.finished and outcome.quit and outcome.tactics == (RW,)
         outcome, _ = _drive(ProofSession(env, add_abs_theorem(), fixed(RW), k=1), [])  # EOF quits
-        assert outcome.quit  # type: ignore[attr-defined]
+        assert outcome.quit
+
+
+def test_interactive_loop_survives_a_failing_model(leandojo_cassette: Cassette) -> None:
+    def broken(requests: Sequence[GenRequest], k: int) -> list[list[Candidate]]:
+        raise RuntimeError("model crashed")
+
+    with ReplayEnv(leandojo_cassette) as env:
+        outcome, text = _drive(ProofSession(env, add_abs_theorem(), broken, k=3), [RW, APPLY, EXACT])
+    assert "the generator failed: RuntimeError: model crashed" in text
+    assert outcome.finished and outcome.tactics == (RW, APPLY, EXACT)
 
 
 # ---------------------------------------------------------------------------------- writing back
@@ -283,7 +319,63 @@ class CountingVerifier:
         return self.verdict
 
 
+@pytest.fixture
+def add_abs_file(tmp_path: Path) -> Path:
+    path = tmp_path / "AddAbs.lean"
+    path.write_text(ADD_ABS_FILE, encoding="utf-8")
+    return path
+
+
+def test_write_verified_proof_checks_then_writes(add_abs_file: Path, leandojo_cassette: Cassette) -> None:
+    # An edit made elsewhere in the file during the session is kept.
+    edited = "-- edited while the session ran\n" + add_abs_file.read_text(encoding="utf-8")
+    add_abs_file.write_text(edited, encoding="utf-8")
+    verdict = write_verified_proof(add_abs_file, ADD_ABS, (RW, APPLY, EXACT), ReplayVerifier(leandojo_cassette))
+    assert verdict == Verified(checker="replay")
+    text = add_abs_file.read_text(encoding="utf-8")
+    assert text.startswith("-- edited while the session ran\n")
+    assert f"0 ≤ a + |a| := by\n  {RW}\n  {APPLY}\n  {EXACT}\n\ntheorem other_theorem : True := by\n  trivial\n" in text
+    assert "sorry" not in text
+
+
+def test_write_verified_proof_never_writes_a_rejected_proof(add_abs_file: Path, leandojo_cassette: Cassette) -> None:
+    verdict = write_verified_proof(add_abs_file, ADD_ABS, (RW, APPLY), ReplayVerifier(leandojo_cassette))
+    assert isinstance(verdict, Rejected) and "remain" in verdict.reason
+    assert add_abs_file.read_text(encoding="utf-8") == ADD_ABS_FILE
+
+
+def test_write_verified_proof_refuses_a_changed_statement_or_missing_theorem(add_abs_file: Path) -> None:
+    verifier = CountingVerifier(Verified(checker="test"))
+    statement = parse_lean_source(ADD_ABS_FILE).get(ADD_ABS).to_theorem().statement
+    add_abs_file.write_text(ADD_ABS_FILE.replace("0 ≤ a + |a|", "0 ≤ |a| + a"), encoding="utf-8")
+    verdict = write_verified_proof(add_abs_file, ADD_ABS, (RW,), verifier, expected_statement=statement)
+    assert isinstance(verdict, Rejected) and "changed" in verdict.reason
+    verdict = write_verified_proof(add_abs_file, "gone", (RW,), verifier)
+    assert isinstance(verdict, Rejected) and "no longer" in verdict.reason
+    assert verifier.calls == []
+
+
+def test_multiline_tactic_round_trips_through_file_and_verifier(tmp_path: Path, leandojo_cassette: Cassette) -> None:
+    # LeanDojo recorded this `induction … with` (arms at the tactic's own column) closing the goal in one step.
+    induction = next(
+        step.tactic
+        for (state, _), step in leandojo_cassette.steps.items()
+        if step.theorem == "Nat.succ_sub_succ_eq_sub" and step.step == 0
+    )
+    assert "\n| zero" in induction
+    path = tmp_path / "Sub.lean"
+    path.write_text(
+        "theorem Nat.succ_sub_succ_eq_sub (n m : Nat) : succ n - succ m = n - m := by\n  sorry\n", encoding="utf-8"
+    )
+    with ReplayEnv(leandojo_cassette) as env:
+        session = ProofSession(
+            env, Theorem("Nat.succ_sub_succ_eq_sub", "theorem Nat.succ_sub_succ_eq_sub"), fixed(induction)
+        )
+        assert session.apply(induction).outcome is Outcome.CLOSES
+    verdict = write_verified_proof(path, "Nat.succ_sub_succ_eq_sub", session.tactics, ReplayVerifier(leandojo_cassette))
+    assert verdict == Verified(checker="replay")
+    assert ":= by\n  induction m with\n    | zero" in path.read_text(encoding="utf-8")
+
+
 def test_suggestion_json_shape() -> None:
-    s = Suggestion("simp", -0.5)
-    assert json.loads(json.dumps(s.to_dict())) == {"tactic": "simp", "score": -0.5}
-    assert Verified("replay") != Rejected("x")
+    assert Suggestion("simp", -0.5).to_dict() == {"tactic": "simp", "score": -0.5}

@@ -98,6 +98,10 @@ def test_goal_on_stdin_is_looked_up_in_the_cassette(demo: tuple[Path, Path, Path
     assert code == 0, err
     payload = json.loads(out)
     assert payload["checked"] and payload["suggestions"][0] == {"tactic": "linarith", "score": -0.6, "result": "closes"}
+    assert "not a recorded state" not in err
+    code, out, err = invoke("x : ℝ\n⊢ x = 4", "-c", config, "--backend", "replay", "--cassette", cassette, "--json")
+    assert code == 0 and "not a recorded state" in err
+    assert {s.get("result") for s in json.loads(out)["suggestions"]} == {"error", "refused"}
 
 
 def test_goal_with_repl_backend_is_unchecked_and_says_why(demo: tuple[Path, Path, Path]) -> None:
@@ -145,6 +149,7 @@ def test_no_check_skips_lean(demo: tuple[Path, Path, Path]) -> None:
         (["{lean}"], "--theorem"),
         (["{lean}", "-t", "add_abs_nonneg", "-k", "0"], "--num-tactics"),
         (["-i", "⊢ True"], "--interactive needs"),
+        (["{lean}", "-t", "add_abs_nonneg", "--write"], "--write is for the interactive session"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
@@ -169,3 +174,53 @@ def test_bad_config_and_missing_cassette(project: tuple[Path, Path, Path], tmp_p
         lean, "-t", "add_abs_nonneg", "-c", good, "--backend", "replay", "--cassette", tmp_path / "none.jsonl"
     )
     assert code == 2 and "none.jsonl" in err
+
+
+def test_without_lean_file_suggestions_are_unchecked_unless_check_is_asked(
+    project: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    lean, _, config = project
+    no_lean = ["--lean-project", str(tmp_path / "no-lean-project")]
+    code, out, err = invoke(lean, "-t", "add_abs_nonneg", "-c", config, *no_lean, "--json")
+    assert code == 0, err
+    payload = json.loads(out)
+    assert payload["checked"] is False and payload["suggestions"][0]["tactic"] == EXACT
+    assert "unchecked" in err and "to set it up run" in err
+    for extra in (["--check"], ["-i"]):
+        code, _, err = invoke(lean, "-t", "add_abs_nonneg", "-c", config, *no_lean, *extra)
+        assert code == 2 and "to set it up run" in err, err
+
+
+@pytest.mark.parametrize("where", [["{lean}", "-t", "add_abs_nonneg"], ["⊢ True"]])
+def test_a_failing_model_is_one_line_and_exit_2(
+    project: tuple[Path, Path, Path], monkeypatch: pytest.MonkeyPatch, where: list[str]
+) -> None:
+    import prover.generators
+
+    def broken(requests: object, k: int) -> list[list[object]]:
+        raise RuntimeError("CUDA out of memory")
+
+    monkeypatch.setattr(prover.generators, "make_generator", lambda cfg: broken)
+    lean, cassette, config = project
+    args = [a.format(lean=lean) for a in where]
+    code, _, err = invoke(*args, "-c", config, "--backend", "replay", "--cassette", cassette)
+    assert code == 2
+    lines = [line for line in err.splitlines() if line.strip() and not line.startswith("note:")]
+    assert lines == ["error: the generator failed: RuntimeError: CUDA out of memory"]
+
+
+@pytest.mark.lean
+def test_live_lean_checks_suggestions(tmp_path: Path) -> None:
+    from conftest import live_lean_project
+
+    project = live_lean_project()
+    assert project is not None
+    lean = tmp_path / "Live.lean"
+    lean.write_text("theorem live_add_zero (n : Nat) : n + 0 = n := by\n  sorry\n", encoding="utf-8")
+    config = write_fixed_config(tmp_path / "live.toml", {"simp": -0.1, "exact no_such_lemma_xyz": -0.5})
+    code, out, err = invoke(lean, "-t", "live_add_zero", "-c", config, "--lean-project", project, "--json")
+    assert code == 0, err
+    results = {s["tactic"]: s for s in json.loads(out)["suggestions"]}
+    assert results["simp"]["result"] == "closes"
+    assert results["exact no_such_lemma_xyz"]["result"] == "error"
+    assert "no_such_lemma_xyz" in results["exact no_such_lemma_xyz"]["message"]

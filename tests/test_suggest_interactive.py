@@ -49,7 +49,6 @@ def finish(child: pexpect.spawn) -> int:
     return int(child.exitstatus)
 
 
-@pytest.mark.slow
 def test_pick_type_undo_finish_and_write(repo_root: Path, project: tuple[Path, Path, Path]) -> None:
     lean, cassette, config = project
     child = spawn(repo_root, lean, cassette, config, "--write")
@@ -85,7 +84,6 @@ def test_pick_type_undo_finish_and_write(repo_root: Path, project: tuple[Path, P
     assert "sorry" not in written
 
 
-@pytest.mark.slow
 def test_search_finishes_and_confirmation_prompt_writes(repo_root: Path, project: tuple[Path, Path, Path]) -> None:
     lean, cassette, config = project
     child = spawn(repo_root, lean, cassette, config)
@@ -102,7 +100,6 @@ def test_search_finishes_and_confirmation_prompt_writes(repo_root: Path, project
     assert f"{RW}\n  {APPLY}\n  {EXACT}\n" in lean.read_text(encoding="utf-8")
 
 
-@pytest.mark.slow
 def test_quit_prints_partial_proof_and_writes_nothing(repo_root: Path, project: tuple[Path, Path, Path]) -> None:
     lean, cassette, config = project
     child = spawn(repo_root, lean, cassette, config, "--write")

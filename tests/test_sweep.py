@@ -17,9 +17,9 @@ import pytest
 
 from benchmarks.minif2f import Problem, load_few_shot, load_problems
 from benchmarks.results import read_results
-from benchmarks.sweep import Components, SweepConfig, load_sweep_config, run_sweep
+from benchmarks.sweep import Components, SweepConfig, SweepError, load_sweep_config, run_sweep
 from benchmarks.sweep.actors import GeneratorServer
-from benchmarks.sweep.attempt import AttemptJob, run_search_attempt, whole_proof_request
+from benchmarks.sweep.attempt import AttemptJob, run_search_attempt, run_whole_attempt, whole_proof_request
 from lean_env.cassette import build_from_minif2f_fewshot
 from lean_env.replay import ReplayEnv, ReplayVerifier
 from lean_env.types import ProofState, TacticResult, Theorem
@@ -48,15 +48,18 @@ def ray_address() -> Any:
 
     # Test doubles defined here travel to the actors by value (workers cannot import test modules).
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    ray.init(
-        num_cpus=2,
-        include_dashboard=False,
-        log_to_driver=False,
-        logging_level=logging.ERROR,
-        runtime_env={"env_vars": {"PYTHONPATH": str(REPO_ROOT)}},
-    )
+    started = not ray.is_initialized()  # another test module may have started Ray already: share it
+    if started:
+        ray.init(
+            num_cpus=2,
+            include_dashboard=False,
+            log_to_driver=False,
+            logging_level=logging.ERROR,
+            runtime_env={"env_vars": {"PYTHONPATH": str(REPO_ROOT)}},
+        )
     yield ray.get_runtime_context().gcs_address
-    ray.shutdown()
+    if started:
+        ray.shutdown()
 
 
 @pytest.fixture(scope="session")
@@ -101,7 +104,9 @@ def lines(path: Path) -> list[dict[str, Any]]:
 # ----------------------------------------------------------------------------- pass rates
 
 
-def test_pass_rate_counts_every_problem_and_records_provenance(ray_address: str, cassette_path: Path, tmp_path: Path) -> None:
+def test_pass_rate_counts_every_problem_and_records_provenance(
+    ray_address: str, cassette_path: Path, tmp_path: Path
+) -> None:
     names = [*PROVABLE, *UNPROVABLE, NOT_IN_CASSETTE]
     cfg = sweep_config(tmp_path, names)
     run = run_sweep(cfg, components=replay_components(cassette_path), progress=False)
@@ -134,22 +139,27 @@ def test_a_search_claim_is_not_a_proof_without_the_verifier(cassette_path: Path,
     problem = load_problems(minif2f, names=["mathd_algebra_182"])[0]
     cfg = load_sweep_config(overrides={"search": {"max_expansions": 2}})
     job = AttemptJob(problem, 0, "f2f", "search")
-    outcome = run_search_attempt(job, ReplayEnv(cassette_path), FixedTacticGenerator(FIXED), RejectAll(), cfg.search.to_search_config())
+    outcome = run_search_attempt(
+        job, ReplayEnv(cassette_path), FixedTacticGenerator(FIXED), RejectAll(), cfg.search.to_search_config()
+    )
     assert outcome.status == "rejected" and not outcome.proved
     assert outcome.verdict_reason == "this verifier rejects everything"
 
 
 def test_resume_skips_finished_attempts(ray_address: str, cassette_path: Path, tmp_path: Path) -> None:
     names = list(PROVABLE)
-    run_sweep(sweep_config(tmp_path, names[:2]), components=replay_components(cassette_path), progress=False)
-    with pytest.raises(Exception, match="--resume"):
-        run_sweep(sweep_config(tmp_path, names), components=replay_components(cassette_path), progress=False)
-    run = run_sweep(sweep_config(tmp_path, names, resume=True), components=replay_components(cassette_path), progress=False)
+    one = {"prover_actors": 1}
+    run_sweep(sweep_config(tmp_path, names[:2], **one), components=replay_components(cassette_path), progress=False)
+    with pytest.raises(SweepError, match="--resume"):
+        run_sweep(sweep_config(tmp_path, names, **one), components=replay_components(cassette_path), progress=False)
+    run = run_sweep(
+        sweep_config(tmp_path, names, resume=True, **one), components=replay_components(cassette_path), progress=False
+    )
     assert (run.skipped, run.new_records) == (2, 2)
     assert sorted(r["problem"] for r in lines(run.output)) == sorted(names)
-    with pytest.raises(Exception, match="config"):  # other search settings must not mix into these results
-        cfg = sweep_config(tmp_path, names, resume=True)
-        cfg.search.max_expansions = 9
+    cfg = sweep_config(tmp_path, names, resume=True)
+    cfg.search.max_expansions = 9
+    with pytest.raises(SweepError, match="config"):  # other search settings must not mix into these results
         run_sweep(cfg, components=replay_components(cassette_path), progress=False)
 
 
@@ -279,13 +289,18 @@ def test_i2f_search_prompts_contain_the_informal_proof(
     names = ["mathd_algebra_182", "mathd_algebra_10"]
     proofs = {p.name: p.theorem.informal_proof or "" for p in load_problems(minif2f, names=names)}
     assert all(proofs.values())
-    comps = replay_components(cassette_path, )
+    comps = replay_components(cassette_path)
     comps.tactic_factory = lambda: InformalOnlyGenerator(proofs)
-    i2f = run_sweep(sweep_config(tmp_path / "i2f", names, task="i2f"), components=comps, progress=False)
-    f2f = run_sweep(sweep_config(tmp_path / "f2f", names, task="f2f"), components=comps, progress=False)
+    i2f = run_sweep(sweep_config(tmp_path, names, task="i2f", prover_actors=1), components=comps, progress=False)
     assert i2f.summary.pass_rate_line() == "pass rate: 2/2 (100.0%)"
-    assert f2f.summary.pass_rate_line() == "pass rate: 0/2 (0.0%)"
     assert {r["task"] for r in lines(i2f.output)} == {"i2f"}
+    # The same generator without the informal proof (f2f) finds nothing: the prompt made the difference.
+    cfg = sweep_config(tmp_path, names)
+    for problem in load_problems(minif2f, names=names):
+        job = AttemptJob(problem, 0, "f2f", "search")
+        env, gen = ReplayEnv(cassette_path), InformalOnlyGenerator(proofs)
+        outcome = run_search_attempt(job, env, gen, ReplayVerifier(cassette_path), cfg.search.to_search_config())
+        assert outcome.status == "failed_exhausted" and not outcome.proved
 
 
 def test_whole_proof_prompt_has_informal_proof_and_never_its_own_solution(shared: Path, minif2f: Path) -> None:
@@ -323,13 +338,18 @@ def test_i2f_whole_proof_pass_at_n(ray_address: str, cassette_path: Path, tmp_pa
     names = ["mathd_algebra_182", "mathd_numbertheory_24"]
     proofs = {p.name: p.theorem.informal_proof or "" for p in load_problems(minif2f, names=names)}
     comps = replay_components(cassette_path, completer_factory=lambda: ScriptedCompleter(proofs))
-    run = run_sweep(sweep_config(tmp_path, names, task="i2f", mode="whole", attempts=3), components=comps, progress=False)
+    cfg = sweep_config(tmp_path, names, task="i2f", mode="whole", attempts=3, prover_actors=1)
+    run = run_sweep(cfg, components=comps, progress=False)
     rows = lines(run.output)
     assert len(rows) == 6 and all(r["proved"] and r["mode"] == "whole" for r in rows)
+    assert all(r["checker"] == "replay" for r in rows)
     assert run.summary.pass_at == {1: 1.0, 2: 1.0, 3: 1.0}
-    f2f = run_sweep(sweep_config(tmp_path / "f2f", names, mode="whole", attempts=2), components=comps, progress=False)
-    assert f2f.summary.pass_rate_line() == "pass rate: 0/2 (0.0%)"
-    assert {r["status"] for r in lines(f2f.output)} == {"rejected"}
+    # Without the informal proof the scripted model writes a wrong proof, and the verifier rejects it.
+    fewshot = load_few_shot(cfg.sweep.few_shot_path())
+    for problem in load_problems(minif2f, names=names):
+        job = AttemptJob(problem, 0, "f2f", "whole", whole_proof_request(problem, "f2f", fewshot, 3))
+        outcome = run_whole_attempt(job, ScriptedCompleter(proofs), ReplayVerifier(cassette_path))
+        assert outcome.status == "rejected" and not outcome.proved and outcome.proof == "  nlinarith"
 
 
 # ----------------------------------------------------------------------------- batching
@@ -365,3 +385,25 @@ def test_problems_carry_informal_context_and_category(minif2f: Path) -> None:
     p = next(x for x in problems if x.name.startswith("imo_"))
     assert p.category == "IMO" and p.theorem.informal_proof and p.theorem.informal_statement
     assert ":=" not in p.theorem.statement.splitlines()[-1] and p.theorem.header.startswith("import Mathlib")
+
+
+# ----------------------------------------------------------------------------- the command line
+
+
+def test_prover_sweep_command_end_to_end(ray_address: str, cassette_path: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from prover.cli import app
+
+    names = ["mathd_algebra_182", "mathd_algebra_455", "aimeII_2001_p3"]
+    output = tmp_path / "out" / "results.jsonl"
+    args = ["sweep", "--backend", "replay", "--cassette", str(cassette_path), "--generator", "fixed"]
+    args += ["--split", "valid", "--names", ",".join(names), "--actors", "1", "--max-expansions", "3"]
+    args += ["--task", "i2f", "--output", str(output), "--no-progress"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().splitlines()[-1] == "pass rate: 2/3 (66.7%)"
+    rows = lines(output)
+    assert {r["problem"] for r in rows if r["proved"]} == {"mathd_algebra_182", "mathd_algebra_455"}
+    assert {r["task"] for r in rows} == {"i2f"} and {r["checker"] for r in rows if r["proved"]} == {"replay"}
+    assert (output.parent / "report.html").is_file() and (output.parent / "report.md").is_file()

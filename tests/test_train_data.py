@@ -77,10 +77,22 @@ def test_leandojo_benchmark_reader(tmp_path: Path, proofsteps_dir: Path) -> None
     theorems = []
     for i, (name, rows) in enumerate(by_thm.items()):
         traced = [
-            {"tactic": r["tactic"], "annotated_tactic": [r["tactic"], []], "state_before": r["state_before"], "state_after": r["state_after"]}
+            {
+                "tactic": r["tactic"],
+                "annotated_tactic": [r["tactic"], []],
+                "state_before": r["state_before"],
+                "state_after": r["state_after"],
+            }
             for r in rows
         ]
-        entry = {"url": "u", "commit": "c", "file_path": rows[0]["file"], "full_name": name, "start": [1, 1], "end": [2, 1]}
+        entry = {
+            "url": "u",
+            "commit": "c",
+            "file_path": rows[0]["file"],
+            "full_name": name,
+            "start": [1, 1],
+            "end": [2, 1],
+        }
         # Some public copies store traced_tactics as a Python repr string.
         entry["traced_tactics"] = repr(traced) if i % 2 else traced
         theorems.append(entry)
@@ -215,7 +227,10 @@ def test_nameless_rows_sharing_context_or_goal_are_one_group() -> None:
 
 
 def test_split_refuses_when_impossible() -> None:
-    rows = [ProofStep(state="⊢ True", tactic="trivial", theorem="t"), ProofStep(state="⊢ 1 = 1", tactic="rfl", theorem="t")]
+    rows = [
+        ProofStep(state="⊢ True", tactic="trivial", theorem="t"),
+        ProofStep(state="⊢ 1 = 1", tactic="rfl", theorem="t"),
+    ]
     with pytest.raises(DataError, match="cannot split"):
         split_by_theorem(rows, 0.5)
 
@@ -244,7 +259,9 @@ def test_planted_minif2f_initial_goal_is_refused(all_steps: list[ProofStep], min
 def test_planted_minif2f_statement_under_another_name_is_refused(minif2f_rows: list[dict]) -> None:
     problem = minif2f_rows[100]
     renamed = problem["formal_statement"].replace(problem["name"], "innocent_lemma", 1)
-    step = ProofStep(state="⊢ True", tactic="trivial", formal_statement=renamed.replace(":= by sorry", ":= by"), source="w:7")
+    step = ProofStep(
+        state="⊢ True", tactic="trivial", formal_statement=renamed.replace(":= by sorry", ":= by"), source="w:7"
+    )
     with pytest.raises(ContaminationError, match="1 row"):
         check_contamination([step], MiniF2FIndex.load())
 
@@ -255,7 +272,9 @@ def test_statement_body_drops_name_and_proof() -> None:
     assert statement_body("example : True := trivial") == ": True"
 
 
-def test_prepare_data_refuses_a_contaminated_source(tmp_path: Path, minif2f_rows: list[dict], proofsteps_dir: Path) -> None:
+def test_prepare_data_refuses_a_contaminated_source(
+    tmp_path: Path, minif2f_rows: list[dict], proofsteps_dir: Path
+) -> None:
     mixed = tmp_path / "mixed.jsonl"
     lines = (proofsteps_dir / "lean_workbook_plasma_converter.jsonl").read_text(encoding="utf-8").splitlines()[:100]
     planted = {"state_before": minif2f_rows[0]["initial_goal_deepseek"], "tactic": "norm_num", "theorem": "x"}
@@ -276,7 +295,14 @@ def test_cpu_tiny_config_loads_with_the_model_table(repo_root: Path) -> None:
     import tomllib
 
     table = tomllib.loads((repo_root / "train" / "configs" / "cpu-tiny.toml").read_text())["model"]
-    for key in ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size", "max_position_embeddings", "vocab_size"):
+    for key in (
+        "hidden_size",
+        "num_hidden_layers",
+        "num_attention_heads",
+        "intermediate_size",
+        "max_position_embeddings",
+        "vocab_size",
+    ):
         assert isinstance(table[key], int)
     assert cfg.model.max_position_embeddings >= cfg.data.max_length
     assert load_train_config("cpu-tiny").model == cfg.model  # packaged name works too

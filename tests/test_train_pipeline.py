@@ -299,16 +299,7 @@ def test_resume_continues_the_step_count(tmp_path: Path) -> None:
 
 
 def _cli() -> Any:
-    import typer
-
-    from prover.commands import train as train_cmd
-
-    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-    train_cmd.register(app)
-
-    @app.command("version")
-    def _version() -> None:  # a second command keeps `train` a named subcommand
-        pass
+    from prover.cli import app
 
     return app
 
@@ -326,7 +317,9 @@ def test_cli_bad_config_is_one_line_exit_2(tmp_path: Path) -> None:
 def test_cli_refuses_contaminated_data(tmp_path: Path, shared: Path) -> None:
     from typer.testing import CliRunner
 
-    goal = json.loads((shared / "data" / "minif2f" / "minif2f.jsonl").read_text().splitlines()[0])["initial_goal_deepseek"]
+    goal = json.loads((shared / "data" / "minif2f" / "minif2f.jsonl").read_text().splitlines()[0])[
+        "initial_goal_deepseek"
+    ]
     data = tmp_path / "d.jsonl"
     data.write_text(json.dumps({"state_before": goal, "tactic": "norm_num"}) + "\n", encoding="utf-8")
     cfg = tmp_path / "c.toml"

@@ -97,6 +97,9 @@ class TrainingSection(_Section):
     save_steps: int | None = Field(None, ge=1)  # default: save at the end of every epoch
     save_total_limit: int | None = Field(2, ge=1)
     dataloader_num_workers: int = Field(0, ge=0)
+    # CPU threads for torch; None keeps torch's default (all cores). 1 is far faster on a loaded machine,
+    # where multi-threaded kernels stall waiting for descheduled threads.
+    torch_threads: int | None = Field(None, ge=1)
     deepspeed: str | None = None  # path to a DeepSpeed JSON config (multi-GPU through accelerate launch)
     report_to: list[str] = Field(default_factory=list)
 
@@ -116,10 +119,10 @@ class TrainConfig(_Section):
     output_dir: str = "runs/train"
     seed: int = 0
     data: DataSection
-    model: ModelSection = Field(default_factory=ModelSection)
-    lora: LoraSection = Field(default_factory=LoraSection)
-    training: TrainingSection = Field(default_factory=TrainingSection)
-    eval: EvalSection = Field(default_factory=EvalSection)
+    model: ModelSection = Field(default_factory=lambda: ModelSection.model_validate({}))
+    lora: LoraSection = Field(default_factory=lambda: LoraSection.model_validate({}))
+    training: TrainingSection = Field(default_factory=lambda: TrainingSection.model_validate({}))
+    eval: EvalSection = Field(default_factory=lambda: EvalSection.model_validate({}))
 
     @model_validator(mode="after")
     def _known_template(self) -> TrainConfig:

@@ -232,8 +232,9 @@ def _proofpile_rows(file: Path) -> Iterator[tuple[str, str]]:
                 raise DataError(f"{file}:{lineno}: invalid JSON ({exc.msg})") from None
             if not isinstance(row, dict) or not isinstance(row.get("text"), str):
                 raise DataError(f"{file}:{lineno}: a lean_proofsteps row needs a string field text")
-            meta = row.get("meta") if isinstance(row.get("meta"), dict) else {}
-            yield str(meta.get("mathlib_filename") or f"{file.name}:{lineno}"), row["text"]
+            meta = row.get("meta")
+            module = meta.get("mathlib_filename") if isinstance(meta, dict) else None
+            yield str(module or f"{file.name}:{lineno}"), row["text"]
 
 
 def read_hf(source: DataSource) -> Iterator[ProofStep]:
@@ -251,11 +252,15 @@ def read_hf(source: DataSource) -> Iterator[ProofStep]:
         else:
             ds = datasets.load_dataset(path, source.hf_config, split=source.split, streaming=source.streaming)
     except Exception as exc:  # datasets raises many types; the user needs one line
-        raise DataError(f"cannot load dataset {path!r}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+        raise DataError(
+            f"cannot load dataset {path!r}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        ) from None
     for i, row in enumerate(ds):
         state, tactic = row.get(source.state_field), row.get(source.tactic_field)
         if not isinstance(state, str) or not isinstance(tactic, str):
-            raise DataError(f"dataset {path!r} row {i}: needs string columns {source.state_field!r} and {source.tactic_field!r}")
+            raise DataError(
+                f"dataset {path!r} row {i}: needs string columns {source.state_field!r} and {source.tactic_field!r}"
+            )
         theorem = _opt_str(row.get(source.theorem_field)) if source.theorem_field else None
         yield ProofStep(
             state=state,

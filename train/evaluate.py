@@ -72,7 +72,9 @@ class EvalReport:
         )
 
 
-def tactic_loss(model: Any, examples: Sequence[TokenizedExample], pad_token_id: int, batch_size: int = 16) -> LossReport:
+def tactic_loss(
+    model: Any, examples: Sequence[TokenizedExample], pad_token_id: int, batch_size: int = 16
+) -> LossReport:
     """Mean NLL over the label (tactic + EOS) tokens only, micro-averaged over all held-out tokens."""
     import torch
     import torch.nn.functional as F
@@ -169,31 +171,36 @@ class BeamSearchGenerator:
         return out
 
 
-def make_eval_generator(model_dir: str, template: PromptTemplate, num_beams: int, max_new_tokens: int, batch_size: int) -> TacticGenerator:
+def make_eval_generator(
+    model_dir: str, template: PromptTemplate, num_beams: int, max_new_tokens: int, batch_size: int
+) -> TacticGenerator:
     """The prover's HFGenerator over the saved checkpoint (beam search), else a local beam search."""
-    try:
-        from prover.generators.hf import HFGenerator
-    except ImportError:
-        HFGenerator = None  # noqa: N806 - the prover's generator may not be installed in this checkout
-    if HFGenerator is not None:
-        from prover.config import GeneratorConfig
+    import importlib.util
 
-        cfg = GeneratorConfig(
-            kind="hf",
-            model=model_dir,
-            template=template.name,
-            decoding="beam",
-            max_new_tokens=max_new_tokens,
-            batch_size=batch_size,
-            dtype="float32",
+    if importlib.util.find_spec("prover.generators.hf") is not None:
+        from prover.config import GeneratorConfig
+        from prover.generators.hf import HFGenerator
+
+        cfg = GeneratorConfig.model_validate(
+            {
+                "kind": "hf",
+                "model": model_dir,
+                "template": template.name,
+                "decoding": "beam",
+                "max_new_tokens": max_new_tokens,
+                "batch_size": batch_size,
+                "dtype": "float32",
+            }
         )
         gen: TacticGenerator = HFGenerator.from_config(cfg, template)
         return gen
+    # The prover's generator may be missing from a partial checkout; fall back to plain beam search.
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    model = AutoModelForCausalLM.from_pretrained(model_dir)
+    model: Any = AutoModelForCausalLM.from_pretrained(model_dir)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    return BeamSearchGenerator(model.eval(), tokenizer, template, max_new_tokens)
+    model.eval()
+    return BeamSearchGenerator(model, tokenizer, template, max_new_tokens)
 
 
 def evaluate_checkpoint(

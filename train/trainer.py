@@ -89,11 +89,13 @@ def build_model(cfg: TrainConfig, tokenizer: Any) -> Any:
     from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
 
     m = cfg.model
+    model: Any
     dtype = torch.bfloat16 if cfg.training.bf16 else torch.float32
     if m.name_or_path is None:
         if m.max_position_embeddings < cfg.data.max_length:
             raise TrainError("model.max_position_embeddings must be at least data.max_length")
-        config = LlamaConfig(
+        attention: dict[str, Any] = {"attn_implementation": m.attn_implementation}
+        config: Any = LlamaConfig(
             vocab_size=len(tokenizer),
             hidden_size=m.hidden_size,
             num_hidden_layers=m.num_hidden_layers,
@@ -105,7 +107,7 @@ def build_model(cfg: TrainConfig, tokenizer: Any) -> Any:
             bos_token_id=tokenizer.bos_token_id,
             eos_token_id=tokenizer.eos_token_id,
             pad_token_id=tokenizer.pad_token_id,
-            attn_implementation=m.attn_implementation,
+            **attention,
         )
         model = LlamaForCausalLM(config)
     else:
@@ -141,9 +143,12 @@ def build_model(cfg: TrainConfig, tokenizer: Any) -> Any:
 
 
 def _last_checkpoint(folder: Path) -> str | None:
-    from transformers.trainer_utils import get_last_checkpoint
+    from transformers import trainer_utils
 
-    return get_last_checkpoint(str(folder)) if folder.is_dir() else None
+    if not folder.is_dir():
+        return None
+    found: str | None = trainer_utils.get_last_checkpoint(str(folder))  # type: ignore[no-untyped-call]
+    return found
 
 
 def _training_arguments(cfg: TrainConfig, out: Path) -> Any:
@@ -199,6 +204,8 @@ def run_training(
         if checkpoint is None or not Path(checkpoint).is_dir():
             raise TrainError(f"nothing to resume: no checkpoint under {out / CHECKPOINTS}")
     out.mkdir(parents=True, exist_ok=True)
+    if cfg.training.torch_threads is not None:
+        torch.set_num_threads(cfg.training.torch_threads)
     set_seed(cfg.seed)
     if cfg.training.bf16 and not torch.cuda.is_available() and not torch.cpu._is_avx512_bf16_supported():
         log("note: bf16 requested without a bf16-capable device; it may be slow")
@@ -220,7 +227,9 @@ def run_training(
         efficiency = packing_efficiency(rows)
         dataset = ListDataset(as_dicts(rows))
         collator: Any = PackedCollator()
-        log(f"packing: {len(examples)} examples into {len(rows)} rows of {cfg.data.max_length} tokens ({efficiency:.1%} real)")
+        log(
+            f"packing: {len(examples)} examples into {len(rows)} rows of {cfg.data.max_length} tokens ({efficiency:.1%} real)"
+        )
     else:
         dataset = ListDataset(as_dicts(examples))
         collator = PaddingCollator(tokenizer.pad_token_id)
@@ -248,7 +257,7 @@ def run_training(
     result = trainer.train(resume_from_checkpoint=checkpoint)
     train_loss = float(result.training_loss) if result.training_loss == result.training_loss else None
 
-    final = trainer.model
+    final: Any = trainer.model
     if cfg.lora.enabled and cfg.lora.merge_on_save:
         final = final.merge_and_unload()
     final.config.use_cache = True

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import os
 import socket
 from collections.abc import Callable, Sequence
@@ -157,7 +158,9 @@ class GeneratorServer:
             for (kind, k), group in groups.items():
                 self._batch_sizes.append(len(group))
                 try:
-                    results = await loop.run_in_executor(self._model_thread, self._call, kind, k, [p.item for p in group])
+                    results = await loop.run_in_executor(
+                        self._model_thread, self._call, kind, k, [p.item for p in group]
+                    )
                 except Exception as exc:  # every request of the batch sees the model's failure
                     for p in group:
                         if not p.future.done():
@@ -246,10 +249,14 @@ class ProverWorker:
             if job.mode == "whole":
                 outcome = run_whole_attempt(job, self.completer, self._get_verifier())
             else:
-                outcome = run_search_attempt(job, self._get_env(), self.generator, self._get_verifier(), self.search_config)
+                outcome = run_search_attempt(
+                    job, self._get_env(), self.generator, self._get_verifier(), self.search_config
+                )
         except Exception as exc:  # building the backend failed, or something unforeseen: only this attempt fails
             self._reset()
-            return AttemptOutcome(status="failed_error", error=f"{type(exc).__name__}: {exc}", retriable=True, worker=self.name)
+            return AttemptOutcome(
+                status="failed_error", error=f"{type(exc).__name__}: {exc}", retriable=True, worker=self.name
+            )
         if outcome.retriable:
             self._reset()  # a crashed Lean process is replaced before the next attempt
         return _with_worker(outcome, self.name)
@@ -273,10 +280,8 @@ class ProverWorker:
         for resource in (env, verifier):
             close = getattr(resource, "close", None)
             if callable(close):
-                try:
+                with contextlib.suppress(Exception):  # closing a dead process may fail; it is being replaced
                     close()
-                except Exception:  # closing a dead process may fail; it is being replaced anyway
-                    pass
 
 
 def _with_worker(outcome: AttemptOutcome, worker: str) -> AttemptOutcome:

@@ -66,7 +66,12 @@ def informal_context(job: AttemptJob) -> InformalContext | None:
 def _verdict_fields(verdict: Verdict) -> dict[str, Any]:
     if isinstance(verdict, Verified):
         return {"proved": True, "verdict": "verified", "checker": verdict.checker, "verdict_reason": None}
-    return {"proved": False, "verdict": "rejected", "checker": verdict.checker or None, "verdict_reason": verdict.reason}
+    return {
+        "proved": False,
+        "verdict": "rejected",
+        "checker": verdict.checker or None,
+        "verdict_reason": verdict.reason,
+    }
 
 
 def _verify(verifier: ProofVerifier, job: AttemptJob, proof: str) -> tuple[dict[str, Any], str | None]:
@@ -92,7 +97,13 @@ def run_search_attempt(
         fields, error = _verify(verifier, job, result.proof)
         status = "proved" if fields["proved"] else "rejected"
         return AttemptOutcome(
-            status=status, proof=result.proof, stats=stats, error=error, started_at=started, finished_at=time.time(), **fields
+            status=status,
+            proof=result.proof,
+            stats=stats,
+            error=error,
+            started_at=started,
+            finished_at=time.time(),
+            **fields,
         )
     retriable = result.status is SearchStatus.FAILED_ERROR or (
         result.status is SearchStatus.FAILED_START and any(name in result.message for name in _BACKEND_FAILURES)
@@ -117,7 +128,9 @@ def whole_proof_request(problem: Problem, task: str, few_shot: Sequence[NamedFew
         # The few-shot proofs open with the informal proof as a comment; the query does the same.
         statement += "  /- " + context.proof.strip().replace("\n", "\n  ") + "\n  -/\n"
     header = thm.header or DEEPSEEK_HEADER
-    return whole_proof_prompt(statement, prefix, header=header, examples=few_shot_for(problem.name, few_shot, num_few_shot))
+    return whole_proof_prompt(
+        statement, prefix, header=header, examples=few_shot_for(problem.name, few_shot, num_few_shot)
+    )
 
 
 def extract_whole_proof(completion: str) -> str:

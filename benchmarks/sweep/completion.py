@@ -1,53 +1,38 @@
-"""Whole-proof sampling with a Hugging Face causal LM (informal-to-formal mode b). Imports torch lazily."""
+"""Whole-proof sampling (informal-to-formal mode b) over `prover.generators.hf.HFGenerator`. Imports torch lazily."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from prover.config import GeneratorConfig
-from prover.templates import WHOLE_PROOF_STOP
+from prover.templates import WHOLE_PROOF_STOP, PromptTemplate
+
+if TYPE_CHECKING:
+    from prover.generators.hf import HFGenerator
+
+# The whole-proof prompt is built by the sweep; the model continues it until the closing code fence.
+WHOLE_PROOF_TEMPLATE = PromptTemplate(name="whole-proof", prompt="{state}", stop=WHOLE_PROOF_STOP)
 
 
 class HFCompleter:
-    """One sampled completion per prompt, cut at the closing code fence."""
+    """One sampled completion per prompt, cut at the closing code fence (the model loads once, here)."""
 
     def __init__(self, cfg: GeneratorConfig) -> None:
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from prover.generators.hf import HFGenerator
 
-        self.cfg = cfg
-        device = cfg.device
-        if device == "auto":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        dtype: Any = "auto" if cfg.dtype == "auto" else getattr(torch, cfg.dtype)
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(cfg.model)
-            self.model = AutoModelForCausalLM.from_pretrained(cfg.model, dtype=dtype).to(device)
-        except (OSError, ValueError) as exc:
-            raise ValueError(f"cannot load model {cfg.model!r}: {str(exc).splitlines()[0]}") from None
-        self.model.eval()
-        if self.tokenizer.pad_token is None:
-            self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.tokenizer.padding_side = "left"
-        self.device = device
-        self._torch = torch
-        torch.manual_seed(cfg.seed)
+        self.generator: HFGenerator = HFGenerator.from_pretrained(
+            cfg.model,
+            WHOLE_PROOF_TEMPLATE,
+            device=cfg.device,
+            dtype=cfg.dtype,
+            decoding="sample",  # pass@N needs independent samples, not the N best beams
+            max_new_tokens=cfg.max_new_tokens,
+            batch_size=cfg.batch_size,
+            temperature=cfg.temperature,
+            top_p=cfg.top_p,
+            seed=cfg.seed,
+        )
 
     def __call__(self, prompts: Sequence[str]) -> list[str]:
-        torch = self._torch
-        batch = self.tokenizer(list(prompts), return_tensors="pt", padding=True).to(self.device)
-        with torch.no_grad():
-            out = self.model.generate(
-                **batch,
-                do_sample=True,
-                temperature=self.cfg.temperature,
-                top_p=self.cfg.top_p,
-                max_new_tokens=self.cfg.max_new_tokens,
-                pad_token_id=self.tokenizer.pad_token_id,
-                stop_strings=list(WHOLE_PROOF_STOP),
-                tokenizer=self.tokenizer,
-            )
-        new_tokens = out[:, batch["input_ids"].shape[1] :]
-        texts: list[str] = self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
-        return texts
+        return [raws[0].text if raws else "" for raws in self.generator.generate_raw(prompts, 1)]

@@ -23,8 +23,19 @@ PRESETS: dict[str, dict[str, Any]] = {
 # Keys that change how fast a sweep runs or where it writes, never what it finds: left out of the hash.
 _UNHASHED: dict[str, set[str]] = {
     "sweep": {
-        "output", "resume", "address", "prover_actors", "cpus_per_prover", "generator_replicas", "num_gpus",
-        "max_batch", "max_wait_ms", "attempt_timeout_s", "names", "limit", "retries",
+        "output",
+        "resume",
+        "address",
+        "prover_actors",
+        "cpus_per_prover",
+        "generator_replicas",
+        "num_gpus",
+        "max_batch",
+        "max_wait_ms",
+        "attempt_timeout_s",
+        "names",
+        "limit",
+        "retries",
     },
     "lean": {"pool_size", "start_timeout_s", "command_timeout_s", "repl_binary", "project"},
     "generator": {"batch_size", "device"},
@@ -47,7 +58,7 @@ class SweepSection(BaseModel):
     prover_actors: int = Field(2, ge=1)
     cpus_per_prover: float = Field(0.5, ge=0)
     generator_replicas: int = Field(1, ge=1)
-    num_gpus: float = Field(0.0, ge=0)  # per generator actor
+    num_gpus: float | None = Field(None, ge=0)  # per generator actor; None: 1 for a model if the cluster has GPUs
     max_batch: int = Field(32, ge=1)
     max_wait_ms: float = Field(5.0, ge=0)
     address: str | None = None  # None: start a local Ray instance
@@ -66,7 +77,7 @@ class SweepSection(BaseModel):
 
 
 class SweepConfig(ProverConfig):
-    sweep: SweepSection = Field(default_factory=SweepSection)
+    sweep: SweepSection = Field(default_factory=lambda: SweepSection.model_validate({}))
 
     def attempt_timeout(self) -> float:
         if self.sweep.attempt_timeout_s is not None:

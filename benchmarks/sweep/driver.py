@@ -7,6 +7,7 @@ finished (problem, attempt) keys are skipped.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -90,7 +91,9 @@ def select_problems(cfg: SweepConfig) -> list[Problem]:
     return load_problems(s.benchmark_path(), split=s.split, statement=s.statement, names=s.names or None, limit=s.limit)
 
 
-def make_record(cfg: SweepConfig, job: AttemptJob, outcome: AttemptOutcome, retries: int, config_hash: str) -> AttemptRecord:
+def make_record(
+    cfg: SweepConfig, job: AttemptJob, outcome: AttemptOutcome, retries: int, config_hash: str
+) -> AttemptRecord:
     p = job.problem
     return AttemptRecord(
         problem=p.name,
@@ -137,34 +140,46 @@ def ensure_ray(address: str | None) -> bool:
         )
     except (ConnectionError, RuntimeError, ValueError) as exc:
         where = f"the Ray cluster at {address}" if address else "a local Ray instance"
-        raise SweepError(f"cannot start or reach {where}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+        raise SweepError(
+            f"cannot start or reach {where}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        ) from None
     return True
 
 
-def _cpus_per_prover(cfg: SweepConfig) -> float:
+def _resources(cfg: SweepConfig) -> tuple[float, float]:
+    """(CPUs per prover actor, GPUs per generator actor), checked against the cluster."""
     import ray
 
-    available = float(ray.cluster_resources().get("CPU", 0.0))
-    actors = cfg.sweep.prover_actors
-    per = cfg.sweep.cpus_per_prover
-    if per * actors > available + 1e-9:
+    resources: dict[str, float] = ray.cluster_resources()  # type: ignore[no-untyped-call]
+    s = cfg.sweep
+    available = float(resources.get("CPU", 0.0))
+    per = s.cpus_per_prover
+    if per * s.prover_actors > available + 1e-9:
         raise SweepError(
-            f"{actors} prover actors x {per:g} CPUs need {per * actors:g} CPUs but the cluster has {available:g}; "
-            "lower sweep.cpus_per_prover (fractions are fine: the work waits on Lean and the model)"
+            f"{s.prover_actors} prover actors x {per:g} CPUs need {per * s.prover_actors:g} CPUs but the cluster "
+            f"has {available:g}; lower sweep.cpus_per_prover (fractions are fine: the work waits on Lean and the model)"
         )
-    if cfg.sweep.num_gpus > 0:
-        gpus = float(ray.cluster_resources().get("GPU", 0.0))
-        need = cfg.sweep.num_gpus * cfg.sweep.generator_replicas
-        if need > gpus + 1e-9:
-            raise SweepError(f"{cfg.sweep.generator_replicas} generator actors x {cfg.sweep.num_gpus:g} GPUs need {need:g} GPUs but the cluster has {gpus:g}")
-    return per
+    gpus = float(resources.get("GPU", 0.0))
+    gpu_per = s.num_gpus
+    if gpu_per is None:  # auto: a model gets a whole GPU per replica when the cluster has them
+        gpu_per = 1.0 if cfg.generator.kind != "fixed" and gpus >= s.generator_replicas else 0.0
+    if gpu_per * s.generator_replicas > gpus + 1e-9:
+        raise SweepError(
+            f"{s.generator_replicas} generator actors x {gpu_per:g} GPUs need "
+            f"{gpu_per * s.generator_replicas:g} GPUs but the cluster has {gpus:g}"
+        )
+    return per, gpu_per
 
 
-def _open_store(cfg: SweepConfig, config_hash: str, problems: Sequence[Problem]) -> tuple[ResultsStore, list[AttemptRecord]]:
+def _open_store(
+    cfg: SweepConfig, config_hash: str, problems: Sequence[Problem]
+) -> tuple[ResultsStore, list[AttemptRecord]]:
     output = Path(cfg.sweep.output).expanduser()
     store = ResultsStore(output)
     if not cfg.sweep.resume and output.exists() and output.stat().st_size > 0:
-        raise SweepError(f"results file {output} already exists; pass --resume to continue it or choose another --output")
+        raise SweepError(
+            f"results file {output} already exists; pass --resume to continue it or choose another --output"
+        )
     if cfg.sweep.resume:
         manifest = read_manifest(output)
         if manifest is not None and manifest.get("config_hash") not in (None, config_hash):
@@ -176,7 +191,9 @@ def _open_store(cfg: SweepConfig, config_hash: str, problems: Sequence[Problem])
     others = sorted({r.config_hash for r in loaded.records if r.config_hash and r.config_hash != config_hash})
     if others:
         store.close()
-        raise SweepError(f"{output} holds results of config {others[0]}, this run is {config_hash}; choose another --output")
+        raise SweepError(
+            f"{output} holds results of config {others[0]}, this run is {config_hash}; choose another --output"
+        )
     write_manifest(
         output,
         {
@@ -249,7 +266,7 @@ def _run_jobs(
     generators: list[Any] = []
     workers: list[Any] = []
     try:
-        cpus = _cpus_per_prover(cfg)
+        cpus, gpus = _resources(cfg)
         whole = s.mode == "whole"
         tactic_factory = None if whole else (comp.tactic_factory or ConfigGeneratorFactory(cfg.generator))
         completer_factory = (comp.completer_factory or ConfigCompleterFactory(cfg.generator)) if whole else None
@@ -259,9 +276,7 @@ def _run_jobs(
         gen_names = [f"sweep-{run_id}-generator-{i}" for i in range(s.generator_replicas)]
         generators = [
             ray.remote(GeneratorServer)
-            .options(
-                name=name, num_cpus=0, num_gpus=s.num_gpus, max_restarts=-1, max_task_retries=1, max_concurrency=1000
-            )
+            .options(name=name, num_cpus=0, num_gpus=gpus, max_restarts=-1, max_task_retries=1, max_concurrency=1000)
             .remote(tactic_factory, completer_factory, s.max_batch, s.max_wait_ms)
             for name in gen_names
         ]
@@ -280,9 +295,14 @@ def _run_jobs(
         for slot in range(s.prover_actors):
             spawn(slot)
         try:
-            ray.get([g.ping.remote() for g in generators] + [w.ping.remote() for w in workers], timeout=ACTOR_START_TIMEOUT_S)
+            ray.get(
+                [g.ping.remote() for g in generators] + [w.ping.remote() for w in workers],
+                timeout=ACTOR_START_TIMEOUT_S,
+            )
         except GetTimeoutError:
-            raise SweepError(f"actors did not start within {ACTOR_START_TIMEOUT_S:.0f}s (not enough resources?)") from None
+            raise SweepError(
+                f"actors did not start within {ACTOR_START_TIMEOUT_S:.0f}s (not enough resources?)"
+            ) from None
         except RayError as exc:
             raise SweepError(f"an actor failed to start: {_first_line(exc)}") from None
         _schedule(cfg, jobs, list(workers), spawn, config_hash, store, sink, progress, ray, RayActorError, RayError)
@@ -295,10 +315,8 @@ def _run_jobs(
 
 
 def _kill(ray: Any, actor: Any) -> None:
-    try:
+    with contextlib.suppress(Exception):  # already gone
         ray.kill(actor, no_restart=True)
-    except Exception:  # already gone
-        pass
 
 
 def _first_line(exc: BaseException) -> str:
@@ -388,7 +406,11 @@ def _collect(
         )
     except ray_error as exc:
         return AttemptOutcome(
-            status="failed_error", error=_first_line(exc), retriable=True, started_at=flight.submitted_at, finished_at=time.time()
+            status="failed_error",
+            error=_first_line(exc),
+            retriable=True,
+            started_at=flight.submitted_at,
+            finished_at=time.time(),
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -78,10 +79,9 @@ def serve(
         )
         err_console.print(f"serving on http://{host}:{port} (API docs at /docs)", highlight=False, soft_wrap=True)
         server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, lifespan="on"))
-        try:
+        # uvicorn re-raises the Ctrl-C it handled after a graceful shutdown.
+        with contextlib.suppress(KeyboardInterrupt):
             server.run(sockets=[sock])
-        except KeyboardInterrupt:
-            pass  # uvicorn re-raises the Ctrl-C it handled after a graceful shutdown
     finally:
         sock.close()
     err_console.print("server stopped", highlight=False)

@@ -56,6 +56,8 @@ def suggest(
     if k < 1:
         fail("--num-tactics must be at least 1")
 
+    if write and not interactive:
+        fail("--write is for the interactive session (-i)")
     if theorem is None:
         if interactive:
             fail("--interactive needs a file and --theorem NAME")
@@ -116,7 +118,7 @@ def _open_env(cfg: Any, check: bool | None) -> Any:
 def _suggest_for_goal(cfg: Any, goal: str, k: int, prefix: str, check: bool | None, as_json: bool) -> None:
     from lean_env.errors import LeanEnvError
     from lean_env.types import ProofState
-    from prover.suggest import check_suggestions, generate_suggestions
+    from prover.suggest import check_suggestions
 
     gen = _build_generator(cfg)
     env = None
@@ -131,8 +133,9 @@ def _suggest_for_goal(cfg: Any, goal: str, k: int, prefix: str, check: bool | No
         )
     else:
         env = _open_env(cfg, check)
-    suggestions = generate_suggestions(gen, goal, k, prefix=prefix)
+    suggestions = _generate(gen, goal, k, prefix)
     if env is not None:
+        _note_unrecorded_goal(env, goal)
         with env:
             state = ProofState.from_pp(goal)
             try:
@@ -146,6 +149,37 @@ def _suggest_for_goal(cfg: Any, goal: str, k: int, prefix: str, check: bool | No
             except LeanEnvError as exc:
                 fail(f"Lean failed while checking the suggestions: {exc}")
     _print(goal, suggestions, env is not None, as_json)
+
+
+def _generate(gen: Any, state: str, k: int, prefix: str, theorem_name: str | None = None) -> list[Any]:
+    from prover.suggest import generate_suggestions
+
+    try:
+        return generate_suggestions(gen, state, k, prefix=prefix, theorem_name=theorem_name)
+    except Exception as exc:  # a model failure (out of memory, bad checkpoint, ...): one line, exit 2
+        fail(f"the generator failed: {type(exc).__name__}: {exc}")
+
+
+def _session_suggestions(session: Any, prefix: str) -> list[Any]:
+    from lean_env.errors import LeanEnvError
+
+    try:
+        return list(session.suggest(check=True, prefix=prefix))
+    except LeanEnvError:
+        raise
+    except Exception as exc:  # the model, not Lean
+        fail(f"the generator failed: {type(exc).__name__}: {exc}")
+
+
+def _note_unrecorded_goal(env: Any, goal: str) -> None:
+    """With the replay backend, a goal the cassette never saw can only ever be `unrecorded`: say so once."""
+    steps = getattr(getattr(env, "cassette", None), "steps", None)
+    if steps is not None and not any(state == goal.strip() for state, _ in steps):
+        err_console.print(
+            "note: this goal is not a recorded state in the cassette, so every check says `unrecorded`",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def _suggest_in_file(
@@ -162,7 +196,7 @@ def _suggest_in_file(
 ) -> None:
     from lean_env.errors import LeanEnvError, LeanParseError
     from lean_env.parse import parse_lean_source
-    from prover.suggest import Outcome, ProofSession, generate_suggestions
+    from prover.suggest import Outcome, ProofSession
 
     if not path.is_file():
         fail(f"no such file: {path}")
@@ -186,7 +220,7 @@ def _suggest_in_file(
     if env is None:
         if apply:
             fail("--apply runs tactics in Lean; it needs a Lean backend (drop --no-check)")
-        suggestions = generate_suggestions(gen, theorem.statement, k, prefix=prefix, theorem_name=theorem.name)
+        suggestions = _generate(gen, theorem.statement, k, prefix, theorem.name)
         err_console.print(
             "note: without Lean the model sees the theorem's statement, not its goal", highlight=False, soft_wrap=True
         )
@@ -215,7 +249,7 @@ def _suggest_in_file(
                 return
             if session.finished:
                 fail("the --apply tactics already close every goal; nothing to suggest")
-            suggestions = session.suggest(check=True, prefix=prefix)
+            suggestions = _session_suggestions(session, prefix)
         except LeanEnvError as exc:
             if session.tactics:
                 err_console.print(f"tactics so far: {'; '.join(session.tactics)}", highlight=False, soft_wrap=True)

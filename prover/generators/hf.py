@@ -232,6 +232,8 @@ class HFGenerator:
         allow_native_decide: bool = False,
         forbidden_token_ids: Sequence[int] = (),
         max_prompt_tokens: int | None = None,
+        share_prefill: bool = True,
+        kv_cache: Literal["auto", "static", "dynamic"] = "auto",
     ) -> None:
         if decoding not in ("beam", "sample"):
             raise ValueError(f"decoding must be 'beam' or 'sample', got {decoding!r}")
@@ -259,6 +261,15 @@ class HFGenerator:
             if positions:
                 max_prompt_tokens = max(int(positions) - max_new_tokens, 1)
         self.max_prompt_tokens = max_prompt_tokens
+        self.share_prefill = share_prefill
+        if kv_cache not in ("auto", "static", "dynamic"):
+            raise ValueError(f"kv_cache must be 'auto', 'static' or 'dynamic', got {kv_cache!r}")
+        if kv_cache == "auto":
+            # Static caches are the faster choice for SDPA/eager attention; flash-attention 2
+            # handles padding through unpadding and is the well-trodden path with dynamic ones.
+            attn = getattr(model.config, "_attn_implementation", None)
+            kv_cache = "dynamic" if attn == "flash_attention_2" else "static"
+        self.kv_cache = kv_cache
         self._calls = 0
 
     @classmethod
@@ -305,11 +316,16 @@ class HFGenerator:
         if k <= 0:
             return [[] for _ in requests]
         n = max(k, math.ceil(k * self.oversample))
-        out: list[list[Candidate]] = []
-        for start in range(0, len(requests), self.batch_size):
-            chunk = requests[start : start + self.batch_size]
-            raws = self.generate_raw([self.prompt(r) for r in chunk], n)
-            out.extend(self._candidates(r, seqs, k) for r, seqs in zip(chunk, raws, strict=True))
+        prompts = [self.prompt(r) for r in requests]
+        # Similar lengths share a forward pass, so little compute goes to padding; each state's
+        # candidates do not depend on its batch companions, so the order is free.
+        order = sorted(range(len(requests)), key=lambda i: len(prompts[i]))
+        out: list[list[Candidate]] = [[] for _ in requests]
+        for start in range(0, len(order), self.batch_size):
+            chunk = order[start : start + self.batch_size]
+            raws = self.generate_raw([prompts[i] for i in chunk], n)
+            for i, seqs in zip(chunk, raws, strict=True):
+                out[i] = self._candidates(requests[i], seqs, k)
         return out
 
     def _candidates(self, request: GenRequest, raws: list[RawSequence], k: int) -> list[Candidate]:
@@ -387,6 +403,9 @@ class HFGenerator:
             torch.manual_seed(self.seed + self._calls)
         self._calls += 1
         with torch.inference_mode():
+            cache = self._shared_prefill(enc, n)
+            if cache is not None:
+                enc["cache"] = cache
             result = self.model.generate(
                 **enc,
                 generation_config=gen_config,
@@ -410,6 +429,42 @@ class HFGenerator:
             text = tok.decode(ids[:length], skip_special_tokens=True)
             raws[row // n].append(RawSequence(text=text, logprob=float(sum(lps[:length])), num_tokens=int(length)))
         return raws
+
+    def _shared_prefill(self, enc: dict[str, Any], n: int) -> Any:
+        """The prompts' KV cache computed once per state, then repeated for its `n` beams or samples.
+
+        `generate` would otherwise run each prompt through the model once per beam. The last
+        prompt token is left for `generate`, which needs at least one uncached input. With
+        `kv_cache="static"` the repeated cache is preallocated for the whole generation, so the
+        decoding steps write in place instead of re-concatenating the cache every token.
+        """
+        ids, mask = enc["input_ids"], enc["attention_mask"]
+        if not self.share_prefill or ids.shape[1] < 2:
+            return None
+        positions = (mask.long().cumsum(-1) - 1).clamp(min=0)
+        out = self.model(
+            input_ids=ids[:, :-1],
+            attention_mask=mask[:, :-1],
+            position_ids=positions[:, :-1],
+            use_cache=True,
+            logits_to_keep=1,
+        )
+        dynamic = getattr(out, "cache", None) or getattr(out, "past_key_values", None)
+        layers = getattr(dynamic, "layers", None)
+        if dynamic is None or not layers or not all(hasattr(layer, "keys") for layer in layers):
+            return None
+        if self.kv_cache == "static":
+            from transformers import StaticCache
+
+            static = StaticCache(config=self.model.config, max_cache_len=ids.shape[1] + self.max_new_tokens)
+            for index, layer in enumerate(layers):
+                static.update(
+                    layer.keys.repeat_interleave(n, dim=0), layer.values.repeat_interleave(n, dim=0), index
+                )
+            return static
+        if n > 1:
+            dynamic.batch_repeat_interleave(n)
+        return dynamic
 
     def _sampled_lengths(self, generated: torch.Tensor, stop: list[str]) -> list[int]:
         """Tokens that belong to each sample: through EOS, or through the token completing a stop string.

@@ -1,0 +1,91 @@
+"""A SIMULATED Lean for the sweep benchmark: it sleeps a lognormal latency per tactic and follows a
+fixed script. It measures orchestration (actors, batching, scheduling), never proving; its verdicts
+say checker="simulated" so they cannot be mistaken for Lean's.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Sequence
+from types import TracebackType
+
+from benchmarks.minif2f import Problem, StatementSource
+from lean_env.types import LeanError, ProofFinished, ProofState, StateResult, TacticResult, Theorem
+from lean_env.verdict import Rejected, Verdict, Verified
+from search.types import Candidate, GenRequest
+
+SIMULATED_CHECKER = "simulated"
+STEP = "step"
+
+
+class SimulatedLatencyEnv:
+    """Each theorem needs `depth` applications of the tactic `step`; anything else is an error.
+
+    Every tactic sleeps a lognormal time (median `median_s`, log-sd `sigma`), as a Lean call waits.
+    """
+
+    def __init__(self, depth: int = 3, median_s: float = 0.05, sigma: float = 0.5, seed: int | None = None) -> None:
+        self.depth = depth
+        self.mu = math.log(median_s)
+        self.sigma = sigma
+        self.rng = random.Random(seed)
+
+    def start(self, theorem: Theorem) -> ProofState:
+        return ProofState.from_pp(f"⊢ {theorem.name} remaining {self.depth}")
+
+    def run_tactic(self, state: ProofState, tactic: str, timeout: float | None = None) -> TacticResult:
+        time.sleep(self.rng.lognormvariate(self.mu, self.sigma))
+        if tactic != STEP:
+            return LeanError(f"simulated error: {tactic}")
+        head, _, remaining = state.pp.rpartition(" ")
+        left = int(remaining) - 1
+        return ProofFinished() if left == 0 else StateResult(ProofState.from_pp(f"{head} {left}"))
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> SimulatedLatencyEnv:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class SimulatedVerifier:
+    def __init__(self, depth: int = 3) -> None:
+        self.depth = depth
+
+    def verify(self, theorem: Theorem, proof: str) -> Verdict:
+        steps = [ln.strip() for ln in proof.splitlines() if ln.strip()]
+        if steps == [STEP] * self.depth:
+            return Verified(checker=SIMULATED_CHECKER)
+        return Rejected("not the simulated proof", checker=SIMULATED_CHECKER)
+
+
+class TrivialGenerator:
+    """`wrong` bad tactics, then `step` (so each expansion costs wrong + 1 simulated Lean calls)."""
+
+    def __init__(self, wrong: int = 3) -> None:
+        self.wrong = wrong
+
+    def __call__(self, requests: Sequence[GenRequest], k: int) -> list[list[Candidate]]:
+        cands = [Candidate(f"bad{i}", -0.1 * (i + 1)) for i in range(self.wrong)] + [Candidate(STEP, -1.0)]
+        return [cands[:k] for _ in requests]
+
+
+def simulated_problems(count: int, prefix: str = "sim") -> list[Problem]:
+    return [
+        Problem(
+            name=f"{prefix}_{i:04d}",
+            split="simulated",
+            theorem=Theorem(name=f"{prefix}_{i:04d}", statement=f"theorem {prefix}_{i:04d} : True"),
+            category="simulated",
+            statement_field="simulated",
+            source=StatementSource(text="simulated"),
+        )
+        for i in range(count)
+    ]

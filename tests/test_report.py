@@ -1,0 +1,112 @@
+"""`prover report` and the sweep command's input handling (no Ray needed here)."""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from benchmarks.report import write_report
+from benchmarks.results import AttemptRecord, ResultsStore, write_manifest
+from prover.commands import sweep as sweep_command
+
+
+@pytest.fixture()
+def app() -> typer.Typer:
+    # Only this module's commands: the test does not depend on the other subcommands importing.
+    application = typer.Typer()
+    sweep_command.register(application)
+    return application
+
+
+def write_results(path: Path, with_manifest: bool = True) -> None:
+    rows = [
+        ("mathd_algebra_10", "algebra", True, 1.5, 2),
+        ("mathd_numbertheory_24", "number theory", False, 9.0, 100),
+        ("imo_1959_p1", "IMO", False, 30.0, 40),
+    ]
+    with ResultsStore(path) as store:
+        store.open_for_append()
+        for name, cat, proved, secs, exp in rows:
+            store.append(
+                AttemptRecord(
+                    problem=name,
+                    attempt=0,
+                    category=cat,
+                    status="proved" if proved else "failed_expansions",
+                    proved=proved,
+                    verdict="verified" if proved else None,
+                    checker="replay" if proved else None,
+                    started_at=100.0,
+                    finished_at=100.0 + secs,
+                    stats={"expansions": exp},
+                    config_hash="abc",
+                    model="fixed",
+                )
+            )
+    if with_manifest:
+        names = [r[0] for r in rows] + ["aime_1983_p1"]  # planned but never finished
+        write_manifest(path, {"config_hash": "abc", "model": "fixed", "benchmark": "b.jsonl", "problems": names})
+
+
+def test_report_writes_markdown_and_self_contained_html(tmp_path: Path) -> None:
+    results = tmp_path / "results.jsonl"
+    write_results(results)
+    rep = write_report(results, tmp_path / "out")
+    md = rep.markdown.read_text()
+    assert "pass rate: 1/4 (25.0%)" in md  # the unfinished planned problem is in the denominator
+    assert "| algebra | 1 | 1 | 100.0% |" in md and "| AIME | 0 | 1 | 0.0% |" in md
+    assert "| 1 | 25.0% |" in md  # pass@1
+    assert "aime_1983_p1 | - | 0 | 0 | missing" in md
+    page = rep.html.read_text()
+    images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+    assert len(images) == 2
+    assert all(base64.b64decode(img).startswith(b"\x89PNG") for img in images)
+    assert not re.search(r'(src|href)="(?!data:)', page)  # nothing loaded from elsewhere
+    assert "<table>" in page and "pass rate: 1/4 (25.0%)" in page
+
+
+def test_report_command_prints_pass_rate_last(app: typer.Typer, tmp_path: Path) -> None:
+    results = tmp_path / "results.jsonl"
+    write_results(results, with_manifest=False)
+    result = CliRunner().invoke(app, ["report", str(results), "--out", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().splitlines()[-1] == "pass rate: 1/3 (33.3%)"
+    assert (tmp_path / "r" / "report.html").is_file() and (tmp_path / "r" / "report.md").is_file()
+
+
+def test_report_command_rejects_a_missing_file(app: typer.Typer, tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["report", str(tmp_path / "nope.jsonl")])
+    assert result.exit_code == 2
+    assert "no such results file" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--split", "nope"], "sweep.split"),
+        (["--benchmark", "/does/not/exist.jsonl", "--generator", "fixed"], "benchmark file not found"),
+        (["--preset", "gpt"], "unknown preset"),
+        (["--names", "not_a_problem", "--generator", "fixed"], "unknown problem 'not_a_problem'"),
+        (["--mode", "whole", "--generator", "fixed"], "whole"),
+    ],
+)
+def test_sweep_command_bad_input_is_one_line_exit_2(
+    app: typer.Typer, args: list[str], message: str, tmp_path: Path
+) -> None:
+    result = CliRunner().invoke(app, ["sweep", "--output", str(tmp_path / "r.jsonl"), *args])
+    assert result.exit_code == 2, result.output
+    assert message in result.output and result.output.count("error:") == 1
+
+
+def test_sweep_refuses_to_overwrite_results_without_resume(app: typer.Typer, tmp_path: Path) -> None:
+    results = tmp_path / "results.jsonl"
+    write_results(results, with_manifest=False)
+    before = results.read_bytes()
+    result = CliRunner().invoke(app, ["sweep", "--generator", "fixed", "--split", "valid", "--output", str(results)])
+    assert result.exit_code == 2 and "--resume" in result.output
+    assert results.read_bytes() == before
