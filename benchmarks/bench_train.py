@@ -62,6 +62,8 @@ def main() -> None:
     from train.trainer import build_model
 
     cfg = load_train_config(args.config)
+    if cfg.training.torch_threads is not None:
+        torch.set_num_threads(cfg.training.torch_threads)
     if cfg.model.name_or_path is not None:
         raise SystemExit("bench_train.py measures a from-scratch config (model.name_or_path unset)")
     template = get_template(cfg.template)

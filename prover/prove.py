@@ -22,6 +22,7 @@ from lean_env.parse import LeanFile, TheoremDecl, parse_lean_source, replace_pro
 from lean_env.types import DojoSource, Env, Theorem
 from lean_env.verdict import ProofVerifier, Rejected, Verdict, Verified
 from search import BestFirstSearch, InformalContext, SearchConfig, SearchResult, TacticGenerator
+from search.types import ProgressEvent
 
 
 class UnknownTheoremError(ValueError):
@@ -210,12 +211,7 @@ def prove_file(
     proofs: dict[str, str] = {}
     for decl in targets:
         theorem = make_theorem(decl) if make_theorem else decl.to_theorem()
-        searcher = BestFirstSearch(
-            env,
-            generator,
-            search_config,
-            on_progress=(lambda event, _n=decl.name: on_progress(_n, event)) if on_progress else None,
-        )
+        searcher = BestFirstSearch(env, generator, search_config, on_progress=_bind_progress(on_progress, decl.name))
         result: SearchResult = searcher.search(theorem, informal_context(decl) if use_informal else None)
         if tree_dir is not None and result.tree is not None:
             _export_tree(result, tree_dir)
@@ -240,14 +236,20 @@ def prove_file(
     return proofs
 
 
+def _bind_progress(callback: ProgressCallback | None, name: str) -> Callable[[ProgressEvent], None] | None:
+    if callback is None:
+        return None
+    return lambda event: callback(name, event)
+
+
 def _export_tree(result: SearchResult, tree_dir: Path) -> None:
-    from search.tree import to_dot, to_json
+    from search.tree import write_tree
 
     assert result.tree is not None
     tree_dir.mkdir(parents=True, exist_ok=True)
     stem = result.theorem_name.replace("/", "_")
-    (tree_dir / f"{stem}.json").write_text(json.dumps(to_json(result.tree), ensure_ascii=False), encoding="utf-8")
-    (tree_dir / f"{stem}.dot").write_text(to_dot(result.tree), encoding="utf-8")
+    write_tree(result.tree, tree_dir / f"{stem}.json")
+    write_tree(result.tree, tree_dir / f"{stem}.dot")
 
 
 def finalize_file(

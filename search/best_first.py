@@ -17,9 +17,7 @@ import heapq
 import math
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from lean_env.types import (
     NO_GOALS,
@@ -49,6 +47,9 @@ from search.types import (
     TacticGenerator,
     ValueFunction,
 )
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 TacticCheck = Callable[[str], "str | None"]
 
@@ -222,8 +223,8 @@ class _Run:
         self.nodes = _Nodes()
         self.by_pp: dict[str, int] = {}
         self.edges: list[_EdgeRecord] = []
-        self.heap: list[tuple[float, int, int]] = []  # (-priority, tie-break counter, node id)
-        self.counter = 0
+        # (-priority, node id): ids count up in discovery order, so ties pop first-found first.
+        self.heap: list[tuple[float, int]] = []
         self.expansions = 0
         self.lean_calls = 0
         self.model_time = 0.0
@@ -292,14 +293,13 @@ class _Run:
     # -------------------------------------------------------------- frontier
 
     def _push(self, node: int) -> None:
-        self.counter += 1
-        heapq.heappush(self.heap, (-self.nodes.priority[node], self.counter, node))
+        heapq.heappush(self.heap, (-self.nodes.priority[node], node))
 
     def _pop(self, count: int) -> list[int]:
         batch: list[int] = []
         heap, expanded = self.heap, self.nodes.expanded
         while heap and len(batch) < count:
-            node = heapq.heappop(heap)[2]
+            node = heapq.heappop(heap)[1]
             # Lazy deletion: an improved node leaves its older, worse entry behind; skip it once expanded.
             if not expanded[node] and node not in batch:
                 batch.append(node)
@@ -366,6 +366,9 @@ class _Run:
                 )
                 continue
             result, lean_time = self._run_tactic(node, tactic)
+            if isinstance(result, StateResult) and result.state.pp.strip() == NO_GOALS:
+                # LeanDojo's convention for a finished proof; some backends may report it as a state.
+                result = ProofFinished(result.state.handle)
             if isinstance(result, StateResult):
                 child = self._reach(node, result.state, tactic, score, fresh)
                 edges.append((node, child, tactic, logprob, num_tokens, score, T.RESULT_STATE, "", lean_time))

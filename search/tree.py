@@ -3,8 +3,10 @@
 Nodes are proof states (attrs: pp, status, priority, score, depth, on_proof_path) plus one leaf per
 failed tactic (status "dead", its pp empty) and one "proved" leaf for a finished proof. Edges are
 tactics (attrs: tactic, logprob, num_tokens, score, result, message, lean_time, on_proof_path).
-Because states are deduplicated the graph is a DAG, and may even hold cycles when a tactic leads
-back to an earlier state; the proof path is marked with `on_proof_path`.
+Because states are deduplicated, a state may have several parents, and a tactic leading back to an
+earlier state makes a cycle; the proof path is marked with `on_proof_path`.
+
+networkx is imported only where a graph is made, so `import search` stays fast for the CLI.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
+if TYPE_CHECKING:
+    import networkx as nx
 
 # Node statuses.
 OPEN = "open"  # found, waiting in the frontier
@@ -42,6 +45,8 @@ def digraph_from_adjacency(
     own bookkeeping on large trees; filling the dict-of-dicts store that networkx documents for
     subclasses (`_node`, `_succ`, `_pred`) is about 7x faster. The attribute dicts are shared, not copied.
     """
+    import networkx as nx
+
     g = nx.DiGraph(**graph_attrs)
     store = (getattr(g, "_node", None), getattr(g, "_succ", None), getattr(g, "_pred", None))
     if not all(isinstance(part, dict) for part in store) or set(succ) != set(nodes):
@@ -87,6 +92,8 @@ def from_json(text: str) -> nx.DiGraph:
     data = json.loads(text)
     if not isinstance(data, dict) or "nodes" not in data or "edges" not in data:
         raise ValueError("not a search tree: expected an object with 'nodes' and 'edges'")
+    import networkx as nx
+
     g = nx.DiGraph()
     g.graph.update(data.get("graph", {}))
     for node in data["nodes"]:
@@ -159,5 +166,5 @@ def write_tree(g: nx.DiGraph, path: str | Path) -> Path:
 def proof_path_edges(g: nx.DiGraph) -> list[tuple[int, int, dict[str, Any]]]:
     """The edges of the found proof, root first (empty when no proof was found)."""
     edges = [(u, v, a) for u, v, a in g.edges(data=True) if a.get("on_proof_path")]
-    depth = nx.get_node_attributes(g, "depth")
+    depth = {n: a.get("depth", 0) for n, a in g.nodes(data=True)}
     return sorted(edges, key=lambda e: depth.get(e[0], 0))

@@ -38,7 +38,9 @@ def test_defaults_are_llemma_settings() -> None:
 
 def test_toml_then_overrides(tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
-    path.write_text('[search]\nnum_tactics = 8\nscoring = "sum_logprob"\n[generator]\nkind = "fixed"\n', encoding="utf-8")
+    path.write_text(
+        '[search]\nnum_tactics = 8\nscoring = "sum_logprob"\n[generator]\nkind = "fixed"\n', encoding="utf-8"
+    )
     cfg = load_config(path, {"search": {"num_tactics": 4, "time_s": None}})
     assert cfg.search.num_tactics == 4  # the flag wins
     assert cfg.search.time_s == 600  # None means "not given"

@@ -106,9 +106,15 @@ def test_nothing_to_prove_exits_zero(tmp_path: Path) -> None:
     ("args", "needle"),
     [
         (["prove", "no/such/file.lean"], "no such file"),
-        (["prove", str(DEMO), "--theorem", "no_such_theorem", "--backend", "replay", "--cassette", str(CASSETTE)], "no theorem named"),
+        (
+            ["prove", str(DEMO), "--theorem", "no_such_theorem", "--backend", "replay", "--cassette", str(CASSETTE)],
+            "no theorem named",
+        ),
         (["prove", str(DEMO), "--backend", "replay", "--generator", "fixed"], "needs a cassette"),
-        (["prove", str(DEMO), "--backend", "replay", "--cassette", "missing.jsonl", "--generator", "fixed"], "cassette not found"),
+        (
+            ["prove", str(DEMO), "--backend", "replay", "--cassette", "missing.jsonl", "--generator", "fixed"],
+            "cassette not found",
+        ),
         (["prove", str(DEMO), "--backend", "bogus"], "invalid config"),
         (["prove", str(DEMO), "--num-tactics", "0"], "num_tactics"),
     ],
@@ -121,7 +127,9 @@ def test_bad_input_is_one_line_error_exit_two(args: list[str], needle: str) -> N
 
 def test_malformed_lean_reports_line_and_column(tmp_path: Path) -> None:
     path = tmp_path / "bad.lean"
-    path.write_text("theorem ok : True := by\n  sorry\n\n/- unclosed comment\ntheorem t : True := by sorry\n", encoding="utf-8")
+    path.write_text(
+        "theorem ok : True := by\n  sorry\n\n/- unclosed comment\ntheorem t : True := by sorry\n", encoding="utf-8"
+    )
     code, out = run(*replay_args(path))
     assert code == 2
     assert "bad.lean:4:" in out
@@ -154,7 +162,9 @@ def test_lean_not_installed_names_the_setup_command(tmp_path: Path, monkeypatch:
     assert "to set it up run:" in out
 
 
-def test_verifier_rejection_is_never_reported_as_proved(demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_verifier_rejection_is_never_reported_as_proved(
+    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from lean_env.verdict import Rejected
     from prover import backends
 
@@ -194,3 +204,12 @@ def test_apply_proofs_rewrites_examples_below_a_longer_proof() -> None:
     names = [d.name for d in parse_lean_source(source).theorems]
     out = apply_proofs(source, "<s>", {names[0]: "skip\nrfl", names[1]: "rfl"})
     assert out == "example : 1 = 1 := by\n  skip\n  rfl\n\nexample : 2 = 2 := by\n  rfl\n"
+
+
+def test_tree_export_is_json_and_dot(demo: Path, tmp_path: Path) -> None:
+    trees = tmp_path / "trees"
+    code, _ = run(*replay_args(demo, "--theorem", "mathd_algebra_141", "--tree-dir", str(trees)))
+    assert code == 1
+    data = json.loads((trees / "mathd_algebra_141.json").read_text(encoding="utf-8"))
+    assert isinstance(data, dict)  # one JSON document, not a JSON-encoded string
+    assert (trees / "mathd_algebra_141.dot").read_text(encoding="utf-8").lstrip().startswith("digraph")

@@ -85,3 +85,17 @@ def test_write_tree_picks_format_by_suffix(tmp_path: Path) -> None:
     assert dot.startswith("digraph")
     js = T.write_tree(g, tmp_path / "t.json").read_text(encoding="utf-8")
     assert T.from_json(js).number_of_nodes() == g.number_of_nodes()
+
+
+def test_fast_graph_build_matches_the_public_api() -> None:
+    nodes = {0: {"pp": "a"}, 1: {"pp": "b"}, 2: {"pp": "c"}}
+    succ = {0: {1: {"tactic": "x"}, 2: {"tactic": "y"}}, 1: {2: {"tactic": "z"}, 0: {"tactic": "back"}}, 2: {}}
+    fast = T.digraph_from_adjacency(nodes, succ, theorem="t")
+    slow = nx.DiGraph(theorem="t")
+    slow.add_nodes_from(nodes.items())
+    slow.add_edges_from((u, v, d) for u, nbrs in succ.items() for v, d in nbrs.items())
+    assert nx.utils.graphs_equal(fast, slow)
+    assert dict(fast.in_degree()) == {0: 1, 1: 1, 2: 2}
+    assert set(fast.predecessors(2)) == {0, 1}
+    assert nx.descendants(fast, 1) == {0, 2}
+    assert fast.edges[1, 2] is fast.pred[2][1]  # one attribute dict shared by both directions

@@ -60,6 +60,7 @@ class ModelSection(_Section):
     max_position_embeddings: int = Field(1024, ge=16)
     vocab_size: int = Field(4096, ge=300)  # tokenizer trained locally to this size
     tie_word_embeddings: bool = True
+    attention_dropout: float = Field(0.0, ge=0, lt=1)
     attn_implementation: str = "sdpa"
     trust_remote_code: bool = False
 

@@ -61,7 +61,9 @@ def _is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
-def load_or_train_tokenizer(cfg: TrainConfig, train: Sequence[ProofStep], template: PromptTemplate, out: Path) -> Any:
+def load_or_train_tokenizer(
+    cfg: TrainConfig, train: Sequence[ProofStep], template: PromptTemplate, out: Path, resume: bool = False
+) -> Any:
     from transformers import AutoTokenizer
 
     source = cfg.model.tokenizer or cfg.model.name_or_path
@@ -72,7 +74,7 @@ def load_or_train_tokenizer(cfg: TrainConfig, train: Sequence[ProofStep], templa
             tok.pad_token = tok.eos_token
         return tok
     saved = out / TOKENIZER_DIR
-    if (saved / "tokenizer.json").is_file():
+    if resume and (saved / "tokenizer.json").is_file():
         # Resume (or re-run) must see exactly the same token ids as the first run.
         return AutoTokenizer.from_pretrained(str(saved))
     from train.tokenizer import train_bpe_tokenizer
@@ -104,6 +106,7 @@ def build_model(cfg: TrainConfig, tokenizer: Any) -> Any:
             intermediate_size=m.intermediate_size,
             max_position_embeddings=m.max_position_embeddings,
             tie_word_embeddings=m.tie_word_embeddings,
+            attention_dropout=m.attention_dropout,
             bos_token_id=tokenizer.bos_token_id,
             eos_token_id=tokenizer.eos_token_id,
             pad_token_id=tokenizer.pad_token_id,
@@ -207,8 +210,10 @@ def run_training(
     if cfg.training.torch_threads is not None:
         torch.set_num_threads(cfg.training.torch_threads)
     set_seed(cfg.seed)
-    if cfg.training.bf16 and not torch.cuda.is_available() and not torch.cpu._is_avx512_bf16_supported():
-        log("note: bf16 requested without a bf16-capable device; it may be slow")
+    if checkpoint is None and _last_checkpoint(out / CHECKPOINTS) is not None:
+        log(
+            f"note: {out / CHECKPOINTS} holds checkpoints of an earlier run; this run starts afresh (use --resume to continue)"
+        )
 
     data: PreparedData = prepare_data(cfg.data, cfg.seed)
     template = get_template(cfg.template)
@@ -217,7 +222,7 @@ def run_training(
         f"train {len(data.train)} rows / {data.split.train_groups} theorems, "
         f"validation {len(data.validation)} rows / {data.split.validation_groups} theorems"
     )
-    tokenizer = load_or_train_tokenizer(cfg, data.train, template, out)
+    tokenizer = load_or_train_tokenizer(cfg, data.train, template, out, resume=checkpoint is not None)
     examples, dropped = tokenize_steps(data.train, template, tokenizer, cfg.data.max_length)
     if not examples:
         raise TrainError("no training example fits data.max_length")

@@ -41,6 +41,7 @@ def prove(
     from prover.config import ConfigError, load_config
     from prover.prove import (
         FileReport,
+        TheoremReport,
         UnknownTheoremError,
         dojo_source_for,
         finalize_file,
@@ -111,6 +112,11 @@ def prove(
 
     proofs: dict[str, str] = {}
     with env, _ProgressDisplay(targets) as display:
+
+        def on_theorem_done(entry: TheoremReport) -> None:
+            display.done(entry)
+            save_report()
+
         try:
             proofs = prove_file(
                 file,
@@ -121,7 +127,7 @@ def prove(
                 cfg.search.to_search_config(),
                 file_report,
                 on_progress=display.update,
-                on_theorem_done=lambda entry: (display.done(entry), save_report()),
+                on_theorem_done=on_theorem_done,
                 tree_dir=tree_dir,
                 make_theorem=make_theorem,
                 use_informal=informal,

@@ -30,6 +30,10 @@ if TYPE_CHECKING:
 
 Decoding = Literal["beam", "sample"]
 
+# On CPU, beam search is bound by copying the KV cache every step; batches beyond this many
+# cached tokens (rows x padded length) fall out of the CPU caches and get slower per state.
+CPU_MAX_BATCH_TOKENS = 8192
+
 
 @dataclass(frozen=True)
 class RawSequence:
@@ -234,6 +238,7 @@ class HFGenerator:
         max_prompt_tokens: int | None = None,
         share_prefill: bool = True,
         kv_cache: Literal["auto", "static", "dynamic"] = "auto",
+        max_batch_tokens: int | None | Literal["auto"] = "auto",
     ) -> None:
         if decoding not in ("beam", "sample"):
             raise ValueError(f"decoding must be 'beam' or 'sample', got {decoding!r}")
@@ -270,6 +275,12 @@ class HFGenerator:
             attn = getattr(model.config, "_attn_implementation", None)
             kv_cache = "dynamic" if attn == "flash_attention_2" else "static"
         self.kv_cache = kv_cache
+        if max_batch_tokens == "auto":
+            on_cpu = next(model.parameters()).device.type == "cpu"
+            max_batch_tokens = CPU_MAX_BATCH_TOKENS if on_cpu else None
+        if max_batch_tokens is not None and max_batch_tokens < 1:
+            raise ValueError("max_batch_tokens must be >= 1")
+        self.max_batch_tokens = max_batch_tokens
         self._calls = 0
 
     @classmethod
@@ -317,16 +328,38 @@ class HFGenerator:
             return [[] for _ in requests]
         n = max(k, math.ceil(k * self.oversample))
         prompts = [self.prompt(r) for r in requests]
-        # Similar lengths share a forward pass, so little compute goes to padding; each state's
-        # candidates do not depend on its batch companions, so the order is free.
-        order = sorted(range(len(requests)), key=lambda i: len(prompts[i]))
         out: list[list[Candidate]] = [[] for _ in requests]
-        for start in range(0, len(order), self.batch_size):
-            chunk = order[start : start + self.batch_size]
+        for chunk in self.plan_batches(prompts, n):
             raws = self.generate_raw([prompts[i] for i in chunk], n)
             for i, seqs in zip(chunk, raws, strict=True):
                 out[i] = self._candidates(requests[i], seqs, k)
         return out
+
+    def plan_batches(self, prompts: Sequence[str], n: int) -> list[list[int]]:
+        """Group prompt indices into forward passes: similar lengths together, at most `batch_size`
+        states and (when set) at most `max_batch_tokens` cached tokens (rows x padded length) each.
+
+        Each state's candidates do not depend on its batch companions, so the grouping is free;
+        sorting by length keeps padding small, and the token cap keeps the KV cache, which beam
+        search copies every step, within what the device handles well.
+        """
+        lengths = [len(ids) for ids in self.tokenizer(list(prompts))["input_ids"]]
+        if self.max_prompt_tokens is not None:
+            lengths = [min(length, self.max_prompt_tokens) for length in lengths]
+        order = sorted(range(len(prompts)), key=lambda i: lengths[i])
+        batches: list[list[int]] = []
+        current: list[int] = []
+        for i in order:
+            longest = max(lengths[i], max((lengths[j] for j in current), default=0))
+            cost = (len(current) + 1) * n * (longest + self.max_new_tokens)
+            over_budget = self.max_batch_tokens is not None and cost > self.max_batch_tokens
+            if current and (len(current) >= self.batch_size or over_budget):
+                batches.append(current)
+                current = []
+            current.append(i)
+        if current:
+            batches.append(current)
+        return batches
 
     def _candidates(self, request: GenRequest, raws: list[RawSequence], k: int) -> list[Candidate]:
         best: dict[str, Candidate] = {}
