@@ -30,6 +30,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from lean_env import setup
 from lean_env.errors import (
     LeanCrashError,
     LeanEnvError,
@@ -40,6 +41,7 @@ from lean_env.errors import (
     TheoremStartError,
 )
 from lean_env.repl_process import DEFAULT_MAX_RESPONSE_BYTES, ReplMemoryError, ReplProcess
+from lean_env.setup import ELAN_INSTALL
 from lean_env.types import (
     LeanError,
     ProofFinished,
@@ -53,9 +55,6 @@ from lean_env.types import (
 
 log = logging.getLogger(__name__)
 
-ELAN_INSTALL = "curl https://raw.githubusercontent.com/leanprover/elan/master/elan-init.sh -sSf | sh"
-# Where `prover setup` builds the REPL inside the project (lean_env.setup owns the canonical value).
-FALLBACK_REPL_RELPATHS = (".lake/packages/REPL/.lake/build/bin/repl", "repl/.lake/build/bin/repl")
 REFUSED_PREFIX = "refused by tactic filter: "
 MEMORY_PREFIX = "memory limit exceeded"
 
@@ -94,7 +93,9 @@ class ReplSettings:
         project = self.project_dir
         setup_fix = f"prover setup --lean-project {project}"
         if shutil.which(self.lake) is None:
-            raise LeanNotFoundError(f"`{self.lake}` (Lean's build tool) is not on PATH", fix=_elan_install())
+            raise LeanNotFoundError(
+                f"`{self.lake}` (Lean's build tool) is not on PATH", fix=f"{ELAN_INSTALL} && {setup_fix}"
+            )
         if not project.is_dir():
             raise LeanNotFoundError(f"the Lean project {project} does not exist", fix=setup_fix)
         if not any((project / name).exists() for name in ("lakefile.lean", "lakefile.toml")):
@@ -113,24 +114,9 @@ class ReplSettings:
         return project
 
 
-def _elan_install() -> str:
-    try:
-        from lean_env import setup
-
-        return str(setup.ELAN_INSTALL)
-    except (ImportError, AttributeError):
-        return ELAN_INSTALL
-
-
 def default_repl_binary(project: Path) -> Path:
-    """The REPL that `prover setup` builds inside `project` (the first existing candidate)."""
-    try:
-        from lean_env import setup
-
-        return Path(setup.default_repl_binary(project))
-    except (ImportError, AttributeError):
-        candidates = [project / rel for rel in FALLBACK_REPL_RELPATHS]
-        return next((c for c in candidates if c.is_file()), candidates[0])
+    """The REPL that `prover setup` builds inside `project`."""
+    return setup.default_repl_binary(project)
 
 
 # -- pure interpretation of REPL answers -------------------------------------------------------------
