@@ -71,13 +71,13 @@ def cpu_tiny_shape() -> tuple[dict[str, int], str]:
     return shape, template
 
 
-def random_llama(shape: dict[str, int], device: str, dtype: Any) -> Any:
+def random_llama(shape: dict[str, Any], device: str, dtype: Any) -> Any:
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
     from prover.generators.hf import attention_implementation
 
-    config = LlamaConfig(
+    config: Any = LlamaConfig(
         **shape,
         num_key_value_heads=shape["num_attention_heads"],
         bos_token_id=1,
@@ -90,7 +90,7 @@ def random_llama(shape: dict[str, int], device: str, dtype: Any) -> Any:
     torch.set_default_dtype(dtype)
     try:
         with torch.device(device):
-            model = LlamaForCausalLM(config)
+            model: Any = LlamaForCausalLM(config)
     finally:
         torch.set_default_dtype(default_dtype)
     return model.eval()
@@ -125,7 +125,9 @@ def build_generator(args: argparse.Namespace) -> tuple[Any, str]:
 
 def main(argv: list[str] | None = None) -> float:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default=None, help="hub id or local path (default: cpu-tiny on CPU, llemma_7b on GPU)")
+    parser.add_argument(
+        "--model", default=None, help="hub id or local path (default: cpu-tiny on CPU, llemma_7b on GPU)"
+    )
     parser.add_argument("--random-7b", action="store_true", help="a random-init Llama-7B (GPU, no hub needed)")
     parser.add_argument("--template", default=None, help="prompt template (default: the model's)")
     parser.add_argument("--device", default="auto")
@@ -142,10 +144,14 @@ def main(argv: list[str] | None = None) -> float:
 
     gen, what = build_generator(args)
     requests = [GenRequest(s) for s in load_states(args.states)]
-    print(f"model: {what}; template {gen.template.name}; {len(requests)} states, beam {args.beam}, {args.new_tokens} new tokens")
+    print(
+        f"model: {what}; template {gen.template.name}; {len(requests)} states, beam {args.beam}, {args.new_tokens} new tokens"
+    )
     plan = gen.plan_batches([gen.prompt(r) for r in requests], args.beam)
-    print(f"forward passes per batched call: {len(plan)} (states each: {[len(p) for p in plan]}; "
-          f"max_batch_tokens={gen.max_batch_tokens})")
+    print(
+        f"forward passes per batched call: {len(plan)} (states each: {[len(p) for p in plan]}; "
+        f"max_batch_tokens={gen.max_batch_tokens})"
+    )
 
     def batched() -> float:
         start = time.perf_counter()

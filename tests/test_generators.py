@@ -120,10 +120,14 @@ def test_trained_model_beam_search_ranks_the_learned_tactic_first(trained_model:
         # Stopped at the end marker: the tactic plus "\n[GOAL]" (or EOS), not max_new_tokens.
         assert cands[0].num_tokens <= len(tactic.encode()) + len("\n[GOAL]")
         completion = tok(tactic + "\n[GOAL]", add_special_tokens=False)["input_ids"][: cands[0].num_tokens]
-        assert cands[0].logprob == pytest.approx(true_logprob(trained_model, tok, gen.prompt(GenRequest(state)), completion), abs=1e-3)
+        assert cands[0].logprob == pytest.approx(
+            true_logprob(trained_model, tok, gen.prompt(GenRequest(state)), completion), abs=1e-3
+        )
 
 
-def test_beam_logprobs_are_true_sums_even_with_length_penalty(random_model: Any, tok: Any, printable_only: list[int]) -> None:
+def test_beam_logprobs_are_true_sums_even_with_length_penalty(
+    random_model: Any, tok: Any, printable_only: list[int]
+) -> None:
     gen = HFGenerator(
         random_model, tok, "bfs", max_new_tokens=12, length_penalty=1.0, forbidden_token_ids=printable_only
     )
@@ -165,7 +169,9 @@ def test_unrestricted_garbage_still_honours_the_contract(tok: Any) -> None:
 def test_batched_equals_one_at_a_time(random_model: Any, tok: Any, printable_only: list[int]) -> None:
     # States of very different lengths, so the batch is heavily left-padded.
     requests = [GenRequest(s) for s in STATES] + [GenRequest("⊢ " + " ∧ ".join(["True"] * 20))]
-    gen = HFGenerator(random_model, tok, "proofsteps", max_new_tokens=12, batch_size=8, forbidden_token_ids=printable_only)
+    gen = HFGenerator(
+        random_model, tok, "proofsteps", max_new_tokens=12, batch_size=8, forbidden_token_ids=printable_only
+    )
     batched = gen(requests, 5)
     single = [gen([r], 5)[0] for r in requests]
     for b, s in zip(batched, single, strict=True):

@@ -36,9 +36,18 @@ def test_fixed_generator_ranks_by_prior_and_respects_k() -> None:
     assert cands[0].tactic == best
     everything = gen([GenRequest(STATE)], 1000)[0]
     assert {c.tactic for c in everything} == set(DEFAULT_FIXED_TACTICS)
-    assert {"norm_num", "simp", "linarith", "nlinarith", "omega", "decide", "ring_nf", "field_simp", "positivity", "aesop"} <= {
-        c.tactic for c in everything
-    }
+    assert {
+        "norm_num",
+        "simp",
+        "linarith",
+        "nlinarith",
+        "omega",
+        "decide",
+        "ring_nf",
+        "field_simp",
+        "positivity",
+        "aesop",
+    } <= {c.tactic for c in everything}
 
 
 def test_fixed_generator_configurable_priors_and_prefix() -> None:

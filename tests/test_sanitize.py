@@ -24,7 +24,10 @@ PROOFSTEPS = get_template("proofsteps")
         ("\nsimp;\n---", "simp"),
         ("\nsimp <;>\n---", "simp"),
         ("\n```lean4\nomega\n```\n---", "omega"),
-        ("\ninduction n with\n| zero => simp\n| succ n ih => omega\n---", "induction n with\n| zero => simp\n| succ n ih => omega"),
+        (
+            "\ninduction n with\n| zero => simp\n| succ n ih => omega\n---",
+            "induction n with\n| zero => simp\n| succ n ih => omega",
+        ),
         ("\nrcases h with ⟨x, hx⟩\n---", "rcases h with ⟨x, hx⟩"),
     ],
 )

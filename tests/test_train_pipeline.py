@@ -69,7 +69,14 @@ def tiny_config(output_dir: Path, **training: Any) -> TrainConfig:
                 "max_position_embeddings": 256,
                 "vocab_size": 512,
             },
-            "training": {"max_steps": 12, "batch_size": 8, "learning_rate": 3e-3, "logging_steps": 1, "save_steps": 6}
+            "training": {
+                "max_steps": 12,
+                "batch_size": 8,
+                "learning_rate": 3e-3,
+                "logging_steps": 1,
+                "torch_threads": 1,
+                "save_steps": 6,
+            }
             | training,
             "eval": {"max_examples": 6, "max_new_tokens": 12, "num_beams": 5, "batch_size": 8},
         }
@@ -254,7 +261,6 @@ def test_saved_checkpoint_loads_and_generates(trained: tuple[Any, Path]) -> None
     assert len(cands) == 1 and all(c.tactic for c in cands[0])
 
 
-@pytest.mark.slow
 def test_resume_continues_the_step_count(tmp_path: Path) -> None:
     from train.trainer import TrainError, run_training
 
@@ -262,8 +268,10 @@ def test_resume_continues_the_step_count(tmp_path: Path) -> None:
         run_training(tiny_config(tmp_path, max_steps=4, save_steps=2), resume=True, log=lambda _m: None)
     cfg = tiny_config(tmp_path, max_steps=4, save_steps=2)
     cfg.eval.enabled = False
+    threads = torch.get_num_threads()
     first = run_training(cfg, log=lambda _m: None)
     assert first.global_step == 4
+    assert torch.get_num_threads() == threads  # training.torch_threads does not leak into the caller
     assert (tmp_path / "checkpoints" / "checkpoint-4").is_dir()
     vocab_before = (tmp_path / "tokenizer" / "tokenizer.json").read_text()
 
@@ -327,3 +335,29 @@ def test_cli_refuses_contaminated_data(tmp_path: Path, shared: Path) -> None:
     result = CliRunner().invoke(_cli(), ["train", "--config", str(cfg)])
     assert result.exit_code == 2 and "miniF2F" in result.output
     assert not (tmp_path / "out" / "config.json").exists()
+
+
+def test_lora_fine_tune_of_a_local_pretrained_model_saves_a_merged_model(tmp_path: Path, tokenizer: Any) -> None:
+    """The GPU recipe (pretrained base + LoRA + gradient checkpointing) on a tiny local 'pretrained' model."""
+    from transformers import AutoModelForCausalLM
+
+    from train.trainer import run_training
+
+    base_dir = tmp_path / "base"
+    base = _tiny_model(tokenizer, seed=1)
+    base.save_pretrained(base_dir)
+    tokenizer.save_pretrained(base_dir)
+    cfg = tiny_config(tmp_path / "out", max_steps=3, save_steps=3, gradient_checkpointing=True, learning_rate=1e-2)
+    cfg.model.name_or_path = str(base_dir)
+    cfg.lora.enabled = True
+    cfg.lora.r = 4
+    cfg.lora.target_modules = ["q_proj", "v_proj"]
+    cfg.eval.enabled = False
+    result = run_training(cfg, log=lambda _m: None)
+    assert result.global_step == 3
+    out = tmp_path / "out"
+    assert not (out / "adapter_config.json").exists()  # merged: loads without peft
+    merged = AutoModelForCausalLM.from_pretrained(out)
+    before = dict(base.named_parameters())
+    changed = [n for n, p in merged.named_parameters() if not torch.equal(p, before[n])]
+    assert changed and all(("q_proj" in n or "v_proj" in n) for n in changed)

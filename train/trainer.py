@@ -198,6 +198,23 @@ def run_training(
 ) -> TrainResult:
     """Prepare data, train, save a prover-loadable checkpoint, evaluate on the held-out split."""
     import torch
+
+    threads = torch.get_num_threads()
+    if cfg.training.torch_threads is not None:
+        torch.set_num_threads(cfg.training.torch_threads)
+    try:
+        return _run_training(cfg, resume=resume, output_dir=output_dir, log=log)
+    finally:
+        torch.set_num_threads(threads)  # the setting is process-wide; callers keep theirs
+
+
+def _run_training(
+    cfg: TrainConfig,
+    *,
+    resume: bool | str,
+    output_dir: str | None,
+    log: Callable[[str], None],
+) -> TrainResult:
     from transformers import Trainer, set_seed
 
     out = Path(output_dir or cfg.output_dir).expanduser()
@@ -207,8 +224,6 @@ def run_training(
         if checkpoint is None or not Path(checkpoint).is_dir():
             raise TrainError(f"nothing to resume: no checkpoint under {out / CHECKPOINTS}")
     out.mkdir(parents=True, exist_ok=True)
-    if cfg.training.torch_threads is not None:
-        torch.set_num_threads(cfg.training.torch_threads)
     set_seed(cfg.seed)
     if checkpoint is None and _last_checkpoint(out / CHECKPOINTS) is not None:
         log(

@@ -89,5 +89,3 @@ def make_generator(cfg: GeneratorConfig) -> TacticGenerator:
     else:  # pragma: no cover - pydantic restricts `kind`
         raise ValueError(f"unknown generator kind {cfg.kind!r}")
     return CombinedGenerator(model, fixed) if cfg.combine_fixed else model
-
-

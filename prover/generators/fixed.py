@@ -57,8 +57,7 @@ class FixedTacticGenerator:
             raise ValueError("fixed tactic list is empty")
         # Stable ranking: prior descending, then insertion order.
         self._ranked: list[Candidate] = [
-            Candidate(tactic=t, logprob=lp, num_tokens=1)
-            for t, lp in sorted(priors.items(), key=lambda item: -item[1])
+            Candidate(tactic=t, logprob=lp, num_tokens=1) for t, lp in sorted(priors.items(), key=lambda item: -item[1])
         ]
 
     @property

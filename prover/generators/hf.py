@@ -24,11 +24,13 @@ from search.types import Candidate, GenRequest
 
 if TYPE_CHECKING:
     import torch
-    from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
     from prover.config import GeneratorConfig
 
 Decoding = Literal["beam", "sample"]
+# transformers' own annotations are too loose for mypy to add anything here.
+PreTrainedModel = Any
+PreTrainedTokenizerBase = Any
 
 # On CPU, beam search is bound by copying the KV cache every step; batches beyond this many
 # cached tokens (rows x padded length) fall out of the CPU caches and get slower per state.
@@ -87,7 +89,7 @@ def load_model_and_tokenizer(
     source = str(Path(model_or_path).expanduser()) if local else model_or_path
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
-        model = AutoModelForCausalLM.from_pretrained(
+        model: Any = AutoModelForCausalLM.from_pretrained(
             source, dtype=torch_dtype, attn_implementation=attention_implementation(device)
         )
     except Exception as exc:  # noqa: BLE001 - any loading failure is reported as one line
@@ -381,7 +383,10 @@ class HFGenerator:
     def generate_raw(self, prompts: Sequence[str], n: int) -> list[list[RawSequence]]:
         """`n` completions per prompt (one `generate` call), with summed log-probabilities."""
         import torch
-        from transformers import GenerationConfig, LogitsProcessorList
+        from transformers import GenerationConfig as _GenerationConfig
+        from transformers import LogitsProcessorList
+
+        GenerationConfig: Any = _GenerationConfig
 
         tok = self.tokenizer
         enc = tok(
@@ -436,7 +441,12 @@ class HFGenerator:
             torch.manual_seed(self.seed + self._calls)
         self._calls += 1
         with torch.inference_mode():
-            cache = self._shared_prefill(enc, n)
+            try:
+                cache = self._shared_prefill(enc, n)
+            except (TypeError, ValueError, AttributeError, NotImplementedError):
+                # A model family without these cache APIs: `generate` does the prefill per row.
+                self.share_prefill = False
+                cache = None
             if cache is not None:
                 enc["cache"] = cache
             result = self.model.generate(
@@ -459,7 +469,7 @@ class HFGenerator:
         for row, (ids, lps, length) in enumerate(zip(generated, token_lp_rows, lengths, strict=True)):
             if length <= 0:
                 continue
-            text = tok.decode(ids[:length], skip_special_tokens=True)
+            text = str(tok.decode(ids[:length], skip_special_tokens=True))
             raws[row // n].append(RawSequence(text=text, logprob=float(sum(lps[:length])), num_tokens=int(length)))
         return raws
 
@@ -491,9 +501,7 @@ class HFGenerator:
 
             static = StaticCache(config=self.model.config, max_cache_len=ids.shape[1] + self.max_new_tokens)
             for index, layer in enumerate(layers):
-                static.update(
-                    layer.keys.repeat_interleave(n, dim=0), layer.values.repeat_interleave(n, dim=0), index
-                )
+                static.update(layer.keys.repeat_interleave(n, dim=0), layer.values.repeat_interleave(n, dim=0), index)
             return static
         if n > 1:
             dynamic.batch_repeat_interleave(n)

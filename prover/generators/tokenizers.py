@@ -5,7 +5,7 @@ Tests, the CPU benchmark and tiny training runs use it with randomly initialised
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerFast
@@ -38,7 +38,8 @@ def byte_level_tokenizer(add_bos: bool = True) -> PreTrainedTokenizerFast:
         core.post_processor = processors.TemplateProcessing(
             single=f"{BOS_TOKEN} $A", pair=f"{BOS_TOKEN} $A {BOS_TOKEN} $B", special_tokens=[(BOS_TOKEN, 1)]
         )
-    tokenizer = PreTrainedTokenizerFast(
+    factory: Any = PreTrainedTokenizerFast  # untyped in transformers
+    tokenizer: PreTrainedTokenizerFast = factory(
         tokenizer_object=core,
         bos_token=BOS_TOKEN,
         eos_token=EOS_TOKEN,
@@ -50,7 +51,9 @@ def byte_level_tokenizer(add_bos: bool = True) -> PreTrainedTokenizerFast:
 
 def _bytes_to_unicode() -> dict[int, str]:
     """GPT-2's reversible byte -> printable character map (the one ByteLevel uses)."""
-    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    printable = (
+        list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    )
     chars = list(printable)
     n = 0
     for b in range(256):
