@@ -56,6 +56,8 @@ def train(
         )
     except (DataError, TrainError) as exc:
         fail(str(exc))
+    except RuntimeError as exc:  # model loading, out of memory, ...: one line; checkpoints stay for --resume
+        fail(f"training failed: {(str(exc).strip().splitlines() or [type(exc).__name__])[0]}")
     except KeyboardInterrupt:
         fail("interrupted; continue with --resume (checkpoints are kept)", code=130)
     if result.eval is not None:
