@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Protocol, Union, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 NO_GOALS = "no goals"
 
@@ -136,7 +136,7 @@ class TacticTimeout:
     seconds: float
 
 
-TacticResult = Union[StateResult, ProofFinished, LeanError, ProofGivenUp, TacticTimeout]
+TacticResult = StateResult | ProofFinished | LeanError | ProofGivenUp | TacticTimeout
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, Union, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from lean_env.types import Theorem
 
@@ -26,7 +26,7 @@ class Rejected:
     checker: str = ""
 
 
-Verdict = Union[Verified, Rejected]
+Verdict = Verified | Rejected
 
 
 @runtime_checkable

@@ -57,8 +57,7 @@ LLEMMA_QUERY = "Tactic state:\n---\n{state}\n---\nNext tactic:\n---"
 
 # The header DeepSeek-Prover-V1.5 uses for whole-proof prompts.
 DEEPSEEK_HEADER = (
-    "import Mathlib\nimport Aesop\n\nset_option maxHeartbeats 0\n\n"
-    "open BigOperators Real Nat Topology Rat\n\n"
+    "import Mathlib\nimport Aesop\n\nset_option maxHeartbeats 0\n\nopen BigOperators Real Nat Topology Rat\n\n"
 )
 
 
@@ -129,7 +128,9 @@ TEMPLATES: dict[str, PromptTemplate] = {
 }
 
 
-def custom_template(prompt: str, stop: Sequence[str] = (), end_marker: str = "", name: str = "custom") -> PromptTemplate:
+def custom_template(
+    prompt: str, stop: Sequence[str] = (), end_marker: str = "", name: str = "custom"
+) -> PromptTemplate:
     if "{state}" not in prompt:
         raise ValueError("a custom prompt template must contain {state}")
     return PromptTemplate(name=name, prompt=prompt, stop=tuple(stop), end_marker=end_marker)
