@@ -21,11 +21,11 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Protocol
 
 from lean_env.errors import LeanCrashError, TheoremStartError
 from lean_env.types import (
+    ClosingContext,
     DojoSource,
     LeanError,
     ProofFinished,
@@ -73,7 +73,7 @@ class _Node:
 _handles = itertools.count(1)  # unique across DojoEnv instances, so a stale handle is never mistaken
 
 
-class DojoEnv:
+class DojoEnv(ClosingContext):
     """An `Env` over LeanDojo. One theorem (one Dojo process) at a time; `start` switches theorems.
 
     `source` is used for theorems without their own `Theorem.dojo`. `timeout` is the Dojo's limit
@@ -148,17 +148,6 @@ class DojoEnv:
     def close(self) -> None:
         self._shutdown()
         self._nodes.clear()
-
-    def __enter__(self) -> DojoEnv:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # ---- the Dojo process
 

@@ -27,7 +27,6 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from lean_env import setup
@@ -43,6 +42,7 @@ from lean_env.errors import (
 from lean_env.repl_process import DEFAULT_MAX_RESPONSE_BYTES, ReplMemoryError, ReplProcess
 from lean_env.setup import ELAN_INSTALL
 from lean_env.types import (
+    ClosingContext,
     LeanError,
     ProofFinished,
     ProofGivenUp,
@@ -255,7 +255,7 @@ def _new_handle() -> int:
         return next(_handle_counter)
 
 
-class ReplEnv:
+class ReplEnv(ClosingContext):
     """An `Env` over one Lean REPL process. Thread-safe (requests are serialised by a lock)."""
 
     def __init__(
@@ -322,17 +322,6 @@ class ReplEnv:
             if self._proc is not None:
                 self._proc.close()
                 self._proc = None
-
-    def __enter__(self) -> ReplEnv:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- commands --------------------------------------------------------------------------------------
 
@@ -484,7 +473,7 @@ class ReplEnv:
 # -- the pool ------------------------------------------------------------------------------------------
 
 
-class ReplPool:
+class ReplPool(ClosingContext):
     """N `ReplEnv`s for concurrency; itself an `Env` (each theorem is pinned to one member).
 
     Use it as an Env from several threads (each thread's theorem runs on its own member when one is
@@ -575,14 +564,3 @@ class ReplPool:
     def close(self) -> None:
         for member in self.members:
             member.close()
-
-    def __enter__(self) -> ReplPool:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
-from types import TracebackType
 
 from lean_env.cassette import (
     Cassette,
@@ -23,6 +22,7 @@ from lean_env.cassette import (
 )
 from lean_env.errors import TheoremStartError
 from lean_env.types import (
+    ClosingContext,
     Env,
     LeanError,
     ProofFinished,
@@ -46,7 +46,7 @@ def _refusal(tactic: str, allow_native_decide: bool) -> str | None:
     return check_tactic(tactic, allow_native_decide=allow_native_decide)
 
 
-class ReplayEnv:
+class ReplayEnv(ClosingContext):
     """An `Env` whose answers are looked up in a cassette instead of computed by Lean.
 
     `latency_s` sleeps before each answer to imitate Lean's cost (benchmarks only; off by default);
@@ -105,17 +105,6 @@ class ReplayEnv:
 
     def close(self) -> None:
         self._closed = True
-
-    def __enter__(self) -> ReplayEnv:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _check_open(self) -> None:
         if self._closed:
@@ -215,7 +204,7 @@ class ReplayVerifier:
         return Rejected(f"{state.num_goals} goal(s) remain after the last step", checker=REPLAY_CHECKER)
 
 
-class RecordingEnv:
+class RecordingEnv(ClosingContext):
     """Wraps a live `Env` (Lean REPL or LeanDojo) and records what it answers into a cassette.
 
     Filter refusals and replay misses are not Lean's answers and are not recorded. Save the cassette
@@ -260,14 +249,3 @@ class RecordingEnv:
 
     def close(self) -> None:
         self.inner.close()
-
-    def __enter__(self) -> RecordingEnv:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()

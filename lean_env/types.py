@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Protocol, runtime_checkable
+from typing import Protocol, Self, runtime_checkable
 
 NO_GOALS = "no goals"
 
@@ -179,6 +179,24 @@ def indent_block(text: str, spaces: int) -> str:
     common = min((len(ln) - len(ln.lstrip(" ")) for ln in nonempty), default=0)
     pad = " " * spaces
     return "\n".join(pad + ln[common:] if ln.strip() else "" for ln in lines)
+
+
+class ClosingContext:
+    """`with obj:` closes `obj` on the way out; for backends, verifiers and other owners of processes."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
 
 
 @runtime_checkable

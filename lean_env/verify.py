@@ -29,7 +29,7 @@ from typing import Any
 from lean_env.errors import LeanCrashError, LeanEnvError, LeanParseError, LeanTimeoutError, ProtocolError
 from lean_env.lexer import LexError, TokenKind, tokenize
 from lean_env.repl import ReplEnv, ReplSettings
-from lean_env.types import Theorem, indent_block
+from lean_env.types import ClosingContext, Theorem, indent_block
 from lean_env.verdict import Rejected, Verdict, Verified
 
 CHECKER = "lean-repl"
@@ -261,7 +261,7 @@ def _nameable_statement(statement: str) -> str:
 # -- the verifier ----------------------------------------------------------------------------------
 
 
-class ReplVerifier:
+class ReplVerifier(ClosingContext):
     """A `ProofVerifier` that compiles each proof from scratch in its own Lean REPL process."""
 
     checker = CHECKER
@@ -383,12 +383,6 @@ class ReplVerifier:
     def close(self) -> None:
         if self._owns_env:
             self._env.close()
-
-    def __enter__(self) -> ReplVerifier:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _printable_name(decl: Any) -> str:

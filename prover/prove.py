@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
-import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -21,6 +19,7 @@ from typing import Any
 from lean_env.parse import LeanFile, TheoremDecl, parse_lean_source, replace_proof
 from lean_env.types import DojoSource, Env, Theorem
 from lean_env.verdict import ProofVerifier, Rejected, Verdict, Verified
+from prover.files import atomic_write
 from search import BestFirstSearch, InformalContext, SearchConfig, SearchResult, TacticGenerator
 from search.types import ProgressEvent
 
@@ -69,20 +68,6 @@ class FileReport:
     def save(self, path: Path) -> None:
         """Atomic write, so a crash mid-write never leaves a truncated report."""
         atomic_write(path, json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n")
-
-
-def atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def select_targets(lean_file: LeanFile, theorem: str | None) -> list[TheoremDecl]:

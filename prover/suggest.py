@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import enum
 import math
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +39,7 @@ from lean_env.types import (
     Theorem,
 )
 from lean_env.verdict import ProofVerifier, Rejected, Verdict, Verified
+from prover.files import atomic_write
 from search.types import Candidate, GenRequest, SearchConfig, SearchResult, TacticGenerator, ValueFunction
 
 
@@ -386,21 +385,8 @@ def write_verified_proof(
     script = proof_script(tactics)
     verdict = verifier.verify(theorem, script)
     if isinstance(verdict, Verified):
-        _atomic_write(path, replace_proof(source, decl, script))
+        atomic_write(path, replace_proof(source, decl, script))
     return verdict
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # --- rendering ------------------------------------------------------------------------------------

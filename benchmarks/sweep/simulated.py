@@ -9,10 +9,9 @@ import math
 import random
 import time
 from collections.abc import Sequence
-from types import TracebackType
 
 from benchmarks.minif2f import Problem, StatementSource
-from lean_env.types import LeanError, ProofFinished, ProofState, StateResult, TacticResult, Theorem
+from lean_env.types import ClosingContext, LeanError, ProofFinished, ProofState, StateResult, TacticResult, Theorem
 from lean_env.verdict import Rejected, Verdict, Verified
 from search.types import Candidate, GenRequest
 
@@ -20,7 +19,7 @@ SIMULATED_CHECKER = "simulated"
 STEP = "step"
 
 
-class SimulatedLatencyEnv:
+class SimulatedLatencyEnv(ClosingContext):
     """Each theorem needs `depth` applications of the tactic `step`; anything else is an error.
 
     Every tactic sleeps a lognormal time (median `median_s`, log-sd `sigma`), as a Lean call waits.
@@ -45,14 +44,6 @@ class SimulatedLatencyEnv:
 
     def close(self) -> None:
         pass
-
-    def __enter__(self) -> SimulatedLatencyEnv:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
 
 class SimulatedVerifier:
