@@ -7,13 +7,13 @@ so that every result line can name the exact statement it was scored on.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from lean_env.jsonl import read_json_objects
 from lean_env.types import DojoSource, Theorem
 from prover.templates import DEEPSEEK_HEADER, FewShotExample
 
@@ -95,19 +95,7 @@ def strip_proof(statement: str) -> str:
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         raise BenchmarkError(f"benchmark file not found: {path}")
-    rows: list[dict[str, Any]] = []
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise BenchmarkError(f"{path}:{lineno}: invalid JSON: {exc.msg}") from None
-            if not isinstance(row, dict):
-                raise BenchmarkError(f"{path}:{lineno}: expected a JSON object per line")
-            rows.append(row)
-    return rows
+    return [row for _, row in read_json_objects(path, BenchmarkError)]
 
 
 def _minif2f_problem(row: dict[str, Any], where: str, statement: StatementField) -> Problem:

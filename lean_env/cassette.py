@@ -26,6 +26,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from lean_env.errors import LeanEnvError
+from lean_env.jsonl import read_json_objects
 from lean_env.types import (
     NO_GOALS,
     DojoSource,
@@ -395,17 +396,7 @@ SKIP_DUPLICATE = "duplicate steps (same state and tactic)"
 
 
 def _read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    with path.open(encoding="utf-8") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            try:
-                row = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise CassetteError(f"{path}:{lineno}: invalid JSON: {exc.msg}") from None
-            if not isinstance(row, dict):
-                raise CassetteError(f"{path}:{lineno}: expected a JSON object")
-            yield lineno, row
+    return read_json_objects(path, CassetteError)
 
 
 def _upstream_of(source: str | None) -> str | None:

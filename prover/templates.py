@@ -92,6 +92,11 @@ class PromptTemplate:
         query = self.prompt.replace("{state}", state)
         return self.fewshot_prefix + informal_comment(context) + query
 
+    def render_request(self, state: str, context: InformalContext | None = None, prefix: str = "") -> str:
+        """The prompt, continued by a tactic prefix the user typed (Lean Copilot's `prefix`)."""
+        text = self.render(state, context)
+        return text + self.completion_prefix + prefix if prefix else text
+
     def completion(self, tactic: str) -> str:
         """The text a model trained with this template should produce after the prompt."""
         return f"{self.completion_prefix}{tactic}{self.end_marker}"

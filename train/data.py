@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from lean_env.jsonl import read_json_objects
 from train.config import DataSection, DataSource
 
 
@@ -128,26 +129,17 @@ def _opt_str(value: Any) -> str | None:
 def read_jsonl(path: str | Path) -> Iterator[ProofStep]:
     """Plain JSONL rows with `state_before` and `tactic` (optional `theorem`, `state_after`, `formal_statement`)."""
     for file in _files(Path(path), (".jsonl",)):
-        with file.open(encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise DataError(f"{file}:{lineno}: invalid JSON ({exc.msg})") from None
-                if not isinstance(row, dict) or not isinstance(row.get("state_before"), str):
-                    raise DataError(f"{file}:{lineno}: a row needs string fields state_before and tactic")
-                if not isinstance(row.get("tactic"), str):
-                    raise DataError(f"{file}:{lineno}: a row needs string fields state_before and tactic")
-                yield ProofStep(
-                    state=row["state_before"],
-                    tactic=row["tactic"],
-                    theorem=_opt_str(row.get("theorem")) or _opt_str(row.get("full_name")),
-                    source=f"{file.name}:{lineno}",
-                    state_after=_opt_str(row.get("state_after")),
-                    formal_statement=_opt_str(row.get("formal_statement")),
-                )
+        for lineno, row in read_json_objects(file, DataError):
+            if not isinstance(row.get("state_before"), str) or not isinstance(row.get("tactic"), str):
+                raise DataError(f"{file}:{lineno}: a row needs string fields state_before and tactic")
+            yield ProofStep(
+                state=row["state_before"],
+                tactic=row["tactic"],
+                theorem=_opt_str(row.get("theorem")) or _opt_str(row.get("full_name")),
+                source=f"{file.name}:{lineno}",
+                state_after=_opt_str(row.get("state_after")),
+                formal_statement=_opt_str(row.get("formal_statement")),
+            )
 
 
 def read_leandojo(path: str | Path) -> Iterator[ProofStep]:
@@ -222,19 +214,12 @@ def read_proofpile(path: str | Path) -> Iterator[ProofStep]:
 
 
 def _proofpile_rows(file: Path) -> Iterator[tuple[str, str]]:
-    with file.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{file}:{lineno}: invalid JSON ({exc.msg})") from None
-            if not isinstance(row, dict) or not isinstance(row.get("text"), str):
-                raise DataError(f"{file}:{lineno}: a lean_proofsteps row needs a string field text")
-            meta = row.get("meta")
-            module = meta.get("mathlib_filename") if isinstance(meta, dict) else None
-            yield str(module or f"{file.name}:{lineno}"), row["text"]
+    for lineno, row in read_json_objects(file, DataError):
+        if not isinstance(row.get("text"), str):
+            raise DataError(f"{file}:{lineno}: a lean_proofsteps row needs a string field text")
+        meta = row.get("meta")
+        module = meta.get("mathlib_filename") if isinstance(meta, dict) else None
+        yield str(module or f"{file.name}:{lineno}"), row["text"]
 
 
 def read_hf(source: DataSource) -> Iterator[ProofStep]:

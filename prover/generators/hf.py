@@ -320,10 +320,7 @@ class HFGenerator:
 
     def prompt(self, request: GenRequest) -> str:
         """The prompt for one state; a Lean Copilot prefix is appended so the model continues it."""
-        text = self.template.render(request.state, request.context)
-        if request.prefix:
-            text += self.template.completion_prefix + request.prefix
-        return text
+        return self.template.render_request(request.state, request.context, request.prefix)
 
     def __call__(self, requests: Sequence[GenRequest], k: int) -> list[list[Candidate]]:
         if k <= 0:

@@ -77,10 +77,7 @@ class VLLMGenerator:
         )
 
     def prompt(self, request: GenRequest) -> str:
-        text = self.template.render(request.state, request.context)
-        if request.prefix:
-            text += self.template.completion_prefix + request.prefix
-        return text
+        return self.template.render_request(request.state, request.context, request.prefix)
 
     def _raw(self, prompts: list[str], n: int) -> list[list[tuple[str, float, int]]]:
         vllm = import_vllm()
