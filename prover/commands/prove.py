@@ -220,8 +220,12 @@ def _print_summary(report: Any, diff: str, write: bool) -> None:
         else:  # keep the diff byte-exact for pipes (`prover prove F.lean > fix.patch`)
             console.print(diff, markup=False, highlight=False, soft_wrap=True, end="")
     table = Table(title=f"{report.file}: {sum(t.proved for t in report.theorems)}/{len(report.theorems)} proved")
-    for col in ("theorem", "status", "checked by", "expansions", "time", "note"):
+    longest = max((len(t.name) for t in report.theorems), default=7)
+    table.add_column("theorem", no_wrap=True, min_width=min(longest, 48))
+    table.add_column("status", no_wrap=True)
+    for col in ("checker", "exp.", "time"):
         table.add_column(col)
+    table.add_column("note")
     for t in report.theorems:
         table.add_row(
             t.name,
