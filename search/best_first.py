@@ -253,8 +253,10 @@ class _Run:
             if self.value_fn is not None:
                 self._assign_values([root])
             self._push(root)
-            while True:
-                self._round()
+            with _LongLivedHeap() as heap_guard:
+                while True:
+                    self._round()
+                    heap_guard.grew_to(len(self.nodes.pp))
         except _Stop as stop:
             return self._result(stop.status, stop.message)
 
@@ -569,3 +571,33 @@ def _describe(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     first = text[0] if text else ""
     return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
+class _LongLivedHeap:
+    """Keeps Python's cyclic garbage collector from re-scanning the search's records again and again.
+
+    A search allocates many long-lived, acyclic records; each full collection walks all of them, which
+    makes a growing search pay O(n) per expansion for nothing. Each time the tree doubles, the objects
+    alive so far are moved to the collector's permanent generation (`gc.freeze`), and released at the
+    end. Reference counting still frees everything as usual; only cycle detection of the frozen
+    objects waits until the search ends.
+    """
+
+    FIRST_FREEZE_AT = 4096
+
+    def __init__(self) -> None:
+        self.next_freeze = self.FIRST_FREEZE_AT
+        self.froze = False
+
+    def __enter__(self) -> _LongLivedHeap:
+        return self
+
+    def grew_to(self, nodes: int) -> None:
+        if nodes >= self.next_freeze and gc.isenabled():
+            gc.freeze()
+            self.froze = True
+            self.next_freeze = 2 * nodes
+
+    def __exit__(self, *exc: object) -> None:
+        if self.froze:
+            gc.unfreeze()

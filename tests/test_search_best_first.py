@@ -633,3 +633,18 @@ def test_state_with_no_goals_counts_as_finished() -> None:
     result = BestFirstSearch(env, ScriptedGenerator({"⊢ r": [("done", -0.1)]}), cfg()).search(theorem())
     assert result.status is SearchStatus.PROVED and result.tactics == ("done",)
     assert result.stats.nodes == 1
+
+
+def test_long_lived_heap_freezes_as_the_tree_doubles_and_releases_at_the_end() -> None:
+    import gc
+
+    from search.best_first import _LongLivedHeap
+
+    assert gc.get_freeze_count() == 0
+    with _LongLivedHeap() as guard:
+        guard.grew_to(10)
+        assert gc.get_freeze_count() == 0  # small searches are left alone
+        guard.grew_to(_LongLivedHeap.FIRST_FREEZE_AT)
+        assert gc.get_freeze_count() > 0
+        assert guard.next_freeze == 2 * _LongLivedHeap.FIRST_FREEZE_AT
+    assert gc.get_freeze_count() == 0
