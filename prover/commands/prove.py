@@ -8,6 +8,16 @@ from typing import Any
 
 import typer
 
+from prover.commands.options import (
+    BackendOption,
+    CassetteOption,
+    ConfigOption,
+    GeneratorOption,
+    LeanProjectOption,
+    ModelOption,
+    generator_overrides,
+    lean_overrides,
+)
 from prover.console import EXIT_BAD_INPUT, EXIT_NOT_PROVED, EXIT_OK, console, err_console, fail
 
 
@@ -18,12 +28,12 @@ def register(app: typer.Typer) -> None:
 def prove(
     file: Path = typer.Argument(..., help="The .lean file whose `sorry`s to prove."),
     theorem: str | None = typer.Option(None, "--theorem", "-t", help="Prove only this theorem (even without sorry)."),
-    config: Path | None = typer.Option(None, "--config", "-c", help="TOML config file (see README)."),
-    backend: str | None = typer.Option(None, "--backend", help="repl (default), dojo or replay."),
-    cassette: Path | None = typer.Option(None, "--cassette", help="Cassette for --backend replay."),
-    lean_project: str | None = typer.Option(None, "--lean-project", help="Lake project with Mathlib and the REPL."),
-    generator: str | None = typer.Option(None, "--generator", "-g", help="hf (default), vllm or fixed."),
-    model: str | None = typer.Option(None, "--model", "-m", help="HF model id or local checkpoint."),
+    config: ConfigOption = None,
+    backend: BackendOption = None,
+    cassette: CassetteOption = None,
+    lean_project: LeanProjectOption = None,
+    generator: GeneratorOption = None,
+    model: ModelOption = None,
     num_tactics: int | None = typer.Option(None, "--num-tactics", "-k", help="Tactics asked per expansion."),
     time_limit: float | None = typer.Option(None, "--time-limit", help="Seconds per theorem."),
     max_expansions: int | None = typer.Option(None, "--max-expansions", help="Expansions per theorem."),
@@ -50,12 +60,8 @@ def prove(
     )
 
     overrides: dict[str, dict[str, Any]] = {
-        "lean": {
-            "backend": backend,
-            "cassette": str(cassette) if cassette else None,
-            "project": lean_project,
-        },
-        "generator": {"kind": generator, "model": model},
+        "lean": lean_overrides(backend, cassette, lean_project),
+        "generator": generator_overrides(generator, model),
         "search": {"num_tactics": num_tactics, "time_s": time_limit, "max_expansions": max_expansions},
     }
     try:

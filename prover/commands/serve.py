@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-from pathlib import Path
 from typing import Any
 
 import typer
 
+from prover.commands.options import ConfigOption, GeneratorOption, ModelOption, generator_overrides
 from prover.console import err_console, fail
 
 
@@ -18,9 +18,9 @@ def register(app: typer.Typer) -> None:
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (loopback by default)."),
     port: int = typer.Option(23337, "--port", help="Port (23337 is Lean Copilot's default)."),
-    config: Path | None = typer.Option(None, "--config", "-c", help="TOML config file (see README)."),
-    generator: str | None = typer.Option(None, "--generator", "-g", help="hf (default), vllm or fixed."),
-    model: str | None = typer.Option(None, "--model", "-m", help="HF model id or local checkpoint."),
+    config: ConfigOption = None,
+    generator: GeneratorOption = None,
+    model: ModelOption = None,
     num_tactics: int | None = typer.Option(None, "--num-tactics", "-k", help="Tactics returned per request."),
     max_batch: int = typer.Option(16, "--max-batch", help="Most requests sent to the model in one call."),
     max_wait_ms: float = typer.Option(10.0, "--max-wait-ms", help="How long to gather a batch (milliseconds)."),
@@ -31,7 +31,7 @@ def serve(
     """Serve tactic suggestions to Lean Copilot (`suggest_tactics` with an ExternalGenerator)."""
     from prover.config import ConfigError, load_config
 
-    overrides: dict[str, dict[str, Any]] = {"generator": {"kind": generator, "model": model}}
+    overrides: dict[str, dict[str, Any]] = {"generator": generator_overrides(generator, model)}
     try:
         cfg = load_config(config, overrides)
     except ConfigError as exc:

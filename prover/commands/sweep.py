@@ -7,6 +7,15 @@ from typing import Any
 
 import typer
 
+from prover.commands.options import (
+    BackendOption,
+    CassetteOption,
+    GeneratorOption,
+    LeanProjectOption,
+    ModelOption,
+    generator_overrides,
+    lean_overrides,
+)
 from prover.console import console, err_console, fail
 
 
@@ -49,11 +58,11 @@ def sweep(
     ),
     retries: int | None = typer.Option(None, "--retries", help="Re-runs of an attempt whose actor or Lean crashed."),
     attempt_timeout: float | None = typer.Option(None, "--attempt-timeout", help="Kill an attempt after this many s."),
-    backend: str | None = typer.Option(None, "--backend", help="repl (default), dojo or replay."),
-    cassette: str | None = typer.Option(None, "--cassette", help="Cassette for --backend replay."),
-    lean_project: str | None = typer.Option(None, "--lean-project", help="Lake project with Mathlib and the REPL."),
-    generator: str | None = typer.Option(None, "--generator", "-g", help="hf (default), vllm or fixed."),
-    model: str | None = typer.Option(None, "--model", "-m", help="HF model id or local checkpoint."),
+    backend: BackendOption = None,
+    cassette: CassetteOption = None,
+    lean_project: LeanProjectOption = None,
+    generator: GeneratorOption = None,
+    model: ModelOption = None,
     num_tactics: int | None = typer.Option(None, "--num-tactics", "-k", help="Tactics asked per expansion."),
     max_expansions: int | None = typer.Option(None, "--max-expansions", help="Expansions per attempt."),
     time_limit: float | None = typer.Option(None, "--time-limit", help="Seconds of search per attempt."),
@@ -91,8 +100,8 @@ def sweep(
             "retries": retries,
             "attempt_timeout_s": attempt_timeout,
         },
-        "lean": {"backend": backend, "cassette": cassette, "project": lean_project},
-        "generator": {"kind": generator, "model": model},
+        "lean": lean_overrides(backend, cassette, lean_project),
+        "generator": generator_overrides(generator, model),
         "search": {"num_tactics": num_tactics, "max_expansions": max_expansions, "time_s": time_limit},
     }
     try:
