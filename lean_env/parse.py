@@ -655,3 +655,14 @@ def iter_sorries(lean_file: LeanFile) -> Iterator[tuple[TheoremDecl, SourcePos]]
     for thm in lean_file.theorems:
         for pos in thm.sorries:
             yield thm, pos
+
+
+def pair_theorems(original: LeanFile, rewritten: LeanFile) -> dict[str, TheoremDecl]:
+    """Each original theorem's name -> the same declaration in a rewritten copy of the file.
+
+    Paired by position, since rewriting a proof shifts the line-based names of later examples;
+    empty when the files no longer have the same theorems.
+    """
+    if [d.kind for d in original.theorems] != [d.kind for d in rewritten.theorems]:
+        return {}
+    return {old.name: new for old, new in zip(original.theorems, rewritten.theorems, strict=True)}

@@ -305,7 +305,7 @@ class ReplVerifier(ClosingContext):
 
     def verify_file(self, original_source: str, new_source: str, names: Sequence[str]) -> dict[str, Verdict]:
         """Compile `new_source` once and judge each named theorem (`names` as `lean_env.parse` names them)."""
-        from lean_env.parse import parse_lean_source
+        from lean_env.parse import pair_theorems, parse_lean_source
 
         try:
             old = parse_lean_source(original_source, "<original>")
@@ -314,18 +314,25 @@ class ReplVerifier(ClosingContext):
             return dict.fromkeys(names, Rejected(f"the file does not parse: {exc}", CHECKER))
         verdicts: dict[str, Verdict] = {}
         targets = {}
+        paired = pair_theorems(old, new)
         for name in names:
             try:
-                old_decl, new_decl = old.get(name), new.get(name)
+                old_decl = old.get(name)
             except KeyError as exc:
                 verdicts[name] = Rejected(str(exc.args[0]), CHECKER)
+                continue
+            new_decl = paired.get(old_decl.name)
+            if new_decl is None:
+                verdicts[name] = Rejected("the rewritten file no longer has the same theorems", CHECKER)
                 continue
             if _normalize(old_decl.statement) != _normalize(new_decl.statement):
                 verdicts[name] = Rejected("the statement in the rewritten file differs from the original", CHECKER)
                 continue
             body = new_decl.proof.strip()
             body = body[2:] if body.startswith("by") and not body[2:3].isalnum() else body
-            problem = static_check(new_decl.to_theorem(), indent_block(body.strip("\n"), 0) or body, False)
+            problem = static_check(
+                new_decl.to_theorem(), indent_block(body.strip("\n"), 0) or body, self.allow_native_decide
+            )
             if problem is None and new_decl.suffix.strip():
                 problem = "text follows the proof outside its `by` block"
             if problem is not None:

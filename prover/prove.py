@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from lean_env.parse import LeanFile, TheoremDecl, parse_lean_source, replace_proof
+from lean_env.parse import LeanFile, TheoremDecl, pair_theorems, parse_lean_source, replace_proof
 from lean_env.types import DojoSource, Env, Theorem
 from lean_env.verdict import ProofVerifier, Rejected, Verdict, Verified
 from prover.files import atomic_write
@@ -109,13 +109,6 @@ def apply_proofs(source: str, path: str, proofs: dict[str, str]) -> str:
     return source
 
 
-def _decls_by_original_name(original: LeanFile, new: LeanFile) -> dict[str, TheoremDecl]:
-    """Pair declarations by position: a rewrite may shift the line-based names of examples."""
-    if len(original.theorems) != len(new.theorems):
-        return {}
-    return {old.name: new_decl for old, new_decl in zip(original.theorems, new.theorems, strict=True)}
-
-
 def verify_file(
     verifier: ProofVerifier, original: str, new_source: str, path: str, names: Sequence[str]
 ) -> dict[str, Verdict]:
@@ -129,12 +122,12 @@ def verify_file(
         result: dict[str, Verdict] = whole(original, new_source, list(names))
         return result
     old_file = parse_lean_source(original, path)
-    paired = _decls_by_original_name(old_file, parse_lean_source(new_source, path))
+    paired = pair_theorems(old_file, parse_lean_source(new_source, path))
     verdicts: dict[str, Verdict] = {}
     for name in names:
         old_decl, new_decl = _find_decl(old_file, name), paired.get(name)
         if new_decl is None:
-            verdicts[name] = Rejected("the rewritten file no longer has the same declarations")
+            verdicts[name] = Rejected("the rewritten file no longer has the same theorems")
             continue
         if " ".join(old_decl.statement.split()) != " ".join(new_decl.statement.split()):
             verdicts[name] = Rejected("the statement in the rewritten file differs from the original")

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from lean_env.parse import parse_lean_source
 from lean_env.repl import ReplEnv, ReplSettings
 from lean_env.types import Theorem
 from lean_env.verdict import Rejected, Verified
@@ -375,3 +376,13 @@ def test_verify_retries_once_after_a_crash(shared: Path, tmp_path: Path) -> None
     with ReplVerifier(settings) as verifier:
         assert verifier.verify(theorem, "rfl") == Verified("lean-repl", ())
         assert verifier._env.restarts == 1
+
+
+def test_verify_file_finds_an_example_whose_line_moved() -> None:
+    """A longer proof above an example shifts its line-based name; it is still judged, not lost."""
+    original = "theorem a : True := by\n  sorry\n\nexample : True := by\n  sorry\n"
+    names = [d.name for d in parse_lean_source(original).theorems]
+    new = "theorem a : True := by\n  skip\n  trivial\n\nexample : True := by\n  trivial\n"
+    verifier = ReplVerifier(env=ScriptedEnv(ReplSettings(command=("unused",)), clean_axioms))  # type: ignore[arg-type]
+    verdicts = verifier.verify_file(original, new, names)
+    assert all(isinstance(v, Verified) for v in verdicts.values()), verdicts
