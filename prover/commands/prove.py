@@ -18,7 +18,7 @@ from prover.commands.options import (
     generator_overrides,
     lean_overrides,
 )
-from prover.console import EXIT_BAD_INPUT, EXIT_NOT_PROVED, EXIT_OK, console, err_console, fail
+from prover.console import EXIT_NOT_PROVED, EXIT_OK, console, err_console, fail
 
 
 def register(app: typer.Typer) -> None:
@@ -246,6 +246,3 @@ def _print_summary(report: Any, diff: str, write: bool) -> None:
         console.print(f"wrote {report.file} (backup: {report.backup})")
     elif diff:
         console.print("dry run: pass --write to write these verified proofs into the file")
-
-
-__all__ = ["EXIT_BAD_INPUT", "register"]
