@@ -43,6 +43,7 @@ from lean_env.repl_process import DEFAULT_MAX_RESPONSE_BYTES, ReplMemoryError, R
 from lean_env.setup import ELAN_INSTALL
 from lean_env.types import (
     ClosingContext,
+    HoleTarget,
     LeanError,
     ProofFinished,
     ProofGivenUp,
@@ -195,6 +196,51 @@ def _pos_key(pos: object) -> tuple[int, int]:
     return (0, 0)
 
 
+def hole_start_from_response(response: Mapping[str, Any], target: HoleTarget) -> tuple[int, str]:
+    """The `(proofState, goal)` of hole `target.index`, from the answer to `{"cmd": target.command()}`.
+
+    The REPL answers a command with one `sorries` entry per elaborated `sorry`, each with `pos`
+    (line 1-based, column in codepoints, as Lean's `Position`) and its own `proofState`
+    (repl fixtures `calc.expected.out`: two `by sorry` in one declaration, two entries). One `sorry`
+    run on several goals (`all_goals sorry`) gives several entries at one position
+    (`Mathlib/test/H20231115_2.expected.out`). Every entry must sit on one of the skeleton's holes
+    and every hole must have exactly one; anything else raises `TheoremStartError`, because the
+    hole we would fill is then not the goal Lean sees.
+    """
+    problem = first_error_text(response)
+    if problem is not None:
+        raise TheoremStartError(f"the proof skeleton does not compile: {problem}")
+    line_starts = [0]
+    command = target.command()
+    for i, ch in enumerate(command):
+        if ch == "\n":
+            line_starts.append(i + 1)
+    by_offset: dict[int, list[dict[str, Any]]] = {}
+    for entry in response.get("sorries", []):
+        if not isinstance(entry, dict) or not isinstance(entry.get("proofState"), int):
+            continue
+        line, column = _pos_key(entry.get("pos"))
+        offset = line_starts[line - 1] + column if 1 <= line <= len(line_starts) else -1
+        by_offset.setdefault(offset, []).append(entry)
+    holes = target.command_offsets()
+    stray = sorted(set(by_offset) - set(holes))
+    if stray:
+        where = _pos_key(by_offset[stray[0]][0].get("pos"))
+        raise TheoremStartError(
+            f"Lean elaborated a `sorry` at line {where[0]}, column {where[1]} of the declaration that is not "
+            "one of its holes"
+        )
+    entries = by_offset.get(holes[target.index], [])
+    if not entries:
+        raise TheoremStartError(f"hole {target.label}: Lean elaborated no `sorry` there (unreachable code?)")
+    if len(entries) > 1:
+        raise TheoremStartError(
+            f"hole {target.label}: this `sorry` stands for {len(entries)} goals (it runs under `all_goals`, `<;>` "
+            "or similar); fill it by hand or prove the theorem with --from-statement"
+        )
+    return int(entries[0]["proofState"]), str(entries[0].get("goal", ""))
+
+
 def split_header(header: str) -> tuple[str, str]:
     """Split a header into its leading imports (with comments before them) and the rest."""
     from lean_env.lexer import LexError, TokenKind, tokenize
@@ -239,6 +285,7 @@ class _Node:
     repl_state: int
     generation: int
     timeout: float = 0.0  # the tactic's own limit, reused (doubled) when replaying it after a restart
+    hole: HoleTarget | None = None  # a root started at a hole of a skeleton (rebuilt the same way)
 
 
 class _RebuildError(LeanEnvError):
@@ -280,6 +327,14 @@ class ReplEnv(ClosingContext):
             state, goal = self._start_in_process(theorem)
             handle = _new_handle()
             self._nodes[handle] = _Node(theorem, None, None, goal, state, self._generation)
+            return ProofState.from_goal_strings([goal], handle=handle)
+
+    def start_hole(self, target: HoleTarget) -> ProofState:
+        """Compile the declaration with its skeleton (on the header's environment) and enter one `sorry`."""
+        with self._lock:
+            state, goal = self._start_hole_in_process(target)
+            handle = _new_handle()
+            self._nodes[handle] = _Node(target.theorem, None, None, goal, state, self._generation, hole=target)
             return ProofState.from_goal_strings([goal], handle=handle)
 
     def run_tactic(self, state: ProofState, tactic: str, timeout: float | None = None) -> TacticResult:
@@ -432,6 +487,23 @@ class ReplEnv(ClosingContext):
             raise TheoremStartError(f"starting {theorem.name} ran out of memory: {exc}") from None
         return theorem_start_from_response(response)
 
+    def _start_hole_in_process(self, target: HoleTarget) -> tuple[int, str]:
+        env = self._header_env(target.theorem.header)
+        payload: dict[str, Any] = {"cmd": target.command()}
+        if env is not None:
+            payload["env"] = env
+        try:
+            response = self._request(payload, self.settings.command_timeout_s)
+        except ReplMemoryError as exc:
+            raise TheoremStartError(f"compiling {target.theorem.name} ran out of memory: {exc}") from None
+        return hole_start_from_response(response, target)
+
+    def _start_root(self, node: _Node) -> tuple[int, str]:
+        """Re-enter a root state in the current process: the theorem's start, or its hole's."""
+        if node.hole is not None:
+            return self._start_hole_in_process(node.hole)
+        return self._start_in_process(node.theorem)
+
     def _live_state(self, node_id: int) -> int:
         """The node's proofState id in the current process, replaying its path after a restart."""
         node = self._nodes[node_id]
@@ -447,7 +519,7 @@ class ReplEnv(ClosingContext):
             n = self._nodes[nid]
             if n.parent is None:
                 try:
-                    state, goal = self._start_in_process(n.theorem)
+                    state, goal = self._start_root(n)
                 except TheoremStartError as exc:
                     raise _RebuildError(str(exc)) from None
                 if goal != n.pp:
@@ -520,17 +592,23 @@ class ReplPool(ClosingContext):
             self._free.put(member)
 
     def start(self, theorem: Theorem) -> ProofState:
+        return self._start_on_member(lambda member: member.start(theorem))
+
+    def _start_on_member(self, start: Callable[[ReplEnv], ProofState]) -> ProofState:
         with self._lock:
             # Least-loaded member (number of theorems started there), round-robin among equals.
             order = [next(self._rr) for _ in range(self.size)]
             index = min(order, key=lambda i: self._load[i])
             self._load[index] += 1
         member = self.members[index]
-        state = member.start(theorem)
+        state = start(member)
         assert isinstance(state.handle, int)
         with self._lock:
             self._owner[state.handle] = member
         return state
+
+    def start_hole(self, target: HoleTarget) -> ProofState:
+        return self._start_on_member(lambda member: member.start_hole(target))
 
     def run_tactic(self, state: ProofState, tactic: str, timeout: float | None = None) -> TacticResult:
         with self._lock:

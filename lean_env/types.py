@@ -172,6 +172,52 @@ class Theorem:
         return f"{self.header.rstrip()}\n\n{self.statement.rstrip()} := by\n{indent_block(body, 2)}\n"
 
 
+@dataclass(frozen=True)
+class HoleTarget:
+    """One `sorry` of a declaration's proof skeleton, as the place where a search starts.
+
+    `skeleton` is the declaration's proof exactly as written after `:=` (for example
+    `by\n  constructor\n  · sorry\n  · sorry`); `hole_offsets` are the character offsets of every
+    `sorry` token in `skeleton`, in source order, and `index` selects one of them. Source order is the
+    order of the Lean REPL's `sorries` sorted by position (repl's test fixtures `calc.in`,
+    `Mathlib/test/H20231115_2.in`: one entry per elaborated `sorry`, each with its own proofState).
+
+    `tactic_prefix` is set only when the hole is a top-level tactic step of a `by` block: the steps
+    before it, in order (what LeanDojo replays to reach it); None for any other shape.
+    """
+
+    theorem: Theorem
+    skeleton: str
+    hole_offsets: tuple[int, ...]
+    index: int
+    tactic_prefix: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.index < len(self.hole_offsets):
+            raise ValueError(f"hole index {self.index} out of range ({len(self.hole_offsets)} holes)")
+        for offset in self.hole_offsets:
+            if self.skeleton[offset : offset + 5] != "sorry":
+                raise ValueError(f"no `sorry` at offset {offset} of the skeleton")
+
+    @property
+    def count(self) -> int:
+        return len(self.hole_offsets)
+
+    @property
+    def label(self) -> str:
+        """`name#k`, 1-based: how reports and progress displays name this hole."""
+        return f"{self.theorem.name}#{self.index + 1}"
+
+    def command(self) -> str:
+        """The declaration as one REPL command: the statement, `:=`, then the skeleton."""
+        return f"{self.theorem.statement.rstrip()} := {self.skeleton}"
+
+    def command_offsets(self) -> tuple[int, ...]:
+        """`hole_offsets` shifted into `command()`."""
+        shift = len(self.theorem.statement.rstrip()) + len(" := ")
+        return tuple(shift + o for o in self.hole_offsets)
+
+
 def indent_block(text: str, spaces: int) -> str:
     """Indent every non-empty line of `text` by `spaces`, keeping relative indentation."""
     lines = text.split("\n")
@@ -222,3 +268,15 @@ class Env(Protocol):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None: ...
+
+
+@runtime_checkable
+class HoleEnv(Env, Protocol):
+    """An `Env` that can also start at a `sorry` of a proof skeleton (every backend of lean_env does).
+
+    `start_hole` returns the hole's own proof state (its goal as Lean elaborates it at that point) and
+    raises `lean_env.errors.TheoremStartError` with one clear line when the skeleton does not compile,
+    the hole is not where Lean sees a `sorry`, or the backend cannot reach holes of that shape.
+    """
+
+    def start_hole(self, target: HoleTarget) -> ProofState: ...

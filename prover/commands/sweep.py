@@ -32,7 +32,7 @@ def _names(value: str | None) -> list[str] | None:
 
 def sweep(
     config: Path | None = typer.Option(
-        None, "--config", "-c", help="TOML config: [sweep], [lean], [search], [generator]."
+        None, "--config", "-c", help=r"TOML config: \[sweep], \[lean], \[search], \[generator]."
     ),
     preset: str | None = typer.Option(None, "--preset", help="llemma: 32 tactics/expansion, 100 expansions, 600 s."),
     benchmark: str | None = typer.Option(None, "--benchmark", help="Benchmark JSONL (default: shared miniF2F)."),

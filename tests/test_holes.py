@@ -1,0 +1,108 @@
+"""Starting a search at one `sorry` of a proof skeleton, on every backend.
+
+REPL answers are the real ones recorded in ../shared/lean_fixtures/repl (leanprover-community/repl's
+own test suite): `calc` (two `by sorry` in one declaration, one `sorries` entry each, sorted by
+position), `Mathlib/test/H20231115_2` (`all_goals sorry`: two entries at one position),
+`have_by_sorry` (a skeleton with an error), `dup_sorries` (a term-position `sorry`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from lean_env.errors import TheoremStartError
+from lean_env.repl import ReplEnv, ReplPool, ReplSettings, hole_start_from_response
+from lean_env.types import HoleEnv, HoleTarget, Theorem
+
+STANDIN = Path(__file__).parent / "standins" / "replay_repl.py"
+
+
+def answers(shared: Path, name: str) -> list[dict[str, object]]:
+    path = shared / "lean_fixtures" / "repl" / f"{name}.expected.out"
+    text = path.read_text(encoding="utf-8")
+    return [json.loads(b) for b in re.split(r"\n[ \t]*\n", text) if b.strip()]
+
+
+def target(statement: str, skeleton: str, index: int = 0, header: str = "") -> HoleTarget:
+    offsets = tuple(m.start() for m in re.finditer(r"\bsorry\b", skeleton))
+    return HoleTarget(Theorem("t", statement, header=header), skeleton, offsets, index)
+
+
+def test_hole_target_checks_its_offsets() -> None:
+    with pytest.raises(ValueError, match="no `sorry` at offset"):
+        HoleTarget(Theorem("t", "example : True"), "by trivial", (3,), 0)
+    with pytest.raises(ValueError, match="out of range"):
+        HoleTarget(Theorem("t", "example : True"), "by sorry", (3,), 1)
+
+
+def test_each_hole_gets_its_own_recorded_proof_state(shared: Path) -> None:
+    calc = answers(shared, "calc")[0]
+    skeleton = "by calc\n  3 = 4 := by sorry\n  4 = 5 := by sorry"
+    first = target("example : 3 = 5", skeleton, 0)
+    assert first.command() == "example : 3 = 5 := by calc\n  3 = 4 := by sorry\n  4 = 5 := by sorry"
+    assert hole_start_from_response(calc, first) == (0, "⊢ 3 = 4")
+    assert hole_start_from_response(calc, target("example : 3 = 5", skeleton, 1)) == (1, "⊢ 4 = 5")
+
+
+def test_a_sorry_that_stands_for_several_goals_is_refused(shared: Path) -> None:
+    answer = answers(shared, "Mathlib/test/H20231115_2")[1]
+    hole = target("example {x : Nat} : x + 1 > x", "by\n  induction' x with x hx\n  all_goals sorry")
+    with pytest.raises(TheoremStartError, match="stands for 2 goals"):
+        hole_start_from_response(answer, hole)
+
+
+def test_a_skeleton_with_an_error_is_refused(shared: Path) -> None:
+    answer = answers(shared, "have_by_sorry")[0]
+    hole = target("theorem foo (x : Int) : x = x", "by\n  have h : x = 1 := by sorry")
+    with pytest.raises(TheoremStartError, match="does not compile: line 1:33: unsolved goals"):
+        hole_start_from_response(answer, hole)
+
+
+def test_a_sorry_that_is_not_one_of_the_holes_is_refused(shared: Path) -> None:
+    calc = answers(shared, "calc")[0]
+    # Pretend the user's skeleton has only the first `sorry` as a hole: Lean still reports the second.
+    skeleton = "by calc\n  3 = 4 := by sorry\n  4 = 5 := by sorry"
+    only_first = HoleTarget(Theorem("t", "example : 3 = 5"), skeleton, (skeleton.index("sorry"),), 0)
+    with pytest.raises(TheoremStartError, match="line 3, column 14 .* not one of its holes"):
+        hole_start_from_response(calc, only_first)
+
+
+def standin(shared: Path, name: str) -> ReplSettings:
+    fixture = shared / "lean_fixtures" / "repl" / f"{name}.in"
+    return ReplSettings(command=(sys.executable, str(STANDIN), str(fixture)))
+
+
+def test_repl_env_starts_at_a_term_position_hole_through_the_process(shared: Path) -> None:
+    # dup_sorries.in: {"cmd": "theorem thm1 : 1 = 1 := sorry"}: exactly what start_hole sends.
+    with ReplEnv(standin(shared, "dup_sorries")) as env:
+        assert isinstance(env, HoleEnv)
+        state = env.start_hole(target("theorem thm1 : 1 = 1", "sorry"))
+        assert state.pp == "⊢ 1 = 1" and isinstance(state.handle, int)
+
+
+def test_repl_pool_starts_holes_on_a_member(shared: Path) -> None:
+    # The header is elaborated first (import on its own), then the skeleton on env 0, as recorded.
+    hole = target(
+        "example {x : Nat} : x + 1 > x",
+        "by\n  induction' x with x hx\n  all_goals sorry",
+        header="import Mathlib.Tactic.Cases",
+    )
+    with ReplPool(standin(shared, "Mathlib/test/H20231115_2"), 1) as pool:
+        assert isinstance(pool, HoleEnv)
+        with pytest.raises(TheoremStartError, match="stands for 2 goals"):
+            pool.start_hole(hole)
+
+
+def test_sweep_help_shows_config_sections() -> None:
+    from typer.testing import CliRunner
+
+    from prover.cli import app
+
+    result = CliRunner().invoke(app, ["sweep", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "[sweep], [lean], [search], [generator]" in result.output
