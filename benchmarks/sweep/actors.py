@@ -14,6 +14,7 @@ import concurrent.futures
 import contextlib
 import os
 import socket
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -109,6 +110,9 @@ class GeneratorServer:
         self._consumer: asyncio.Task[None] | None = None
         self._model_thread = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="model")
         self._batch_sizes: list[int] = []
+        # (unix start time, seconds, batch size) per model call: the generator's measured service curve,
+        # read by `prover sweep --actors auto` (benchmarks.sizing) and bench_sweep.py (busy fraction).
+        self._calls: list[tuple[float, float, int]] = []
 
     async def generate(self, requests: list[GenRequest], k: int) -> list[list[Candidate]]:
         """Candidates for each request; the requests join whatever batch is forming."""
@@ -120,8 +124,13 @@ class GeneratorServer:
     def batch_sizes(self) -> list[int]:
         return list(self._batch_sizes)
 
+    def call_stats(self) -> list[tuple[float, float, int]]:
+        """(unix start time, seconds inside the model call, batch size) for every model call so far."""
+        return list(self._calls)
+
     def reset_stats(self) -> None:
         self._batch_sizes.clear()
+        self._calls.clear()
 
     def ping(self) -> str:
         return f"{socket.gethostname()}:{os.getpid()}"
@@ -157,6 +166,7 @@ class GeneratorServer:
                 groups.setdefault((p.kind, p.k), []).append(p)
             for (kind, k), group in groups.items():
                 self._batch_sizes.append(len(group))
+                started, t0 = time.time(), time.perf_counter()
                 try:
                     results = await loop.run_in_executor(
                         self._model_thread, self._call, kind, k, [p.item for p in group]
@@ -166,6 +176,8 @@ class GeneratorServer:
                         if not p.future.done():
                             p.future.set_exception(exc)
                     continue
+                finally:
+                    self._calls.append((started, time.perf_counter() - t0, len(group)))
                 for p, res in zip(group, results, strict=True):
                     if not p.future.done():
                         p.future.set_result(res)
