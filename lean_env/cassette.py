@@ -4,7 +4,9 @@ A cassette is a versioned JSONL file (documented in docs/lean_env_replay.md):
 
 - line 1, the header: ``{"kind": "header", "format": "lean-prover-cassette", "version": 1, "sources": [...]}``;
 - theorem lines: ``{"kind": "theorem", "name", "statement", "header", "initial_state", ...}``;
-- step lines: ``{"kind": "step", "state", "tactic", "result": {"kind": "state"|"finished"|"error"|"given_up"|"timeout", ...}}``.
+- step lines: ``{"kind": "step", "state", "tactic", "result": {"kind": "state"|"finished"|"error"|"given_up"|"timeout", ...}}``;
+- hole lines (version 2): ``{"kind": "holes", "theorem", "skeleton", "goals": [...]}``: what Lean answers when the
+  declaration is compiled with that proof skeleton: one goal per `sorry`, in source order.
 
 Steps are keyed by (state pp, whitespace-normalised tactic). Every record must come from real Lean
 output; builders here convert published recordings (proofsteps rows, LeanDojo traced tactics,
@@ -41,7 +43,9 @@ from lean_env.types import (
 )
 
 FORMAT_NAME = "lean-prover-cassette"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# Version 2 added hole lines; a version 1 file is a version 2 file without them, so both are read.
+READABLE_VERSIONS = (1, 2)
 
 # Lean Workbook problems are stated against this header (InternLM Lean-Workbook); rows do not carry it.
 LEAN_WORKBOOK_HEADER = (
@@ -124,6 +128,22 @@ class TheoremLine(_Line):
         )
 
 
+class HolesLine(_Line):
+    """A declaration compiled with a proof skeleton: the goal of each `sorry`, in source order.
+
+    `skeleton` is the proof after `:=` (for example `by\n  constructor\n  · sorry\n  · sorry`); it is
+    looked up by `skeleton_key`, so re-indenting it does not matter. As with every record, the goals
+    must be what Lean printed (the REPL's `sorries`), or follow from recorded states by Lean's rules
+    (`build_from_proofsteps` says which).
+    """
+
+    kind: Literal["holes"]
+    theorem: str
+    skeleton: str
+    goals: tuple[str, ...]
+    source: str | None = None
+
+
 class StateOutcome(_Line):
     kind: Literal["state"]
     pp: str
@@ -162,9 +182,20 @@ class StepLine(_Line):
     step: int | None = None
 
 
-_ANY_LINE: TypeAdapter[HeaderLine | TheoremLine | StepLine] = TypeAdapter(
-    Annotated[HeaderLine | TheoremLine | StepLine, Field(discriminator="kind")]
+_ANY_LINE: TypeAdapter[HeaderLine | TheoremLine | StepLine | HolesLine] = TypeAdapter(
+    Annotated[HeaderLine | TheoremLine | StepLine | HolesLine, Field(discriminator="kind")]
 )
+
+
+def skeleton_key(skeleton: str) -> str:
+    """The lookup form of a proof skeleton: blank lines and trailing spaces dropped, lines after the first
+    dedented by their common indentation (a skeleton means the same at any indentation of its declaration)."""
+    lines = [ln.rstrip() for ln in skeleton.replace("\r\n", "\n").strip().split("\n") if ln.strip()]
+    if not lines:
+        return ""
+    rest = lines[1:]
+    common = min((len(ln) - len(ln.lstrip(" ")) for ln in rest), default=0)
+    return "\n".join([lines[0], *(ln[common:] for ln in rest)])
 
 
 def outcome_from_pp(state_after: str) -> StateOutcome | FinishedOutcome:
@@ -213,10 +244,13 @@ def step_key(state_pp: str, tactic: str) -> StepKey:
 class Cassette:
     """An in-memory cassette: header, theorems by name, steps by (state, tactic)."""
 
-    header: HeaderLine = field(default_factory=lambda: HeaderLine(kind="header", format=FORMAT_NAME, version=1))
+    header: HeaderLine = field(
+        default_factory=lambda: HeaderLine(kind="header", format=FORMAT_NAME, version=FORMAT_VERSION)
+    )
     theorems: dict[str, TheoremLine] = field(default_factory=dict)
     steps: dict[StepKey, StepLine] = field(default_factory=dict)
     path: str = "<memory>"
+    holes: dict[tuple[str, str], HolesLine] = field(default_factory=dict)  # (theorem, skeleton_key) -> record
 
     # ---- reading
 
@@ -252,13 +286,19 @@ class Cassette:
                     raise CassetteError(f"{where}: the first line must be the cassette header (kind 'header')")
                 if line.format != FORMAT_NAME:
                     raise CassetteError(f"{where}: not a cassette: format is {line.format!r}, expected {FORMAT_NAME!r}")
-                if line.version != FORMAT_VERSION:
+                if line.version not in READABLE_VERSIONS:
+                    known = ", ".join(map(str, READABLE_VERSIONS))
                     raise CassetteError(
-                        f"{where}: unsupported cassette version {line.version} (this reader knows {FORMAT_VERSION})"
+                        f"{where}: unsupported cassette version {line.version} (this reader knows {known})"
                     )
                 cassette = cls(header=line, path=source)
             elif isinstance(line, HeaderLine):
                 raise CassetteError(f"{where}: a second header line")
+            elif isinstance(line, HolesLine):
+                try:
+                    cassette.add_holes(line)
+                except CassetteError as exc:
+                    raise CassetteError(f"{where}: {exc}") from None
             elif isinstance(line, TheoremLine):
                 if line.name in cassette.theorems:
                     raise CassetteError(f"{where}: duplicate theorem {line.name!r}")
@@ -283,6 +323,7 @@ class Cassette:
     def dumps(self) -> str:
         lines = [self.header.model_dump_json(exclude_none=True)]
         lines += [t.model_dump_json(exclude_none=True) for t in self.theorems.values()]
+        lines += [h.model_dump_json(exclude_none=True) for h in self.holes.values()]
         lines += [s.model_dump_json(exclude_none=True) for s in self.steps.values()]
         return "\n".join(lines) + "\n"
 
@@ -316,9 +357,22 @@ class Cassette:
             raise CassetteError(f"conflicting recordings for tactic `{key[1]}` in the same state")
         return False
 
+    def add_holes(self, record: HolesLine) -> bool:
+        """Add a skeleton record. False if the same one exists; CassetteError if it conflicts."""
+        key = (record.theorem, skeleton_key(record.skeleton))
+        previous = self.holes.get(key)
+        if previous is None:
+            self.holes[key] = record
+            return True
+        if previous.goals != record.goals:
+            raise CassetteError(f"conflicting hole records for {record.theorem!r} with the same skeleton")
+        return False
+
     def merge(self, other: Cassette) -> None:
         for thm in other.theorems.values():
             self.add_theorem(thm)
+        for record in other.holes.values():
+            self.add_holes(record)
         for st in other.steps.values():
             self.add_step(st)
         self.header = self.header.model_copy(update={"sources": self.header.sources + other.header.sources})
@@ -340,6 +394,12 @@ class Cassette:
             if candidate.statement and normalize_tactic(candidate.statement) == wanted:
                 return candidate
         return None
+
+    def find_holes(self, theorem: Theorem, skeleton: str) -> HolesLine | None:
+        """The record of `theorem` (found as `find_theorem` finds it) compiled with `skeleton`."""
+        record = self.find_theorem(theorem)
+        name = record.name if record is not None else theorem.name
+        return self.holes.get((name, skeleton_key(skeleton)))
 
     def __len__(self) -> int:
         return len(self.steps)
@@ -386,8 +446,8 @@ class BuildReport:
     def summary(self) -> str:
         skipped = ", ".join(f"{n} {why}" for why, n in self.skipped.most_common()) or "none"
         return (
-            f"{len(self.cassette.theorems)} theorems, {len(self.cassette.steps)} steps "
-            f"from {self.rows} rows; skipped: {skipped}"
+            f"{len(self.cassette.theorems)} theorems, {len(self.cassette.steps)} steps, "
+            f"{len(self.cassette.holes)} skeletons from {self.rows} rows; skipped: {skipped}"
         )
 
 
@@ -434,9 +494,14 @@ def build_from_proofsteps(paths: Iterable[str | Path], relative_to: Path | None 
         path = Path(raw_path)
         rows = 0
         sources: set[str] = set()
+        traces: dict[str, list[dict[str, Any]]] = {}
         for lineno, row in _read_jsonl(path):
             rows += 1
             _add_proofstep_row(report, path, lineno, row, sources, relative_to)
+            if isinstance(row.get("theorem"), str) and isinstance(row.get("step"), int):
+                traces.setdefault(row["theorem"], []).append(row)
+        for name, trace in traces.items():
+            _add_skeletons(report, name, trace, _display_path(path, relative_to))
         report.rows += rows
         upstream = "; ".join(sorted({u for u in (_upstream_of(s) for s in sources) if u})) or None
         report.cassette.header = report.cassette.header.model_copy(
@@ -496,6 +561,37 @@ def _add_proofstep_row(
     )
     if not added:
         report.skipped[SKIP_DUPLICATE] += 1
+
+
+def _add_skeletons(report: BuildReport, name: str, trace: list[dict[str, Any]], source: str) -> None:
+    """Hole records from one theorem's trace: a recorded proof with its tail replaced by `sorry`.
+
+    For each prefix t0..t(k-1) of the trace (steps 0..k-1 recorded, each `state_before` equal to the
+    previous `state_after`, so running the prefix in Lean reaches exactly the recorded state S) the
+    skeleton is the prefix followed by `sorry` when S has one goal, or by one `· sorry` per goal when it
+    has several: `·` focuses the main goal and `sorry` closes it, so hole i's goal is S's goal i
+    (Lean 4 `Lean.Elab.Tactic.evalSorry`/`cdot`: lean4 src/Lean/Elab/Tactic/BuiltinTactic.lean).
+    """
+    steps = sorted(trace, key=lambda r: int(r["step"]))
+    if [r["step"] for r in steps] != list(range(len(steps))):
+        return
+    prefix: list[str] = []
+    for k, row in enumerate(steps):
+        after = row.get("state_after")
+        tactic = row.get("tactic")
+        if not isinstance(after, str) or not isinstance(tactic, str) or "sorry" in tactic:
+            return
+        if k > 0 and normalize_state(steps[k - 1]["state_after"]) != normalize_state(row["state_before"]):
+            return
+        prefix.append("  " + tactic.strip().replace("\n", "\n  "))
+        goals = [g for g in normalize_state(after).split("\n\n") if g.strip()]
+        if normalize_state(after) == NO_GOALS or not goals:
+            return
+        holes = ["  sorry"] if len(goals) == 1 else ["  · sorry"] * len(goals)
+        skeleton = "\n".join(["by", *prefix, *holes])
+        report.cassette.add_holes(
+            HolesLine(kind="holes", theorem=name, skeleton=skeleton, goals=tuple(goals), source=source)
+        )
 
 
 def build_from_leandojo_benchmark(path: str | Path, relative_to: Path | None = None) -> BuildReport:

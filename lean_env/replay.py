@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from lean_env.cassette import (
@@ -24,6 +25,7 @@ from lean_env.errors import TheoremStartError
 from lean_env.types import (
     ClosingContext,
     Env,
+    HoleTarget,
     LeanError,
     ProofFinished,
     ProofGivenUp,
@@ -80,6 +82,22 @@ class ReplayEnv(ClosingContext):
                 f"theorem {record.name!r}: the replay cassette {self.cassette.path} has no recorded initial state"
             )
         return ProofState.from_pp(record.initial_state, handle=f"replay:{record.name}")
+
+    def start_hole(self, target: HoleTarget) -> ProofState:
+        """The recorded goal of one `sorry` of a skeleton (a cassette `holes` record), as Lean answered it."""
+        self._check_open()
+        record = self.cassette.find_holes(target.theorem, target.skeleton)
+        if record is None:
+            raise TheoremStartError(
+                f"hole {target.label}: the replay cassette {self.cassette.path} has no recorded compilation of "
+                "this proof skeleton (this is a replay, not Lean)"
+            )
+        if len(record.goals) != target.count:
+            raise TheoremStartError(
+                f"hole {target.label}: the cassette records {len(record.goals)} holes for this skeleton, "
+                f"the file has {target.count}"
+            )
+        return ProofState.from_pp(record.goals[target.index], handle=f"replay:{record.theorem}#{target.index}")
 
     def run_tactic(self, state: ProofState, tactic: str, timeout: float | None = None) -> TacticResult:
         self._check_open()
@@ -203,6 +221,12 @@ class ReplayVerifier:
                 return Rejected(f"{where}: timed out after {result.seconds:g}s", checker=REPLAY_CHECKER)
         return Rejected(f"{state.num_goals} goal(s) remain after the last step", checker=REPLAY_CHECKER)
 
+    def verify_holes(self, theorem: Theorem, skeleton: str, fills: dict[int, str]) -> Verdict:
+        """A skeleton with each `sorry` replaced by `fills[i]`: see `replay_filled_skeleton`."""
+        return replay_filled_skeleton(
+            self.cassette, theorem, skeleton, fills, allow_native_decide=self.allow_native_decide
+        )
+
 
 class RecordingEnv(ClosingContext):
     """Wraps a live `Env` (Lean REPL or LeanDojo) and records what it answers into a cassette.
@@ -249,3 +273,57 @@ class RecordingEnv(ClosingContext):
 
     def close(self) -> None:
         self.inner.close()
+
+
+def replay_filled_skeleton(
+    cassette: Cassette,
+    theorem: Theorem,
+    skeleton: str,
+    fills: dict[int, str],
+    *,
+    allow_native_decide: bool = False,
+    split: Callable[[str], list[str]] = flatten_proof,
+) -> Verdict:
+    """Check a skeleton whose every `sorry` was replaced by a script, against the recordings.
+
+    The cassette's `holes` record says Lean compiled the declaration with this skeleton and met one
+    goal per `sorry`; each script must then replay from its hole's recorded goal, step by step, to a
+    finished proof. Every hole must be filled (a declaration that keeps a `sorry` is not proved).
+    """
+    from lean_env.verify import static_check  # lazily, as ReplayVerifier.verify
+
+    record = cassette.find_holes(theorem, skeleton)
+    if record is None:
+        return Rejected("the cassette has no recorded compilation of this proof skeleton", checker=REPLAY_CHECKER)
+    missing = sorted(set(range(len(record.goals))) - set(fills))
+    if missing:
+        return Rejected(f"hole {missing[0] + 1} of {len(record.goals)} is not filled", checker=REPLAY_CHECKER)
+    env = ReplayEnv(cassette, allow_native_decide=allow_native_decide)
+    for index in sorted(fills):
+        if index >= len(record.goals):
+            return Rejected(f"hole {index + 1}: the skeleton has {len(record.goals)} holes", checker=REPLAY_CHECKER)
+        reason = static_check(theorem, fills[index], allow_native_decide=allow_native_decide)
+        if reason is not None:
+            return Rejected(f"hole {index + 1}: {reason}", checker=REPLAY_CHECKER)
+        tactics = split(fills[index])
+        state = ProofState.from_pp(record.goals[index])
+        verdict: Verdict | None = None
+        for i, tactic in enumerate(tactics, start=1):
+            result = env.run_tactic(state, tactic)
+            where = f"hole {index + 1} step {i}/{len(tactics)} `{' '.join(tactic.split())}`"
+            if isinstance(result, ProofFinished):
+                ok = i == len(tactics)
+                verdict = None if ok else Rejected(f"{where} finished the goal but tactics remain", REPLAY_CHECKER)
+                state = ProofState.from_pp("no goals")
+                break
+            if isinstance(result, StateResult):
+                state = result.state
+                continue
+            message = result.message if isinstance(result, LeanError | ProofGivenUp) else "timed out"
+            verdict = Rejected(f"{where}: {message}", checker=REPLAY_CHECKER)
+            break
+        if verdict is not None:
+            return verdict
+        if state.pp != "no goals":
+            return Rejected(f"hole {index + 1}: goals remain after the last step", checker=REPLAY_CHECKER)
+    return Verified(checker=REPLAY_CHECKER)

@@ -106,3 +106,67 @@ def test_sweep_help_shows_config_sections() -> None:
     result = CliRunner().invoke(app, ["sweep", "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     assert "[sweep], [lean], [search], [generator]" in result.output
+
+
+# -- cassette hole records and the replay backend ------------------------------------------------------
+
+LEANDOJO_ROWS = "data/proofsteps/leandojo_benchmark4_random_test_sample100.jsonl"
+
+
+@pytest.fixture(scope="module")
+def built(shared: Path):  # type: ignore[no-untyped-def]
+    from lean_env.cassette import build_from_proofsteps
+
+    return build_from_proofsteps([shared / LEANDOJO_ROWS], relative_to=shared)
+
+
+def test_build_makes_skeletons_from_traces(built) -> None:  # type: ignore[no-untyped-def]
+    from lean_env.cassette import skeleton_key
+
+    holes = built.cassette.holes
+    # `ext` then `simp` in Mathlib: the skeleton keeps `ext` and leaves one hole where `simp` was.
+    one = holes[("Set.image2_eq_seq", skeleton_key("by\n  ext\n  sorry"))]
+    assert one.skeleton == "by\n  ext\n  sorry"
+    assert one.goals[0].startswith("case h\n") and one.goals[0].endswith("⊢ x✝ ∈ image2 f s t ↔ x✝ ∈ seq (f '' s) t")
+    # `rw [...]` then `constructor` leaves two goals: one `· sorry` each, goals in order.
+    two = [h for (name, _), h in holes.items() if name == "nilpotent_iff_finite_descending_central_series"]
+    bullets = [h for h in two if h.skeleton.count("· sorry") == 2]
+    assert len(bullets) == 1 and len(bullets[0].goals) == 2
+    assert skeleton_key("by\n      ext\n\n      sorry   ") == skeleton_key("by\n  ext\n  sorry") == "by\next\nsorry"
+    assert "skeletons" in built.summary()
+
+
+def test_cassette_v2_round_trips_and_reads_v1(built, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from lean_env.cassette import Cassette, CassetteError
+
+    path = tmp_path / "c.jsonl"
+    built.cassette.save(path)
+    again = Cassette.load(path)
+    assert again.header.version == 2 and again.holes == built.cassette.holes
+    v1 = '{"kind":"header","format":"lean-prover-cassette","version":1}\n'
+    assert Cassette.loads(v1).holes == {}
+    with pytest.raises(CassetteError, match="unsupported cassette version 3 .*knows 1, 2"):
+        Cassette.loads(v1.replace(":1}", ":3}"))
+
+
+def test_replay_starts_at_a_recorded_hole_and_checks_the_fill(built) -> None:  # type: ignore[no-untyped-def]
+    from lean_env.replay import ReplayEnv, ReplayVerifier
+    from lean_env.types import ProofFinished
+    from lean_env.verdict import Rejected, Verified
+
+    theorem = Theorem("Set.image2_eq_seq", "theorem Set.image2_eq_seq (f : α → β → γ) (s : Set α) (t : Set β) : X")
+    skeleton = "by\n    ext\n    sorry"  # indented differently from the record: same skeleton
+    hole = HoleTarget(theorem, skeleton, (skeleton.index("sorry"),), 0)
+    env = ReplayEnv(built.cassette)
+    assert isinstance(env, HoleEnv)
+    state = env.start_hole(hole)
+    assert state.pp.startswith("case h\n")
+    assert isinstance(env.run_tactic(state, "simp"), ProofFinished)
+    verifier = ReplayVerifier(built.cassette)
+    assert isinstance(verifier.verify_holes(theorem, skeleton, {0: "simp"}), Verified)
+    wrong = verifier.verify_holes(theorem, skeleton, {0: "ring"})
+    assert isinstance(wrong, Rejected) and "unrecorded" in wrong.reason
+    assert isinstance(verifier.verify_holes(theorem, skeleton, {}), Rejected)
+    assert "sorry" in verifier.verify_holes(theorem, skeleton, {0: "sorry"}).reason  # type: ignore[union-attr]
+    with pytest.raises(TheoremStartError, match="no recorded compilation"):
+        env.start_hole(HoleTarget(theorem, "by\n  sorry", (5,), 0))
