@@ -27,6 +27,7 @@ from lean_env.errors import LeanCrashError, TheoremStartError
 from lean_env.types import (
     ClosingContext,
     DojoSource,
+    HoleTarget,
     LeanError,
     ProofFinished,
     ProofGivenUp,
@@ -248,6 +249,36 @@ class DojoEnv(ClosingContext):
         if isinstance(result, DojoLeanError):
             return LeanError(result.error)
         raise LeanCrashError(f"LeanDojo returned an unknown result: {type(result).__name__}")
+
+    # ---- holes (helper F; kept apart from the Dojo process code above)
+
+    def start_hole(self, target: HoleTarget) -> ProofState:
+        """Replay the skeleton's tactics before the hole in a Dojo, and return the state at the hole.
+
+        LeanDojo enters a theorem only at its initial state (`Dojo(theorem)`: lean-dojo 4.20.0
+        src/lean_dojo/interaction/dojo.py), so a hole is reached by running the steps before it. That is
+        faithful only for a `sorry` that is a top-level step of the `by` block facing exactly one goal
+        (then `sorry` closes that goal, as Lean's `sorry` tactic closes the main goal); any other shape is
+        refused with a pointer to the REPL backend, which compiles the skeleton itself.
+        """
+        where = f"hole {target.label}"
+        if target.tactic_prefix is None:
+            raise TheoremStartError(
+                f"{where}: the dojo backend reaches only a `sorry` that is a top-level tactic step of the proof; "
+                "use --backend repl (it compiles the skeleton) or --from-statement"
+            )
+        state = self.start(target.theorem)
+        for tactic in target.tactic_prefix:
+            result = self.run_tactic(state, tactic)
+            if not isinstance(result, StateResult):
+                raise TheoremStartError(f"{where}: replaying `{' '.join(tactic.split())}` before it gave {result}")
+            state = result.state
+        if state.num_goals != 1:
+            raise TheoremStartError(
+                f"{where}: {state.num_goals} goals are open at this `sorry`; the dojo backend fills only a hole that "
+                "faces one goal (use --backend repl)"
+            )
+        return state
 
 
 class _Timeout(Exception):
