@@ -16,7 +16,7 @@ import os
 import socket
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from benchmarks.sweep.attempt import (
@@ -257,6 +257,16 @@ class ProverWorker:
         return self.name
 
     def run(self, job: AttemptJob) -> AttemptOutcome:
+        before = _cpu_by_process()
+        outcome = self._run(job)
+        # CPU seconds of this actor and its Lean processes during the attempt: what `--actors auto` weighs
+        # against the cluster's CPUs (a Lean call keeps a core busy; the actor waiting on it does not).
+        # Per process, so a Lean process replaced meanwhile adds its new time and never subtracts its old.
+        after = _cpu_by_process()
+        cpu = sum(max(0.0, t - before.get(pid, 0.0)) for pid, t in after.items())
+        return replace(outcome, stats={**outcome.stats, "cpu_s": round(cpu, 4)})
+
+    def _run(self, job: AttemptJob) -> AttemptOutcome:
         try:
             if job.mode == "whole":
                 outcome = run_whole_attempt(job, self.completer, self._get_verifier())
@@ -297,6 +307,17 @@ class ProverWorker:
 
 
 def _with_worker(outcome: AttemptOutcome, worker: str) -> AttemptOutcome:
-    from dataclasses import replace
-
     return replace(outcome, worker=worker)
+
+
+def _cpu_by_process() -> dict[int, float]:
+    """User + system CPU seconds of this process and of each live descendant (the Lean processes), by pid."""
+    import psutil
+
+    proc = psutil.Process()
+    out: dict[int, float] = {}
+    for p in [proc, *proc.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):  # a child that exited meanwhile
+            times = p.cpu_times()
+            out[p.pid] = times.user + times.system
+    return out
