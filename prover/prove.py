@@ -20,8 +20,8 @@ from lean_env.parse import LeanFile, TheoremDecl, pair_theorems, parse_lean_sour
 from lean_env.types import DojoSource, Env, Theorem
 from lean_env.verdict import ProofVerifier, Rejected, Verdict, Verified
 from prover.files import atomic_write
-from search import BestFirstSearch, InformalContext, SearchConfig, SearchResult, TacticGenerator
-from search.types import ProgressEvent
+from prover.jobs import FOUND, JobConfig, JobResult, ProofTarget, run_jobs
+from search import InformalContext, TacticGenerator
 
 
 class UnknownTheoremError(ValueError):
@@ -171,63 +171,77 @@ def informal_context(decl: TheoremDecl) -> InformalContext | None:
     return InformalContext(statement=decl.doc) if decl.doc else None
 
 
-def prove_file(
-    path: Path,
-    targets: Sequence[TheoremDecl],
-    env: Env,
-    generator: TacticGenerator,
-    verifier: ProofVerifier,
-    search_config: SearchConfig,
-    report: FileReport,
-    on_progress: ProgressCallback | None = None,
-    on_theorem_done: Callable[[TheoremReport], None] | None = None,
-    tree_dir: Path | None = None,
+@dataclass(frozen=True)
+class Backends:
+    """What a prove run talks to: the Lean backend, the tactic generator and the independent verifier."""
+
+    env: Env
+    generator: TacticGenerator
+    verifier: ProofVerifier
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """Optional callbacks: a search's progress (target name, event) and each finished target's entry."""
+
+    on_progress: ProgressCallback | None = None
+    on_done: Callable[[TheoremReport], None] | None = None
+
+
+def theorem_targets(
+    decls: Sequence[TheoremDecl],
     make_theorem: Callable[[TheoremDecl], Theorem] | None = None,
     use_informal: bool = False,
-) -> dict[str, str]:
-    """Search and verify each target. Returns the verified proofs by theorem name."""
-    proofs: dict[str, str] = {}
-    for decl in targets:
-        theorem = make_theorem(decl) if make_theorem else decl.to_theorem()
-        searcher = BestFirstSearch(env, generator, search_config, on_progress=_bind_progress(on_progress, decl.name))
-        result: SearchResult = searcher.search(theorem, informal_context(decl) if use_informal else None)
-        if tree_dir is not None and result.tree is not None:
-            _export_tree(result, tree_dir)
-        entry = TheoremReport(
-            name=decl.name,
-            status=result.status.value,
-            message=result.message,
-            stats=result.stats.to_dict(),
+) -> list[ProofTarget]:
+    """Whole-proof targets: each declaration searched from its statement."""
+    return [
+        ProofTarget(
+            name=d.name,
+            theorem=make_theorem(d) if make_theorem else d.to_theorem(),
+            context=informal_context(d) if use_informal else None,
         )
-        if result.status.proved and result.proof is not None:
-            verdict = verifier.verify(theorem, result.proof)
-            entry.proof = result.proof
-            if isinstance(verdict, Verified):
-                entry.status, entry.checker = "proved", verdict.checker
-                proofs[decl.name] = result.proof
-            else:
-                entry.status, entry.checker = "rejected", verdict.checker
-                entry.message = f"verifier rejected the proof: {verdict.reason}"
-        report.theorems.append(entry)
-        if on_theorem_done:
-            on_theorem_done(entry)
+        for d in decls
+    ]
+
+
+def prove_file(
+    targets: Sequence[ProofTarget],
+    backends: Backends,
+    config: JobConfig,
+    report: FileReport,
+    hooks: Hooks = Hooks(),
+) -> dict[str, str]:
+    """Search (and, for theorems, verify) each target, `config.jobs` at a time.
+
+    Returns the proofs by target name: verified theorem proofs, and hole scripts found by the search
+    (status "found"; `finalize_file` re-checks them with their whole declaration). `report.theorems`
+    gets one entry per target, in target order.
+    """
+
+    def done(job: JobResult) -> None:
+        if hooks.on_done is not None:
+            hooks.on_done(_entry(job))
+
+    jobs = run_jobs(
+        targets, backends.env, backends.generator, backends.verifier, config, hooks.on_progress, on_done=done
+    )
+    proofs: dict[str, str] = {}
+    for job in jobs:
+        report.theorems.append(_entry(job))
+        if job.status in ("proved", FOUND) and job.proof is not None:
+            proofs[job.target.name] = job.proof
     return proofs
 
 
-def _bind_progress(callback: ProgressCallback | None, name: str) -> Callable[[ProgressEvent], None] | None:
-    if callback is None:
-        return None
-    return lambda event: callback(name, event)
-
-
-def _export_tree(result: SearchResult, tree_dir: Path) -> None:
-    from search.tree import write_tree
-
-    assert result.tree is not None
-    tree_dir.mkdir(parents=True, exist_ok=True)
-    stem = result.theorem_name.replace("/", "_")
-    write_tree(result.tree, tree_dir / f"{stem}.json")
-    write_tree(result.tree, tree_dir / f"{stem}.dot")
+def _entry(job: JobResult) -> TheoremReport:
+    return TheoremReport(
+        name=job.target.name,
+        status=job.status,
+        proof=job.proof,
+        checker=job.checker,
+        message=job.message,
+        stats=dict(job.stats),
+    )
 
 
 def finalize_file(

@@ -43,24 +43,35 @@ def prove(
     informal: bool = typer.Option(
         False, "--informal", help="Put each theorem's doc comment in the prompt as its informal statement."
     ),
+    jobs: int | None = typer.Option(
+        None,
+        "--jobs",
+        "-j",
+        min=1,
+        help=r"Targets searched at once; sets \[lean] pool_size (default: cores, capped by memory per Lean process).",
+    ),
 ) -> None:
     """Prove every theorem in FILE whose proof contains `sorry` (or the one named by --theorem)."""
     from lean_env.errors import LeanEnvError, LeanNotFoundError, LeanParseError
     from lean_env.parse import parse_lean_source
     from prover.backends import make_env, make_verifier
     from prover.config import ConfigError, load_config
+    from prover.jobs import JobConfig, default_pool_size
     from prover.prove import (
+        Backends,
         FileReport,
+        Hooks,
         TheoremReport,
         UnknownTheoremError,
         dojo_source_for,
         finalize_file,
         prove_file,
         select_targets,
+        theorem_targets,
     )
 
     overrides: dict[str, dict[str, Any]] = {
-        "lean": lean_overrides(backend, cassette, lean_project),
+        "lean": {**lean_overrides(backend, cassette, lean_project), "pool_size": jobs},
         "generator": generator_overrides(generator, model),
         "search": {"num_tactics": num_tactics, "time_s": time_limit, "max_expansions": max_expansions},
     }
@@ -85,12 +96,10 @@ def prove(
         console.print(f"{file}: no theorem contains `sorry`; nothing to prove.")
         raise typer.Exit(EXIT_OK)
 
-    try:
-        from prover.generators import make_generator
-
-        gen = make_generator(cfg.generator)
-    except (ValueError, RuntimeError, OSError, ImportError) as exc:
-        fail(f"cannot build the {cfg.generator.kind} generator: {exc}")
+    # Cheap prerequisites first (Lean project, REPL binary, cassette, git for LeanDojo): a missing one
+    # fails in a second, not after minutes of loading a model.
+    if "pool_size" not in cfg.lean.model_fields_set:  # neither --jobs nor the config file set it
+        cfg.lean.pool_size = default_pool_size(cfg.lean.memory_limit_mb) if cfg.lean.backend == "repl" else 1
     make_theorem = None
     if cfg.lean.backend == "dojo":
         try:
@@ -104,6 +113,17 @@ def prove(
         fail(str(exc))
     except (LeanEnvError, ValueError) as exc:
         fail(f"cannot start the {cfg.lean.backend} backend: {exc}")
+    problem = model_unreachable(cfg.generator.kind, cfg.generator.model)
+    if problem is not None:
+        fail(problem)
+    try:
+        from prover.generators import make_generator
+
+        gen = make_generator(cfg.generator)
+    except (ValueError, RuntimeError, OSError, ImportError) as exc:
+        fail(f"cannot build the {cfg.generator.kind} generator: {exc}")
+    # LeanDojo runs one theorem per process: its backend is not shared between threads.
+    parallel = 1 if cfg.lean.backend == "dojo" else cfg.lean.pool_size
 
     file_report = FileReport(
         file=str(file),
@@ -116,8 +136,9 @@ def prove(
         if report is not None:
             file_report.save(report)
 
+    proof_targets = theorem_targets(targets, make_theorem, informal)
     proofs: dict[str, str] = {}
-    with env, _ProgressDisplay(targets) as display:
+    with env, _ProgressDisplay([t.name for t in proof_targets]) as display:
 
         def on_theorem_done(entry: TheoremReport) -> None:
             display.done(entry)
@@ -125,18 +146,11 @@ def prove(
 
         try:
             proofs = prove_file(
-                file,
-                targets,
-                env,
-                gen,
-                verifier,
-                cfg.search.to_search_config(),
+                proof_targets,
+                Backends(env, gen, verifier),
+                JobConfig(cfg.search.to_search_config(), jobs=parallel, tree_dir=tree_dir),
                 file_report,
-                on_progress=display.update,
-                on_theorem_done=on_theorem_done,
-                tree_dir=tree_dir,
-                make_theorem=make_theorem,
-                use_informal=informal,
+                Hooks(on_progress=display.update, on_done=on_theorem_done),
             )
         except KeyboardInterrupt:
             file_report.interrupted = True
@@ -164,12 +178,15 @@ def prove(
 class _ProgressDisplay:
     """Live table: theorem, expansions, best depth, elapsed time, status."""
 
-    def __init__(self, targets: list[Any]) -> None:
+    def __init__(self, names: list[str]) -> None:
+        import threading
+
         from rich.live import Live
 
         self.rows: dict[str, dict[str, Any]] = {
-            d.name: {"status": "queued", "expansions": 0, "depth": 0, "start": None, "elapsed": 0.0} for d in targets
+            name: {"status": "queued", "expansions": 0, "depth": 0, "start": None, "elapsed": 0.0} for name in names
         }
+        self.lock = threading.Lock()  # searches report from several threads
         self.live = Live(self._render(), console=err_console, refresh_per_second=4, transient=False)
 
     def __enter__(self) -> _ProgressDisplay:
@@ -181,6 +198,10 @@ class _ProgressDisplay:
         self.live.__exit__(None, None, None)
 
     def update(self, name: str, event: Any) -> None:
+        with self.lock:
+            self._update(name, event)
+
+    def _update(self, name: str, event: Any) -> None:
         row = self.rows[name]
         if row["start"] is None:
             row["start"] = time.monotonic()
@@ -191,6 +212,10 @@ class _ProgressDisplay:
         self.live.update(self._render())
 
     def done(self, entry: Any) -> None:
+        with self.lock:
+            self._done(entry)
+
+    def _done(self, entry: Any) -> None:
         row = self.rows[entry.name]
         row["status"] = entry.status
         row["expansions"] = entry.stats.get("expansions", row["expansions"])
@@ -246,3 +271,41 @@ def _print_summary(report: Any, diff: str, write: bool) -> None:
         console.print(f"wrote {report.file} (backup: {report.backup})")
     elif diff:
         console.print("dry run: pass --write to write these verified proofs into the file")
+
+
+def model_unreachable(kind: str, model: str | None) -> str | None:
+    """One clear line when the model can be neither read locally nor fetched; else None.
+
+    A hub id that is already in the local Hugging Face cache is loaded with `HF_HUB_OFFLINE=1`, so
+    no request is made at all; one that is not cached needs the hub, which is probed once (a TCP
+    connection, 3 s) instead of letting huggingface_hub retry every file (its default is several
+    retries with back-off, twice: tokenizer and weights). `fixed` needs no model.
+    """
+    import os
+
+    if kind == "fixed" or not model or Path(model).expanduser().exists():
+        return None
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return None
+    cached = try_to_load_from_cache(model, "config.json")
+    if isinstance(cached, str):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        return None
+    if os.environ.get("HF_HUB_OFFLINE", "") in ("1", "true", "True", "YES", "yes", "ON", "on"):
+        return f"model {model} is not in the local Hugging Face cache and HF_HUB_OFFLINE is set"
+    import socket
+    from urllib.parse import urlparse
+
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+    url = urlparse(endpoint)
+    try:
+        socket.create_connection((url.hostname or "huggingface.co", url.port or 443), timeout=3).close()
+    except OSError as exc:
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        return (
+            f"model {model} is not in the local Hugging Face cache and {endpoint} is unreachable ({exc}); "
+            f"download it where there is network (`huggingface-cli download {model}`) or pass --model PATH"
+        )
+    return None
