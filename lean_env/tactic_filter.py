@@ -5,16 +5,26 @@ mode, so it must stay a proof step. `check_tactic` tokenises the text with the L
 and string literals are ignored, so `-- sorry` or `"#eval"` are harmless) and refuses:
 
 * giving up: `sorry`, `admit`, `stop` (= `repeat sorry`), `sorryAx`: they close goals without proof;
+* admitting: tactics that close the goal with a synthetic `sorry` when they find nothing (`apply?`,
+  Mathlib's `hint`; lean4#8212). A REPL without `proofStatus` reports the goal as solved, so they are
+  refused before Lean sees them, like `sorry`;
 * trusting the compiler: `native_decide`, `decide +native`, `bv_decide`, `Lean.ofReduceBool`,
   `Lean.trustCompiler` (unless `allow_native_decide`): the kernel then trusts compiled code;
 * running code: `run_tac`, `run_cmd`, `run_elab`, `run_meta`, `by_elab`, any `#command` (`#eval`,
-  `#exit`, `#print`, ...), `IO.*`/`EIO`/`BaseIO`, `unsafe*`, `implemented_by`, `extern`, `initialize`;
+  `#exit`, `#print`, ...), `IO.*`/`EIO`/`BaseIO`, `unsafe*`, `implemented_by`, `extern`, `initialize`.
+  `#` glued to a name that is not a command is Mathlib notation (`#s` is `Finset.card s`) and is fine;
 * changing Lean itself: `set_option ... in` (e.g. `debug.skipKernelTC`, `maxHeartbeats 0`),
   `attribute [...]`, `local`/`scoped` instances, `elab`, `macro`, `syntax`, `notation`, ...,
   `Lean.Elab.*`/`Lean.Meta.*`/... meta-level access, `debug.*` options;
-* escaping the proof: declaration and structure commands (`theorem`, `def`, `axiom`, `instance`,
-  `namespace`, `end`, `import`, ...), an unterminated comment or string (it would swallow the
+* escaping the proof: any command keyword of Lean, Batteries or Mathlib (`theorem`, `def`, `axiom`,
+  `namespace`, `end`, `import`, `alias`, `notation3`, `irreducible_def`, `simproc_decl`,
+  `proof_wanted`, ...; `COMMAND_KEYWORDS`), wherever it stands: a tactic block ends where the tactic
+  parser fails, and Lean parses what follows as commands of the file. `open` is allowed only as the
+  tactic `open ... in tac`. An unterminated comment or string is refused too (it would swallow the
   checks that follow the proof).
+
+Names are compared as Lean reads them: `«sorryAx»`, `Lean.«ofReduceBool»` and `«IO».println` name
+`sorryAx`, `Lean.ofReduceBool` and `IO.println` (Lean's `«»` escapes only quote a name component).
 
 Names that merely contain a refused word (`sorry_lemma`, `Nat.decide_eq_true`) are fine: only whole
 tokens count. `decide`, `norm_num [Nat.factorial]`, `nlinarith [sq_nonneg (a - b)]` are fine.
@@ -75,8 +85,22 @@ _REFUSED_WORDS: dict[str, str] = {
     "deriving": _CHANGES_LEAN,
 }
 
-# Declaration keywords and file-structure commands: inside a proof they can only mean an attempt to
-# end the proof early and add something to the file.
+# Tactics that close the goal by admitting it when they find no proof. Lean core
+# `src/Lean/Elab/Tactic/LibrarySearch.lean` (leanprover/lean4@09ef1835aaa2609ad7def69237c3566d58ece8f7):
+# `apply?` ends in `admitGoal goal` when no suggestion closes the goal (`exact?` throws instead, so it
+# stays allowed). Mathlib `Mathlib/Tactic/Hint.lean` (leanprover-community/mathlib4@01a40a6cb0ac):
+# `hint` ends in `admitGoal` when no registered tactic closes the goal. Both leave a "declaration uses
+# sorry" warning that only the whole-proof check sees (lean4#8212).
+_ADMITS = {
+    "apply?": "`apply?` closes the goal with `sorry` when it finds no complete proof (lean4#8212)",
+    "hint": "`hint` closes the goal with `sorry` when no hint tactic closes it",
+}
+
+# Every command keyword of Lean core, Batteries and Mathlib that can start a command (Lean's
+# `Lean.Parser.Command`, `Lean.Parser.Term` attribute/modifier keywords, Batteries' `alias`, Mathlib's
+# `lemma`, `irreducible_def`, `notation3`, `proof_wanted`, `simproc_decl`, ...). Inside a proof each can
+# only end the tactic block early and add something to the file. `open` is handled apart (the tactic
+# `open ... in tac` is fine).
 DECLARATION_KEYWORDS = frozenset(
     {
         "theorem",
@@ -84,6 +108,7 @@ DECLARATION_KEYWORDS = frozenset(
         "def",
         "example",
         "axiom",
+        "axioms",
         "instance",
         "abbrev",
         "opaque",
@@ -97,7 +122,9 @@ DECLARATION_KEYWORDS = frozenset(
         "end",
         "import",
         "universe",
+        "universes",
         "variable",
+        "variables",
         "omit",
         "include",
         "noncomputable",
@@ -106,6 +133,126 @@ DECLARATION_KEYWORDS = frozenset(
         "partial",
         "nonrec",
         "export",
+        "public",
+        "meta",
+        "module",
+        "alias",
+        "notation3",
+        "irreducible_def",
+        "simproc",
+        "simproc_decl",
+        "dsimproc",
+        "dsimproc_decl",
+        "builtin_simproc",
+        "builtin_simproc_decl",
+        "builtin_dsimproc",
+        "proof_wanted",
+        "add_decl_doc",
+        "declare_syntax_cat",
+        "declare_simp_like_tactic",
+        "declare_config_elab",
+        "register_simp_attr",
+        "register_option",
+        "register_builtin_option",
+        "register_hint",
+        "register_label_attr",
+        "initialize_simps_projections",
+        "mk_iff_of_inductive_prop",
+        "library_note",
+        "assert_not_exists",
+        "assert_not_imported",
+        "suppress_compilation",
+        "unseal",
+        "seal",
+        "recall",
+        "sudo",
+        "unif_hint",
+        "binder_predicate",
+        "grind_pattern",
+        "recommended_spelling",
+        "add_aesop_rules",
+        "erase_aesop_rules",
+        "declare_aesop_rule_sets",
+        "compile_inductive",
+        "compile_def",
+        "init_quot",
+        "count_heartbeats",
+        "whatsnew",
+        "tactic_extension",
+        "register_tactic_tag",
+        "show_panel_widgets",
+    }
+)
+
+# `#` commands of Lean core, Batteries and Mathlib. Lean's lexer reads `#eval` as one token only because
+# `#eval` is in the token table; `#s` (no such token) is `#` followed by the identifier `s`, which is
+# Mathlib's `Finset.card` notation. A `#` name with an underscore is also taken as a command (the
+# naming convention of `#find_home`, `#min_imports`, ...) so that commands missing here err on the
+# side of refusal.
+HASH_COMMANDS = frozenset(
+    {
+        "eval",
+        "eval!",
+        "check",
+        "check_failure",
+        "print",
+        "reduce",
+        "exit",
+        "synth",
+        "help",
+        "guard",
+        "guard_msgs",
+        "guard_expr",
+        "guard_target",
+        "guard_hyp",
+        "check_tactic",
+        "check_simp",
+        "version",
+        "where",
+        "time",
+        "lint",
+        "find",
+        "find_home",
+        "simp",
+        "norm_num",
+        "conv",
+        "whnf",
+        "whnfR",
+        "unfold?",
+        "explode",
+        "align",
+        "align_import",
+        "noalign",
+        "minimize_imports",
+        "min_imports",
+        "import_path",
+        "long_names",
+        "list_linters",
+        "show_unused",
+        "count_heartbeats",
+        "adaptation_note",
+        "sample",
+        "test",
+        "leansearch",
+        "loogle",
+        "moogle",
+        "statesearch",
+        "kerodon",
+        "stacks",
+        "help_tactic",
+        "instances",
+        "widget",
+        "html",
+        "reset_grind_attrs",
+        "grind_lint",
+        "discr_tree_key",
+        "discr_tree_simp_key",
+        "push_neg",
+        "trans_imports",
+        "redundant_imports",
+        "clear_deprecations",
+        "info_trees",
+        "dump_async_env_state",
     }
 )
 
@@ -135,8 +282,22 @@ _REFUSED_PREFIXES: tuple[tuple[str, str], ...] = (
 _IO_NAMES = frozenset({"IO", "EIO", "BaseIO"})
 
 
+def unescape_name(name: str) -> str:
+    """`Lean.«ofReduceBool»` -> `Lean.ofReduceBool`: the name as Lean reads it (`«»` only quote a component)."""
+    return name.replace("«", "").replace("»", "") if "«" in name else name
+
+
+def is_hash_command(name: str) -> bool:
+    """Whether `#name` (without the `#`) is a command token rather than `#` notation applied to `name`."""
+    name = unescape_name(name)
+    return name in HASH_COMMANDS or name.split(".", 1)[0] in HASH_COMMANDS or "_" in name.strip("_")
+
+
 def _identifier_reason(name: str, allow_native_decide: bool) -> str | None:
     """Why the identifier-like token `name` is refused, or None."""
+    name = unescape_name(name)
+    if name in _ADMITS:
+        return _ADMITS[name]
     base = name.rstrip("?!")  # `bv_decide?` is `bv_decide` asking for a suggestion
     if base in _GIVE_UP:
         return _GIVE_UP[base]
@@ -159,7 +320,7 @@ def _identifier_reason(name: str, allow_native_decide: bool) -> str | None:
 def _native_config_reason(tokens: list[Token], i: int) -> str | None:
     """`decide +native` and `(config := {native := true})` request native evaluation."""
     tok = tokens[i]
-    if tok.text != "native":
+    if unescape_name(tok.text) != "native":
         return None
     before = tokens[i - 1].text if i > 0 else ""
     after = [t.text for t in tokens[i + 1 : i + 3]]
@@ -168,18 +329,60 @@ def _native_config_reason(tokens: list[Token], i: int) -> str | None:
     return None
 
 
+# What may stand between the tactic `open` and its `in` (Lean's `Lean.Parser.Command.openDecl` forms:
+# `open A B`, `open A (x y)`, `open A hiding x`, `open A renaming x → y`, `open scoped A`).
+_OPEN_WORDS = frozenset({"scoped", "hiding", "renaming"})
+_OPEN_SYMBOLS = frozenset({"(", ")", "→", "->"})
+
+
+def _open_reason(tokens: list[Token], i: int) -> str | None:
+    """`open X in tac` is a tactic; `open X` without `in` is a command that ends the proof."""
+    for tok in tokens[i + 1 :]:
+        if tok.kind is TokenKind.IDENT and tok.text == "in":
+            return None
+        if tok.kind is TokenKind.IDENT or (tok.kind is TokenKind.SYMBOL and tok.text in _OPEN_SYMBOLS):
+            continue
+        break
+    return f"`open` without `in` {_ESCAPES}"
+
+
+def _hash_reason(tok: Token) -> str | None:
+    """A `#name` token: a command (refused) or Mathlib's `#` notation applied to `name` (checked as a name)."""
+    name = tok.text[1:]
+    if is_hash_command(name):
+        return f"`{tok.text}` is a command, not a tactic (commands can run code or escape the proof)"
+    return None
+
+
 def check_tactic(tactic: str, allow_native_decide: bool = False) -> str | None:
-    """The reason `tactic` is refused, or None when it may be sent to Lean. See the module docstring."""
+    """The reason `tactic` is refused, or None when it may be sent to Lean. See the module docstring.
+
+    `tactic` is any proof text (one tactic or a whole multi-line script); the answer is one line.
+    """
     try:
         tokens = tokenize(tactic, keep_comments=False)
     except LexError as exc:
         return f"{exc.reason}: it would swallow the rest of the proof"
     for i, tok in enumerate(tokens):
         if tok.kind is TokenKind.KEYWORD_HASH:
-            return f"`{tok.text}` is a command, not a tactic (commands can run code or escape the proof)"
+            reason = _hash_reason(tok) or _identifier_reason(tok.text[1:], allow_native_decide)
+            if reason is not None:
+                return reason
+            continue
+        if tok.kind is TokenKind.SYMBOL and tok.text == "#" and i + 1 < len(tokens):
+            # A lexer that splits `#name` as Lean does (`#` then the identifier) still refuses commands.
+            nxt = tokens[i + 1]
+            if nxt.kind is TokenKind.IDENT and nxt.start == tok.end and is_hash_command(nxt.text):
+                return f"`#{nxt.text}` is a command, not a tactic (commands can run code or escape the proof)"
+            continue
         if tok.kind is not TokenKind.IDENT:
             continue
-        reason = _identifier_reason(tok.text, allow_native_decide)
+        if tok.text == "open":
+            reason = _open_reason(tokens, i)
+        elif tok.text == "scoped" and i > 0 and tokens[i - 1].text == "open":
+            reason = None  # `open scoped X in tac`
+        else:
+            reason = _identifier_reason(tok.text, allow_native_decide)
         if reason is None and not allow_native_decide:
             reason = _native_config_reason(tokens, i)
         if reason is not None:

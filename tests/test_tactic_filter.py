@@ -41,6 +41,39 @@ REFUSED = [
     ("simp /- the rest of the file vanishes", "unterminated comment"),
     ('exact "unterminated', "unterminated string"),
     ('macro "cheat" : tactic => `(tactic| sorry)', "macro"),
+    # Admitting tactics (issue 12 point 4; lean4#8212): `apply?` and Mathlib's `hint` close the goal with
+    # `sorry` when they find nothing (Lean `src/Lean/Elab/Tactic/LibrarySearch.lean`, `admitGoal`).
+    ("apply?", "apply?"),
+    ("apply? using h", "apply?"),
+    ("intro x\n  apply?", "apply?"),
+    ("hint", "hint"),
+    ("first | hint | simp", "hint"),
+    # Names as Lean reads them (point 5): `«»` only quote a component.
+    ("exact «sorryAx» _ false", "sorryAx"),
+    ("exact Lean.«ofReduceBool» _ _ rfl", "ofReduceBool"),
+    ("exact «Lean».«ofReduceBool» _ _ rfl", "ofReduceBool"),
+    ('exact («IO».println "x")', "IO.println"),
+    ("«native_decide»", "native_decide"),
+    ("decide +«native»", "native"),
+    ("exact «unsafeCast» ()", "unsafeCast"),
+    ("«sorry»", "sorry"),
+    # Any command keyword of Lean / Batteries / Mathlib, on its own line or not (point 5).
+    ("simp\nalias cheat := Nat.add_zero", "alias"),
+    ('notation3 "X" => False', "notation3"),
+    ("simp\nirreducible_def cheat : Nat := 0", "irreducible_def"),
+    ("simp\nsimproc_decl cheat (_) := fun _ => pure .continue", "simproc_decl"),
+    ("simp\nproof_wanted cheat : False", "proof_wanted"),
+    ("simp\nlemma cheat : False := sorry", "lemma"),
+    ("simp\nopen Nat", "open"),
+    ("simp\nseal Nat.add", "seal"),
+    ("simp\nsudo set_option debug.skipKernelTC true", "sudo"),
+    ("simp\nlocal macro_rules | `(tactic| trivial) => `(tactic| sorry)", "local"),
+    ("simp\nmodule", "module"),
+    # `#` commands, however the lexer splits them (point 6).
+    ("simp\n#check_failure foo", "#check_failure"),
+    ("simp\n#find_home", "#find_home"),
+    ("simp\n#guard_msgs in\nexample : True := trivial", "#guard_msgs"),
+    ("exact #sorryAx", "sorryAx"),
 ]
 
 ALLOWED = [
@@ -64,6 +97,20 @@ ALLOWED = [
     "induction n with\n| zero => simp\n| succ n ih => omega",
     "have h' : x' ≠ 0 := by positivity",
     "exact (Finset.sum_range_succ f n).trans rfl",
+    # `exact?` throws when it cannot close the goal: not an admitting tactic.
+    "exact? using h",
+    # `#` followed by a name that is not a command is Mathlib's card notation (point 6).
+    "rw [Finset.card_eq_of_bijective] at #s",
+    "have : #s ≤ #t := Finset.card_le_card hst",
+    "simp [#s, Finset.card_union_of_disjoint]",
+    "calc #(s ∪ t) = #s + #t := Finset.card_union_of_disjoint h\n  _ ≤ n := hn",
+    "exact (#A).le",
+    # `open ... in` is a tactic; escaped names that are harmless stay harmless.
+    "open scoped BigOperators in simp",
+    "open Finset (card_le_card) in exact card_le_card h",
+    "open Real hiding pi in simp",
+    "exact «h₁»",
+    "exact hint_of_foo",
 ]
 
 
@@ -106,3 +153,31 @@ def test_real_proof_steps_are_not_refused(shared: Path) -> None:
     refused = {t: check_tactic(t) for t in tactics if check_tactic(t) is not None}
     # `sorry`/`native_decide` never appear in these successful proofs; anything refused is a false positive.
     assert refused == {}
+
+
+@pytest.mark.parametrize("theorem", ["theorem two_le_five : 2 ≤ 5 := by apply?", "example : True := by hint"])
+def test_admitting_tactic_in_a_whole_theorem_is_refused(theorem: str) -> None:
+    """The issue's example: the filter sees the proof text after `by` and refuses it before Lean."""
+    proof = theorem.split(":= by", 1)[1]
+    reason = check_tactic(proof)
+    assert reason is not None and "sorry" in reason
+
+
+def test_every_command_keyword_is_refused_alone_on_a_line() -> None:
+    from lean_env.tactic_filter import DECLARATION_KEYWORDS
+
+    for word in sorted(DECLARATION_KEYWORDS):
+        reason = check_tactic(f"simp\n{word} x")
+        assert reason is not None and word in reason, word
+        assert check_tactic(f"simp\n«{word}» x") is not None, word
+
+
+def test_hash_commands_and_notation() -> None:
+    from lean_env.tactic_filter import HASH_COMMANDS, is_hash_command
+
+    for name in HASH_COMMANDS:
+        assert is_hash_command(name), name
+        assert check_tactic(f"simp\n#{name} foo") is not None, name
+    for name in ["s", "t", "A", "G", "α", "s.filter", "S₁"]:
+        assert not is_hash_command(name), name
+        assert check_tactic(f"exact foo (#{name})") is None, name

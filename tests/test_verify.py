@@ -217,6 +217,14 @@ def test_well_formed_proofs_pass_the_text_checks(proof: str) -> None:
     assert source.print_line == source.text.count("\n")
 
 
+@pytest.mark.parametrize("proof", ["have h : #s ≤ #s := le_rfl\nexact rfl", "open Finset in\nshow #s = _\nrfl"])
+def test_card_notation_is_not_a_command(proof: str) -> None:
+    """`#s` is Mathlib's `Finset.card` notation, not a `#command` (issue 12 point 6)."""
+    theorem = Theorem("Foo.card", "theorem card (s : Finset Nat) : #s = s.card", header="import Mathlib\nopen Finset\n")
+    assert static_check(theorem, proof) is None
+    assert build_check_source(theorem, proof).name == "card"
+
+
 def test_examples_get_a_printable_name() -> None:
     source = build_check_source(Theorem("ex", "example (a : Nat) : a = a"), "rfl")
     assert "theorem _verify_example (a : Nat) : a = a := by" in source.text
