@@ -61,6 +61,17 @@ class JobResult:
     checker: str | None = None
     message: str = ""
     stats: dict[str, Any] = field(default_factory=dict)
+    reason: str | None = None  # the verifier's reason for a rejection (or how the verifier itself failed)
+    verifier_failed: bool = False
+
+    @property
+    def retriable_start(self) -> bool:
+        """The search could not start because the backend failed (not the statement): worth a retry."""
+        return self.status == "failed_start" and any(name in self.message for name in BACKEND_FAILURES)
+
+
+# A FAILED_START whose message names one of these is the backend failing, not the statement.
+BACKEND_FAILURES = ("LeanCrashError", "LeanStartError", "LeanTimeoutError", "ProtocolError", "RayActorError")
 
 
 class _AtHole(ClosingContext):
@@ -107,13 +118,15 @@ def run_proof_job(
     try:
         verdict = verifier.verify(target.theorem, result.proof)
     except Exception as exc:  # a verifier crash is never a proof
-        job.status, job.message = "rejected", f"verifier failed: {type(exc).__name__}: {exc}"
+        job.reason = f"verifier failed: {type(exc).__name__}: {exc}"
+        job.status, job.message, job.verifier_failed = "rejected", job.reason, True
         return job, result
     job.checker = verdict.checker
     if isinstance(verdict, Verified):
         job.status = "proved"
     else:
         job.status, job.message = "rejected", f"verifier rejected the proof: {verdict.reason}"
+        job.reason = verdict.reason
     return job, result
 
 

@@ -17,9 +17,6 @@ from lean_env.verdict import ProofVerifier, Verdict, Verified
 from prover.templates import DEEPSEEK_HEADER, WHOLE_PROOF_STOP, informal_comment, whole_proof_prompt
 from search.types import InformalContext, SearchConfig, SearchStatus, TacticGenerator
 
-# A FAILED_START whose message names one of these is the backend failing, not the statement: retry it.
-_BACKEND_FAILURES = ("LeanCrashError", "LeanStartError", "LeanTimeoutError", "ProtocolError", "RayActorError")
-
 
 @runtime_checkable
 class ProofCompleter(Protocol):
@@ -87,32 +84,36 @@ def _verify(verifier: ProofVerifier, job: AttemptJob, proof: str) -> tuple[dict[
 def run_search_attempt(
     job: AttemptJob, env: Env, generator: TacticGenerator, verifier: ProofVerifier, config: SearchConfig
 ) -> AttemptOutcome:
-    """Best-first search from the formal statement (guided by the informal proof in i2f), then verify."""
-    from search import BestFirstSearch
+    """Best-first search from the formal statement (guided by the informal proof in i2f), then verify.
+
+    The search and the verdict are `prover.jobs.run_proof_job`, the job `prover prove` runs too.
+    """
+    from prover.jobs import ProofTarget, run_proof_job
 
     started = time.time()
-    result = BestFirstSearch(env, generator, config).search(job.problem.theorem, context=informal_context(job))
-    stats = result.stats.to_dict()
-    if result.status is SearchStatus.PROVED and result.proof:
-        fields, error = _verify(verifier, job, result.proof)
-        status = "proved" if fields["proved"] else "rejected"
+    target = ProofTarget(job.problem.name, job.problem.theorem, context=informal_context(job))
+    done, result = run_proof_job(target, env, generator, verifier, config)
+    if done.proof is not None and done.status in ("proved", "rejected"):
+        fields: dict[str, Any] = {
+            "proved": done.status == "proved",
+            "verdict": None if done.verifier_failed else ("verified" if done.status == "proved" else "rejected"),
+            "checker": None if done.verifier_failed else (done.checker or None),
+            "verdict_reason": done.reason,
+        }
         return AttemptOutcome(
-            status=status,
-            proof=result.proof,
-            stats=stats,
-            error=error,
+            status=done.status,
+            proof=done.proof,
+            stats=done.stats,
+            error=done.reason if done.verifier_failed else None,
             started_at=started,
             finished_at=time.time(),
             **fields,
         )
-    retriable = result.status is SearchStatus.FAILED_ERROR or (
-        result.status is SearchStatus.FAILED_START and any(name in result.message for name in _BACKEND_FAILURES)
-    )
     return AttemptOutcome(
-        status=result.status.value,
-        stats=stats,
-        error=result.message or None,
-        retriable=retriable,
+        status=done.status,
+        stats=done.stats,
+        error=done.message or None,
+        retriable=result.status is SearchStatus.FAILED_ERROR or done.retriable_start,
         started_at=started,
         finished_at=time.time(),
     )
