@@ -3,11 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Sequence
 
+import pytest
+
+from benchmarks.sizing import (
+    DEFAULT_TACTIC_S,
+    HEADROOM,
+    AttemptCost,
+    Cluster,
+    Costs,
+    GeneratorCurve,
+    Limits,
+    choose_actors,
+    default_costs,
+    fit_generator,
+    measure_costs,
+    plan,
+    predict,
+)
 from benchmarks.sweep.actors import GeneratorServer
-from lean_env.types import ProofFinished, ProofState, TacticResult, Theorem
+from lean_env.types import ClosingContext, ProofFinished, ProofState, TacticResult, Theorem
 from search.types import Candidate, GenRequest, SearchConfig
 
 
@@ -36,7 +54,7 @@ def test_generator_server_records_the_time_of_each_model_call() -> None:
     assert server.call_stats() == []
 
 
-class BusyChildEnv:
+class BusyChildEnv(ClosingContext):
     """An Env whose 'Lean' is a child process burning CPU for about 0.3 s per tactic, as a REPL does."""
 
     def __init__(self) -> None:
@@ -75,7 +93,7 @@ def test_prover_worker_reports_the_cpu_of_its_lean_processes() -> None:
     from benchmarks.sweep.simulated import SimulatedVerifier, simulated_problems
 
     worker = ProverWorker("unused", SearchConfig(num_tactics=1), BusyChildEnv, lambda: SimulatedVerifier(depth=1))
-    worker.generator = lambda requests, k: [[Candidate("step", -1.0)] for _ in requests]  # type: ignore[assignment,misc]
+    worker.generator = lambda requests, k: [[Candidate("step", -1.0)] for _ in requests]  # type: ignore[assignment]
     try:
         t0 = time.process_time()
         outcome = worker.run(AttemptJob(simulated_problems(1)[0], 0, "f2f", "search"))
@@ -85,3 +103,131 @@ def test_prover_worker_reports_the_cpu_of_its_lean_processes() -> None:
     assert outcome.status == "proved"
     # The child's work (well above this process's own) is counted.
     assert outcome.stats["cpu_s"] >= own + 0.1
+
+
+# ----------------------------------------------------------------------------- the sizing rule (pure)
+
+# bench_sweep.py scenario 2 at scale 1: 32 tactics x 90 ms mean, generator 1 s + 0.1 s per state.
+L, A, B, N = 2.9, 1.0, 0.1, 32
+GEN = GeneratorCurve(A, B)
+SIMULATED = Costs(actor_s=L, cpu_s=0.01, generator=GEN, expansions_per_attempt=3)  # Lean sleeps: no CPU
+
+
+def f(n: float) -> float:
+    """Actors that keep the generator busy with batches of n (the module docstring's f)."""
+    return n * (1 + L / (A + B * n))
+
+
+def test_too_few_actors_leave_the_generator_idle() -> None:
+    p = predict(SIMULATED, 2, N, cpus=2)
+    assert p.bound == "too few actors" and p.batch == 1
+    assert p.expansions_per_s == pytest.approx(2 / (L + A + B))
+    assert p.generator_busy == pytest.approx(p.expansions_per_s * (A + B))
+    assert p.cycle_s == pytest.approx(L + A + B)
+
+
+def test_enough_actors_keep_it_busy_with_the_batch_they_fill() -> None:
+    p = predict(SIMULATED, 32, N, cpus=2)
+    assert p.bound == "generator busy" and p.generator_busy == 1.0
+    assert f(p.batch) == pytest.approx(32)
+    assert p.expansions_per_s == pytest.approx(p.batch / (A + B * p.batch))
+    full = predict(SIMULATED, 64, N, cpus=2)  # f(32) = 54.1 < 64: full batches, extra actors wait
+    assert full.bound == "full batches" and full.batch == N
+    assert full.expansions_per_s == pytest.approx(N / (A + B * N))
+    assert full.cycle_s == pytest.approx(64 / full.expansions_per_s)
+
+
+def test_throughput_never_falls_and_busy_never_exceeds_one_as_actors_grow() -> None:
+    for costs, cpus in ((SIMULATED, 2.0), (Costs(L, L, GEN), 16.0), (Costs(0.5, 0.5, GeneratorCurve(0.0, 0.0)), 4.0)):
+        preds = [predict(costs, m, N, cpus) for m in range(1, 120)]
+        rates = [p.expansions_per_s for p in preds]
+        assert all(b >= a - 1e-9 for a, b in zip(rates, rates[1:], strict=False))
+        assert all(0.0 <= p.generator_busy <= 1.0 and p.cpus_used <= cpus + 1e-9 for p in preds)
+        assert all(p.cycle_s >= costs.actor_s - 1e-9 for p in preds)
+
+
+def test_auto_fills_the_largest_batch_with_headroom_when_cpus_are_plenty() -> None:
+    s = choose_actors(SIMULATED, Cluster(cpus=2), Limits(max_batch=N))
+    assert s.limited_by == "max_batch"
+    best = N / (A + B * N)
+    knee = next(m for m in range(1, 100) if predict(SIMULATED, m, N, 2).expansions_per_s >= 0.99 * best)
+    assert knee < f(N) < knee + 3  # within 1% of the full-batch rate a little before f(N)
+    assert s.actors == math.ceil(knee * (1 + HEADROOM))
+    assert s.prediction.expansions_per_s == pytest.approx(N / (A + B * N))
+    assert f"actors auto: {s.actors} per generator replica" in s.describe() and "limited by max_batch" in s.describe()
+
+
+def test_real_lean_keeps_a_core_busy_so_cpus_bound_the_actors() -> None:
+    lean = Costs(actor_s=L, cpu_s=L, generator=GEN)  # a running Lean call is CPU-bound
+    s = choose_actors(lean, Cluster(cpus=16), Limits(max_batch=N))
+    assert s.limited_by == "CPUs"
+    assert s.prediction.expansions_per_s == pytest.approx(16 / L, rel=0.01)
+    # The smallest count that gets there: one actor fewer stays under it.
+    assert predict(lean, s.actors - 1, N, 16).expansions_per_s < 0.99 * 16 / L
+    assert 16 < s.actors < f(N)
+
+
+def test_replicas_split_the_cluster() -> None:
+    lean = Costs(actor_s=L, cpu_s=L, generator=GEN)
+    one = choose_actors(lean, Cluster(cpus=16), Limits(max_batch=N))
+    two = choose_actors(lean, Cluster(cpus=32, replicas=2), Limits(max_batch=N))
+    assert two.actors == one.actors and two.total_actors == 2 * one.actors
+
+
+def test_memory_ray_reservation_and_time_budget_cap_the_choice() -> None:
+    mem = choose_actors(SIMULATED, Cluster(cpus=64, memory_gb=100, actor_memory_gb=8), Limits(max_batch=N))
+    assert (mem.actors, mem.limited_by) == (12, "memory (8 GB per actor)")
+    ray_cap = choose_actors(SIMULATED, Cluster(cpus=16, ray_cpus_per_actor=0.5), Limits(max_batch=N))
+    assert ray_cap.actors == 32 and ray_cap.limited_by.startswith("Ray CPUs")
+    # Llemma's budget, 600 s for 100 expansions: an expansion cycle may not exceed 6 s.
+    timed = choose_actors(SIMULATED, Cluster(cpus=2), Limits(max_batch=N, cycle_s=6.0))
+    assert timed.limited_by == "time budget" and timed.prediction.cycle_s <= 6.0
+    assert predict(SIMULATED, timed.actors + 1, N, 2).cycle_s > 6.0
+    hopeless = choose_actors(SIMULATED, Cluster(cpus=2), Limits(max_batch=N, cycle_s=1.0))
+    assert hopeless.actors == 1 and hopeless.limited_by == "time budget" and hopeless.notes
+
+
+def test_a_free_generator_is_never_the_bottleneck() -> None:
+    free = Costs(actor_s=0.2, cpu_s=0.2, generator=GeneratorCurve(0.0, 0.0))
+    s = choose_actors(free, Cluster(cpus=8), Limits(max_batch=N))
+    assert s.limited_by == "CPUs" and s.actors == 8
+
+
+def test_fit_generator_recovers_the_latency_curve() -> None:
+    exact = fit_generator([(n, 1.0 + 0.1 * n) for n in (1, 3, 3, 8, 20)])
+    assert (exact.fixed_s, exact.per_state_s) == pytest.approx((1.0, 0.1), rel=1e-9)
+    curve = fit_generator([(n, 1.0 + 0.1 * n + (0.01 if i % 2 else -0.01)) for i, n in enumerate(range(1, 30))])
+    assert curve.fixed_s == pytest.approx(1.0, abs=0.02) and curve.per_state_s == pytest.approx(0.1, abs=0.002)
+    assert fit_generator([(4, 2.0), (4, 2.2)]) == GeneratorCurve(2.1, 0.0)  # one size: the time is taken as fixed
+    assert fit_generator([(1, 0.3), (8, 2.4)]).fixed_s == 0.0  # a fit below the origin goes through it
+    with pytest.raises(ValueError):
+        fit_generator([])
+
+
+def test_measure_costs_per_expansion() -> None:
+    attempts = [AttemptCost(10.0, 4.0, 3, 1.5), AttemptCost(5.0, 2.0, 1, None), AttemptCost(0.5, 0.0, 0, 0.1)]
+    c = measure_costs(attempts, GEN, lean_cpu=1.0)
+    assert c.actor_s == pytest.approx((6.0 + 3.0) / 4)
+    assert c.cpu_s == pytest.approx((1.5 + 3.0) / 4)
+    assert c.expansions_per_attempt == 2.0
+    with pytest.raises(ValueError):
+        measure_costs([AttemptCost(1.0, 0.0, 0)], GEN)
+
+
+def test_plan_rows_give_wall_time_and_gpu_hours() -> None:
+    costs = default_costs(num_tactics=32, expansions_per_attempt=100)
+    assert costs.actor_s == pytest.approx(32 * DEFAULT_TACTIC_S) and costs.cpu_s == costs.actor_s
+    sizing, rows = plan(costs, Cluster(cpus=64, replicas=4), Limits(max_batch=N), attempts=244, gpus_per_replica=1.0)
+    assert [r.actors for r in rows if r.chosen] == [sizing.actors]
+    assert [r.actors for r in rows] == sorted(r.actors for r in rows)
+    for r in rows:
+        rate = r.prediction.expansions_per_s * 4
+        assert r.wall_s == pytest.approx(244 * 100 / rate)
+        assert r.gpu_hours == pytest.approx(r.wall_s / 3600 * 4)
+    assert min(r.wall_s for r in rows) == pytest.approx(next(r.wall_s for r in rows if r.chosen), rel=0.01)
+
+
+def test_choosing_is_fast_enough_for_the_cli() -> None:
+    t0 = time.perf_counter()
+    choose_actors(Costs(L, L, GEN), Cluster(cpus=512), Limits(max_batch=N))
+    assert time.perf_counter() - t0 < 1.0
