@@ -170,3 +170,25 @@ def test_replay_starts_at_a_recorded_hole_and_checks_the_fill(built) -> None:  #
     assert "sorry" in verifier.verify_holes(theorem, skeleton, {0: "sorry"}).reason  # type: ignore[union-attr]
     with pytest.raises(TheoremStartError, match="no recorded compilation"):
         env.start_hole(HoleTarget(theorem, "by\n  sorry", (5,), 0))
+
+
+def test_cassette_build_keeps_only_the_named_theorems(shared: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from lean_env.cassette import Cassette
+    from prover.cli import app
+
+    out = tmp_path / "c.jsonl"
+    rows = str(shared / LEANDOJO_ROWS)
+    args = ["cassette", "build", str(out), rows, "--theorems", "CancelDenoms.cancel_factors_le"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    cassette = Cassette.load(out)
+    assert set(cassette.theorems) == {"CancelDenoms.cancel_factors_le"} and len(cassette.steps) == 3
+    (record,) = cassette.holes.values()
+    assert record.skeleton.endswith("\n  · sorry\n  · sorry") and [g.split("⊢ ")[-1] for g in record.goals] == [
+        "0 < ad * bd",
+        "0 < 1 / gcd",
+    ]
+    bad = CliRunner().invoke(app, ["cassette", "build", str(out), rows, "--theorems", "nope"])
+    assert bad.exit_code == 2 and "not in the inputs: nope" in bad.output

@@ -120,3 +120,19 @@ def test_an_unreachable_hub_fails_once_with_one_line(tmp_path: Path, monkeypatch
     assert time.monotonic() - start < 5
     assert model_unreachable("fixed", "EleutherAI/llemma_7b") is None
     assert model_unreachable("hf", str(tmp_path)) is None  # a local checkpoint needs no hub
+
+
+def test_bench_prove_file_runs_the_pool_at_small_scale() -> None:
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_prove_file.py"
+    spec = importlib.util.spec_from_file_location("bench_prove_file", path)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    text, targets = bench.skeleton_file(8)
+    assert len(targets) == 8 and text.count("sorry") == 8
+    seq_s, seq = bench.run_once(targets, 1, 3, scale=0.1)
+    par_s, par = bench.run_once(targets, 4, 3, scale=0.1)
+    assert bench.outcome(seq) == bench.outcome(par)
+    assert par_s < seq_s

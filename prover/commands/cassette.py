@@ -45,6 +45,9 @@ def build(
     lean_out: Path | None = typer.Option(
         None, "--lean-out", help="Also write a .lean file stating the cassette's theorems with `sorry`."
     ),
+    theorems: str | None = typer.Option(
+        None, "--theorems", help="Comma-separated theorem names: keep only their records (theorem, steps, holes)."
+    ),
 ) -> None:
     """Convert recorded Lean data into a cassette and print a summary (theorems, steps, skipped rows)."""
     from rich.progress import Progress
@@ -98,6 +101,14 @@ def build(
                     )
                     report.merge(part)
                     progress.advance(task)
+        keep = _split_names(theorems)
+        if keep:
+            missing = sorted(set(keep) - set(report.cassette.theorems))
+            if missing:
+                fail(f"--theorems: not in the inputs: {', '.join(missing)}")
+            report.cassette.theorems = {n: t for n, t in report.cassette.theorems.items() if n in keep}
+            report.cassette.steps = {k: st for k, st in report.cassette.steps.items() if st.theorem in keep}
+            report.cassette.holes = {k: h for k, h in report.cassette.holes.items() if h.theorem in keep}
         report.cassette.save(out)
         if lean_out is not None:
             lean_out.write_text(
