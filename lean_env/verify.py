@@ -38,6 +38,20 @@ NATIVE_AXIOMS = frozenset({"Lean.ofReduceBool", "Lean.trustCompiler"})
 SORRY_WARNING = "declaration uses `sorry`"
 EXAMPLE_NAME = "_verify_example"
 
+# Every form of Lean's sorry warning: ``declaration uses 'sorry'`` up to v4.27, ``declaration uses `sorry` ``
+# from v4.28 (recorded in ../shared/lean_fixtures/repl_versions/), and the proposed
+# ``declaration `foo` uses `sorry` `` (a name between "declaration" and "uses", in any quoting).
+SORRY_WARNING_RE = re.compile(r"\bdeclaration\b(?:[^\n]*?)\buses\s+['`‘’]sorry['`‘’]")
+
+# Native evaluation axioms. Since lean4#12217 (one axiom per native computation) `native_decide` and
+# `bv_decide` assert their result with an auxiliary axiom named `<decl>._native.<tactic>.ax_<i>_<j>`
+# (e.g. `foo._native.native_decide.ax_1_1`, formal-conjectures#5606) instead of `Lean.ofReduceBool`.
+NATIVE_AXIOM_COMPONENT = "_native"
+
+# Lean refuses `#print axioms` in a file with a `module` header (lean4#8174 until lean4#13117;
+# `src/Lean/Elab/Print.lean`, `elabPrintAxioms`, leanprover/lean4@02637a033e9d4f8f99001e01925625452fbb77c4).
+MODULE_PRINT_AXIOMS_ERROR = "cannot use `#print axioms` in a `module`"
+
 _AXIOMS_RE = re.compile(r"^'(?P<name>.+?)' depends on axioms: \[(?P<axioms>.*)\]\s*$", re.DOTALL)
 _NO_AXIOMS_RE = re.compile(r"^'(?P<name>.+?)' does not depend on any axioms\s*$", re.DOTALL)
 
@@ -112,7 +126,14 @@ def _normalize(text: str) -> str:
 
 
 def parse_axioms_message(text: str) -> tuple[str, tuple[str, ...]] | None:
-    """`'NAME' depends on axioms: [a, b]` -> (NAME, (a, b)); `... does not depend ...` -> (NAME, ())."""
+    """`'NAME' depends on axioms: [a, b]` -> (NAME, (a, b)); `... does not depend ...` -> (NAME, ()).
+
+    The format is `printAxiomsOf` in Lean's `src/Lean/Elab/Print.lean`
+    (leanprover/lean4@02637a033e9d4f8f99001e01925625452fbb77c4): one info message per constant,
+    ``m!"'{constName}' does not depend on any axioms"`` or ``m!"'{constName}' depends on axioms: {list}"``
+    with the list sorted by `Name.lt` and printed as `[a, b, c]`; a long list wraps onto further lines.
+    Anything else -> None.
+    """
     text = text.strip()
     if m := _NO_AXIOMS_RE.match(text):
         return m["name"], ()
@@ -122,16 +143,33 @@ def parse_axioms_message(text: str) -> tuple[str, tuple[str, ...]] | None:
     return None
 
 
+def is_native_axiom(name: str) -> bool:
+    """`Lean.ofReduceBool`, `Lean.trustCompiler`, or an auxiliary `<decl>._native.<tactic>.ax_<i>_<j>` axiom."""
+    return name in NATIVE_AXIOMS or NATIVE_AXIOM_COMPONENT in name.split(".")
+
+
+def is_sorry_warning(text: str) -> bool:
+    """Whether a message text is Lean's "declaration uses sorry" warning, in any release's wording."""
+    return SORRY_WARNING_RE.search(text) is not None
+
+
 def axiom_problem(axioms: Sequence[str], allow_native_decide: bool = False) -> str | None:
-    allowed = STANDARD_AXIOMS | (NATIVE_AXIOMS if allow_native_decide else frozenset())
-    extra = [a for a in axioms if a not in allowed]
+    """Why a proof depending on `axioms` is refused, or None.
+
+    Allowed: `propext`, `Classical.choice`, `Quot.sound`; with `allow_native_decide` also the native
+    evaluation axioms (`is_native_axiom`). `sorryAx` and native axioms get their own reason.
+    """
+    extra = [a for a in axioms if a not in STANDARD_AXIOMS and not (allow_native_decide and is_native_axiom(a))]
     if not extra:
         return None
     if "sorryAx" in extra:
         return "the proof depends on `sorryAx` (it uses sorry)"
-    native = [a for a in extra if a in NATIVE_AXIOMS]
+    native = [a for a in extra if is_native_axiom(a)]
     if native:
-        return f"the proof depends on {', '.join(native)} (native_decide / compiled code is not trusted)"
+        return (
+            f"the proof depends on {', '.join(native)} (native_decide / compiled code is not trusted; "
+            "allowed only with allow_native_decide)"
+        )
     return f"the proof depends on non-standard axioms: {', '.join(extra)}"
 
 
@@ -174,7 +212,7 @@ def judge_compile(
             where = "in the theorem" if inside else "outside the theorem"
             return Rejected(f"Lean error {where} at line {line}: {str(msg.get('data', '')).strip()}", CHECKER)
     for msg in messages:
-        if msg.get("severity") == "warning" and SORRY_WARNING in str(msg.get("data", "")) and lo <= _line(msg) <= hi:
+        if msg.get("severity") == "warning" and is_sorry_warning(str(msg.get("data", ""))) and lo <= _line(msg) <= hi:
             return Rejected("Lean reports that the declaration uses `sorry`", CHECKER)
     printed = [
         parsed
@@ -197,6 +235,63 @@ def judge_compile(
 # -- building the sources --------------------------------------------------------------------------
 
 
+def has_module_header(source: str) -> bool:
+    """Whether `source` starts (after comments) with Lean's `module` keyword (the module system, lean4#8174)."""
+    try:
+        tokens = tokenize(source, keep_comments=False)
+    except LexError:
+        return False
+    return bool(tokens) and tokens[0].kind is TokenKind.IDENT and tokens[0].text == "module"
+
+
+def plain_module_source(source: str) -> str:
+    """`source` with its module-system syntax rewritten so that it compiles as a non-module file.
+
+    Lean refuses `#print axioms` in a `module` (`MODULE_PRINT_AXIOMS_ERROR`), and a proof is never
+    accepted without an axiom listing, so module files are checked as plain files. The rewrites follow
+    the module system's syntax in Lean's `src/Lean/Parser/Module.lean` (header `module`, import
+    modifiers `public`/`meta`/`private` and `import all`) and `src/Lean/Parser/Command.lean`
+    (`public section`, `@[expose] public section`, the `public`/`meta` declaration modifiers),
+    leanprover/lean4 as of v4.22-v4.32, and the reference manual's "The Module System" chapter:
+
+    * `module` is dropped;
+    * `public import M`, `meta import M`, `public meta import M`, `private import M`, `import all M`
+      become `import M` (a plain file imports everything a module import can see);
+    * `public section` and `@[expose] public section` become `section`;
+    * the `public` and `meta` modifiers of declarations are dropped.
+
+    Every rewrite blanks characters out (newlines stay), so lines and columns of everything else are
+    unchanged and the judge's spans still hold. Dropping visibility only lets the file see more of its
+    own and its imports' definitions; the statement and the axioms checked are the same. A source
+    without a `module` header is returned unchanged.
+    """
+    if not has_module_header(source):
+        return source
+    tokens = tokenize(source, keep_comments=False)
+    chars = list(source)
+
+    def blank(start: int, end: int) -> None:
+        for i in range(start, end):
+            if chars[i] != "\n":
+                chars[i] = " "
+
+    blank(tokens[0].start, tokens[0].end)  # `module`
+    for i, tok in enumerate(tokens):
+        if tok.kind is not TokenKind.IDENT:
+            continue
+        nxt = tokens[i + 1].text if i + 1 < len(tokens) else ""
+        prev = tokens[i - 1].text if i > 0 else ""
+        modifier = tok.text in ("public", "meta") or (tok.text == "private" and nxt == "import")
+        if modifier or (tok.text == "all" and prev == "import"):
+            blank(tok.start, tok.end)
+        elif tok.text == "expose" and i >= 2 and tokens[i - 1].text == "[" and tokens[i - 2].text == "@":
+            # `@[expose] public section`: the attribute only exists for module sections.
+            rest = [t.text for t in tokens[i + 1 : i + 4]]
+            if rest[:1] == ["]"] and "section" in rest[1:3]:
+                blank(tokens[i - 2].start, tokens[i + 1].end)
+    return "".join(chars)
+
+
 @dataclass(frozen=True)
 class CheckSource:
     """A source to compile and where to look in the answer."""
@@ -216,6 +311,11 @@ def build_check_source(theorem: Theorem, proof: str) -> CheckSource:
     from lean_env.parse import parse_lean_source
 
     statement = _nameable_statement(theorem.statement)
+    if has_module_header(theorem.header):
+        # `#print axioms` is refused in a module: check the same text as a plain file (same lines).
+        prefix = "module\n"
+        statement = plain_module_source(prefix + statement)[len(prefix) :]
+        theorem = Theorem(theorem.name, statement, header=plain_module_source(theorem.header))
     body = theorem.source_with_proof(proof)
     if statement != theorem.statement:
         body = Theorem(theorem.name, statement, header=theorem.header).source_with_proof(proof)
@@ -344,7 +444,8 @@ class ReplVerifier(ClosingContext):
             reason = "the rewritten file differs from the original outside the rewritten proofs"
             return {**verdicts, **dict.fromkeys(targets, Rejected(reason, CHECKER))}
 
-        text = _name_examples(new_source, [d for _, d in targets.values()])
+        # A module file is compiled as a plain file (same lines): `#print axioms` is refused in a module.
+        text = plain_module_source(_name_examples(new_source, [d for _, d in targets.values()]))
         text = text if text.endswith("\n") else text + "\n"
         first_print = text.count("\n") + 1
         print_lines = {}
