@@ -136,3 +136,31 @@ def test_bench_prove_file_runs_the_pool_at_small_scale() -> None:
     par_s, par = bench.run_once(targets, 4, 3, scale=0.1)
     assert bench.outcome(seq) == bench.outcome(par)
     assert par_s < seq_s
+
+
+def test_library_code_keeps_the_one_way_dependencies() -> None:
+    """README's architecture table: only the CLI layer (prover/commands) imports train/ and benchmarks/;
+    lean_env imports none of search/prover, search none of prover."""
+    import ast
+
+    root = Path(__file__).resolve().parents[1]
+    forbidden = {
+        "lean_env": ("search", "prover", "train", "benchmarks"),
+        "search": ("prover", "train", "benchmarks"),
+        "prover": ("train", "benchmarks"),
+    }
+    problems = []
+    for package, banned in forbidden.items():
+        for path in sorted((root / package).rglob("*.py")):
+            if package == "prover" and "commands" in path.parts:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                names = (
+                    [a.name for a in node.names]
+                    if isinstance(node, ast.Import)
+                    else [node.module or ""]
+                    if isinstance(node, ast.ImportFrom) and node.level == 0
+                    else []
+                )
+                problems += [f"{path.relative_to(root)}: {n}" for n in names if n.split(".")[0] in banned]
+    assert problems == []
