@@ -192,3 +192,19 @@ def test_cassette_build_keeps_only_the_named_theorems(shared: Path, tmp_path: Pa
     ]
     bad = CliRunner().invoke(app, ["cassette", "build", str(out), rows, "--theorems", "nope"])
     assert bad.exit_code == 2 and "not in the inputs: nope" in bad.output
+
+
+def test_a_state_reached_from_a_hole_survives_a_repl_restart(shared: Path, tmp_path: Path) -> None:
+    from lean_env.types import ProofFinished, StateResult, TacticTimeout
+
+    fixture = shared / "lean_fixtures" / "repl" / "readme.in"
+    once = tmp_path / "fired"
+    argv = (sys.executable, str(STANDIN), str(fixture), "--fault", "hang", "--at", "3", "--once", str(once))
+    with ReplEnv(ReplSettings(command=argv)) as env:
+        root = env.start_hole(target("def f (x : Unit) : Nat", "by sorry"))
+        mid = env.run_tactic(root, "apply Int.natAbs")
+        assert isinstance(mid, StateResult)
+        assert isinstance(env.run_tactic(mid.state, "exact -37", timeout=0.5), TacticTimeout)
+        assert env.restarts == 1 and once.exists()
+        # The new process re-enters the hole (the skeleton is compiled again), then replays the tactic.
+        assert isinstance(env.run_tactic(mid.state, "exact -37"), ProofFinished)
