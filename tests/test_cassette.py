@@ -26,6 +26,7 @@ from lean_env.cassette import (
     build_from_proofsteps,
     new_cassette,
     normalize_tactic,
+    step_key,
     synthetic_name,
 )
 from lean_env.types import NO_GOALS
@@ -101,11 +102,49 @@ def test_round_trip(built: BuildReport, tmp_path: Path) -> None:
     assert again.dumps() == built.cassette.dumps()
 
 
-def test_tactic_keys_are_whitespace_normalised(built: BuildReport) -> None:
+def test_tactic_keys_keep_leans_layout(built: BuildReport) -> None:
+    """Issue 12 point 8: keys drop only what Lean ignores; a run-on form of a multi-line tactic is another key."""
     multi = next(s for s in built.cassette.steps.values() if "\n" in s.tactic)
     assert built.cassette.lookup(multi.state, normalize_tactic(multi.tactic)) is multi
-    assert built.cassette.lookup(multi.state, multi.tactic.replace("\n", "\n    ")) is multi
+    assert built.cassette.lookup(multi.state, "  " + multi.tactic.replace("\n", "  \n\n") + "\n") is multi
     assert built.cassette.lookup(multi.state, multi.tactic + "x") is None
+    # The run-on form and a re-indented form are different tactics to Lean's layout-sensitive parser.
+    assert built.cassette.lookup(multi.state, " ".join(multi.tactic.split())) is None
+    assert built.cassette.lookup(multi.state, multi.tactic.replace("\n", "\n    ")) is None
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("constructor\n· simp\n· ring", "constructor · simp · ring", False),
+        ("constructor\n· simp\n  ring", "constructor\n· simp\nring", False),  # `ring` in or after the bullet
+        ("have h : 0 < 2 := by\n  norm_num\nexact h", "have h : 0 < 2 := by norm_num exact h", False),
+        ("simp\t[h]", "simp [h]", False),  # tabs are an error in Lean
+        ('exact ("a  b" : String)', 'exact ("a b" : String)', False),  # another string
+        ("nlinarith [sq_nonneg (a  -  b),\n    h]", "nlinarith [sq_nonneg (a - b),\n    h]", True),
+        ("  simp  ", "simp", True),
+        # Alternatives only need to sit at or right of the first one (Lean's `inductionAlts`, colGe).
+        (
+            "induction m with\n| zero => rfl\n| succ m ih => simp",
+            "induction m with\n  | zero => rfl\n  | succ m ih => simp",
+            True,
+        ),
+        (
+            "induction m with\n| zero => rfl\n  | succ m ih => simp",
+            "induction m with\n| zero => rfl\n| succ m ih => simp",
+            False,
+        ),
+        ("cases h with\n| inl a => simp\n  ring", "cases h with\n  | inl a => simp\n    ring", False),
+        ("exact foo\n|>.trans bar", "exact foo\n  |>.trans bar", False),
+        (
+            "induction n with\n  | zero => simp\n\n  | succ n ih => omega  ",
+            "induction n with\n  | zero => simp\n  | succ n ih => omega",
+            True,
+        ),
+    ],
+)
+def test_step_keys_distinguish_what_lean_distinguishes(a: str, b: str, same: bool) -> None:
+    assert (step_key("⊢ True", a) == step_key("⊢ True", b)) is same
 
 
 def test_synthetic_names_are_stable_and_state_derived() -> None:

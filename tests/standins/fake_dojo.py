@@ -29,7 +29,11 @@ from pathlib import Path
 
 
 def _norm(text: str) -> str:
-    return " ".join(text.split())
+    # Lean's tactic parser is layout-sensitive, so this stand-in distinguishes exactly what the cassette's
+    # step keys distinguish (`lean_env.cassette.normalize_tactic`: newlines and indentation kept).
+    from lean_env.cassette import normalize_tactic
+
+    return normalize_tactic(text)
 
 
 def _load_cassette(path: str) -> tuple[dict[str, str | None], dict[tuple[str, str], dict[str, object]]]:
