@@ -21,6 +21,14 @@ class LeanStartError(LeanEnvError):
     """The Lean process or the header (imports) failed to start."""
 
 
+class BackendUnavailableError(LeanStartError):
+    """The backend cannot work at all (its library fails to import, its Lean rejects how it is started).
+
+    Not a property of any theorem: searches re-raise it instead of recording a failed start, and the CLI
+    stops with this one line (exit 2). Raised by lean_env.dojo (issue 10, point 10 and 13).
+    """
+
+
 class TheoremStartError(LeanEnvError):
     """A theorem could not be started (its statement does not elaborate, unknown name, ...)."""
 

@@ -70,6 +70,41 @@ def parse_goals(pp: str) -> tuple[Goal, ...]:
     return tuple(Goal.from_pp(g) for g in split_goals(pp))
 
 
+# Names Lean's pretty printer builds from a process-unique `_uniq.N` id, so N depends on the process's
+# history (what was elaborated before), not on the goal. Upstream (leanprover/lean4, v4.9 .. v4.2x):
+# src/Lean/PrettyPrinter/Delaborator/Builtins.lean `delabMVar`/`delabMVarAux` print an anonymous
+# metavariable as `?m.N` (`replacePrefix `_uniq `m`) and `delabFVar` a loose free variable as `_fvar.N`;
+# src/Lean/Level.lean `PP.toResult` prints a universe metavariable as `?u.N` (older releases) or
+# `?_mvar.N` (newer ones, when no index is assigned); a raw `_uniq.N` / `?_uniq.N` shows up where a name
+# is printed without delaboration (messages, `trace`).
+_UNIQ_NAME = re.compile(r"(?<![\w.?'])(\?m|\?u|\?_mvar|\?_uniq|_fvar|_uniq)\.(\d+)(?![\d\w])")
+
+
+def normalize_mvars(pp: str) -> str:
+    """`pp` with process-dependent numbers renamed canonically: the k-th distinct `?m.N` becomes `?m.k`.
+
+    Each prefix (`?m`, `?u`, `?_mvar`, `?_uniq`, `_fvar`, `_uniq`) is renumbered 1, 2, ... in order of first
+    appearance, so two states are equal after normalisation exactly when one is the other with its
+    numbers renamed one-to-one (a state with `?m.1 = ?m.1` never matches one with `?m.1 = ?m.2`).
+    Everything else, including hygienic `x✝¹` names (fixed by the goal, not the process), is kept.
+    """
+    numbering: dict[tuple[str, str], int] = {}
+    per_prefix: dict[str, int] = {}
+
+    def rename(m: re.Match[str]) -> str:
+        key = (m.group(1), m.group(2))
+        if key not in numbering:
+            per_prefix[key[0]] = numbering[key] = per_prefix.get(key[0], 0) + 1
+        return f"{key[0]}.{numbering[key]}"
+
+    return _UNIQ_NAME.sub(rename, pp)
+
+
+def same_state_modulo_mvars(a: str, b: str) -> bool:
+    """Whether two pretty-printed states are equal up to metavariable/unique-id numbering (`normalize_mvars`)."""
+    return a == b or normalize_mvars(a) == normalize_mvars(b)
+
+
 @dataclass(frozen=True, eq=False)
 class ProofState:
     """A proof state. Equality and hash use only `pp`, as LeanDojo's TacticState does.

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from lean_env.errors import BackendUnavailableError
 from lean_env.types import (
     NO_GOALS,
     Env,
@@ -240,6 +241,8 @@ class _Run:
         self.t_start = self.clock()
         try:
             root_state = self.env.start(self.theorem)
+        except BackendUnavailableError:  # the backend, not this theorem: the caller stops (issue 10, B)
+            raise
         except Exception as exc:  # a theorem that fails to start is a result, never a crash
             self.lean_time += self.clock() - self.t_start
             return self._result(SearchStatus.FAILED_START, f"theorem failed to start: {_describe(exc)}")

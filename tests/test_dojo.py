@@ -26,9 +26,10 @@ from typing import Any
 
 import pytest
 
+from lean_env import dojo as dojo_env_mod
 from lean_env.cassette import build_from_proofsteps
-from lean_env.dojo import DojoEnv
-from lean_env.errors import LeanCrashError, TheoremStartError
+from lean_env.dojo import CRASHED_PREFIX, REQUEST_LINE_LIMIT, TOO_LONG_PREFIX, DojoEnv
+from lean_env.errors import BackendUnavailableError, TheoremStartError
 from lean_env.types import (
     DojoSource,
     LeanError,
@@ -42,6 +43,19 @@ from lean_env.types import (
 
 STANDIN = Path(__file__).parent / "standins" / "fake_dojo.py"
 SAMPLE = "leandojo_benchmark4_random_test_sample100.jsonl"
+
+
+# Theorems added to the stand-in's cassette. `mvar_thm`'s states carry metavariable numbers (as real
+# Mathlib states do: the shared LeanDojo sample has `Type ?u.410614`), and `case_thm`'s initial state is
+# in LeanDojo's traced form for a `case` goal with an empty context (ExtractData.lean `ppGoal`).
+_MVAR_INIT = "α : Type ?u.410614\nf : α → α\n⊢ f = ?m.52"
+_MVAR_NEXT = "α : Type ?u.410614\nf : α → α\n⊢ f = fun x => ?m.61 x"
+_EXTRA: list[dict[str, Any]] = [
+    {"kind": "theorem", "name": "mvar_thm", "initial_state": _MVAR_INIT},
+    {"kind": "step", "state": _MVAR_INIT, "tactic": "standin_ext", "result": {"kind": "state", "pp": _MVAR_NEXT}},
+    {"kind": "step", "state": _MVAR_NEXT, "tactic": "standin_rfl", "result": {"kind": "finished"}},
+    {"kind": "theorem", "name": "case_thm", "initial_state": "case h\n\n⊢ True"},
+]
 
 
 def _linear_theorems(shared: Path) -> dict[str, list[dict[str, Any]]]:
@@ -114,6 +128,7 @@ def standin(tmp_path: Path, shared: Path, monkeypatch: pytest.MonkeyPatch, recor
     lake.chmod(lake.stat().st_mode | stat.S_IXUSR)
     monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
 
+    monkeypatch.setattr(dojo_env_mod, "_repos", {})  # each test builds its LeanGitRepo afresh
     cassette = build_from_proofsteps([shared / "data" / "proofsteps" / SAMPLE]).cassette
     # One recorded given-up answer, in the shape LeanDojo reports it, to exercise that mapping.
     cassette_path = tmp_path / "cassette.jsonl"
@@ -125,7 +140,7 @@ def standin(tmp_path: Path, shared: Path, monkeypatch: pytest.MonkeyPatch, recor
             "result": {"kind": "given_up"},
         }
     )
-    cassette_path.write_text(text + "\n", encoding="utf-8")
+    cassette_path.write_text(text + "\n" + "".join(json.dumps(line) + "\n" for line in _EXTRA), encoding="utf-8")
     state_dir = tmp_path / "state"
     state_dir.mkdir()
     monkeypatch.setenv("FAKE_DOJO_CASSETTE", str(cassette_path))
@@ -186,7 +201,9 @@ def test_bad_repository_is_a_start_error(standin: dict[str, Any], tmp_path: Path
         env.start(Theorem(name="a", statement="", dojo=src))
 
 
-def test_timeout_restarts_the_dojo_and_rebuilds_states(standin: dict[str, Any]) -> None:
+def test_timeout_kills_now_and_restarts_lazily_on_the_next_tactic(standin: dict[str, Any]) -> None:
+    # Issue 10 point 6: the REPL backend restarts lazily; the Dojo one restarted at once, even when the
+    # theorem's budget was already spent. Now the hung process is killed and the next tactic pays.
     rows = standin["rows"]
     with DojoEnv(timeout=20) as env:
         root = env.start(_theorem(standin))
@@ -196,24 +213,149 @@ def test_timeout_restarts_the_dojo_and_rebuilds_states(standin: dict[str, Any]) 
         timed_out = env.run_tactic(after_one.state, "standin_hang", timeout=0.5)
         assert isinstance(timed_out, TacticTimeout) and timed_out.seconds == 0.5
         assert time.monotonic() - t0 < 10
-        assert env.restarts == 1 and _starts(standin) == 2
-        # The state from before the restart still works: its path is replayed in the new Dojo.
+        assert env.restarts == 0 and _starts(standin) == 1  # nothing started yet
+        # The state from before the timeout still works: this call restarts and replays its path.
         result = env.run_tactic(after_one.state, rows[1]["tactic"])
         assert isinstance(result, StateResult) and result.state.pp == rows[1]["state_after"]
+        assert env.restarts == 1 and _starts(standin) == 2
         assert isinstance(env.run_tactic(root, rows[0]["tactic"]), StateResult)
 
 
-def test_crash_restarts_once_then_raises(standin: dict[str, Any]) -> None:
+def test_search_whose_budget_ends_at_a_timeout_never_restarts(standin: dict[str, Any]) -> None:
+    from search import BestFirstSearch
+    from search.types import Budget, SearchConfig
+    from tests.search_testkit import ScriptedGenerator
+
+    config = SearchConfig(num_tactics=1, budget=Budget(max_expansions=1, tactic_timeout_s=0.5))
+    with DojoEnv(timeout=20) as env:
+        result = BestFirstSearch(env, ScriptedGenerator(default=[("standin_hang", -1.0)]), config).search(
+            _theorem(standin)
+        )
+        assert not result.status.proved and env.restarts == 0
+    assert _starts(standin) == 1
+
+
+def test_a_tactic_that_always_crashes_lean_is_a_dead_end_for_that_tactic_only(
+    standin: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 10 point 8 (LeanDojo#201: `congr 1` crashes Lean every time): it used to end the theorem.
+    monkeypatch.setenv("FAKE_DOJO_CRASH_ON", "congr 1")
+    rows = standin["rows"]
     with DojoEnv(timeout=20) as env:
         state = env.start(_theorem(standin))
         once = env.run_tactic(state, "standin_crash_once")  # crashes, restarts, retried on the new process
         assert isinstance(once, LeanError) and "unrecorded" in once.message
         assert env.restarts == 1
-        with pytest.raises(LeanCrashError, match="crashed twice"):
-            env.run_tactic(state, "standin_crash")
-        # The env can go on: the next call starts a fresh Dojo.
-        again = env.run_tactic(state, standin["rows"][0]["tactic"])
-        assert isinstance(again, StateResult)
+        crashed = env.run_tactic(state, "congr 1")
+        assert isinstance(crashed, LeanError) and crashed.message.startswith(CRASHED_PREFIX), crashed
+        starts = _starts(standin)
+        # The search goes on: the next tactic gets a fresh process.
+        again = env.run_tactic(state, rows[0]["tactic"])
+        assert isinstance(again, StateResult) and again.state.pp == rows[0]["state_after"]
+        assert _starts(standin) == starts + 1
+
+
+def test_requests_longer_than_the_pty_line_are_refused_before_sending(standin: dict[str, Any]) -> None:
+    # Issue 10 point 9: Dojo sends `json.dumps({"sid": n, "cmd": tactic}, ensure_ascii=False)` + newline
+    # through a canonical-mode pty, which keeps 4095 bytes of a line (termios(3)).
+    empty = len(json.dumps({"sid": 0, "cmd": "exact "}).encode())
+    fits = "exact " + "a" * (REQUEST_LINE_LIMIT - empty)
+    too_long = fits + "ℕ"  # one character, three bytes, over
+    with DojoEnv(timeout=20) as env:
+        state = env.start(_theorem(standin))
+        refused = env.run_tactic(state, too_long)
+        assert isinstance(refused, LeanError) and refused.message.startswith(TOO_LONG_PREFIX), refused
+        sent = env.run_tactic(state, fits)  # exactly at the limit: it reaches Lean whole
+        assert isinstance(sent, LeanError) and "unrecorded" in sent.message
+    received = [json.loads(line) for line in (standin["state_dir"] / "requests.log").read_text().splitlines()]
+    assert [len(r.encode()) for r in received] == [REQUEST_LINE_LIMIT + 1]
+
+
+def test_the_stand_in_sees_a_long_request_as_lean_does(standin: dict[str, Any]) -> None:
+    # What happens without the check, through the real Dojo and a real pty: the kernel keeps 4095 bytes,
+    # Lean4Repl fails to parse the JSON, logs a `[fatal]` error and goes on with the file; no answer comes.
+    from lean_dojo import DojoTacticTimeoutError
+
+    with DojoEnv(timeout=20) as env:
+        env.start(_theorem(standin))
+        dojo = env._dojo
+        assert dojo is not None
+        dojo.proc.timeout = 1  # type: ignore[attr-defined]
+        with pytest.raises(DojoTacticTimeoutError):
+            dojo.run_tac(env._live[env._root], "exact " + "a" * 5000)  # type: ignore[index]
+        assert dojo.proc.isalive()  # type: ignore[attr-defined]
+    received = [json.loads(line) for line in (standin["state_dir"] / "requests.log").read_text().splitlines()]
+    assert [len(r.encode()) for r in received] == [REQUEST_LINE_LIMIT + 1]
+
+
+def test_replay_after_restart_matches_modulo_metavariable_numbers(
+    standin: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 10 point 12: a restarted Lean numbers metavariables differently (the stand-in shifts them).
+    monkeypatch.setenv("FAKE_DOJO_RENUMBER", "1")
+    src = DojoSource(**{**standin["source"].__dict__, "full_name": "mvar_thm"})
+    with DojoEnv(timeout=20) as env:
+        root = env.start(Theorem(name="mvar_thm", statement="", dojo=src))
+        assert root.pp == _MVAR_INIT
+        step = env.run_tactic(root, "standin_ext")
+        assert isinstance(step, StateResult) and step.state.pp == _MVAR_NEXT
+        assert isinstance(env.run_tactic(step.state, "standin_hang", timeout=0.5), TacticTimeout)
+        done = env.run_tactic(step.state, "standin_rfl")  # restart: now `?u.411614`, `?m.1052`, `?m.1061`
+        assert isinstance(done, ProofFinished), done
+        assert env.restarts == 1
+
+
+def test_live_goals_are_printed_like_ppgoal(standin: dict[str, Any]) -> None:
+    src = DojoSource(**{**standin["source"].__dict__, "full_name": "case_thm"})
+    with DojoEnv(timeout=20) as env:
+        assert env.start(Theorem(name="case_thm", statement="", dojo=src)).pp == "case h\n⊢ True"
+
+
+def test_lean_git_repo_is_built_once_and_restarts_need_no_network(
+    standin: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 10 point 11: LeanGitRepo (GitHub API calls for a GitHub URL) was rebuilt on every (re)start.
+    import lean_dojo
+
+    real = lean_dojo.LeanGitRepo
+    built: list[tuple[str, str]] = []
+
+    def counting(url: str, commit: str) -> Any:
+        built.append((url, commit))
+        return real(url, commit)
+
+    def offline(url: str, commit: str) -> Any:
+        raise ConnectionError("Network is unreachable")
+
+    monkeypatch.setattr(lean_dojo, "LeanGitRepo", counting)
+    rows = standin["rows"]
+    with DojoEnv(timeout=20) as env:
+        state = env.start(_theorem(standin))
+        assert isinstance(env.run_tactic(state, "standin_hang", timeout=0.5), TacticTimeout)
+        monkeypatch.setattr(lean_dojo, "LeanGitRepo", offline)
+        assert isinstance(env.run_tactic(state, rows[0]["tactic"]), StateResult)  # restarted offline
+        env.start(_theorem(standin))  # the next theorem of the same repository too
+    source = standin["source"]
+    assert built == [(source.url, source.commit)]
+
+
+def test_a_lean_that_rejects_memory_is_one_line_for_the_backend(
+    standin: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Issue 10 point 13: lean-dojo 4.20 always passes `--memory`; lean4#9879/#10258 toolchains refuse it.
+    from search import BestFirstSearch
+    from search.types import SearchConfig
+    from tests.search_testkit import ScriptedGenerator
+
+    monkeypatch.setenv("FAKE_DOJO_LEAN_REJECTS_MEMORY", "1")
+    with DojoEnv(timeout=20) as env:
+        with pytest.raises(BackendUnavailableError, match="rejects `--memory`") as info:
+            env.start(_theorem(standin))
+        assert "\n" not in str(info.value)
+        # Not a theorem's failure: a search re-raises it (no `failed_start`), and no Lean is started again.
+        with pytest.raises(BackendUnavailableError):
+            BestFirstSearch(env, ScriptedGenerator(), SearchConfig()).search(_theorem(standin))
+    assert _starts(standin) == 0
 
 
 def test_stale_state_is_refused(standin: dict[str, Any]) -> None:
@@ -233,3 +375,53 @@ def test_close_kills_the_process(standin: dict[str, Any]) -> None:
     while proc.isalive() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not proc.isalive()
+
+
+# ---- `import lean_dojo` side effects (issue 10 point 10): real lean-dojo 4.20.0, imported afresh
+
+
+def _without_git(tmp_path: Path) -> dict[str, str]:
+    empty = tmp_path / "nogit"
+    empty.mkdir()
+    return {"PATH": str(empty)}  # `/bin/sh -c "git --version"` then exits 127 (lean_dojo/constants.py)
+
+
+@pytest.mark.parametrize(
+    ("change", "cause"),
+    [
+        ({"TACTIC_MEMORY_LIMIT": "32G"}, "TACTIC_MEMORY_LIMIT='32G' is refused"),
+        # No network: a proxy nobody listens on fails at once, as an offline node does.
+        (
+            {"GITHUB_ACCESS_TOKEN": "ghp_notareal", "HTTPS_PROXY": "http://127.0.0.1:9", "NO_PROXY": ""},
+            "GITHUB_ACCESS_TOKEN is set",
+        ),
+        (None, "`git --version` failed"),
+    ],
+)
+def test_import_side_effects_are_one_line_and_doctor_names_them(
+    change: dict[str, str] | None, cause: str, tmp_path: Path
+) -> None:
+    from lean_env.dojo import probe_lean_dojo
+
+    env = {**os.environ, **(change if change is not None else _without_git(tmp_path))}
+    env.pop("VERBOSE", None)
+    check = probe_lean_dojo(env)
+    assert not check.ok and check.detail.startswith(cause[:12]) and cause in check.detail, check
+    assert "\n" not in check.detail
+    healthy = probe_lean_dojo({k: v for k, v in os.environ.items() if k != "TACTIC_MEMORY_LIMIT"})
+    assert healthy.ok and "lean-dojo 4.20.0" in healthy.detail
+
+
+def test_prove_with_a_broken_lean_dojo_exits_2_with_one_line(standin: dict[str, Any], tmp_path: Path) -> None:
+    repo = Path(standin["source"].url)
+    env = {**os.environ, "TACTIC_MEMORY_LIMIT": "32G", "COLUMNS": "300"}
+    done = subprocess.run(
+        [sys.executable, "-m", "prover.cli", "prove", str(repo / standin["source"].file_path), "--backend", "dojo"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "TACTIC_MEMORY_LIMIT='32G'" in errors[0], done.stderr

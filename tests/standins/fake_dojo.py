@@ -1,21 +1,43 @@
 """A stand-in for `lake env lean FILE` running LeanDojo's `lean_dojo_repl` tactic. NOT Lean.
 
-LeanDojo's `Dojo` spawns `lake env lean --threads=N --memory=M FILE` (FILE is the theorem's source with
-its proof rewritten to `by lean_dojo_repl; sorry`) and speaks Lean4Repl.lean's protocol: the process
-prints `REPL> {"sid": 0, "tacticState": ..., "error": null}` for the initial state, then reads one JSON
-request per line, `{"sid": n, "cmd": tactic}`, and answers each with one `REPL> {...}` line (other
-lines before it are messages); `exit` ends it; a `[fatal]` error kills the process.
+LeanDojo's `Dojo` spawns `lake env lean --threads=N --memory=M FILE` under a pty (pexpect; FILE is the
+theorem's source with its proof rewritten to `by lean_dojo_repl; sorry`) and speaks Lean4Repl.lean's
+protocol (lean-dojo 4.20.0, src/lean_dojo/interaction/Lean4Repl.lean): the process prints
+`REPL> {"sid": 0, "tacticState": ..., "error": null}` for the initial state, then reads one JSON request
+per line, `{"sid": n, "cmd": tactic}`, and answers each with one `REPL> {...}` line (other lines before
+it are messages); `exit` ends it.
 
-This script plays that process, answering from a cassette of recorded real-Lean steps
-(`$FAKE_DOJO_CASSETTE`) for the theorem named in FILE. An unrecorded tactic gets an error that says
-it comes from this stand-in. Test hooks (tactic names no real proof uses):
+What this stand-in models from upstream, beyond the protocol:
+
+- A request Lean4Repl cannot parse (`loop`: `throwError "[fatal] failed to parse JSON ..."`), or an unknown
+  state id (`handleRunTac`: "[fatal] unknown tsid"), is an error *thrown by the tactic*: Lean logs it
+  (`FILE:L:C: error: ...`), stops reading requests and goes on elaborating the rest of the file, then exits 1.
+  Nothing answers the request, so the client waits (its tactic timeout, usually) or sees EOF much later.
+  `$FAKE_DOJO_REST_OF_FILE_S` (default 3600) is how long that rest of the file takes.
+- Requests arrive through a pty in canonical mode: a line past 4095 bytes reaches Lean truncated (the
+  real kernel line discipline does this to the stand-in too; see termios(3)).
+- Live goals are printed by `Meta.ppGoal` (Lean4Repl `ppTacticState`), which puts no blank line between a
+  `case` tag and an empty context: `case h\n⊢ P`. LeanDojo's traces (ExtractData.lean `ppGoal`) write
+  `case h\n\n⊢ P`, so states from the cassette are shown in the live form.
+- `$FAKE_DOJO_LEAN_REJECTS_MEMORY`: this Lean does not know `--memory` (lean4#9879, lean4#10258): it prints
+  `<input>:1:0: error: invalid -D parameter, unknown configuration option 'max_memory'` and exits 1
+  (src/Lean/Language/Lean.lean `reparseOptions`).
+- `$FAKE_DOJO_RENUMBER`: metavariable numbers (`?m.N`, `?u.N`) depend on the process's history: each
+  start adds 1000 x (starts so far) to them, as a fresh Lean that elaborated other things first would.
+- `$FAKE_DOJO_CRASH_ON`: tactics (one per line) that crash Lean every time (LeanDojo#201: `congr 1`): the
+  process dies by SIGSEGV without answering.
+
+It answers from a cassette of recorded real-Lean steps (`$FAKE_DOJO_CASSETTE`) for the theorem named in
+FILE. An unrecorded tactic gets an error that says it comes from this stand-in. Test hooks (tactic names
+no real proof uses):
 
 - `standin_hang`: never answer (LeanDojo's tactic timeout fires);
 - `standin_crash`: exit 1 without answering (EOF: `DojoCrashError`);
 - `standin_crash_once`: crash the first time it is sent in this test, then behave as unrecorded;
 - `standin_chatty`: print message lines before the answer, as Lean does for `trace`/warnings.
 
-Every start appends the theorem name to `$FAKE_DOJO_STATE_DIR/starts.log`, so tests can count restarts.
+Every start appends the theorem name to `$FAKE_DOJO_STATE_DIR/starts.log`, and every request line as
+received to `requests.log`, so tests can count restarts and see what reached Lean.
 """
 
 from __future__ import annotations
@@ -23,6 +45,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import sys
 import time
 from pathlib import Path
@@ -55,46 +78,75 @@ def _respond(sid: int | None, tactic_state: str | None, error: str | None) -> No
     sys.stdout.flush()
 
 
-def _fatal(message: str) -> None:
-    # Lean prints uncaught errors of the elaborated file and exits non-zero.
-    print(f"error: [fatal] {message}", flush=True)
-    sys.exit(1)
+def _tactic_error(file: str, message: str) -> int:
+    """An error thrown by the `lean_dojo_repl` tactic: logged, then Lean elaborates the rest of the file."""
+    print(f"{file}:4:2: error: {message}", flush=True)
+    time.sleep(float(os.environ.get("FAKE_DOJO_REST_OF_FILE_S", "3600")))
+    return 1
+
+
+_TRACED_CASE = re.compile(r"^(case [^\n]*)\n\n(?=⊢)", re.MULTILINE)
+_MVAR = re.compile(r"(\?[mu])\.(\d+)")
+
+
+def _live(traced: str, offset: int) -> str:
+    """A traced state as Lean4Repl prints it live (`Meta.ppGoal`), with this process's mvar numbers."""
+    text = _TRACED_CASE.sub(r"\1\n", traced.replace("\n\n\n⊢", "\n\n⊢"))
+    if offset:
+        text = _MVAR.sub(lambda m: f"{m.group(1)}.{int(m.group(2)) + offset}", text)
+    return text
 
 
 def main(argv: list[str]) -> int:
     if len(argv) < 3 or argv[:2] != ["env", "lean"]:
         print(f"fake lake: expected `lake env lean ... FILE`, got {argv}", file=sys.stderr)
         return 2
-    source = Path(argv[-1]).read_text(encoding="utf-8")
+    file = argv[-1]
+    if os.environ.get("FAKE_DOJO_LEAN_REJECTS_MEMORY") and any(a.startswith("--memory") for a in argv):
+        print("<input>:1:0: error: invalid -D parameter, unknown configuration option 'max_memory'", flush=True)
+        return 1
+    source = Path(file).read_text(encoding="utf-8")
     if "import Lean4Repl" not in source or "lean_dojo_repl" not in source:
-        _fatal("the file does not run lean_dojo_repl")
+        print(f"{file}:1:0: error: unknown tactic (stand-in: the file does not run lean_dojo_repl)", flush=True)
+        return 1
     m = re.search(r"(?:theorem|lemma)\s+(\S+)[^\n]*\n(?:.*\n)*?\s*lean_dojo_repl", source)
     if m is None:
-        _fatal("no theorem runs lean_dojo_repl")
-    assert m is not None
+        print(f"{file}:1:0: error: stand-in: no theorem runs lean_dojo_repl", flush=True)
+        return 1
     name = m.group(1)
     state_dir = Path(os.environ["FAKE_DOJO_STATE_DIR"])
-    with (state_dir / "starts.log").open("a", encoding="utf-8") as log:
+    starts_log = state_dir / "starts.log"
+    earlier = len(starts_log.read_text(encoding="utf-8").splitlines()) if starts_log.exists() else 0
+    with starts_log.open("a", encoding="utf-8") as log:
         log.write(name + "\n")
+    offset = 1000 * earlier if os.environ.get("FAKE_DOJO_RENUMBER") else 0
+    crash_on = {t for t in os.environ.get("FAKE_DOJO_CRASH_ON", "").split("\n") if t}
     theorems, steps = _load_cassette(os.environ["FAKE_DOJO_CASSETTE"])
     initial = theorems.get(name)
     if initial is None:
-        print(f"{argv[-1]}:1:0: error: unknown identifier '{name}' (stand-in: not in the cassette)", flush=True)
+        print(f"{file}:1:0: error: unknown identifier '{name}' (stand-in: not in the cassette)", flush=True)
         return 1
 
-    states: list[str] = [initial]
-    _respond(0, initial, None)
+    states: list[str] = [initial]  # as recorded (traced form): the cassette's keys
+    _respond(0, _live(initial, offset), None)
     for raw in sys.stdin:
+        with (state_dir / "requests.log").open("a", encoding="utf-8") as log:
+            log.write(json.dumps(raw) + "\n")
         line = raw.strip()
         if line == "exit":
             break
         try:
             req = json.loads(line)
+        except ValueError as exc:
+            return _tactic_error(file, f"[fatal] failed to parse JSON {exc}")
+        try:
             sid, tactic = int(req["sid"]), str(req["cmd"])
-        except (ValueError, KeyError, TypeError):
-            _fatal(f"failed to parse JSON {line!r}")
+        except (ValueError, KeyError, TypeError) as exc:
+            return _tactic_error(file, f"[fatal] parse_failed: data={exc}")
         if not 0 <= sid < len(states):
-            _fatal(f"unknown tsid: {sid}")
+            return _tactic_error(file, f"[fatal] unknown tsid: {sid}")
+        if tactic in crash_on:
+            os.kill(os.getpid(), signal.SIGSEGV)
         if tactic == "standin_hang":
             time.sleep(3600)
         if tactic == "standin_crash":
@@ -111,7 +163,7 @@ def main(argv: list[str]) -> int:
             _respond(None, None, f"unrecorded: the fake_dojo stand-in (not Lean) has no result for `{_norm(tactic)}`")
         elif result["kind"] == "state":
             states.append(str(result["pp"]))
-            _respond(len(states) - 1, states[-1], None)
+            _respond(len(states) - 1, _live(states[-1], offset), None)
         elif result["kind"] == "finished":
             states.append("no goals")
             _respond(len(states) - 1, "no goals", None)
