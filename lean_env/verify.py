@@ -52,6 +52,11 @@ NATIVE_AXIOM_COMPONENT = "_native"
 # `src/Lean/Elab/Print.lean`, `elabPrintAxioms`, leanprover/lean4@02637a033e9d4f8f99001e01925625452fbb77c4).
 MODULE_PRINT_AXIOMS_ERROR = "cannot use `#print axioms` in a `module`"
 
+# Longest proof text the verifier sends to Lean, in characters. The longest proofs of real benchmarks are a
+# few thousand characters; a huge input only costs Lean time and memory (and LeanDojo's pty truncates long
+# lines), so it is refused before Lean with one clear reason.
+MAX_PROOF_CHARS = 100_000
+
 _AXIOMS_RE = re.compile(r"^'(?P<name>.+?)' depends on axioms: \[(?P<axioms>.*)\]\s*$", re.DOTALL)
 _NO_AXIOMS_RE = re.compile(r"^'(?P<name>.+?)' does not depend on any axioms\s*$", re.DOTALL)
 
@@ -69,6 +74,8 @@ def static_check(theorem: Theorem, proof: str, allow_native_decide: bool = False
 
     if not proof.strip():
         return "the proof is empty"
+    if len(proof) > MAX_PROOF_CHARS:
+        return f"the proof is {len(proof)} characters long (the verifier accepts at most {MAX_PROOF_CHARS})"
     try:
         tokens = tokenize(proof, keep_comments=False)
     except LexError as exc:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -646,3 +647,301 @@ def test_module_file_verify_file_compiles_as_plain_file() -> None:
     assert all(isinstance(v, Verified) for v in verdicts.values()), verdicts
     (sent,) = env.sent
     assert not sent.lstrip().startswith("module") and sent.count("\n") == new.count("\n") + len(names)
+
+
+# -- the adversarial table: bogus proofs, each with the answer real Lean gives ------------------------------
+#
+# Each row pairs a proof of `THEOREM` (or of the row's own theorem) with what real Lean answers when the
+# checked source reaches it: a recorded answer (file + index in ../shared/lean_fixtures/repl*) where one
+# exists, otherwise an answer built from the message formats in Lean's source (cited per kind below). The
+# verifier sees that answer through `ScriptedEnv`, so a row is rejected either before Lean (text checks)
+# or by judging Lean's answer; zero rows may be accepted, and every well-formed row must be.
+
+SORRY_WARNING_OLD = "declaration uses 'sorry'"  # recorded, repl_versions/v4.19.0/tactic_sorry[0]
+SORRY_WARNING_NEW = "declaration uses `sorry`"  # recorded, repl/tactic_sorry[0]
+SELF_REFERENCE = (  # recorded, repl/self_proof_exact_check[0] (same text in self_proof_apply_check, self_proof_rw)
+    "fail to show termination for\n  bar\nwith errors\nfailed to infer structural recursion:\nno parameters suitable "
+    "for structural recursion\n\nwell-founded recursion cannot be used, `bar` does not take any (non-fixed) arguments"
+)
+UNSOLVED = "unsolved goals\nn : ℕ\n⊢ n + 0 = n"  # the format of repl/incomplete[0]
+UNKNOWN_ID = "Unknown identifier `foo_missing`"  # recorded wording, repl/dup_msg[2]
+# Lean `src/Lean/Elab/Tactic/LibrarySearch.lean` (exact? / apply? / exact?%), lean4@09ef1835.
+EXACT_PCT_ERROR = "`exact?%` could not close the goal. Try `by apply?` to see partial suggestions."
+APPLY_INFO = "Try this: refine Nat.le_of_lt_succ ?_"
+# Lean `src/Lean/Exception.lean` `throwMaxRecDepthAt` / `maxRecDepthErrorMessage`.
+MAX_REC_DEPTH = (
+    "maximum recursion depth has been reached\nuse `set_option maxRecDepth <num>` to increase limit\n"
+    "use `set_option diagnostics true` to get diagnostic information"
+)
+PARSE_EOF = "unexpected end of input; expected ')', ',' or ':'"  # parser error format, src/Lean/Parser/Types.lean
+NATIVE_AUX = "[propext, Foo.bar._native.native_decide.ax_1_1]"  # lean4#12217 naming
+
+STD_ANSWER: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class LeanAnswer:
+    """What Lean answers for the checked source: messages on the theorem's line, then `#print axioms`."""
+
+    messages: tuple[tuple[str, str], ...] = ()  # (severity, data)
+    axioms: str | None = STD  # None: "does not depend on any axioms"
+    source: str = ""  # where the answer comes from
+    elsewhere: tuple[tuple[int, str], ...] = ()  # (line, error) outside the theorem
+    listed: bool = True  # False: Lean never reached the `#print axioms` line (`#exit` stops the file)
+
+    def respond(self, cmd: str) -> dict[str, Any]:
+        lines = cmd.rstrip("\n").split("\n")
+        print_line = len(lines)
+        name = lines[-1].removeprefix("#print axioms ")
+        decl_line = max(i for i, ln in enumerate(lines, start=1) if re.match(r"\s*theorem\b", ln))
+        messages: list[dict[str, Any]] = [
+            {"severity": sev, "pos": {"line": decl_line, "column": 8}, "data": data} for sev, data in self.messages
+        ]
+        messages += [{"severity": "error", "pos": {"line": ln, "column": 0}, "data": d} for ln, d in self.elsewhere]
+        if self.listed:
+            messages.append(axioms_info(print_line, name, self.axioms))
+        return {"env": 0, "messages": messages}
+
+
+SORRY_ANSWER = LeanAnswer((("warning", SORRY_WARNING_NEW),), "[sorryAx]", "repl/tactic_sorry[0] + sorryAx")
+SORRY_ANSWER_OLD = LeanAnswer((("warning", SORRY_WARNING_OLD),), "[sorryAx]", "v4.19.0/tactic_sorry[0] + sorryAx")
+ADMIT_ANSWER = LeanAnswer(
+    (("info", APPLY_INFO), ("warning", SORRY_WARNING_OLD)), "[sorryAx]", "LibrarySearch.lean admitGoal"
+)
+NATIVE_OLD = LeanAnswer((), "[propext, Lean.ofReduceBool]", "Lean <= v4.26: native_decide uses Lean.ofReduceBool")
+NATIVE_NEW = LeanAnswer((), NATIVE_AUX, "lean4#12217: one auxiliary axiom per native computation")
+CHEAT = LeanAnswer((), "[cheat]", "#print axioms lists the user axiom (Print.lean printAxiomsOf)")
+CLEAN = LeanAnswer((), STD, "recorded clean compile (Mathlib/test/H20231020[1]) + standard axioms")
+SELF_REF = LeanAnswer((("error", SELF_REFERENCE),), "[sorryAx]", "repl/self_proof_exact_check[0]")
+ERROR_UNSOLVED = LeanAnswer((("error", UNSOLVED),), "[sorryAx]", "repl/incomplete[0] format")
+ERROR_UNKNOWN = LeanAnswer((("error", UNKNOWN_ID),), "[sorryAx]", "repl/dup_msg[2] format")
+DEEP = LeanAnswer((("error", MAX_REC_DEPTH),), "[sorryAx]", "Lean maxRecDepth error (Exception.lean)")
+CHEAT_HEADER = "import Mathlib\n\naxiom cheat : False\n\nnamespace Foo\n"
+NATIVE_HEADER = "import Mathlib\n\nnamespace Foo\n\ntheorem helper : 2 ^ 64 % 7 = 2 := by native_decide\n"
+DEEP_TERM = "exact " + "(" * 3000 + "Nat.add_zero n" + ")" * 3000
+
+# (label, proof, Lean's answer, header or None for THEOREM's)
+ADVERSARIAL_TABLE: list[tuple[str, str, LeanAnswer, str | None]] = [
+    # sorry / admit in all spellings
+    ("sorry", "sorry", SORRY_ANSWER, None),
+    ("sorry old wording", "sorry", SORRY_ANSWER_OLD, None),
+    ("admit", "admit", SORRY_ANSWER, None),
+    ("exact sorry", "exact sorry", SORRY_ANSWER, None),
+    ("sorry after a step", "simp\nsorry", SORRY_ANSWER, None),
+    ("bullet sorry", "· sorry", SORRY_ANSWER, None),
+    ("all_goals sorry", "all_goals sorry", SORRY_ANSWER, None),
+    ("typed sorry", "exact (sorry : n + 0 = n)", SORRY_ANSWER, None),
+    ("sorryAx", "exact sorryAx _ false", SORRY_ANSWER, None),
+    ("escaped sorryAx", "exact «sorryAx» _ false", SORRY_ANSWER, None),
+    ("stop", "stop\nsimp", SORRY_ANSWER, None),
+    ("first sorry", "first | sorry | simp", SORRY_ANSWER, None),
+    ("then sorry", "simp <;> sorry", SORRY_ANSWER, None),
+    ("repeat sorry", "repeat sorry", SORRY_ANSWER, None),
+    ("nested by sorry", "exact (by sorry)", SORRY_ANSWER, None),
+    ("sorry as a hint", "nlinarith [sorry]", SORRY_ANSWER, None),
+    # admitting tactics (lean4#8212): `apply?` / `hint` close the goal with sorry when they find nothing
+    ("apply?", "apply?", ADMIT_ANSWER, None),
+    ("apply? using", "apply? using n", ADMIT_ANSWER, None),
+    ("hint", "hint", ADMIT_ANSWER, None),
+    ("apply? later", "intro\napply?", ADMIT_ANSWER, None),
+    ("first apply?", "first | apply? | simp", ADMIT_ANSWER, None),
+    (
+        "exact?% term",
+        "exact exact?%",
+        LeanAnswer((("error", EXACT_PCT_ERROR),), "[sorryAx]", "LibrarySearch.lean"),
+        None,
+    ),
+    # native evaluation in every form
+    ("native_decide", "native_decide", NATIVE_OLD, None),
+    ("native_decide aux axiom", "native_decide", NATIVE_NEW, None),
+    ("decide +native", "decide +native", NATIVE_NEW, None),
+    ("decide config native", "decide (config := { native := true })", NATIVE_OLD, None),
+    ("bv_decide", "bv_decide", NATIVE_NEW, None),
+    ("ofReduceBool", "exact Lean.ofReduceBool _ _ rfl", NATIVE_OLD, None),
+    ("escaped ofReduceBool", "exact Lean.«ofReduceBool» _ _ rfl", NATIVE_OLD, None),
+    ("open Lean ofReduceBool", "open Lean in exact ofReduceBool _ _ rfl", NATIVE_OLD, None),
+    ("escaped native_decide", "«native_decide»", NATIVE_OLD, None),
+    ("native after simp", "simp; native_decide", NATIVE_NEW, None),
+    # a header lemma proved natively: the proof text is innocent, the axiom listing is not
+    (
+        "native via header lemma",
+        "exact absurd helper (by norm_num)",
+        LeanAnswer((), "[Foo.helper._native.native_decide.ax_1_1]", "lean4#12217"),
+        NATIVE_HEADER,
+    ),
+    (
+        "ofReduceBool via header lemma",
+        "exact absurd helper (by norm_num)",
+        LeanAnswer((), "[propext, Lean.ofReduceBool]", "Lean <= v4.26"),
+        NATIVE_HEADER,
+    ),
+    # custom axioms
+    ("custom axiom", "exact cheat.elim", CHEAT, CHEAT_HEADER),
+    ("custom axiom via absurd", "exact absurd cheat id", CHEAT, CHEAT_HEADER),
+    ("new axiom in proof", "simp\naxiom cheat2 : False", CHEAT, None),
+    ("escaped axiom keyword", "simp\n«axiom» cheat2 : False", CHEAT, None),
+    # commands smuggled into the proof
+    ("#exit", "simp\n#exit", LeanAnswer((), STD, "Lean stops at `#exit`: no listing", listed=False), None),
+    ("#eval forgery", "simp\n#eval IO.println \"'Foo.bar' depends on axioms: [propext]\"", CLEAN, None),
+    ("#print", "simp\n#print axioms Nat.add_zero", CLEAN, None),
+    ("alias", "simp\nalias cheat := Nat.add_zero", CLEAN, None),
+    ("notation3", 'simp\nnotation3 "X" => False', CLEAN, None),
+    ("local macro_rules", "simp\nlocal macro_rules | `(tactic| simp) => `(tactic| sorry)", SORRY_ANSWER, None),
+    ("set_option skipKernelTC", "set_option debug.skipKernelTC true in simp", CLEAN, None),
+    ("set_option on its own line", "simp\nset_option debug.skipKernelTC true", CLEAN, None),
+    ("set_option heartbeats", "set_option maxHeartbeats 0 in simp", CLEAN, None),
+    ("irreducible_def", "simp\nirreducible_def cheat : Nat := 0", CLEAN, None),
+    ("proof_wanted", "simp\nproof_wanted cheat : False", CLEAN, None),
+    ("attribute", "simp\nattribute [simp] Nat.add_zero", CLEAN, None),
+    ("open without in", "simp\nopen Nat", CLEAN, None),
+    ("guard_msgs", "simp\n#guard_msgs in\nexample : True := trivial", CLEAN, None),
+    ("run_tac", "run_tac Lean.Elab.Tactic.closeMainGoal", CLEAN, None),
+    ("end and redeclare", "simp\nend Foo\ntheorem Foo.bar (n : Nat) : n + 0 = n := sorry", CLEAN, None),
+    ("dedent out of the block", "  simp\nexact h", CLEAN, None),
+    # error recovery: Lean keeps going after an error and still answers `#print axioms`
+    (
+        "error elsewhere",
+        "simp",
+        LeanAnswer((), STD, "an error outside the theorem", ((1, "unknown namespace `Bar`"),)),
+        None,
+    ),
+    ("partial bullet block", "constructor\n· simp", ERROR_UNSOLVED, None),
+    ("unknown identifier", "simp\nexact foo_missing", ERROR_UNKNOWN, None),
+    (
+        "unclosed parenthesis",
+        "exact (Nat.add_zero n",
+        LeanAnswer((("error", PARSE_EOF),), "[sorryAx]", "parser error"),
+        None,
+    ),
+    # self-referential proofs (recorded: self_proof_exact_check, self_proof_apply_check, self_proof_rw)
+    ("exact self", "exact bar n", SELF_REF, None),
+    ("apply self", "apply Foo.bar", SELF_REF, None),
+    ("rw self", "rw [bar]", SELF_REF, None),
+    ("escaped self", "exact Foo.«bar» n", SELF_REF, None),
+    # unsafe / implemented_by
+    ("unsafeCast", "exact unsafeCast ()", CLEAN, None),
+    ("unsafe term", "exact (unsafe (Nat.add_zero n))", CLEAN, None),
+    ("implemented_by", "simp\n@[implemented_by Nat.add] def x : Nat → Nat → Nat := fun _ _ => 0", CLEAN, None),
+    ("unsafe def", "simp\nunsafe def x : Nat := x", CLEAN, None),
+    # over-long inputs
+    ("over-long proof", "skip\n" * 60_000 + "simp", CLEAN, None),
+    ("deeply nested term", DEEP_TERM, DEEP, None),
+]
+
+WELL_FORMED_TABLE: list[tuple[str, str, LeanAnswer, str | None]] = [
+    ("simp", "simp", CLEAN, None),
+    ("omega", "omega", CLEAN, None),
+    ("exact", "exact Nat.add_zero n", LeanAnswer((), None, "Nat.add_zero depends on no axioms"), None),
+    ("induction", "induction n with\n| zero => rfl\n| succ k ih => simp", CLEAN, None),
+    ("nlinarith hints", "nlinarith [sq_nonneg (n - 1),\n  sq_nonneg n]", CLEAN, None),
+    ("nested have", "have h : n + 0 = n := by\n  simp\nexact h", CLEAN, None),
+    ("comment mentions sorry", "-- sorry is only mentioned here\nsimp", CLEAN, None),
+    ("string mentions sorry", 'simp [show "sorry" = "sorry" from rfl]', CLEAN, None),
+    ("open in", "open Nat in simp", CLEAN, None),
+    ("exact? that succeeds", "exact?", LeanAnswer((("info", "Try this: exact rfl"),), None, "LibrarySearch"), None),
+    ("calc", "calc n + 0 = n := by simp\n  _ = n := rfl", CLEAN, None),
+    ("uses the header axiom-free lemma", "simp [Nat.add_zero]", CLEAN, CHEAT_HEADER),
+]
+
+
+def _table_theorem(header: str | None) -> Theorem:
+    return THEOREM if header is None else Theorem(THEOREM.name, THEOREM.statement, header=header)
+
+
+def test_adversarial_table_is_large_and_covers_every_kind() -> None:
+    assert len(ADVERSARIAL_TABLE) + len(TAMPERED_FILES) >= 60
+    labels = " ".join(label for label, *_ in ADVERSARIAL_TABLE)
+    for kind in (
+        "sorry",
+        "admit",
+        "apply?",
+        "hint",
+        "native",
+        "ofReduceBool",
+        "aux axiom",
+        "custom axiom",
+        "escaped",
+        "#exit",
+        "alias",
+        "notation3",
+        "macro_rules",
+        "set_option",
+        "skipKernelTC",
+        "error elsewhere",
+        "partial bullet",
+        "self",
+        "unsafe",
+        "implemented_by",
+        "over-long",
+    ):
+        assert kind in labels, kind
+
+
+@pytest.mark.parametrize(
+    ("label", "proof", "answer", "header"), ADVERSARIAL_TABLE, ids=[r[0] for r in ADVERSARIAL_TABLE]
+)
+def test_adversarial_table_rejects(label: str, proof: str, answer: LeanAnswer, header: str | None) -> None:
+    env = ScriptedEnv(ReplSettings(command=("unused",)), answer.respond)
+    verdict = ReplVerifier(env=env).verify(_table_theorem(header), proof)  # type: ignore[arg-type]
+    assert isinstance(verdict, Rejected), (label, answer.source)
+    # Native answers stay rejected by default; only the flag allows them, and never anything else.
+    allowed = ReplVerifier(env=env, allow_native_decide=True).verify(_table_theorem(header), proof)  # type: ignore[arg-type]
+    if "native" not in label and "ofReduceBool" not in label and "bv_decide" not in label:
+        assert isinstance(allowed, Rejected), label
+
+
+@pytest.mark.parametrize(
+    ("label", "proof", "answer", "header"), WELL_FORMED_TABLE, ids=[r[0] for r in WELL_FORMED_TABLE]
+)
+def test_well_formed_table_is_accepted(label: str, proof: str, answer: LeanAnswer, header: str | None) -> None:
+    env = ScriptedEnv(ReplSettings(command=("unused",)), answer.respond)
+    verdict = ReplVerifier(env=env).verify(_table_theorem(header), proof)  # type: ignore[arg-type]
+    assert isinstance(verdict, Verified), (label, verdict)
+    assert len(env.sent) == 1
+
+
+def test_native_rows_pass_only_with_the_flag() -> None:
+    """`allow_native_decide` admits exactly the native axioms (old and lean4#12217 names), via the header lemma."""
+    for label, proof, answer, header in ADVERSARIAL_TABLE:
+        if label in ("native via header lemma", "ofReduceBool via header lemma"):
+            env = ScriptedEnv(ReplSettings(command=("unused",)), answer.respond)
+            verifier = ReplVerifier(env=env, allow_native_decide=True)  # type: ignore[arg-type]
+            assert isinstance(verifier.verify(_table_theorem(header), proof), Verified), label
+
+
+# Statement tampering through a rewritten file (verify_file): Lean itself compiles each of these cleanly,
+# so only the text checks stand between them and "proved".
+TAMPER_ORIGINAL = "import Mathlib\n\nnamespace Foo\n\ntheorem t (n : Nat) : n + 0 = n := by\n  sorry\n\nend Foo\n"
+TAMPERED_FILES: list[tuple[str, str]] = [
+    (
+        "changed binders",
+        TAMPER_ORIGINAL.replace("(n : Nat) :", "(n : Nat) (h : False) :").replace("sorry", "exact h.elim"),
+    ),
+    ("changed statement", TAMPER_ORIGINAL.replace("n + 0 = n", "n = n").replace("sorry", "rfl")),
+    (
+        "local notation",
+        TAMPER_ORIGINAL.replace("theorem t", 'local notation "Nat" => Unit\n\ntheorem t').replace("sorry", "simp"),
+    ),
+    (
+        "local infix",
+        TAMPER_ORIGINAL.replace("theorem t", 'local infixl:65 " + " => fun a _ => a\n\ntheorem t').replace(
+            "sorry", "rfl"
+        ),
+    ),
+    ("open in prefix", TAMPER_ORIGINAL.replace("theorem t", "open Cheat in\ntheorem t").replace("sorry", "simp")),
+    (
+        "variable added",
+        TAMPER_ORIGINAL.replace("theorem t", "variable (h : False)\n\ntheorem t").replace("sorry", "exact h.elim"),
+    ),
+    (
+        "axiom added",
+        TAMPER_ORIGINAL.replace("theorem t", "axiom cheat : False\n\ntheorem t").replace("sorry", "exact cheat.elim"),
+    ),
+]
+
+
+@pytest.mark.parametrize(("label", "new"), TAMPERED_FILES, ids=[r[0] for r in TAMPERED_FILES])
+def test_statement_tampering_is_rejected(label: str, new: str) -> None:
+    env = ScriptedEnv(ReplSettings(command=("unused",)), clean_axioms)
+    verdicts = ReplVerifier(env=env).verify_file(TAMPER_ORIGINAL, new, ["Foo.t"])  # type: ignore[arg-type]
+    assert isinstance(verdicts["Foo.t"], Rejected), (label, verdicts)
