@@ -52,6 +52,7 @@ from lean_env.types import (
     TacticResult,
     TacticTimeout,
     Theorem,
+    same_state_modulo_mvars,
 )
 
 log = logging.getLogger(__name__)
@@ -522,7 +523,8 @@ class ReplEnv(ClosingContext):
                     state, goal = self._start_root(n)
                 except TheoremStartError as exc:
                     raise _RebuildError(str(exc)) from None
-                if goal != n.pp:
+                # Metavariable numbers depend on the process's history (issue 10 point 12, helper B).
+                if not same_state_modulo_mvars(goal, n.pp):
                     raise _RebuildError(f"the theorem now starts at a different goal: {goal!r}")
             else:
                 parent_state = self._nodes[n.parent].repl_state
@@ -536,7 +538,7 @@ class ReplEnv(ClosingContext):
                     state, pp = int(result.handle or 0), "no goals"
                 else:
                     raise _RebuildError(f"replaying {n.tactic!r} now gives {result}")
-                if pp != n.pp:
+                if not same_state_modulo_mvars(pp, n.pp):  # modulo `?m.N`/`?u.N` numbering (helper B)
                     raise _RebuildError(f"replaying {n.tactic!r} now gives a different state")
             n.repl_state, n.generation = state, self._generation
         return node.repl_state
