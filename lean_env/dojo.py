@@ -166,7 +166,13 @@ def probe_lean_dojo(env: Mapping[str, str] | None = None, timeout_s: float = 120
     lines = [line for line in done.stdout.splitlines() if line.strip()]
     detail = lines[-1] if done.returncode == 3 and lines else f"the import probe exited {done.returncode}"
     detail = detail.removeprefix("LeanDojo is unusable: ")
-    fix = fix_install if "not installed" in detail else "see the detail"
+    fixes = {
+        "not installed": fix_install,
+        "TACTIC_MEMORY_LIMIT": "export TACTIC_MEMORY_LIMIT=32g",
+        "GITHUB_ACCESS_TOKEN": "unset GITHUB_ACCESS_TOKEN",
+        "git": "install git >= 2.25",
+    }
+    fix = next((f for key, f in fixes.items() if key in detail), "see the detail")
     return Check("LeanDojo", False, detail, fix, False, "python")
 
 
