@@ -395,12 +395,14 @@ def probe_module(name: str, module: str, dist: str, fix: str) -> Check:
 
 
 def probe_python() -> list[Check]:
+    from lean_env.dojo import probe_lean_dojo
+
     return [
         probe_torch_gpu(),
         probe_module("flash-attn", "flash_attn", "flash-attn", "pip install flash-attn --no-build-isolation"),
         probe_module("vllm", "vllm", "vllm", "pip install vllm"),
         probe_module("Ray", "ray", "ray", "pip install 'ray[default]'"),
-        probe_module("LeanDojo", "lean_dojo", "lean-dojo", "pip install lean-dojo"),
+        probe_lean_dojo(),  # helper B: imports it in a fresh interpreter, naming import-time failures
     ]
 
 
