@@ -19,17 +19,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_REPL_RELPATH = ".lake/packages/REPL/.lake/build/bin/repl"
+REPL_PACKAGE_RELPATH = ".lake/packages/REPL"
 MATHLIB_BUILD_RELPATH = ".lake/packages/mathlib/.lake/build"
 MATHLIB_TOOLCHAIN_RELPATH = ".lake/packages/mathlib/lean-toolchain"
-DEFAULT_MATHLIB_REV = "v4.19.0"
-DEFAULT_REPL_REV = "v4.19.0"  # the REPL tags a release per Lean version; keep it equal to Mathlib's
+# The newest release that both Mathlib and the REPL have, as the REPL pins it for its own Mathlib tests
+# (`test/Mathlib/lakefile.toml` at REPL tag v4.32.0, ../shared/lean_fixtures/repl_versions/v4.32.0/Mathlib/).
+DEFAULT_MATHLIB_REV = "v4.32.0"
 MATHLIB_GIT = "https://github.com/leanprover-community/mathlib4"
 REPL_GIT = "https://github.com/leanprover-community/repl"
+# The REPL fork that lean-interact builds: `DEFAULT_REPL_GIT_URL` in lean-interact's
+# `src/lean_interact/utils.py` (augustepoiroux/LeanInteract@a92b1c94da9679a9291d5ecf78d7c4e957572fed).
+REPL_FORK_GIT = "https://github.com/augustepoiroux/repl"
+FORK_TAG_MARK = "_lean-toolchain-"
 ELAN_INSTALL = "curl https://raw.githubusercontent.com/leanprover/elan/master/elan-init.sh -sSf | sh -s -- -y"
 SETUP_LOG = ".prover-setup.log"
 PROBE_TIMEOUT_S = 20.0
+LS_REMOTE_TIMEOUT_S = 60.0
 
 _RELEASE_TAG = re.compile(r"^v\d+\.\d+\.\d+(-rc\d+)?$")
+_LEAN_VERSION = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)(?:-rc(\d+))?$")
 
 
 def default_repl_binary(project: Path) -> Path:
@@ -40,6 +48,167 @@ def default_repl_binary(project: Path) -> Path:
 def _which(program: str, env: Mapping[str, str] | None) -> str | None:
     path = (env if env is not None else os.environ).get("PATH", os.defpath)
     return shutil.which(program, path=path)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Lean versions and the REPL revision built for each
+
+
+def lean_version_key(version: str) -> tuple[int, int, int, int] | None:
+    """Sort key of a Lean release name (`v4.20.0`, `v4.20.0-rc3`); None for anything else (nightlies, commits).
+
+    A release sorts after all of its release candidates.
+    """
+    m = _LEAN_VERSION.match(version.strip())
+    if m is None:
+        return None
+    rc = int(m[4]) if m[4] is not None else 1 << 30
+    return int(m[1]), int(m[2]), int(m[3]), rc
+
+
+def toolchain_lean_version(toolchain: str) -> str | None:
+    """`leanprover/lean4:v4.20.0` (a `lean-toolchain` line) -> `v4.20.0`; None when it names no release.
+
+    The same reading as lean-interact's `parse_lean_version` (strip the `leanprover/lean4:` origin);
+    nightlies and commits have no REPL release and give None.
+    """
+    name = toolchain.strip().removeprefix("leanprover/lean4:").strip()
+    return name if lean_version_key(name) is not None else None
+
+
+@dataclass(frozen=True)
+class ReplTags:
+    """The tags of the upstream REPL and of lean-interact's fork (what `git ls-remote --tags` lists)."""
+
+    upstream: tuple[str, ...]
+    fork: tuple[str, ...]
+
+    @classmethod
+    def from_dir(cls, directory: Path) -> ReplTags:
+        """Read `TAGS.txt` (upstream) and `TAGS-lean-interact-fork.txt` (fork), one tag a line."""
+
+        def read(name: str) -> tuple[str, ...]:
+            path = Path(directory) / name
+            if not path.is_file():
+                return ()
+            return tuple(line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip())
+
+        tags = cls(read("TAGS.txt"), read("TAGS-lean-interact-fork.txt"))
+        if not tags.upstream and not tags.fork:
+            raise SetupError(f"no REPL tag lists (TAGS.txt, TAGS-lean-interact-fork.txt) in {directory}")
+        return tags
+
+    def fork_builds(self) -> dict[str, str]:
+        """Lean version -> the newest fork tag built for it.
+
+        The fork tags `<release>_lean-toolchain-<lean version>` for each of its releases (lean-interact's
+        `LeanREPLConfig._prepare_git_repl` checks out `f"{repl_rev}_lean-toolchain-{lean_version}"`,
+        `src/lean_interact/config.py` at augustepoiroux/LeanInteract@a92b1c94); every such v1.3.18 tag's
+        `lean-toolchain` is `leanprover/lean4:<lean version>` (augustepoiroux/repl@c38a0199).
+        """
+        best: dict[str, tuple[tuple[int, ...], str]] = {}
+        for tag in self.fork:
+            release, mark, lean = tag.partition(FORK_TAG_MARK)
+            if not mark or lean_version_key(lean) is None:
+                continue
+            key = _release_key(release)
+            if lean not in best or key > best[lean][0]:
+                best[lean] = (key, tag)
+        return {lean: tag for lean, (_, tag) in best.items()}
+
+    def upstream_builds(self) -> set[str]:
+        """Lean versions with an upstream tag of their own: REPL tag `vX.Y.Z` is built for Lean `vX.Y.Z`
+        (its `lean-toolchain` is `leanprover/lean4:vX.Y.Z` at every tag of leanprover-community/repl
+        up to 8948401ab4924499421c94b7facdfca5ff27d81d)."""
+        return {tag for tag in self.upstream if lean_version_key(tag) is not None}
+
+
+def _release_key(release: str) -> tuple[int, ...]:
+    # `v1.3.18` > `v1.3.2-dev`: numbers compare as numbers; a `-dev` build sorts before its release.
+    m = re.match(r"^v(\d+)\.(\d+)\.(\d+)(-.+)?$", release)
+    if m is None:
+        return (-1,)
+    return int(m[1]), int(m[2]), int(m[3]), 0 if m[4] else 1
+
+
+@dataclass(frozen=True)
+class ReplPin:
+    """A REPL revision built for one Lean version: the git URL and tag that `lakefile.toml` requires."""
+
+    lean: str  # the Lean version it is built for, e.g. `v4.20.0`
+    git: str
+    rev: str
+    source: str  # "lean-interact fork" | "upstream" | "--repl-rev"
+
+
+def plan_repl(lean_version: str, tags: ReplTags) -> ReplPin:
+    """The REPL revision to build for a project on `lean_version` (`v4.20.0` or a `lean-toolchain` line).
+
+    lean-interact's fork first (it tags a revision for every Lean release it supports, from v4.8.0),
+    upstream's own tag second. Raises `SetupError` (one line, naming the nearest Lean versions that have
+    a REPL) when neither has one: the REPL only builds with the Lean it was written for.
+    """
+    lean = toolchain_lean_version(lean_version)
+    if lean is None:
+        raise SetupError(
+            f"the project's Lean {lean_version.strip()!r} is not a Lean release; "
+            "the REPL is only tagged for releases (pin Mathlib to a release tag with --mathlib-rev)"
+        )
+    fork = tags.fork_builds()
+    if lean in fork:
+        return ReplPin(lean, REPL_FORK_GIT, fork[lean], "lean-interact fork")
+    if lean in tags.upstream_builds():
+        return ReplPin(lean, REPL_GIT, lean, "upstream")
+    known = sorted(set(fork) | tags.upstream_builds(), key=lambda v: lean_version_key(v) or (0, 0, 0, 0))
+    key = lean_version_key(lean)
+    below = [v for v in known if (lean_version_key(v) or (0,)) < (key or (0,))]
+    above = [v for v in known if (lean_version_key(v) or (0,)) > (key or (0,))]
+    nearest = " and ".join(x for x in (below[-1] if below else "", above[0] if above else "") if x)
+    raise SetupError(
+        f"no Lean REPL revision is built for Lean {lean} (neither lean-interact's fork nor upstream tags one); "
+        f"nearest Lean versions with a REPL: {nearest or 'none'}; pin Mathlib to one of them with --mathlib-rev"
+    )
+
+
+def parse_ls_remote_tags(text: str) -> tuple[str, ...]:
+    """Tag names from `git ls-remote --tags --refs URL` output (`<sha>\trefs/tags/<name>` lines)."""
+    out = []
+    for line in text.splitlines():
+        _, _, ref = line.partition("\t")
+        if ref.startswith("refs/tags/"):
+            out.append(ref.removeprefix("refs/tags/").removesuffix("^{}"))
+    return tuple(dict.fromkeys(out))
+
+
+def fetch_repl_tags(env: Mapping[str, str] | None = None) -> ReplTags:
+    """Both tag lists, read with `git ls-remote --tags --refs` (network). A fork that cannot be listed is
+    skipped; if neither can, raises `SetupError`."""
+    git = _which("git", env)
+    if git is None:
+        raise SetupError("`git` is not on PATH (needed to list the REPL's tags); install git")
+    found: dict[str, tuple[str, ...]] = {}
+    problems = []
+    for url in (REPL_GIT, REPL_FORK_GIT):
+        try:
+            proc = subprocess.run(
+                [git, "ls-remote", "--tags", "--refs", url],
+                capture_output=True,
+                text=True,
+                timeout=LS_REMOTE_TIMEOUT_S,
+                env=dict(env) if env is not None else None,
+                stdin=subprocess.DEVNULL,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            problems.append(f"{url}: {exc}")
+            continue
+        if proc.returncode != 0:
+            problems.append(f"{url}: git exited with {proc.returncode}")
+            continue
+        found[url] = parse_ls_remote_tags(proc.stdout)
+    if not found:
+        raise SetupError(f"cannot list the Lean REPL's tags ({'; '.join(problems)}); check the network")
+    return ReplTags(found.get(REPL_GIT, ()), found.get(REPL_FORK_GIT, ()))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -69,12 +238,25 @@ class SetupStep:
 
 @dataclass(frozen=True)
 class SetupPlan:
+    """Two phases: `resolve_steps` fetch Mathlib and settle the project's toolchain (Mathlib's own); then
+    the REPL is pinned for that Lean (`plan_repl`) and `repl_steps` fetch and build it.
+
+    `repl` is the pin expected from the Mathlib tag (None for a commit); `run_setup` re-derives it from the
+    project's actual toolchain after phase 1. `repl_rev` forces a REPL revision (`--repl-rev`).
+    """
+
     project: Path
     mathlib_rev: str
-    repl_rev: str
     toolchain: str
-    files: tuple[tuple[str, str], ...]  # (relative path, content) written before the steps
-    steps: tuple[SetupStep, ...]
+    repl: ReplPin | None
+    files: tuple[tuple[str, str], ...]  # (relative path, content) written before phase 1
+    resolve_steps: tuple[SetupStep, ...]
+    repl_steps: tuple[SetupStep, ...]
+    repl_rev: str | None = None
+
+    @property
+    def steps(self) -> tuple[SetupStep, ...]:
+        return self.resolve_steps + self.repl_steps
 
     @property
     def repl_binary(self) -> Path:
@@ -88,21 +270,22 @@ class SetupResult:
     toolchain: str
     log_path: Path
     steps_run: tuple[str, ...]
+    repl: ReplPin | None = None
 
 
-def lakefile_toml(mathlib_rev: str, repl_rev: str, name: str = "lean_prover_project") -> str:
-    return (
+def lakefile_toml(mathlib_rev: str, repl: ReplPin | None = None, name: str = "lean_prover_project") -> str:
+    """The project's `lakefile.toml`: Mathlib, and the REPL once it is pinned (phase 2)."""
+    text = (
         f'name = "{name}"\n'
         "defaultTargets = []\n\n"
         "[[require]]\n"
         'name = "mathlib"\n'
         f'git = "{MATHLIB_GIT}"\n'
-        f'rev = "{mathlib_rev}"\n\n'
-        "[[require]]\n"
-        'name = "REPL"\n'
-        f'git = "{REPL_GIT}"\n'
-        f'rev = "{repl_rev}"\n'
+        f'rev = "{mathlib_rev}"\n'
     )
+    if repl is not None:
+        text += f'\n[[require]]\nname = "REPL"\ngit = "{repl.git}"\nrev = "{repl.rev}"\n'
+    return text
 
 
 def plan_setup(
@@ -110,12 +293,16 @@ def plan_setup(
     mathlib_rev: str = DEFAULT_MATHLIB_REV,
     repl_rev: str | None = None,
     lean_toolchain: str | None = None,
+    tags: ReplTags | None = None,
 ) -> SetupPlan:
-    """What `prover setup` will write and run. The toolchain must match Mathlib's: for a release tag
-    (`v4.19.0`) it is `leanprover/lean4:<tag>`; for a commit, pass `lean_toolchain` explicitly."""
+    """What `prover setup` will write and run.
+
+    The first toolchain is the Mathlib tag's (`leanprover/lean4:<tag>`, Mathlib tags releases by Lean
+    version); for a commit pass `lean_toolchain`. With `tags`, a Mathlib tag whose Lean has no REPL is
+    refused here, before anything is downloaded.
+    """
     if not mathlib_rev.strip():
         raise SetupError("--mathlib-rev must not be empty")
-    repl_rev = repl_rev or (mathlib_rev if _RELEASE_TAG.match(mathlib_rev) else DEFAULT_REPL_REV)
     if lean_toolchain is None:
         if not _RELEASE_TAG.match(mathlib_rev):
             raise SetupError(
@@ -123,17 +310,21 @@ def plan_setup(
                 "pass --lean-toolchain leanprover/lean4:vX.Y.Z"
             )
         lean_toolchain = f"leanprover/lean4:{mathlib_rev}"
+    repl: ReplPin | None = None
+    if tags is not None and repl_rev is None and toolchain_lean_version(lean_toolchain) is not None:
+        repl = plan_repl(lean_toolchain, tags)
     project = Path(project).expanduser().resolve()
     files = (
-        ("lakefile.toml", lakefile_toml(mathlib_rev, repl_rev)),
+        ("lakefile.toml", lakefile_toml(mathlib_rev)),
         ("lean-toolchain", lean_toolchain + "\n"),
     )
-    steps = (
-        SetupStep("fetch dependencies (Mathlib, REPL)", ("lake", "update")),
+    resolve = (SetupStep("fetch Mathlib and its toolchain", ("lake", "update")),)
+    repl_steps = (
+        SetupStep("fetch the REPL built for the project's Lean", ("lake", "update", "REPL")),
         SetupStep("download Mathlib's build cache", ("lake", "exe", "cache", "get")),
         SetupStep("build the Lean REPL", ("lake", "build", "repl")),
     )
-    return SetupPlan(project, mathlib_rev, repl_rev, lean_toolchain, files, steps)
+    return SetupPlan(project, mathlib_rev, lean_toolchain, repl, files, resolve, repl_steps, repl_rev)
 
 
 StepRunner = Callable[[SetupStep, Path, Path, Mapping[str, str] | None], int]
@@ -161,12 +352,26 @@ def _run_step(step: SetupStep, cwd: Path, log_path: Path, env: Mapping[str, str]
 
 
 def check_setup_tools(env: Mapping[str, str] | None = None) -> None:
-    """Raise `SetupError` naming the fix when elan, lake or git is missing."""
-    for tool in ("elan", "lake"):
-        if _which(tool, env) is None:
-            raise SetupError(f"`{tool}` is not on PATH; install elan (it provides lean and lake): {ELAN_INSTALL}")
+    """Raise `SetupError` naming the fix when lake or git is missing (elan is how one gets lake)."""
+    if _which("lake", env) is None:
+        raise SetupError(f"`lake` is not on PATH; install elan (it provides lean and lake): {ELAN_INSTALL}")
     if _which("git", env) is None:
         raise SetupError("`git` is not on PATH (lake fetches Mathlib and the REPL with it); install git")
+
+
+def pin_for_rev(repl_rev: str, lean: str, tags: ReplTags | None) -> ReplPin:
+    """A `--repl-rev` given by hand: a fork tag (`..._lean-toolchain-<lean>`) or an upstream tag must name
+    the project's Lean; anything else (a commit) is checked after fetching, from its `lean-toolchain`."""
+    if FORK_TAG_MARK in repl_rev:
+        built_for = repl_rev.partition(FORK_TAG_MARK)[2]
+        if built_for != lean:
+            raise SetupError(f"--repl-rev {repl_rev} is built for Lean {built_for}, but the project uses Lean {lean}")
+        return ReplPin(lean, REPL_FORK_GIT, repl_rev, "--repl-rev")
+    if lean_version_key(repl_rev) is not None and repl_rev != lean:
+        raise SetupError(f"--repl-rev {repl_rev} is built for Lean {repl_rev}, but the project uses Lean {lean}")
+    if tags is not None and tags.upstream and lean_version_key(repl_rev) is not None and repl_rev not in tags.upstream:
+        raise SetupError(f"--repl-rev {repl_rev} is not a tag of {REPL_GIT}")
+    return ReplPin(lean, REPL_GIT, repl_rev, "--repl-rev")
 
 
 def run_setup(
@@ -174,25 +379,35 @@ def run_setup(
     env: Mapping[str, str] | None = None,
     on_step: Callable[[int, SetupStep], None] | None = None,
     runner: StepRunner = _run_step,
+    tags: ReplTags | None = None,
 ) -> SetupResult:
-    """Create the project and run every step; raises `SetupError` at the first failing step."""
+    """Create the project and run both phases; raises `SetupError` at the first failing step.
+
+    Phase 1 writes a lakefile with Mathlib alone and runs `lake update`; Mathlib's own `lean-toolchain`
+    then becomes the project's. Phase 2 pins the REPL built for exactly that Lean (`plan_repl` over
+    `tags`, listed with `git ls-remote` when not given), adds it to the lakefile, `lake update REPL`
+    fetches it (nothing else moves), its fetched `lean-toolchain` is checked against the project's,
+    then Mathlib's cache is downloaded and the REPL built.
+    """
     check_setup_tools(env)
     project = plan.project
     if project.exists() and not project.is_dir():
         raise SetupError(f"{project} exists and is not a directory")
+    if (project / "lakefile.lean").exists():
+        raise SetupError(f"{project} already has a lakefile.lean; choose an empty directory")
     project.mkdir(parents=True, exist_ok=True)
     for rel, content in plan.files:
-        target = project / rel
-        if rel == "lakefile.toml" and (project / "lakefile.lean").exists():
-            raise SetupError(f"{project} already has a lakefile.lean; choose an empty directory")
-        target.write_text(content, encoding="utf-8")
+        (project / rel).write_text(content, encoding="utf-8")
     log_path = project / SETUP_LOG
     log_path.write_text(f"prover setup: {project}\n", encoding="utf-8")
     done: list[str] = []
-    toolchain = plan.toolchain
-    for index, step in enumerate(plan.steps):
+    index = 0
+
+    def run(step: SetupStep) -> None:
+        nonlocal index
         if on_step is not None:
             on_step(index, step)
+        index += 1
         program = _which(step.argv[0], env)
         resolved = SetupStep(step.title, (program or step.argv[0], *step.argv[1:]))
         code = runner(resolved, project, log_path, env)
@@ -203,12 +418,37 @@ def run_setup(
                 exit_code=code,
             )
         done.append(step.display)
-        if step.argv[1:] == ("update",):
-            toolchain = _align_toolchain(project, toolchain)
+
+    for step in plan.resolve_steps:
+        run(step)
+    toolchain = _align_toolchain(project, plan.toolchain)
+    lean = toolchain_lean_version(toolchain)
+    if lean is None:
+        raise SetupError(
+            f"Mathlib {plan.mathlib_rev} uses {toolchain!r}, which is not a Lean release; no REPL is built for it"
+        )
+    if plan.repl_rev is not None:
+        pin = pin_for_rev(plan.repl_rev, lean, tags)
+    else:
+        pin = plan_repl(lean, tags if tags is not None else fetch_repl_tags(env))
+    (project / "lakefile.toml").write_text(lakefile_toml(plan.mathlib_rev, pin), encoding="utf-8")
+    with log_path.open("a", encoding="utf-8") as log:
+        log.write(f"\nREPL for Lean {lean}: {pin.git} @ {pin.rev} ({pin.source})\n")
+    run(plan.repl_steps[0])  # lake update REPL
+    repl_toolchain = project / REPL_PACKAGE_RELPATH / "lean-toolchain"
+    if repl_toolchain.is_file():
+        fetched = toolchain_lean_version(repl_toolchain.read_text(encoding="utf-8"))
+        if fetched != lean:
+            raise SetupError(
+                f"the REPL at {pin.rev} is written for Lean {fetched}, but the project uses Lean {lean}; "
+                "it would not build (choose another --repl-rev, or none)"
+            )
+    for step in plan.repl_steps[1:]:
+        run(step)
     binary = plan.repl_binary
     if not binary.is_file():
         raise SetupError(f"`lake build repl` finished but {binary} does not exist; see {log_path}")
-    return SetupResult(project, binary, toolchain, log_path, tuple(done))
+    return SetupResult(project, binary, toolchain, log_path, tuple(done), pin)
 
 
 def _align_toolchain(project: Path, toolchain: str) -> str:

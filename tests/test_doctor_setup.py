@@ -1,8 +1,18 @@
 """`prover setup` and `prover doctor` against stand-in `elan`/`lean`/`lake`/`git` executables.
 
 The stand-ins are shell scripts put first on PATH: they record their argv and create the files the
-real tools would (Mathlib's toolchain, its build cache, the REPL binary). No real Lean is involved,
-and nothing here can be mistaken for it: every stand-in prints `STAND-IN`.
+real tools would (Mathlib's toolchain, its build cache, the REPL package and binary). No real Lean is
+involved, and nothing here can be mistaken for it: every stand-in prints `STAND-IN`.
+
+What they model, from upstream:
+- `lean --version` answers for the toolchain named by `lean-toolchain` in the working directory, as elan's
+  `lean` proxy does (elan resolves the toolchain from the directory's `lean-toolchain`), else elan's default.
+  The format is Lean's `--version` line, `Lean (version 4.19.0, <platform>, commit <sha>, Release)`.
+- `lake update REPL` fetches the REPL at the lakefile's `rev`; its `lean-toolchain` is the Lean that tag is
+  built for: `leanprover/lean4:<tag>` for an upstream tag, `leanprover/lean4:<v>` for a fork tag
+  `..._lean-toolchain-<v>` (true of every tag in leanprover-community/repl@8948401a and every v1.3.18 tag of
+  augustepoiroux/repl@c38a0199).
+- `git ls-remote --tags --refs URL` lists the real tag lists of ../shared/lean_fixtures/repl_versions/.
 """
 
 from __future__ import annotations
@@ -10,16 +20,23 @@ from __future__ import annotations
 import json
 import os
 import stat
+import tomllib
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from lean_env.setup import (
+    DEFAULT_MATHLIB_REV,
     DEFAULT_REPL_RELPATH,
     MATHLIB_BUILD_RELPATH,
+    REPL_FORK_GIT,
+    REPL_GIT,
+    ReplTags,
     SetupError,
     default_repl_binary,
+    lean_version_key,
+    plan_repl,
     plan_setup,
     probe_project,
     probe_toolchain,
@@ -36,8 +53,18 @@ echo "STAND-IN lake $*"
 case "$1" in
   --version) echo "Lake version 5.0.0-STAND-IN (Lean version 4.19.0)"; exit 0 ;;
   update)
-    mkdir -p .lake/packages/mathlib .lake/packages/REPL
-    echo "${STANDIN_MATHLIB_TOOLCHAIN:-leanprover/lean4:v4.19.0}" > .lake/packages/mathlib/lean-toolchain
+    if [ "$2" = "REPL" ]; then
+      rev=$(sed -n '/name = "REPL"/,$ s/^rev = "\(.*\)"$/\1/p' lakefile.toml)
+      git=$(sed -n '/name = "REPL"/,$ s/^git = "\(.*\)"$/\1/p' lakefile.toml)
+      echo "$git @ $rev" >> "$STANDIN_LOG"
+      mkdir -p .lake/packages/REPL
+      built_for=${rev##*_lean-toolchain-}
+      echo "${STANDIN_REPL_TOOLCHAIN:-leanprover/lean4:$built_for}" > .lake/packages/REPL/lean-toolchain
+      exit 0
+    fi
+    grep -q 'name = "REPL"' lakefile.toml && echo "lakefile requires the REPL before Mathlib resolved" >> "$STANDIN_LOG"
+    mkdir -p .lake/packages/mathlib
+    echo "${STANDIN_MATHLIB_TOOLCHAIN:-$(cat lean-toolchain)}" > .lake/packages/mathlib/lean-toolchain
     exit "${STANDIN_FAIL_UPDATE:-0}" ;;
   exe)
     [ -n "$STANDIN_FAIL_CACHE" ] && { echo "cache: network down" >&2; exit "$STANDIN_FAIL_CACHE"; }
@@ -53,29 +80,56 @@ esac
 exit 9
 """
 
+LEAN = r"""#!/bin/sh
+echo "lean $* (in $PWD)" >> "$STANDIN_LOG"
+version=4.19.0
+[ -f lean-toolchain ] && version=$(sed 's|^leanprover/lean4:v||' lean-toolchain)
+echo "Lean (version $version, x86_64-unknown-linux-gnu, commit STAND-IN, Release)"
+"""
+
+GIT = r"""#!/bin/sh
+echo "git $*" >> "$STANDIN_LOG"
+if [ "$1" = "ls-remote" ]; then
+  case "$4" in
+    */augustepoiroux/repl) list="$STANDIN_TAGS_DIR/TAGS-lean-interact-fork.txt" ;;
+    */leanprover-community/repl) list="$STANDIN_TAGS_DIR/TAGS.txt" ;;
+    *) exit 2 ;;
+  esac
+  while read -r tag; do printf '0000000000000000000000000000000000000000\trefs/tags/%s\n' "$tag"; done < "$list"
+  exit 0
+fi
+echo "git version 2.0.0-STAND-IN"
+"""
+
 SIMPLE = {
     "elan": 'echo "elan $*" >> "$STANDIN_LOG"; echo "elan 4.0.0 (STAND-IN)"',
-    "lean": 'echo "lean $*" >> "$STANDIN_LOG"; echo "Lean (version 4.19.0, STAND-IN)"',
-    "git": 'echo "git $*" >> "$STANDIN_LOG"; echo "git version 2.0.0-STAND-IN"',
 }
 
 
 def _make_bin(tmp_path: Path, tools: tuple[str, ...] = ("elan", "lean", "lake", "git")) -> Path:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(exist_ok=True)
+    scripts = {"lake": LAKE, "lean": LEAN, "git": GIT}
     for tool in tools:
-        script = LAKE if tool == "lake" else f"#!/bin/sh\n{SIMPLE[tool]}\n"
+        script = scripts.get(tool) or f"#!/bin/sh\n{SIMPLE[tool]}\n"
         path = bin_dir / tool
         path.write_text(script, encoding="utf-8")
         path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     return bin_dir
 
 
+def _tags_dir() -> Path:
+    from prover.paths import shared_dir
+
+    return shared_dir() / "lean_fixtures" / "repl_versions"
+
+
 def _env(tmp_path: Path, bin_dir: Path, **extra: str) -> dict[str, str]:
-    # Only the stand-ins and the basic system tools (sh, mkdir, ...) are reachable.
+    # Only the stand-ins and the basic system tools (sh, mkdir, sed, ...) are reachable.
     env = {
         "PATH": f"{bin_dir}:/usr/bin:/bin",
         "STANDIN_LOG": str(tmp_path / "argv.log"),
+        "STANDIN_TAGS_DIR": str(_tags_dir()),
         "HOME": str(tmp_path),
     }
     env.update(extra)
@@ -87,6 +141,11 @@ def _argv_log(tmp_path: Path) -> list[str]:
     return log.read_text().splitlines() if log.exists() else []
 
 
+@pytest.fixture(scope="module")
+def tags() -> ReplTags:
+    return ReplTags.from_dir(_tags_dir())
+
+
 @pytest.fixture(autouse=True)
 def _no_real_lean_on_system_path() -> None:
     for directory in ("/usr/bin", "/bin"):
@@ -95,53 +154,185 @@ def _no_real_lean_on_system_path() -> None:
                 pytest.skip(f"a real {tool} in {directory} would shadow the missing-tool cases")
 
 
-def test_plan_pins_mathlib_and_repl(tmp_path: Path) -> None:
-    plan = plan_setup(tmp_path / "proj", "v4.15.0")
+# -- the REPL revision planner against the real tag lists (issue 10 point 1) --------------------------
+
+PLANNED_VERSIONS = [
+    "v4.8.0",
+    "v4.9.1",
+    "v4.15.0",
+    "v4.19.0",
+    "v4.20.0",
+    "v4.20.1",
+    "v4.20.0-rc5",
+    "v4.23.0",
+    "v4.25.2",
+    "v4.29.0-rc8",
+    "v4.32.0",
+    "v4.33.0-rc1",
+    "v4.33.0-rc2",
+    "v4.3.0",
+    "v4.7.0",
+    "v4.7.0-rc2",
+    "v4.34.0",
+    "v5.0.0",
+    "v4.2.0",
+]
+
+
+def _check_plan(lean: str, tags: ReplTags) -> str:
+    """Plan for `lean` and check the plan names an existing tag built for exactly that Lean (or refuses)."""
+    try:
+        pin = plan_repl(f"leanprover/lean4:{lean}", tags)
+    except SetupError as exc:
+        message = str(exc)
+        assert "\n" not in message and f"Lean {lean}" in message and "nearest" in message
+        assert not any(t.endswith(f"_lean-toolchain-{lean}") for t in tags.fork) and lean not in tags.upstream
+        return "refused"
+    assert pin.lean == lean
+    if pin.git == REPL_FORK_GIT:
+        assert pin.rev in tags.fork and pin.rev.endswith(f"_lean-toolchain-{lean}")
+        # The newest fork release that has this Lean.
+        releases = [t.partition("_lean-toolchain-")[0] for t in tags.fork if t.endswith(f"_lean-toolchain-{lean}")]
+        assert pin.rev.partition("_lean-toolchain-")[0] == max(
+            releases, key=lambda r: tuple(int(x) for x in r[1:].split("-")[0].split("."))
+        )
+        return "fork"
+    assert pin.git == REPL_GIT and pin.rev == lean and pin.rev in tags.upstream
+    assert not any(t.endswith(f"_lean-toolchain-{lean}") for t in tags.fork), "the fork comes first"
+    return "upstream"
+
+
+@pytest.mark.parametrize("lean", PLANNED_VERSIONS)
+def test_every_plan_names_an_existing_tag_built_for_the_projects_lean(tags: ReplTags, lean: str) -> None:
+    _check_plan(lean, tags)
+
+
+def test_planner_over_every_version_either_list_knows(tags: ReplTags) -> None:
+    versions = {t.partition("_lean-toolchain-")[2] for t in tags.fork if "_lean-toolchain-" in t}
+    versions |= {t for t in tags.upstream if lean_version_key(t) is not None}
+    outcomes = {lean: _check_plan(lean, tags) for lean in versions}
+    assert set(outcomes.values()) == {"fork", "upstream"}
+
+
+def test_planner_picks_the_fork_for_releases_upstream_never_tagged(tags: ReplTags) -> None:
+    # Upstream has no v4.20.0, v4.20.1, v4.23.0 (TAGS.txt); lean-interact's fork v1.3.18 has them all.
+    for lean in ("v4.20.0", "v4.20.1", "v4.23.0", "v4.8.0", "v4.33.0-rc1"):
+        assert lean in tags.upstream or lean in ("v4.20.0", "v4.20.1", "v4.23.0")
+        pin = plan_repl(lean, tags)
+        assert (pin.git, pin.rev) == (REPL_FORK_GIT, f"v1.3.18_lean-toolchain-{lean}")
+    # Newer than the fork's newest: upstream's own tag.
+    assert plan_repl("v4.33.0-rc2", tags) == plan_repl("leanprover/lean4:v4.33.0-rc2", tags)
+    assert plan_repl("v4.33.0-rc2", tags).git == REPL_GIT
+    # The fork repository is the one lean-interact builds (DEFAULT_REPL_GIT_URL in src/lean_interact/utils.py).
+    assert REPL_FORK_GIT == "https://github.com/augustepoiroux/repl"
+
+
+def test_planner_refuses_in_one_line_naming_the_nearest_versions(tags: ReplTags) -> None:
+    with pytest.raises(SetupError) as info:
+        plan_repl("v4.34.0", tags)
+    assert "Lean v4.34.0" in str(info.value) and "v4.33.0-rc2" in str(info.value) and "\n" not in str(info.value)
+    with pytest.raises(SetupError, match=r"v4\.20\.0-rc5 and v4\.20\.0\b"):
+        plan_repl("v4.20.0-rc6", tags)
+    with pytest.raises(SetupError, match="not a Lean release"):
+        plan_repl("leanprover/lean4:nightly-2025-01-01", tags)
+
+
+def test_default_pin_is_the_repls_own_mathlib_test_pin(tags: ReplTags) -> None:
+    """The REPL's own `test/Mathlib/lakefile.toml` at its v4.32.0 tag pins Mathlib v4.32.0 (issue 10 point 2)."""
+    lakefile = _tags_dir() / "v4.32.0" / "Mathlib" / "lakefile.toml"
+    pinned = {r["name"]: r["rev"] for r in tomllib.loads(lakefile.read_text())["require"]}
+    assert DEFAULT_MATHLIB_REV == pinned["mathlib"] == "v4.32.0"
+    # It is the newest release (not an rc) upstream tags, and a REPL is planned for it.
+    releases = [t for t in tags.upstream if lean_version_key(t) is not None and "-rc" not in t]
+    assert max(releases, key=lambda t: lean_version_key(t) or (0,)) == DEFAULT_MATHLIB_REV
+    assert plan_setup(Path("p"), tags=tags).repl is not None
+
+
+def test_plan_resolves_mathlib_first_then_pins_the_repl(tmp_path: Path, tags: ReplTags) -> None:
+    plan = plan_setup(tmp_path / "proj", "v4.20.0", tags=tags)
     files = dict(plan.files)
-    assert 'rev = "v4.15.0"' in files["lakefile.toml"]
-    assert 'git = "https://github.com/leanprover-community/repl"' in files["lakefile.toml"]
-    assert files["lakefile.toml"].count("[[require]]") == 2
-    assert files["lean-toolchain"] == "leanprover/lean4:v4.15.0\n"
-    assert plan.repl_rev == "v4.15.0"
+    # Phase 1 only requires Mathlib: the REPL is pinned once the project's Lean is known.
+    assert 'rev = "v4.20.0"' in files["lakefile.toml"] and "REPL" not in files["lakefile.toml"]
+    assert files["lean-toolchain"] == "leanprover/lean4:v4.20.0\n"
+    # Upstream has no v4.20.0 tag: the old plan (`REPL @ v4.20.0`) could not exist.
+    assert "v4.20.0" not in tags.upstream
+    assert plan.repl is not None and (plan.repl.git, plan.repl.rev) == (REPL_FORK_GIT, "v1.3.18_lean-toolchain-v4.20.0")
     assert [s.argv for s in plan.steps] == [
         ("lake", "update"),
+        ("lake", "update", "REPL"),
         ("lake", "exe", "cache", "get"),
         ("lake", "build", "repl"),
     ]
     with pytest.raises(SetupError, match="--lean-toolchain"):
         plan_setup(tmp_path / "proj", "0123abcd")
-    explicit = plan_setup(tmp_path / "proj", "0123abcd", "v4.15.0", "leanprover/lean4:v4.15.0")
+    explicit = plan_setup(tmp_path / "proj", "0123abcd", None, "leanprover/lean4:v4.15.0", tags=tags)
     assert dict(explicit.files)["lean-toolchain"] == "leanprover/lean4:v4.15.0\n"
+    # A Mathlib tag whose Lean has no REPL is refused before anything is downloaded.
+    with pytest.raises(SetupError, match="nearest"):
+        plan_setup(tmp_path / "proj", "v4.34.0", tags=tags)
 
 
-def test_run_setup_with_stand_ins(tmp_path: Path) -> None:
+def test_run_setup_pins_the_repl_for_mathlibs_actual_toolchain(tmp_path: Path, tags: ReplTags) -> None:
     bin_dir = _make_bin(tmp_path)
-    env = _env(tmp_path, bin_dir, STANDIN_MATHLIB_TOOLCHAIN="leanprover/lean4:v4.19.0-rc3")
+    # Mathlib's tag says v4.20.0, its own lean-toolchain says v4.20.0-rc5: the REPL must be built for rc5.
+    env = _env(tmp_path, bin_dir, STANDIN_MATHLIB_TOOLCHAIN="leanprover/lean4:v4.20.0-rc5")
     project = tmp_path / "proj"
     seen: list[str] = []
-    result = run_setup(plan_setup(project, "v4.19.0"), env=env, on_step=lambda i, s: seen.append(s.display))
-    assert seen == ["lake update", "lake exe cache get", "lake build repl"]
-    assert [line for line in _argv_log(tmp_path) if line.startswith("lake")] == [
-        "lake update",
-        "lake exe cache get",
-        "lake build repl",
-    ]
+    plan = plan_setup(project, "v4.20.0", tags=tags)
+    result = run_setup(plan, env=env, on_step=lambda i, s: seen.append(s.display), tags=tags)
+    assert seen == ["lake update", "lake update REPL", "lake exe cache get", "lake build repl"]
+    log = _argv_log(tmp_path)
+    assert "lakefile requires the REPL before Mathlib resolved" not in log
+    assert f"{REPL_FORK_GIT} @ v1.3.18_lean-toolchain-v4.20.0-rc5" in log
+    assert result.repl is not None and result.repl.rev == "v1.3.18_lean-toolchain-v4.20.0-rc5"
     assert result.repl_binary == project.resolve() / DEFAULT_REPL_RELPATH
     assert result.repl_binary.is_file()
-    # Mathlib's own toolchain wins over the one derived from the tag.
-    assert (project / "lean-toolchain").read_text().strip() == "leanprover/lean4:v4.19.0-rc3"
-    assert result.toolchain == "leanprover/lean4:v4.19.0-rc3"
+    assert (project / "lean-toolchain").read_text().strip() == "leanprover/lean4:v4.20.0-rc5"
+    assert result.toolchain == "leanprover/lean4:v4.20.0-rc5"
+    lakefile = tomllib.loads((project / "lakefile.toml").read_text())
+    assert {r["name"]: (r["git"], r["rev"]) for r in lakefile["require"]} == {
+        "mathlib": ("https://github.com/leanprover-community/mathlib4", "v4.20.0"),
+        "REPL": (REPL_FORK_GIT, "v1.3.18_lean-toolchain-v4.20.0-rc5"),
+    }
     assert "STAND-IN lake exe cache get" in result.log_path.read_text()
     # The doctor now finds everything a real proving run needs.
     report = run_doctor(project, env=env, include_python=False)
     assert report.ready, [c for c in report.checks if not c.ok]
 
 
-def test_run_setup_names_failing_step(tmp_path: Path) -> None:
+def test_run_setup_lists_tags_with_git_when_not_given(tmp_path: Path) -> None:
+    env = _env(tmp_path, _make_bin(tmp_path))
+    result = run_setup(plan_setup(tmp_path / "proj", "v4.19.0"), env=env)
+    assert result.repl is not None and result.repl.rev == "v1.3.18_lean-toolchain-v4.19.0"
+    log = _argv_log(tmp_path)
+    assert f"git ls-remote --tags --refs {REPL_GIT}" in log and f"git ls-remote --tags --refs {REPL_FORK_GIT}" in log
+
+
+def test_run_setup_refuses_a_toolchain_no_repl_is_built_for(tmp_path: Path, tags: ReplTags) -> None:
+    env = _env(tmp_path, _make_bin(tmp_path), STANDIN_MATHLIB_TOOLCHAIN="leanprover/lean4:v4.34.0")
+    with pytest.raises(SetupError) as info:
+        run_setup(plan_setup(tmp_path / "proj", "v4.32.0", tags=tags), env=env, tags=tags)
+    assert "Lean v4.34.0" in str(info.value) and "v4.33.0-rc2" in str(info.value) and "\n" not in str(info.value)
+    assert [line for line in _argv_log(tmp_path) if line.startswith("lake")] == ["lake update"]
+
+
+def test_run_setup_never_builds_a_repl_for_another_lean(tmp_path: Path, tags: ReplTags) -> None:
+    # A hand-picked revision for another Lean is refused before fetching ...
+    env = _env(tmp_path, _make_bin(tmp_path))
+    with pytest.raises(SetupError, match="built for Lean v4.19.0, but the project uses Lean v4.20.0"):
+        run_setup(plan_setup(tmp_path / "a", "v4.20.0", "v1.3.18_lean-toolchain-v4.19.0", tags=tags), env=env)
+    # ... and a fetched REPL whose lean-toolchain is not the project's is refused before building.
+    env = _env(tmp_path, _make_bin(tmp_path), STANDIN_REPL_TOOLCHAIN="leanprover/lean4:v4.18.0")
+    with pytest.raises(SetupError, match="written for Lean v4.18.0, but the project uses Lean v4.19.0"):
+        run_setup(plan_setup(tmp_path / "b", "v4.19.0", "abc123", tags=tags), env=env, tags=tags)
+    assert "lake build repl" not in _argv_log(tmp_path)
+
+
+def test_run_setup_names_failing_step(tmp_path: Path, tags: ReplTags) -> None:
     bin_dir = _make_bin(tmp_path)
     env = _env(tmp_path, bin_dir, STANDIN_FAIL_CACHE="3")
     with pytest.raises(SetupError) as info:
-        run_setup(plan_setup(tmp_path / "proj", "v4.19.0"), env=env)
+        run_setup(plan_setup(tmp_path / "proj", "v4.19.0"), env=env, tags=tags)
     assert info.value.step == "lake exe cache get" and info.value.exit_code == 3
     assert "`lake exe cache get`" in str(info.value) and "exit code 3" in str(info.value)
     assert "\n" not in str(info.value)
@@ -149,17 +340,20 @@ def test_run_setup_names_failing_step(tmp_path: Path) -> None:
     assert "network down" in (tmp_path / "proj" / ".prover-setup.log").read_text()
 
 
-def test_run_setup_without_binary_is_an_error(tmp_path: Path) -> None:
+def test_run_setup_without_binary_is_an_error(tmp_path: Path, tags: ReplTags) -> None:
     env = _env(tmp_path, _make_bin(tmp_path), STANDIN_NO_BINARY="1")
     with pytest.raises(SetupError, match="does not exist"):
-        run_setup(plan_setup(tmp_path / "proj", "v4.19.0"), env=env)
+        run_setup(plan_setup(tmp_path / "proj", "v4.19.0"), env=env, tags=tags)
 
 
-def test_run_setup_without_elan(tmp_path: Path) -> None:
-    env = _env(tmp_path, _make_bin(tmp_path, ("lake", "git")))
+def test_run_setup_without_lake_names_elan(tmp_path: Path, tags: ReplTags) -> None:
+    env = _env(tmp_path, _make_bin(tmp_path, ("elan", "git")))
     with pytest.raises(SetupError, match="elan-init.sh"):
-        run_setup(plan_setup(tmp_path / "proj", "v4.19.0"), env=env)
+        run_setup(plan_setup(tmp_path / "proj", "v4.19.0"), env=env, tags=tags)
     assert not (tmp_path / "proj").exists()
+    # lake without elan (a system Lean) is enough to set up.
+    env = _env(tmp_path, _make_bin(tmp_path, ("lake", "git", "lean")))
+    assert run_setup(plan_setup(tmp_path / "proj", "v4.19.0"), env=env, tags=tags).repl_binary.is_file()
 
 
 def test_setup_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -167,11 +361,20 @@ def test_setup_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for key, value in _env(tmp_path, bin_dir).items():
         monkeypatch.setenv(key, value)
     project = tmp_path / "cli-proj"
-    result = runner.invoke(app, ["setup", "--lean-project", str(project), "--mathlib-rev", "v4.18.0"])
+    result = runner.invoke(app, ["setup", "--lean-project", str(project), "--mathlib-rev", "v4.23.0"])
     assert result.exit_code == 0, result.output
-    assert "Lean project ready" in result.output
-    assert 'rev = "v4.18.0"' in (project / "lakefile.toml").read_text()
+    assert "Lean project ready" in result.output and "v1.3.18_lean-toolchain-v4.23.0" in result.output
+    assert 'rev = "v4.23.0"' in (project / "lakefile.toml").read_text()
     assert default_repl_binary(project).is_file()
+
+    # Offline tag lists, and a Mathlib newer than any REPL: one line, exit 2, nothing run.
+    before = len(_argv_log(tmp_path))
+    result = runner.invoke(
+        app,
+        ["setup", "--lean-project", str(tmp_path / "p3"), "--mathlib-rev", "v4.34.0", "--repl-tags", str(_tags_dir())],
+    )
+    assert result.exit_code == 2 and "nearest" in result.output and "v4.33.0-rc2" in result.output
+    assert not [line for line in _argv_log(tmp_path)[before:] if line.startswith("lake")]
 
     monkeypatch.setenv("STANDIN_FAIL_UPDATE", "4")
     result = runner.invoke(app, ["setup", "--lean-project", str(tmp_path / "p2")])

@@ -74,25 +74,44 @@ def doctor(
 
 def setup(
     lean_project: Path = typer.Option(..., "--lean-project", help="Directory to create the Lake project in."),
-    mathlib_rev: str | None = typer.Option(None, "--mathlib-rev", help="Mathlib release tag or commit to pin."),
-    repl_rev: str | None = typer.Option(None, "--repl-rev", help="REPL revision (default: same tag as Mathlib)."),
+    mathlib_rev: str | None = typer.Option(
+        None, "--mathlib-rev", help="Mathlib release tag or commit to pin (default: v4.32.0)."
+    ),
+    repl_rev: str | None = typer.Option(
+        None, "--repl-rev", help="REPL revision (default: the tag built for the project's Lean, fork first)."
+    ),
     lean_toolchain: str | None = typer.Option(
         None,
         "--lean-toolchain",
-        help="Toolchain, e.g. leanprover/lean4:v4.19.0 (needed when --mathlib-rev is a commit).",
+        help="Toolchain, e.g. leanprover/lean4:v4.32.0 (needed when --mathlib-rev is a commit).",
+    ),
+    repl_tags: Path | None = typer.Option(
+        None,
+        "--repl-tags",
+        help="Folder with TAGS.txt / TAGS-lean-interact-fork.txt (offline); default: git ls-remote.",
     ),
 ) -> None:
     """Create a Lake project pinned to a Mathlib release, fetch Mathlib's cache and build the Lean REPL."""
-    from lean_env.setup import DEFAULT_MATHLIB_REV, SetupError, SetupStep, check_setup_tools, plan_setup, run_setup
+    from lean_env.setup import (
+        DEFAULT_MATHLIB_REV,
+        ReplTags,
+        SetupError,
+        SetupStep,
+        check_setup_tools,
+        fetch_repl_tags,
+        plan_setup,
+        run_setup,
+    )
 
     try:
         check_setup_tools()
-        plan = plan_setup(lean_project, mathlib_rev or DEFAULT_MATHLIB_REV, repl_rev, lean_toolchain)
+        tags = ReplTags.from_dir(repl_tags) if repl_tags is not None else fetch_repl_tags()
+        plan = plan_setup(lean_project, mathlib_rev or DEFAULT_MATHLIB_REV, repl_rev, lean_toolchain, tags)
     except SetupError as exc:
         fail(str(exc))
+    expected = f"REPL {plan.repl.rev} ({plan.repl.source})" if plan.repl else "REPL pinned after Mathlib resolves"
     console.print(
-        f"Setting up {plan.project}: Mathlib {plan.mathlib_rev}, REPL {plan.repl_rev}, {plan.toolchain}",
-        highlight=False,
+        f"Setting up {plan.project}: Mathlib {plan.mathlib_rev}, {plan.toolchain}, {expected}", highlight=False
     )
     total = len(plan.steps)
     status = err_console.status("starting…")
@@ -105,10 +124,12 @@ def setup(
 
     try:
         with status:
-            result = run_setup(plan, on_step=on_step)
+            result = run_setup(plan, on_step=on_step, tags=tags)
     except SetupError as exc:
         fail(str(exc))
     console.print("  [green]done[/]")
-    console.print(f"[green]Lean project ready:[/] {result.project}", highlight=False)
+    console.print(f"[green]Lean project ready:[/] {result.project} ({result.toolchain})", highlight=False)
+    if result.repl is not None:
+        console.print(f"REPL: {result.repl.git} @ {result.repl.rev} ({result.repl.source})", highlight=False)
     console.print(f"REPL binary: {result.repl_binary}", highlight=False)
     console.print(f"Use it with: prover prove FILE.lean --lean-project {result.project}", highlight=False)
