@@ -7,17 +7,39 @@ from typing import Protocol, runtime_checkable
 
 from lean_env.types import Theorem
 
+# The validation ladder, lowest rung first (README, Soundness): Lean compiled the proof with no error and
+# no sorry warning; its `#print axioms` listing held only allowed axioms; an external tool
+# (`lean4checker`, `comparator`) replayed the compiled declarations through the kernel.
+RUNG_COMPILED = "compiled"
+RUNG_AXIOMS = "axioms audited"
+RUNG_KERNEL = "kernel replayed"
+RUNG_REPLAYED = "replayed recording"  # the replay backend: recorded real-Lean steps, not a rung of a real run
+RUNGS = (RUNG_COMPILED, RUNG_AXIOMS, RUNG_KERNEL)
+# Checkers that audit the axiom listing of what they compile (`lean_env.verify.judge_compile`).
+AXIOM_AUDITING_CHECKERS = frozenset({"lean-repl", "lean"})
+
 
 @dataclass(frozen=True)
 class Verified:
     """The whole proof was checked independently of the search.
 
     `checker` names what checked it: "lean-repl", "lean" (lake env lean) or "replay"
-    (recorded real-Lean results; never a substitute for Lean in a real run).
+    (recorded real-Lean results; never a substitute for Lean in a real run). `kernel` names the tool
+    that kernel-replayed it (`lean4checker`, `comparator`; `lean_env.validate`), empty when none did.
     """
 
     checker: str
     axioms: tuple[str, ...] = ()
+    kernel: str = ""
+
+    @property
+    def rung(self) -> str:
+        """The highest rung of the validation ladder this proof reached (`RUNGS`, or `RUNG_REPLAYED`)."""
+        if self.kernel:
+            return RUNG_KERNEL
+        if self.checker in AXIOM_AUDITING_CHECKERS:
+            return RUNG_AXIOMS
+        return RUNG_REPLAYED if self.checker == "replay" else RUNG_COMPILED
 
 
 @dataclass(frozen=True)

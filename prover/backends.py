@@ -52,13 +52,31 @@ def make_env(cfg: LeanConfig) -> Env:
 
 
 def make_verifier(cfg: LeanConfig) -> ProofVerifier:
-    """An independent checker: replay re-runs the proof through the cassette; otherwise a fresh Lean REPL."""
+    """An independent checker: replay re-runs the proof through the cassette; otherwise a fresh Lean REPL.
+
+    With `cfg.strict` every proof the REPL verifier accepts is also kernel-replayed (`lean_env.validate`);
+    `ValidatorError` (one line, with the install command) when no tool is installed or the backend is replay.
+    """
+    if cfg.strict:
+        from lean_env.validate import check_strict
+
+        check_strict(cfg.backend, cfg.validator)  # fail before starting Lean
     if cfg.backend == "replay":
         from lean_env.replay import ReplayVerifier
 
         return ReplayVerifier(_cassette_path(cfg), allow_native_decide=cfg.allow_native_decide)
+    if cfg.backend == "dojo":
+        # A dojo theorem is checked where it lives: its traced repository at its commit (issue 10 point 7).
+        from lean_env.dojo_verify import DojoVerifier
+
+        return DojoVerifier(timeout_s=cfg.command_timeout_s, allow_native_decide=cfg.allow_native_decide)
     from lean_env.verify import ReplVerifier
 
     settings = repl_settings(cfg)
     settings.resolve_argv()
-    return ReplVerifier(settings)
+    verifier = ReplVerifier(settings)
+    if cfg.strict:
+        from lean_env.validate import strict_verifier
+
+        return strict_verifier(verifier, Path(cfg.project).expanduser(), cfg.validator)
+    return verifier

@@ -35,6 +35,10 @@ class LeanConfig(_Section):
     command_timeout_s: float = Field(600.0, gt=0)
     cassette: str | None = None
     allow_native_decide: bool = False
+    # Validation ladder (lean_env.validate): kernel-replay every verified proof with lean4checker or
+    # comparator (`--strict`); `validator` picks one, default the first installed.
+    strict: bool = False
+    validator: Literal["lean4checker", "comparator"] | None = None
 
 
 class SearchSection(_Section):

@@ -43,6 +43,11 @@ def prove(
     informal: bool = typer.Option(
         False, "--informal", help="Put each theorem's doc comment in the prompt as its informal statement."
     ),
+    strict: bool = typer.Option(
+        False,
+        "--strict",
+        help="Also kernel-replay every proof with lean4checker or comparator (must be installed); sets [lean] strict.",
+    ),
     jobs: int | None = typer.Option(
         None,
         "--jobs",
@@ -71,7 +76,7 @@ def prove(
     )
 
     overrides: dict[str, dict[str, Any]] = {
-        "lean": {**lean_overrides(backend, cassette, lean_project), "pool_size": jobs},
+        "lean": {**lean_overrides(backend, cassette, lean_project), "pool_size": jobs, "strict": strict or None},
         "generator": generator_overrides(generator, model),
         "search": {"num_tactics": num_tactics, "time_s": time_limit, "max_expansions": max_expansions},
     }

@@ -59,6 +59,9 @@ def sweep(
     retries: int | None = typer.Option(None, "--retries", help="Re-runs of an attempt whose actor or Lean crashed."),
     attempt_timeout: float | None = typer.Option(None, "--attempt-timeout", help="Kill an attempt after this many s."),
     backend: BackendOption = None,
+    strict: bool = typer.Option(
+        False, "--strict", help="Also kernel-replay every proof with lean4checker or comparator; sets [lean] strict."
+    ),
     cassette: CassetteOption = None,
     lean_project: LeanProjectOption = None,
     generator: GeneratorOption = None,
@@ -100,12 +103,16 @@ def sweep(
             "retries": retries,
             "attempt_timeout_s": attempt_timeout,
         },
-        "lean": lean_overrides(backend, cassette, lean_project),
+        "lean": {**lean_overrides(backend, cassette, lean_project), "strict": strict or None},
         "generator": generator_overrides(generator, model),
         "search": {"num_tactics": num_tactics, "max_expansions": max_expansions, "time_s": time_limit},
     }
     try:
         cfg = load_sweep_config(config, overrides, preset=preset)
+        if cfg.lean.strict:  # no kernel-replay tool is one line here, not N failed attempts
+            from lean_env.validate import check_strict
+
+            check_strict(cfg.lean.backend, cfg.lean.validator)
         run = run_sweep(cfg, progress=show_progress)
     except (ConfigError, BenchmarkError, ResultsError, SweepError, LeanEnvError) as exc:
         fail(str(exc))

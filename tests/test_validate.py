@@ -1,0 +1,196 @@
+"""The validation ladder: `--strict` kernel-replays every verified proof with lean4checker or comparator.
+
+No `.olean` can be built here, so the tools are stand-ins that follow their documented command lines and
+exit codes (tests/standins/fake_lean4checker.py, fake_comparator.py, fake_lake.py; sources cited there).
+"""
+
+from __future__ import annotations
+
+import stat
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lean_env.types import Theorem
+from lean_env.validate import (
+    LadderVerifier,
+    ToolValidator,
+    ValidatorConfig,
+    ValidatorError,
+    find_validator,
+    strict_verifier,
+)
+from lean_env.verdict import RUNG_AXIOMS, RUNG_KERNEL, RUNG_REPLAYED, Rejected, Verdict, Verified
+
+STANDINS = Path(__file__).parent / "standins"
+THEOREM = Theorem("Foo.bar", "theorem bar (n : Nat) : n + 0 = n", header="import Mathlib\n\nnamespace Foo\n")
+
+
+def tool(tmp_path: Path, name: str) -> Path:
+    """An executable wrapper running the stand-in for `name` (as `lake env` would run the real binary)."""
+    wrapper = tmp_path / "bin" / name
+    wrapper.parent.mkdir(exist_ok=True)
+    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{STANDINS / f"fake_{name}.py"}" "$@"\n')
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
+    return wrapper
+
+
+class AcceptAll:
+    """The inner verifier: Lean compiled the proof and audited its axioms (rung 2)."""
+
+    checker = "lean-repl"
+
+    def __init__(self) -> None:
+        self.closed = False
+
+    def verify(self, theorem: Theorem, proof: str) -> Verdict:
+        return Rejected("sorry", "lean-repl") if "sorry" in proof else Verified("lean-repl", ("propext",))
+
+    def verify_file(self, original: str, new: str, names: list[str]) -> dict[str, Verdict]:
+        return {n: self.verify(THEOREM, new) for n in names}
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def ladder(tmp_path: Path, name: str) -> LadderVerifier:
+    project = tmp_path / "project"
+    project.mkdir(exist_ok=True)
+    config = ValidatorConfig(name, tool(tmp_path, name), project, lake=(sys.executable, str(STANDINS / "fake_lake.py")))
+    return LadderVerifier(AcceptAll(), ToolValidator(config))
+
+
+@pytest.mark.parametrize("name", ["lean4checker", "comparator"])
+def test_a_verified_proof_climbs_to_kernel_replayed(tmp_path: Path, name: str) -> None:
+    verdict = ladder(tmp_path, name).verify(THEOREM, "simp")
+    assert isinstance(verdict, Verified) and verdict.kernel == name and verdict.rung == RUNG_KERNEL
+    assert verdict.axioms == ("propext",)
+    written = list((tmp_path / "project" / "ProverValidate").glob("S*.lean"))
+    assert len(written) == 1 and written[0].read_text().endswith("n + 0 = n := by\n  simp\n")
+    if name == "lean4checker":  # compiled to the build directory lean4checker finds through `lake env`
+        assert list((tmp_path / "project" / ".lake/build/lib/lean/ProverValidate").glob("S*.olean"))
+
+
+@pytest.mark.parametrize("name", ["lean4checker", "comparator"])
+def test_a_kernel_rejection_rejects(tmp_path: Path, name: str) -> None:
+    verdict = ladder(tmp_path, name).verify(THEOREM, "simp -- standin_environment_hack")
+    assert isinstance(verdict, Rejected) and "kernel replay failed" in verdict.reason
+    assert f"{name} exited with 1" in verdict.reason and verdict.checker == f"lean-repl+{name}"
+
+
+def test_lean4checker_needs_the_module_compiled(tmp_path: Path) -> None:
+    verdict = ladder(tmp_path, "lean4checker").verify(THEOREM, "exact standin_compile_error")
+    assert isinstance(verdict, Rejected) and "could not compile" in verdict.reason
+
+
+def test_comparator_compares_statements_with_the_challenge(tmp_path: Path) -> None:
+    lad = ladder(tmp_path, "comparator")
+    original = "import Mathlib\n\ntheorem t (n : Nat) : n + 0 = n := by\n  sorry\n"
+    tampered = original.replace("n + 0 = n", "n = n").replace("sorry", "rfl")
+    verdicts = lad.verify_file(original, tampered, ["t"])
+    assert isinstance(verdicts["t"], Rejected) and "statement mismatch" in verdicts["t"].reason
+    honest = original.replace("sorry", "simp")
+    assert isinstance(lad.verify_file(original, honest, ["t"])["t"], Verified)
+
+
+def test_rejections_below_the_top_rung_are_not_sent_to_the_tool(tmp_path: Path) -> None:
+    lad = ladder(tmp_path, "lean4checker")
+    assert lad.verify(THEOREM, "sorry") == Rejected("sorry", "lean-repl")
+    assert not (tmp_path / "project" / "ProverValidate").exists()
+    lad.close()
+    assert lad.inner.closed  # type: ignore[attr-defined]
+
+
+def test_rungs() -> None:
+    assert Verified("lean-repl").rung == RUNG_AXIOMS
+    assert Verified("replay").rung == RUNG_REPLAYED
+    assert Verified("lean-repl", kernel="lean4checker").rung == RUNG_KERNEL
+
+
+def test_find_validator_and_strict(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.delenv("PROVER_LEAN4CHECKER", raising=False)
+    monkeypatch.delenv("PROVER_COMPARATOR", raising=False)
+    assert find_validator("lean4checker") is None
+    with pytest.raises(ValidatorError, match=r"--strict needs lean4checker or comparator.*github.com/leanprover"):
+        strict_verifier(AcceptAll(), tmp_path)
+    monkeypatch.setenv("PROVER_COMPARATOR", str(tool(tmp_path, "comparator")))
+    assert find_validator("comparator") == tmp_path / "bin" / "comparator"
+    assert strict_verifier(AcceptAll(), tmp_path).validator.name == "comparator"
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    tool(tmp_path, "lean4checker")
+    assert strict_verifier(AcceptAll(), tmp_path).validator.name == "lean4checker"  # the first rung tool wins
+    with pytest.raises(ValueError, match="unknown validator"):
+        find_validator("nanoda")
+
+
+# -- the CLI: `--strict` on prove and sweep ------------------------------------------------------------------
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def _cli(*args: str) -> tuple[int, str]:
+    from typer.testing import CliRunner
+
+    from prover.cli import app
+
+    result = CliRunner().invoke(app, list(args))
+    try:
+        stderr = result.stderr  # click >= 8.2 keeps stderr apart
+    except ValueError:
+        stderr = ""
+    return result.exit_code, result.output + stderr
+
+
+def _repl_project(tmp_path: Path) -> Path:
+    """A Lake project with the REPL binary where `prover setup` puts it (empty stand-in files), `lake` on PATH."""
+    from lean_env.repl import default_repl_binary
+
+    project = tmp_path / "project"
+    project.mkdir(exist_ok=True)
+    (project / "lakefile.toml").write_text('name = "p"\n')
+    binary = default_repl_binary(project)
+    binary.parent.mkdir(parents=True, exist_ok=True)
+    binary.write_text("")
+    fake_lake = tmp_path / "bin" / "lake"
+    fake_lake.parent.mkdir(exist_ok=True)
+    fake_lake.write_text("#!/bin/sh\nexit 0\n")
+    fake_lake.chmod(0o755)
+    return project
+
+
+def test_make_verifier_strict(tmp_path: Path, monkeypatch: Any) -> None:
+    from prover.backends import make_verifier
+    from prover.config import LeanConfig
+
+    project = _repl_project(tmp_path)
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    monkeypatch.delenv("PROVER_LEAN4CHECKER", raising=False)
+    monkeypatch.delenv("PROVER_COMPARATOR", raising=False)
+    with pytest.raises(ValidatorError, match="--strict needs a real Lean backend"):
+        make_verifier(LeanConfig(backend="replay", cassette=str(EXAMPLES / "demo.cassette.jsonl"), strict=True))
+    with pytest.raises(ValidatorError, match="--strict needs lean4checker or comparator"):
+        make_verifier(LeanConfig(project=str(project), strict=True))
+    assert not isinstance(make_verifier(LeanConfig(project=str(project))), LadderVerifier)
+    tool(tmp_path, "lean4checker")
+    strict = make_verifier(LeanConfig(project=str(project), strict=True))
+    assert isinstance(strict, LadderVerifier) and strict.validator.name == "lean4checker"
+    with pytest.raises(ValidatorError, match="--strict needs comparator"):
+        make_verifier(LeanConfig(project=str(project), strict=True, validator="comparator"))
+
+
+@pytest.mark.parametrize("command", ["prove", "sweep"])
+def test_strict_flag_is_offered(command: str) -> None:
+    code, out = _cli(command, "--help")
+    assert code == 0 and "--strict" in out
+
+
+def test_sweep_strict_refuses_replay_in_one_line(tmp_path: Path) -> None:
+    code, out = _cli(
+        "sweep", "--backend", "replay", "--cassette", str(EXAMPLES / "demo.cassette.jsonl"), "--strict",
+        "--limit", "1", "--output", str(tmp_path / "r.jsonl"), "--no-progress", "--no-report",
+    )  # fmt: skip
+    assert code != 0 and "--strict needs a real Lean backend" in out, out
+    assert not (tmp_path / "r.jsonl").exists()
