@@ -83,6 +83,9 @@ class ReplSettings:
     allow_native_decide: bool = False
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     memory_poll_s: float = 0.05
+    # Run each tactic under the header's (and the statement's `… in`) `set_option`s, which tactic mode
+    # would otherwise ignore (repl#69, lean4#8646); see `wrap_tactic`.
+    tactic_options: bool = True
 
     @property
     def project_dir(self) -> Path:
@@ -272,6 +275,58 @@ def split_header(header: str) -> tuple[str, str]:
     return header[:end], header[end:]
 
 
+# -- options tactic mode would ignore ------------------------------------------------------------------
+
+
+def scoped_options(header: str, statement: str = "") -> tuple[tuple[str, str], ...]:
+    """The `set_option NAME VALUE`s in force for a theorem: the header's (as `(name, value)` pairs, in order),
+    then the statement's own `set_option … in` prefixes.
+
+    A header's `set_option … in` applies to its one following command only, and an option set inside a
+    `section`/`namespace` that the header closes again is gone (Lean's scopes), so neither counts.
+    Unlexable text gives no options (the verifier will reject it anyway).
+    """
+    from lean_env.lexer import LexError, TokenKind, tokenize
+
+    def options_of(text: str, want_in: bool) -> list[tuple[str, str]]:
+        try:
+            tokens = tokenize(text, keep_comments=False)
+        except LexError:
+            return []
+        scopes: list[list[tuple[str, str]]] = [[]]
+        for i, tok in enumerate(tokens):
+            if tok.kind is not TokenKind.IDENT:
+                continue
+            if tok.text in ("section", "namespace") and tok.column == 1:
+                scopes.append([])
+            elif tok.text == "end" and tok.column == 1 and len(scopes) > 1:
+                scopes.pop()
+            elif tok.text == "set_option" and i + 2 < len(tokens) and tokens[i + 1].kind is TokenKind.IDENT:
+                value = tokens[i + 2]
+                if value.kind not in (TokenKind.IDENT, TokenKind.NUMBER, TokenKind.STRING):
+                    continue
+                is_in = i + 3 < len(tokens) and tokens[i + 3].text == "in"
+                if is_in == want_in:
+                    scopes[-1].append((tokens[i + 1].text, value.text))
+        return [opt for scope in scopes for opt in scope]
+
+    return tuple(options_of(header, want_in=False) + options_of(statement, want_in=True))
+
+
+def wrap_tactic(tactic: str, options: Sequence[tuple[str, str]]) -> str:
+    """`set_option NAME VALUE in` lines before `tactic`, so it runs under those options in tactic mode.
+
+    Tactic mode parses the text with `Parser.runParserCategory env `tactic` (REPL `ProofSnapshot.runString`,
+    leanprover-community/repl@8948401a `REPL/Snapshots.lean`); `set_option … in <tacticSeq>` is a tactic whose
+    elaborator runs the inner tactics with the option set (`elabSetOption`, leanprover/lean4@0153b441
+    `src/Lean/Elab/Tactic/BuiltinTactic.lean`). Each wrapper ends its own line, so the tactic keeps its
+    columns and a multi-line script its layout. Applied only to the request sent: proof scripts, search
+    trees and cassette keys hold `tactic` as it was (the tactic filter, which refuses `set_option`,
+    has already passed it).
+    """
+    return "".join(f"set_option {name} {value} in\n" for name, value in options) + tactic
+
+
 # -- the environment ---------------------------------------------------------------------------------
 
 
@@ -315,6 +370,7 @@ class ReplEnv(ClosingContext):
         self._proc: ReplProcess | None = None
         self._generation = 0
         self._env_cache: dict[tuple[str, str], int | None] = {}
+        self._options_cache: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
         self._nodes: dict[int, _Node] = {}
         self._lock = threading.RLock()
         self._closed = False
@@ -353,7 +409,9 @@ class ReplEnv(ClosingContext):
             except LeanEnvError as exc:  # _RebuildError, or the new process failing while replaying
                 return LeanError(f"could not rebuild the proof state after a REPL restart: {exc}")
             try:
-                response = self._request({"tactic": tactic, "proofState": repl_state}, seconds)
+                response = self._request(
+                    {"tactic": self._wire_tactic(node.theorem, tactic), "proofState": repl_state}, seconds
+                )
             except LeanTimeoutError:
                 return TacticTimeout(seconds)
             except ReplMemoryError as exc:
@@ -402,6 +460,16 @@ class ReplEnv(ClosingContext):
         return len(self._nodes)
 
     # -- internals -------------------------------------------------------------------------------------
+
+    def _wire_tactic(self, theorem: Theorem, tactic: str) -> str:
+        """The tactic text as sent: wrapped in the theorem's `set_option`s (after the filter has passed it)."""
+        if not self.settings.tactic_options:
+            return tactic
+        key = (theorem.header, theorem.statement)
+        options = self._options_cache.get(key)
+        if options is None:
+            options = self._options_cache[key] = scoped_options(theorem.header, theorem.statement)
+        return wrap_tactic(tactic, options)
 
     def _refusal(self, tactic: str) -> str | None:
         check = self._check_tactic
@@ -530,7 +598,8 @@ class ReplEnv(ClosingContext):
                 parent_state = self._nodes[n.parent].repl_state
                 assert n.tactic is not None
                 replay_timeout = 2 * max(n.timeout, self.settings.tactic_timeout_s)
-                response = self._request({"tactic": n.tactic, "proofState": parent_state}, replay_timeout)
+                wire = self._wire_tactic(n.theorem, n.tactic)
+                response = self._request({"tactic": wire, "proofState": parent_state}, replay_timeout)
                 result = tactic_result_from_response(response)
                 if isinstance(result, StateResult):
                     state, pp = int(result.state.handle or 0), result.state.pp

@@ -456,3 +456,114 @@ def test_pool_map_runs_items_in_parallel_in_order(shared: Path) -> None:
         out = pool.map(compile_one, ["def f : Nat := by sorry"] * 2)
         assert [e for e, _ in out] == [0, 0]
         assert len({pid for _, pid in out}) == 2
+
+
+# -- tactic mode runs under the options the verifier compiles with (issue 10 point 4) ------------------
+
+OPTIONS_HEADER = "set_option maxHeartbeats 0\nopen Nat\n"
+OPTIONS_STATEMENT = "theorem t (x : Unit) : Nat"
+NLINARITH = "nlinarith [sq_nonneg (a - b),\n  sq_nonneg (a + b)]"
+
+
+def _options_transcript(tmp_path: Path, shared: Path, wire_tactic: str) -> Path:
+    """header, theorem start, one tactic, a second tactic: answers copied from Lean's recorded `readme`."""
+    readme = fixture(shared, "readme").with_name("readme.expected.out")
+    answers = [json.loads(b) for b in blocks(readme)]
+    requests = [
+        {"cmd": OPTIONS_HEADER},
+        {"cmd": f"{OPTIONS_STATEMENT} := by sorry", "env": 0},
+        {"tactic": wire_tactic, "proofState": 0},
+        {"tactic": "set_option maxHeartbeats 0 in\nexact -37", "proofState": 1},
+    ]
+    (tmp_path / "o.in").write_text("\n\n".join(json.dumps(r, ensure_ascii=False) for r in requests) + "\n")
+    outs = [{"env": 0}, answers[0], answers[1], answers[2]]
+    (tmp_path / "o.expected.out").write_text("\n\n".join(json.dumps(a, ensure_ascii=False) for a in outs) + "\n")
+    return tmp_path / "o.in"
+
+
+def test_tactics_are_sent_under_the_headers_options(shared: Path, tmp_path: Path) -> None:
+    """repl#69 / lean4#8646: tactic mode ignores `set_option maxHeartbeats 0` in the header, the verifier
+    does not; each tactic is therefore sent as `set_option … in` + the tactic (exact bytes checked)."""
+    wire = f"set_option maxHeartbeats 0 in\n{NLINARITH}"
+    transcript = _options_transcript(tmp_path, shared, wire)
+    log = tmp_path / "requests.log"
+    settings = ReplSettings(command=(sys.executable, str(STANDIN), str(transcript), "--log", str(log)))
+    from lean_env.replay import RecordingEnv
+
+    with ReplEnv(settings) as env:
+        recorder = RecordingEnv(env)
+        root = recorder.start(Theorem("t", OPTIONS_STATEMENT, header=OPTIONS_HEADER))
+        result = recorder.run_tactic(root, NLINARITH)
+        assert isinstance(result, StateResult), result
+        sent = log.read_text(encoding="utf-8").split("\n\n")[2] + "\n\n"
+        assert sent == json.dumps({"tactic": wire, "proofState": 0}, ensure_ascii=False) + "\n\n"
+        # The filter still sees (and refuses) `set_option` written by a model; nothing is sent for it.
+        refused = recorder.run_tactic(root, "set_option maxHeartbeats 0 in\nsimp")
+        assert isinstance(refused, LeanError) and refused.message.startswith(REFUSED_PREFIX)
+        # The wrapper never reaches proof scripts or cassette keys.
+        assert [s.tactic for s in recorder.cassette.steps.values()] == [NLINARITH]
+
+
+def test_a_replayed_path_is_sent_with_the_same_options(shared: Path, tmp_path: Path) -> None:
+    wire = f"set_option maxHeartbeats 0 in\n{NLINARITH}"
+    transcript = _options_transcript(tmp_path, shared, wire)
+    once = tmp_path / "fired"
+    command = (sys.executable, str(STANDIN), str(transcript), "--fault", "crash", "--at", "4", "--once", str(once))
+    with ReplEnv(ReplSettings(command=command)) as env:
+        root = env.start(Theorem("t", OPTIONS_STATEMENT, header=OPTIONS_HEADER))
+        mid = env.run_tactic(root, NLINARITH)
+        assert isinstance(mid, StateResult)
+        assert isinstance(env.run_tactic(mid.state, "exact -37"), LeanError)  # crashed, restarted
+        # The new process replays header, start and the wrapped first tactic (the stand-in checks each).
+        assert isinstance(env.run_tactic(mid.state, "exact -37"), ProofFinished)
+        assert env.restarts == 1
+
+
+def test_no_options_means_the_tactic_is_sent_unchanged(shared: Path) -> None:
+    # The recorded sessions have no header options: their exact requests still match.
+    with ReplEnv(standin_settings(shared, "proof_step")) as env:
+        root = env.start(Theorem("f", "def f : Nat"))
+        assert isinstance(env.run_tactic(root, "apply Int.natAbs"), StateResult)
+
+
+def test_options_can_be_switched_off(shared: Path, tmp_path: Path) -> None:
+    transcript = _options_transcript(tmp_path, shared, NLINARITH)
+    settings = ReplSettings(command=(sys.executable, str(STANDIN), str(transcript)), tactic_options=False)
+    with ReplEnv(settings) as env:
+        root = env.start(Theorem("t", OPTIONS_STATEMENT, header=OPTIONS_HEADER))
+        assert isinstance(env.run_tactic(root, NLINARITH), StateResult)
+
+
+@pytest.mark.parametrize(
+    ("header", "statement", "expected"),
+    [
+        (
+            "import Mathlib\nset_option maxHeartbeats 400000\nopen Real\n",
+            "theorem t : True",
+            [("maxHeartbeats", "400000")],
+        ),
+        (
+            "set_option maxHeartbeats 0\nset_option maxRecDepth 10000\n",
+            "theorem t : True",
+            [("maxHeartbeats", "0"), ("maxRecDepth", "10000")],
+        ),
+        # `… in` in the header applies to its one command only; the statement's own prefixes do apply.
+        ("set_option maxHeartbeats 0 in\ntheorem a : True := trivial\n", "theorem t : True", []),
+        ("", "set_option maxHeartbeats 1000000 in\ntheorem t : True", [("maxHeartbeats", "1000000")]),
+        # An option set in a section the header closes is gone; one in a namespace still open is in force.
+        (
+            "section\nset_option maxHeartbeats 0\nend\nnamespace Foo\nset_option pp.all true\n",
+            "theorem t : True",
+            [("pp.all", "true")],
+        ),
+        ("-- set_option maxHeartbeats 0\n/- set_option x 1 -/\n", "theorem t : True", []),
+        ('set_option trace.profiler.output "x y"\n', "theorem t : True", [("trace.profiler.output", '"x y"')]),
+    ],
+)
+def test_scoped_options(header: str, statement: str, expected: list[tuple[str, str]]) -> None:
+    from lean_env.repl import scoped_options, wrap_tactic
+
+    assert list(scoped_options(header, statement)) == expected
+    wrapped = wrap_tactic("intro x\nsimp", scoped_options(header, statement))
+    assert wrapped.endswith("\nintro x\nsimp") or not expected
+    assert wrapped.count(" in\n") == len(expected)

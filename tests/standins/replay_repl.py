@@ -15,6 +15,8 @@ Fault options make it misbehave at the N-th request (1-based), to test the clien
   --fault exit     exit silently (code 0) without answering
 --once FILE makes the fault happen only if FILE does not exist yet (it is created when the fault fires), so
 the restarted process behaves. --delay S waits S seconds before each answer (simulated Lean latency).
+--log FILE appends every request exactly as received (its bytes, with the blank line that ends it), so a
+test can assert the exact request sent.
 """
 
 from __future__ import annotations
@@ -32,13 +34,16 @@ def split_blocks(text: str) -> list[str]:
     return [b for b in re.split(r"\n[ \t]*\n", text) if b.strip()]
 
 
-def read_requests(stream):  # type: ignore[no-untyped-def]
+def read_requests(stream, log=None):  # type: ignore[no-untyped-def]
     lines: list[str] = []
     for line in stream:
         if line.strip():
             lines.append(line)
             continue
         if lines:
+            if log is not None:
+                with open(log, "a", encoding="utf-8") as f:
+                    f.write("".join(lines) + line)
             yield "".join(lines)
             lines = []
     if lines:
@@ -54,6 +59,7 @@ def main() -> int:
     ap.add_argument("--once")
     ap.add_argument("--mb", type=int, default=400)
     ap.add_argument("--delay", type=float, default=0.0)
+    ap.add_argument("--log")
     args = ap.parse_args()
 
     in_path = Path(args.in_file)
@@ -74,7 +80,7 @@ def main() -> int:
             Path(args.once).write_text("fired\n")
         return True
 
-    for n, block in enumerate(read_requests(sys.stdin), start=1):
+    for n, block in enumerate(read_requests(sys.stdin, args.log), start=1):
         try:
             got = json.loads(block, strict=False)
         except json.JSONDecodeError as exc:
