@@ -147,7 +147,7 @@ class LadderVerifier:
     """A `ProofVerifier` that climbs the last rung: every proof `inner` verifies is kernel-replayed.
 
     A proof the tool refuses becomes `Rejected`; one it accepts is `Verified` with `kernel` set to the
-    tool's name, so reports can say it was kernel replayed. `verify_file` (when `inner` has it) checks
+    tool's name and checker `<inner>+<tool>`, so reports say it was kernel replayed. `verify_file` (when `inner` has it) checks
     the whole rewritten file once.
     """
 
@@ -179,7 +179,9 @@ class LadderVerifier:
     def _climb(self, verdict: Verified, problem: str | None) -> Verdict:
         if problem is not None:
             return Rejected(f"kernel replay failed: {problem}", checker=f"{verdict.checker}+{self.validator.name}")
-        return replace(verdict, kernel=self.validator.name)
+        # The checker names both rungs ("lean-repl+lean4checker"), so every report that prints the checker
+        # says the proof was kernel replayed; `Verified.rung` reads `kernel`.
+        return replace(verdict, checker=f"{verdict.checker}+{self.validator.name}", kernel=self.validator.name)
 
     def close(self) -> None:
         close = getattr(self.inner, "close", None)

@@ -66,6 +66,7 @@ def ladder(tmp_path: Path, name: str) -> LadderVerifier:
 def test_a_verified_proof_climbs_to_kernel_replayed(tmp_path: Path, name: str) -> None:
     verdict = ladder(tmp_path, name).verify(THEOREM, "simp")
     assert isinstance(verdict, Verified) and verdict.kernel == name and verdict.rung == RUNG_KERNEL
+    assert verdict.checker == f"lean-repl+{name}"  # what prove/sweep reports print
     assert verdict.axioms == ("propext",)
     written = list((tmp_path / "project" / "ProverValidate").glob("S*.lean"))
     assert len(written) == 1 and written[0].read_text().endswith("n + 0 = n := by\n  simp\n")
