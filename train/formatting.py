@@ -34,6 +34,38 @@ def _ids(tokenizer: Any, text: str, special: bool) -> list[int]:
     return list(tokenizer(text, add_special_tokens=special)["input_ids"])
 
 
+def completion_ids(tokenizer: Any, prompt: str, completion: str) -> tuple[list[int], list[int]]:
+    """(prompt ids, completion ids) as generation sees them: the completion tokenised after the prompt.
+
+    Generation feeds `tokenizer(prompt)` (with BOS) and the model continues it, so the completion's
+    tokens are the ones that follow the prompt in `tokenizer(prompt + completion)`. Tokenising the
+    completion on its own is wrong for SentencePiece-style tokenizers: Llama's `Metaspace(replacement="▁",
+    prepend_scheme="first")` pre-tokenizer (transformers v5.24.0 src/transformers/models/llama/
+    tokenization_llama.py; `_get_prepend_scheme` in tokenization_utils_base.py) puts "▁" (id 29871 in
+    Llama 2) before the first piece of every separately encoded text, a token inference never produces.
+
+    When the tokenizer merges characters across the seam (the joint ids do not start with the prompt's
+    own ids), the joint tokenisation is used for the whole example and the completion starts at the
+    first token that reaches past the prompt text (fast tokenizers; others fall back to the prompt's ids
+    plus the completion's joint-suffix ids).
+    """
+    prompt_ids = _ids(tokenizer, prompt, special=True)
+    joint = _ids(tokenizer, prompt + completion, special=True)
+    if joint[: len(prompt_ids)] == prompt_ids:
+        return prompt_ids, joint[len(prompt_ids) :]
+    try:
+        offsets = tokenizer(prompt + completion, add_special_tokens=True, return_offsets_mapping=True)[
+            "offset_mapping"
+        ]
+    except (NotImplementedError, ValueError, TypeError):  # slow tokenizers have no offsets
+        offsets = None
+    if offsets is None:
+        return prompt_ids, joint[len(prompt_ids) :]
+    # Special tokens have (0, 0) spans; the first token ending past the prompt opens the completion.
+    cut = next((i for i, (_, end) in enumerate(offsets) if end > len(prompt)), len(joint))
+    return joint[:cut], joint[cut:]
+
+
 def tokenize_step(
     step: ProofStep,
     template: PromptTemplate,
@@ -41,18 +73,20 @@ def tokenize_step(
     max_length: int,
     blank_state: bool = False,
 ) -> TokenizedExample | None:
-    """Prompt and completion are tokenised separately (as at generation time) and EOS ends the completion.
+    """Prompt ids exactly as the generator tokenises the prompt, then the completion's ids as they follow
+    it in the joint tokenisation (`completion_ids`), then EOS.
 
     A prompt that does not fit loses the start of its state (the goal `⊢ ...` is at the end). Returns
-    None when even the completion alone does not fit.
+    None when even the completion alone does not fit. The template's text ends every prompt, so the
+    completion's ids do not depend on how much of the state is kept.
     """
     prompt, completion = format_texts(step, template, blank_state)
-    target = _ids(tokenizer, completion, special=False) + [tokenizer.eos_token_id]
-    prompt_ids = _ids(tokenizer, prompt, special=True)
+    prompt_ids, tail = completion_ids(tokenizer, prompt, completion)
+    target = tail + [tokenizer.eos_token_id]
     budget = max_length - len(target)
     if budget < len(_ids(tokenizer, template.render(""), special=True)) + 1:
         return None
-    state = step.state
+    state = "" if blank_state else step.state
     while len(prompt_ids) > budget and state:
         # Drop state tokens from the left by the overflow, then re-render (tokenisation is not additive).
         enc = tokenizer(state, add_special_tokens=False, return_offsets_mapping=True)
@@ -60,7 +94,10 @@ def tokenize_step(
         offsets = enc["offset_mapping"]
         cut = offsets[min(overflow, len(offsets) - 1)][0] if overflow < len(offsets) else len(state)
         state = state[max(cut, 1) :]
-        prompt_ids = _ids(tokenizer, template.render(state), special=True)
+        prompt_ids, tail = completion_ids(tokenizer, template.render(state), completion)
+        target = tail + [tokenizer.eos_token_id]
+    if len(prompt_ids) + len(target) > max_length:
+        return None
     return TokenizedExample(
         input_ids=prompt_ids + target,
         labels=[IGNORE_INDEX] * len(prompt_ids) + target,
