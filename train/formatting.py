@@ -54,9 +54,7 @@ def completion_ids(tokenizer: Any, prompt: str, completion: str) -> tuple[list[i
     if joint[: len(prompt_ids)] == prompt_ids:
         return prompt_ids, joint[len(prompt_ids) :]
     try:
-        offsets = tokenizer(prompt + completion, add_special_tokens=True, return_offsets_mapping=True)[
-            "offset_mapping"
-        ]
+        offsets = tokenizer(prompt + completion, add_special_tokens=True, return_offsets_mapping=True)["offset_mapping"]
     except (NotImplementedError, ValueError, TypeError):  # slow tokenizers have no offsets
         offsets = None
     if offsets is None:
