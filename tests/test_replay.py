@@ -245,3 +245,25 @@ def test_recording_env_keeps_only_lean_answers(demo_cassette: Cassette, tmp_path
     assert again.theorems["mathd_algebra_455"].initial_state == source.initial_state
     assert [(s.tactic, s.result.kind) for s in again.steps.values()] == [("linarith", "finished")]
     assert ReplayVerifier(again).verify(source.to_theorem(), "linarith") == Verified(checker="replay")
+
+
+def test_verifier_keeps_leans_layout() -> None:
+    """Issue 12 point 8: a recorded multi-line `calc` finishes the proof; its run-on form is a parse error in
+    Lean (`by ring _ = c := h` swallows the next step), so replay must not find it recorded."""
+    from lean_env.cassette import FinishedOutcome, StepLine, TheoremLine, new_cassette
+
+    calc = "calc a = b := by rw [hab]\n  _ = c := hbc"
+    cassette = new_cassette("layout")
+    cassette.add_theorem(
+        TheoremLine(kind="theorem", name="t", statement="theorem t", initial_state="a b c : ℕ\n⊢ a = c")
+    )
+    cassette.add_step(
+        StepLine(kind="step", state="a b c : ℕ\n⊢ a = c", tactic=calc, result=FinishedOutcome(kind="finished"))
+    )
+    verifier = ReplayVerifier(cassette)
+    theorem = Theorem("t", "theorem t")
+    assert verifier.verify(theorem, calc) == Verified(checker="replay")
+    run_on = verifier.verify(theorem, " ".join(calc.split()))
+    assert isinstance(run_on, Rejected) and "unrecorded" in run_on.reason
+    deeper = verifier.verify(theorem, calc.replace("\n  _", "\n      _"))  # re-indented: not what Lean ran
+    assert isinstance(deeper, Rejected)
