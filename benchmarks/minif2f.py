@@ -7,6 +7,7 @@ so that every result line can name the exact statement it was scored on.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -93,8 +94,18 @@ def strip_proof(statement: str) -> str:
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """Rows of a JSONL file, or of a `.json` file holding one JSON list (LeanDojo Benchmark 4's split files,
+    `{random,novel_premises}/{train,val,test}.json`: a list of theorems with url/commit/file_path/full_name)."""
     if not path.is_file():
         raise BenchmarkError(f"benchmark file not found: {path}")
+    if path.suffix == ".json":
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise BenchmarkError(f"{path}: not a JSON file: {' '.join(str(exc).split())}") from None
+        if not isinstance(data, list) or not all(isinstance(row, dict) for row in data):
+            raise BenchmarkError(f"{path}: a .json benchmark is a JSON list of objects (LeanDojo Benchmark 4)")
+        return data
     return [row for _, row in read_json_objects(path, BenchmarkError)]
 
 

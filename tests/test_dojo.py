@@ -425,3 +425,88 @@ def test_prove_with_a_broken_lean_dojo_exits_2_with_one_line(standin: dict[str, 
     assert done.returncode == 2, done.stderr
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "TACTIC_MEMORY_LIMIT='32G'" in errors[0], done.stderr
+
+
+# ---- dojo proofs verified in the traced repository (issue 10 point 7)
+
+
+def _benchmark_json(standin: dict[str, Any], tmp_path: Path) -> Path:
+    """A LeanDojo Benchmark 4 split file (a JSON list) holding the stand-in's theorem, as upstream writes rows."""
+    source, rows = standin["source"], standin["rows"]
+    row = {
+        "url": source.url,
+        "commit": source.commit,
+        "file_path": source.file_path,
+        "full_name": source.full_name,
+        "start": [1, 1],
+        "end": [2, 9],
+        "traced_tactics": [
+            {"tactic": r["tactic"], "annotated_tactic": [r["tactic"], []], "state_before": r["state_before"]}
+            | {"state_after": r["state_after"]}
+            for r in rows
+        ],
+    }
+    path = tmp_path / "test.json"
+    path.write_text(json.dumps([row]), encoding="utf-8")
+    return path
+
+
+def test_benchmark_accepts_leandojo_json_split_files(standin: dict[str, Any], tmp_path: Path) -> None:
+    from benchmarks.minif2f import BenchmarkError, load_problems
+
+    problems = load_problems(_benchmark_json(standin, tmp_path))
+    assert [p.name for p in problems] == [standin["name"]]
+    assert problems[0].theorem.dojo == standin["source"] and problems[0].theorem.statement == ""
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"not": "a list"}', encoding="utf-8")
+    with pytest.raises(BenchmarkError, match="JSON list"):
+        load_problems(bad)
+
+
+def test_dojo_proofs_are_verified_in_the_traced_repository(standin: dict[str, Any]) -> None:
+    from lean_env.dojo_verify import DojoVerifier
+    from lean_env.verdict import Rejected, Verified
+
+    rows, theorem = standin["rows"], _theorem(standin)  # a benchmark row: no statement of its own
+    proof = "\n".join(r["tactic"] for r in rows)
+    verifier = DojoVerifier(timeout_s=60)
+    verdict = verifier.verify(theorem, proof)
+    assert isinstance(verdict, Verified) and verdict.checker == "lean" and verdict.axioms == ("propext",), verdict
+    short = verifier.verify(theorem, "\n".join(r["tactic"] for r in rows[:-1]))
+    assert isinstance(short, Rejected) and "unsolved goals" in short.reason
+    assert isinstance(verifier.verify(theorem, "sorry"), Rejected)
+    missing = Theorem(name="x", statement="", dojo=DojoSource(**{**standin["source"].__dict__, "full_name": "nope"}))
+    assert "cannot find nope" in verifier.verify(missing, proof).reason  # type: ignore[union-attr]
+
+
+def test_a_dojo_sweep_of_benchmark_rows_counts_verified_proofs(standin: dict[str, Any], tmp_path: Path) -> None:
+    # The job a sweep's prover actor runs per problem (prover.jobs.run_proof_job), on a Benchmark 4 row,
+    # with the backends `make_env`/`make_verifier` build for `--backend dojo`.
+    from benchmarks.minif2f import load_problems
+    from prover.backends import make_env, make_verifier
+    from prover.config import LeanConfig
+    from prover.jobs import ProofTarget, run_proof_job
+    from search.types import Budget, SearchConfig
+    from tests.search_testkit import ScriptedGenerator
+
+    problem = load_problems(_benchmark_json(standin, tmp_path))[0]
+    proposals = {r["state_before"]: [(r["tactic"], -0.1)] for r in standin["rows"]}
+    cfg = LeanConfig(backend="dojo", command_timeout_s=20)
+    config = SearchConfig(num_tactics=1, budget=Budget(max_expansions=20))
+    with make_env(cfg) as env, make_verifier(cfg) as verifier:  # type: ignore[attr-defined]
+        job, _ = run_proof_job(
+            ProofTarget(problem.name, problem.theorem), env, ScriptedGenerator(proposals), verifier, config
+        )
+    assert job.status == "proved" and job.checker == "lean", (job.status, job.message)
+
+
+def test_sweep_with_a_broken_lean_dojo_exits_2_with_one_line(standin: dict[str, Any], tmp_path: Path) -> None:
+    benchmark = _benchmark_json(standin, tmp_path)
+    env = {**os.environ, "TACTIC_MEMORY_LIMIT": "32G", "COLUMNS": "300"}
+    argv = ["sweep", "--benchmark", str(benchmark), "--backend", "dojo", "-o", str(tmp_path / "out.jsonl")]
+    done = subprocess.run(
+        [sys.executable, "-m", "prover.cli", *argv], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 2, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "TACTIC_MEMORY_LIMIT='32G'" in errors[0], done.stderr

@@ -35,7 +35,9 @@ def sweep(
         None, "--config", "-c", help=r"TOML config: \[sweep], \[lean], \[search], \[generator]."
     ),
     preset: str | None = typer.Option(None, "--preset", help="llemma: 32 tactics/expansion, 100 expansions, 600 s."),
-    benchmark: str | None = typer.Option(None, "--benchmark", help="Benchmark JSONL (default: shared miniF2F)."),
+    benchmark: str | None = typer.Option(
+        None, "--benchmark", help="Benchmark JSONL or LeanDojo .json split (default: miniF2F)."
+    ),
     split: str | None = typer.Option(None, "--split", help="valid, test (default) or all."),
     statement: str | None = typer.Option(None, "--statement", help="primary (default), deepseek or llemma."),
     names: str | None = typer.Option(None, "--names", help="Comma-separated problem names (a subset)."),
@@ -113,6 +115,10 @@ def sweep(
             from lean_env.validate import check_strict
 
             check_strict(cfg.lean.backend, cfg.lean.validator)
+        if cfg.lean.backend == "dojo":  # a broken lean_dojo import is one line here, not N failed attempts
+            from lean_env.dojo import require_lean_dojo
+
+            require_lean_dojo()
         run = run_sweep(cfg, progress=show_progress)
     except (ConfigError, BenchmarkError, ResultsError, SweepError, LeanEnvError) as exc:
         fail(str(exc))

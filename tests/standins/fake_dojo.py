@@ -97,6 +97,61 @@ def _live(traced: str, offset: int) -> str:
     return text
 
 
+def _compile(file: str, source: str) -> int:
+    """`lake env lean FILE` on a whole file (a proof check): the last theorem's `by` block is replayed
+    through the cassette from the theorem's recorded initial state, one top-level tactic at a time, and
+    answered as Lean prints a compile (src/Lean/Message.lean: `FILE:L:C: error: ...`; `#print axioms`
+    bare). A tactic the cassette lacks is an error that says it comes from this stand-in."""
+    lines = source.split("\n")
+    heads = [i for i, line in enumerate(lines) if re.match(r"(?:theorem|lemma)\s", line)]
+    prints = [i for i, line in enumerate(lines) if line.startswith("#print axioms ")]
+    if not heads or not prints:
+        print(f"{file}:1:0: error: stand-in: no theorem and `#print axioms` to compile", flush=True)
+        return 1
+    head, end = heads[-1], prints[-1]
+    name = lines[head].split()[1]
+    by = next((i for i in range(head, end) if lines[i].rstrip().endswith(":= by")), None)
+    theorems, steps = _load_cassette(os.environ["FAKE_DOJO_CASSETTE"])
+    state = theorems.get(name)
+    if by is None or state is None:
+        print(f"{file}:{head + 1}:0: error: stand-in: {name} is not a recorded `by` proof", flush=True)
+        return 1
+    body = [(i, line) for i, line in enumerate(lines[by + 1 : end], by + 1) if line.strip()]
+    indent = len(body[0][1]) - len(body[0][1].lstrip()) if body else 2
+    tactics: list[tuple[int, str]] = []
+    for i, line in body:
+        if len(line) - len(line.lstrip()) <= indent or not tactics:
+            tactics.append((i, line[indent:]))
+        else:
+            tactics[-1] = (tactics[-1][0], tactics[-1][1] + "\n" + line[indent:])
+    axioms = "propext"
+    for i, tactic in tactics:
+        if state == "no goals":
+            print(f"{file}:{i + 1}:{indent}: error: no goals to be proved", flush=True)
+            return 1
+        result = steps.get((state.strip(), _norm(tactic)))
+        if result is None:
+            print(
+                f"{file}:{i + 1}:{indent}: error: stand-in (not Lean): no recorded result for this tactic", flush=True
+            )
+            return 1
+        if result["kind"] == "state":
+            state = str(result["pp"])
+        elif result["kind"] == "finished":
+            state = "no goals"
+        elif result["kind"] == "given_up":
+            print(f"{file}:{head + 1}:8: warning: declaration uses 'sorry'", flush=True)
+            state, axioms = "no goals", "sorryAx"
+        else:
+            print(f"{file}:{i + 1}:{indent}: error: {result.get('message', 'error')}", flush=True)
+            return 1
+    if state != "no goals":
+        print(f"{file}:{by + 1}:0: error: unsolved goals\n{_live(state, 0)}", flush=True)
+        return 1
+    print(f"'{name}' depends on axioms: [{axioms}]", flush=True)
+    return 0
+
+
 def main(argv: list[str]) -> int:
     if len(argv) < 3 or argv[:2] != ["env", "lean"]:
         print(f"fake lake: expected `lake env lean ... FILE`, got {argv}", file=sys.stderr)
@@ -106,8 +161,10 @@ def main(argv: list[str]) -> int:
         print("<input>:1:0: error: invalid -D parameter, unknown configuration option 'max_memory'", flush=True)
         return 1
     source = Path(file).read_text(encoding="utf-8")
-    if "import Lean4Repl" not in source or "lean_dojo_repl" not in source:
-        print(f"{file}:1:0: error: unknown tactic (stand-in: the file does not run lean_dojo_repl)", flush=True)
+    if "lean_dojo_repl" not in source:
+        return _compile(file, source)
+    if "import Lean4Repl" not in source:
+        print(f"{file}:1:0: error: unknown tactic (stand-in: the file does not import Lean4Repl)", flush=True)
         return 1
     m = re.search(r"(?:theorem|lemma)\s+(\S+)[^\n]*\n(?:.*\n)*?\s*lean_dojo_repl", source)
     if m is None:
