@@ -412,11 +412,26 @@ def test_import_side_effects_are_one_line_and_doctor_names_them(
     assert healthy.ok and "lean-dojo 4.20.0" in healthy.detail
 
 
-def test_prove_with_a_broken_lean_dojo_exits_2_with_one_line(standin: dict[str, Any], tmp_path: Path) -> None:
-    repo = Path(standin["source"].url)
+def test_prove_with_a_broken_lean_dojo_exits_2_with_one_line(tmp_path: Path) -> None:
+    repo = tmp_path / "proj"
+    repo.mkdir()
+    (repo / "A.lean").write_text("theorem t : True := by\n  sorry\n", encoding="utf-8")
+    git = ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t"]
+    for args in (["init", "-q"], ["add", "."], ["commit", "-qm", "init"]):
+        subprocess.run([*git, *args], check=True)
     env = {**os.environ, "TACTIC_MEMORY_LIMIT": "32G", "COLUMNS": "300"}
     done = subprocess.run(
-        [sys.executable, "-m", "prover.cli", "prove", str(repo / standin["source"].file_path), "--backend", "dojo"],
+        [
+            sys.executable,
+            "-m",
+            "prover.cli",
+            "prove",
+            str(repo / "A.lean"),
+            "--backend",
+            "dojo",
+            "--generator",
+            "fixed",
+        ],
         env=env,
         capture_output=True,
         text=True,
