@@ -154,13 +154,28 @@ def _last_checkpoint(folder: Path) -> str | None:
     return found
 
 
+def checkpointing_argument() -> str:
+    """The `TrainingArguments` field that turns on activation (gradient) checkpointing.
+
+    transformers 5.24 renamed `gradient_checkpointing` to `activation_checkpointing` and keeps the old
+    name as a deprecated alias until v6 (v5.24.0 src/transformers/training_args.py); 5.17-5.23 know only
+    `gradient_checkpointing` and reject the new name. Read the dataclass's fields instead of the version.
+    """
+    import dataclasses
+
+    from transformers import TrainingArguments
+
+    names = {f.name for f in dataclasses.fields(TrainingArguments)}
+    return "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
+
+
 def _training_arguments(cfg: TrainConfig, out: Path) -> Any:
     from transformers import TrainingArguments
 
     t = cfg.training
     extra: dict[str, Any] = {}
     if t.gradient_checkpointing:
-        extra["activation_checkpointing"] = True
+        extra[checkpointing_argument()] = True
     return TrainingArguments(
         output_dir=str(out / CHECKPOINTS),
         num_train_epochs=t.epochs,

@@ -71,6 +71,24 @@ def attention_implementation(device: str) -> str:
     return "sdpa"
 
 
+def cache_kwarg(model: PreTrainedModel) -> str:
+    """The keyword under which `model.generate` / `model.forward` take a prebuilt KV cache.
+
+    transformers renamed `past_key_values` to `cache` in 5.24 (v5.24.0 src/transformers/generation/utils.py:
+    `@deprecate_kwarg("past_key_values", "6.0.0", new_name="cache")`, and `cache: Cache | None` in
+    models/llama/modeling_llama.py); 5.17-5.23 reject `cache` as an unused model kwarg. The model's own
+    forward signature says which name it reads (a PEFT wrapper is looked through to its base model).
+    """
+    import inspect
+
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    try:
+        params = inspect.signature(type(base).forward).parameters
+    except (TypeError, ValueError):  # no introspectable forward: the pre-5.24 name is accepted everywhere
+        return "past_key_values"
+    return "cache" if "cache" in params else "past_key_values"
+
+
 def _looks_local(model: str) -> bool:
     return model.startswith(("/", "./", "../", "~")) or Path(model).expanduser().exists()
 
@@ -445,7 +463,7 @@ class HFGenerator:
                 self.share_prefill = False
                 cache = None
             if cache is not None:
-                enc["cache"] = cache
+                enc[cache_kwarg(self.model)] = cache
             result = self.model.generate(
                 **enc,
                 generation_config=gen_config,
