@@ -456,6 +456,19 @@ class ReplEnv(ClosingContext):
         return self._proc.pid if self._proc is not None and self._proc.alive else None
 
     @property
+    def generation(self) -> int:
+        """Which process this is: +1 at every (re)start, so env ids cached for an older one are known stale."""
+        return self._generation
+
+    def recycle(self) -> None:
+        """End the current process on purpose (frees every environment it holds); the next request starts a
+        fresh one. Not counted in `restarts`; states are rebuilt on first use as after a restart."""
+        with self._lock:
+            if self._proc is not None:
+                self._proc.close()
+                self._proc = None
+
+    @property
     def live_states(self) -> int:
         return len(self._nodes)
 

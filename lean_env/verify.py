@@ -1,8 +1,10 @@
 """The soundness gate: a proof is "proved" only when Lean compiles it from scratch and it passes here.
 
-`ReplVerifier` shares nothing with the search. It rebuilds the theorem's source (original header and
-statement + the proof), appends a `#print axioms` line, and sends the whole text, imports included, as
-one fresh REPL command (no `env`, so nothing the search elaborated can leak in). It rejects:
+`ReplVerifier` shares nothing with the search (it has its own REPL process). It rebuilds the theorem's
+source (original header and statement + the proof) and appends a `#print axioms` line; the header's
+imports are elaborated once per verifier process (and import set) and every check is compiled as one
+command on that imports-only environment, so nothing the search or an earlier check elaborated can leak
+in (see `ReplVerifier`). It rejects:
 
 * text-level problems first (`static_check`): `sorry`/`admit`, anything the tactic filter refuses,
   commands or declarations smuggled into the proof, a proof that dedents out of its `by` block;
@@ -21,6 +23,7 @@ The interpretation of compile output is pure functions over REPL JSON (`judge_co
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -31,6 +34,8 @@ from lean_env.lexer import LexError, TokenKind, tokenize
 from lean_env.repl import ReplEnv, ReplSettings
 from lean_env.types import ClosingContext, Theorem, indent_block
 from lean_env.verdict import Rejected, Verdict, Verified
+
+log = logging.getLogger(__name__)
 
 CHECKER = "lean-repl"
 STANDARD_AXIOMS = frozenset({"propext", "Classical.choice", "Quot.sound"})
@@ -318,11 +323,6 @@ def build_check_source(theorem: Theorem, proof: str) -> CheckSource:
     from lean_env.parse import parse_lean_source
 
     statement = _nameable_statement(theorem.statement)
-    if has_module_header(theorem.header):
-        # `#print axioms` is refused in a module: check the same text as a plain file (same lines).
-        prefix = "module\n"
-        statement = plain_module_source(prefix + statement)[len(prefix) :]
-        theorem = Theorem(theorem.name, statement, header=plain_module_source(theorem.header))
     body = theorem.source_with_proof(proof)
     if statement != theorem.statement:
         body = Theorem(theorem.name, statement, header=theorem.header).source_with_proof(proof)
@@ -340,7 +340,10 @@ def build_check_source(theorem: Theorem, proof: str) -> CheckSource:
         raise ValueError("text follows the proof outside its `by` block")
     print_line = body.count("\n") + 1
     first_line = decl.decl_span.start_line
-    return CheckSource(body + f"#print axioms {decl.name}\n", decl.name, (first_line, print_line - 1), print_line)
+    # `#print axioms` is refused in a module: Lean compiles the same text as a plain file (same lines, so the
+    # spans above still hold); the checks above ran on the text as written.
+    text = plain_module_source(body) + f"#print axioms {decl.name}\n"
+    return CheckSource(text, decl.name, (first_line, print_line - 1), print_line)
 
 
 def _strip_in_prefixes(statement: str) -> str:
@@ -365,8 +368,34 @@ def _nameable_statement(statement: str) -> str:
 # -- the verifier ----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class VerifierPolicy:
+    """How the verifier's own REPL process is shared between checks and when it is replaced.
+
+    `share_imports`: elaborate a header's imports once per process and distinct import set, and compile
+    each check (rest of the header + theorem + `#print axioms`) on top of that environment; False sends
+    every check as one fresh command, imports included (the old way, kept for comparison).
+    `max_checks`: start a fresh process after this many checks (None: never). `restart_memory_mb`: start a
+    fresh one when the process tree's resident memory, measured after a check, is above this (None: never).
+    The REPL never frees an environment, so without these a long run grows without bound.
+    """
+
+    share_imports: bool = True
+    max_checks: int | None = 100
+    restart_memory_mb: int | None = 8192
+
+
 class ReplVerifier(ClosingContext):
-    """A `ProofVerifier` that compiles each proof from scratch in its own Lean REPL process."""
+    """A `ProofVerifier` that compiles each proof in its own Lean REPL process (never the search's).
+
+    Each check starts from the environment of the header's imports alone (`import Mathlib`), elaborated
+    once per process and per distinct import set; the rest of the header, the theorem and its
+    `#print axioms` line are compiled on top of it as one command with that `env`. REPL environments are
+    immutable values (a command on `env` n makes a new one and leaves n as it was: repl `Command.env`,
+    `REPL/JSON.lean` at leanprover-community/repl@8948401a), so nothing an earlier check elaborated is
+    visible to the next, and nothing the search elaborated ever is (other process). Line numbers are kept:
+    the imports' lines are sent as empty lines, so the judge reads positions exactly as in the whole source.
+    """
 
     checker = CHECKER
 
@@ -377,6 +406,7 @@ class ReplVerifier(ClosingContext):
         env: ReplEnv | None = None,
         timeout_s: float | None = None,
         allow_native_decide: bool | None = None,
+        policy: VerifierPolicy | None = None,
     ) -> None:
         if env is None and settings is None:
             raise ValueError("ReplVerifier needs ReplSettings or a ReplEnv of its own")
@@ -387,6 +417,15 @@ class ReplVerifier(ClosingContext):
         self.allow_native_decide = (
             self.settings.allow_native_decide if allow_native_decide is None else allow_native_decide
         )
+        self.policy = policy if policy is not None else VerifierPolicy()
+        # Only a real ReplEnv can hold environments between requests; a stand-in that just answers
+        # `run_command` (tests of the judgment) gets every source whole, as one fresh command.
+        self._shares = self.policy.share_imports and isinstance(self._env, ReplEnv)
+        self._imports_envs: dict[str, tuple[int, int]] = {}  # imports text -> (process generation, env id)
+        self._checks_in_process = 0
+        self.checks = 0
+        self.imports_elaborated = 0  # import commands sent (one per process and import set when shared)
+        self.recycles = 0  # planned process replacements (max_checks / restart_memory_mb)
 
     def verify(self, theorem: Theorem, proof: str) -> Verdict:
         problem = static_check(theorem, proof, self.allow_native_decide)
@@ -396,7 +435,7 @@ class ReplVerifier(ClosingContext):
             source = build_check_source(theorem, proof)
         except (ValueError, LexError) as exc:
             return Rejected(str(exc), CHECKER)
-        response = self._compile(source.text)
+        response = self._check(source.text)
         if isinstance(response, Rejected):
             return response
         return judge_compile(
@@ -476,6 +515,98 @@ class ReplVerifier(ClosingContext):
                 outside_ok=[s for s in spans if s != span],
             )
         return {name: verdicts[name] for name in names}
+
+    def _check(self, text: str) -> dict[str, Any] | Rejected:
+        """Compile one check source (header + theorem + `#print axioms`) and count it for the restart policy."""
+        from lean_env.repl import split_header
+
+        imports, rest = split_header(text)
+        try:
+            if not self._shares or not imports.strip():
+                self.imports_elaborated += 1 if imports.strip() else 0
+                return self._compile(text)
+            # The imports' lines become empty lines: positions in the answer are those of the whole source.
+            return self._compile_on_imports(imports, "\n" * imports.count("\n") + rest)
+        finally:
+            self.checks += 1
+            self._checks_in_process += 1
+            self._maybe_recycle()
+
+    def _compile_on_imports(self, imports: str, body: str) -> dict[str, Any] | Rejected:
+        # One retry after a crash, protocol failure or a forgotten env: a fresh process re-imports.
+        for attempt in (1, 2):
+            env_id = self._imports_env(imports)
+            if isinstance(env_id, Rejected):
+                return env_id
+            try:
+                response = self._env.run_command(body, env=env_id, timeout=self.timeout_s)
+            except LeanTimeoutError:
+                return Rejected(f"Lean did not finish checking the proof within {self.timeout_s:g} s", CHECKER)
+            except (LeanCrashError, ProtocolError) as exc:
+                if attempt == 2:
+                    return Rejected(f"Lean failed while checking the proof: {exc}", CHECKER)
+                continue
+            except LeanEnvError as exc:
+                return Rejected(f"Lean failed while checking the proof: {exc}", CHECKER)
+            if "env" not in response and "environment" in str(response.get("message", "")).lower():
+                # `{"message": "Unknown environment."}`: the process is not the one that made env_id.
+                self._imports_envs.pop(imports, None)
+                if attempt == 1:
+                    continue
+            return response
+        raise AssertionError("unreachable")
+
+    def _imports_env(self, imports: str) -> int | Rejected:
+        """The env id of `imports` elaborated alone in the current process (elaborated now if needed)."""
+        generation = self._env.generation
+        cached = self._imports_envs.get(imports)
+        if cached is not None and cached[0] == generation and self._env.process_id is not None:
+            return cached[1]
+        try:
+            response = self._env.run_command(imports, env=None, timeout=self.settings.start_timeout_s)
+        except LeanTimeoutError:
+            return Rejected(
+                f"Lean did not finish elaborating the header's imports within {self.settings.start_timeout_s:g} s",
+                CHECKER,
+            )
+        except LeanEnvError as exc:
+            return Rejected(f"Lean failed while elaborating the header's imports: {exc}", CHECKER)
+        self.imports_elaborated += 1
+        errors = [m for m in _messages(response) if m.get("severity") == "error"]
+        if "message" in response and "env" not in response:
+            return Rejected(f"the REPL refused the header's imports: {response['message']}", CHECKER)
+        if errors:
+            first = errors[0]
+            return Rejected(
+                f"Lean error in the header's imports at line {_line(first)}: {str(first.get('data', '')).strip()}",
+                CHECKER,
+            )
+        env_id = response.get("env")
+        if not isinstance(env_id, int):
+            return Rejected(f"the REPL answered the header's imports without an env id: {response!r:.200}", CHECKER)
+        self._imports_envs[imports] = (self._env.generation, env_id)
+        return env_id
+
+    def _maybe_recycle(self) -> None:
+        """Replace the process after `policy.max_checks` checks or above `policy.restart_memory_mb`."""
+        if not isinstance(self._env, ReplEnv):
+            return
+        policy = self.policy
+        why = None
+        if policy.max_checks is not None and self._checks_in_process >= policy.max_checks:
+            why = f"{self._checks_in_process} checks"
+        elif policy.restart_memory_mb is not None and (pid := self._env.process_id) is not None:
+            from lean_env.repl_process import tree_rss_mb
+
+            used = tree_rss_mb(pid)
+            if used > policy.restart_memory_mb:
+                why = f"{used:.0f} MB resident > {policy.restart_memory_mb} MB"
+        if why is not None:
+            log.info("verifier: starting a fresh Lean REPL after %s", why)
+            self._env.recycle()
+            self._imports_envs.clear()
+            self._checks_in_process = 0
+            self.recycles += 1
 
     def _compile(self, text: str) -> dict[str, Any] | Rejected:
         # One retry on a crash or protocol failure: a long-lived REPL that piled up environments can die

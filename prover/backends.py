@@ -70,11 +70,12 @@ def make_verifier(cfg: LeanConfig) -> ProofVerifier:
         from lean_env.dojo_verify import DojoVerifier
 
         return DojoVerifier(timeout_s=cfg.command_timeout_s, allow_native_decide=cfg.allow_native_decide)
-    from lean_env.verify import ReplVerifier
+    from lean_env.verify import ReplVerifier, VerifierPolicy
 
     settings = repl_settings(cfg)
     settings.resolve_argv()
-    verifier = ReplVerifier(settings)
+    policy = VerifierPolicy(max_checks=cfg.verifier_max_checks, restart_memory_mb=cfg.verifier_restart_mb)
+    verifier = ReplVerifier(settings, policy=policy)
     if cfg.strict:
         from lean_env.validate import strict_verifier
 

@@ -35,6 +35,10 @@ class LeanConfig(_Section):
     command_timeout_s: float = Field(600.0, gt=0)
     cassette: str | None = None
     allow_native_decide: bool = False
+    # The verifier's own REPL process: replaced after this many checks / above this resident memory
+    # (lean_env.verify.VerifierPolicy; None = never).
+    verifier_max_checks: int | None = Field(100, ge=1)
+    verifier_restart_mb: int | None = Field(8192, ge=256)
     # Validation ladder (lean_env.validate): kernel-replay every verified proof with lean4checker or
     # comparator (`--strict`); `validator` picks one, default the first installed.
     strict: bool = False

@@ -250,7 +250,17 @@ def test_verify_sends_one_fresh_command_and_accepts(shared: Path, tmp_path: Path
     answer = with_messages(
         recorded(shared, "Mathlib/test/H20231020", 1), axioms_info(source.print_line, theorem.name, STD)
     )
-    with ReplVerifier(transcript(tmp_path, source.text, answer)) as verifier:
+    # (helper A, issue 10 point 5) The imports are elaborated once, alone; the check is compiled on their env
+    # with the import lines blanked, so the answer's line numbers are those of the whole source.
+    imports_line = "import Mathlib"
+    check = {"cmd": "\n" * imports_line.count("\n") + source.text[len(imports_line) :], "env": 0}
+    (tmp_path / "v.in").write_text(
+        json.dumps({"cmd": imports_line}) + "\n\n" + json.dumps(check, ensure_ascii=False) + "\n"
+    )
+    (tmp_path / "v.expected.out").write_text(
+        '{"env": 0}\n\n' + json.dumps({**answer, "env": 1}, ensure_ascii=False) + "\n"
+    )
+    with ReplVerifier(ReplSettings(command=(sys.executable, str(STANDIN), str(tmp_path / "v.in")))) as verifier:
         verdict = verifier.verify(theorem, "norm_num")
     assert verdict == Verified("lean-repl", ("propext", "Classical.choice", "Quot.sound"))
 
