@@ -100,7 +100,8 @@ _ADMITS = {
 # `Lean.Parser.Command`, `Lean.Parser.Term` attribute/modifier keywords, Batteries' `alias`, Mathlib's
 # `lemma`, `irreducible_def`, `notation3`, `proof_wanted`, `simproc_decl`, ...). Inside a proof each can
 # only end the tactic block early and add something to the file. `open` is handled apart (the tactic
-# `open ... in tac` is fine).
+# `open ... in tac` is fine). `module` is not here: besides the file header keyword it is Mathlib's
+# `module` tactic (Mathlib.Tactic.Module), used in real proofs (compfiles Imo2013P2).
 DECLARATION_KEYWORDS = frozenset(
     {
         "theorem",
@@ -135,7 +136,6 @@ DECLARATION_KEYWORDS = frozenset(
         "export",
         "public",
         "meta",
-        "module",
         "alias",
         "notation3",
         "irreducible_def",
