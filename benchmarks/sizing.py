@@ -12,21 +12,23 @@ The model, per generator replica, is a closed loop of M prover actors. Each acto
   call of T(n) = fixed_s + per_state_s * n seconds for n states (dynamic batching of an HF model;
   vLLM's continuous batching has the same shape of cost per load).
 
-Fluid approximation (no variance): batches of n keep the replica busy when, during one call, the
-other actors are in Lean or already waiting, each actor's cycle being L + T(n) with L = actor_s:
-M = n * (1 + L / T(n)) =: f(n), which grows with n. Hence, with N = max_batch:
-* M < f(1): too few actors; the replica idles: X = M / (L + T(1)) expansions/s;
-* f(1) <= M <= f(N): the replica is busy with batches of n = f^-1(M): X = n / T(n);
+Mean-value approximation: with L = actor_s, an actor's cycle is L plus its wait for the generator.
+While the replica is busy with batches of n, a request arrives during a call, waits for the rest of
+it (T(n)/2 on average) and then for its own call: W = (1 + KAPPA) T(n), KAPPA = 1/2. Little's law
+then gives the actors that sustain batches of n: M = X (L + W) with X = n / T(n), i.e.
+M = n (1 + KAPPA + L / T(n)) =: f(n), which grows with n. Hence, with N = max_batch:
+* M <= 1 + L / T(1): too few actors, each mostly alone; the replica idles: X = M / (L + T(1));
+* up to f(1): the replica is busy with single requests: X = 1 / T(1);
+* f(1) <= M <= f(N): busy with batches of n = f^-1(M): X = n / T(n);
 * M > f(N): full batches, X = N / T(N); more actors only wait.
 The CPUs cap X at C / cpu_s; past that cap Lean calls share cores and take longer (L is stretched
-until the loop's throughput equals the cap). Real batches vary around n, so the replica is a little
-less busy than the model says near f(N): the rule adds `HEADROOM` actors above the knee, where
-the only cost of an extra actor is a waiting request (and its memory, which the caps account for).
+until the loop's throughput equals the cap). bench_sweep.py prints this model next to measured
+batches and busy fractions (scenario 2), where it is close but a little pessimistic for the batch.
 
-The choice is the smallest M reaching the best throughput (plus headroom), within the caps: CPUs
-Ray reserves per actor, memory per actor, and the search's own time budget: an expansion cycle
-(own work + waiting for the generator) longer than time_s / max_expansions would make attempts stop
-on time rather than on expansions, so the sweep would measure a slower prover, not a faster sweep.
+The choice is the smallest M within 1% of the best throughput the caps allow: CPUs Ray reserves per
+actor, memory per actor, and the search's own time budget: an expansion cycle (own work + waiting
+for the generator) longer than time_s / max_expansions would make attempts stop on time rather than
+on expansions, so the sweep would measure a slower prover, not a faster sweep.
 """
 
 from __future__ import annotations
@@ -35,9 +37,10 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-# Added above the fluid model's knee: batch sizes vary around their mean, so a replica kept busy
-# "exactly" in the model idles now and then in reality (bench_sweep.py scenario 2 measures it).
-HEADROOM = 0.15
+# The wait for the rest of the call in progress, in calls (a random arrival during a call of fixed length).
+KAPPA = 0.5
+# The choice stops where more actors add less than this share of throughput (the model's knee).
+KNEE = 0.99
 MAX_ACTORS_PER_REPLICA = 512
 
 # Documented defaults for `prover sweep --plan` without --from (flags override each):
@@ -152,17 +155,19 @@ class Sizing:
 def _f(n: float, actor_s: float, gen: GeneratorCurve) -> float:
     """Actors needed to keep the replica busy with batches of n."""
     t = gen.call_s(n)
-    return math.inf if t <= 0 else n * (1.0 + actor_s / t)
+    return math.inf if t <= 0 else n * (1.0 + KAPPA + actor_s / t)
 
 
 def _unbounded(actors: int, actor_s: float, gen: GeneratorCurve, max_batch: int) -> tuple[float, float, float, str]:
     """(expansions/s, batch, busy, bound) ignoring CPUs."""
-    m = float(actors)
-    if gen.call_s(1) <= 0:  # a free generator: each actor runs at its own pace
+    m, t1 = float(actors), gen.call_s(1)
+    if t1 <= 0:  # a free generator: each actor runs at its own pace
         return (m / actor_s if actor_s > 0 else math.inf), 1.0, 0.0, "too few actors"
+    if m <= 1.0 + actor_s / t1:
+        x = m / (actor_s + t1)
+        return x, 1.0, x * t1, "too few actors"
     if m <= _f(1.0, actor_s, gen):
-        x = m / (actor_s + gen.call_s(1))
-        return x, 1.0, min(1.0, x * gen.call_s(1)), "too few actors"
+        return 1.0 / t1, 1.0, 1.0, "generator busy"
     if m >= _f(max_batch, actor_s, gen):
         n = float(max_batch)
         return gen.rate(n), n, 1.0, "full batches"
@@ -238,14 +243,11 @@ def choose_actors(costs: Costs, cluster: Cluster, limits: Limits) -> Sizing:
     # Throughput never falls as actors are added (nor does the cycle shrink), so the last allowed count
     # has the best throughput and says what stops it from growing further.
     top = allowed[-1]
-    knee = next(p for p in allowed if p.expansions_per_s >= 0.99 * top.expansions_per_s)
-    choice = knee
+    choice = next(p for p in allowed if p.expansions_per_s >= KNEE * top.expansions_per_s)
     if top.bound == "full batches":
         limited_by = "max_batch"
-        # The generator is the bottleneck: spare actors keep its queue from running dry when batches vary.
-        choice = allowed[min(len(allowed), math.ceil(knee.actors * (1.0 + HEADROOM))) - 1]
     elif top.bound == "CPUs":
-        limited_by = "CPUs"  # more actors would only share the cores: no headroom
+        limited_by = "CPUs"
     else:
         limited_by = "time budget" if len(allowed) < len(preds) else cap_reason
     return Sizing(choice.actors, cluster.replicas, choice, limited_by, costs, tuple(notes))

@@ -262,9 +262,9 @@ class ProverWorker:
         # CPU seconds of this actor and its Lean processes during the attempt: what `--actors auto` weighs
         # against the cluster's CPUs (a Lean call keeps a core busy; the actor waiting on it does not).
         # Per process, so a Lean process replaced meanwhile adds its new time and never subtracts its old.
-        after = _cpu_by_process()
+        after, rss_mb = _cpu_by_process(), _resident_mb()
         cpu = sum(max(0.0, t - before.get(pid, 0.0)) for pid, t in after.items())
-        return replace(outcome, stats={**outcome.stats, "cpu_s": round(cpu, 4)})
+        return replace(outcome, stats={**outcome.stats, "cpu_s": round(cpu, 4), "rss_mb": round(rss_mb, 1)})
 
     def _run(self, job: AttemptJob) -> AttemptOutcome:
         try:
@@ -321,3 +321,15 @@ def _cpu_by_process() -> dict[int, float]:
             times = p.cpu_times()
             out[p.pid] = times.user + times.system
     return out
+
+
+def _resident_mb() -> float:
+    """Resident memory of this process and its live descendants (the Lean processes), in MiB."""
+    import psutil
+
+    proc = psutil.Process()
+    total = 0
+    for p in [proc, *proc.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            total += p.memory_info().rss
+    return total / 2**20

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from prover.config import ProverConfig, load_config_as
 from prover.paths import minif2f_path, shared_dir
@@ -55,7 +55,8 @@ class SweepSection(BaseModel):
     attempts: int = Field(1, ge=1)  # independent attempts (samples) per problem, for pass@k
     few_shot: str | None = None  # default: ../shared/data/minif2f/deepseek_minif2f_valid_few_shot.jsonl
     num_few_shot: int = Field(3, ge=0)
-    prover_actors: int = Field(2, ge=1)
+    # An int, or "auto": start a few, measure the first attempts, then size the pool (benchmarks.sizing).
+    prover_actors: int | Literal["auto"] = 2
     cpus_per_prover: float = Field(0.5, ge=0)
     generator_replicas: int = Field(1, ge=1)
     num_gpus: float | None = Field(None, ge=0)  # per generator actor; None: 1 for a model if the cluster has GPUs
@@ -66,6 +67,15 @@ class SweepSection(BaseModel):
     resume: bool = False
     retries: int = Field(1, ge=0)  # re-runs of an attempt whose actor or Lean process crashed
     attempt_timeout_s: float | None = Field(None, gt=0)  # default: 2 x search.time_s + 120 s
+
+    @field_validator("prover_actors", mode="before")
+    @classmethod
+    def _actors_or_auto(cls, value: Any) -> Any:
+        if value == "auto" or (type(value) is int and value >= 1):
+            return value
+        if isinstance(value, str) and value.isdigit() and int(value) >= 1:  # from a flag
+            return int(value)
+        raise ValueError(f"must be a positive number of actors or 'auto', got {value!r}")
 
     def benchmark_path(self) -> Path:
         return Path(self.benchmark).expanduser() if self.benchmark else minif2f_path()

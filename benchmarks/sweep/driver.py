@@ -37,6 +37,7 @@ from benchmarks.sweep.actors import (
     ProverWorker,
 )
 from benchmarks.sweep.attempt import AttemptJob, AttemptOutcome, ProofCompleter, whole_proof_request
+from benchmarks.sweep.autosize import AutoChoice, AutoSizer
 from benchmarks.sweep.config import SweepConfig
 from lean_env.types import Env
 from lean_env.verdict import ProofVerifier
@@ -69,6 +70,9 @@ class SweepRun:
     skipped: int
     batch_sizes: list[int] = field(default_factory=list)
     wall_s: float = 0.0
+    # (unix start, seconds, batch size) of every generator call, from the generator actors' call_stats
+    generator_calls: list[tuple[float, float, int]] = field(default_factory=list)
+    auto: AutoChoice | None = None  # what --actors auto chose (None for a fixed count)
 
     @property
     def mean_batch_size(self) -> float:
@@ -146,17 +150,21 @@ def ensure_ray(address: str | None) -> bool:
     return True
 
 
-def _resources(cfg: SweepConfig) -> tuple[float, float]:
-    """(CPUs per prover actor, GPUs per generator actor), checked against the cluster."""
+def _cluster() -> dict[str, float]:
     import ray
 
     resources: dict[str, float] = ray.cluster_resources()  # type: ignore[no-untyped-call]
+    return resources
+
+
+def _resources(cfg: SweepConfig, actors: int, per: float) -> float:
+    """GPUs per generator actor, after checking that `actors` prover actors x `per` CPUs fit the cluster."""
+    resources = _cluster()
     s = cfg.sweep
     available = float(resources.get("CPU", 0.0))
-    per = s.cpus_per_prover
-    if per * s.prover_actors > available + 1e-9:
+    if per * actors > available + 1e-9:
         raise SweepError(
-            f"{s.prover_actors} prover actors x {per:g} CPUs need {per * s.prover_actors:g} CPUs but the cluster "
+            f"{actors} prover actors x {per:g} CPUs need {per * actors:g} CPUs but the cluster "
             f"has {available:g}; lower sweep.cpus_per_prover (fractions are fine: the work waits on Lean and the model)"
         )
     gpus = float(resources.get("GPU", 0.0))
@@ -168,7 +176,7 @@ def _resources(cfg: SweepConfig) -> tuple[float, float]:
             f"{s.generator_replicas} generator actors x {gpu_per:g} GPUs need "
             f"{gpu_per * s.generator_replicas:g} GPUs but the cluster has {gpus:g}"
         )
-    return per, gpu_per
+    return gpu_per
 
 
 def _open_store(
@@ -238,15 +246,40 @@ def run_sweep(
     done = finished_keys(r for r in existing if r.problem in names)
     jobs = build_jobs(cfg, problems, done)
     new_records: list[AttemptRecord] = []
-    batch_sizes: list[int] = []
+    stats = _GeneratorStats()
     try:
         if jobs:
-            batch_sizes = _run_jobs(cfg, jobs, comp, config_hash, store, new_records, progress)
+            _run_jobs(cfg, jobs, comp, config_hash, store, new_records, progress, stats)
     finally:
         store.close()
     records = [r for r in existing if r.problem in names] + new_records
     summary = summarize(records, expected=[p.name for p in problems])
-    return SweepRun(summary, store.path, len(new_records), len(done), batch_sizes, time.perf_counter() - t0)
+    return SweepRun(
+        summary,
+        store.path,
+        len(new_records),
+        len(done),
+        stats.batch_sizes,
+        time.perf_counter() - t0,
+        stats.calls,
+        stats.auto,
+    )
+
+
+@dataclass
+class _GeneratorStats:
+    batch_sizes: list[int] = field(default_factory=list)
+    calls: list[tuple[float, float, int]] = field(default_factory=list)
+    auto: AutoChoice | None = None
+
+
+def _call_stats(ray: Any, generators: Sequence[Any]) -> list[tuple[float, float, int]]:
+    """Every generator call so far, over all generator actors (empty if an actor cannot say)."""
+    try:
+        per_actor = ray.get([g.call_stats.remote() for g in generators])
+    except Exception:  # a generator actor without call_stats, or gone: sizing then falls back
+        return []
+    return sorted((float(t), float(sec), int(n)) for calls in per_actor for t, sec, n in calls)
 
 
 def _run_jobs(
@@ -257,7 +290,8 @@ def _run_jobs(
     store: ResultsStore,
     sink: list[AttemptRecord],
     progress: bool,
-) -> list[int]:
+    stats: _GeneratorStats,
+) -> None:
     import ray
     from ray.exceptions import GetTimeoutError, RayActorError, RayError
 
@@ -266,7 +300,15 @@ def _run_jobs(
     generators: list[Any] = []
     workers: list[Any] = []
     try:
-        cpus, gpus = _resources(cfg)
+        auto: AutoSizer | None = None
+        if s.prover_actors == "auto":
+            resources = _cluster()
+            memory = resources.get("memory")
+            auto = AutoSizer(cfg, float(resources.get("CPU", 0.0)), memory / 2**30 if memory else None, len(jobs))
+            actors, cpus = auto.start_total, auto.start_reservation()
+        else:
+            actors, cpus = s.prover_actors, s.cpus_per_prover
+        gpus = _resources(cfg, actors, cpus)
         whole = s.mode == "whole"
         tactic_factory = None if whole else (comp.tactic_factory or ConfigGeneratorFactory(cfg.generator))
         completer_factory = (comp.completer_factory or ConfigCompleterFactory(cfg.generator)) if whole else None
@@ -284,15 +326,17 @@ def _run_jobs(
         verifier_factory = comp.verifier_factory or ConfigVerifierFactory(cfg.lean)
         # No automatic restarts: the scheduler replaces a dead prover actor with a fresh one, whose
         # calls queue until it is up (a restarting actor would refuse them instead).
-        worker_cls = ray.remote(ProverWorker).options(num_cpus=cpus, max_restarts=0, max_task_retries=0)
+        worker_cls = ray.remote(ProverWorker)
         search_config = cfg.search.to_search_config()
+        reservation = [cpus]  # Ray CPUs of the next actor spawned (auto sizing changes it)
 
         def spawn(slot: int) -> Any:
-            worker = worker_cls.remote(gen_names[slot % len(gen_names)], search_config, env_factory, verifier_factory)
+            options = worker_cls.options(num_cpus=reservation[0], max_restarts=0, max_task_retries=0)
+            worker = options.remote(gen_names[slot % len(gen_names)], search_config, env_factory, verifier_factory)
             workers.append(worker)
             return worker
 
-        for slot in range(s.prover_actors):
+        for slot in range(actors):
             spawn(slot)
         try:
             ray.get(
@@ -305,13 +349,51 @@ def _run_jobs(
             ) from None
         except RayError as exc:
             raise SweepError(f"an actor failed to start: {_first_line(exc)}") from None
-        _schedule(cfg, jobs, list(workers), spawn, config_hash, store, sink, progress, ray, RayActorError, RayError)
-        return [n for g in generators for n in ray.get(g.batch_sizes.remote())]
+        resize = None
+        if auto is not None:
+            resize = _auto_resize(auto, ray, generators, reservation, len(workers), s.mode)
+        _schedule(
+            cfg, jobs, list(workers), spawn, config_hash, store, sink, progress, ray, RayActorError, RayError, resize
+        )
+        stats.batch_sizes = [n for g in generators for n in ray.get(g.batch_sizes.remote())]
+        stats.calls = _call_stats(ray, generators)
+        stats.auto = auto.choice if auto is not None else None
     finally:
         for actor in workers + generators:
             _kill(ray, actor)
         if started_here:
             ray.shutdown()
+
+
+def _auto_resize(
+    auto: AutoSizer, ray: Any, generators: Sequence[Any], reservation: list[float], started: int, mode: str
+) -> Callable[[Sequence[AttemptRecord]], int | None]:
+    """The scheduler's hook for --actors auto: after the first attempts, the new number of actors (else None)."""
+    from prover.console import err_console
+
+    if mode != "search":
+        err_console.print(
+            f"actors auto: sizing needs search attempts; --mode {mode} keeps {started} actors", soft_wrap=True
+        )
+        return lambda finished: None
+
+    def resize(finished: Sequence[AttemptRecord]) -> int | None:
+        if not auto.ready(finished):
+            return None
+        try:
+            choice = auto.decide(finished, _call_stats(ray, generators))
+        except ValueError as exc:
+            err_console.print(f"actors auto: keeping {started} actors ({exc})", highlight=False, soft_wrap=True)
+            auto.choice = None
+            auto.calibration = 1 << 30  # never ask again
+            return None
+        err_console.print(choice.describe(), highlight=False, soft_wrap=True)
+        total = choice.sizing.total_actors
+        if total > started:
+            reservation[0] = auto.added_reservation(total - started)
+        return total
+
+    return resize
 
 
 def _kill(ray: Any, actor: Any) -> None:
@@ -336,6 +418,7 @@ def _schedule(
     ray: Any,
     actor_error: type[Exception],
     ray_error: type[Exception],
+    resize: Callable[[Sequence[AttemptRecord]], int | None] | None = None,
 ) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -343,6 +426,7 @@ def _schedule(
 
     queue: deque[tuple[AttemptJob, int]] = deque((job, 0) for job in jobs)
     idle = list(enumerate(workers))  # (slot, actor)
+    target = len(workers)  # actors wanted (auto sizing may change it); slots above it are retired when idle
     in_flight: dict[Any, _InFlight] = {}
     timeout_s = cfg.attempt_timeout()
     proved = 0
@@ -371,9 +455,12 @@ def _schedule(
                 outcome = _collect(ray, ref, flight, timeout_s, actor_error, ray_error)
                 if outcome.status == "crashed":
                     _kill(ray, flight.worker)
-                    idle.append((flight.slot, spawn(flight.slot)))
-                else:
+                    if flight.slot < target:
+                        idle.append((flight.slot, spawn(flight.slot)))
+                elif flight.slot < target:
                     idle.append((flight.slot, flight.worker))
+                else:
+                    _kill(ray, flight.worker)  # retired by auto sizing
                 if outcome.retriable and flight.tries < cfg.sweep.retries:
                     queue.appendleft((flight.job, flight.tries + 1))  # its own retry, before new work
                     continue
@@ -382,6 +469,14 @@ def _schedule(
                 sink.append(record)
                 proved += int(record.proved)
                 bar.update(task_id, advance=1, proved=proved)
+                wanted = resize(sink) if resize is not None else None
+                if wanted is not None:
+                    for slot in range(target, wanted):  # grow; to shrink, slots >= wanted retire once idle
+                        idle.append((slot, spawn(slot)))
+                    for slot, worker in [(sl, w) for sl, w in idle if sl >= wanted]:
+                        idle.remove((slot, worker))
+                        _kill(ray, worker)
+                    target = wanted
             now = time.monotonic()
             for flight in in_flight.values():
                 if now > flight.deadline and not flight.timed_out:
