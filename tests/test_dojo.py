@@ -407,7 +407,12 @@ def test_import_side_effects_are_one_line_and_doctor_names_them(
     env.pop("VERBOSE", None)
     check = probe_lean_dojo(env)
     assert not check.ok and check.detail.startswith(cause[:12]) and cause in check.detail, check
-    assert "\n" not in check.detail
+    assert "\n" not in check.detail and check.fix
+
+
+def test_doctor_row_for_a_working_lean_dojo() -> None:
+    from lean_env.dojo import probe_lean_dojo
+
     healthy = probe_lean_dojo({k: v for k, v in os.environ.items() if k != "TACTIC_MEMORY_LIMIT"})
     assert healthy.ok and "lean-dojo 4.20.0" in healthy.detail
 
