@@ -48,6 +48,10 @@ _NATIVE = {
     "Lean.ofReduceBool": "`Lean.ofReduceBool` trusts compiled code instead of the kernel",
     "reduceBool": "`reduceBool` trusts compiled code instead of the kernel",
     "Lean.reduceBool": "`Lean.reduceBool` trusts compiled code instead of the kernel",
+    "ofReduceNat": "`ofReduceNat` trusts compiled code instead of the kernel",
+    "Lean.ofReduceNat": "`Lean.ofReduceNat` trusts compiled code instead of the kernel",
+    "reduceNat": "`reduceNat` trusts compiled code instead of the kernel",
+    "Lean.reduceNat": "`Lean.reduceNat` trusts compiled code instead of the kernel",
     "trustCompiler": "`trustCompiler` trusts compiled code instead of the kernel",
     "Lean.trustCompiler": "`Lean.trustCompiler` trusts compiled code instead of the kernel",
 }

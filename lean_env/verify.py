@@ -39,7 +39,9 @@ log = logging.getLogger(__name__)
 
 CHECKER = "lean-repl"
 STANDARD_AXIOMS = frozenset({"propext", "Classical.choice", "Quot.sound"})
-NATIVE_AXIOMS = frozenset({"Lean.ofReduceBool", "Lean.trustCompiler"})
+# Lean's native-evaluation axioms before lean4#12217 (removed in lean4#14953): `Lean.ofReduceBool`,
+# `Lean.ofReduceNat` and `Lean.trustCompiler`.
+NATIVE_AXIOMS = frozenset({"Lean.ofReduceBool", "Lean.ofReduceNat", "Lean.trustCompiler"})
 SORRY_WARNING = "declaration uses `sorry`"
 EXAMPLE_NAME = "_verify_example"
 

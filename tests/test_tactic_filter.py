@@ -21,6 +21,7 @@ REFUSED = [
     ("decide (config := { native := true })", "native"),
     ("bv_decide", "bv_decide"),
     ("exact Lean.ofReduceBool _ _ rfl", "ofReduceBool"),
+    ("exact Lean.ofReduceNat _ _ rfl", "ofReduceNat"),
     ("open Lean in exact ofReduceBool _ _ rfl", "ofReduceBool"),
     ("run_tac Lean.Elab.Tactic.evalTactic", "run_tac"),
     ("run_cmd pure ()", "run_cmd"),

@@ -582,6 +582,8 @@ PRINT_AXIOMS_ROWS: list[tuple[list[dict[str, Any]], bool, str]] = [
     ([axioms_info(2, "foo", "[propext, foo._native.bv_decide.ax_1_1]")], True, "ok"),
     ([axioms_info(2, "foo", "[foo._native.native_decide.ax_1_1, sorryAx]")], True, "sorryAx"),
     ([axioms_info(2, "foo", "[Lean.ofReduceBool, Lean.trustCompiler, propext]")], True, "ok"),
+    ([axioms_info(2, "foo", "[Lean.ofReduceNat, propext]")], False, "Lean.ofReduceNat"),
+    ([axioms_info(2, "foo", "[Lean.ofReduceNat, propext]")], True, "ok"),
     ([axioms_info(2, "foo", "[Classical.choice, foo_native_ax]")], True, "non-standard axioms: foo_native_ax"),
     ([axioms_info(2, "foo", "[Classical.choice, Foo.bar._native]")], False, "native"),
     ([axioms_info(2, "Foo.«foo bar»", STD)], False, "not 'foo'"),
