@@ -266,3 +266,106 @@ def test_cache_strategies_agree(
     for a, b in zip(default(requests, 5), other(requests, 5), strict=True):
         assert [c.tactic for c in a] == [c.tactic for c in b]
         assert [c.logprob for c in a] == pytest.approx([c.logprob for c in b], abs=1e-3)
+
+
+# ----------------------------------------------------------------------------------------- memory budget + OOM
+
+
+def test_kv_cache_bytes_per_token_reads_layers_kv_heads_and_head_dim() -> None:
+    from prover.generators.hf import kv_cache_bytes_per_token
+
+    # Llama 2 7B (config.json on the hub: 32 layers, 32 heads, hidden 4096) in bf16: 512 KiB per token.
+    llama2 = transformers.LlamaConfig(num_hidden_layers=32, num_attention_heads=32, hidden_size=4096)
+    assert kv_cache_bytes_per_token(llama2, 2) == 32 * 32 * 128 * 2 * 2 == 512 * 1024
+    # Grouped-query attention (Llama 3 8B: 8 KV heads) caches only the KV heads.
+    llama3 = transformers.LlamaConfig(
+        num_hidden_layers=32, num_attention_heads=32, num_key_value_heads=8, hidden_size=4096
+    )
+    assert kv_cache_bytes_per_token(llama3, 2) == 32 * 8 * 128 * 2 * 2
+    assert kv_cache_bytes_per_token(tiny_llama().config, 4) == 2 * 4 * 16 * 2 * 4
+    with pytest.raises(ValueError):
+        kv_cache_bytes_per_token(object(), 2)
+
+
+def test_a_memory_budget_sizes_the_batches(random_model: Any, tok: Any, printable_only: list[int]) -> None:
+    from prover.generators.hf import batch_cache_tokens
+
+    requests = [GenRequest(s) for s in STATES] + [GenRequest("⊢ " + " ∧ ".join(["True"] * 12))]
+    per_token = 2 * 4 * 16 * 2 * 4  # the fixture's layers x kv_heads x head_dim x 2 x float32
+    n, new = 4, 8
+    budget = per_token * batch_cache_tokens(2, n, 30, new)  # about two short states per batch
+    gen = HFGenerator(
+        random_model,
+        tok,
+        "proofsteps",
+        max_new_tokens=new,
+        batch_size=16,
+        forbidden_token_ids=printable_only,
+        max_cache_bytes=budget,
+    )
+    assert gen.cache_bytes_per_token == per_token
+    assert gen.max_batch_tokens == budget // per_token
+    prompts = [gen.prompt(r) for r in requests]
+    lengths = gen._prompt_lengths(prompts)
+    batches = gen.plan_batches(prompts, n)
+    assert sorted(i for b in batches for i in b) == list(range(len(requests)))
+    assert len(batches) > 1
+    for batch in batches:
+        rows = batch_cache_tokens(len(batch), n, max(lengths[i] for i in batch), new)
+        assert len(batch) == 1 or rows * per_token <= budget
+    # Batches are as large as the budget allows: the next state in length order would not have fitted.
+    for batch, following in zip(batches, batches[1:], strict=False):
+        grown = batch + following[:1]
+        assert batch_cache_tokens(len(grown), n, max(lengths[i] for i in grown), new) * per_token > budget
+    unbudgeted = HFGenerator(random_model, tok, "proofsteps", max_new_tokens=new, forbidden_token_ids=printable_only)
+    assert [[c.tactic for c in cs] for cs in gen(requests, n)] == [
+        [c.tactic for c in cs] for cs in unbudgeted(requests, n)
+    ]
+
+
+def _oom_above(model: Any, monkeypatch: pytest.MonkeyPatch, max_states: int) -> list[int]:
+    """Wrap `model.generate` so a call on more than `max_states` states raises CUDA's OOM error."""
+    calls: list[int] = []
+    real = model.generate
+
+    def generate(*args: Any, **kwargs: Any) -> Any:
+        states = kwargs["input_ids"].shape[0]
+        calls.append(states)
+        if states > max_states:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(model, "generate", generate)
+    return calls
+
+
+def test_out_of_memory_halves_the_batch_and_retries(
+    random_model: Any, tok: Any, printable_only: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    requests = [GenRequest(s) for s in STATES] + [GenRequest("⊢ " + " ∧ ".join(["True"] * 12))]
+    gen = HFGenerator(random_model, tok, "proofsteps", max_new_tokens=8, batch_size=8, max_batch_tokens=None)
+    gen.forbidden_token_ids = printable_only
+    expected = [[c.tactic for c in cs] for cs in gen(requests, 4)]
+    calls = _oom_above(random_model, monkeypatch, max_states=2)
+    got = gen(requests, 4)
+    assert [[c.tactic for c in cs] for cs in got] == expected
+    assert calls[0] == 5 and max(c for c in calls if c <= 2) == 2  # 5 -> 2 + 3 -> 2 + 1 + 2
+    assert gen.oom_retries == 2
+    # Later calls plan under the lowered budget and no longer hit the error as often.
+    assert gen.max_batch_tokens is not None
+    calls.clear()
+    assert [[c.tactic for c in cs] for cs in gen(requests, 4)] == expected
+    assert sum(1 for c in calls if c > 2) < 2
+
+
+def test_out_of_memory_on_one_state_and_other_errors_propagate(
+    random_model: Any, tok: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gen = HFGenerator(random_model, tok, "proofsteps", max_new_tokens=4, max_batch_tokens=None)
+    _oom_above(random_model, monkeypatch, max_states=0)
+    with pytest.raises(torch.OutOfMemoryError):
+        gen([GenRequest(STATES[0])], 2)
+    monkeypatch.setattr(random_model, "generate", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
+    with pytest.raises(RuntimeError, match="boom"):
+        gen([GenRequest(s) for s in STATES], 2)
+    assert gen.oom_retries == 0

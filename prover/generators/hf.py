@@ -35,6 +35,49 @@ PreTrainedTokenizerBase = Any
 # On CPU, beam search is bound by copying the KV cache every step; batches beyond this many
 # cached tokens (rows x padded length) fall out of the CPU caches and get slower per state.
 CPU_MAX_BATCH_TOKENS = 8192
+# On CUDA the same token budget comes from memory: this share of the free memory (after the weights are
+# loaded) may hold one batch's KV cache. The rest covers beam search's per-step cache reordering copies,
+# logits and activations, and other users of the GPU.
+CUDA_CACHE_MEMORY_FRACTION = 0.5
+
+
+def kv_cache_bytes_per_token(config: Any, dtype_bytes: int) -> int:
+    """Bytes of KV cache one cached token (one row, one position) takes in every layer.
+
+    layers x kv_heads x head_dim x 2 (keys and values) x `dtype_bytes`, read from a transformers config
+    (`num_key_value_heads` for grouped-query attention, `head_dim` when the config sets it, else
+    hidden_size / num_attention_heads). For a 7B Llama 2 in bf16: 32 x 32 x 128 x 2 x 2 = 512 KiB.
+    Raises ValueError when the config lacks the sizes.
+    """
+    text = config.get_text_config() if hasattr(config, "get_text_config") else config
+    layers = getattr(text, "num_hidden_layers", None)
+    heads = getattr(text, "num_attention_heads", None)
+    hidden = getattr(text, "hidden_size", None)
+    if not layers or not heads:
+        raise ValueError("the model config has no num_hidden_layers / num_attention_heads")
+    kv_heads = getattr(text, "num_key_value_heads", None) or heads
+    head_dim = getattr(text, "head_dim", None) or (hidden // heads if hidden else None)
+    if not head_dim:
+        raise ValueError("the model config has neither head_dim nor hidden_size")
+    return int(layers) * int(kv_heads) * int(head_dim) * 2 * int(dtype_bytes)
+
+
+def batch_cache_tokens(states: int, beams: int, longest_prompt: int, max_new_tokens: int) -> int:
+    """Cached tokens of one `generate` call: states x beams rows, each (padded prompt + new tokens) long.
+
+    Times `kv_cache_bytes_per_token` this is the batch's KV-cache bytes: the static cache preallocates
+    exactly that, a dynamic one grows to it.
+    """
+    return states * beams * (longest_prompt + max_new_tokens)
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """A CUDA (or other accelerator) out-of-memory error: `torch.OutOfMemoryError` (torch >= 2.5;
+    `torch.cuda.OutOfMemoryError` is the same class)."""
+    import torch
+
+    oom = getattr(torch, "OutOfMemoryError", None) or getattr(torch.cuda, "OutOfMemoryError", None)
+    return oom is not None and isinstance(exc, oom)
 
 
 @dataclass(frozen=True)
@@ -259,6 +302,8 @@ class HFGenerator:
         share_prefill: bool = True,
         kv_cache: Literal["auto", "static", "dynamic"] = "auto",
         max_batch_tokens: int | None | Literal["auto"] = "auto",
+        max_cache_bytes: int | None = None,
+        cache_memory_fraction: float = CUDA_CACHE_MEMORY_FRACTION,
     ) -> None:
         if decoding not in ("beam", "sample"):
             raise ValueError(f"decoding must be 'beam' or 'sample', got {decoding!r}")
@@ -295,12 +340,32 @@ class HFGenerator:
             attn = getattr(model.config, "_attn_implementation", None)
             kv_cache = "dynamic" if attn == "flash_attention_2" else "static"
         self.kv_cache = kv_cache
-        if max_batch_tokens == "auto":
-            on_cpu = next(model.parameters()).device.type == "cpu"
-            max_batch_tokens = CPU_MAX_BATCH_TOKENS if on_cpu else None
+        if not 0 < cache_memory_fraction <= 1:
+            raise ValueError("cache_memory_fraction must be in (0, 1]")
+        if max_cache_bytes is not None and max_cache_bytes < 1:
+            raise ValueError("max_cache_bytes must be >= 1")
+        first = next(model.parameters())
+        self.device_type: str = first.device.type
+        try:
+            self.cache_bytes_per_token: int | None = kv_cache_bytes_per_token(model.config, first.element_size())
+        except ValueError:
+            self.cache_bytes_per_token = None
+        if max_cache_bytes is None and max_batch_tokens == "auto" and self.device_type == "cuda":
+            import torch
+
+            free, _total = torch.cuda.mem_get_info(first.device)
+            max_cache_bytes = max(int(free * cache_memory_fraction), 1)
+        if max_cache_bytes is not None:
+            # One mechanism for every device: a memory budget is a token budget at this model's bytes per token.
+            if self.cache_bytes_per_token is None:
+                raise ValueError("max_cache_bytes needs a model config with layer and head sizes")
+            max_batch_tokens = max(max_cache_bytes // self.cache_bytes_per_token, 1)
+        elif max_batch_tokens == "auto":
+            max_batch_tokens = CPU_MAX_BATCH_TOKENS if self.device_type == "cpu" else None
         if max_batch_tokens is not None and max_batch_tokens < 1:
             raise ValueError("max_batch_tokens must be >= 1")
-        self.max_batch_tokens = max_batch_tokens
+        self.max_batch_tokens: int | None = max_batch_tokens
+        self.oom_retries = 0  # batches split after an out-of-memory error, over this generator's life
         self._calls = 0
 
     @classmethod
@@ -346,29 +411,60 @@ class HFGenerator:
         n = max(k, math.ceil(k * self.oversample))
         prompts = [self.prompt(r) for r in requests]
         out: list[list[Candidate]] = [[] for _ in requests]
-        for chunk in self.plan_batches(prompts, n):
-            raws = self.generate_raw([prompts[i] for i in chunk], n)
+        pending = self.plan_batches(prompts, n)
+        while pending:
+            chunk = pending.pop(0)
+            try:
+                raws = self.generate_raw([prompts[i] for i in chunk], n)
+            except Exception as exc:
+                if not is_out_of_memory(exc) or len(chunk) == 1:
+                    raise
+                # Halve the batch and retry instead of failing every search in it; later calls plan
+                # with a budget below the one that failed.
+                self._after_oom([prompts[i] for i in chunk], n)
+                half = len(chunk) // 2
+                pending[:0] = [chunk[:half], chunk[half:]]
+                continue
             for i, seqs in zip(chunk, raws, strict=True):
                 out[i] = self._candidates(requests[i], seqs, k)
         return out
 
-    def plan_batches(self, prompts: Sequence[str], n: int) -> list[list[int]]:
-        """Group prompt indices into forward passes: similar lengths together, at most `batch_size`
-        states and (when set) at most `max_batch_tokens` cached tokens (rows x padded length) each.
+    def _after_oom(self, prompts: Sequence[str], n: int) -> None:
+        import gc
 
-        Each state's candidates do not depend on its batch companions, so the grouping is free;
-        sorting by length keeps padding small, and the token cap keeps the KV cache, which beam
-        search copies every step, within what the device handles well.
-        """
+        import torch
+
+        self.oom_retries += 1
+        failed = batch_cache_tokens(len(prompts), n, max(self._prompt_lengths(prompts)), self.max_new_tokens)
+        budget = max(failed // 2, 1)
+        self.max_batch_tokens = budget if self.max_batch_tokens is None else min(self.max_batch_tokens, budget)
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+    def _prompt_lengths(self, prompts: Sequence[str]) -> list[int]:
         lengths = [len(ids) for ids in self.tokenizer(list(prompts))["input_ids"]]
         if self.max_prompt_tokens is not None:
             lengths = [min(length, self.max_prompt_tokens) for length in lengths]
+        return lengths
+
+    def plan_batches(self, prompts: Sequence[str], n: int) -> list[list[int]]:
+        """Group prompt indices into forward passes: similar lengths together, at most `batch_size`
+        states and (when set) at most `max_batch_tokens` cached tokens (`batch_cache_tokens`) each.
+
+        Each state's candidates do not depend on its batch companions, so the grouping is free;
+        sorting by length keeps padding small, and the token cap keeps the KV cache, which beam
+        search copies every step, within what the device handles well (CPU: `CPU_MAX_BATCH_TOKENS`;
+        CUDA: a share of free memory over `kv_cache_bytes_per_token`). A state over the cap alone
+        still gets a batch of its own.
+        """
+        lengths = self._prompt_lengths(prompts)
         order = sorted(range(len(prompts)), key=lambda i: lengths[i])
         batches: list[list[int]] = []
         current: list[int] = []
         for i in order:
             longest = max(lengths[i], max((lengths[j] for j in current), default=0))
-            cost = (len(current) + 1) * n * (longest + self.max_new_tokens)
+            cost = batch_cache_tokens(len(current) + 1, n, longest, self.max_new_tokens)
             over_budget = self.max_batch_tokens is not None and cost > self.max_batch_tokens
             if current and (len(current) >= self.batch_size or over_budget):
                 batches.append(current)
