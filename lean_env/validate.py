@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Protocol
 
 from lean_env.errors import LeanEnvError
-from lean_env.types import Theorem
+from lean_env.types import ClosingContext, Theorem
 from lean_env.verdict import ProofVerifier, Rejected, Verdict, Verified
 
 VALIDATORS = ("lean4checker", "comparator")
@@ -143,7 +143,7 @@ class ToolValidator:
         return f"{self.name} exited with {done.returncode}: {detail}"[:500]
 
 
-class LadderVerifier:
+class LadderVerifier(ClosingContext):
     """A `ProofVerifier` that climbs the last rung: every proof `inner` verifies is kernel-replayed.
 
     A proof the tool refuses becomes `Rejected`; one it accepts is `Verified` with `kernel` set to the

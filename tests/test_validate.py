@@ -195,3 +195,9 @@ def test_sweep_strict_refuses_replay_in_one_line(tmp_path: Path) -> None:
     )  # fmt: skip
     assert code != 0 and "--strict needs a real Lean backend" in out, out
     assert not (tmp_path / "r.jsonl").exists()
+
+
+def test_ladder_closes_its_inner_verifier(tmp_path: Path) -> None:
+    with ladder(tmp_path, "lean4checker") as lad:
+        inner = lad.inner
+    assert inner.closed  # type: ignore[attr-defined]
