@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -492,8 +493,8 @@ class DoctorReport:
         return not self.missing_required
 
 
-def _version_of(program: str, env: Mapping[str, str] | None) -> tuple[str | None, str]:
-    """(path, first line of `program --version`) or (None, reason)."""
+def _version_of(program: str, env: Mapping[str, str] | None, cwd: Path | None = None) -> tuple[str | None, str]:
+    """(path, first line of `program --version`, run in `cwd`) or (None, reason)."""
     path = _which(program, env)
     if path is None:
         return None, "not on PATH"
@@ -505,6 +506,7 @@ def _version_of(program: str, env: Mapping[str, str] | None) -> tuple[str | None
             timeout=PROBE_TIMEOUT_S,
             env=dict(env) if env is not None else None,
             stdin=subprocess.DEVNULL,
+            cwd=cwd,
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -515,21 +517,159 @@ def _version_of(program: str, env: Mapping[str, str] | None) -> tuple[str | None
     return path, lines[0] if lines else "(no version output)"
 
 
+_LEAN_VERSION_LINE = re.compile(r"\bversion (\d+\.\d+\.\d+(?:-rc\d+)?)")
+
+
+def lean_version_of_output(line: str) -> str | None:
+    """`Lean (version 4.20.0, x86_64-unknown-linux-gnu, commit …, Release)` (Lean's `--version`, also the
+    `(Lean version 4.20.0)` of `lake --version`) -> `v4.20.0`; None when no release is named."""
+    m = _LEAN_VERSION_LINE.search(line)
+    return f"v{m[1]}" if m else None
+
+
 def probe_toolchain(env: Mapping[str, str] | None = None, project: Path | None = None) -> list[Check]:
+    """`lake`, `lean`, `elan`, `git`. `lean --version` and `lake --version` run IN the project: elan's proxies
+    pick the toolchain named by the `lean-toolchain` of the directory they run in, so outside the project
+    they would report elan's default toolchain instead of the project's. elan is only demanded when there
+    is no `lake` (a Lean installed another way works as long as its version is the project's)."""
     checks: list[Check] = []
+    where = project if project is not None and project.is_dir() else None
+    lake_path, lake_detail = _version_of("lake", env, where)
     elan_path, elan_detail = _version_of("elan", env)
-    checks.append(Check("elan", elan_path is not None, elan_detail, None if elan_path else ELAN_INSTALL, True))
     toolchain_fix = (
-        f"cd {project} && elan toolchain install $(cat lean-toolchain)"
-        if project is not None and (project / "lean-toolchain").is_file()
+        f"cd {where} && elan toolchain install $(cat lean-toolchain)"
+        if where is not None and (where / "lean-toolchain").is_file()
         else "elan default leanprover/lean4:stable"
     )
-    for tool in ("lean", "lake"):
-        path, detail = _version_of(tool, env)
-        fix = None if path else (toolchain_fix if elan_path else ELAN_INSTALL)
-        checks.append(Check(tool, path is not None, detail, fix, True))
+    in_project = f" (in {where})" if where is not None else ""
+    lean_path, lean_detail = _version_of("lean", env, where)
+    checks.append(
+        Check(
+            "lean",
+            lean_path is not None,
+            lean_detail + (in_project if lean_path else ""),
+            None if lean_path else (toolchain_fix if elan_path else ELAN_INSTALL),
+            True,
+        )
+    )
+    checks.append(
+        Check(
+            "lake",
+            lake_path is not None,
+            lake_detail + (in_project if lake_path else ""),
+            None if lake_path else (toolchain_fix if elan_path else ELAN_INSTALL),
+            True,
+        )
+    )
+    if elan_path is None and lake_path is not None:
+        elan_detail = "not on PATH (not needed: lake is on PATH; elan switches Lean versions per project)"
+    checks.append(
+        Check("elan", elan_path is not None, elan_detail, None if elan_path else ELAN_INSTALL, lake_path is None)
+    )
     git_path, git_detail = _version_of("git", env)
     checks.append(Check("git", git_path is not None, git_detail, None if git_path else "install git", False))
+    return checks
+
+
+def _toolchain_file_version(path: Path) -> str | None:
+    try:
+        return toolchain_lean_version(path.read_text(encoding="utf-8")) if path.is_file() else None
+    except OSError:
+        return None
+
+
+def _repl_source_dir(binary: Path) -> Path | None:
+    """The REPL checkout a binary was built in (`<dir>/.lake/build/bin/repl` -> `<dir>`), if it has a toolchain."""
+    for parent in list(binary.parents)[:4]:
+        if (parent / "lean-toolchain").is_file() and parent.name != "bin":
+            return parent
+    return None
+
+
+def _mathlib_manifest_rev(project: Path) -> str | None:
+    """Mathlib's pinned revision from `lake-manifest.json` (`inputRev`, e.g. `v4.20.0`, else the commit)."""
+    try:
+        manifest = json.loads((project / "lake-manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    for package in manifest.get("packages", []) if isinstance(manifest, dict) else []:
+        if isinstance(package, dict) and package.get("name") == "mathlib":
+            rev = package.get("inputRev") or package.get("rev")
+            return str(rev) if rev else None
+    return None
+
+
+def probe_versions(project: Path, repl_binary: Path | None = None, env: Mapping[str, str] | None = None) -> list[Check]:
+    """Does one Lean version run everything? The project's Lean (`lean --version` run in the project),
+    its `lean-toolchain`, the Lean the REPL binary was built for (its checkout's `lean-toolchain`) and
+    Mathlib's (`.lake/packages/mathlib/lean-toolchain`, at the `lake-manifest.json` revision)."""
+    project = Path(project).expanduser()
+    if not project.is_dir():
+        return []
+    declared = _toolchain_file_version(project / "lean-toolchain")
+    path, line = _version_of("lean", env, project)
+    running = lean_version_of_output(line) if path is not None else None
+    binary = (repl_binary or default_repl_binary(project)).expanduser()
+    binary = binary if binary.is_absolute() else project / binary
+    repl_dir = _repl_source_dir(binary)
+    repl = _toolchain_file_version(repl_dir / "lean-toolchain") if repl_dir is not None else None
+    mathlib = _toolchain_file_version(project / MATHLIB_TOOLCHAIN_RELPATH)
+    mathlib_rev = _mathlib_manifest_rev(project)
+    found = {"lean in project": running, "lean-toolchain": declared, "REPL": repl, "Mathlib": mathlib}
+    known = {k: v for k, v in found.items() if v is not None}
+    detail = ", ".join(f"{k} {v}" for k, v in known.items()) or "no Lean version found"
+    if mathlib_rev:
+        detail += f" (Mathlib rev {mathlib_rev})"
+    versions = set(known.values())
+    if len(versions) <= 1:
+        return [
+            Check(
+                "Lean versions",
+                bool(known),
+                detail,
+                None if known else f"prover setup --lean-project {project}",
+                True,
+                "project",
+            )
+        ]
+    target = mathlib or declared or running
+    if running is not None and declared is not None and running != declared:
+        fix = f"lean in the project is {running}, not {declared}: install elan so the project's toolchain is used: {ELAN_INSTALL}"
+    elif mathlib is not None and declared is not None and mathlib != declared:
+        fix = f"cp {project / MATHLIB_TOOLCHAIN_RELPATH} {project / 'lean-toolchain'} && prover setup --lean-project {project} --mathlib-rev {mathlib_rev or target}"
+    else:
+        fix = f"rebuild the REPL for Lean {target}: prover setup --lean-project {project} --mathlib-rev {mathlib_rev or target}"
+    return [Check("Lean versions", False, "mismatch: " + detail, fix, True, "project")]
+
+
+def find_validator(name: str, project: Path | None = None, env: Mapping[str, str] | None = None) -> Path | None:
+    """`lean4checker` or `comparator`: `lean_env.validate.find_validator` (`$PROVER_<NAME>`, then PATH),
+    else the project's own build (`.lake/build/bin/<name>`, or a `<name>` package of the project)."""
+    from lean_env.validate import find_validator as on_path
+
+    found = on_path(name) if env is None else (Path(p) if (p := _which(name, env)) else None)
+    if found is not None:
+        return found
+    if project is not None:
+        project = Path(project).expanduser()
+        for candidate in (
+            project / ".lake" / "build" / "bin" / name,
+            project / ".lake" / "packages" / name / ".lake" / "build" / "bin" / name,
+        ):
+            if candidate.is_file() and os.access(candidate, os.X_OK):
+                return candidate
+    return None
+
+
+def probe_validators(project: Path, env: Mapping[str, str] | None = None) -> list[Check]:
+    """The kernel-replay tools `prove --strict` can use (optional): present or how to install them."""
+    from lean_env.validate import INSTALL_HINTS, VALIDATORS
+
+    checks = []
+    for name in VALIDATORS:
+        path = find_validator(name, project, env)
+        detail = str(path) if path is not None else "not found (only needed for --strict)"
+        checks.append(Check(name, path is not None, detail, None if path else INSTALL_HINTS[name], False, "validators"))
     return checks
 
 
@@ -656,6 +796,8 @@ def run_doctor(
     checks: list[Check] = []
     checks += probe_toolchain(env, project if project.is_dir() else None)
     checks += probe_project(project, repl_binary)
+    checks += probe_versions(project, repl_binary, env)
+    checks += probe_validators(project, env)
     if include_python:
         checks += probe_python()
     return DoctorReport(project, tuple(checks))

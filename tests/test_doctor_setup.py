@@ -17,6 +17,7 @@ What they model, from upstream:
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import stat
@@ -24,17 +25,20 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from lean_env.setup import (
     DEFAULT_MATHLIB_REV,
     DEFAULT_REPL_RELPATH,
+    ELAN_INSTALL,
     MATHLIB_BUILD_RELPATH,
     REPL_FORK_GIT,
     REPL_GIT,
     ReplTags,
     SetupError,
     default_repl_binary,
+    find_validator,
     lean_version_key,
     plan_repl,
     plan_setup,
@@ -108,7 +112,7 @@ SIMPLE = {
 
 def _make_bin(tmp_path: Path, tools: tuple[str, ...] = ("elan", "lean", "lake", "git")) -> Path:
     bin_dir = tmp_path / "bin"
-    bin_dir.mkdir(exist_ok=True)
+    bin_dir.mkdir(parents=True, exist_ok=True)
     scripts = {"lake": LAKE, "lean": LEAN, "git": GIT}
     for tool in tools:
         script = scripts.get(tool) or f"#!/bin/sh\n{SIMPLE[tool]}\n"
@@ -407,6 +411,96 @@ def test_doctor_probes_report_versions_and_fixes(tmp_path: Path) -> None:
     assert not found["REPL binary"].ok and "lake build repl" in (found["REPL binary"].fix or "")
     (project / MATHLIB_BUILD_RELPATH / "lib").mkdir(parents=True)
     assert {c.name: c for c in probe_project(project)}["Mathlib built"].ok
+
+
+def _set_up(tmp_path: Path, tags: ReplTags, rev: str = "v4.32.0", **extra: str) -> tuple[Path, dict[str, str]]:
+    env = _env(tmp_path, _make_bin(tmp_path), **extra)
+    project = tmp_path / "proj"
+    run_setup(plan_setup(project, rev, tags=tags), env=env, tags=tags)
+    # Mathlib's real manifest for v4.32.0 (the REPL's own Mathlib test project), as `lake update` writes it.
+    manifest = _tags_dir() / "v4.32.0" / "Mathlib" / "lake-manifest.json"
+    (project / "lake-manifest.json").write_text(manifest.read_text())
+    return project, env
+
+
+def test_doctor_runs_lean_and_lake_in_the_project(tmp_path: Path, tags: ReplTags) -> None:
+    """elan's `lean` answers for the toolchain of the directory it runs in (issue 10 point 3)."""
+    project, env = _set_up(tmp_path, tags)
+    outside = {c.name: c for c in probe_toolchain(env)}
+    assert "version 4.19.0" in outside["lean"].detail  # elan's default toolchain
+    inside = {c.name: c for c in probe_toolchain(env, project)}
+    assert "version 4.32.0" in inside["lean"].detail and str(project) in inside["lean"].detail
+    assert any(line.startswith("lean --version (in ") and str(project) in line for line in _argv_log(tmp_path))
+    versions = {c.name: c for c in run_doctor(project, env=env, include_python=False).checks}["Lean versions"]
+    assert versions.ok, versions
+    assert versions.detail.count("v4.32.0") == 5 and "Mathlib rev v4.32.0" in versions.detail
+
+
+def test_doctor_does_not_demand_elan_when_lake_is_on_path(tmp_path: Path, tags: ReplTags) -> None:
+    project, _ = _set_up(tmp_path, tags)
+    env = _env(tmp_path, _make_bin(tmp_path / "no-elan", ("lake", "lean", "git")))
+    report = run_doctor(project, env=env, include_python=False)
+    elan = {c.name: c for c in report.checks}["elan"]
+    assert not elan.ok and not elan.required and "not needed" in elan.detail
+    assert report.ready, report.missing_required
+    # Without lake, elan is how to get it.
+    env = _env(tmp_path, _make_bin(tmp_path / "nothing", ("git",)))
+    checks = {c.name: c for c in run_doctor(project, env=env, include_python=False).checks}
+    assert checks["elan"].required and checks["lake"].fix is not None and "elan-init.sh" in checks["lake"].fix
+
+
+def test_doctor_reports_a_repl_built_for_another_lean_with_the_fix(tmp_path: Path, tags: ReplTags) -> None:
+    project, env = _set_up(tmp_path, tags)
+    (project / ".lake/packages/REPL/lean-toolchain").write_text("leanprover/lean4:v4.31.0\n")
+    report = run_doctor(project, env=env, include_python=False)
+    versions = {c.name: c for c in report.checks}["Lean versions"]
+    assert not versions.ok and versions.required and not report.ready
+    assert "REPL v4.31.0" in versions.detail and "lean-toolchain v4.32.0" in versions.detail
+    assert (
+        versions.fix
+        == f"rebuild the REPL for Lean v4.32.0: prover setup --lean-project {project} --mathlib-rev v4.32.0"
+    )
+
+
+def test_doctor_reports_mathlib_on_another_toolchain(tmp_path: Path, tags: ReplTags) -> None:
+    project, env = _set_up(tmp_path, tags)
+    (project / ".lake/packages/mathlib/lean-toolchain").write_text("leanprover/lean4:v4.32.0-rc1\n")
+    versions = {c.name: c for c in run_doctor(project, env=env, include_python=False).checks}["Lean versions"]
+    assert not versions.ok and "Mathlib v4.32.0-rc1" in versions.detail
+    assert versions.fix is not None and versions.fix.startswith(f"cp {project}/.lake/packages/mathlib/lean-toolchain")
+
+
+def test_doctor_validator_rows(tmp_path: Path, tags: ReplTags) -> None:
+    project, env = _set_up(tmp_path, tags)
+    checks = {c.name: c for c in run_doctor(project, env=env, include_python=False).checks}
+    for name in ("lean4checker", "comparator"):
+        assert not checks[name].ok and not checks[name].required
+        assert checks[name].fix is not None and f"github.com/leanprover/{name}" in checks[name].fix
+    built = project / ".lake" / "build" / "bin" / "lean4checker"
+    built.parent.mkdir(parents=True)
+    built.write_text("#!/bin/sh\nexit 0\n")
+    built.chmod(0o755)
+    assert find_validator("lean4checker", project, env) == built
+    assert find_validator("comparator", project, env) is None
+    assert {c.name: c for c in run_doctor(project, env=env, include_python=False).checks}["lean4checker"].ok
+
+
+def test_doctor_table_reads_well_in_80_columns(tmp_path: Path) -> None:
+    from prover.commands.doctor import render_report
+
+    env = _env(tmp_path, _make_bin(tmp_path, ("git",)))
+    report = run_doctor(tmp_path / "a-rather-long-project-directory-name" / "nested" / "deeper", env=env)
+    buffer = io.StringIO()
+    render_report(report, Console(width=80, file=buffer, force_terminal=False, color_system=None))
+    text = buffer.getvalue()
+    lines = text.splitlines()
+    # Every fix is printed whole on one line, URLs intact (today's fix column wrapped them a character a line).
+    assert ELAN_INSTALL in lines or any(line.endswith(ELAN_INSTALL) for line in lines)
+    assert any("https://github.com/leanprover/lean4checker" in line for line in lines)
+    table = lines[: lines.index("How to fix:")]
+    assert all(len(line) <= 80 for line in table), max(table, key=len)
+    cells = [cell.strip() for line in table for cell in line.split("│")[1:-1]]
+    assert not [c for c in cells if len(c) == 1 and c not in "-"], "a column one character wide"
 
 
 def test_doctor_cli_json_and_strict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

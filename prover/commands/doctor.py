@@ -5,10 +5,16 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from prover.console import EXIT_NOT_PROVED, console, err_console, fail
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from lean_env.setup import DoctorReport
 
 
 def register(app: typer.Typer) -> None:
@@ -27,6 +33,42 @@ def _configured_project(lean_project: str | None, config: Path | None) -> tuple[
     return Path(cfg.lean.project).expanduser(), repl
 
 
+def render_report(report: DoctorReport, out: Console) -> None:
+    """The checks as a table (check, status, what was found), then one line per fix.
+
+    Fixes are commands to copy: they are printed whole on their own lines (soft-wrapped by the terminal,
+    never folded into a narrow column), so a URL never breaks one character a line in 80 columns.
+    """
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=f"prover doctor — Lean project {report.project}", expand=False)
+    table.add_column("check", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    table.add_column("found", overflow="fold", ratio=1)
+    fixes = []
+    for check in report.checks:
+        if check.ok:
+            status = "[green]OK[/]"
+        elif check.required:
+            status = "[red]missing[/]"
+        else:
+            status = "[yellow]optional[/]"
+        if not check.ok and check.fix:
+            fixes.append(check)
+        table.add_row(check.name, status, Text(check.detail))
+    out.print(table)
+    if fixes:
+        out.print("How to fix:")
+        for check in fixes:
+            out.print(Text(f"  {check.name}: ", style="bold") + Text(check.fix or ""), soft_wrap=True)
+    if report.ready:
+        out.print("[green]Ready for real proving.[/]")
+    else:
+        names = ", ".join(c.name for c in report.missing_required)
+        out.print(f"[red]Not ready for real proving[/] (missing: {names}); replay backends still work.")
+
+
 def doctor(
     lean_project: str | None = typer.Option(None, "--lean-project", help="Lake project to inspect (default: config)."),
     config: Path | None = typer.Option(None, "--config", "-c", help="TOML config file."),
@@ -35,8 +77,6 @@ def doctor(
     no_python: bool = typer.Option(False, "--no-python", help="Skip the torch/GPU/vllm/flash-attn/Ray checks."),
 ) -> None:
     """Print what is and is not available (Lean, Lake, Mathlib, REPL, GPU, vllm, Ray) and how to fix it."""
-    from rich.table import Table
-
     from lean_env.setup import run_doctor
 
     project, repl_binary = _configured_project(lean_project, config)
@@ -49,25 +89,7 @@ def doctor(
             )
         )
     else:
-        table = Table(title=f"prover doctor — Lean project {report.project}")
-        table.add_column("check")
-        table.add_column("status")
-        table.add_column("found", overflow="fold")
-        table.add_column("fix", overflow="fold")
-        for check in report.checks:
-            if check.ok:
-                status = "[green]OK[/]"
-            elif check.required:
-                status = "[red]missing[/]"
-            else:
-                status = "[yellow]missing (optional)[/]"
-            table.add_row(check.name, status, check.detail, check.fix or "")
-        console.print(table)
-        if report.ready:
-            console.print("[green]Ready for real proving.[/]")
-        else:
-            names = ", ".join(c.name for c in report.missing_required)
-            console.print(f"[red]Not ready for real proving[/] (missing: {names}); replay backends still work.")
+        render_report(report, console)
     if strict and not report.ready:
         raise typer.Exit(EXIT_NOT_PROVED)
 
