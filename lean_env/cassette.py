@@ -8,7 +8,7 @@ A cassette is a versioned JSONL file (documented in docs/lean_env_replay.md):
 - hole lines (version 2): ``{"kind": "holes", "theorem", "skeleton", "goals": [...]}``: what Lean answers when the
   declaration is compiled with that proof skeleton: one goal per `sorry`, in source order.
 
-Steps are keyed by (state pp, whitespace-normalised tactic). Every record must come from real Lean
+Steps are keyed by (state pp, `normalize_tactic(tactic)`: Lean's layout kept). Every record must come from real Lean
 output; builders here convert published recordings (proofsteps rows, LeanDojo traced tactics,
 miniF2F proofs that compiled) and say what they skipped.
 """
@@ -46,6 +46,8 @@ from lean_env.types import (
 FORMAT_NAME = "lean-prover-cassette"
 FORMAT_VERSION = 2
 # Version 2 added hole lines; a version 1 file is a version 2 file without them, so both are read.
+# Version 2 also keys steps by Lean's layout (`normalize_tactic`: newlines and indentation kept) instead
+# of collapsing whitespace; keys are computed on load, so the files are unchanged, only lookups stricter.
 READABLE_VERSIONS = (1, 2)
 
 # Lean Workbook problems are stated against this header (InternLM Lean-Workbook); rows do not carry it.
