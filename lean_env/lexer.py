@@ -211,7 +211,7 @@ def tokenize(text: str, keep_comments: bool = True) -> list[Token]:
 
     while i < n:
         c = text[i]
-        if c.isspace():
+        if c.isspace() or (i == 0 and c == "\ufeff"):  # a UTF-8 BOM opening the file is no token
             i += 1
             continue
         if text.startswith("--", i):

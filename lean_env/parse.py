@@ -22,9 +22,30 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
 
+from lean_env.edits import Edit, Span, apply_edits, dedent_script, split_steps
 from lean_env.errors import LeanParseError
 from lean_env.lexer import CLOSE_BRACKETS, OPEN_BRACKETS, LexError, Token, TokenKind, check_brackets, tokenize
 from lean_env.types import Theorem, indent_block
+
+__all__ = [
+    "Declaration",
+    "Edit",
+    "Hole",
+    "LeanFile",
+    "SourcePos",
+    "Span",
+    "TheoremDecl",
+    "apply_edits",
+    "dedent_script",
+    "iter_sorries",
+    "pair_theorems",
+    "parse_lean_file",
+    "parse_lean_source",
+    "render_script_at",
+    "render_whole_proof",
+    "replace_proof",
+    "split_steps",
+]
 
 TheoremKind = Literal["theorem", "lemma", "example"]
 TARGET_KEYWORDS = frozenset({"theorem", "lemma", "example"})
@@ -64,19 +85,20 @@ COLUMN1_KEYWORDS = frozenset({"open", "set_option", "omit", "include", "deriving
 IN_PREFIX_KEYWORDS = frozenset({"open", "set_option", "omit", "include", "variable"})
 PROOF_SUFFIX_KEYWORDS = frozenset({"where", "termination_by", "decreasing_by"})
 
-
-@dataclass(frozen=True)
-class Span:
-    """A region of the source: offsets, UTF-8 byte offsets and 1-based line/column of both ends."""
-
-    start: int
-    end: int
-    start_byte: int
-    end_byte: int
-    start_line: int
-    start_column: int
-    end_line: int
-    end_column: int
+# Hole classification (see `Hole`). After these a tactic starts: `by`, the tactic combinators of
+# Lean's src/Init/Tactics.lean (`try`, `all_goals`, `any_goals`, `repeat`, `focus`, `first | …`,
+# `iterate n`) and Mathlib's `on_goal`/`pick_goal`-style ones, `decreasing_by`.
+_TACTIC_BEFORE = frozenset(
+    {"by", "try", "all_goals", "any_goals", "repeat", "repeat'", "focus", "decreasing_by", "classical", "iterate"}
+)
+_TACTIC_BEFORE_SYMBOLS = frozenset({";", "<;>"})
+_BULLETS = frozenset({"·", "."})
+# `=>` opens a tactic block after these (src/Init/Tactics.lean: `case`, `next`, `induction … with`,
+# `cases … with`; Mathlib's `on_goal n =>`); after `fun` it opens a term.
+_ARROW_TACTIC_HEADS = frozenset({"case", "case'", "next", "induction", "cases", "on_goal", "conv", "with_reducible"})
+# A term-position `by …` needs no parentheses between these (it is the whole term there).
+_BARE_TERM_BEFORE = frozenset({":=", "=>", "<|", "$", "(", "⟨", ",", "[", "exact", "from"})
+_BARE_TERM_AFTER = frozenset({")", "⟩", ",", "]"})
 
 
 @dataclass(frozen=True)
@@ -102,6 +124,31 @@ class Declaration:
     @property
     def is_target(self) -> bool:
         return self.kind in TARGET_KEYWORDS
+
+
+HolePosition = Literal["tactic", "term"]
+
+
+@dataclass(frozen=True)
+class Hole:
+    """One `sorry` of a declaration's proof: a place where a proof script goes.
+
+    `span` is the `sorry` token exactly. `position` is "tactic" when the `sorry` stands where a tactic
+    does (`· sorry`, `:= by sorry`, a line of its own in a tactic block) and "term" where a term does
+    (`exact ⟨sorry, h⟩`, `have h : p := sorry`). `indent` is the column (0-based, in code points) where
+    every further line of a multi-line replacement must start: the `sorry`'s own column in tactic position
+    (Lean's `sepByIndent` wants the next tactic in the first one's column), the enclosing tactic's column
+    + 2 in term position (a nested `by` block indented past the tactic it belongs to). `index` is the
+    0-based order among the declaration's holes, in source order, which is also the order of the REPL's
+    `sorries` sorted by position. `parenthesize`: a term-position replacement needs `(by …)` here
+    (the `sorry` is an argument, not the whole term after `:=`, `=>`, `<|`, `(`, `⟨` or `,`).
+    """
+
+    span: Span
+    position: HolePosition
+    indent: int
+    index: int
+    parenthesize: bool = False
 
 
 @dataclass(frozen=True)
@@ -133,6 +180,12 @@ class TheoremDecl:
     modifiers: tuple[str, ...] = ()
     # `set_option x v in` / `open A in` / `#guard_msgs in` before the declaration, without the `in`.
     command_prefixes: tuple[str, ...] = ()
+    # Every `sorry` after the statement (proof, `where`, `decreasing_by`), in source order.
+    holes: tuple[Hole, ...] = ()
+    # Column (0-based) where the proof text starts in the source, for `tactic_script`.
+    proof_column: int = 0
+    # Spaces before the declaration on its first line (a whole new proof is indented 2 more).
+    indent: int = 0
 
     @property
     def has_sorry(self) -> bool:
@@ -149,6 +202,16 @@ class TheoremDecl:
     @property
     def equation_style(self) -> bool:
         return self.proof_span is not None and self.assign_span is None
+
+    @property
+    def tactic_script(self) -> str | None:
+        """The proof's tactic block without its `by`, dedented with its layout intact; None when the
+        proof is not a `by` block. A first tactic written on the `by` line keeps its real column, so
+        `by intro h\n  exact h` stays one (ill-laid-out) step and `:= by\n  intro h\n  exact h` is two."""
+        proof = self.proof
+        if not (proof.startswith("by") and (len(proof) == 2 or proof[2].isspace())):
+            return None
+        return dedent_script(" " * (self.proof_column + 2) + proof[2:])
 
     def to_theorem(self) -> Theorem:
         """A `Theorem` that re-elaborates on its own after `header` (all file text before it).
@@ -378,6 +441,8 @@ class _Parser:
     def __init__(self, text: str, path: str) -> None:
         self.src = _Source(text, path)
         self.text = text
+        # A UTF-8 BOM is kept in `source` (write-back keeps it) but is no part of any header Lean sees.
+        self.content_start = 1 if text.startswith("\ufeff") else 0
         try:
             all_tokens = tokenize(text)
         except LexError as exc:
@@ -408,7 +473,7 @@ class _Parser:
         return LeanFile(
             path=self.src.path,
             source=self.text,
-            header=self.text[:first_decl],
+            header=self.text[self.content_start : first_decl],
             imports=self.imports,
             theorems=self.theorems,
             declarations=self.declarations,
@@ -561,6 +626,7 @@ class _Parser:
 
         decl_start = toks[a].start
         sorries = tuple(src.pos(t.start) for t in toks[a:b] if t.kind is TokenKind.IDENT and t.text == "sorry")
+        holes = self._holes(stmt_end_idx, b)
         if kind == "example":
             name = self.qualify(f"example_{keyword.line}")
         else:
@@ -577,7 +643,7 @@ class _Parser:
                 statement=self.text[keyword.start : stmt_end],
                 proof=proof,
                 sorries=sorries,
-                header=self.text[:decl_start],
+                header=self.text[self.content_start : decl_start],
                 decl_span=decl_span,
                 statement_span=statement_span,
                 proof_span=proof_span,
@@ -587,8 +653,88 @@ class _Parser:
                 attributes=tuple(attributes),
                 modifiers=tuple(modifiers),
                 command_prefixes=tuple(prefixes),
+                holes=holes,
+                proof_column=src.line_col(proof_span.start)[1] - 1 if proof_span is not None else 0,
+                indent=self._line_indent(decl_start),
             )
         )
+
+    def _line_indent(self, offset: int) -> int:
+        """Spaces before the first character of the line holding `offset` (a BOM is not indentation)."""
+        line_start = self.text.rfind("\n", 0, offset) + 1
+        if line_start == 0 and self.text.startswith("\ufeff"):
+            line_start = 1
+        line = self.text[line_start:offset]
+        return len(line) - len(line.lstrip(" \t"))
+
+    def _lead_column(self, k: int) -> int:
+        """0-based column of the first token of token k's line, skipping focusing bullets `·`/`.`."""
+        toks = self.tokens
+        j = k
+        while j > 0 and toks[j - 1].line == toks[k].line:
+            j -= 1
+        while j < k and toks[j].kind is TokenKind.SYMBOL and toks[j].text in _BULLETS:
+            j += 1
+        return toks[j].column - 1
+
+    def _is_tactic_position(self, k: int, floor: int) -> bool:
+        """Whether token k starts a tactic (rather than a term); `floor` is the first proof token."""
+        toks, depths = self.tokens, self.depths
+        if k <= floor:
+            return False
+        prev = toks[k - 1]
+        if prev.kind is TokenKind.IDENT and prev.text in _TACTIC_BEFORE:
+            return True
+        if prev.kind is TokenKind.SYMBOL and prev.text in _TACTIC_BEFORE_SYMBOLS:
+            return True
+        if prev.kind is TokenKind.SYMBOL and prev.text in _BULLETS:
+            # `.` is a bullet only at the start of its line (otherwise it is field notation).
+            return prev.text == "·" or k < 2 or toks[k - 2].line != prev.line
+        if prev.kind is TokenKind.SYMBOL and prev.text == "=>":
+            return self._arrow_opens_tactics(k - 1, floor)
+        if prev.line == toks[k].line:
+            return False
+        if prev.kind is TokenKind.SYMBOL and prev.text not in CLOSE_BRACKETS:
+            return False  # `:=`, `,`, an operator: the term goes on
+        if depths[k] != 0 and not any(
+            toks[m].text == "by" for m in range(k - 1, floor - 1, -1) if depths[m] == depths[k]
+        ):
+            return False
+        # A new line in (or left of) the column of the line above starts a new tactic (`checkColEq`).
+        return toks[k].column - 1 <= self._lead_column(k - 1)
+
+    def _arrow_opens_tactics(self, arrow: int, floor: int) -> bool:
+        """Whether the `=>` at `arrow` is followed by tactics (`case h =>`, an `induction ... with` arm, a
+        tactic `match`) rather than a term (`fun x =>`, a term `match`)."""
+        toks, depths = self.tokens, self.depths
+        for m in range(arrow - 1, floor - 1, -1):
+            if depths[m] != depths[arrow] or toks[m].kind is not TokenKind.IDENT:
+                continue
+            if toks[m].text in ("fun", "λ"):
+                return False
+            if toks[m].text in _ARROW_TACTIC_HEADS:
+                return True
+            if toks[m].text == "match":
+                return self._is_tactic_position(m, floor)
+        return False
+
+    def _holes(self, first: int, b: int) -> tuple[Hole, ...]:
+        toks = self.tokens
+        holes: list[Hole] = []
+        for k in range(first, b):
+            tok = toks[k]
+            if tok.kind is not TokenKind.IDENT or tok.text != "sorry":
+                continue
+            span = self.src.span(tok.start, tok.end)
+            if self._is_tactic_position(k, first):
+                holes.append(Hole(span, "tactic", tok.column - 1, len(holes)))
+                continue
+            prev = toks[k - 1]
+            nxt = toks[k + 1] if k + 1 < len(toks) else None
+            bare_before = prev.text in _BARE_TERM_BEFORE
+            bare_after = nxt is None or nxt.line != tok.line or nxt.text in _BARE_TERM_AFTER
+            holes.append(Hole(span, "term", self._lead_column(k) + 2, len(holes), not (bare_before and bare_after)))
+        return tuple(holes)
 
     def _equations_start(self, colon: int, stmt_limit: int, b: int) -> int | None:
         """The first `| pattern => ...` alternative of an equation-style proof, if the proof is one.
@@ -612,9 +758,11 @@ class _Parser:
 
 
 def parse_lean_source(text: str, path: str = "<string>") -> LeanFile:
-    """Parse Lean source text. Raises `LeanParseError(path, line, column, reason)` when malformed."""
-    if text.startswith("\ufeff"):
-        text = text[1:]
+    """Parse Lean source text. Raises `LeanParseError(path, line, column, reason)` when malformed.
+
+    The text is kept exactly (`LeanFile.source is text`): a UTF-8 BOM and `\r\n` line endings stay, and
+    every span indexes this string, so edits apply to it directly. Headers never include the BOM.
+    """
     return _Parser(text, path).parse()
 
 
@@ -649,6 +797,56 @@ def replace_proof(source: str, decl: TheoremDecl, new_proof_tactics: str) -> str
         return source[: decl.assign_span.end] + " " + body + source[decl.proof_span.end :]
     end = decl.proof_span.end if decl.proof_span is not None else decl.statement_span.end
     return source[: decl.statement_span.end] + " := " + body + source[end:]
+
+
+def render_script_at(hole: Hole, script: str, newline: str = "\n") -> str:
+    """The text that replaces `hole`'s `sorry` by the tactic script `script`.
+
+    Tactic position: the script itself, its further lines re-indented to `hole.indent` (Lean's
+    `sepByIndent`: each tactic of a sequence in the first one's column). Term position: `by` + the script,
+    on one line when it has one line, else `by` then the lines at `hole.indent`; wrapped in parentheses
+    when `hole.parenthesize`. Lines are joined with `newline` (the file's own line ending). Raises
+    ValueError for an empty script.
+    """
+    lines = dedent_script(script).split("\n")
+    if not lines[0]:
+        raise ValueError("the proof script is empty")
+    pad = " " * hole.indent
+    if hole.position == "tactic":
+        return newline.join([lines[0]] + [pad + ln if ln else "" for ln in lines[1:]])
+    one_line = len(lines) == 1
+    body = "by " + lines[0] if one_line else newline.join(["by"] + [pad + ln if ln else "" for ln in lines])
+    return f"({body})" if hole.parenthesize else body
+
+
+def render_whole_proof(decl: TheoremDecl, script: str, newline: str = "\n") -> Edit:
+    """The edit that replaces `decl`'s whole proof by `by` + `script` (or adds `:= by …` where the
+    declaration has no proof), the script indented 2 columns past the declaration. The `:=` and the
+    statement are kept byte for byte; lines are joined with `newline`. Raises ValueError for an empty script.
+    """
+    lines = dedent_script(script).split("\n")
+    if not lines[0]:
+        raise ValueError("the new proof is empty")
+    pad = " " * (decl.indent + 2)
+    body = newline.join(["by"] + [pad + ln if ln else "" for ln in lines])
+    if decl.assign_span is not None and decl.proof_span is not None:
+        return Edit(_between(decl.assign_span, decl.proof_span), " " + body)
+    end = decl.proof_span if decl.proof_span is not None else decl.statement_span
+    return Edit(_between(decl.statement_span, end), " := " + body)
+
+
+def _between(first: Span, last: Span) -> Span:
+    """The span from the end of `first` to the end of `last`."""
+    return Span(
+        first.end,
+        last.end,
+        first.end_byte,
+        last.end_byte,
+        first.end_line,
+        first.end_column,
+        last.end_line,
+        last.end_column,
+    )
 
 
 def iter_sorries(lean_file: LeanFile) -> Iterator[tuple[TheoremDecl, SourcePos]]:

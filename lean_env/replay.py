@@ -21,6 +21,7 @@ from lean_env.cassette import (
     result_to_outcome,
     strip_comments,
 )
+from lean_env.edits import split_steps
 from lean_env.errors import TheoremStartError
 from lean_env.types import (
     ClosingContext,
@@ -131,48 +132,32 @@ class ReplayEnv(ClosingContext):
 
 # --------------------------------------------------------------------------- flattening proof scripts
 
-_BULLET = re.compile(r"^[·.]\s+")
+_BULLET = re.compile(r"^[·.][ \t]+")
 
 
 def flatten_proof(proof: str) -> list[str]:
     """The tactic steps of a proof script, in order.
 
-    Comments and `·` focusing bullets are dropped, indentation is removed, and each logical line is
-    one tactic. A line indented deeper than the start of the tactic above it continues that tactic
-    (a long `nlinarith [...]` list, a `have … := by` block), and is kept with it.
+    Comments are dropped, and a leading `by` too. The script is split into its top-level steps by
+    `lean_env.edits.split_steps` (Lean's layout: a step starts in the block's column; deeper lines
+    continue it), with the script's indentation read as written, first line included, so
+    `"  intro h\n  exact h"` is two steps. A `·` focusing bullet is dropped and its block flattened into
+    its own steps.
     """
-    text = strip_comments(proof).strip()
-    if text.startswith("by") and (len(text) == 2 or text[2].isspace()):
-        text = text[2:]
-    tactics: list[list[str]] = []
-    content_col = -1  # the column where the current tactic's text starts
-    for raw in text.split("\n"):
-        if not raw.strip():
+    text = strip_comments(proof).strip("\n").rstrip()
+    stripped = text.lstrip()
+    if stripped.startswith("by") and (len(stripped) == 2 or stripped[2].isspace()):
+        # The first tactic keeps its column: `by` and the space after it become indentation.
+        text = text[: len(text) - len(stripped)] + "  " + stripped[2:]
+    out: list[str] = []
+    for step in split_steps(text):
+        m = _BULLET.match(step)
+        if m is None:
+            out.append(step)
             continue
-        indent = len(raw) - len(raw.lstrip(" "))
-        body = raw.strip()
-        if tactics and indent > content_col:
-            tactics[-1].append(raw)
-            continue
-        col = indent
-        while (m := _BULLET.match(body)) is not None:
-            col += m.end()
-            body = body[m.end() :]
-        if not body:
-            continue
-        tactics.append([" " * col + body])
-        content_col = col
-    return [_dedent_tactic(lines) for lines in tactics]
-
-
-def _dedent_tactic(lines: list[str]) -> str:
-    first = lines[0]
-    col = len(first) - len(first.lstrip(" "))
-    out = [first.strip()]
-    for ln in lines[1:]:
-        strip = min(col, len(ln) - len(ln.lstrip(" ")))
-        out.append(ln[strip:].rstrip())
-    return "\n".join(out)
+        # `· tac\n  more` is the block `tac\nmore` at the bullet's content column.
+        out.extend(flatten_proof(" " * m.end() + step[m.end() :]))
+    return out
 
 
 class ReplayVerifier:
