@@ -18,13 +18,14 @@ and string literals are ignored, so `-- sorry` or `"#eval"` are harmless) and re
   `Lean.Elab.*`/`Lean.Meta.*`/... meta-level access, `debug.*` options;
 * escaping the proof: any command keyword of Lean, Batteries or Mathlib (`theorem`, `def`, `axiom`,
   `namespace`, `end`, `import`, `alias`, `notation3`, `irreducible_def`, `simproc_decl`,
-  `proof_wanted`, ...; `COMMAND_KEYWORDS`), wherever it stands: a tactic block ends where the tactic
+  `proof_wanted`, ...; `DECLARATION_KEYWORDS`), wherever it stands: a tactic block ends where the tactic
   parser fails, and Lean parses what follows as commands of the file. `open` is allowed only as the
   tactic `open ... in tac`. An unterminated comment or string is refused too (it would swallow the
   checks that follow the proof).
 
-Names are compared as Lean reads them: `«sorryAx»`, `Lean.«ofReduceBool»` and `«IO».println` name
-`sorryAx`, `Lean.ofReduceBool` and `IO.println` (Lean's `«»` escapes only quote a name component).
+Names are compared as Lean reads them: `«sorryAx»`, `Lean.«ofReduceBool»`, `«IO».println` and
+`_root_.sorryAx` name `sorryAx`, `Lean.ofReduceBool`, `IO.println` and `sorryAx` (Lean's `«»` escapes only
+quote a name component; `_root_.` only anchors the name at the root namespace).
 
 Names that merely contain a refused word (`sorry_lemma`, `Nat.decide_eq_true`) are fine: only whole
 tokens count. `decide`, `norm_num [Nat.factorial]`, `nlinarith [sq_nonneg (a - b)]` are fine.
@@ -287,8 +288,13 @@ _IO_NAMES = frozenset({"IO", "EIO", "BaseIO"})
 
 
 def unescape_name(name: str) -> str:
-    """`Lean.«ofReduceBool»` -> `Lean.ofReduceBool`: the name as Lean reads it (`«»` only quote a component)."""
-    return name.replace("«", "").replace("»", "") if "«" in name else name
+    """The name as Lean resolves it: `Lean.«ofReduceBool»` -> `Lean.ofReduceBool` (`«»` only quote a
+    component) and `_root_.sorryAx` -> `sorryAx` (`_root_` only anchors resolution at the root)."""
+    if "«" in name:
+        name = name.replace("«", "").replace("»", "")
+    while name.startswith("_root_."):
+        name = name[len("_root_.") :]
+    return name
 
 
 def is_hash_command(name: str) -> bool:

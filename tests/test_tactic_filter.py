@@ -58,6 +58,10 @@ REFUSED = [
     ("decide +«native»", "native"),
     ("exact «unsafeCast» ()", "unsafeCast"),
     ("«sorry»", "sorry"),
+    ("exact _root_.sorryAx _ false", "sorryAx"),
+    ("exact _root_.Lean.ofReduceBool _ _ rfl", "ofReduceBool"),
+    ('exact (_root_.IO.println "x")', "IO.println"),
+    ("exact «_root_».sorryAx _ false", "sorryAx"),
     # Any command keyword of Lean / Batteries / Mathlib, on its own line or not (point 5).
     ("simp\nalias cheat := Nat.add_zero", "alias"),
     ('notation3 "X" => False', "notation3"),

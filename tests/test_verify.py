@@ -745,6 +745,7 @@ ADVERSARIAL_TABLE: list[tuple[str, str, LeanAnswer, str | None]] = [
     ("typed sorry", "exact (sorry : n + 0 = n)", SORRY_ANSWER, None),
     ("sorryAx", "exact sorryAx _ false", SORRY_ANSWER, None),
     ("escaped sorryAx", "exact «sorryAx» _ false", SORRY_ANSWER, None),
+    ("root-anchored sorryAx", "exact _root_.sorryAx _ false", SORRY_ANSWER, None),
     ("stop", "stop\nsimp", SORRY_ANSWER, None),
     ("first sorry", "first | sorry | simp", SORRY_ANSWER, None),
     ("then sorry", "simp <;> sorry", SORRY_ANSWER, None),
