@@ -20,12 +20,14 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from benchmarks.sweep.attempt import (
+    BACKEND_UNAVAILABLE,
     AttemptJob,
     AttemptOutcome,
     ProofCompleter,
     run_search_attempt,
     run_whole_attempt,
 )
+from lean_env.errors import BackendUnavailableError
 from lean_env.types import Env
 from lean_env.verdict import ProofVerifier
 from prover.config import GeneratorConfig, LeanConfig
@@ -274,6 +276,9 @@ class ProverWorker:
                 outcome = run_search_attempt(
                     job, self._get_env(), self.generator, self._get_verifier(), self.search_config
                 )
+        except BackendUnavailableError as exc:  # the backend itself (e.g. lean_dojo): the driver stops the sweep
+            self._reset()
+            return AttemptOutcome(status=BACKEND_UNAVAILABLE, error=str(exc), worker=self.name)
         except Exception as exc:  # building the backend failed, or something unforeseen: only this attempt fails
             self._reset()
             return AttemptOutcome(

@@ -34,6 +34,11 @@ class AttemptJob:
     prompt: str | None = None  # whole-proof prompt, built by the driver
 
 
+# An attempt's status when the backend cannot work at all (`lean_env.errors.BackendUnavailableError`): not a
+# result of the problem. The driver stops the sweep with the cause and records nothing for it.
+BACKEND_UNAVAILABLE = "backend_unavailable"
+
+
 @dataclass(frozen=True)
 class AttemptOutcome:
     """What an attempt found. `retriable` marks a failure of the machinery (crashed Lean, dead generator)."""

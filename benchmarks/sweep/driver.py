@@ -36,7 +36,13 @@ from benchmarks.sweep.actors import (
     GeneratorServer,
     ProverWorker,
 )
-from benchmarks.sweep.attempt import AttemptJob, AttemptOutcome, ProofCompleter, whole_proof_request
+from benchmarks.sweep.attempt import (
+    BACKEND_UNAVAILABLE,
+    AttemptJob,
+    AttemptOutcome,
+    ProofCompleter,
+    whole_proof_request,
+)
 from benchmarks.sweep.autosize import AutoChoice, AutoSizer
 from benchmarks.sweep.config import SweepConfig
 from lean_env.types import Env
@@ -453,6 +459,8 @@ def _schedule(
             for ref in ready:
                 flight = in_flight.pop(ref)
                 outcome = _collect(ray, ref, flight, timeout_s, actor_error, ray_error)
+                if outcome.status == BACKEND_UNAVAILABLE:  # no problem's result: stop, nothing recorded for it
+                    raise SweepError(f"the {cfg.lean.backend} backend is unusable: {outcome.error}")
                 if outcome.status == "crashed":
                     _kill(ray, flight.worker)
                     if flight.slot < target:
