@@ -335,6 +335,7 @@ class PlanRow:
     wall_s: float
     gpu_hours: float
     chosen: bool
+    over_time_budget: bool  # an expansion cycle longer than the search's time budget allows
 
 
 def plan(
@@ -356,9 +357,7 @@ def plan(
         p = predict(costs, m, limits.max_batch, cluster.cpus / cluster.replicas)
         rate = p.expansions_per_s * cluster.replicas
         wall = expansions / rate if rate > 0 else math.inf
-        rows.append(
-            PlanRow(
-                m, m * cluster.replicas, p, wall, wall / 3600 * cluster.replicas * gpus_per_replica, m == sizing.actors
-            )
-        )
+        gpu_hours = wall / 3600 * cluster.replicas * gpus_per_replica
+        over = limits.cycle_s is not None and p.cycle_s > limits.cycle_s
+        rows.append(PlanRow(m, m * cluster.replicas, p, wall, gpu_hours, m == sizing.actors, over))
     return sizing, rows

@@ -27,6 +27,7 @@ from benchmarks.sizing import (
 from benchmarks.sweep import SweepConfig, load_sweep_config
 from benchmarks.sweep.actors import GeneratorServer
 from benchmarks.sweep.autosize import AutoSizer
+from benchmarks.sweep.plan import format_duration, generator_calls_path, read_generator_calls, write_generator_calls
 from lean_env.types import ClosingContext, ProofFinished, ProofState, TacticResult, Theorem
 from search.types import Candidate, GenRequest, SearchConfig
 
@@ -336,3 +337,84 @@ def test_sweep_with_auto_actors_grows_the_pool_to_its_choice(local_ray: None, tm
     assert 0 < run.auto.calls <= len([c for c in run.generator_calls if c[0] <= run.auto.decided_at])
     workers = {r.worker for r in read_results(run.output).records}
     assert len(workers) == 10  # the 8 starting actors, then 2 more
+
+
+# ----------------------------------------------------------------------------- prover sweep --plan
+
+
+def run_cli(args: list[str]) -> tuple[int, str]:
+    from typer.testing import CliRunner
+
+    from prover.cli import app
+
+    result = CliRunner().invoke(app, args)
+    return result.exit_code, result.output
+
+
+def test_generator_call_record_adds_up_across_resumed_sweeps(tmp_path: Path) -> None:
+    results = tmp_path / "results.jsonl"
+    write_generator_calls(results, [(0.0, 1.1, 1), (1.0, 1.5, 5)])
+    write_generator_calls(results, [(2.0, 1.3, 1)])
+    assert generator_calls_path(results).name == "results.jsonl.generator.json"
+    assert read_generator_calls(results) == [(1, 2, pytest.approx(2.4)), (5, 1, 1.5)]
+
+
+def test_plan_from_defaults_prints_a_table_and_the_expected_cost() -> None:
+    code, out = run_cli(
+        [
+            "sweep",
+            "--plan",
+            "--preset",
+            "llemma",
+            "--split",
+            "test",
+            "--gpus",
+            "8",
+            "--cpus",
+            "128",
+            "--memory-gb",
+            "1024",
+        ]
+    )
+    assert code == 0, out
+    # 244 test problems, 100 expansions of 32 tactics x 0.09 s on a core each; 8 GB per actor caps 16 per GPU.
+    costs = default_costs(num_tactics=32, expansions_per_attempt=100)
+    sizing, rows = plan(
+        costs, Cluster(cpus=128, replicas=8, memory_gb=1024, actor_memory_gb=8), Limits(32, cycle_s=6.0), 244
+    )
+    chosen = next(r for r in rows if r.chosen)
+    assert sizing.actors == 16 and sizing.limited_by == "memory (8 GB per actor)"
+    assert out.strip().splitlines()[-1] == (
+        f"expected: {format_duration(chosen.wall_s)} wall, {chosen.gpu_hours:.1f} GPU hours "
+        "with --actors 16 per replica (128 in all)"
+    )
+    assert "244 problems x 1 attempts" in out and "documented" not in out and "default or flags" in out
+
+
+def test_plan_from_an_earlier_results_file_uses_its_measured_costs(tmp_path: Path) -> None:
+    results = tmp_path / "results.jsonl"
+    records = [record(i, wall=29.0 + 20.0, model=20.0, expansions=10, cpu=29.0, rss=4096) for i in range(6)]
+    results.write_text("".join(r.to_line() for r in records), encoding="utf-8")
+    write_generator_calls(results, [(0.0, A + B * n, n) for n in (1, 2, 5, 8, 3)])
+    code, out = run_cli(["sweep", "--plan", "--from", str(results), "--split", "valid", "--cpus", "16", "--gpus", "1"])
+    assert code == 0, out
+    assert "measured on 6 attempts" in out and "fitted on 5 calls" in out
+    costs = Costs(2.9, 2.9, GeneratorCurve(A, B), expansions_per_attempt=10)
+    expected = choose_actors(costs, Cluster(cpus=16), Limits(32, cycle_s=600 / 100))
+    assert f"with --actors {expected.actors} per replica" in out.strip().splitlines()[-1]
+    assert f"auto: limited by {expected.limited_by}" in out
+
+
+def test_plan_and_auto_refuse_bad_input_in_one_line(tmp_path: Path) -> None:
+    for args, message in (
+        (["sweep", "--plan", "--from", str(tmp_path / "missing.jsonl")], "no such results file"),
+        (["sweep", "--from", str(tmp_path / "r.jsonl")], "--from goes with --plan"),
+        (["sweep", "--plan", "--actors", "many"], "must be a positive number of actors or 'auto'"),
+        (["sweep", "--plan", "--cpus", "0"], "--cpus must be positive"),
+    ):
+        code, out = run_cli(args)
+        assert code == 2 and message in out and len(out.strip().splitlines()) == 1, out
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text(record(0, 1.0, 0.0, 0, 0.1, 10).to_line(), encoding="utf-8")
+    code, out = run_cli(["sweep", "--plan", "--from", str(empty)])
+    assert code == 2 and "no search attempt with an expansion" in out

@@ -45,6 +45,7 @@ from benchmarks.sweep.attempt import (
 )
 from benchmarks.sweep.autosize import AutoChoice, AutoSizer
 from benchmarks.sweep.config import SweepConfig
+from benchmarks.sweep.plan import write_generator_calls
 from lean_env.types import Env
 from lean_env.verdict import ProofVerifier
 from prover.config import ConfigError
@@ -256,6 +257,8 @@ def run_sweep(
     try:
         if jobs:
             _run_jobs(cfg, jobs, comp, config_hash, store, new_records, progress, stats)
+            if stats.calls:  # what the generator cost, for `prover sweep --plan --from RESULTS.jsonl`
+                write_generator_calls(store.path, stats.calls)
     finally:
         store.close()
     records = [r for r in existing if r.problem in names] + new_records

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,8 @@ from prover.commands.options import (
     lean_overrides,
 )
 from prover.console import console, err_console, fail
+
+_PLAN = "Plan (--plan: no model, no Lean)"
 
 
 def register(app: typer.Typer) -> None:
@@ -47,7 +50,9 @@ def sweep(
     attempts: int | None = typer.Option(None, "--attempts", "-n", help="Attempts (samples) per problem, for pass@k."),
     few_shot: str | None = typer.Option(None, "--few-shot", help="Few-shot JSONL for --mode whole."),
     num_few_shot: int | None = typer.Option(None, "--num-few-shot", help="Few-shot examples per prompt."),
-    actors: int | None = typer.Option(None, "--actors", help="Prover actors (CPU)."),
+    actors: str | None = typer.Option(
+        None, "--actors", help="Prover actors (CPU) per sweep, or auto: sized from the first attempts' costs."
+    ),
     cpus_per_prover: float | None = typer.Option(None, "--cpus-per-prover", help="Ray CPUs reserved per prover actor."),
     generator_replicas: int | None = typer.Option(None, "--generator-replicas", help="Generator actors."),
     num_gpus: float | None = typer.Option(None, "--num-gpus", help="GPUs per generator actor."),
@@ -73,8 +78,40 @@ def sweep(
     time_limit: float | None = typer.Option(None, "--time-limit", help="Seconds of search per attempt."),
     write_report: bool = typer.Option(True, "--report/--no-report", help="Write report.md/html next to OUTPUT."),
     show_progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar (stderr)."),
+    plan: bool = typer.Option(
+        False,
+        "--plan",
+        help="Print expected wall time and GPU hours per actor count; run nothing.",
+        rich_help_panel=_PLAN,
+    ),
+    plan_from: Path | None = typer.Option(
+        None, "--from", help="Take the costs from an earlier results JSONL.", rich_help_panel=_PLAN
+    ),
+    gpus: float = typer.Option(1.0, "--gpus", help="GPUs of the cluster (one generator each).", rich_help_panel=_PLAN),
+    cpus: float | None = typer.Option(
+        None, "--cpus", help="CPU cores of the cluster (default: this machine's).", rich_help_panel=_PLAN
+    ),
+    memory_gb: float | None = typer.Option(
+        None, "--memory-gb", help="Memory of the cluster (default: no limit).", rich_help_panel=_PLAN
+    ),
+    actor_memory_gb: float | None = typer.Option(
+        None, "--actor-memory-gb", help="Memory of one prover actor (default 8, or measured).", rich_help_panel=_PLAN
+    ),
+    tactic_s: float | None = typer.Option(
+        None, "--tactic-s", help="Mean seconds per Lean tactic (default 0.09).", rich_help_panel=_PLAN
+    ),
+    gen_call_s: float | None = typer.Option(
+        None, "--gen-call-s", help="Seconds per generator call (default 1.0).", rich_help_panel=_PLAN
+    ),
+    gen_state_s: float | None = typer.Option(
+        None, "--gen-state-s", help="Extra generator seconds per state in a call (default 0.1).", rich_help_panel=_PLAN
+    ),
 ) -> None:
-    """Evaluate the prover on a benchmark; the last line printed is `pass rate: P/N (X%)`."""
+    """Evaluate the prover on a benchmark; the last line printed is `pass rate: P/N (X%)`.
+
+    With --plan nothing runs: the expected wall time and GPU hours of this sweep on --gpus / --cpus
+    are printed per number of prover actors, with the one `--actors auto` would choose.
+    """
     from benchmarks.minif2f import BenchmarkError
     from benchmarks.results import ResultsError
     from benchmarks.sweep import SweepError, load_sweep_config, run_sweep
@@ -111,6 +148,23 @@ def sweep(
     }
     try:
         cfg = load_sweep_config(config, overrides, preset=preset)
+        if plan:
+            from benchmarks.sweep.plan import PlanInputs
+
+            inputs = PlanInputs(
+                gpus,
+                cpus if cpus is not None else float(os.cpu_count() or 1),
+                memory_gb,
+                actor_memory_gb,
+                tactic_s,
+                gen_call_s,
+                gen_state_s,
+                plan_from,
+            )
+            _print_plan(cfg, inputs)
+            return
+        if plan_from is not None:
+            fail("--from goes with --plan (it plans from an earlier results file)")
         if cfg.lean.strict:  # no kernel-replay tool is one line here, not N failed attempts
             from lean_env.validate import check_strict
 
@@ -120,7 +174,7 @@ def sweep(
 
             require_lean_dojo()
         run = run_sweep(cfg, progress=show_progress)
-    except (ConfigError, BenchmarkError, ResultsError, SweepError, LeanEnvError) as exc:
+    except (ConfigError, BenchmarkError, ResultsError, SweepError, LeanEnvError, ValueError) as exc:
         fail(str(exc))
     except KeyboardInterrupt:
         err_console.print("interrupted: finished attempts are in the results file; continue with --resume")
@@ -133,6 +187,55 @@ def sweep(
         rep = write(run.output)
         console.print(f"report: {rep.markdown} and {rep.html}", highlight=False)
     print(run.summary.pass_rate_line(), flush=True)
+
+
+def _print_plan(cfg: Any, inputs: Any) -> None:
+    """The --plan table: one row per actor count (per generator replica), the auto choice marked."""
+    from rich.table import Table
+
+    from benchmarks.sweep import select_problems
+    from benchmarks.sweep.plan import format_duration, sweep_plan
+
+    problems = select_problems(cfg)
+    p = sweep_plan(cfg, inputs, len(problems))
+    c = p.cluster
+    console.print(
+        f"plan: {p.problems} problems x {cfg.sweep.attempts} attempts = {p.attempts} attempts, "
+        f"{p.sizing.costs.expansions_per_attempt:.3g} expansions each; cluster: {p.gpus:g} GPUs "
+        f"({c.replicas} generator replicas), {c.cpus:g} CPUs"
+        + (f", {c.memory_gb:g} GB" if c.memory_gb is not None else ""),
+        highlight=False,
+        soft_wrap=True,
+    )
+    for line in p.sources:
+        console.print(f"  {line}", highlight=False, soft_wrap=True)
+    # actors per generator replica, all actors, mean batch, generator busy fraction, expansions/s, CPUs in use
+    table = Table(title="expected cost by prover actors per generator replica")
+    for col in ("actors", "total", "batch", "busy", "exp/s", "CPUs", "wall", "GPU h", ""):
+        table.add_column(col, justify="right")
+    for row in p.rows:
+        pr = row.prediction
+        table.add_row(
+            str(row.actors),
+            str(row.total_actors),
+            f"{pr.batch:.1f}",
+            f"{pr.generator_busy:.2f}",
+            f"{pr.expansions_per_s * c.replicas:.3g}",
+            f"{pr.cpus_used * c.replicas:.3g}",
+            format_duration(row.wall_s),
+            f"{row.gpu_hours:.1f}",
+            "auto" if row.chosen else ("over time budget" if row.over_time_budget else ""),
+        )
+    console.print(table)
+    chosen = next(r for r in p.rows if r.chosen)
+    console.print(
+        f"auto: limited by {p.sizing.limited_by}" + "".join(f"; {n}" for n in p.sizing.notes), highlight=False
+    )
+    print(
+        f"expected: {format_duration(chosen.wall_s)} wall, {chosen.gpu_hours:.1f} GPU hours "
+        f"with --actors {chosen.actors} per replica ({chosen.total_actors} in all)",
+        flush=True,
+    )
 
 
 def report(
