@@ -57,6 +57,12 @@ def make_verifier(cfg: LeanConfig) -> ProofVerifier:
     With `cfg.strict` every proof the REPL verifier accepts is also kernel-replayed (`lean_env.validate`);
     `ValidatorError` (one line, with the install command) when no tool is installed or the backend is replay.
     """
+    if cfg.strict and cfg.backend == "dojo":  # the tools re-check a module of the Lean project, not a traced repo
+        from lean_env.validate import ValidatorError
+
+        raise ValidatorError(
+            "--strict is not available with the dojo backend (proofs are checked in traced repositories)"
+        )
     if cfg.strict:
         from lean_env.validate import check_strict
 

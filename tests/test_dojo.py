@@ -530,3 +530,13 @@ def test_sweep_with_a_broken_lean_dojo_exits_2_with_one_line(standin: dict[str, 
     assert done.returncode == 2, done.stderr
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "TACTIC_MEMORY_LIMIT='32G'" in errors[0], done.stderr
+
+
+def test_strict_is_refused_with_the_dojo_backend_rather_than_ignored() -> None:
+    # The kernel-replay rung re-checks modules of the configured Lean project; dojo proofs live in traced repos.
+    from lean_env.validate import ValidatorError
+    from prover.backends import make_verifier
+    from prover.config import LeanConfig
+
+    with pytest.raises(ValidatorError, match="not available with the dojo backend"):
+        make_verifier(LeanConfig(backend="dojo", strict=True))
