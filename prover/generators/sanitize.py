@@ -1,12 +1,17 @@
 """Turn raw model completions into single, clean, allowed tactics.
 
-A completion is cut at the template's stop strings, reduced to one tactic (the first line,
-plus indented continuation lines), stripped of trailing comments and unmatched closing
-brackets, and refused when it is truncated, garbled or forbidden by `lean_env.tactic_filter`.
+A completion loses its reasoning blocks (`<think>…</think>`, as chain-of-thought provers such as
+Kimina-Prover and Goedel-Prover-V2 write them), is cut at the template's stop strings, and when it
+holds a fenced code block (```` ```lean4 ````) only the code counts: the last complete block, as
+the model cards of those provers say their answer is. It is then reduced to one tactic (the first
+line, plus indented continuation lines), stripped of trailing comments and unmatched closing
+brackets, and refused when it is truncated (an open bracket, or a last token that needs more:
+`have h : x = 2 := by`), garbled, or forbidden by `lean_env.tactic_filter`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from prover.templates import PromptTemplate
@@ -35,9 +40,63 @@ def _load_filter() -> Callable[..., str | None]:
     return check_tactic
 
 
+_THINK_OPEN = "<think>"
+_THINK_CLOSE = "</think>"
+_FENCE = re.compile(r"^\s*```\s*([A-Za-z0-9_+-]*)\s*$")
+
+
+def drop_reasoning(text: str) -> str | None:
+    """`text` without its reasoning: everything up to the last `</think>` goes (an R1-style chat template
+    opens `<think>` in the prompt, so a completion may hold only the closing tag). None when a reasoning
+    block is still open: the token limit cut the model off before it answered."""
+    close = text.rfind(_THINK_CLOSE)
+    if close != -1:
+        text = text[close + len(_THINK_CLOSE) :]
+    if _THINK_OPEN in text:
+        return None
+    return text
+
+
+def fenced_code(text: str) -> str:
+    """The code of `text` when it has Markdown fences, else `text` unchanged.
+
+    The last complete block wins (a chain-of-thought model may draft and then revise); a block left
+    open by the token limit counts when no block is complete. A lone untagged fence after some text
+    is a closing fence (the prompt opened it, as DeepSeek-Prover-V1.5's does): the text before it.
+    """
+    lines = text.split("\n")
+    fences = [(i, m.group(1)) for i, line in enumerate(lines) if (m := _FENCE.match(line))]
+    if not fences:
+        return text
+    first, lang = fences[0]
+    if not lang and len(fences) % 2 == 1 and "\n".join(lines[:first]).strip():
+        return "\n".join(lines[:first])
+    blocks = [(fences[j][0], fences[j + 1][0]) for j in range(0, len(fences) - 1, 2)]
+    if blocks:
+        start, end = blocks[-1]
+        return "\n".join(lines[start + 1 : end])
+    return "\n".join(lines[first + 1 :])
+
+
 def _strip_fences(text: str) -> str:
     lines = [ln for ln in text.split("\n") if not ln.strip().startswith("```")]
     return "\n".join(lines)
+
+
+# A tactic whose last token needs something after it was cut off (by the token limit or a stop string
+# inside a nested block): `have h : x = 2 := by`, `simp at`, `cases h with`, `use 2,`. Keywords count only
+# as whole words after a space (`h.exact` is a name); `*` and `⊢` are left out (`simp at *`, `at h ⊢`).
+_NEEDS_MORE_WORDS = (
+    "by|with|at|fun|λ|from|using|calc|then|else|do|if|generalizing|exact|apply|refine|refine'|use|show|"
+    "have|obtain|rcases|specialize|suffices|let|match|rw|rewrite|simp_rw|induction|cases"
+)
+_TRUNCATED = re.compile(
+    rf"(?:(?:^|\s)(?:{_NEEDS_MORE_WORDS})|:=|=>|,|·|\||←|→|↔|∧|∨|=|≠|≤|≥|<|>|\+|-|/|\^|∘|\$|<\||\|>|:|\.)$"
+)
+
+
+def _truncated(text: str) -> bool:
+    return bool(_TRUNCATED.search(text.rstrip()))
 
 
 def _single_tactic(text: str) -> str:
@@ -100,9 +159,12 @@ def _garbled(text: str) -> bool:
 
 def clean_tactic(raw: str, template: PromptTemplate | None = None) -> str | None:
     """The single tactic in a raw completion, or None when nothing usable is left (no filter applied)."""
-    text = template.extract(raw) if template is not None else raw
-    text = text.replace("\r\n", "\n").replace("\t", "  ")
-    text = _strip_fences(text)
+    reasoned = drop_reasoning(raw.replace("\r\n", "\n"))
+    if reasoned is None:
+        return None
+    text = template.extract(reasoned) if template is not None else reasoned
+    text = text.replace("\t", "  ")
+    text = _strip_fences(fenced_code(text))
     text = _single_tactic(text)
     text = _strip_comment(text)
     while text.endswith((";", "<;>")):
@@ -115,7 +177,9 @@ def clean_tactic(raw: str, template: PromptTemplate | None = None) -> str | None
     balanced = balanced.rstrip().rstrip(";").rstrip()
     while balanced.endswith("<;>"):
         balanced = balanced.removesuffix("<;>").rstrip()
-    return balanced or None
+    if not balanced or _truncated(balanced):
+        return None
+    return balanced
 
 
 class Sanitizer:
