@@ -500,7 +500,7 @@ class ReplVerifier(ClosingContext):
         for i, (name, (_, decl)) in enumerate(targets.items()):
             print_lines[name] = first_print + i
             text += f"#print axioms {_printable_name(decl)}\n"
-        response = self._compile(text)
+        response = self._check(text)  # on the imports' environment, like every check
         spans = [(d.span.start_line, d.span.end_line) for d in new.declarations]
         for name, (_, decl) in targets.items():
             if isinstance(response, Rejected):

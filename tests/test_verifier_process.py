@@ -152,3 +152,14 @@ def test_config_keys_reach_the_verifier(tmp_path: Path) -> None:
     policy = VerifierPolicy(max_checks=cfg.verifier_max_checks, restart_memory_mb=cfg.verifier_restart_mb)
     assert (policy.max_checks, policy.restart_memory_mb, policy.share_imports) == (7, 1024, True)
     assert LeanConfig().verifier_max_checks == 100
+
+
+def test_whole_file_checks_use_the_same_imports_env() -> None:
+    original = "import Mathlib\nimport Aesop\n\ntheorem a : 1 = 1 := by\n  sorry\n"
+    rewritten = original.replace("sorry", "rfl")
+    policy = VerifierPolicy(max_checks=None, restart_memory_mb=None)
+    with ReplVerifier(bench_settings(), policy=policy) as verifier:
+        assert isinstance(verifier.verify(theorem(1), "rfl"), Verified)
+        verdicts = verifier.verify_file(original, rewritten, ["a"])
+        assert isinstance(verdicts["a"], Verified), verdicts
+        assert (verifier.imports_elaborated, verifier.checks) == (1, 2)
