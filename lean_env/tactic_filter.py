@@ -33,6 +33,8 @@ tokens count. `decide`, `norm_num [Nat.factorial]`, `nlinarith [sq_nonneg (a - b
 
 from __future__ import annotations
 
+import re
+
 from lean_env.lexer import LexError, Token, TokenKind, tokenize
 
 _GIVE_UP = {
@@ -369,6 +371,13 @@ def check_tactic(tactic: str, allow_native_decide: bool = False) -> str | None:
 
     `tactic` is any proof text (one tactic or a whole multi-line script); the answer is one line.
     """
+    if _surely_harmless(tactic):  # the verdict of `check_tactic_lexed`, without lexing: see "fast path"
+        return None
+    return check_tactic_lexed(tactic, allow_native_decide)
+
+
+def check_tactic_lexed(tactic: str, allow_native_decide: bool = False) -> str | None:
+    """`check_tactic` without its fast path: always lexes `tactic` (the reference the fast path is tested on)."""
     try:
         tokens = tokenize(tactic, keep_comments=False)
     except LexError as exc:
@@ -402,3 +411,50 @@ def check_tactic(tactic: str, allow_native_decide: bool = False) -> str | None:
 
 def is_allowed(tactic: str, allow_native_decide: bool = False) -> bool:
     return check_tactic(tactic, allow_native_decide) is None
+
+
+# ----------------------------------------------------------------------------- fast path
+# Lexing costs tens to hundreds of microseconds per text, and a search meets mostly new texts (a
+# model rarely repeats itself exactly). `_surely_harmless` proves, without lexing, that `check_tactic`
+# would find nothing, and otherwise defers to it; it never refuses. Why it agrees with the lexer:
+# * Everything the lexer can fail on, hide or glue starts with `"` (strings, `s!"…"`, `r"…"`),
+#   `--` or `/-` (comments), `«` (escaped names) or `#` (`#commands`, `#` notation): texts with any
+#   of them take the full path.
+# * Every other refusal is about one identifier token T: T, or T without a trailing `?`/`!`, equals
+#   a refused word; T starts with a refused prefix; or a dotted part of T starts with `unsafe`. An
+#   ASCII letter or `_` is always part of an identifier (Lean's `isIdFirst`/`isIdRest`), so T's
+#   maximal runs of [A-Za-z_] are maximal runs of the whole text too ("atoms"): a refused word made
+#   of such runs shows up as atoms, a refused prefix as an atom's start. The atoms of every refused
+#   word (digits split them: `notation3` gives `notation`) are `_SUSPICIOUS_ATOMS`; words with `?`
+#   or `!` (`apply?`) are looked for as they are written. More suspicion only means more texts take
+#   the full path, never another verdict; tests/test_filter_fast_path.py checks that the two paths
+#   agree on every tactic of the shared proofsteps and of the adversarial table.
+_ATOM = re.compile(r"[A-Za-z_]+")
+_FULL_PATH_MARKS = ('"', "--", "/-", "«", "#")
+_REFUSED_NAMES = (
+    *_GIVE_UP,
+    *_NATIVE,
+    *_REFUSED_WORDS,
+    *DECLARATION_KEYWORDS,
+    *_IO_NAMES,
+    *_ADMITS,
+    *(prefix for prefix, _ in _REFUSED_PREFIXES),
+    "open",  # `open` without `in`
+    "native",  # `decide +native`, `(config := {native := true})`
+)
+_QUESTION_WORDS = tuple(w for w in _REFUSED_NAMES if "?" in w or "!" in w)
+_SUSPICIOUS_ATOMS = frozenset(
+    atom for word in _REFUSED_NAMES if word not in _QUESTION_WORDS for atom in _ATOM.findall(word)
+)
+# Refused prefixes whose first atom a longer name continues (`declare_x`, `unsafeCast`).
+_SUSPICIOUS_STARTS = (
+    "unsafe",
+    *(p for p, _ in _REFUSED_PREFIXES if (m := _ATOM.match(p)) is not None and m.end() == len(p)),
+)
+
+
+def _surely_harmless(tactic: str) -> bool:
+    """True only when `check_tactic` would find nothing to refuse (see the comment above)."""
+    if any(mark in tactic for mark in _FULL_PATH_MARKS) or any(w in tactic for w in _QUESTION_WORDS):
+        return False
+    return not any(a in _SUSPICIOUS_ATOMS or a.startswith(_SUSPICIOUS_STARTS) for a in _ATOM.findall(tactic))
