@@ -297,7 +297,8 @@ def scoped_options(header: str, statement: str = "") -> tuple[tuple[str, str], .
         for i, tok in enumerate(tokens):
             if tok.kind is not TokenKind.IDENT:
                 continue
-            if tok.text in ("section", "namespace") and tok.column == 1:
+            opens_scope = tok.column == 1 or (i > 0 and tokens[i - 1].text in ("noncomputable", "public"))
+            if tok.text in ("section", "namespace") and opens_scope:
                 scopes.append([])
             elif tok.text == "end" and tok.column == 1 and len(scopes) > 1:
                 scopes.pop()

@@ -584,6 +584,11 @@ def test_options_can_be_switched_off(shared: Path, tmp_path: Path) -> None:
             [("pp.all", "true")],
         ),
         ("-- set_option maxHeartbeats 0\n/- set_option x 1 -/\n", "theorem t : True", []),
+        (
+            "set_option maxRecDepth 5000\nnoncomputable section\nset_option maxHeartbeats 0\nend\n",
+            "theorem t : True",
+            [("maxRecDepth", "5000")],
+        ),
         ('set_option trace.profiler.output "x y"\n', "theorem t : True", [("trace.profiler.output", '"x y"')]),
     ],
 )
