@@ -204,6 +204,46 @@ def _training_arguments(cfg: TrainConfig, out: Path) -> Any:
     )
 
 
+def _save_final_model(trainer: Any, cfg: TrainConfig, out: Path) -> Any | None:
+    """Save the trained model into `out` with every rank taking part; the in-memory model on one process.
+
+    Under FSDP and DeepSpeed ZeRO-3 the weights are sharded and `Trainer.save_model` gathers the full
+    state dict on every rank before the main process writes (transformers v5.24.0
+    src/transformers/trainer.py `save_model`: `accelerator.get_state_dict` /
+    `_zero3_consolidated_16bit_state_dict`, then `_save`, which only the main process runs through), so
+    it must be called on all ranks: called on rank 0 alone it waits forever for the others. A LoRA
+    model is merged in memory on one process; with several, rank 0 merges from the saved adapter.
+    Returns the model to evaluate in memory, or None when it has to be read back from `out`.
+    """
+    merge = cfg.lora.enabled and cfg.lora.merge_on_save
+    distributed = int(trainer.args.world_size) > 1
+    if merge and not distributed:
+        final: Any = trainer.model.merge_and_unload()
+        final.config.use_cache = True
+        if trainer.is_world_process_zero():
+            final.save_pretrained(str(out))
+        return final
+    trainer.model.config.use_cache = True
+    trainer.save_model(str(out))  # a collective under FSDP / ZeRO-3: every rank calls it
+    if merge and trainer.is_world_process_zero():
+        from peft import AutoPeftModelForCausalLM
+
+        merged = AutoPeftModelForCausalLM.from_pretrained(str(out)).merge_and_unload()
+        merged.config.use_cache = True
+        for adapter_file in ("adapter_model.safetensors", "adapter_model.bin", "adapter_config.json"):
+            (out / adapter_file).unlink(missing_ok=True)
+        merged.save_pretrained(str(out))
+    return None if distributed else trainer.model
+
+
+def _load_saved(out: Path, cfg: TrainConfig) -> Any:
+    from transformers import AutoModelForCausalLM
+
+    model: Any = AutoModelForCausalLM.from_pretrained(str(out), trust_remote_code=cfg.model.trust_remote_code)
+    model.eval()
+    return model
+
+
 def run_training(
     cfg: TrainConfig,
     *,
@@ -292,15 +332,9 @@ def _run_training(
     result = trainer.train(resume_from_checkpoint=checkpoint)
     train_loss = float(result.training_loss) if result.training_loss == result.training_loss else None
 
-    final: Any = trainer.model
-    if cfg.lora.enabled and cfg.lora.merge_on_save:
-        final = final.merge_and_unload()
-    final.config.use_cache = True
-    if trainer.is_world_process_zero():
-        if final is trainer.model:
-            trainer.save_model(str(out))
-        else:
-            final.save_pretrained(str(out))
+    final = _save_final_model(trainer, cfg, out)
+    main = trainer.is_world_process_zero()
+    if main:
         tokenizer.save_pretrained(str(out))
         from prover.generators.checkpoint import write_template_record
 
@@ -308,8 +342,12 @@ def _run_training(
         log(f"saved checkpoint to {out} (load it with: prover prove --model {out})")
 
     report: EvalReport | None = None
-    if cfg.eval.enabled and trainer.is_world_process_zero():
+    if cfg.eval.enabled and main:
+        # Only rank 0 evaluates, on a model no other rank needs: in-memory when the run had one process,
+        # else the saved whole model (a sharded FSDP/ZeRO-3 model's forward is a collective).
         log("evaluating on the held-out split ...")
+        if final is None:
+            final = _load_saved(out, cfg)
         report = evaluate_checkpoint(
             final,
             tokenizer,
