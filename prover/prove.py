@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -16,10 +17,23 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from lean_env.parse import LeanFile, TheoremDecl, pair_theorems, parse_lean_source, replace_proof
-from lean_env.types import DojoSource, Env, Theorem
+from lean_env.parse import (
+    Edit,
+    Hole,
+    LeanFile,
+    TheoremDecl,
+    apply_edits,
+    dedent_script,
+    pair_theorems,
+    parse_lean_source,
+    render_script_at,
+    render_whole_proof,
+    replace_proof,
+    split_steps,
+)
+from lean_env.types import DojoSource, Env, HoleTarget, Theorem
 from lean_env.verdict import ProofVerifier, Rejected, Verdict, Verified
-from prover.files import atomic_write
+from prover.files import atomic_write, write_preserving
 from prover.jobs import FOUND, JobConfig, JobResult, ProofTarget, run_jobs
 from search import InformalContext, TacticGenerator
 
@@ -188,20 +202,72 @@ class Hooks:
     on_done: Callable[[TheoremReport], None] | None = None
 
 
-def theorem_targets(
+@dataclass(frozen=True)
+class DeclPlan:
+    """How one declaration is worked on: each hole of its skeleton, or (no holes) its whole proof.
+
+    `targets` are the names of its `ProofTarget`s, in hole order (one name for a whole proof).
+    """
+
+    decl: TheoremDecl
+    theorem: Theorem
+    holes: tuple[Hole, ...]
+    skeleton: str
+    targets: tuple[str, ...]
+
+
+def proof_is_just_sorry(decl: TheoremDecl) -> bool:
+    """`:= sorry`, `:= by sorry`, `:= by\\n  sorry`: nothing of the user's to keep."""
+    words = decl.proof.split()
+    return words in (["sorry"], ["by", "sorry"])
+
+
+def plan_targets(
+    lean_file: LeanFile,
     decls: Sequence[TheoremDecl],
+    *,
+    from_statement: bool = False,
     make_theorem: Callable[[TheoremDecl], Theorem] | None = None,
     use_informal: bool = False,
-) -> list[ProofTarget]:
-    """Whole-proof targets: each declaration searched from its statement."""
-    return [
-        ProofTarget(
-            name=d.name,
-            theorem=make_theorem(d) if make_theorem else d.to_theorem(),
-            context=informal_context(d) if use_informal else None,
-        )
-        for d in decls
-    ]
+) -> tuple[list[DeclPlan], list[ProofTarget]]:
+    """One target per `sorry` of each declaration's skeleton; one whole-proof target instead when
+    `from_statement` is set, the proof is just `sorry`, or it has no `sorry` (`--theorem` on a proved one)."""
+    plans: list[DeclPlan] = []
+    targets: list[ProofTarget] = []
+    for decl in decls:
+        theorem = make_theorem(decl) if make_theorem else decl.to_theorem()
+        context = informal_context(decl) if use_informal else None
+        holes = tuple(decl.holes)
+        if from_statement or not holes or decl.proof_span is None or proof_is_just_sorry(decl):
+            plans.append(DeclPlan(decl, theorem, (), "", (decl.name,)))
+            targets.append(ProofTarget(decl.name, theorem, context=context))
+            continue
+        start = decl.proof_span.start
+        skeleton = lean_file.source[start : decl.proof_span.end]
+        offsets = tuple(h.span.start - start for h in holes)
+        prefixes = _top_level_prefixes(skeleton, len(holes))
+        names = []
+        for hole in holes:
+            target = HoleTarget(theorem, skeleton, offsets, hole.index, prefixes.get(hole.index))
+            names.append(target.label)
+            targets.append(ProofTarget(target.label, theorem, target, context))
+        plans.append(DeclPlan(decl, theorem, holes, skeleton, tuple(names)))
+    return plans, targets
+
+
+def _top_level_prefixes(skeleton: str, count: int) -> dict[int, tuple[str, ...]]:
+    """For each hole that is a whole top-level step of a `by` block: the steps before it (for LeanDojo)."""
+    text = skeleton.strip()
+    if not (text.startswith("by") and (len(text) == 2 or text[2].isspace())):
+        return {}
+    steps = split_steps(dedent_script(text[2:]))
+    found: dict[int, tuple[str, ...]] = {}
+    seen = 0
+    for i, step in enumerate(steps):
+        if step.strip() == "sorry":
+            found[seen] = tuple(steps[:i])
+        seen += len(re.findall(r"(?<![\w.'])sorry(?![\w'])", step))
+    return found if seen == count else {}
 
 
 def prove_file(
@@ -246,35 +312,63 @@ def _entry(job: JobResult) -> TheoremReport:
 
 def finalize_file(
     path: Path,
-    original: str,
+    lean_file: LeanFile,
+    plans: Sequence[DeclPlan],
     proofs: dict[str, str],
     verifier: ProofVerifier,
     report: FileReport,
     write: bool,
 ) -> tuple[str, str]:
-    """Rewrite the file with verified proofs, re-verify it whole, drop any that fail.
+    """Fill the holes and proofs found, re-verify every changed declaration whole, drop any that fail.
 
-    Returns (new_source, unified diff). Writes the file (keeping a backup) only when
-    `write` is set and at least one proof survived the whole-file check.
+    A declaration changes only when all its holes were filled (one that still has a `sorry` is not
+    proved). Edits are spans of the one parse, applied in one pass to the original text, so nothing
+    else in the file changes. Returns (new_source, unified diff); writes (keeping a backup and the
+    file's mode, BOM and line endings) only when `write` is set and something survived.
     """
     by_name = {t.name: t for t in report.theorems}
-    kept = dict(proofs)
+    original = lean_file.source
+    newline = "\r\n" if "\r\n" in original else "\n"
+    changes: dict[str, tuple[DeclPlan, list[Edit], dict[int, str]]] = {}
+    for plan in plans:
+        if not plan.holes:
+            script = proofs.get(plan.decl.name)
+            if script is not None:
+                changes[plan.decl.name] = (plan, [render_whole_proof(plan.decl, script, newline)], {})
+            continue
+        fills = {h.index: proofs[n] for h, n in zip(plan.holes, plan.targets, strict=True) if n in proofs}
+        if len(fills) < len(plan.holes):
+            missing = next(n for n in plan.targets if n not in proofs)
+            for name in plan.targets:
+                if name in proofs:
+                    by_name[
+                        name
+                    ].message = f"found, not written: {missing} was not filled, so the declaration is unproved"
+            continue
+        edits = [Edit(h.span, render_script_at(h, fills[h.index], newline)) for h in plan.holes]
+        changes[plan.decl.name] = (plan, edits, fills)
     new_source = original
-    for _ in range(len(proofs) + 1):
-        new_source = apply_proofs(original, str(path), kept)
-        if not kept:
+    for _ in range(len(changes) + 1):
+        new_source = apply_edits(original, [e for _, edits, _ in changes.values() for e in edits])
+        if not changes:
             break
-        verdicts = verify_file(verifier, original, new_source, str(path), list(kept))
-        failed = {n: v for n, v in verdicts.items() if not isinstance(v, Verified)}
+        verdicts = _check_declarations(verifier, lean_file, new_source, list(changes.values()))
+        failed = False
+        for name, verdict in verdicts.items():
+            plan = changes[name][0]
+            entries = [by_name[n] for n in plan.targets]
+            if isinstance(verdict, Verified):
+                for entry in entries:
+                    entry.status, entry.checker = "proved", verdict.checker
+                continue
+            failed = True
+            for entry in entries:
+                entry.status, entry.checker = "rejected", verdict.checker or entry.checker
+                entry.message = f"whole-declaration check rejected the proof: {verdict.reason}"
+            del changes[name]
         if not failed:
             report.file_verified = True
             break
-        for name, verdict in failed.items():
-            assert isinstance(verdict, Rejected)
-            entry = by_name[name]
-            entry.status = "rejected"
-            entry.message = f"whole-file check rejected the proof: {verdict.reason}"
-            del kept[name]
     diff = "".join(
         difflib.unified_diff(
             original.splitlines(keepends=True),
@@ -283,9 +377,37 @@ def finalize_file(
             tofile=f"b/{path.name}",
         )
     )
-    if write and kept:
+    if write and changes:
         backup = path.with_name(f"{path.name}.{time.strftime('%Y%m%d-%H%M%S')}.bak")
         shutil.copy2(path, backup)
-        atomic_write(path, new_source)
+        write_preserving(path, new_source)
         report.written, report.backup = True, str(backup)
     return new_source, diff
+
+
+def _check_declarations(
+    verifier: ProofVerifier,
+    lean_file: LeanFile,
+    new_source: str,
+    changes: Sequence[tuple[DeclPlan, list[Edit], dict[int, str]]],
+) -> dict[str, Verdict]:
+    """Each changed declaration, judged as it now stands: the REPL verifier compiles the whole new file
+    once; replay checks a filled skeleton hole by hole (`verify_holes`) and a whole proof by replaying it."""
+    names = [plan.decl.name for plan, _, _ in changes]
+    whole = getattr(verifier, "verify_file", None)
+    if callable(whole):
+        result: dict[str, Verdict] = whole(lean_file.source, new_source, names)
+        return result
+    verdicts: dict[str, Verdict] = {}
+    whole_proofs = [plan.decl.name for plan, _, fills in changes if not plan.holes]
+    if whole_proofs:
+        verdicts.update(verify_file(verifier, lean_file.source, new_source, lean_file.path, whole_proofs))
+    holes_check = getattr(verifier, "verify_holes", None)
+    for plan, _, fills in changes:
+        if not plan.holes:
+            continue
+        if not callable(holes_check):
+            verdicts[plan.decl.name] = Rejected(f"{type(verifier).__name__} cannot check a filled skeleton")
+            continue
+        verdicts[plan.decl.name] = holes_check(plan.theorem, plan.skeleton, fills)
+    return verdicts

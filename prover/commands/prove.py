@@ -43,6 +43,11 @@ def prove(
     informal: bool = typer.Option(
         False, "--informal", help="Put each theorem's doc comment in the prompt as its informal statement."
     ),
+    from_statement: bool = typer.Option(
+        False,
+        "--from-statement",
+        help="Search each theorem from its statement and replace its whole proof, instead of filling its `sorry`s.",
+    ),
     strict: bool = typer.Option(
         False,
         "--strict",
@@ -56,7 +61,7 @@ def prove(
         help=r"Targets searched at once; sets \[lean] pool_size (default: cores, capped by memory per Lean process).",
     ),
 ) -> None:
-    """Prove every theorem in FILE whose proof contains `sorry` (or the one named by --theorem)."""
+    """Fill every `sorry` in FILE where it stands (or search whole proofs), verify, show a diff or write."""
     from lean_env.errors import LeanEnvError, LeanNotFoundError, LeanParseError
     from lean_env.parse import parse_lean_source
     from prover.backends import make_env, make_verifier
@@ -70,9 +75,9 @@ def prove(
         UnknownTheoremError,
         dojo_source_for,
         finalize_file,
+        plan_targets,
         prove_file,
         select_targets,
-        theorem_targets,
     )
 
     overrides: dict[str, dict[str, Any]] = {
@@ -87,7 +92,8 @@ def prove(
     if not file.is_file():
         fail(f"no such file: {file}")
     try:
-        original = file.read_text(encoding="utf-8")
+        # Bytes decoded as they are: a BOM and CRLF line endings stay in the text the edits apply to.
+        original = file.read_bytes().decode("utf-8")
     except UnicodeDecodeError:
         fail(f"{file}: not a UTF-8 text file")
     try:
@@ -141,7 +147,9 @@ def prove(
         if report is not None:
             file_report.save(report)
 
-    proof_targets = theorem_targets(targets, make_theorem, informal)
+    plans, proof_targets = plan_targets(
+        lean_file, targets, from_statement=from_statement, make_theorem=make_theorem, use_informal=informal
+    )
     proofs: dict[str, str] = {}
     with env, _ProgressDisplay([t.name for t in proof_targets]) as display:
 
@@ -166,7 +174,7 @@ def prove(
             fail(f"Lean failed: {exc}")
 
     try:
-        _, diff = finalize_file(file, original, proofs, verifier, file_report, write)
+        _, diff = finalize_file(file, lean_file, plans, proofs, verifier, file_report, write)
     except LeanEnvError as exc:
         for entry in file_report.theorems:
             if entry.status == "proved":
