@@ -19,6 +19,7 @@ class TokenKind(enum.Enum):
     NUMBER = "number"
     STRING = "string"
     CHAR = "char"
+    NAME = "name"  # a name literal: `` `foo.bar `` or ``` ``foo ``` (the backticks included)
     SYMBOL = "symbol"
     COMMENT = "comment"  # `--` or `/- -/`
     DOC_COMMENT = "doc"  # `/-- -/` and `/-! -/`
@@ -47,12 +48,95 @@ OPEN_BRACKETS = {"(": ")", "[": "]", "{": "}", "⟨": "⟩", "⦃": "⦄", "⟦"
 CLOSE_BRACKETS = {v: k for k, v in OPEN_BRACKETS.items()}
 _MULTI_SYMBOLS = (":=", "=>", "<;>", "..", "<|>", "<|", "|>.", "|>", "::")
 
-_SUBSCRIPTS = set("₀₁₂₃₄₅₆₇₈₉ₐₑₒₓₔₕₖₗₘₙₚₛₜᵢᵣᵤᵥⱼ") | set("ᵦᵧᵨᵩᵪ")
+# ----------------------------------------------------------------------------------- command keywords
+#
+# Every keyword that begins a command, with where it is declared. A declaration ends where Lean's next
+# command begins, so a parser that misses one swallows that command into the proof above it.
+#
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+# Lean core, leanprover/lean4@00298d032c src/Lean/Parser/Command.lean (`@[builtin_command_parser]`; `gen_injective_theorems%` lexes as the
+# identifier and a `%`):
+_LEAN_COMMANDS = _words(
+    "abbrev def theorem opaque instance axiom example inductive coinductive class structure deriving "
+    "section namespace with_weak_namespace end end_local_scope variable universe assert_not_exists "
+    "assert_not_imported init_quot docs_to_verso set_option attribute export import open mutual "
+    "initialize builtin_initialize add_decl_doc register_tactic_tag tactic_extension recommended_spelling "
+    "gen_injective_theorems include omit register_error_explanation "
+    # src/Lean/Parser/Command.lean `declModifiers`/`sectionHeader` and the module header (src/Lean/Parser/
+    # Module.lean: `module`, `prelude`, `public`/`meta` imports):
+    "private public protected meta noncomputable unsafe partial nonrec local scoped module prelude "
+    # src/Lean/Parser/Syntax.lean (`syntax`, `macro`, `elab`, mixfix and notation commands):
+    "syntax macro macro_rules elab elab_rules notation infix infixl infixr prefix postfix declare_syntax_cat "
+    # src/Init (`syntax … : command`): run_cmd/run_elab/run_meta, simprocs (src/Init/Simproc.lean),
+    # seal/unseal, binder predicates, unification hints, grind patterns, options and simp attributes.
+    "run_cmd run_elab run_meta simproc simproc_decl dsimproc dsimproc_decl builtin_simproc "
+    "builtin_simproc_decl builtin_dsimproc builtin_dsimproc_decl seal unseal binder_predicate unif_hint "
+    "grind_pattern register_option register_builtin_option register_simp_attr declare_simp_like_tactic "
+    "declare_config_elab register_label_attr"
+)
+# Batteries (leanprover-community/batteries): `alias` (Batteries/Tactic/Alias.lean), `proof_wanted`/
+# `open_problem` (Batteries/Util/ProofWanted.lean: `("proof_wanted" <|> "open_problem") >> declId`),
+# `library_note` (Batteries/Util/LibraryNote.lean).
+_BATTERIES_COMMANDS = ("alias", "proof_wanted", "open_problem", "library_note")
+# Mathlib (leanprover-community/mathlib4): `lemma` (Mathlib/Tactic/Lemma.lean), `irreducible_def`
+# (Mathlib/Tactic/IrreducibleDef.lean), `notation3` (Mathlib/Util/Notation3.lean), `initialize_simps_
+# projections` (Mathlib/Tactic/Simps/Basic.lean), `mk_iff_of_inductive_prop`, `suppress_compilation`/
+# `unsuppress_compilation`, `compile_inductive`/`compile_def`, `name_poly_vars`, `variable?`, `sudo`,
+# `recall`, `whatsnew`, `count_heartbeats`, `register_hint`, `assert_no_sorry`; Aesop's rule-set commands.
+_MATHLIB_COMMANDS = _words(
+    "lemma irreducible_def notation3 initialize_simps_projections initialize_simps_projections? "
+    "mk_iff_of_inductive_prop suppress_compilation unsuppress_compilation compile_inductive compile_def "
+    "name_poly_vars variable? sudo recall whatsnew count_heartbeats register_hint assert_no_sorry "
+    "add_aesop_rules erase_aesop_rules declare_aesop_rule_sets declare_bitwise_int_theorems "
+    "show_panel_widgets"
+)
+# compfiles (dwrensha/compfiles ProblemExtraction.lean): `problem_file`, `problem` (a `theorem`),
+# `determine` (an `abbrev`) and the one-token commands `snip begin` / `snip end`.
+_COMPFILES_COMMANDS = ("problem_file", "problem", "determine", "snip")
+
+COMMAND_KEYWORDS: frozenset[str] = frozenset(_LEAN_COMMANDS + list(_BATTERIES_COMMANDS) + _MATHLIB_COMMANDS) | (
+    frozenset(_COMPFILES_COMMANDS)
+)
+# Of those, the ones that are also tactics or term syntax (`open Real in simp`, `set_option x v in tac`,
+# `deriving` after a structure): they begin a command only where a command can begin (see lean_env.parse).
+AMBIGUOUS_COMMAND_KEYWORDS = frozenset({"open", "set_option", "deriving", "local", "scoped", "meta"})
+
+# `#` commands: Lean core (src/Lean/Parser/Command.lean: #check, #check_failure, #import_path,
+# #check_assertions, #eval, #eval!, #synth, #exit, #print, #where, #version, #with_exporting,
+# #dump_async_env_state; src/Lean/Elab/GuardMsgs.lean: #guard_msgs; src/Lean/Elab/BuiltinCommand.lean
+# and Init: #reduce, #guard, #check_tactic, #check_simp, #time, #help), Batteries and Mathlib (#find_home,
+# #min_imports, #simp, #norm_num, #conv, #whnf, #explode, #lint, #help, #align, ...).
+HASH_COMMANDS: frozenset[str] = frozenset(
+    _words(
+        "eval eval! check check_failure print reduce exit synth help guard guard_msgs guard_expr guard_target "
+        "guard_hyp check_tactic check_simp version where time lint find find_home simp norm_num conv whnf "
+        "whnfR unfold? explode align align_import noalign minimize_imports min_imports import_path "
+        "long_names list_linters show_unused count_heartbeats adaptation_note sample test leansearch loogle "
+        "moogle statesearch kerodon stacks help_tactic instances widget html reset_grind_attrs grind_lint "
+        "discr_tree_key discr_tree_simp_key push_neg trans_imports redundant_imports clear_deprecations "
+        "info_trees dump_async_env_state check_assertions with_exporting show_problem_extraction"
+    )
+)
+
+
+def is_hash_command(name: str) -> bool:
+    """Whether `#name` (without the `#`) is a command token rather than `#` notation applied to `name`.
+
+    A `#` name with an underscore counts as a command too (the naming convention of `#find_home`,
+    `#min_imports`, ...), so that a command missing from `HASH_COMMANDS` is still taken as one."""
+    name = name.replace("«", "").replace("»", "")
+    return name in HASH_COMMANDS or name.split(".", 1)[0] in HASH_COMMANDS or "_" in name.strip("_")
 
 
 def _is_letter_like(c: str) -> bool:
-    # Mirrors Lean's `isLetterLike`: Greek (minus λ, Π, Σ), Coptic, letter-like symbols (ℕ, ℝ, ...),
-    # and the mathematical alphanumerics used for script letters.
+    """Lean's `isLetterLike` (leanprover/lean4@024d2419f3 src/Init/Meta/Defs.lean): Greek but `λ`, `Π`,
+    `Σ`; Coptic; polytonic Greek; the letter-like block (`ℕ`, `ℝ`, ...); the mathematical alphanumerics
+    (`𝒜`, `𝔽`); Latin-1 letters but `×`, `÷`; Latin Extended-A."""
     o = ord(c)
     return (
         (0x3B1 <= o <= 0x3C9 and o != 0x3BB)
@@ -61,16 +145,25 @@ def _is_letter_like(c: str) -> bool:
         or (0x1F00 <= o <= 0x1FFE)
         or (0x2100 <= o <= 0x214F)
         or (0x1D49C <= o <= 0x1D59F)
+        or (0xC0 <= o <= 0xFF and o not in (0xD7, 0xF7))
+        or (0x100 <= o <= 0x17F)
     )
 
 
+def _is_subscript_alnum(c: str) -> bool:
+    """Lean's `isSubScriptAlnum` (same file): `₀`-`₉`, `ₐ`-`ₜ`, `ᵢ`-`ᵪ` and `ⱼ`."""
+    o = ord(c)
+    return 0x2080 <= o <= 0x2089 or 0x2090 <= o <= 0x209C or 0x1D62 <= o <= 0x1D6A or o == 0x2C7C
+
+
 def is_id_first(c: str) -> bool:
-    # As in Lean: ASCII letters, `_` and letter-like symbols; `λ`, `Π`, `Σ` are syntax, not names.
+    """Lean's `isIdFirst`: ASCII letters (`Char.isAlpha` is ASCII-only in Lean), `_`, letter-like."""
     return (c.isascii() and c.isalpha()) or c == "_" or _is_letter_like(c)
 
 
 def is_id_rest(c: str) -> bool:
-    return is_id_first(c) or (c.isascii() and c.isdigit()) or c in "'!?" or c in _SUBSCRIPTS
+    """Lean's `isIdRest`: `isIdFirst`, ASCII digits, `'`, `!`, `?`, subscripts."""
+    return is_id_first(c) or (c.isascii() and c.isdigit()) or c in "'!?" or _is_subscript_alnum(c)
 
 
 class _Cursor:
@@ -121,7 +214,14 @@ def _scan_block_comment(text: str, i: int) -> int:
     raise LexError(i, "unterminated comment `/-`")
 
 
-def _scan_string(text: str, i: int) -> int:
+def _scan_string(text: str, i: int, interpolated: bool = False) -> int:
+    """`text[i]` is `"`: the offset just after the closing quote.
+
+    As Lean's `strLitFnAux`/`quotedCharCoreFn` (leanprover/lean4 src/Lean/Parser/Basic.lean): a backslash
+    escapes the next character (`\\"`, `\\n`, `\\x41`, `\\u{…}`, a line-end gap), so only an unescaped `"`
+    closes. In an interpolated string (`s!"…"`, `m!"…"`, `throwError "…"`: `interpolatedStrFn`) an
+    unescaped `{` opens a term that runs to its matching `}` and may hold strings of its own.
+    """
     n = len(text)
     j = i + 1
     while j < n:
@@ -131,8 +231,50 @@ def _scan_string(text: str, i: int) -> int:
             continue
         if c == '"':
             return j + 1
+        if c == "{" and interpolated:
+            j = _scan_interpolation(text, j)
+            continue
         j += 1
     raise LexError(i, 'unterminated string literal `"`')
+
+
+def _scan_interpolation(text: str, i: int) -> int:
+    """`text[i]` is the `{` of an interpolated string: the offset just after its matching `}`."""
+    n = len(text)
+    depth = 0
+    j = i
+    while j < n:
+        c = text[j]
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+            if depth == 0:
+                return j + 1
+        elif c == '"':
+            nested_interp = j > 0 and text[j - 1] == "!"
+            j = _scan_string(text, j, nested_interp)
+            continue
+        elif text.startswith("/-", j):
+            j = _scan_block_comment(text, j)
+            continue
+        j += 1
+    raise LexError(i, "unterminated `{` in an interpolated string")
+
+
+def _scan_raw_string(text: str, i: int) -> int | None:
+    """A raw string `r"…"` / `r#"…"#` (any number of `#`) at i, as Lean's `rawStrLitFnAux`; None if
+    `text[i:]` does not start one. No escapes: it ends at the first `"` followed by as many `#`."""
+    j = i + 1
+    while j < len(text) and text[j] == "#":
+        j += 1
+    if j >= len(text) or text[j] != '"':
+        return None
+    closing = '"' + "#" * (j - i - 1)
+    end = text.find(closing, j + 1)
+    if end == -1:
+        raise LexError(i, 'unterminated raw string literal `r"`')
+    return end + len(closing)
 
 
 def _scan_char(text: str, i: int) -> int | None:
@@ -227,10 +369,24 @@ def tokenize(text: str, keep_comments: bool = True) -> list[Token]:
             i = end
             continue
         if c == '"':
-            end = _scan_string(text, i)
+            end = _scan_string(text, i, _opens_interpolation(tokens, text, i))
             emit(TokenKind.STRING, end)
             i = end
             continue
+        if c == "r" and i + 1 < n and text[i + 1] in '"#':
+            raw_end = _scan_raw_string(text, i)
+            if raw_end is not None:
+                emit(TokenKind.STRING, raw_end)
+                i = raw_end
+                continue
+        if c == "`":
+            # Lean's `nameLitAux`: a backtick (two for a resolved ``` ``name ```) glued to an identifier.
+            k = i + 2 if text.startswith("``", i) else i + 1
+            name_end = _scan_ident(text, k) if k < n and (text[k] == "«" or is_id_first(text[k])) else None
+            if name_end is not None:
+                emit(TokenKind.NAME, name_end)
+                i = name_end
+                continue
         if c == "'":
             char_end = _scan_char(text, i)
             if char_end is not None:
@@ -254,9 +410,12 @@ def tokenize(text: str, keep_comments: bool = True) -> list[Token]:
         if c == "#" and i + 1 < n and is_id_first(text[i + 1]):
             ident_end = _scan_ident(text, i + 1)
             assert ident_end is not None
-            emit(TokenKind.KEYWORD_HASH, ident_end)
-            i = ident_end
-            continue
+            if is_hash_command(text[i + 1 : ident_end]):
+                emit(TokenKind.KEYWORD_HASH, ident_end)
+                i = ident_end
+                continue
+            # `#s` is Mathlib's card notation: `#` then the identifier, as Lean's longest-match lexer
+            # reads it when `#s` is no token of its own.
         for sym in _MULTI_SYMBOLS:
             if text.startswith(sym, i):
                 emit(TokenKind.SYMBOL, i + len(sym))
@@ -266,6 +425,21 @@ def tokenize(text: str, keep_comments: bool = True) -> list[Token]:
             emit(TokenKind.SYMBOL, i + 1)
             i += 1
     return tokens
+
+
+# Leading tokens before which a string literal is interpolated (`interpolatedStr(term)`): `s!`, `m!`,
+# `f!`, `toString!`-style macros end in `!`; `throwError`/`logInfo`/... take an interpolated string too
+# (leanprover/lean4 src/Lean/Exception.lean, src/Lean/Log.lean).
+_INTERPOLATING = frozenset({"throwError", "logInfo", "logWarning", "logError", "dbg_trace", "panic!"})
+
+
+def _opens_interpolation(tokens: list[Token], text: str, i: int) -> bool:
+    if not tokens:
+        return False
+    prev = tokens[-1]
+    if prev.kind is not TokenKind.IDENT:
+        return False
+    return (prev.end == i and prev.text.endswith("!")) or prev.text in _INTERPOLATING
 
 
 def check_brackets(tokens: list[Token]) -> LexError | None:

@@ -24,7 +24,17 @@ from typing import Any, Literal, cast
 
 from lean_env.edits import Edit, Span, apply_edits, dedent_script, split_steps
 from lean_env.errors import LeanParseError
-from lean_env.lexer import CLOSE_BRACKETS, OPEN_BRACKETS, LexError, Token, TokenKind, check_brackets, tokenize
+from lean_env.lexer import (
+    AMBIGUOUS_COMMAND_KEYWORDS,
+    CLOSE_BRACKETS,
+    COMMAND_KEYWORDS,
+    OPEN_BRACKETS,
+    LexError,
+    Token,
+    TokenKind,
+    check_brackets,
+    tokenize,
+)
 from lean_env.types import Theorem, indent_block
 
 __all__ = [
@@ -49,41 +59,24 @@ __all__ = [
 
 TheoremKind = Literal["theorem", "lemma", "example"]
 TARGET_KEYWORDS = frozenset({"theorem", "lemma", "example"})
-OTHER_DECL_KEYWORDS = frozenset({"def", "instance", "abbrev", "structure", "class", "inductive", "axiom", "opaque"})
-DECL_KEYWORDS = TARGET_KEYWORDS | OTHER_DECL_KEYWORDS
-MODIFIERS = frozenset({"private", "protected", "noncomputable", "nonrec", "unsafe", "partial", "local", "scoped"})
-# Never inside a term or tactic block: always start a command at bracket depth 0.
-STRUCTURE_KEYWORDS = frozenset(
-    {
-        "namespace",
-        "section",
-        "end",
-        "mutual",
-        "import",
-        "universe",
-        "variable",
-        "attribute",
-        "export",
-        "notation",
-        "infix",
-        "infixl",
-        "infixr",
-        "prefix",
-        "postfix",
-        "macro",
-        "macro_rules",
-        "syntax",
-        "elab",
-        "elab_rules",
-        "declare_syntax_cat",
-        "initialize",
-        "builtin_initialize",
-    }
+OTHER_DECL_KEYWORDS = frozenset(
+    {"def", "instance", "abbrev", "structure", "class", "inductive", "coinductive", "axiom", "opaque"}
+    # Declarations of Batteries, Mathlib and compfiles (see lean_env.lexer.COMMAND_KEYWORDS): recorded
+    # with their names so that the file's structure is visible; not proof targets.
+    | {"alias", "proof_wanted", "open_problem", "irreducible_def", "problem", "determine"}
 )
-# Also tactics/terms (`open Real in simp`): a command only when they begin a line in column 1.
-COLUMN1_KEYWORDS = frozenset({"open", "set_option", "omit", "include", "deriving"}) | MODIFIERS
-IN_PREFIX_KEYWORDS = frozenset({"open", "set_option", "omit", "include", "variable"})
+DECL_KEYWORDS = TARGET_KEYWORDS | OTHER_DECL_KEYWORDS
+# `declModifiers` and `sectionHeader` (leanprover/lean4 src/Lean/Parser/Command.lean) plus the attribute
+# kinds `local`/`scoped` of notation and instances: they precede the keyword of the command they modify.
+MODIFIERS = frozenset(
+    {"private", "public", "protected", "meta", "noncomputable", "nonrec", "unsafe", "partial", "local", "scoped"}
+)
+# Every command keyword (Lean core, Batteries, Mathlib, compfiles; cited in lean_env.lexer).
+COMMAND_HEADS = COMMAND_KEYWORDS | DECL_KEYWORDS
 PROOF_SUFFIX_KEYWORDS = frozenset({"where", "termination_by", "decreasing_by"})
+
+# Terms that take a `:=` of their own inside a statement's type.
+_BINDING_TERMS = frozenset({"let", "have", "letI", "haveI", "let_fun"})
 
 # Hole classification (see `Hole`). After these a tactic starts: `by`, the tactic combinators of
 # Lean's src/Init/Tactics.lean (`try`, `all_goals`, `any_goals`, `repeat`, `focus`, `first | …`,
@@ -332,19 +325,37 @@ def _is_ident(tok: Token, words: frozenset[str] | set[str]) -> bool:
     return tok.kind is TokenKind.IDENT and tok.text in words
 
 
-def _is_command_head(tokens: list[Token], i: int) -> bool:
+def _after_modifier(tokens: list[Token], depths: list[int], i: int) -> bool:
+    """Token i follows, on its line, what may precede a command keyword: a modifier (`private`,
+    `public`, `noncomputable`, ...), a doc comment, an `@[...]` attribute block or a prefix's `in`."""
+    if i == 0:
+        return False
+    prev = tokens[i - 1]
+    if _is_ident(prev, MODIFIERS) or prev.kind is TokenKind.DOC_COMMENT or _is_ident(prev, {"in"}):
+        return True
+    return prev.kind is TokenKind.SYMBOL and prev.text == "]" and _attribute_start(tokens, depths, i - 1) is not None
+
+
+def _is_command_head(tokens: list[Token], depths: list[int], i: int, command_column: int) -> bool:
+    """Whether token i (at bracket depth 0) begins a command.
+
+    A command keyword begins a command when it is the first token of its line or follows a modifier,
+    doc comment, attribute or `in` (so `snip end` and `deriving instance` are one command each, and
+    `class inductive` one declaration). Keywords that are also tactics or terms (`open … in`,
+    `set_option … in`), `#commands`, `@[…]` and doc comments begin one only at the start of a line that
+    is not indented past the current command (a proof's lines are).
+    """
     tok = tokens[i]
     prev = tokens[i - 1] if i > 0 else None
-    if tok.kind is TokenKind.IDENT:
-        if tok.text in DECL_KEYWORDS:
-            # `class inductive`, `deriving instance`: the first keyword is the head.
-            if tok.text == "inductive" and prev is not None and prev.text == "class":
-                return False
-            return not (tok.text == "instance" and prev is not None and prev.text == "deriving")
-        if tok.text in STRUCTURE_KEYWORDS:
-            return True
-        return tok.column == 1 and tok.text in COLUMN1_KEYWORDS
-    if tok.column != 1:
+    first_on_line = prev is None or prev.line != tok.line
+    line_start = first_on_line and tok.column <= command_column
+    if tok.kind is TokenKind.IDENT and tok.text in COMMAND_HEADS:
+        if tok.text in AMBIGUOUS_COMMAND_KEYWORDS:
+            return line_start or (tok.text != "deriving" and _after_modifier(tokens, depths, i))
+        if tok.text in ("instance", "inductive", "abbrev") and prev is not None and prev.text in ("deriving", "class"):
+            return False
+        return first_on_line or _after_modifier(tokens, depths, i)
+    if not line_start:
         return False
     if tok.kind in (TokenKind.KEYWORD_HASH, TokenKind.DOC_COMMENT):
         return True
@@ -390,16 +401,19 @@ def _extend_back(tokens: list[Token], depths: list[int], head: int, floor: int) 
 def _command_ranges(tokens: list[Token], depths: list[int]) -> list[tuple[int, int]]:
     """Split code tokens into top-level commands: (first token, one past the last token)."""
     heads: list[int] = []
+    command_column = 1 << 30  # nothing is indented past "no command yet"
     for i in range(len(tokens)):
-        if depths[i] == 0 and _is_command_head(tokens, i):
+        if depths[i] == 0 and _is_command_head(tokens, depths, i, command_column):
             start = _extend_back(tokens, depths, i, heads[-1] if heads else -1)
             if not heads or start > heads[-1]:
                 heads.append(start)
+                command_column = tokens[start].column
     if not heads or heads[0] != 0:
         heads.insert(0, 0)
     ranges = [(a, b) for a, b in zip(heads, heads[1:] + [len(tokens)], strict=True) if a < b]
     # `set_option x in` + `theorem ...`, or a doc comment / `@[...]` / modifier on its own line: such
-    # a prefix belongs to the command after it.
+    # a prefix belongs to the command after it (Lean's `in` is a trailing command parser,
+    # `Lean.Parser.Command.«in»`: `cmd in cmd`, so any number of prefixes stack).
     merged: list[tuple[int, int]] = []
     for a, b in ranges:
         if merged:
@@ -429,12 +443,14 @@ def _is_decl_prefix_only(tokens: list[Token], depths: list[int], a: int, b: int)
 
 
 def _ends_with_in_prefix(tokens: list[Token], depths: list[int], a: int, b: int) -> bool:
-    """Tokens a..b are `[doc] open/set_option/#cmd ... in` with no declaration: a prefix of what follows."""
+    """Tokens a..b are `[doc] <command> in` (`open … in`, `set_option … in`, `attribute [local instance]
+    … in`, `#guard_msgs in`, ...) with no declaration: a prefix of the command after it."""
     if not (tokens[b - 1].kind is TokenKind.IDENT and tokens[b - 1].text == "in" and depths[b - 1] == 0):
         return False
     top = [t for t, d in zip(tokens[a:b], depths[a:b], strict=True) if d == 0]
-    has_prefix_cmd = any(_is_ident(t, IN_PREFIX_KEYWORDS) or t.kind is TokenKind.KEYWORD_HASH for t in top)
-    return has_prefix_cmd and not any(_is_ident(t, DECL_KEYWORDS) for t in top)
+    head = next((t for t in top if t.kind is not TokenKind.DOC_COMMENT), None)
+    is_command = head is not None and (_is_ident(head, COMMAND_KEYWORDS) or head.kind is TokenKind.KEYWORD_HASH)
+    return is_command and not any(_is_ident(t, DECL_KEYWORDS) for t in top)
 
 
 class _Parser:
@@ -542,7 +558,8 @@ class _Parser:
     def _in_prefix_end(self, i: int, b: int) -> int | None:
         """For `open ... in` / `set_option ... in` / `#guard_msgs ... in` at i: the index of its `in`."""
         tok = self.tokens[i]
-        if not (_is_ident(tok, IN_PREFIX_KEYWORDS) or (tok.kind is TokenKind.KEYWORD_HASH)):
+        is_command = _is_ident(tok, COMMAND_KEYWORDS) and not _is_ident(tok, DECL_KEYWORDS | MODIFIERS)
+        if not (is_command or tok.kind is TokenKind.KEYWORD_HASH):
             return None
         for j in range(i + 1, b):
             t = self.tokens[j]
@@ -584,7 +601,7 @@ class _Parser:
             short_name = toks[j].text
             j += 1
 
-        assign = next((k for k in range(j, b) if depths[k] == 0 and toks[k].text == ":="), None)
+        assign = self._statement_assign(j, b)
         stmt_limit = assign if assign is not None else b
         colon = next((k for k in range(j, stmt_limit) if depths[k] == 0 and toks[k].text == ":"), None)
         if colon is None:
@@ -735,6 +752,24 @@ class _Parser:
             bare_after = nxt is None or nxt.line != tok.line or nxt.text in _BARE_TERM_AFTER
             holes.append(Hole(span, "term", self._lead_column(k) + 2, len(holes), not (bare_before and bare_after)))
         return tuple(holes)
+
+    def _statement_assign(self, j: int, b: int) -> int | None:
+        """The `:=` that ends the statement: the first at bracket depth 0 that no `let`/`have` of the
+        type claims (`theorem t : let f := fun y => y\n  f 0 = 0 := by …`: Lean's `let`/`have` terms
+        take their own `:=`, src/Lean/Parser/Term.lean `letDecl`/`haveDecl`)."""
+        toks, depths = self.tokens, self.depths
+        pending = 0
+        for k in range(j, b):
+            if depths[k] != 0:
+                continue
+            tok = toks[k]
+            if tok.kind is TokenKind.IDENT and tok.text in _BINDING_TERMS:
+                pending += 1
+            elif tok.kind is TokenKind.SYMBOL and tok.text == ":=":
+                if not pending:
+                    return k
+                pending -= 1
+        return None
 
     def _equations_start(self, colon: int, stmt_limit: int, b: int) -> int | None:
         """The first `| pattern => ...` alternative of an equation-style proof, if the proof is one.

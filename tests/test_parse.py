@@ -12,7 +12,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lean_env.errors import LeanParseError
-from lean_env.parse import LeanFile, parse_lean_file, parse_lean_source, replace_proof
+from lean_env.lexer import COMMAND_KEYWORDS, TokenKind, tokenize
+from lean_env.parse import (
+    TARGET_KEYWORDS,
+    Edit,
+    LeanFile,
+    apply_edits,
+    parse_lean_file,
+    parse_lean_source,
+    render_script_at,
+    render_whole_proof,
+    replace_proof,
+)
 
 TRICKY = """\
 import Mathlib
@@ -380,3 +391,139 @@ def test_generated_files_roundtrip(names: list[str], comments: list[str], proofs
         assert len(thm.sorries) == proofs[i].count("sorry")
         out = replace_proof(src, thm, "omega")
         assert parse_lean_source(out).theorems[i].proof == "by\n  omega"
+
+
+# ------------------------------------------------------------------------------------------ issue 11, points 1-5
+
+MATHD_182 = "theorem mathd_algebra_182 (y : ℂ) : 7 * (3 * y + 2) = 21 * y + 14 := by\n  sorry\n"
+
+
+def test_commands_after_a_sorry_theorem_survive_a_fill() -> None:
+    """Point 1, the quoted input: `alias` and `proof_wanted` were swallowed into the proof and lost."""
+    tail = "alias mathd_algebra_182_alias := mathd_algebra_182\nproof_wanted w (y : ℂ) : y = y\n"
+    src = "import Mathlib\n\n" + MATHD_182 + "\n" + tail
+    lean = parse_lean_source(src)
+    [decl] = lean.theorems
+    assert decl.proof == "by\n  sorry"
+    assert [(d.kind, d.name) for d in lean.declarations][1:] == [
+        ("alias", "mathd_algebra_182_alias"),
+        ("proof_wanted", "w"),
+    ]
+    filled = apply_edits(src, [Edit(decl.holes[0].span, render_script_at(decl.holes[0], "ring"))])
+    whole = apply_edits(src, [render_whole_proof(decl, "ring")])
+    for out in (filled, whole):
+        assert out.endswith("\n" + tail)
+        assert parse_lean_source(out).theorems[0].statement == decl.statement
+
+
+@pytest.mark.parametrize("keyword", sorted(COMMAND_KEYWORDS - TARGET_KEYWORDS))
+def test_every_command_keyword_ends_the_proof_above(keyword: str) -> None:
+    """Point 1 for every command keyword of Lean core, Batteries, Mathlib and compfiles (cited in the lexer)."""
+    src = f"namespace N\ntheorem t : True := by\n  trivial\n{keyword} x\n"
+    decl = parse_lean_source(src).theorems[0]
+    assert decl.proof == "by\n  trivial"
+
+
+def test_stacked_in_prefixes_belong_to_the_declaration() -> None:
+    """Point 2, the quoted card_filter_ne_le input: 0 theorems were found."""
+    prefixes = (
+        "set_option autoImplicit true in\n"
+        "open Finset in\n"
+        "open Classical in\n"
+        "attribute [local instance] Classical.dec in\n"
+    )
+    stmt = "lemma card_filter_ne_le (S : Finset ℕ) : (S.filter (fun v => v ≠ 0)).card ≤ S.card := by sorry\n"
+    src = "import Mathlib\n\n" + prefixes + stmt
+    lean = parse_lean_source(src)
+    [decl] = lean.theorems
+    assert lean.header == "import Mathlib\n\n"
+    assert decl.command_prefixes == (
+        "set_option autoImplicit true",
+        "open Finset",
+        "open Classical",
+        "attribute [local instance] Classical.dec",
+    )
+    assert src[decl.decl_span.start :].startswith("set_option autoImplicit")
+    assert len(decl.holes) == 1 and decl.holes[0].position == "tactic"
+    assert decl.to_theorem().statement.startswith(prefixes)
+    # A single `attribute … in` line is a prefix too, not header.
+    single = parse_lean_source("import Mathlib\nattribute [local instance] Classical.dec in\n" + stmt)
+    assert single.header == "import Mathlib\n"
+    assert single.theorems[0].command_prefixes == ("attribute [local instance] Classical.dec",)
+
+
+def test_assign_inside_the_statement_type() -> None:
+    """Point 3, the quoted odd_cubic input: the statement was cut at `let f`."""
+    src = "theorem odd_cubic (x : ℝ) : let f := fun y : ℝ => y ^ 3 - y\n  f (-x) = -f x := by sorry\n"
+    [decl] = parse_lean_source(src).theorems
+    assert decl.statement == src[: src.rindex(" := by")]
+    assert decl.proof == "by sorry"
+    have = "theorem h2 : (have h : 1 = 1 := rfl; h) = rfl ∧ ∀ n : ℕ, have k := n; k = n := by\n  sorry\n"
+    assert parse_lean_source(have).theorems[0].proof == "by\n  sorry"
+
+
+def test_module_system_files() -> None:
+    """Point 4: `module`, `public import`, `@[expose] public section`, `public meta`."""
+    src = (
+        "module\n\npublic import Mathlib.Tactic\nmeta import Lean.Elab\n\n@[expose] public section\n\n"
+        "namespace Foo\npublic meta def helper : Nat := 1\n"
+        "public noncomputable section\ntheorem t : 1 = 1 := by sorry\nend\nend Foo\n\nend\n"
+    )
+    lean = parse_lean_source(src)
+    assert lean.imports == ["Mathlib.Tactic", "Lean.Elab"]
+    assert [t.name for t in lean.theorems] == ["Foo.t"]
+    assert ("def", "Foo.helper") in [(d.kind, d.name) for d in lean.declarations]
+    snip = "module\npublic import Mathlib\npublic section\nsnip begin\ntheorem a : True := trivial\nsnip end\nend\n"
+    assert [t.name for t in parse_lean_source(snip).theorems] == ["a"]
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("théorème_ñ", True),  # Latin-1 letters (isLetterLike, Lean ≥ v4.22)
+        ("Łukasiewicz", True),  # Latin Extended-A
+        ("xⱼ", True),  # U+2C7C subscript j
+        ("h₁'", True),
+        ("αβγ", True),
+        ("λx", False),  # λ is syntax, not a letter
+        ("x×y", False),  # × is not a letter
+    ],
+)
+def test_identifier_characters_as_lean(name: str, expected: bool) -> None:
+    """Point 5: Lean's isIdFirst/isIdRest/isLetterLike/isSubScriptAlnum (src/Init/Meta/Defs.lean)."""
+    toks = tokenize(name)
+    assert (len(toks) == 1 and toks[0].kind is TokenKind.IDENT) is expected
+
+
+@pytest.mark.parametrize(
+    "literal",
+    [
+        r'"a \" sorry \\"',
+        's!"x = {f "sorry" 1} and {g {a := 1}}"',
+        'r#"raw "sorry" \\ "#',
+        'r"no escapes \\"',
+        "'\"'",
+        "'\\''",
+        "`sorry",
+        "``sorry.Nat",
+        "«sorry x»",
+    ],
+)
+def test_literals_hide_sorry(literal: str) -> None:
+    """Point 5: strings (escapes, interpolation), raw strings, chars and name literals lex as one token,
+    so a `sorry` or quote inside them is no hole and ends nothing."""
+    src = f"theorem t : True := by\n  have := {literal}\n  sorry\n"
+    [decl] = parse_lean_source(src).theorems
+    assert len(decl.holes) == 1 and decl.holes[0].span.start_line == 3
+    toks = [t for t in tokenize(literal) if t.kind is not TokenKind.COMMENT]
+    assert len(toks) == 1 or (len(toks) == 2 and toks[0].text == "s!"), toks
+
+
+def test_hash_notation_vs_hash_command() -> None:
+    """Point 5: `#s` (Mathlib's card notation) is `#` then `s`; `#check` is a command token."""
+    kinds = [(t.kind, t.text) for t in tokenize("#s ≤ #check")]
+    assert kinds[:2] == [(TokenKind.SYMBOL, "#"), (TokenKind.IDENT, "s")]
+    assert kinds[-1] == (TokenKind.KEYWORD_HASH, "#check")
+    src = "theorem t (s : Finset ℕ) : #s ≤ #s + 1 := by\n  sorry\n#check t\n"
+    [decl] = parse_lean_source(src).theorems
+    assert decl.statement.endswith("#s ≤ #s + 1") and decl.proof == "by\n  sorry"
