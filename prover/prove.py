@@ -28,7 +28,6 @@ from lean_env.parse import (
     parse_lean_source,
     render_script_at,
     render_whole_proof,
-    replace_proof,
     split_steps,
 )
 from lean_env.types import DojoSource, Env, HoleTarget, Theorem
@@ -98,48 +97,21 @@ def select_targets(lean_file: LeanFile, theorem: str | None) -> list[TheoremDecl
     return matches
 
 
-def _find_decl(lean_file: LeanFile, name: str) -> TheoremDecl:
-    for decl in lean_file.theorems:
-        if decl.name == name:
-            return decl
-    raise KeyError(name)
-
-
 def proof_body(decl_proof: str) -> str:
     """The tactic block of a `by` proof as it appears after `:=`, without the `by`."""
     text = decl_proof.strip()
     return text[2:].lstrip(" ").lstrip("\n") if text.startswith("by") else text
 
 
-def apply_proofs(source: str, path: str, proofs: dict[str, str]) -> str:
-    """Write each proof into its theorem; everything else stays byte-identical.
-
-    Bottom-up, so each rewrite leaves the offsets of the ones above it valid (and an example,
-    named after its line, keeps its name while its own proof is rewritten).
-    """
-    decls = [d for d in parse_lean_source(source, path).theorems if d.name in proofs]
-    for decl in sorted(decls, key=lambda d: d.decl_span.start, reverse=True):
-        source = replace_proof(source, decl, proofs[decl.name])
-    return source
-
-
-def verify_file(
-    verifier: ProofVerifier, original: str, new_source: str, path: str, names: Sequence[str]
+def _replay_whole_proofs(
+    verifier: ProofVerifier, lean_file: LeanFile, new_source: str, names: Sequence[str]
 ) -> dict[str, Verdict]:
-    """Re-check the rewritten file: each named theorem, as it now stands in the file.
-
-    A verifier that can compile whole files (the REPL verifier) does so in one pass;
-    otherwise each theorem is re-parsed out of the new file and checked on its own.
-    """
-    whole = getattr(verifier, "verify_file", None)
-    if callable(whole):
-        result: dict[str, Verdict] = whole(original, new_source, list(names))
-        return result
-    old_file = parse_lean_source(original, path)
-    paired = pair_theorems(old_file, parse_lean_source(new_source, path))
+    """Whole proofs, each re-checked as it now stands in the new text (for verifiers that cannot compile
+    a whole file): the new text is parsed once and paired with the original parse by position."""
+    paired = pair_theorems(lean_file, parse_lean_source(new_source, lean_file.path))
     verdicts: dict[str, Verdict] = {}
     for name in names:
-        old_decl, new_decl = _find_decl(old_file, name), paired.get(name)
+        old_decl, new_decl = lean_file.get(name), paired.get(name)
         if new_decl is None:
             verdicts[name] = Rejected("the rewritten file no longer has the same theorems")
             continue
@@ -401,7 +373,7 @@ def _check_declarations(
     verdicts: dict[str, Verdict] = {}
     whole_proofs = [plan.decl.name for plan, _, fills in changes if not plan.holes]
     if whole_proofs:
-        verdicts.update(verify_file(verifier, lean_file.source, new_source, lean_file.path, whole_proofs))
+        verdicts.update(_replay_whole_proofs(verifier, lean_file, new_source, whole_proofs))
     holes_check = getattr(verifier, "verify_holes", None)
     for plan, _, fills in changes:
         if not plan.holes:
