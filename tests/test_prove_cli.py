@@ -346,3 +346,29 @@ def test_commands_after_a_sorry_theorem_survive_write(tmp_path: Path) -> None:
         ":= by\n  ring\n\nalias mathd_algebra_182_alias := mathd_algebra_182\n\nproof_wanted w (y : ℂ) : y = y\n"
         in text
     )
+
+
+@pytest.mark.parametrize(
+    ("body", "name"),
+    [
+        (  # issue 11, point 2: stacked `… in` prefixes, one per line (today: 0 theorems, exit 0, sorry left)
+            "set_option autoImplicit true in\nopen Finset in\nopen Classical in\n"
+            "attribute [local instance] Classical.dec in\n"
+            "lemma card_filter_ne_le (S : Finset ℕ) : (S.filter (fun v => v ≠ 0)).card ≤ S.card := by sorry\n",
+            "card_filter_ne_le",
+        ),
+        (  # issue 11, point 3: `:=` inside the statement's type
+            "theorem odd_cubic (x : ℝ) : let f := fun y : ℝ => y ^ 3 - y\n  f (-x) = -f x := by sorry\n",
+            "odd_cubic",
+        ),
+    ],
+)
+def test_quoted_inputs_are_targets_not_skipped(tmp_path: Path, body: str, name: str) -> None:
+    path = tmp_path / "q.lean"
+    path.write_text("import Mathlib\n\n" + body, encoding="utf-8")
+    report = tmp_path / "r.json"
+    code, out = run(*replay_args(path, "--report", str(report)))
+    assert code == 1, out  # not in the demo cassette: searched and reported unproved, never "nothing to prove"
+    (row,) = json.loads(report.read_text(encoding="utf-8"))["theorems"]
+    assert row["name"] == name and row["status"] == "failed_start"
+    assert path.read_text(encoding="utf-8") == "import Mathlib\n\n" + body
