@@ -82,6 +82,9 @@ class Problem:
     category: str
     statement_field: str
     source: StatementSource
+    # Other names of the problem in other miniF2F versions (the shared rows' `aliases`: LeanDojo's copy
+    # spells `numbertheory_notequiv2i2jasqbsqdiv8` what ours spells `numbertheory_notEquiv…`).
+    aliases: tuple[str, ...] = ()
 
 
 def strip_proof(statement: str) -> str:
@@ -121,15 +124,17 @@ def _minif2f_problem(row: dict[str, Any], where: str, statement: StatementField)
     sources = row.get("source") or {}
     source = StatementSource.parse(str(sources.get(source_key, ""))) if isinstance(sources, dict) else StatementSource()
     split = str(row.get("split", ""))
+    aliases = tuple(a for a in row.get("aliases") or () if isinstance(a, str) and a and a != name)
     theorem = Theorem(
         name=name,
         statement=strip_proof(text),
         header=str(header),
         informal_statement=row.get("informal_statement"),
         informal_proof=row.get("informal_proof"),
-        metadata=(("split", split), ("statement_field", stmt_key)),
+        metadata=(("split", split), ("statement_field", stmt_key))
+        + ((("aliases", ",".join(aliases)),) if aliases else ()),
     )
-    return Problem(name, split, theorem, category(name), stmt_key, source)
+    return Problem(name, split, theorem, category(name), stmt_key, source, aliases)
 
 
 def _dojo_problem(row: dict[str, Any], where: str) -> Problem:
@@ -181,11 +186,13 @@ def load_problems(
     if split != "all":
         problems = [pr for pr in problems if pr.split == split]
     if names:
-        by_name = {pr.name: pr for pr in problems}
+        # A name of another miniF2F version selects the same problem (its canonical name is kept).
+        by_name = {alias: pr for pr in problems for alias in pr.aliases}
+        by_name.update({pr.name: pr for pr in problems})
         missing = [n for n in names if n not in by_name]
         if missing:
             raise BenchmarkError(f"unknown problem {missing[0]!r} in {p} (split {split})")
-        problems = [by_name[n] for n in dict.fromkeys(names)]
+        problems = list({by_name[n].name: by_name[n] for n in names}.values())
     if limit is not None:
         problems = problems[:limit]
     if not problems:

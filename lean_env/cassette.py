@@ -165,6 +165,9 @@ class TheoremLine(_Line):
     recorded_proof: str | None = None
     dojo: DojoLine | None = None
     source: str | None = None
+    # Other names of this theorem (miniF2F versions spell some names differently: the shared rows'
+    # `aliases`); `Cassette.find_theorem` accepts them.
+    aliases: tuple[str, ...] | None = None
 
     def to_theorem(self) -> Theorem:
         dojo = DojoSource(**self.dojo.model_dump()) if self.dojo else None
@@ -437,10 +440,18 @@ class Cassette:
         return self.steps.get(step_key(state_pp, tactic))
 
     def find_theorem(self, theorem: Theorem) -> TheoremLine | None:
-        """By name, then by whitespace-normalised statement."""
+        """By name, then by an alias (the theorem's own, from its `aliases` metadata, or the record's),
+        then by whitespace-normalised statement."""
         found = self.theorems.get(theorem.name)
         if found is not None:
             return found
+        own_aliases = [a for key, value in theorem.metadata if key == "aliases" for a in value.split(",") if a]
+        for alias in own_aliases:
+            if alias in self.theorems:
+                return self.theorems[alias]
+        for candidate in self.theorems.values():
+            if candidate.aliases and theorem.name in candidate.aliases:
+                return candidate
         wanted = normalize_statement(theorem.statement)
         if not wanted:
             return None
@@ -853,6 +864,7 @@ def build_from_minif2f_fewshot(
                 informal_proof=problem.get("informal_proof"),
                 recorded_proof=recorded,
                 source="minif2f (DeepSeek-Prover-V1.5 statement)",
+                aliases=tuple(problem.get("aliases") or ()) or None,
             )
         )
         if recorded is not None:
