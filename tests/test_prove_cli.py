@@ -372,3 +372,26 @@ def test_quoted_inputs_are_targets_not_skipped(tmp_path: Path, body: str, name: 
     (row,) = json.loads(report.read_text(encoding="utf-8"))["theorems"]
     assert row["name"] == name and row["status"] == "failed_start"
     assert path.read_text(encoding="utf-8") == "import Mathlib\n\n" + body
+
+
+def test_plan_targets_one_per_hole_with_the_steps_before_top_level_holes() -> None:
+    from lean_env.parse import parse_lean_source
+    from prover.prove import plan_targets
+
+    source = (
+        "theorem a (p : Prop) (hp : p) : p ∧ p := by\n  constructor\n  · sorry\n  · sorry\n\n"
+        "theorem b : True := by\n  skip\n  sorry\n\n"
+        "theorem c : True := by\n  sorry\n\n"
+        "theorem d : True := trivial\n"
+    )
+    lean_file = parse_lean_source(source)
+    plans, targets = plan_targets(lean_file, lean_file.theorems)
+    assert [t.name for t in targets] == ["a#1", "a#2", "b#1", "c", "d"]
+    holes = [t.hole for t in targets]
+    assert holes[0] is not None and holes[0].skeleton == "by\n  constructor\n  · sorry\n  · sorry"
+    assert holes[0].tactic_prefix is None  # inside `·`: LeanDojo cannot reach it
+    assert holes[2] is not None and holes[2].tactic_prefix == ("skip",)
+    assert holes[3] is None and holes[4] is None  # just `sorry`, and a finished proof: whole-proof targets
+    assert [p.targets for p in plans] == [("a#1", "a#2"), ("b#1",), ("c",), ("d",)]
+    _, whole = plan_targets(lean_file, lean_file.theorems, from_statement=True)
+    assert [t.name for t in whole] == ["a", "b", "c", "d"] and all(t.hole is None for t in whole)

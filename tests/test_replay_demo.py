@@ -30,3 +30,43 @@ def test_demo_proves_exactly_the_recorded_theorems(repo_root: Path) -> None:
     expected = {t.name: t.recorded_proof for t in cassette.theorems.values() if t.recorded_proof}
     assert proved == expected
     assert len(proved) == len(cassette.theorems) - 1  # one theorem has no recorded proof and stays unproved
+
+
+def test_skeleton_demo_is_rebuilt_by_its_documented_command(repo_root: Path, shared: Path, tmp_path: Path) -> None:
+    """examples/skeleton.cassette.jsonl is exactly what `prover cassette build … --theorems …` makes."""
+    from typer.testing import CliRunner
+
+    from prover.cli import app
+
+    out = tmp_path / "skeleton.cassette.jsonl"
+    rows = shared / "data" / "proofsteps" / "leandojo_benchmark4_random_test_sample100.jsonl"
+    args = ["cassette", "build", str(out), str(rows), "--theorems", "CancelDenoms.cancel_factors_le"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    shipped = repo_root / "examples" / "skeleton.cassette.jsonl"
+    assert out.read_text(encoding="utf-8") == shipped.read_text(encoding="utf-8")
+
+
+def test_skeleton_demo_holes_fill_from_their_recorded_goals(repo_root: Path) -> None:
+    from lean_env.replay import ReplayEnv
+    from prover.config import load_config
+    from prover.jobs import run_proof_job
+    from prover.prove import plan_targets
+
+    lean_file = parse_lean_file(repo_root / "examples" / "skeleton.lean")
+    cassette = Cassette.load(repo_root / "examples" / "skeleton.cassette.jsonl")
+    cfg = load_config(repo_root / "examples" / "skeleton.toml")
+    (plan,), targets = plan_targets(lean_file, lean_file.theorems)
+    env, verifier = ReplayEnv(cassette), ReplayVerifier(cassette)
+    generator = FixedTacticGenerator(cfg.generator.fixed_tactics)
+    scripts = {}
+    for target in targets:
+        job, _ = run_proof_job(target, env, generator, verifier, cfg.search.to_search_config())
+        assert job.status == "found" and job.proof is not None
+        assert target.hole is not None
+        scripts[target.hole.index] = job.proof
+    assert scripts == {0: "exact mul_pos had hbd", 1: "exact one_div_pos.2 hgcd"}
+    assert isinstance(verifier.verify_holes(plan.theorem, plan.skeleton, scripts), Verified)
+    # A hole left unfilled, or filled with the other hole's script, is not a proof.
+    assert not isinstance(verifier.verify_holes(plan.theorem, plan.skeleton, {0: scripts[0]}), Verified)
+    assert not isinstance(verifier.verify_holes(plan.theorem, plan.skeleton, {0: scripts[1], 1: scripts[0]}), Verified)
