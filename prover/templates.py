@@ -87,14 +87,22 @@ class PromptTemplate:
     end_marker: str = ""
     completion_prefix: str = ""
     fewshot_prefix: str = ""
+    echo_marker: str = ""
 
-    def render(self, state: str, context: InformalContext | None = None) -> str:
-        query = self.prompt.replace("{state}", state)
+    def render(self, state: str, context: InformalContext | None = None, theorem_name: str | None = None) -> str:
+        # `{name}` (InternLM2.5-StepProver's NAME field) is the theorem's name where the caller knows it.
+        query = self.prompt.replace("{name}", theorem_name or "").replace("{state}", state)
         return self.fewshot_prefix + informal_comment(context) + query
 
-    def render_request(self, state: str, context: InformalContext | None = None, prefix: str = "") -> str:
+    def render_request(
+        self,
+        state: str,
+        context: InformalContext | None = None,
+        prefix: str = "",
+        theorem_name: str | None = None,
+    ) -> str:
         """The prompt, continued by a tactic prefix the user typed (Lean Copilot's `prefix`)."""
-        text = self.render(state, context)
+        text = self.render(state, context, theorem_name)
         return text + self.completion_prefix + prefix if prefix else text
 
     def completion(self, tactic: str) -> str:
@@ -104,6 +112,9 @@ class PromptTemplate:
     def extract(self, generated: str) -> str:
         """Cut a raw completion at the first stop string and strip it."""
         text = generated
+        if self.echo_marker and self.echo_marker in text:
+            # A model that echoes its prompt (BFS-Prover: "{state}:::tactic") answers after the marker.
+            text = text[text.rfind(self.echo_marker) + len(self.echo_marker) :]
         if self.completion_prefix and text.startswith(self.completion_prefix):
             text = text[len(self.completion_prefix) :]
         cut = len(text)
@@ -129,7 +140,18 @@ TEMPLATES: dict[str, PromptTemplate] = {
         end_marker="\n[GOAL]",
         stop=("[GOAL]", "[PROOFSTEP]"),
     ),
-    "bfs": PromptTemplate(name="bfs", prompt="{state}:::", stop=()),
+    # BFS-Prover V1/V2 (ByteDance-Seed/BFS-Prover-V2-7B model card): the prompt is "{state}:::", the tactic
+    # follows and ends at EOS; the card's example decodes prompt and answer together, so text after the
+    # last ":::" is the tactic.
+    "bfs": PromptTemplate(name="bfs", prompt="{state}:::", stop=(), echo_marker=":::"),
+    # InternLM2.5-StepProver (internlm/internlm2_5-step-prover model card, "Input template"): NAME is the
+    # theorem's name, PROOF_BEFORE the tactics so far (not tracked by the search: left empty), the tactic
+    # follows "TACTIC: " and ends at EOS.
+    "internlm-step": PromptTemplate(
+        name="internlm-step",
+        prompt="---\nNAME: {name}\n\n---\nPROOF_BEFORE: \n\n---\nSTATE_BEFORE: {state}\n\n---\nTACTIC: ",
+        stop=("\n---",),
+    ),
 }
 
 
@@ -178,3 +200,97 @@ def whole_proof_prompt(
 
 
 WHOLE_PROOF_STOP = ("```",)
+
+
+# ----------------------------------------------------------------------------- whole-proof templates
+
+PROOF_PLAN_INSTRUCTION = (
+    "Before producing the Lean 4 code to formally prove the given theorem, provide a detailed proof plan "
+    "outlining the main proof steps and strategies.\n"
+    "The plan should highlight key ideas, intermediate lemmas, and proof structures that will guide the "
+    "construction of the final formal proof."
+)
+KIMINA_SYSTEM = "You are an expert in mathematics and Lean 4."
+
+
+@dataclass(frozen=True)
+class WholeProofTemplate:
+    """A prompt for models that write a whole proof at once.
+
+    `continuation` (DeepSeek-Prover-V1.5): the prompt ends inside an open ```` ```lean4 ```` fence right
+    after `:= by`, the completion is the tactic block and stops at the closing fence. Otherwise the model
+    (chat, usually reasoning first) answers with the whole theorem in a ```` ```lean4 ```` block; the last
+    such block holds the proof. `chat` templates give the user message (and `system`), which the
+    generator wraps in the tokenizer's own chat template.
+    """
+
+    name: str
+    continuation: bool
+    stop: tuple[str, ...] = ()
+    chat: bool = False
+    system: str | None = None
+    few_shot: bool = False
+
+    def code(self, statement: str, header: str, informal_statement: str | None = None, sorry: bool = True) -> str:
+        """The Lean code shown to the model: header, the informal statement as a doc comment, the theorem."""
+        doc = f"/-- {informal_statement.strip()} -/\n" if informal_statement else ""
+        body = " := by\n  sorry" if sorry else " := by\n"
+        return f"{header.rstrip()}\n\n{doc}{statement.rstrip()}{body}"
+
+    def user_message(
+        self,
+        statement: str,
+        header: str = DEEPSEEK_HEADER,
+        informal_statement: str | None = None,
+        informal_proof: str | None = None,
+        examples: Iterable[FewShotExample] = (),
+    ) -> str:
+        """The prompt (continuation templates) or the user message (chat templates) for one theorem.
+
+        `statement` is the declaration up to `:=`. An informal proof, where given, opens the tactic
+        block as a comment (continuation) or follows the problem (chat)."""
+        if self.continuation:
+            formal = f"{statement.rstrip()} := by\n"
+            if informal_proof:
+                formal += "  /- " + informal_proof.strip().replace("\n", "\n  ") + "\n  -/\n"
+            prefix = informal_comment(InformalContext(statement=informal_statement)) if informal_statement else ""
+            return whole_proof_prompt(formal, prefix, header=header, examples=examples if self.few_shot else ())
+        if self.name == "kimina":
+            # Kimina-Prover model card (AI-MO/Kimina-Prover-72B, "Quick Start"): problem in words, then the
+            # formal statement ending at `:= by`, in a lean4 fence.
+            problem = (informal_statement or "").strip()
+            if informal_proof:
+                problem += "\n" + informal_proof.strip()
+            code = self.code(statement, header, informal_statement, sorry=False)
+            return (
+                "Think about and solve the following problem step by step in Lean 4.\n"
+                f"# Problem:{problem}\n# Formal statement:\n```lean4\n{code}\n```\n"
+            )
+        # DeepSeek-Prover-V2 and Goedel-Prover-V2 model cards ("Quick Start"): the theorem with `sorry`, then
+        # the request for a proof plan before the code.
+        code = self.code(statement, header, informal_statement, sorry=True)
+        extra = f"\n\nInformal proof:\n{informal_proof.strip()}" if informal_proof else ""
+        return f"Complete the following Lean 4 code:\n\n```lean4\n{code}\n```{extra}\n\n{PROOF_PLAN_INSTRUCTION}"
+
+    def messages(self, user: str) -> list[dict[str, str]]:
+        """Chat messages for `user` (the output of `user_message`)."""
+        system = [{"role": "system", "content": self.system}] if self.system else []
+        return [*system, {"role": "user", "content": user}]
+
+
+WHOLE_TEMPLATES: dict[str, WholeProofTemplate] = {
+    # DeepSeek-Prover-V1.5 (deepseek-ai/DeepSeek-Prover-V1.5-RL model card, and its repo's prover/utils.py):
+    # no chat template, few-shot examples allowed, stop at the closing fence.
+    "deepseek-v1.5": WholeProofTemplate(name="deepseek-v1.5", continuation=True, stop=("```",), few_shot=True),
+    "deepseek-v2": WholeProofTemplate(name="deepseek-v2", continuation=False, chat=True),
+    "goedel-v2": WholeProofTemplate(name="goedel-v2", continuation=False, chat=True),
+    "kimina": WholeProofTemplate(name="kimina", continuation=False, chat=True, system=KIMINA_SYSTEM),
+}
+
+
+def get_whole_template(name: str) -> WholeProofTemplate:
+    try:
+        return WHOLE_TEMPLATES[name]
+    except KeyError:
+        known = ", ".join(sorted(WHOLE_TEMPLATES))
+        raise ValueError(f"unknown whole-proof template {name!r} (known: {known})") from None

@@ -4,6 +4,9 @@
 - `VLLMGenerator` (vllm.py): the same over vLLM (optional, GPU).
 - `FixedTacticGenerator` (fixed.py): automation tactics with priors; a baseline and a fallback.
 - `CombinedGenerator` (combined.py): model + fallback, merged and deduplicated.
+- `presets.py`: per-model prompt/decoding presets (Llemma, BFS-Prover-V2, InternLM2.5-StepProver,
+  DeepSeek-Prover-V1.5/V2, Goedel-Prover-V2, Kimina-Prover); a known model id picks its preset.
+- `whole_proof.py`: whole-proof generation (N proofs per theorem) for the whole-proof presets.
 
 Heavy libraries (torch, transformers, vllm) are imported only when a model generator is built.
 """
@@ -16,6 +19,7 @@ from prover.config import GeneratorConfig
 from prover.generators.checkpoint import read_template_record, write_template_record
 from prover.generators.combined import CombinedGenerator, merge_candidates
 from prover.generators.fixed import DEFAULT_FIXED_TACTICS, FixedTacticGenerator
+from prover.generators.presets import PRESETS, ModelPreset, apply_preset, preset_for_model, require_mode
 from prover.generators.sanitize import Sanitizer, clean_tactic, sanitize_tactic
 from prover.templates import PromptTemplate, custom_template, get_template
 from search.types import TacticGenerator
@@ -30,12 +34,16 @@ __all__ = [
     "DEFAULT_FIXED_TACTICS",
     "CombinedGenerator",
     "FixedTacticGenerator",
+    "PRESETS",
     "HFGenerator",
+    "ModelPreset",
     "Sanitizer",
     "VLLMGenerator",
     "clean_tactic",
     "make_generator",
     "merge_candidates",
+    "apply_preset",
+    "preset_for_model",
     "read_template_record",
     "resolve_template",
     "sanitize_tactic",
@@ -57,26 +65,34 @@ def __getattr__(name: str) -> Any:
 
 
 def resolve_template(cfg: GeneratorConfig) -> PromptTemplate:
-    """The prompt for `cfg`: a custom prompt, else an explicitly chosen template, else the checkpoint's record.
-
-    A checkpoint's recorded template replaces the default (`llemma`) but never an explicit other choice.
+    """The tactic prompt for `cfg`: a custom prompt, else an explicitly chosen template or preset (config key or
+    `--template`), else the checkpoint's record, else the preset the model id names (`presets.apply_preset`),
+    else Llemma's. A whole-proof model raises a one-line ValueError: it has no tactic prompt.
     """
     if cfg.custom_prompt is not None:
         return custom_template(cfg.custom_prompt, stop=cfg.custom_stop)
-    chosen = get_template(cfg.template)
-    if cfg.kind != "fixed" and cfg.template == DEFAULT_TEMPLATE:
-        recorded = read_template_record(cfg.model)
-        if recorded is not None:
-            return recorded
-    return chosen
+    if cfg.kind == "fixed":
+        return get_template(cfg.template)
+    resolved = apply_preset(cfg)
+    require_mode(resolved, "step", "tactic generation")
+    recorded = (
+        read_template_record(cfg.model) if resolved.preset is None and "template" not in cfg.model_fields_set else None
+    )
+    return recorded if recorded is not None else get_template(resolved.template)
 
 
 def make_generator(cfg: GeneratorConfig) -> TacticGenerator:
-    """Build the generator `cfg` describes. Model loading problems raise a one-line ValueError/RuntimeError."""
+    """Build the generator `cfg` describes, with its model's preset applied (template and decoding defaults).
+
+    Model loading problems raise a one-line ValueError/RuntimeError; so does a whole-proof model (see
+    `prover.generators.whole_proof` for those).
+    """
     fixed = FixedTacticGenerator(cfg.fixed_tactics)
     if cfg.kind == "fixed":
         return fixed
     template = resolve_template(cfg)
+    if cfg.custom_prompt is None:
+        cfg = apply_preset(cfg).config
     model: TacticGenerator
     if cfg.kind == "hf":
         from prover.generators.hf import HFGenerator

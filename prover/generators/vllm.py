@@ -1,24 +1,60 @@
 """Tactic generation over vLLM (optional, GPU): the same contract as `HFGenerator`.
 
-vLLM is imported only when this generator is built; without it, a one-line RuntimeError
-says how to install it. Beam decoding uses `LLM.beam_search` (vLLM >= 0.6.3), which has no
-stop strings, so completions are cut with the template afterwards; sampling stops at them.
+vLLM is imported only when a generator is built; without it, a one-line RuntimeError says how
+to install it. Written against vLLM's own source (github.com/vllm-project/vllm, `main` as of
+v0.11/v0.12): `vllm/entrypoints/llm.py` (`LLM.generate`, `LLM.beam_search`),
+`vllm/sampling_params.py` (`SamplingParams`, `BeamSearchParams`), `vllm/beam_search.py`,
+`vllm/outputs.py` (`RequestOutput`, `CompletionOutput`) and `vllm/v1/engine/async_llm.py`
+(`AsyncLLM.generate`, an async iterator of `RequestOutput`s).
+
+Decoding
+--------
+* `beam`: NOT `LLM.beam_search`. Its `BeamSearchParams` (beam_width, max_tokens, ignore_eos,
+  temperature, length_penalty, include_stop_str_in_output) have no stop strings, so with the
+  Llemma prompt every beam runs past `---` into invented text up to `max_tokens`, and that text is
+  scored and counted too. `LLM.beam_search` is itself a loop of one-token `generate` calls with
+  `SamplingParams(logprobs=2 * beam_width, max_tokens=1)` over token prompts; `StopAwareBeamSearch`
+  is the same loop, written here, where a beam ends at the first stop string (or EOS). Its log-
+  probability is the sum over the tactic's tokens plus the token that completed the stop string,
+  as Llemma counts it (the end marker `\\n---` is part of the trained completion), and
+  `num_tokens` counts the same tokens. vLLM's automatic prefix caching makes the repeated prompt
+  prefixes cheap.
+* `sample`: `SamplingParams(n=k, stop=template.stop, logprobs=0)`. vLLM fills
+  `CompletionOutput.cumulative_logprob` only when `logprobs` is set (None otherwise, and this code
+  used to read that as 0.0); `logprobs=0` returns just the sampled tokens' log-probabilities. A
+  missing score raises instead of ranking every candidate 0.0. vLLM's default `logprobs_mode`
+  (`raw_logprobs`) reports them under the untempered model, like `HFGenerator`.
+
+`AsyncVLLMGenerator` does the same over `AsyncLLM`: every request is its own coroutine, so requests
+from concurrent searches join vLLM's continuous batching instead of waiting for a whole batch call
+(the sweep's generator actor uses it; see `benchmarks/sweep/actors.py`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from prover.generators.combined import merge_candidates
 from prover.generators.sanitize import Sanitizer
 from prover.templates import PromptTemplate, get_template
-from search.types import Candidate, GenRequest
+from search.types import Candidate, GenRequest, TacticGenerator
 
 if TYPE_CHECKING:
     from prover.config import GeneratorConfig
 
 INSTALL_HINT = "vLLM is not installed: `pip install vllm` on a CUDA machine (or use generator kind 'hf')"
+
+# vLLM refuses `logprobs` above the engine's `max_logprobs` (20 by default); the beam loop asks for
+# 2 * beam width next tokens per step, so the engine is started with room for beams up to 64 wide.
+MAX_BEAM_WIDTH = 64
+
+# (completion text, summed log-probability, token count): one decoded completion before sanitising.
+RawSeq = tuple[str, float, int]
 
 
 def import_vllm() -> Any:
@@ -29,12 +65,157 @@ def import_vllm() -> Any:
     return vllm
 
 
-class VLLMGenerator:
-    """`TacticGenerator` over a vLLM engine; log-probabilities are the engine's cumulative ones."""
+class MissingScoreError(RuntimeError):
+    """vLLM returned a completion without `cumulative_logprob`: ranking it would be a guess."""
+
+
+# ----------------------------------------------------------------------------- stop-aware beam search
+
+
+@dataclass
+class _Beam:
+    generated: list[int]
+    logprob: float
+
+
+@dataclass
+class _PromptBeams:
+    prompt_ids: list[int]
+    live: list[_Beam]
+    done: list[tuple[_Beam, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class BeamConfig:
+    """`width` beams per prompt, at most `max_tokens` new tokens; a beam ends at EOS or a `stop` string."""
+
+    width: int
+    max_tokens: int
+    stop: tuple[str, ...]
+    eos_token_id: int | None
+    length_penalty: float = 0.0
+
+
+class StopAwareBeamSearch:
+    """Beam search over a next-token oracle, with stop strings (sans I/O: the caller runs the model).
+
+    Loop: `queries()` gives the full token list (prompt + generated) of every live beam; the caller
+    answers with, for each, the `2 * width` most likely next tokens and their log-probabilities
+    (what vLLM returns for `SamplingParams(max_tokens=1, logprobs=2 * width, temperature=0)`);
+    `advance(answers)` extends and prunes the beams. When `finished`, `results()` gives, per prompt,
+    up to `width` (text, logprob, num_tokens) best first, the text cut before the stop string.
+    Beams are ranked by `logprob / num_tokens ** length_penalty` (HF's and vLLM's rule); the reported
+    logprob is always the plain sum.
+    """
+
+    def __init__(self, prompts: Sequence[Sequence[int]], config: BeamConfig, decode: Callable[[list[int]], str]):
+        if config.width < 1:
+            raise ValueError("beam width must be >= 1")
+        self.config = config
+        self.decode = decode
+        self.steps = 0
+        self._prompts = [_PromptBeams(list(p), [_Beam([], 0.0)]) for p in prompts]
+
+    def _score(self, beam: _Beam) -> float:
+        n = max(len(beam.generated), 1)
+        return beam.logprob / (n**self.config.length_penalty) if self.config.length_penalty else beam.logprob
+
+    @property
+    def finished(self) -> bool:
+        return all(not p.live for p in self._prompts)
+
+    def queries(self) -> list[list[int]]:
+        return [p.prompt_ids + b.generated for p in self._prompts for b in p.live]
+
+    def advance(self, answers: Sequence[dict[int, float]]) -> None:
+        if len(answers) != sum(len(p.live) for p in self._prompts):
+            raise RuntimeError(f"beam search got {len(answers)} answers for {len(self.queries())} beams")
+        width = self.config.width
+        pos = 0
+        self.steps += 1
+        for prompt in self._prompts:
+            extended: list[_Beam] = []
+            for beam in prompt.live:
+                answer = answers[pos]
+                pos += 1
+                if not answer:
+                    raise MissingScoreError("vLLM returned no next-token log-probabilities for a beam")
+                for token, logprob in answer.items():
+                    extended.append(_Beam([*beam.generated, token], beam.logprob + logprob))
+            # As vLLM's loop does: candidates that end go to the finished pool, the best `width` others live
+            # on. Walking in score order and stopping once `width` live, few candidates are ever decoded.
+            extended.sort(key=self._score, reverse=True)
+            live: list[_Beam] = []
+            for beam in extended:
+                if len(live) >= width:
+                    break
+                ended = self._ended(beam)
+                if ended is not None:
+                    prompt.done.append((beam, ended))
+                else:
+                    live.append(beam)
+            if self.steps >= self.config.max_tokens:  # the token limit: what is left is kept as it stands
+                prompt.done.extend((b, self.decode(b.generated)) for b in live)
+                live = []
+            prompt.live = self._prune(prompt, live)
+
+    def _ended(self, beam: _Beam) -> str | None:
+        """The completion text (cut before the stop string) when `beam` just ended, else None."""
+        if self.config.eos_token_id is not None and beam.generated[-1] == self.config.eos_token_id:
+            return self.decode(beam.generated[:-1])
+        if not self.config.stop:
+            return None
+        text = self.decode(beam.generated)
+        cuts = [text.find(s) for s in self.config.stop if s in text]
+        return text[: min(cuts)] if cuts else None
+
+    def _prune(self, prompt: _PromptBeams, live: list[_Beam]) -> list[_Beam]:
+        """Stop a prompt once `width` beams ended and no live beam can still beat the worst of them."""
+        done = sorted(prompt.done, key=lambda d: self._score(d[0]), reverse=True)[: self.config.width]
+        prompt.done = done
+        if len(done) < self.config.width or not live:
+            return live
+        if self.config.length_penalty:  # a normalised score can still rise: keep going to the limit
+            return live
+        # Log-probabilities only fall as a beam grows, so a live beam below the worst ended one is lost.
+        worst = done[-1][0].logprob
+        return [b for b in live if b.logprob > worst]
+
+    def results(self) -> list[list[RawSeq]]:
+        out: list[list[RawSeq]] = []
+        for prompt in self._prompts:
+            ranked = sorted(prompt.done, key=lambda d: self._score(d[0]), reverse=True)[: self.config.width]
+            out.append([(text, beam.logprob, max(len(beam.generated), 1)) for beam, text in ranked])
+        return out
+
+
+def _top_logprobs(completion: Any) -> dict[int, float]:
+    """{token id: logprob} of the one generated position of a `max_tokens=1` request (vLLM `Logprob`s)."""
+    positions = completion.logprobs
+    if not positions:
+        return {}
+    return {int(tok): float(getattr(lp, "logprob", lp)) for tok, lp in positions[0].items()}
+
+
+def _sampled(out: Any) -> list[RawSeq]:
+    seqs: list[RawSeq] = []
+    for c in out.outputs:
+        if c.cumulative_logprob is None:
+            raise MissingScoreError(
+                "vLLM returned a completion without cumulative_logprob (SamplingParams.logprobs must be set)"
+            )
+        seqs.append((c.text, float(c.cumulative_logprob), max(len(c.token_ids), 1)))
+    return seqs
+
+
+# ----------------------------------------------------------------------------- generators
+
+
+class _VLLMBase:
+    """Prompting, decoding parameters and sanitising shared by the sync and async generators."""
 
     def __init__(
         self,
-        llm: Any,
         template: PromptTemplate | str = "llemma",
         *,
         decoding: str = "beam",
@@ -47,7 +228,6 @@ class VLLMGenerator:
     ) -> None:
         if decoding not in ("beam", "sample"):
             raise ValueError(f"decoding must be 'beam' or 'sample', got {decoding!r}")
-        self.llm = llm
         self.template = get_template(template) if isinstance(template, str) else template
         self.decoding = decoding
         self.max_new_tokens = max_new_tokens
@@ -56,66 +236,41 @@ class VLLMGenerator:
         self.seed = seed
         self.length_penalty = length_penalty
         self.sanitizer = Sanitizer(self.template, allow_native_decide=allow_native_decide)
-
-    @classmethod
-    def from_config(cls, cfg: GeneratorConfig, template: PromptTemplate) -> VLLMGenerator:
-        vllm = import_vllm()
-        dtype = "bfloat16" if cfg.dtype == "auto" else cfg.dtype
-        try:
-            llm = vllm.LLM(model=cfg.model, dtype=dtype, seed=cfg.seed)
-        except Exception as exc:  # noqa: BLE001 - any engine start failure is reported as one line
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise RuntimeError(f"cannot load model {cfg.model!r} with vLLM: {first}") from None
-        return cls(
-            llm,
-            template,
-            decoding=cfg.decoding,
-            max_new_tokens=cfg.max_new_tokens,
-            temperature=cfg.temperature,
-            top_p=cfg.top_p,
-            seed=cfg.seed,
-        )
+        self._seeds = itertools.count(seed)
 
     def prompt(self, request: GenRequest) -> str:
-        return self.template.render_request(request.state, request.context, request.prefix)
+        return self.template.render_request(request.state, request.context, request.prefix, request.theorem_name)
 
-    def _raw(self, prompts: list[str], n: int) -> list[list[tuple[str, float, int]]]:
+    def sampling_params(self, n: int) -> Any:
         vllm = import_vllm()
-        if self.decoding == "beam":
-            from vllm.sampling_params import BeamSearchParams
-
-            params = BeamSearchParams(beam_width=n, max_tokens=self.max_new_tokens, length_penalty=self.length_penalty)
-            outputs = self.llm.beam_search([{"prompt": p} for p in prompts], params)
-            tokenizer = self.llm.get_tokenizer()
-            result = []
-            for prompt, out in zip(prompts, outputs, strict=True):
-                # Beam sequences hold the prompt tokens too; decode only the completion.
-                prompt_len = len(tokenizer(prompt)["input_ids"])
-                seqs = []
-                for seq in out.sequences:
-                    generated = list(seq.tokens[prompt_len:])
-                    text = tokenizer.decode(generated, skip_special_tokens=True)
-                    seqs.append((text, float(seq.cum_logprob), max(len(generated), 1)))
-                result.append(seqs)
-            return result
-        params = vllm.SamplingParams(
+        return vllm.SamplingParams(
             n=n,
             temperature=self.temperature,
             top_p=self.top_p,
             max_tokens=self.max_new_tokens,
             stop=list(self.template.stop) or None,
-            seed=self.seed,
+            seed=next(self._seeds),
+            logprobs=0,  # the sampled tokens' own log-probabilities: fills cumulative_logprob
         )
-        outputs = self.llm.generate(prompts, params, use_tqdm=False)
-        return [
-            [(c.text, float(c.cumulative_logprob or 0.0), max(len(c.token_ids), 1)) for c in out.outputs]
-            for out in outputs
-        ]
 
-    def __call__(self, requests: Sequence[GenRequest], k: int) -> list[list[Candidate]]:
-        if k <= 0:
-            return [[] for _ in requests]
-        raws = self._raw([self.prompt(r) for r in requests], k)
+    def step_params(self, width: int) -> Any:
+        vllm = import_vllm()
+        return vllm.SamplingParams(n=1, max_tokens=1, temperature=0.0, logprobs=min(2 * width, 2 * MAX_BEAM_WIDTH))
+
+    def beam_config(self, width: int, tokenizer: Any) -> BeamConfig:
+        if width > MAX_BEAM_WIDTH:
+            raise ValueError(f"beam width {width} is above the engine's limit of {MAX_BEAM_WIDTH}")
+        return BeamConfig(
+            width=width,
+            max_tokens=self.max_new_tokens,
+            stop=self.template.stop,
+            eos_token_id=getattr(tokenizer, "eos_token_id", None),
+            length_penalty=self.length_penalty,
+        )
+
+    def candidates(
+        self, requests: Sequence[GenRequest], raws: Sequence[Sequence[RawSeq]], k: int
+    ) -> list[list[Candidate]]:
         out: list[list[Candidate]] = []
         for request, seqs in zip(requests, raws, strict=True):
             best: dict[str, Candidate] = {}
@@ -131,3 +286,155 @@ class VLLMGenerator:
                     best[tactic] = Candidate(tactic=tactic, logprob=logprob, num_tokens=num)
             out.append(sorted(best.values(), key=lambda c: -c.logprob)[:k])
         return out
+
+
+def _engine_kwargs(cfg: GeneratorConfig) -> dict[str, Any]:
+    dtype = "bfloat16" if cfg.dtype == "auto" else cfg.dtype
+    return {"model": cfg.model, "dtype": dtype, "seed": cfg.seed, "max_logprobs": 2 * MAX_BEAM_WIDTH}
+
+
+def _one_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+class VLLMGenerator(_VLLMBase):
+    """`TacticGenerator` over a synchronous `vllm.LLM`."""
+
+    def __init__(self, llm: Any, template: PromptTemplate | str = "llemma", **options: Any) -> None:
+        super().__init__(template, **options)
+        self.llm = llm
+
+    @classmethod
+    def from_config(cls, cfg: GeneratorConfig, template: PromptTemplate) -> VLLMGenerator:
+        vllm = import_vllm()
+        try:
+            llm = vllm.LLM(**_engine_kwargs(cfg))
+        except Exception as exc:  # noqa: BLE001 - any engine start failure is reported as one line
+            raise RuntimeError(f"cannot load model {cfg.model!r} with vLLM: {_one_line(exc)}") from None
+        return cls(
+            llm,
+            template,
+            decoding=cfg.decoding,
+            max_new_tokens=cfg.max_new_tokens,
+            temperature=cfg.temperature,
+            top_p=cfg.top_p,
+            seed=cfg.seed,
+        )
+
+    def generate_raw(self, prompts: Sequence[str], n: int) -> list[list[RawSeq]]:
+        """`n` completions per prompt: beams (stop-aware) or samples, as `decoding` says."""
+        if self.decoding == "beam":
+            return self._beam(list(prompts), n)
+        outputs = self.llm.generate(list(prompts), self.sampling_params(n), use_tqdm=False)
+        return [_sampled(out) for out in outputs]
+
+    def _beam(self, prompts: list[str], width: int) -> list[list[RawSeq]]:
+        tokenizer = self.llm.get_tokenizer()
+        ids = [list(tokenizer(p)["input_ids"]) for p in prompts]
+        search = StopAwareBeamSearch(ids, self.beam_config(width, tokenizer), _decoder(tokenizer))
+        params = self.step_params(width)
+        while not search.finished:
+            queries = [{"prompt_token_ids": q} for q in search.queries()]
+            outputs = self.llm.generate(queries, params, use_tqdm=False)
+            search.advance([_top_logprobs(out.outputs[0]) for out in outputs])
+        return search.results()
+
+    def __call__(self, requests: Sequence[GenRequest], k: int) -> list[list[Candidate]]:
+        if k <= 0:
+            return [[] for _ in requests]
+        raws = self.generate_raw([self.prompt(r) for r in requests], k)
+        return self.candidates(requests, raws, k)
+
+
+def _decoder(tokenizer: Any) -> Callable[[list[int]], str]:
+    def decode(ids: list[int]) -> str:
+        return str(tokenizer.decode(ids, skip_special_tokens=True))
+
+    return decode
+
+
+class AsyncVLLMGenerator(_VLLMBase):
+    """The same over vLLM's async engine (`vllm.v1.engine.async_llm.AsyncLLM`, or the older
+    `AsyncLLMEngine`): `agenerate` is a coroutine per call, so concurrent callers share the engine's
+    continuous batching. `fallback` (the fixed tactics) is merged in as `CombinedGenerator` does."""
+
+    def __init__(
+        self,
+        engine: Any,
+        template: PromptTemplate | str = "llemma",
+        fallback: TacticGenerator | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(template, **options)
+        self.engine = engine
+        self.fallback = fallback
+        self._ids = itertools.count()
+        self._tokenizer: Any = None
+
+    @classmethod
+    def from_config(cls, cfg: GeneratorConfig, template: PromptTemplate) -> AsyncVLLMGenerator:
+        vllm = import_vllm()
+        try:
+            # `vllm.AsyncLLMEngine` is V1's `AsyncLLM` in current releases; import it directly where it is not.
+            engine_cls: Any = getattr(vllm, "AsyncLLMEngine", None)
+            if engine_cls is None:
+                from vllm.v1.engine.async_llm import AsyncLLM
+
+                engine_cls = AsyncLLM
+            engine = engine_cls.from_engine_args(vllm.AsyncEngineArgs(**_engine_kwargs(cfg)))
+        except Exception as exc:  # noqa: BLE001 - any engine start failure is reported as one line
+            raise RuntimeError(f"cannot load model {cfg.model!r} with vLLM: {_one_line(exc)}") from None
+        fallback = None
+        if cfg.combine_fixed:
+            from prover.generators.fixed import FixedTacticGenerator
+
+            fallback = FixedTacticGenerator(cfg.fixed_tactics)
+        return cls(
+            engine,
+            template,
+            fallback,
+            decoding=cfg.decoding,
+            max_new_tokens=cfg.max_new_tokens,
+            temperature=cfg.temperature,
+            top_p=cfg.top_p,
+            seed=cfg.seed,
+        )
+
+    async def _final(self, prompt: Any, params: Any) -> Any:
+        """The last `RequestOutput` of one request (the engine streams partial ones before it)."""
+        final = None
+        async for out in self.engine.generate(prompt, params, f"prover-{next(self._ids)}"):
+            final = out
+        if final is None:
+            raise RuntimeError("vLLM's engine returned no output")
+        return final
+
+    async def _get_tokenizer(self) -> Any:
+        if self._tokenizer is None:
+            tok = self.engine.get_tokenizer()
+            self._tokenizer = await tok if asyncio.iscoroutine(tok) else tok
+        return self._tokenizer
+
+    async def agenerate_raw(self, prompts: Sequence[str], n: int) -> list[list[RawSeq]]:
+        if self.decoding == "sample":
+            outs = await asyncio.gather(*(self._final(p, self.sampling_params(n)) for p in prompts))
+            return [_sampled(out) for out in outs]
+        tokenizer = await self._get_tokenizer()
+        ids = [list(tokenizer(p)["input_ids"]) for p in prompts]
+        search = StopAwareBeamSearch(ids, self.beam_config(n, tokenizer), _decoder(tokenizer))
+        params = self.step_params(n)
+        while not search.finished:
+            outs = await asyncio.gather(*(self._final({"prompt_token_ids": q}, params) for q in search.queries()))
+            search.advance([_top_logprobs(out.outputs[0]) for out in outs])
+        return search.results()
+
+    async def agenerate(self, requests: Sequence[GenRequest], k: int) -> list[list[Candidate]]:
+        """Candidates for `requests`, as `TacticGenerator.__call__` gives them, without blocking the loop."""
+        if k <= 0:
+            return [[] for _ in requests]
+        raws = await self.agenerate_raw([self.prompt(r) for r in requests], k)
+        model = self.candidates(requests, raws, k)
+        if self.fallback is None:
+            return model
+        fixed = self.fallback(requests, k)
+        return [merge_candidates([m, f])[:k] for m, f in zip(model, fixed, strict=True)]

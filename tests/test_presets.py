@@ -1,0 +1,277 @@
+"""Model presets (issue 13, "Today's open prover models"): choice by model id, `--template` override, and each
+preset fed real-looking outputs, written by hand from the formats on the models' own cards (cited in
+docs/generators.md), checking the extracted tactic or proof."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from lean_env.types import Theorem
+from lean_env.verdict import Rejected, Verified
+from prover.config import GeneratorConfig, load_config
+from prover.generators import make_generator, resolve_template
+from prover.generators.presets import PRESETS, apply_preset, preset_for_model
+from prover.generators.sanitize import sanitize_tactic
+from prover.generators.whole_proof import (
+    WholeProofSetup,
+    extract_whole_proof,
+    prove_whole,
+    render_prompt,
+    whole_proof_request,
+)
+from prover.templates import get_template, get_whole_template
+
+THEOREM = Theorem(
+    name="mathd_algebra_10",
+    statement="theorem mathd_algebra_10 : abs ((120 : ℝ) / 100 * 30 - 130 / 100 * 20) = 10",
+    header="import Mathlib\nimport Aesop\n\nset_option maxHeartbeats 400000\n\nopen BigOperators Real Nat Topology Rat",
+)
+
+
+@pytest.mark.parametrize(
+    ("model", "preset"),
+    [
+        ("EleutherAI/llemma_7b", "llemma"),
+        ("ByteDance-Seed/BFS-Prover-V2-7B", "bfs-prover-v2"),
+        ("ByteDance-Seed/BFS-Prover-V2-32B", "bfs-prover-v2"),
+        ("internlm/internlm2_5-step-prover", "internlm2.5-step-prover"),
+        ("deepseek-ai/DeepSeek-Prover-V1.5-RL", "deepseek-prover-v1.5"),
+        ("deepseek-ai/DeepSeek-Prover-V2-7B", "deepseek-prover-v2"),
+        ("Goedel-LM/Goedel-Prover-V2-32B", "goedel-prover-v2"),
+        ("AI-MO/Kimina-Prover-Distill-8B", "kimina-prover"),
+        ("/models/kimina-prover-72b/", "kimina-prover"),
+    ],
+)
+def test_a_known_model_id_picks_its_preset(model: str, preset: str) -> None:
+    found = preset_for_model(model)
+    assert found is not None and found.name == preset
+    assert apply_preset(GeneratorConfig(model=model)).preset == PRESETS[preset]
+
+
+def test_unknown_models_get_llemmas_reference_preset() -> None:
+    assert preset_for_model("my-org/some-model") is None
+    resolved = apply_preset(GeneratorConfig(model="my-org/some-model"))
+    assert (resolved.template, resolved.mode) == ("llemma", "step")
+
+
+def test_whole_proof_presets_bring_their_decoding_unless_set() -> None:
+    resolved = apply_preset(GeneratorConfig(model="AI-MO/Kimina-Prover-Distill-8B"))
+    assert (resolved.mode, resolved.template) == ("whole", "kimina")
+    assert resolved.config.decoding == "sample" and resolved.config.max_new_tokens == 8192
+    mine = apply_preset(GeneratorConfig(model="AI-MO/Kimina-Prover-Distill-8B", max_new_tokens=512))
+    assert mine.config.max_new_tokens == 512  # the user's value stays
+
+
+def test_template_flag_overrides_the_model_id() -> None:
+    """`--template` lands in the `[generator] template` override; an explicit choice beats the model's preset."""
+    cfg = load_config(None, {"generator": {"model": "ByteDance-Seed/BFS-Prover-V2-7B", "template": "llemma"}})
+    assert resolve_template(cfg.generator).name == "llemma"
+    cfg = load_config(None, {"generator": {"model": "ByteDance-Seed/BFS-Prover-V2-7B", "template": None}})
+    assert resolve_template(cfg.generator).name == "bfs"
+    cfg = load_config(None, {"generator": {"model": "my/model", "template": "internlm2.5-step-prover"}})
+    assert resolve_template(cfg.generator).name == "internlm-step"
+
+
+def test_unknown_template_is_one_line() -> None:
+    with pytest.raises(ValueError, match="unknown template 'nope'") as err:
+        apply_preset(GeneratorConfig(template="nope"))
+    assert "\n" not in str(err.value)
+
+
+def test_whole_proof_model_refused_for_tactic_search_in_one_line() -> None:
+    with pytest.raises(ValueError, match="writes whole proofs: use `prover prove --mode whole`") as err:
+        make_generator(GeneratorConfig(kind="hf", model="deepseek-ai/DeepSeek-Prover-V2-7B"))
+    assert "\n" not in str(err.value)
+
+
+# ----------------------------------------------------------------------------- step presets
+
+
+def test_bfs_prover_prompt_and_outputs() -> None:
+    tpl = get_template(PRESETS["bfs-prover-v2"].template)
+    assert tpl.render("x : ℕ\n⊢ x + 0 = x") == "x : ℕ\n⊢ x + 0 = x:::"
+    assert sanitize_tactic("simp", tpl) == "simp"
+    # The card's own decode includes the prompt: "{state}:::{tactic}".
+    assert sanitize_tactic("x : ℕ\n⊢ x + 0 = x:::omega", tpl) == "omega"
+    assert sanitize_tactic("nlinarith [sq_nonneg (a - b), sq_nonneg (a + b)]", tpl) == (
+        "nlinarith [sq_nonneg (a - b), sq_nonneg (a + b)]"
+    )
+
+
+def test_internlm_step_prover_prompt_and_outputs() -> None:
+    tpl = get_template(PRESETS["internlm2.5-step-prover"].template)
+    state = "m n : ℕ\nh : n = 2 * m + 1\n⊢ 8 ∣ (2 * m + 1) * (2 * m + 1) - 1"
+    prompt = tpl.render_request(state, theorem_name="square_sub_one_divisible_eight")
+    assert prompt == (
+        "---\nNAME: square_sub_one_divisible_eight\n\n---\nPROOF_BEFORE: \n\n---\nSTATE_BEFORE: "
+        f"{state}\n\n---\nTACTIC: "
+    )
+    assert sanitize_tactic("rw [← Nat.mod_add_div (2 * m + 1) 8]", tpl) == "rw [← Nat.mod_add_div (2 * m + 1) 8]"
+    assert sanitize_tactic("omega\n---\nNAME: x", tpl) == "omega"
+
+
+# ----------------------------------------------------------------------------- whole-proof presets
+
+V15_COMPLETION = "  norm_num [abs_of_nonneg]\n  <;> linarith\n```\n\nSome trailing text"
+
+V2_COMPLETION = """### Detailed Proof and Analysis
+
+First, compute $120\\% \\cdot 30 = 36$ and $130\\% \\cdot 20 = 26$, so the difference is $10$.
+
+### Step 1: Abstract Plan
+1. Evaluate both products.
+
+```lean4
+theorem mathd_algebra_10 : abs ((120 : ℝ) / 100 * 30 - 130 / 100 * 20) = 10 := by
+  have h₀ : (120 : ℝ) / 100 * 30 - 130 / 100 * 20 = 10 := by sorry
+  sorry
+```
+
+### Complete Lean 4 Proof
+
+```lean4
+import Mathlib
+import Aesop
+
+set_option maxHeartbeats 400000
+
+open BigOperators Real Nat Topology Rat
+
+theorem mathd_algebra_10 : abs ((120 : ℝ) / 100 * 30 - 130 / 100 * 20) = 10 := by
+  have h₀ : (120 : ℝ) / 100 * 30 - 130 / 100 * 20 = 10 := by
+    norm_num
+  rw [h₀]
+  norm_num [abs_of_nonneg]
+```"""
+
+KIMINA_COMPLETION = """<think>
+We need |36 - 26| = 10. Let me try in Lean:
+```lean4
+theorem mathd_algebra_10 : abs ((120 : ℝ) / 100 * 30 - 130 / 100 * 20) = 10 := by
+  simp
+```
+That may not close it; norm_num with abs lemmas should.
+</think>
+```lean4
+import Mathlib
+import Aesop
+
+set_option maxHeartbeats 400000
+
+open BigOperators Real Nat Topology Rat
+
+/-- What is the positive difference between 120% of 30 and 130% of 20? -/
+theorem mathd_algebra_10 : abs ((120 : ℝ) / 100 * 30 - 130 / 100 * 20) = 10 := by
+  norm_num [abs_of_nonneg]
+```"""
+
+GOEDEL_COMPLETION = """<think>
+Plan: a helper lemma, then the theorem.
+</think>
+```lean4
+lemma helper : (120 : ℝ) / 100 * 30 - 130 / 100 * 20 = 10 := by norm_num
+
+theorem mathd_algebra_10 : abs ((120 : ℝ) / 100 * 30 - 130 / 100 * 20) = 10 := by
+  rw [helper]; norm_num
+```"""
+
+
+@pytest.mark.parametrize(
+    ("template", "completion", "proof"),
+    [
+        ("deepseek-v1.5", V15_COMPLETION, "norm_num [abs_of_nonneg]\n<;> linarith"),
+        (
+            "deepseek-v2",
+            V2_COMPLETION,
+            "have h₀ : (120 : ℝ) / 100 * 30 - 130 / 100 * 20 = 10 := by\n  norm_num\nrw [h₀]\nnorm_num [abs_of_nonneg]",
+        ),
+        ("kimina", KIMINA_COMPLETION, "norm_num [abs_of_nonneg]"),
+        ("goedel-v2", GOEDEL_COMPLETION, "rw [helper]; norm_num"),
+    ],
+)
+def test_whole_proof_extraction(template: str, completion: str, proof: str) -> None:
+    tpl = get_whole_template(template)
+    assert extract_whole_proof(completion, THEOREM.name, tpl.continuation) == proof
+    assert extract_whole_proof(completion, THEOREM.name) == proof  # the sweep's template-agnostic reading
+
+
+@pytest.mark.parametrize(
+    "completion",
+    [
+        "<think>Let me think about the bounds, 36 - 26 is",  # cut off while reasoning
+        "### Plan\n1. compute\n```lean4\ntheorem mathd_algebra_10 : abs (",  # block never closed
+        "```lean4\ntheorem mathd_algebra_10 : abs ((120 : ℝ) / 100 * 30 - 130 / 100 * 20) = 10 := abs_of_nonneg\n```",
+    ],
+)
+def test_whole_proof_extraction_refuses_what_holds_no_tactic_block(completion: str) -> None:
+    assert extract_whole_proof(completion, THEOREM.name, continuation=False) is None
+
+
+def test_whole_proof_prompts_follow_the_cards() -> None:
+    v15 = whole_proof_request(THEOREM, template="deepseek-v1.5")
+    assert v15.startswith("Complete the following Lean 4 code:\n\n```lean4\nimport Mathlib")
+    assert v15.endswith(f"{THEOREM.statement} := by\n")
+    v2 = whole_proof_request(THEOREM, template="deepseek-v2")
+    assert v2.startswith("Complete the following Lean 4 code:\n\n```lean4\nimport Mathlib")
+    assert f"{THEOREM.statement} := by\n  sorry\n```" in v2
+    assert v2.endswith("guide the construction of the final formal proof.")
+    kimina = whole_proof_request(THEOREM, template="kimina")
+    assert kimina.startswith("Think about and solve the following problem step by step in Lean 4.\n# Problem:")
+    assert "# Formal statement:\n```lean4\nimport Mathlib" in kimina
+
+
+class _ChatTokenizer:
+    chat_template = "x"
+
+    def apply_chat_template(self, messages: list[dict[str, str]], tokenize: bool, add_generation_prompt: bool) -> str:
+        assert not tokenize and add_generation_prompt
+        return "".join(f"<{m['role']}>{m['content']}" for m in messages) + "<assistant>"
+
+
+def test_chat_templates_wrap_the_user_message_with_the_tokenizers_template() -> None:
+    tpl = get_whole_template("kimina")
+    text = render_prompt(tpl, "Q", _ChatTokenizer())
+    assert text == "<system>You are an expert in mathematics and Lean 4.<user>Q<assistant>"
+    assert render_prompt(get_whole_template("deepseek-v1.5"), "Q", None) == "Q"
+    with pytest.raises(ValueError, match="chat template"):
+        render_prompt(tpl, "Q", object())
+
+
+class _Scripted:
+    def __init__(self, completions: list[str]) -> None:
+        self.completions = completions
+        self.prompts: list[str] = []
+
+    def __call__(self, prompts: Any, n: int) -> list[list[str]]:
+        self.prompts.extend(prompts)
+        return [self.completions[:n] for _ in prompts]
+
+
+class _Verifier:
+    def __init__(self, good: str) -> None:
+        self.good = good
+        self.checked: list[str] = []
+
+    def verify(self, theorem: Theorem, proof: str) -> Any:
+        self.checked.append(proof)
+        return Verified("stand-in") if proof == self.good else Rejected("wrong", "stand-in")
+
+
+def test_prove_whole_verifies_each_distinct_sample_until_one_is_verified() -> None:
+    bad = "```lean4\ntheorem mathd_algebra_10 : abs ((120 : ℝ) / 100 * 30 - 130 / 100 * 20) = 10 := by\n  simp\n```"
+    model = _Scripted(["<think>cut", bad, bad, KIMINA_COMPLETION, V2_COMPLETION])
+    verifier = _Verifier("norm_num [abs_of_nonneg]")
+    setup = WholeProofSetup(model, get_whole_template("kimina"), _ChatTokenizer())
+    result = prove_whole(THEOREM, setup, verifier, n=5)
+    assert result.proved and result.proof == "norm_num [abs_of_nonneg]"
+    assert verifier.checked == ["simp", "norm_num [abs_of_nonneg]"]  # duplicates once, stops at the first proof
+    assert [a.verified for a in result.attempts] == [False, False, True]
+    assert model.prompts[0].startswith("<system>") and model.prompts[0].endswith("<assistant>")
+
+
+def test_prove_whole_never_reports_an_unverified_proof() -> None:
+    setup = WholeProofSetup(_Scripted([KIMINA_COMPLETION] * 3), get_whole_template("kimina"), _ChatTokenizer())
+    result = prove_whole(THEOREM, setup, _Verifier("something else"), n=3)
+    assert not result.proved and result.proof is None

@@ -1,0 +1,163 @@
+"""The vLLM generators against a stand-in `vllm` that follows vLLM's API (tests/standins/fake_vllm.py cites it).
+
+vLLM needs CUDA and cannot be installed here; the stand-in is put into `sys.modules` per test.
+Issue 13 points 1 (beams end at stop strings, scored on the tactic's tokens) and 2 (sampling asks for
+logprobs; a missing score fails loudly).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import math
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from prover.config import GeneratorConfig
+from prover.generators.vllm import (
+    MAX_BEAM_WIDTH,
+    AsyncVLLMGenerator,
+    BeamConfig,
+    MissingScoreError,
+    StopAwareBeamSearch,
+    VLLMGenerator,
+)
+from prover.templates import get_template
+from search.types import GenRequest
+
+
+def _load_standin() -> ModuleType:
+    path = Path(__file__).parent / "standins" / "fake_vllm.py"
+    spec = importlib.util.spec_from_file_location("fake_vllm", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["fake_vllm"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+fake = _load_standin()
+
+# After Llemma's `---` a base model keeps writing (the next few-shot block); the junk branches, so scoring
+# it would change the log-probability, and it is longer than max_new_tokens.
+JUNK_A = "\n\nTactic state:\n---\nx : ℕ\n⊢ x = x\n---\nNext tactic:\n---\nrfl\n---\n" * 3
+JUNK_B = "\n\nTactic state:\n---\nn : ℕ\n⊢ 0 < n + 1\n---\nNext tactic:\n---\nomega\n---\n" * 3
+SCRIPT = {
+    "\nsimp\n---" + JUNK_A: 0.3,
+    "\nsimp\n---" + JUNK_B: 0.3,
+    "\nomega\n---" + JUNK_A: 0.25,
+    "\nlinarith\n---" + JUNK_B: 0.15,
+}
+EXPECTED = {  # tactic -> (log-probability of "\n" + tactic + "\n---", its token count); one token per character
+    "simp": (math.log(0.6), len("\nsimp\n---")),
+    "omega": (math.log(0.25), len("\nomega\n---")),
+    "linarith": (math.log(0.15), len("\nlinarith\n---")),
+}
+STATE = "x : ℕ\n⊢ x + 0 = x"
+
+
+@pytest.fixture
+def vllm(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    module: ModuleType = fake.install(monkeypatch, SCRIPT)
+    return module
+
+
+def test_the_standin_reproduces_llm_beam_search_running_past_the_stop(vllm: Any) -> None:
+    """Why `LLM.beam_search` is not used: no stop strings, so beams run to max_tokens and score the junk."""
+    llm = vllm.LLM(model="m")
+    prompt = get_template("llemma").render(STATE)
+    [out] = llm.beam_search([{"prompt": prompt}], vllm.sampling_params.BeamSearchParams(beam_width=2, max_tokens=60))
+    best = out.sequences[0]
+    generated = best.tokens[len(llm.get_tokenizer().encode(prompt)) :]
+    assert len(generated) == 60  # ran past `---` to the token limit
+    assert best.cum_logprob < math.log(0.6) - 0.5  # and the branching junk is in the score
+
+
+@pytest.mark.parametrize("width", [1, 3])
+def test_beams_end_at_the_stop_string_and_score_the_tactic_tokens_only(vllm: Any, width: int) -> None:
+    gen = VLLMGenerator(vllm.LLM(model="m"), "llemma", decoding="beam", max_new_tokens=60)
+    [cands] = gen([GenRequest(STATE)], width)
+    assert [c.tactic for c in cands] == ["simp", "omega", "linarith"][:width]
+    for c in cands:
+        logprob, num = EXPECTED[c.tactic]
+        assert c.logprob == pytest.approx(logprob)
+        assert c.num_tokens == num  # the tactic, its newline and the `---` that ended it, as Llemma counts
+
+
+def test_beam_steps_ask_vllm_for_two_width_next_tokens_without_sampling(vllm: Any) -> None:
+    llm = vllm.LLM(model="m")
+    VLLMGenerator(llm, "llemma", max_new_tokens=60)([GenRequest(STATE)], 3)
+    params = llm.core.stats.params
+    assert params and all(p.max_tokens == 1 and p.logprobs == 6 and p.temperature == 0.0 for p in params)
+    # The search stops once every beam ended: far fewer steps than max_new_tokens.
+    assert llm.core.stats.calls < 3 * len("\nlinarith\n---") + 3
+
+
+def test_engine_is_started_with_room_for_the_widest_beam(vllm: Any) -> None:
+    VLLMGenerator.from_config(GeneratorConfig(kind="vllm", model="m"), get_template("llemma"))
+    assert vllm.LLM.last_kwargs["max_logprobs"] >= 2 * MAX_BEAM_WIDTH
+
+
+def test_sampling_requests_logprobs_and_reports_true_sums(vllm: Any) -> None:
+    llm = vllm.LLM(model="m")
+    gen = VLLMGenerator(llm, "llemma", decoding="sample", max_new_tokens=60, seed=3)
+    [cands] = gen([GenRequest(STATE)], 16)
+    assert cands, "16 samples over three tactics give at least one"
+    assert all(p.logprobs is not None and p.stop == ["---"] for p in llm.core.stats.params)
+    for c in cands:
+        logprob, num = EXPECTED[c.tactic]
+        assert c.logprob == pytest.approx(logprob)
+        assert c.num_tokens == num
+
+
+def test_a_missing_cumulative_logprob_fails_loudly(vllm: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    llm = vllm.LLM(model="m")
+    real_run = llm.core.run
+
+    def run_without_scores(prompt: Any, params: Any, seed: int) -> Any:
+        out = real_run(prompt, params, seed)
+        for c in out.outputs:
+            c.cumulative_logprob = None  # what vLLM returns when `logprobs` is not requested
+        return out
+
+    monkeypatch.setattr(llm.core, "run", run_without_scores)
+    gen = VLLMGenerator(llm, "llemma", decoding="sample", max_new_tokens=60)
+    with pytest.raises(MissingScoreError, match="cumulative_logprob"):
+        gen([GenRequest(STATE)], 4)
+
+
+def test_stop_aware_beam_search_finds_the_exact_top_k() -> None:
+    """Against exhaustive enumeration on a trie LM: the k most likely completions up to a stop string."""
+    lm = fake.TrieLM({"a1|xx": 0.2, "a2|y": 0.05, "b|": 0.4, "c3|zz": 0.1, "dd|": 0.25}, marker="")
+    tok = fake.CharTokenizer()
+    search = StopAwareBeamSearch([[]], BeamConfig(width=3, max_tokens=10, stop=("|",), eos_token_id=0), tok.decode)
+    while not search.finished:
+        answers = []
+        for q in search.queries():
+            dist = lm.next_logprobs(tok.decode(q))
+            answers.append(dict(sorted(dist.items(), key=lambda kv: -kv[1])[:6]))
+        search.advance(answers)
+    [results] = search.results()
+    assert [(t, round(lp, 6), n) for t, lp, n in results] == [
+        ("b", round(math.log(0.4), 6), 2),
+        ("dd", round(math.log(0.25), 6), 3),
+        ("a1", round(math.log(0.2), 6), 3),
+    ]
+
+
+def test_async_generator_matches_the_sync_one(vllm: Any) -> None:
+    engine = vllm.AsyncLLMEngine.from_engine_args(vllm.AsyncEngineArgs(model="m"))
+    agen = AsyncVLLMGenerator(engine, "llemma", decoding="beam", max_new_tokens=60)
+    sync = VLLMGenerator(vllm.LLM(model="m"), "llemma", decoding="beam", max_new_tokens=60)
+    requests = [GenRequest(STATE), GenRequest(STATE + " ")]
+    assert asyncio.run(agen.agenerate(requests, 3)) == sync(requests, 3)
+
+
+def test_async_generator_from_config_uses_the_async_engine(vllm: Any) -> None:
+    gen = AsyncVLLMGenerator.from_config(GeneratorConfig(kind="vllm", model="m"), get_template("llemma"))
+    assert isinstance(gen.engine, vllm.AsyncLLMEngine)
+    assert gen.engine.args.max_logprobs >= 2 * MAX_BEAM_WIDTH
