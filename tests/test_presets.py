@@ -275,3 +275,14 @@ def test_prove_whole_never_reports_an_unverified_proof() -> None:
     setup = WholeProofSetup(_Scripted([KIMINA_COMPLETION] * 3), get_whole_template("kimina"), _ChatTokenizer())
     result = prove_whole(THEOREM, setup, _Verifier("something else"), n=3)
     assert not result.proved and result.proof is None
+
+
+@pytest.mark.parametrize("command", ["prove", "suggest", "sweep", "serve"])
+def test_every_generating_command_takes_template(command: str) -> None:
+    from typer.testing import CliRunner
+
+    from prover.cli import app
+
+    result = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "--template" in result.output

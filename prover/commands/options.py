@@ -15,6 +15,14 @@ LeanProjectOption = Annotated[
 ]
 GeneratorOption = Annotated[str | None, typer.Option("--generator", "-g", help="hf (default), vllm or fixed.")]
 ModelOption = Annotated[str | None, typer.Option("--model", "-m", help="HF model id or local checkpoint.")]
+TemplateOption = Annotated[
+    str | None,
+    typer.Option(
+        "--template",
+        help="Prompt template or model preset (llemma, bfs-prover-v2, internlm2.5-step-prover, deepseek-prover-v1.5, "
+        "deepseek-prover-v2, goedel-prover-v2, kimina-prover, ...); default: the preset the model id names.",
+    ),
+]
 
 
 def lean_overrides(backend: str | None, cassette: Path | None, lean_project: str | None) -> dict[str, Any]:
@@ -22,6 +30,6 @@ def lean_overrides(backend: str | None, cassette: Path | None, lean_project: str
     return {"backend": backend, "cassette": str(cassette) if cassette else None, "project": lean_project}
 
 
-def generator_overrides(generator: str | None, model: str | None) -> dict[str, Any]:
+def generator_overrides(generator: str | None, model: str | None, template: str | None = None) -> dict[str, Any]:
     """The `[generator]` keys given on the command line (None means not given)."""
-    return {"kind": generator, "model": model}
+    return {"kind": generator, "model": model, "template": template}

@@ -15,6 +15,7 @@ from prover.commands.options import (
     GeneratorOption,
     LeanProjectOption,
     ModelOption,
+    TemplateOption,
     generator_overrides,
     lean_overrides,
 )
@@ -34,6 +35,7 @@ def prove(
     lean_project: LeanProjectOption = None,
     generator: GeneratorOption = None,
     model: ModelOption = None,
+    template: TemplateOption = None,
     num_tactics: int | None = typer.Option(None, "--num-tactics", "-k", help="Tactics asked per expansion."),
     time_limit: float | None = typer.Option(None, "--time-limit", help="Seconds per theorem."),
     max_expansions: int | None = typer.Option(None, "--max-expansions", help="Expansions per theorem."),
@@ -82,7 +84,7 @@ def prove(
 
     overrides: dict[str, dict[str, Any]] = {
         "lean": {**lean_overrides(backend, cassette, lean_project), "pool_size": jobs, "strict": strict or None},
-        "generator": generator_overrides(generator, model),
+        "generator": generator_overrides(generator, model, template),
         "search": {"num_tactics": num_tactics, "time_s": time_limit, "max_expansions": max_expansions},
     }
     try:

@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from prover.commands.options import ConfigOption, GeneratorOption, ModelOption, generator_overrides
+from prover.commands.options import ConfigOption, GeneratorOption, ModelOption, TemplateOption, generator_overrides
 from prover.console import err_console, fail
 
 
@@ -21,6 +21,7 @@ def serve(
     config: ConfigOption = None,
     generator: GeneratorOption = None,
     model: ModelOption = None,
+    template: TemplateOption = None,
     num_tactics: int | None = typer.Option(None, "--num-tactics", "-k", help="Tactics returned per request."),
     max_batch: int = typer.Option(16, "--max-batch", help="Most requests sent to the model in one call."),
     max_wait_ms: float = typer.Option(10.0, "--max-wait-ms", help="How long to gather a batch (milliseconds)."),
@@ -31,7 +32,7 @@ def serve(
     """Serve tactic suggestions to Lean Copilot (`suggest_tactics` with an ExternalGenerator)."""
     from prover.config import ConfigError, load_config
 
-    overrides: dict[str, dict[str, Any]] = {"generator": generator_overrides(generator, model)}
+    overrides: dict[str, dict[str, Any]] = {"generator": generator_overrides(generator, model, template)}
     try:
         cfg = load_config(config, overrides)
     except ConfigError as exc:

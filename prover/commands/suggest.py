@@ -16,6 +16,7 @@ from prover.commands.options import (
     GeneratorOption,
     LeanProjectOption,
     ModelOption,
+    TemplateOption,
     generator_overrides,
     lean_overrides,
 )
@@ -46,6 +47,7 @@ def suggest(
     lean_project: LeanProjectOption = None,
     generator: GeneratorOption = None,
     model: ModelOption = None,
+    template: TemplateOption = None,
     num_tactics: int | None = typer.Option(None, "--num-tactics", "-k", help="How many tactics to suggest."),
     time_limit: float | None = typer.Option(None, "--time-limit", help="Seconds for the `search` command."),
     max_expansions: int | None = typer.Option(None, "--max-expansions", help="Expansions for the `search` command."),
@@ -55,7 +57,7 @@ def suggest(
 
     overrides: dict[str, dict[str, Any]] = {
         "lean": lean_overrides(backend, cassette, lean_project),
-        "generator": generator_overrides(generator, model),
+        "generator": generator_overrides(generator, model, template),
         "search": {"time_s": time_limit, "max_expansions": max_expansions},
     }
     try:

@@ -14,6 +14,7 @@ from prover.commands.options import (
     GeneratorOption,
     LeanProjectOption,
     ModelOption,
+    TemplateOption,
     generator_overrides,
     lean_overrides,
 )
@@ -73,6 +74,7 @@ def sweep(
     lean_project: LeanProjectOption = None,
     generator: GeneratorOption = None,
     model: ModelOption = None,
+    template: TemplateOption = None,
     num_tactics: int | None = typer.Option(None, "--num-tactics", "-k", help="Tactics asked per expansion."),
     max_expansions: int | None = typer.Option(None, "--max-expansions", help="Expansions per attempt."),
     time_limit: float | None = typer.Option(None, "--time-limit", help="Seconds of search per attempt."),
@@ -143,7 +145,7 @@ def sweep(
             "attempt_timeout_s": attempt_timeout,
         },
         "lean": {**lean_overrides(backend, cassette, lean_project), "strict": strict or None},
-        "generator": generator_overrides(generator, model),
+        "generator": generator_overrides(generator, model, template),
         "search": {"num_tactics": num_tactics, "max_expansions": max_expansions, "time_s": time_limit},
     }
     try:
