@@ -685,13 +685,20 @@ class _Parser:
         return len(line) - len(line.lstrip(" \t"))
 
     def _lead_column(self, k: int) -> int:
-        """0-based column of the first token of token k's line, skipping focusing bullets `·`/`.`."""
+        """0-based column of the tactic that token k's line begins: its first token, past focusing bullets
+        `·`/`.` and past an alternative's `| pattern =>` (the alternative's tactics start after it)."""
         toks = self.tokens
         j = k
         while j > 0 and toks[j - 1].line == toks[k].line:
             j -= 1
         while j < k and toks[j].kind is TokenKind.SYMBOL and toks[j].text in _BULLETS:
             j += 1
+        if toks[j].text == "|":
+            arrow = next(
+                (m for m in range(j + 1, k) if toks[m].text == "=>" and self.depths[m] == self.depths[j]), None
+            )
+            if arrow is not None:
+                j = arrow + 1
         return toks[j].column - 1
 
     def _is_tactic_position(self, k: int, floor: int) -> bool:

@@ -527,3 +527,24 @@ def test_hash_notation_vs_hash_command() -> None:
     src = "theorem t (s : Finset ℕ) : #s ≤ #s + 1 := by\n  sorry\n#check t\n"
     [decl] = parse_lean_source(src).theorems
     assert decl.statement.endswith("#s ≤ #s + 1") and decl.proof == "by\n  sorry"
+
+
+def test_parse_command_lists_holes(tmp_path: Path) -> None:
+    """`prover parse` shows each theorem's holes (statement sorries are no holes) and --json carries them."""
+    from typer.testing import CliRunner
+
+    from prover.cli import app
+
+    path = tmp_path / "H.lean"
+    path.write_text(
+        "theorem h (x : ℕ) : answer(sorry) := by\n  constructor\n  · sorry\n  · exact ⟨sorry, rfl⟩\n", "utf-8"
+    )
+    table = CliRunner().invoke(app, ["parse", str(path)], env={"COLUMNS": "200"})
+    assert table.exit_code == 0 and "2 (1 tactic, 1 term)" in table.stdout
+    data = json.loads(CliRunner().invoke(app, ["parse", str(path), "--json"]).stdout)
+    [thm] = data["theorems"]
+    assert len(thm["sorries"]) == 3
+    assert [(h["position"], h["index"], h["span"]["start_line"]) for h in thm["holes"]] == [
+        ("tactic", 0, 3),
+        ("term", 1, 4),
+    ]

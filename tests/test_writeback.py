@@ -86,6 +86,13 @@ def test_holes_in_tactic_blocks_after_arrows_and_lines() -> None:
     assert [(h.position, h.parenthesize) for h in lean.theorems[2].holes] == [("term", True)]
 
 
+def test_term_hole_in_an_alternative_indents_past_its_tactic() -> None:
+    src = "theorem a (n : ℕ) : n = n := by\n  cases n with\n  | zero => rfl\n  | succ n => exact id sorry\n"
+    [hole] = parse_lean_source(src).theorems[0].holes
+    assert (hole.position, hole.parenthesize) == ("term", True)
+    assert hole.indent == src.split("\n")[3].index("exact") + 2
+
+
 def test_render_script_at_reindents_to_the_hole() -> None:
     lean = parse_lean_source(SKELETON)
     holes = lean.theorems[0].holes

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from prover.console import console, fail
+
+if TYPE_CHECKING:
+    from lean_env.parse import Hole
 
 
 def register(app: typer.Typer) -> None:
@@ -22,11 +26,25 @@ def _first_line(text: str, width: int = 80) -> str:
     return line + (" …" if more else "")
 
 
+def _holes(holes: tuple[Hole, ...]) -> str:
+    """`2 (1 tactic, 1 term)`, or `-` when there is none."""
+    if not holes:
+        return "-"
+    tactic = sum(h.position == "tactic" for h in holes)
+    parts = [f"{tactic} tactic"] if tactic else []
+    parts += [f"{len(holes) - tactic} term"] if tactic < len(holes) else []
+    return f"{len(holes)} ({', '.join(parts)})"
+
+
 def parse(
     file: Path = typer.Argument(..., help="The .lean file to read."),
     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON (all fields and positions)."),
 ) -> None:
-    """List the header/imports and every theorem, lemma and example with its `sorry` positions."""
+    """List the header/imports and every theorem, lemma and example with its `sorry` positions and holes.
+
+    A hole is a `sorry` of a proof (the places `prover prove` fills), tactic or term position; a `sorry`
+    inside a statement (formal-conjectures' `answer(sorry)`) is listed under "sorry at" but is no hole.
+    """
     from rich.table import Table
 
     from lean_env.errors import LeanParseError
@@ -61,6 +79,7 @@ def parse(
     table.add_column("line", justify="right")
     table.add_column("sorries", justify="right")
     table.add_column("sorry at")
+    table.add_column("holes")
     table.add_column("statement", overflow="fold")
     for thm in lean_file.theorems:
         table.add_row(
@@ -69,6 +88,7 @@ def parse(
             str(thm.line),
             str(len(thm.sorries)),
             ", ".join(f"{p.line}:{p.column}" for p in thm.sorries),
+            _holes(thm.holes),
             _first_line(thm.statement),
         )
     console.print(table)
