@@ -252,7 +252,7 @@ class _ProgressDisplay:
 
 
 def _styled(status: str) -> str:
-    color = {"proved": "green", "searching": "yellow", "queued": "dim"}.get(status, "red")
+    color = {"proved": "green", "found": "cyan", "searching": "yellow", "queued": "dim"}.get(status, "red")
     return f"[{color}]{status}[/]"
 
 
