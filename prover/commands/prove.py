@@ -60,7 +60,7 @@ def prove(
         "--jobs",
         "-j",
         min=1,
-        help=r"Targets searched at once; sets \[lean] pool_size (default: cores, capped by memory per Lean process).",
+        help=r"Targets searched at once; sets \[lean] pool_size (default: cores, capped by memory per Lean process; the dojo backend runs one at a time).",
     ),
 ) -> None:
     """Fill every `sorry` in FILE where it stands (or search whole proofs), verify, show a diff or write."""
