@@ -164,3 +164,25 @@ def test_library_code_keeps_the_one_way_dependencies() -> None:
                 )
                 problems += [f"{path.relative_to(root)}: {n}" for n in names if n.split(".")[0] in banned]
     assert problems == []
+
+
+def test_jobs_sets_the_lean_pool_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import prover.backends
+    import prover.jobs
+
+    seen: list[tuple[str, int]] = []
+
+    def capture(cfg: object) -> None:
+        seen.append((cfg.backend, cfg.pool_size))  # type: ignore[attr-defined]
+        raise ValueError("stop here")
+
+    monkeypatch.setattr(prover.backends, "make_env", capture)
+    monkeypatch.setattr(prover.jobs, "default_pool_size", lambda memory_mb: 5)
+    lean = tmp_path / "t.lean"
+    lean.write_text("theorem t : True := by\n  sorry\n", encoding="utf-8")
+    for extra in (["--jobs", "3"], []):
+        for backend in ("repl", "replay"):
+            args = ["prove", str(lean), "--backend", backend, "--cassette", str(CASSETTE), "--generator", "fixed"]
+            assert CliRunner().invoke(app, args + extra).exit_code == 2
+    # --jobs wins; otherwise the REPL gets the memory-aware default, replay one process.
+    assert seen == [("repl", 3), ("replay", 3), ("repl", 5), ("replay", 1)]
