@@ -232,11 +232,14 @@ def _top_level_prefixes(skeleton: str, count: int) -> dict[int, tuple[str, ...]]
     text = skeleton.strip()
     if not (text.startswith("by") and (len(text) == 2 or text[2].isspace())):
         return {}
-    steps = split_steps(dedent_script(text[2:]))
+    from lean_env.cassette import strip_comments
+
+    # Comments travel with the step after them; LeanDojo is sent the tactics without them.
+    steps = [code for code in (strip_comments(s).strip() for s in split_steps(dedent_script(text[2:]))) if code]
     found: dict[int, tuple[str, ...]] = {}
     seen = 0
     for i, step in enumerate(steps):
-        if step.strip() == "sorry":
+        if step == "sorry":
             found[seen] = tuple(steps[:i])
         seen += len(re.findall(r"(?<![\w.'])sorry(?![\w'])", step))
     return found if seen == count else {}

@@ -380,7 +380,7 @@ def test_plan_targets_one_per_hole_with_the_steps_before_top_level_holes() -> No
 
     source = (
         "theorem a (p : Prop) (hp : p) : p ∧ p := by\n  constructor\n  · sorry\n  · sorry\n\n"
-        "theorem b : True := by\n  skip\n  sorry\n\n"
+        "theorem b : True := by\n  skip\n  -- the rest is left to the prover\n  sorry\n\n"
         "theorem c : True := by\n  sorry\n\n"
         "theorem d : True := trivial\n"
     )
