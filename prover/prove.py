@@ -1,8 +1,12 @@
-"""`prover prove`'s engine: search every targeted theorem of a file, verify, write back.
+"""`prover prove`'s engine: fill each `sorry` of a file where it stands (or search whole proofs), verify, write.
 
-A theorem counts as proved only when (1) the search found a proof, (2) the backend's
-verifier re-checked that proof from scratch, and (3) the whole rewritten file was
-re-checked. Anything else is reported as not proved, with the reason.
+The file is parsed once (`lean_env.parse.LeanFile`); each `sorry` of a declaration's skeleton is a
+target searched from its own goal (`HoleEnv.start_hole`), a declaration whose proof is just `sorry`
+(or every one, with `--from-statement`) is searched from its statement. The scripts found become
+span edits of the one parse, applied in one pass. A target counts as proved only when (1) the search
+found a proof, (2) for a whole proof, the backend's verifier re-checked it from scratch, and (3) the
+declaration, as it stands in the rewritten text with all its holes filled, was re-checked. Anything
+else is reported as not proved, with the reason.
 """
 
 from __future__ import annotations
