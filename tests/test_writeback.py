@@ -13,6 +13,8 @@ import stat
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lean_env.edits import Edit, Span, apply_edits, dedent_script, split_steps
 from lean_env.parse import Hole, parse_lean_file, parse_lean_source, render_script_at, render_whole_proof
@@ -196,3 +198,48 @@ def test_bom_crlf_and_mode_survive_a_fill(tmp_path: Path) -> None:
 def test_write_preserving_needs_an_existing_file(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         write_preserving(tmp_path / "missing.lean", "x")
+
+
+# ------------------------------------------------------------------------------------------ layout property
+
+_ONE_LINE = ["simp", "ring_nf", "norm_num [h]", "exact h", "linarith", "omega", "rfl"]
+_MULTI_LINE = [
+    "have h2 : x = 1 := by\n  simp\n  ring",
+    "nlinarith [sq_nonneg (a - b),\n  sq_nonneg (a + b)]",
+    "calc a = b := by simp\n  _ = c := by ring",
+    "· simp\n  ring",
+    "cases h\n<;> simp",
+    'simp [show "a\nb" = s from rfl]',
+]
+
+
+@given(st.lists(st.sampled_from(_ONE_LINE + _MULTI_LINE), min_size=1, max_size=5))
+@settings(max_examples=60, deadline=None)
+def test_a_filled_script_reads_back_as_the_same_steps(steps: list[str]) -> None:
+    """Rendering a script at a hole and reading the filled proof back gives the same top-level steps, for
+    a hole after `by` on the same line, on its own line, under a bullet, and in term position."""
+    script = "\n".join(steps)
+    expected = split_steps(script)
+    assert expected == [dedent_script(s) for s in steps]
+    flat = flatten_proof(script)
+    skeletons = {
+        "same_line": "theorem t : P := by sorry\n",
+        "own_line": "theorem t : P := by\n  intro x\n  sorry\n",
+        "bullet": "theorem t : P := by\n  constructor\n  · sorry\n  · rfl\n",
+        "term": "theorem t : P := by\n  have h : Q := sorry\n  exact h\n",
+    }
+    for kind, src in skeletons.items():
+        [hole] = parse_lean_source(src).theorems[0].holes
+        out = apply_edits(src, [Edit(hole.span, render_script_at(hole, script))])
+        decl = parse_lean_source(out).theorems[0]
+        got = split_steps(decl.tactic_script or "")
+        if kind == "same_line":
+            assert got == expected, out
+        elif kind == "own_line":
+            assert got == ["intro x", *expected], out
+        elif kind == "bullet":
+            assert flatten_proof(decl.tactic_script or "") == ["constructor", *flat, "rfl"], out
+        else:
+            have, exact = got
+            assert exact == "exact h" and have.startswith("have h : Q := by"), out
+            assert split_steps(have.split("\n", 1)[1] if "\n" in have else have[len("have h : Q := by") :]) == expected
