@@ -114,6 +114,8 @@ def test_an_unreachable_hub_fails_once_with_one_line(tmp_path: Path, monkeypatch
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # the discard port: nothing listens
+    for proxy in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(proxy, raising=False)
     start = time.monotonic()
     problem = model_unreachable("hf", "EleutherAI/llemma_7b")
     assert problem is not None and "not in the local Hugging Face cache" in problem and "unreachable" in problem

@@ -310,6 +310,8 @@ def model_unreachable(kind: str, model: str | None) -> str | None:
         return None
     if os.environ.get("HF_HUB_OFFLINE", "") in ("1", "true", "True", "YES", "yes", "ON", "on"):
         return f"model {model} is not in the local Hugging Face cache and HF_HUB_OFFLINE is set"
+    if any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return None  # the hub is reached through a proxy: a direct connection says nothing
     import socket
     from urllib.parse import urlparse
 
