@@ -1,10 +1,14 @@
-"""A small Lean 4 lexer: enough of Lean's token rules to find declarations, brackets and `sorry`s.
+"""A Lean 4 lexer: Lean's token rules for what the parser, the tactic filter and the verifier need.
 
-It understands nested `/- -/` comments, `--` comments, string and char literals, `«»`-escaped and
-dotted identifiers (with Lean's `'`, `!`, `?`, subscript and letter-like characters), numbers,
-`#command` tokens and the multi-character symbols that matter to the parser (`:=`, `=>`, `<;>`).
-Everything else is a one-character symbol. Positions are Python string offsets plus 1-based
-line and column (columns count code points, as Lean does; Lean's own columns are 0-based).
+It follows leanprover/lean4 src/Lean/Parser/Basic.lean (`tokenFn`) and src/Init/Meta/Defs.lean: nested
+`/- -/` and `--` comments, doc comments; string literals with escapes, interpolated strings (`s!"…{…}"`),
+raw strings (`r#"…"#`), char literals, name literals (`` `foo ``); `«»`-escaped and dotted identifiers with
+every identifier character Lean accepts (`isLetterLike`, `isSubScriptAlnum`, `'`, `!`, `?`); numbers;
+`#command` tokens (`#` followed by a name that is no command is `#` then the name: Mathlib's `#s`); and the
+multi-character symbols that matter to the parser (`:=`, `=>`, `<;>`). Everything else is a one-character
+symbol. A UTF-8 BOM opening the text is skipped. Positions are Python string offsets plus 1-based line and
+column (columns count code points, as Lean does; Lean's own columns are 0-based). `COMMAND_KEYWORDS` lists
+every command keyword of Lean core, Batteries, Mathlib and compfiles, with sources.
 """
 
 from __future__ import annotations
@@ -219,7 +223,8 @@ def _scan_string(text: str, i: int, interpolated: bool = False) -> int:
 
     As Lean's `strLitFnAux`/`quotedCharCoreFn` (leanprover/lean4 src/Lean/Parser/Basic.lean): a backslash
     escapes the next character (`\\"`, `\\n`, `\\x41`, `\\u{…}`, a line-end gap), so only an unescaped `"`
-    closes. In an interpolated string (`s!"…"`, `m!"…"`, `throwError "…"`: `interpolatedStrFn`) an
+    closes. In an interpolated string (`s!"…"`, `m!"…"`, `throwError "…"`: `interpolatedStrFn` in
+    src/Lean/Parser/StrInterpolation.lean) an
     unescaped `{` opens a term that runs to its matching `}` and may hold strings of its own.
     """
     n = len(text)
@@ -263,7 +268,8 @@ def _scan_interpolation(text: str, i: int) -> int:
 
 
 def _scan_raw_string(text: str, i: int) -> int | None:
-    """A raw string `r"…"` / `r#"…"#` (any number of `#`) at i, as Lean's `rawStrLitFnAux`; None if
+    """A raw string `r"…"` / `r#"…"#` (any number of `#`) at i, as Lean's `isRawStrLitStart` and
+    `rawStrLitFnAux` (src/Lean/Parser/Basic.lean); None if
     `text[i:]` does not start one. No escapes: it ends at the first `"` followed by as many `#`."""
     j = i + 1
     while j < len(text) and text[j] == "#":
