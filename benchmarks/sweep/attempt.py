@@ -6,6 +6,7 @@ directly, and the same search code runs in `prover prove` and in a sweep.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -14,7 +15,8 @@ from typing import Any, Protocol, runtime_checkable
 from benchmarks.minif2f import NamedFewShot, Problem, few_shot_for
 from lean_env.types import Env
 from lean_env.verdict import ProofVerifier, Verdict, Verified
-from prover.templates import DEEPSEEK_HEADER, WHOLE_PROOF_STOP, informal_comment, whole_proof_prompt
+from prover.generators.sanitize import drop_reasoning
+from prover.templates import WHOLE_PROOF_STOP
 from search.types import InformalContext, SearchConfig, SearchStatus, TacticGenerator
 
 
@@ -124,24 +126,32 @@ def run_search_attempt(
     )
 
 
-def whole_proof_request(problem: Problem, task: str, few_shot: Sequence[NamedFewShot], num_few_shot: int) -> str:
-    """A DeepSeek-Prover whole-proof prompt; in i2f the informal statement and proof open the proof (DSP style)."""
+def whole_proof_request(
+    problem: Problem,
+    task: str,
+    few_shot: Sequence[NamedFewShot],
+    num_few_shot: int,
+    template: str = "deepseek-v1.5",
+) -> str:
+    """The whole-proof prompt (or chat user message) for `problem` in `template`'s format
+    (`prover.generators.whole_proof`); in i2f the informal statement and proof go where the template puts them."""
+    from prover.generators.whole_proof import whole_proof_request as request
+
     thm = problem.theorem
     context = InformalContext(thm.informal_statement, thm.informal_proof) if task == "i2f" else None
-    prefix = informal_comment(InformalContext(statement=thm.informal_statement)) if context else ""
-    statement = f"{thm.statement.rstrip()} := by\n"
-    if context is not None and context.proof:
-        # The few-shot proofs open with the informal proof as a comment; the query does the same.
-        statement += "  /- " + context.proof.strip().replace("\n", "\n  ") + "\n  -/\n"
-    header = thm.header or DEEPSEEK_HEADER
-    return whole_proof_prompt(
-        statement, prefix, header=header, examples=few_shot_for(problem.name, few_shot, num_few_shot)
-    )
+    return request(thm, context, template, few_shot_for(problem.name, few_shot, num_few_shot))
 
 
-def extract_whole_proof(completion: str) -> str:
-    """The tactic block of a completion: cut at the closing code fence, keep indentation."""
-    text = completion
+def extract_whole_proof(completion: str, theorem_name: str | None = None) -> str:
+    """The tactic block of a completion: a continuation is cut at the closing code fence (indentation kept);
+    a completion with ```` ```lean4 ```` blocks (chat provers) gives the proof in its last block."""
+    from prover.generators.whole_proof import extract_whole_proof as extract
+
+    text = drop_reasoning(completion)
+    if text is not None and re.search(r"^[ \t]*```[ \t]*lean4?[ \t]*$", text, re.MULTILINE):
+        return extract(completion, theorem_name, continuation=False) or ""
+    if text is None:
+        return ""
     for stop in WHOLE_PROOF_STOP:
         pos = text.find(stop)
         if pos != -1:
@@ -166,7 +176,7 @@ def run_whole_attempt(job: AttemptJob, completer: ProofCompleter, verifier: Proo
             finished_at=time.time(),
         )
     model_time = time.perf_counter() - t0
-    proof = extract_whole_proof(completion)
+    proof = extract_whole_proof(completion, job.problem.theorem.name)
     stats: dict[str, Any] = {"model_time_s": model_time, "completion_chars": len(completion)}
     if not proof.strip():
         return AttemptOutcome(

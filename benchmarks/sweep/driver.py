@@ -223,12 +223,23 @@ def _open_store(
     return store, loaded.records
 
 
+def _whole_template(cfg: SweepConfig) -> str:
+    """The whole-proof template of the configured model (DeepSeek-Prover-V1.5's for models without one)."""
+    if cfg.generator.kind == "fixed":
+        return "deepseek-v1.5"
+    from prover.generators.whole_proof import whole_template_for
+
+    return whole_template_for(cfg.generator, strict=False).name
+
+
 def build_jobs(cfg: SweepConfig, problems: Sequence[Problem], done: set[tuple[str, int]]) -> list[AttemptJob]:
     s = cfg.sweep
     few_shot = load_few_shot(s.few_shot_path()) if s.mode == "whole" and s.num_few_shot > 0 else []
     jobs: list[AttemptJob] = []
+    # The whole-proof prompt format is the model's preset (issue 13: DeepSeek-Prover-V1.5/V2, Goedel, Kimina).
+    template = _whole_template(cfg) if s.mode == "whole" else "deepseek-v1.5"
     for problem in problems:
-        prompt = whole_proof_request(problem, s.task, few_shot, s.num_few_shot) if s.mode == "whole" else None
+        prompt = whole_proof_request(problem, s.task, few_shot, s.num_few_shot, template) if s.mode == "whole" else None
         for attempt in range(s.attempts):
             if (problem.name, attempt) not in done:
                 jobs.append(AttemptJob(problem, attempt, s.task, s.mode, prompt))

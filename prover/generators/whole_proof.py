@@ -188,11 +188,16 @@ class WholeProofSetup:
     tokenizer: Any
 
 
-def whole_template_for(cfg: GeneratorConfig) -> WholeProofTemplate:
-    """The whole-proof template `cfg` resolves to; a one-line ValueError for a tactic (step) model."""
+def whole_template_for(cfg: GeneratorConfig, strict: bool = True) -> WholeProofTemplate:
+    """The whole-proof template `cfg` resolves to.
+
+    A tactic (step) model raises a one-line ValueError when `strict`; otherwise it is prompted the
+    DeepSeek-Prover-V1.5 way (few-shot continuation), as `sweep --mode whole` has always done for any model."""
     from prover.generators.presets import apply_preset, require_mode
 
     resolved = apply_preset(cfg)
+    if resolved.mode != "whole" and not strict:
+        return get_whole_template("deepseek-v1.5")
     require_mode(resolved, "whole", "whole-proof generation")
     return get_whole_template(resolved.template)
 
@@ -201,7 +206,7 @@ def load_whole_proof_model(cfg: GeneratorConfig) -> WholeProofSetup:
     """Load `cfg`'s model for whole proofs: sampling (pass@N needs independent samples), the preset's decoding."""
     from prover.generators.presets import apply_preset
 
-    template = whole_template_for(cfg)
+    template = whole_template_for(cfg, strict=False)
     cfg = apply_preset(cfg).config
     identity = PromptTemplate(name=f"whole:{template.name}", prompt="{state}", stop=template.stop)
     common: dict[str, Any] = {
