@@ -29,9 +29,10 @@ def write_preserving(path: Path, new_text: str) -> None:
     `new_text` is written exactly (UTF-8, no newline translation: `newline=""`), so a text made by
     `lean_env.parse.apply_edits` on the file's own contents keeps its BOM (`\ufeff` encodes as EF BB BF)
     and its `\r\n` line endings. The temporary file is created 0600 by `mkstemp`; the original mode is
-    copied onto it before the rename. Raises FileNotFoundError when `path` does not exist (there is no
+    copied onto it before the rename; a symlink stays a symlink (its target is replaced). Raises FileNotFoundError when `path` does not exist (there is no
     mode to keep: use `atomic_write`), OSError on write failures (the original file is then untouched).
     """
+    path = Path(os.path.realpath(path))  # through a symlink: replace its target, keep the link
     mode = os.stat(path).st_mode & 0o7777
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

@@ -195,6 +195,17 @@ def test_bom_crlf_and_mode_survive_a_fill(tmp_path: Path) -> None:
     assert not [p for p in tmp_path.iterdir() if p.name != "Bom.lean"]  # no temporary file left
 
 
+def test_write_preserving_through_a_symlink(tmp_path: Path) -> None:
+    target = tmp_path / "Real.lean"
+    target.write_text("theorem a : True := sorry\n", encoding="utf-8")
+    os.chmod(target, 0o640)
+    link = tmp_path / "Link.lean"
+    link.symlink_to(target)
+    write_preserving(link, "theorem a : True := trivial\n")
+    assert link.is_symlink() and target.read_text(encoding="utf-8") == "theorem a : True := trivial\n"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
+
+
 def test_write_preserving_needs_an_existing_file(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         write_preserving(tmp_path / "missing.lean", "x")
