@@ -1,8 +1,13 @@
 """Ray actors of a sweep, written as plain classes (wrapped by `ray.remote` in the driver).
 
-- `GeneratorServer` owns the model (on a GPU when asked). Requests from many concurrent searches
-  are queued and run as one model call: up to `max_batch` requests, or whatever arrived within
-  `max_wait_ms` of the first one (dynamic batching). It records every batch size.
+- `GeneratorServer` owns the model (on a GPU when asked). With an HF model, requests from many
+  concurrent searches are queued and run as one model call: up to `max_batch` requests, or whatever
+  arrived within `max_wait_ms` of the first one (dynamic batching); it records every batch size.
+  With vLLM (a generator with an `agenerate` coroutine, `AsyncVLLMGenerator`), each request goes
+  straight into vLLM's async engine, which batches continuously (requests join and leave between
+  decoding steps): the recorded "batch" is the number of states in the engine when a request joins,
+  and a "call" is a busy period of the engine (start, seconds, states served), so bench_sweep.py's
+  mean batch and busy fraction and the sizing model read both kinds the same way.
 - `ProverWorker` runs on CPU. It owns its Lean environment and verifier, and runs one attempt at a
   time with the ordinary search code; its tactic generator is an adapter that calls the server.
 """
@@ -15,7 +20,7 @@ import contextlib
 import os
 import socket
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -69,6 +74,14 @@ class ConfigGeneratorFactory:
     def __call__(self) -> TacticGenerator:
         from prover.generators import make_generator
 
+        if self.generator.kind == "vllm":
+            # vLLM's async engine: each request goes straight in and joins its continuous batching.
+            from prover.generators import apply_preset, resolve_template
+            from prover.generators.vllm import AsyncVLLMGenerator
+
+            template = resolve_template(self.generator)
+            cfg = self.generator if self.generator.custom_prompt is not None else apply_preset(self.generator).config
+            return AsyncVLLMGenerator.from_config(cfg, template)  # type: ignore[return-value]
         return make_generator(self.generator)
 
 
@@ -115,10 +128,37 @@ class GeneratorServer:
         # (unix start time, seconds, batch size) per model call: the generator's measured service curve,
         # read by `prover sweep --actors auto` (benchmarks.sizing) and bench_sweep.py (busy fraction).
         self._calls: list[tuple[float, float, int]] = []
+        # vLLM's async engine (issue 13 point 3): no queue here, the engine batches continuously.
+        self._agenerate: Callable[..., Awaitable[list[list[Candidate]]]] | None = getattr(
+            self._tactics, "agenerate", None
+        )
+        self._in_flight = 0
+        self._period: tuple[float, float] | None = None  # (unix start, perf_counter start) of a busy period
+        self._period_served = 0
 
     async def generate(self, requests: list[GenRequest], k: int) -> list[list[Candidate]]:
-        """Candidates for each request; the requests join whatever batch is forming."""
+        """Candidates for each request; the requests join whatever batch is forming (or the engine's)."""
+        if self._agenerate is not None:
+            return await self._generate_async(self._agenerate, requests, k)
         return list(await asyncio.gather(*(self._submit(TACTICS, k, r) for r in requests)))
+
+    async def _generate_async(
+        self, agenerate: Callable[..., Awaitable[list[list[Candidate]]]], requests: list[GenRequest], k: int
+    ) -> list[list[Candidate]]:
+        if self._in_flight == 0:
+            self._period = (time.time(), time.perf_counter())
+            self._period_served = 0
+        self._in_flight += len(requests)
+        self._batch_sizes.append(self._in_flight)
+        try:
+            return list(await agenerate(list(requests), k))
+        finally:
+            self._in_flight -= len(requests)
+            self._period_served += len(requests)
+            if self._in_flight == 0 and self._period is not None:
+                started, t0 = self._period
+                self._calls.append((started, time.perf_counter() - t0, self._period_served))
+                self._period = None
 
     async def complete(self, prompts: list[str]) -> list[str]:
         return list(await asyncio.gather(*(self._submit(COMPLETIONS, 0, p) for p in prompts)))
