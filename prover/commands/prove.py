@@ -50,6 +50,12 @@ def prove(
         "--from-statement",
         help="Search each theorem from its statement and replace its whole proof, instead of filling its `sorry`s.",
     ),
+    mode: str = typer.Option(
+        "auto",
+        "--mode",
+        help="search (tactic search), whole (N whole proofs per theorem, each verified) or auto (the model preset's).",
+    ),
+    num_proofs: int = typer.Option(8, "--num-proofs", min=1, help="Whole proofs sampled per theorem (--mode whole)."),
     strict: bool = typer.Option(
         False,
         "--strict",
@@ -89,8 +95,10 @@ def prove(
     }
     try:
         cfg = load_config(config, overrides)
-    except ConfigError as exc:
+        whole = _whole_mode(mode, cfg.generator)
+    except (ConfigError, ValueError) as exc:
         fail(str(exc))
+    from_statement = from_statement or whole  # a whole-proof model replaces each theorem's whole proof
     if not file.is_file():
         fail(f"no such file: {file}")
     try:
@@ -129,10 +137,17 @@ def prove(
     problem = model_unreachable(cfg.generator.kind, cfg.generator.model)
     if problem is not None:
         fail(problem)
+    gen: Any = None
+    whole_setup: Any = None
     try:
-        from prover.generators import make_generator
+        if whole:  # issue 13: whole-proof presets (DeepSeek-Prover, Goedel-Prover-V2, Kimina-Prover)
+            from prover.generators.whole_proof import load_whole_proof_model
 
-        gen = make_generator(cfg.generator)
+            whole_setup = load_whole_proof_model(cfg.generator)
+        else:
+            from prover.generators import make_generator
+
+            gen = make_generator(cfg.generator)
     except (ValueError, RuntimeError, OSError, ImportError) as exc:
         fail(f"cannot build the {cfg.generator.kind} generator: {exc}")
     # LeanDojo runs one theorem per process: its backend is not shared between threads.
@@ -160,13 +175,16 @@ def prove(
             save_report()
 
         try:
-            proofs = prove_file(
-                proof_targets,
-                Backends(env, gen, verifier),
-                JobConfig(cfg.search.to_search_config(), jobs=parallel, tree_dir=tree_dir),
-                file_report,
-                Hooks(on_progress=display.update, on_done=on_theorem_done),
-            )
+            if whole_setup is not None:
+                proofs = _prove_whole(proof_targets, whole_setup, verifier, num_proofs, file_report, on_theorem_done)
+            else:
+                proofs = prove_file(
+                    proof_targets,
+                    Backends(env, gen, verifier),
+                    JobConfig(cfg.search.to_search_config(), jobs=parallel, tree_dir=tree_dir),
+                    file_report,
+                    Hooks(on_progress=display.update, on_done=on_theorem_done),
+                )
         except KeyboardInterrupt:
             file_report.interrupted = True
             err_console.print("interrupted: the results so far are kept")
@@ -188,6 +206,48 @@ def prove(
     if file_report.interrupted:
         raise typer.Exit(130)
     raise typer.Exit(EXIT_OK if file_report.all_proved else EXIT_NOT_PROVED)
+
+
+def _whole_mode(mode: str, generator: Any) -> bool:
+    """Whether `prove` samples whole proofs: `--mode whole`, or `auto` with a whole-proof model preset."""
+    if mode not in ("auto", "search", "whole"):
+        raise ValueError(f"--mode must be auto, search or whole, not {mode!r}")
+    if mode == "whole" and generator.kind == "fixed":
+        raise ValueError("--mode whole needs a model that writes whole proofs (--generator hf or vllm)")
+    if mode != "auto" or generator.kind == "fixed":
+        return mode == "whole"
+    from prover.generators.presets import apply_preset
+
+    return apply_preset(generator).mode == "whole"
+
+
+def _prove_whole(targets: Any, setup: Any, verifier: Any, num_proofs: int, report: Any, on_done: Any) -> dict[str, str]:
+    """`--mode whole`: `num_proofs` sampled whole proofs per theorem, each verified (`prove_whole`); the
+    first verified one is the theorem's proof. A separate path from the tactic search (`prove_file`)."""
+    from prover.generators.whole_proof import prove_whole
+    from prover.prove import TheoremReport
+
+    proofs: dict[str, str] = {}
+    for target in targets:
+        try:
+            result = prove_whole(target.theorem, setup, verifier, num_proofs, target.context)
+        except (ValueError, RuntimeError) as exc:  # the model failed: this theorem is not proved
+            entry = TheoremReport(name=target.name, status="failed_error", message=str(exc))
+        else:
+            last = next((a.reason for a in reversed(result.attempts) if a.reason), "no proof in the samples")
+            entry = TheoremReport(
+                name=target.name,
+                status="proved" if result.proved else "rejected",
+                proof=result.proof,
+                checker=result.checker,
+                message="" if result.proved else f"{len(result.attempts)} distinct samples, none verified: {last}",
+                stats={"model_time_s": result.model_time_s, "verify_time_s": result.verify_time_s, **result.stats},
+            )
+            if result.proof is not None:
+                proofs[target.name] = result.proof
+        report.theorems.append(entry)
+        on_done(entry)
+    return proofs
 
 
 class _ProgressDisplay:

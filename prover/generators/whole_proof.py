@@ -262,6 +262,7 @@ class WholeProofAttempt:
     proof: str | None
     verified: bool
     reason: str | None = None
+    checker: str | None = None
 
 
 @dataclass(frozen=True)
@@ -271,6 +272,7 @@ class WholeProofResult:
     theorem: str
     proof: str | None
     attempts: tuple[WholeProofAttempt, ...] = ()
+    checker: str | None = None  # the verifier that accepted `proof`
     model_time_s: float = 0.0
     verify_time_s: float = 0.0
     stats: dict[str, Any] = field(default_factory=dict)
@@ -318,7 +320,8 @@ def prove_whole(
             attempts.append(WholeProofAttempt(body, False, f"verifier failed: {type(exc).__name__}: {exc}"))
             continue
         ok = isinstance(verdict, Verified)
-        attempts.append(WholeProofAttempt(body, ok, None if ok else getattr(verdict, "reason", None)))
+        checker = getattr(verdict, "checker", None) or None
+        attempts.append(WholeProofAttempt(body, ok, None if ok else getattr(verdict, "reason", None), checker))
         if ok:
             proof = body
             break
@@ -326,6 +329,7 @@ def prove_whole(
         theorem=theorem.name,
         proof=proof,
         attempts=tuple(attempts),
+        checker=attempts[-1].checker if proof is not None else None,
         model_time_s=model_time,
         verify_time_s=time.perf_counter() - t1,
         stats={"samples": len(completions), "distinct": len(seen)},
