@@ -28,19 +28,18 @@ from lean_env.types import (
     ProofGivenUp,
     ProofState,
     StateResult,
-    TacticResult,
     TacticTimeout,
     Theorem,
     split_goals,
 )
 from search import tree as T
 from search.proof_script import ProofStep, proof_script
-from search.scoring import candidate_score
 from search.types import (
     Candidate,
     GenRequest,
     InformalContext,
     ProgressEvent,
+    Scoring,
     SearchConfig,
     SearchResult,
     SearchStats,
@@ -56,16 +55,10 @@ TacticCheck = Callable[[str], "str | None"]
 
 
 def _default_tactic_check(allow_native_decide: bool = False) -> TacticCheck:
-    """`lean_env.tactic_filter.check_tactic`, or a minimal stand-in while that module is missing."""
-    try:
-        from lean_env.tactic_filter import check_tactic
-    except ImportError:  # pragma: no cover - only before lean_env.tactic_filter lands
-        return _minimal_check
+    """`lean_env.tactic_filter.check_tactic` for one search: its fast path, then remembered verdicts."""
+    from lean_env.tactic_filter import make_checker
 
-    def check(tactic: str) -> str | None:
-        return check_tactic(tactic, allow_native_decide=allow_native_decide)
-
-    return check
+    return make_checker(allow_native_decide)
 
 
 _CHECK_MEMO_SIZE = 1 << 16
@@ -89,14 +82,6 @@ def _memoized(check: TacticCheck) -> TacticCheck:
     return cached
 
 
-def _minimal_check(tactic: str) -> str | None:
-    words = set(tactic.replace("(", " ").replace(")", " ").replace(";", " ").split())
-    for bad in ("sorry", "admit"):
-        if bad in words:
-            return f"tactic uses `{bad}`"
-    return None
-
-
 _ALT_KEYS = ("tactic", "logprob", "num_tokens", "score", "lean_time")
 
 
@@ -117,31 +102,28 @@ class _Nodes:
     keeps its pauses, and so the search's overhead per expansion, low as the tree grows.
     """
 
-    __slots__ = ("state", "pp", "depth", "score", "value", "priority", "parent", "tactic", "expanded", "valued")
+    __slots__ = ("state", "pp", "depth", "score", "value", "priority", "parent", "tactic", "expanded")
 
     def __init__(self) -> None:
         self.state: list[ProofState | None] = []  # the backend's state (None once expanded)
         self.pp: list[str] = []
         self.depth: list[int] = []
         self.score: list[float] = []  # sum of candidate scores along the best known path
-        self.value: list[float] = []  # critic value (0 without a critic)
+        self.value: dict[int, float] = {}  # critic value of the nodes valued so far (0 for the others)
         self.priority: list[float] = []
         self.parent: list[int] = []  # best known parent (-1 for the root), for proof reconstruction
         self.tactic: list[str] = []  # tactic of the edge from `parent`
         self.expanded = bytearray()
-        self.valued = bytearray()
 
     def add(self, state: ProofState, depth: int, score: float, parent: int, tactic: str) -> int:
         self.state.append(state)
         self.pp.append(state.pp)
         self.depth.append(depth)
         self.score.append(score)
-        self.value.append(0.0)
         self.priority.append(score)
         self.parent.append(parent)
         self.tactic.append(tactic)
         self.expanded.append(0)
-        self.valued.append(0)
         return len(self.pp) - 1
 
     def __len__(self) -> int:
@@ -191,8 +173,9 @@ class BestFirstSearch:
             raise ValueError("a value_fn has no effect with SearchConfig.value_weight == 0; set a weight")
         self.value_fn = value_fn
         self.on_progress = on_progress
-        self.tactic_check = _memoized(
-            tactic_check if tactic_check is not None else _default_tactic_check(allow_native_decide)
+        # A given check is remembered per text; the default one remembers what its fast path cannot decide.
+        self.tactic_check = (
+            _memoized(tactic_check) if tactic_check is not None else _default_tactic_check(allow_native_decide)
         )
         self.clock = clock
 
@@ -288,9 +271,9 @@ class _Run:
         if fresh:
             nodes = self.nodes
             if self.value_fn is not None:
-                self._assign_values([n for n in fresh if not nodes.valued[n]])
+                self._assign_values([n for n in fresh if n not in nodes.value])
             for n in fresh:
-                nodes.priority[n] = nodes.score[n] + self.value_weight * nodes.value[n]
+                nodes.priority[n] = nodes.score[n] + self.value_weight * nodes.value.get(n, 0.0)
                 self._push(n)
         if self.on_progress is not None:
             self._progress()
@@ -350,34 +333,78 @@ class _Run:
             value = float(v)
             nodes.value[n] = -math.inf if math.isnan(value) else value
             nodes.priority[n] = nodes.score[n] + self.value_weight * nodes.value[n]
-            nodes.valued[n] = 1
 
     # ------------------------------------------------------------------ Lean
 
     def _try_candidates(self, node: int, cands: Sequence[Candidate], fresh: dict[int, None]) -> None:
+        # Every tactic of every expansion passes through this loop: attributes are read into locals once
+        # per node and the Lean call is made inline.
         tried: set[str] = set()
-        edges = self.edges
+        edges_append = self.edges.append
+        check, clock, run = self.tactic_check, self.clock, self.env.run_tactic
+        max_calls, tactic_timeout = self.budget.max_lean_calls, self.budget.tactic_timeout_s
+        nodes, by_pp = self.nodes, self.by_pp
+        state = nodes.state[node]
+        assert state is not None, "a node's state is released only after its expansion"
+        per_token = self.scoring is not Scoring.SUM_LOGPROB
+        child_depth, parent_score = nodes.depth[node] + 1, nodes.score[node]
         for cand in cands[: self.config.num_tactics]:
             tactic = cand.tactic.strip()
             if tactic in tried:  # the generator repeated itself; Lean would give the same answer
                 continue
             tried.add(tactic)
-            score = candidate_score(cand, self.scoring)
             logprob, num_tokens = float(cand.logprob), cand.num_tokens
-            refusal = self.tactic_check(tactic) if tactic else "empty tactic"
+            # `search.scoring.candidate_score`, inlined (tests/test_search_fast_paths.py checks they agree);
+            # a NaN from a broken model ranks last.
+            score = -math.inf if logprob != logprob else (logprob / max(int(num_tokens), 1) if per_token else logprob)
+            refusal = check(tactic) if tactic else "empty tactic"
             if refusal is not None:
-                edges.append(
+                edges_append(
                     (node, -1, tactic, logprob, num_tokens, score, T.RESULT_FILTERED, f"refused: {refusal}", 0.0)
                 )
                 continue
-            result, lean_time = self._run_tactic(node, tactic)
-            if isinstance(result, StateResult) and result.state.pp.strip() == NO_GOALS:
-                # LeanDojo's convention for a finished proof; some backends may report it as a state.
-                result = ProofFinished(result.state.handle)
+            # The Lean call: budgets first (within one tactic of the wall-clock limit), then the backend.
+            t0 = clock()
+            if t0 >= self.deadline:
+                self._check_time(t0)
+            if max_calls is not None and self.lean_calls >= max_calls:
+                raise _Stop(SearchStatus.FAILED_LEAN_CALLS, f"Lean call budget of {max_calls} used up")
+            self.lean_calls += 1
+            try:
+                # Never let one tactic run far past the theorem's budget (the two limits stay separate settings).
+                result = run(state, tactic, timeout=min(tactic_timeout, self.deadline - t0))
+            except Exception as exc:  # the backend could not recover (crash, protocol error)
+                self.lean_time += clock() - t0
+                raise _Stop(
+                    SearchStatus.FAILED_ERROR, f"Lean failed while running {tactic!r}: {_describe(exc)}"
+                ) from None
+            lean_time = clock() - t0
+            self.lean_time += lean_time
             if isinstance(result, StateResult):
-                child = self._reach(node, result.state, tactic, score, fresh)
-                edges.append((node, child, tactic, logprob, num_tokens, score, T.RESULT_STATE, "", lean_time))
-                continue
+                reached = result.state
+                pp = reached.pp
+                if pp.strip() != NO_GOALS:
+                    child = by_pp.get(pp, -1)
+                    if child < 0:  # a new state (the common case): `_new_node`, inlined
+                        child = len(nodes.pp)
+                        nodes.state.append(reached)
+                        nodes.pp.append(pp)
+                        nodes.depth.append(child_depth)
+                        nodes.score.append(parent_score + score)
+                        nodes.priority.append(parent_score + score)
+                        nodes.parent.append(node)
+                        nodes.tactic.append(tactic)
+                        nodes.expanded.append(0)
+                        by_pp[pp] = child
+                        fresh[child] = None
+                        if child_depth > self.max_depth:
+                            self.max_depth = child_depth
+                    else:
+                        child = self._reach(node, reached, tactic, score, fresh)
+                    edges_append((node, child, tactic, logprob, num_tokens, score, T.RESULT_STATE, "", lean_time))
+                    continue
+                # LeanDojo's convention for a finished proof; some backends may report it as a state.
+                result = ProofFinished(reached.handle)
             if isinstance(result, ProofFinished):
                 kind, message = T.RESULT_PROOF_FINISHED, ""
             elif isinstance(result, LeanError):
@@ -388,30 +415,10 @@ class _Run:
                 kind, message = T.RESULT_GIVEN_UP, result.message
             else:
                 raise _Stop(SearchStatus.FAILED_ERROR, f"Lean backend returned an unknown result: {result!r}")
-            edges.append((node, -1, tactic, logprob, num_tokens, score, kind, message, lean_time))
+            edges_append((node, -1, tactic, logprob, num_tokens, score, kind, message, lean_time))
             if kind == T.RESULT_PROOF_FINISHED:
                 self.proof_chain = self.nodes.path_to(node)
                 raise _Stop(SearchStatus.PROVED)
-
-    def _run_tactic(self, node: int, tactic: str) -> tuple[TacticResult, float]:
-        t0 = self.clock()
-        self._check_time(t0)
-        max_calls = self.budget.max_lean_calls
-        if max_calls is not None and self.lean_calls >= max_calls:
-            raise _Stop(SearchStatus.FAILED_LEAN_CALLS, f"Lean call budget of {max_calls} used up")
-        # Never let one tactic run far past the theorem's budget (the two limits stay separate settings).
-        timeout = min(self.budget.tactic_timeout_s, self.deadline - t0)
-        state = self.nodes.state[node]
-        assert state is not None, "a node's state is released only after its expansion"
-        self.lean_calls += 1
-        try:
-            result = self.env.run_tactic(state, tactic, timeout=timeout)
-        except Exception as exc:  # the backend could not recover (crash, protocol error)
-            raise _Stop(SearchStatus.FAILED_ERROR, f"Lean failed while running {tactic!r}: {_describe(exc)}") from None
-        finally:
-            elapsed = self.clock() - t0
-            self.lean_time += elapsed
-        return result, elapsed
 
     def _reach(self, parent: int, state: ProofState, tactic: str, score: float, fresh: dict[int, None]) -> int:
         """The node for `state` reached from `parent`: new, or the existing one (improved if still open)."""
@@ -472,18 +479,82 @@ class _Run:
         steps.append(ProofStep(self.edges[-1][2], split_goals(nodes.pp[chain[-1]]), ()))
         return proof_script(steps), tuple(s.tactic for s in steps)
 
-    def _build_graph(self, status: SearchStatus, message: str, stats: SearchStats) -> nx.DiGraph:
+    def _result(self, status: SearchStatus, message: str) -> SearchResult:
+        total = self.clock() - self.t_start
+        stats = SearchStats(
+            expansions=self.expansions,
+            nodes=len(self.nodes),
+            lean_calls=self.lean_calls,
+            model_time_s=self.model_time,
+            lean_time_s=self.lean_time,
+            search_time_s=max(total - self.model_time - self.lean_time, 0.0),
+            total_time_s=total,
+            max_depth=self.max_depth,
+        )
+        proof: str | None = None
+        tactics: tuple[str, ...] = ()
+        if status is SearchStatus.PROVED and self.proof_chain is not None:
+            proof, tactics = self._proof(self.proof_chain)
+        records = _TreeRecords(
+            self.nodes,
+            self.edges,
+            self.proof_chain,
+            self.theorem.name,
+            self.value_fn is not None,
+            status,
+            message,
+            stats,
+        )
+        # The open states' backend objects and the lookup tables are not needed for the tree: let them go now.
+        self.nodes.state = []
+        self.by_pp, self.heap = {}, []
+        return SearchResult(
+            theorem_name=self.theorem.name,
+            status=status,
+            proof=proof,
+            tactics=tactics,
+            stats=stats,
+            message=message,
+            tree_builder=records.build,
+        )
+
+
+class _TreeRecords:
+    """What a finished search keeps to build its networkx tree on demand (`SearchResult.tree`)."""
+
+    def __init__(
+        self,
+        nodes: _Nodes,
+        edges: list[_EdgeRecord],
+        proof_chain: list[int] | None,
+        theorem_name: str,
+        valued: bool,
+        status: SearchStatus,
+        message: str,
+        stats: SearchStats,
+    ) -> None:
+        self.nodes = nodes
+        self.edges = edges
+        self.proof_chain = proof_chain
+        self.theorem_name = theorem_name
+        self.valued = valued
+        self.status = status
+        self.message = message
+        self.stats = stats
+
+    def build(self) -> nx.DiGraph:
         # The build allocates a few acyclic dicts per node and edge; collector passes triggered meanwhile
         # would only re-walk the tree being built (seconds on a 1e5-node tree), so pause it briefly.
         paused = gc.isenabled()
         gc.disable()
         try:
-            return self._build_graph_unpaused(status, message, stats)
+            return self._build()
         finally:
             if paused:
                 gc.enable()
 
-    def _build_graph_unpaused(self, status: SearchStatus, message: str, stats: SearchStats) -> nx.DiGraph:
+    def _build(self) -> nx.DiGraph:
+        status, message, stats = self.status, self.message, self.stats
         n = self.nodes
         node_attrs: dict[int, dict[str, Any]] = {
             i: {
@@ -495,9 +566,9 @@ class _Run:
             }
             for i in range(len(n))
         }
-        if self.value_fn is not None:
+        if self.valued:
             for i, node_dict in node_attrs.items():
-                node_dict["value"] = n.value[i]
+                node_dict["value"] = n.value.get(i, 0.0)
         succ: dict[int, dict[int, dict[str, Any]]] = {i: {} for i in node_attrs}
         for u, v, tactic, logprob, num_tokens, score, kind, note, lean_time in self.edges:
             attrs: dict[str, Any] = {
@@ -539,35 +610,9 @@ class _Run:
             last, leaf = chain[-1], len(node_attrs) - 1  # the finishing tactic was the last one tried
             node_attrs[last]["on_proof_path"] = node_attrs[leaf]["on_proof_path"] = True
             succ[last][leaf]["on_proof_path"] = True
-        graph_attrs = {"theorem": self.theorem.name, "status": status.value, "message": message}
+        graph_attrs = {"theorem": self.theorem_name, "status": status.value, "message": message}
         graph_attrs.update({f"stats_{k}": v for k, v in stats.to_dict().items()})
         return T.digraph_from_adjacency(node_attrs, succ, **graph_attrs)
-
-    def _result(self, status: SearchStatus, message: str) -> SearchResult:
-        total = self.clock() - self.t_start
-        stats = SearchStats(
-            expansions=self.expansions,
-            nodes=len(self.nodes),
-            lean_calls=self.lean_calls,
-            model_time_s=self.model_time,
-            lean_time_s=self.lean_time,
-            search_time_s=max(total - self.model_time - self.lean_time, 0.0),
-            total_time_s=total,
-            max_depth=self.max_depth,
-        )
-        proof: str | None = None
-        tactics: tuple[str, ...] = ()
-        if status is SearchStatus.PROVED and self.proof_chain is not None:
-            proof, tactics = self._proof(self.proof_chain)
-        return SearchResult(
-            theorem_name=self.theorem.name,
-            status=status,
-            proof=proof,
-            tactics=tactics,
-            stats=stats,
-            message=message,
-            tree=self._build_graph(status, message, stats),
-        )
 
 
 def _describe(exc: BaseException) -> str:

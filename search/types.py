@@ -6,7 +6,7 @@ Pure Python: nothing here imports torch or Ray.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -127,11 +127,16 @@ class SearchStats:
         return dict(self.__dict__)
 
 
+_UNBUILT = object()
+
+
 @dataclass(frozen=True)
 class SearchResult:
     """Outcome of one search. `proof` is an indented tactic script, `tactics` the same steps flat.
 
     A PROVED search result is a claim, not a verdict: only `lean_env.verify` decides.
+    `tree` (a networkx DiGraph, see `search.tree`) is built by `tree_builder` from the search's compact
+    records the first time it is read, then kept: a sweep, which never reads it, never pays for it.
     """
 
     theorem_name: str
@@ -140,7 +145,15 @@ class SearchResult:
     tactics: tuple[str, ...]
     stats: SearchStats
     message: str = ""
-    tree: nx.DiGraph | None = None
+    tree_builder: Callable[[], nx.DiGraph] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def tree(self) -> nx.DiGraph | None:
+        built = self.__dict__.get("_tree", _UNBUILT)
+        if built is _UNBUILT:
+            built = self.tree_builder() if self.tree_builder is not None else None
+            object.__setattr__(self, "_tree", built)  # a cache on a frozen record: set once, never changed
+        return built
 
     def to_dict(self) -> dict[str, Any]:
         return {
