@@ -308,6 +308,10 @@ class Cassette:
     steps: dict[StepKey, StepLine] = field(default_factory=dict)
     path: str = "<memory>"
     holes: dict[tuple[str, str], HolesLine] = field(default_factory=dict)  # (theorem, skeleton_key) -> record
+    # Every theorem each step was recorded under (None: a step line without `theorem`). A duplicate step line
+    # keeps only its first record in `steps`, but the replay verifier needs all of them: a step shows what
+    # Lean does only in the context (header) of a theorem that recorded it.
+    recorded_by: dict[StepKey, set[str | None]] = field(default_factory=dict)
 
     # ---- reading
 
@@ -362,6 +366,7 @@ class Cassette:
                 cassette.theorems[line.name] = line
             else:
                 key = step_key(line.state, line.tactic)
+                cassette.recorded_by.setdefault(key, set()).add(line.theorem)
                 previous = cassette.steps.get(key)
                 if previous is not None and previous.result != line.result:
                     raise CassetteError(
@@ -407,11 +412,12 @@ class Cassette:
         """Add a step. False if the same step exists; CassetteError if it conflicts with a recorded one."""
         key = step_key(step.state, step.tactic)
         previous = self.steps.get(key)
+        if previous is not None and previous.result != step.result:
+            raise CassetteError(f"conflicting recordings for tactic `{key[1]}` in the same state")
+        self.recorded_by.setdefault(key, set()).add(step.theorem)
         if previous is None:
             self.steps[key] = step
             return True
-        if previous.result != step.result:
-            raise CassetteError(f"conflicting recordings for tactic `{key[1]}` in the same state")
         return False
 
     def add_holes(self, record: HolesLine) -> bool:
@@ -438,6 +444,15 @@ class Cassette:
 
     def lookup(self, state_pp: str, tactic: str) -> StepLine | None:
         return self.steps.get(step_key(state_pp, tactic))
+
+    def recorders(self, state_pp: str, tactic: str) -> frozenset[str | None]:
+        """The theorems the step (state, tactic) was recorded under; None stands for a line without `theorem`."""
+        key = step_key(state_pp, tactic)
+        found = self.recorded_by.get(key)
+        if found is None:
+            step = self.steps.get(key)
+            return frozenset() if step is None else frozenset({step.theorem})
+        return frozenset(found)
 
     def find_theorem(self, theorem: Theorem) -> TheoremLine | None:
         """By name, then by an alias (the theorem's own, from its `aliases` metadata, or the record's),

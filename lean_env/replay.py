@@ -21,9 +21,11 @@ from lean_env.cassette import (
     result_to_outcome,
     strip_comments,
 )
-from lean_env.edits import split_steps
+from lean_env.edits import dedent_script, split_steps
 from lean_env.errors import TheoremStartError
+from lean_env.lexer import LexError, TokenKind, tokenize
 from lean_env.types import (
+    NO_GOALS,
     ClosingContext,
     Env,
     HoleTarget,
@@ -35,6 +37,7 @@ from lean_env.types import (
     TacticResult,
     TacticTimeout,
     Theorem,
+    split_goals,
 )
 from lean_env.verdict import Rejected, Verdict, Verified
 
@@ -165,7 +168,17 @@ class ReplayVerifier:
 
     Only a proof whose every step was recorded from real Lean and whose last step finishes the
     proof is `Verified(checker="replay")`. It is a check of recordings, never a substitute for Lean
-    in a real run.
+    in a real run. Even with every recording true, replay must not accept what Lean rejects, so:
+
+    * the cassette's theorem must be this theorem: the same statement (layout and the declared name aside),
+      or, for records without a statement (LeanDojo traces), the same traced declaration when the theorem
+      names one (`same_theorem`);
+    * a step counts only if it was recorded under a theorem of the same context (the same header; an empty
+      header is unknown, so only the theorem itself): equal printed goals under other headers can mean
+      other things (`step_counts`);
+    * `·` blocks are replayed as Lean runs them (`cdot` in lean4 `src/Lean/Elab/Tactic/BuiltinTactic.lean`:
+      focus the main goal, run the block, `done`): the block sees only its goal, must close it, and may not
+      touch the goals after it (`replay_script`).
     """
 
     def __init__(self, cassette: Cassette | str | Path, *, allow_native_decide: bool = False) -> None:
@@ -181,36 +194,182 @@ class ReplayVerifier:
         record = self.cassette.find_theorem(theorem)
         if record is None:
             return Rejected(f"theorem {theorem.name!r} is not in the replay cassette", checker=REPLAY_CHECKER)
+        mismatch = same_theorem(record, theorem)
+        if mismatch is not None:
+            return Rejected(mismatch, checker=REPLAY_CHECKER)
         return self._replay(record, proof)
 
     def _replay(self, record: TheoremLine, proof: str) -> Verdict:
         if record.initial_state is None:
             return Rejected(f"no recorded initial state for {record.name!r} in the cassette", checker=REPLAY_CHECKER)
-        tactics = flatten_proof(proof)
-        if not tactics:
+        if not flatten_proof(proof):
             return Rejected("empty proof", checker=REPLAY_CHECKER)
         env = ReplayEnv(self.cassette, allow_native_decide=self.allow_native_decide)
         state = ProofState.from_pp(record.initial_state)
-        for i, tactic in enumerate(tactics, start=1):
-            result = env.run_tactic(state, tactic)
-            where = f"step {i}/{len(tactics)} `{' '.join(tactic.split())}`"
-            if isinstance(result, ProofFinished):
-                if i != len(tactics):
-                    return Rejected(f"{where} finished the proof but tactics remain", checker=REPLAY_CHECKER)
-                return Verified(checker=REPLAY_CHECKER)
-            if isinstance(result, StateResult):
-                state = result.state
-            elif isinstance(result, (LeanError, ProofGivenUp)):
-                return Rejected(f"{where}: {result.message}", checker=REPLAY_CHECKER)
-            else:
-                return Rejected(f"{where}: timed out after {result.seconds:g}s", checker=REPLAY_CHECKER)
-        return Rejected(f"{state.num_goals} goal(s) remain after the last step", checker=REPLAY_CHECKER)
+        outcome = replay_script(env, state, proof, lambda pp, tac: step_counts(self.cassette, record, pp, tac))
+        if isinstance(outcome, str):
+            return Rejected(outcome, checker=REPLAY_CHECKER)
+        if outcome:
+            return Rejected(f"{len(outcome)} goal(s) remain after the last step", checker=REPLAY_CHECKER)
+        return Verified(checker=REPLAY_CHECKER)
 
     def verify_holes(self, theorem: Theorem, skeleton: str, fills: dict[int, str]) -> Verdict:
         """A skeleton with each `sorry` replaced by `fills[i]`: see `replay_filled_skeleton`."""
+        record = self.cassette.find_theorem(theorem)
+        if record is not None and record.statement.strip():
+            mismatch = same_theorem(record, theorem)
+            if mismatch is not None:
+                return Rejected(mismatch, checker=REPLAY_CHECKER)
         return replay_filled_skeleton(
             self.cassette, theorem, skeleton, fills, allow_native_decide=self.allow_native_decide
         )
+
+
+def _signature(statement: str) -> str:
+    """A statement without its modifiers, keyword and declared name, whitespace-normalised: what it states."""
+    from lean_env.cassette import normalize_statement
+
+    try:
+        tokens = tokenize(statement, keep_comments=False)
+    except LexError:
+        return normalize_statement(statement)
+    # Mathlib's deprecated `∑ x in s, f` / `∏ x in s, f` expand to `∑ x ∈ s, f` / `∏ x ∈ s, f` (`bigsumin` /
+    # `bigprodin` macro_rules, Mathlib/Algebra/BigOperators/Group/Finset.lean): the same statement.
+    chars = list(statement)
+    for i, tok in enumerate(tokens):
+        if tok.text == "in" and i >= 2 and tokens[i - 2].text in ("∑", "∏") and tokens[i - 1].kind is TokenKind.IDENT:
+            chars[tok.start : tok.end] = ["∈", ""]
+    statement = "".join(chars)
+    for i, tok in enumerate(tokens):
+        if tok.kind is TokenKind.IDENT and tok.text in ("theorem", "lemma", "example"):
+            named = tok.text != "example" and i + 1 < len(tokens) and tokens[i + 1].kind is TokenKind.IDENT
+            return normalize_statement(statement[(tokens[i + 1] if named else tok).end :])
+    return normalize_statement(statement)
+
+
+def same_theorem(record: TheoremLine, theorem: Theorem) -> str | None:
+    """Why the cassette's `record` (found by name or statement) is not `theorem`, or None when it is.
+
+    With a recorded statement, the two must state the same (layout, modifiers and the declared name aside:
+    miniF2F aliases rename). A record without a statement (LeanDojo traces) is only checked against the
+    traced declaration `theorem.dojo` names, when it names one; otherwise the name is all there is to match.
+    """
+    if record.dojo is not None and theorem.dojo is not None:
+        recorded = (record.dojo.url, record.dojo.commit, record.dojo.file_path, record.dojo.full_name)
+        wanted = (theorem.dojo.url, theorem.dojo.commit, theorem.dojo.file_path, theorem.dojo.full_name)
+        if recorded != wanted:
+            return (
+                f"the cassette's {record.name!r} was traced at {record.dojo.url}@{record.dojo.commit[:12]}:"
+                f"{record.dojo.file_path}, not at {theorem.dojo.url}@{theorem.dojo.commit[:12]}:{theorem.dojo.file_path}"
+            )
+        if not record.statement.strip():
+            return None
+    if not record.statement.strip():
+        return None
+    if _signature(record.statement) != _signature(theorem.statement):
+        return (
+            f"the cassette's theorem {record.name!r} has another statement ({' '.join(record.statement.split())!r}); "
+            "its recorded initial state is not this theorem's goal"
+        )
+    return None
+
+
+def _context(cassette: Cassette, name: str | None) -> str | None:
+    """The context a step was recorded in: its theorem's header, or the theorem itself when that is unknown."""
+    record = cassette.theorems.get(name) if name is not None else None
+    if record is None:
+        return None
+    header = " ".join(record.header.split())
+    return f"header:{header}" if header else f"theorem:{record.name}"
+
+
+def step_counts(cassette: Cassette, record: TheoremLine, state_pp: str, tactic: str) -> str | None:
+    """Why the recorded step (state, tactic) does not show what Lean does for `record`, or None when it does.
+
+    It does when it was recorded under `record` itself or under a theorem with the same non-empty header, or
+    without a theorem in a cassette whose theorems all share `record`'s context.
+    """
+    recorders = cassette.recorders(state_pp, tactic)
+    if not recorders:
+        return None  # unrecorded: the replay itself answers that
+    wanted = _context(cassette, record.name)
+    contexts = {_context(cassette, name) for name in recorders}
+    if wanted in contexts:
+        return None
+    if None in contexts and all(_context(cassette, name) == wanted for name in cassette.theorems):
+        return None
+    others = ", ".join(sorted(str(n) for n in recorders))
+    return f"recorded only under other theorems ({others}) whose context (header) differs from {record.name!r}'s"
+
+
+def replay_script(
+    env: ReplayEnv,
+    state: ProofState,
+    script: str,
+    counts: Callable[[str, str], str | None] = lambda pp, tac: None,
+) -> tuple[str, ...] | str:
+    """Replay a tactic script from `state` as Lean runs it: the goals left (empty: proved), or why it fails.
+
+    Steps are `flatten_proof`'s (comments and a leading `by` dropped, Lean's layout). A `·` block is run
+    focused, as Lean's `cdot` does: before each of its steps its goal must still be open (else Lean's "no
+    goals to be proved"), the goals after it must come out unchanged (a recording of `all_goals t` on the
+    whole list is not what `all_goals t` does inside the focus), and at its end its goal must be closed.
+    Any step whose result `counts` refuses (recorded in another context) fails the replay.
+    """
+    text = strip_comments(script).strip("\n").rstrip()
+    stripped = text.lstrip()
+    if stripped.startswith("by") and (len(stripped) == 2 or stripped[2].isspace()):
+        text = text[: len(text) - len(stripped)] + "  " + stripped[2:]
+    final = _replay_steps(env, split_steps(text), state, (), counts)
+    return final if isinstance(final, str) else _goals(final.pp)
+
+
+def _goals(pp: str) -> tuple[str, ...]:
+    return tuple(g.strip() for g in split_goals(pp))
+
+
+def _replay_steps(
+    env: ReplayEnv,
+    steps: list[str],
+    state: ProofState,
+    rest: tuple[str, ...],
+    counts: Callable[[str, str], str | None],
+) -> ProofState | str:
+    """Run `steps` from `state`, whose last `len(rest)` goals are outside the current focus and must stay as
+    they are. Returns the state after the last step, or a failure reason."""
+    for step in steps:
+        where = f"`{' '.join(step.split())}`"
+        goals = _goals(state.pp)
+        if not goals:
+            return f"{where}: the proof is finished but tactics remain (Lean's error: no goals to be proved)"
+        if len(goals) <= len(rest):
+            return f"{where}: its `·` goal is closed but tactics remain (Lean's error: no goals to be proved)"
+        bullet = _BULLET.match(step)
+        if bullet is not None:
+            body = dedent_script(" " * bullet.end() + step[bullet.end() :])
+            inner = _replay_steps(env, split_steps(body), state, goals[1:], counts)
+            if isinstance(inner, str):
+                return inner
+            if _goals(inner.pp) != goals[1:]:
+                return f"{where}: the `·` block leaves its goal unsolved (Lean's error: unsolved goals)"
+            state = inner
+            continue
+        refused = counts(state.pp, step)
+        if refused is not None:
+            return f"{where}: {refused}"
+        result = env.run_tactic(state, step)
+        if isinstance(result, ProofFinished):
+            state = ProofState.from_pp(NO_GOALS)
+        elif isinstance(result, StateResult):
+            state = result.state
+        elif isinstance(result, (LeanError, ProofGivenUp)):
+            return f"{where}: {result.message}"
+        else:
+            return f"{where}: timed out after {result.seconds:g}s"
+        after = _goals(state.pp)
+        if rest and after[len(after) - len(rest) :] != rest:
+            return f"{where}: changed goals outside its `·` focus (Lean runs it on the focused goal only)"
+    return state
 
 
 class RecordingEnv(ClosingContext):

@@ -99,9 +99,14 @@ _REFUSED_WORDS: dict[str, str] = {
 # stays allowed). Mathlib `Mathlib/Tactic/Hint.lean` (leanprover-community/mathlib4@01a40a6cb0ac):
 # `hint` ends in `admitGoal` when no registered tactic closes the goal. Both leave a "declaration uses
 # sorry" warning that only the whole-proof check sees (lean4#8212).
+# Plausible's `plausible` (formerly Mathlib's `slim_check`) closes the goal like `sorry` when its random tests find
+# no counter-example (leanprover-community/plausible `Plausible/Tactic.lean`; lean-ja/lean-by-example
+# `LeanByExample/Reference/Tactic/Plausible.lean` records the "declaration uses 'sorry'" warning it leaves).
 _ADMITS = {
     "apply?": "`apply?` closes the goal with `sorry` when it finds no complete proof (lean4#8212)",
     "hint": "`hint` closes the goal with `sorry` when no hint tactic closes it",
+    "plausible": "`plausible` closes the goal with `sorry` when it finds no counter-example",
+    "slim_check": "`slim_check` closes the goal with `sorry` when it finds no counter-example",
 }
 
 # Every command keyword of Lean core, Batteries and Mathlib that can start a command (Lean's
@@ -331,14 +336,43 @@ def _identifier_reason(name: str, allow_native_decide: bool) -> str | None:
 
 
 def _native_config_reason(tokens: list[Token], i: int) -> str | None:
-    """`decide +native` and `(config := {native := true})` request native evaluation."""
+    """`decide +native`, `(config := {native := v})` and `(native := v)` with any `v` but `false` request
+    native evaluation; so may a `decide` configuration that is not a `{ … }` literal (`⟨false, true⟩`,
+    `.mk false true …`: `Lean.Meta.DecideConfig`'s fields are positional there)."""
     tok = tokens[i]
+    after = [t.text for t in tokens[i + 1 : i + 4]]
+    if unescape_name(tok.text) == "decide" and after[:3] == ["(", "config", ":="]:
+        value = tokens[i + 4].text if i + 4 < len(tokens) else ""
+        if value != "{":
+            return (
+                "a `decide` configuration other than a `{ field := value }` literal may turn on native "
+                "evaluation (allowed only with allow_native_decide)"
+            )
+        return None
     if unescape_name(tok.text) != "native":
         return None
     before = tokens[i - 1].text if i > 0 else ""
-    after = [t.text for t in tokens[i + 1 : i + 3]]
-    if before == "+" or after == [":=", "true"]:
+    if before == "+" or (after[:1] == [":="] and after[1:2] != ["false"]):
         return "native evaluation trusts compiled code instead of the kernel (allowed only with allow_native_decide)"
+    return None
+
+
+def _literal_reason(tok: Token) -> str | None:
+    """A string or char literal Lean might read differently from this lexer, so that what looks like text is code.
+
+    Interpolated strings (`s!"…{t}…"`, `m!`, `throwError`: `interpolatedStr` in leanprover/lean4
+    src/Lean/Parser/StrInterpolation.lean) elaborate the term `t` between braces, and whether a string is
+    interpolated depends on the syntax before it; raw strings (`r"…"`, `r#"…"#`: `rawStrLitFnAux` in
+    src/Lean/Parser/Basic.lean) end at the first `"` where a plain string reads `\"` as an escape. A string
+    with `{`, `}` or `\\`, any raw string and an escaped char literal are refused: proofs do not need them.
+    """
+    if tok.kind is TokenKind.STRING and (tok.text.startswith("r") or any(c in tok.text for c in "{}\\")):
+        return (
+            "a string literal with `{`, `}`, `\\` or a raw string: Lean may read part of it as code "
+            "(interpolation, escapes), so the filter cannot see what it hides"
+        )
+    if tok.kind is TokenKind.CHAR and "\\" in tok.text:
+        return "an escaped char literal: Lean may read it differently from the filter"
     return None
 
 
@@ -384,6 +418,11 @@ def check_tactic_lexed(tactic: str, allow_native_decide: bool = False) -> str | 
     except LexError as exc:
         return f"{exc.reason}: it would swallow the rest of the proof"
     for i, tok in enumerate(tokens):
+        if tok.kind in (TokenKind.STRING, TokenKind.CHAR):
+            literal = _literal_reason(tok)
+            if literal is not None:
+                return literal
+            continue
         if tok.kind is TokenKind.KEYWORD_HASH:
             reason = _hash_reason(tok) or _identifier_reason(tok.text[1:], allow_native_decide)
             if reason is not None:
@@ -431,7 +470,7 @@ def is_allowed(tactic: str, allow_native_decide: bool = False) -> bool:
 #   the full path, never another verdict; tests/test_filter_fast_path.py checks that the two paths
 #   agree on every tactic of the shared proofsteps and of the adversarial table.
 _ATOM = re.compile(r"[A-Za-z_]+")
-_FULL_PATH_MARKS = ('"', "--", "/-", "«", "#")
+_FULL_PATH_MARKS = ('"', "--", "/-", "«", "#", "'\\")  # `'\\`: escaped char literals (`_literal_reason`)
 _REFUSED_NAMES = (
     *_GIVE_UP,
     *_NATIVE,
@@ -442,6 +481,7 @@ _REFUSED_NAMES = (
     *(prefix for prefix, _ in _REFUSED_PREFIXES),
     "open",  # `open` without `in`
     "native",  # `decide +native`, `(config := {native := true})`
+    "decide",  # `decide (config := ⟨false, true⟩)`: positional configs (`_native_config_reason`)
 )
 _QUESTION_WORDS = tuple(w for w in _REFUSED_NAMES if "?" in w or "!" in w)
 _SUSPICIOUS_ATOMS = frozenset(

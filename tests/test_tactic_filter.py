@@ -187,3 +187,79 @@ def test_hash_commands_and_notation() -> None:
     for name in ["s", "t", "A", "G", "α", "s.filter", "S₁"]:
         assert not is_hash_command(name), name
         assert check_tactic(f"exact foo (#{name})") is None, name
+
+
+# Lexer disagreements (red-team, issue 12): a string literal the filter reads as text but Lean reads as code
+# hides whatever it spans. Lean's interpolated strings (`interpolatedStr`, leanprover/lean4
+# src/Lean/Parser/Term.lean / StrInterpolation.lean) elaborate the terms between `{` and `}`; whether a string
+# is interpolated depends on the syntax before it (`s!`, `m!`, `throwError`, but not the function `logInfo`);
+# raw strings `r"\"` end at the first `"` (`rawStrLitFnAux`, src/Lean/Parser/Basic.lean) where a plain string
+# would read `\"` as an escape. Proofs never need such strings (none of the shared proofsteps has a string),
+# so a string holding `{`, `}` or `\` and every raw string are refused, whichever way the lexer reads them.
+HIDDEN_CODE = [
+    # `s!` interpolation: the term in braces is elaborated (`run_tac` runs).
+    ('have := s!"{(by run_tac pure (); exact 1 : Nat)}"\nsimp', "string"),
+    # `logInfo` is a function: `"{"` is a plain string and `by_elab` is code.
+    ('open Lean in\nhave := logInfo "{" ++ toString (by_elab pure (mkConst ``True.intro)) ++ "}"\nsimp', "string"),
+    # A raw string whose body is one backslash: `--` in Lean's comment, `"` read as an escape otherwise.
+    ('have h0 := r"\\"\nrun_tac pure () -- "', ""),
+    ('have h0 := r#"x"#\nsimp', "string"),
+    ("exact '\\\\' ", "char"),
+]
+
+
+@pytest.mark.parametrize(("tactic", "word"), HIDDEN_CODE)
+def test_strings_that_lean_may_read_as_code_are_refused(tactic: str, word: str) -> None:
+    reason = check_tactic(tactic)
+    assert reason is not None, tactic
+    assert word in reason
+
+
+# More red-team rows (issue 12): admitting tactics beyond `apply?`/`hint`, native evaluation in config forms.
+RED_TEAM_REFUSED = [
+    # Plausible / Mathlib's `slim_check`: when no counter-example is found the goal is closed like `sorry`
+    # (lean-ja/lean-by-example LeanByExample/Reference/Tactic/Plausible.lean records "declaration uses 'sorry'").
+    ("plausible", "plausible"),
+    ("slim_check", "slim_check"),
+    ("intro x\nplausible (config := { numInst := 10 })", "plausible"),
+    # Native evaluation however the config value is written (`DecideConfig.native`).
+    ("decide (config := { native := (true) })", "native"),
+    ("decide (config := { native := !false })", "native"),
+    ("decide (native := Bool.true)", "native"),
+    ("decide (config := ⟨false, true⟩)", "config"),
+    ("decide (config := .mk false true false false)", "config"),
+]
+
+
+@pytest.mark.parametrize(("tactic", "word"), RED_TEAM_REFUSED)
+def test_red_team_rows_are_refused(tactic: str, word: str) -> None:
+    reason = check_tactic(tactic)
+    assert reason is not None, tactic
+    assert word in reason
+
+
+@pytest.mark.parametrize(
+    "tactic",
+    [
+        "exact ⟨'a', \"sorry\"⟩",
+        'exact (IO.FS.readFile "/etc/passwd").isEmpty = false',
+        "decide (config := { kernel := true })",
+        "decide -native",
+        "decide (config := { native := false })",
+        "decide +kernel",
+    ],
+)
+def test_red_team_lookalikes_of_refused_forms_stay_as_they_were(tactic: str) -> None:
+    if "IO." in tactic:
+        assert check_tactic(tactic) is not None and "string" not in (check_tactic(tactic) or "")
+    else:
+        assert check_tactic(tactic) is None, tactic
+
+
+def test_red_team_rows_take_the_same_verdict_on_the_fast_path() -> None:
+    """The fast path (`_surely_harmless`) must never pass what the lexing filter refuses."""
+    from lean_env import tactic_filter
+
+    lexed = getattr(tactic_filter, "check_tactic_lexed", check_tactic)
+    for tactic, _ in [*HIDDEN_CODE, *RED_TEAM_REFUSED]:
+        assert check_tactic(tactic) == lexed(tactic) is not None, tactic

@@ -1,0 +1,199 @@
+"""Replay must never verify what Lean would reject, even when every recording in the cassette is true.
+
+Each test builds a small cassette of records shaped like Lean's answers (goal lists as the REPL's tactic mode
+prints them: goals separated by a blank line, LeanDojo's `TacticState.pp` convention) and a proof that real Lean
+rejects; the replay verifier must reject it too.
+"""
+
+from __future__ import annotations
+
+from lean_env.cassette import (
+    Cassette,
+    DojoLine,
+    FinishedOutcome,
+    StateOutcome,
+    StepLine,
+    TheoremLine,
+    new_cassette,
+)
+from lean_env.replay import ReplayVerifier
+from lean_env.types import DojoSource, Theorem
+from lean_env.verdict import Rejected, Verified
+
+ROOT = "p q : Prop\nhp : p\nhq : q\n⊢ p ∧ q"
+LEFT = "case left\np q : Prop\nhp : p\nhq : q\n⊢ p"
+RIGHT = "case right\np q : Prop\nhp : p\nhq : q\n⊢ q"
+BOTH = f"{LEFT}\n\n{RIGHT}"
+AND_STATEMENT = "theorem and_intro (p q : Prop) (hp : p) (hq : q) : p ∧ q"
+
+
+def and_cassette() -> Cassette:
+    """REPL tactic-mode recordings: `constructor`, then `exact hp`/`exact hq` on the full goal list."""
+    cassette = new_cassette("hand-written, shaped like the REPL's tactic mode")
+    cassette.add_theorem(TheoremLine(kind="theorem", name="and_intro", statement=AND_STATEMENT, initial_state=ROOT))
+    steps = [
+        (ROOT, "constructor", StateOutcome(kind="state", pp=BOTH)),
+        (BOTH, "exact hp", StateOutcome(kind="state", pp=RIGHT)),
+        (RIGHT, "exact hq", FinishedOutcome(kind="finished")),
+        # `all_goals` on the whole list closes both goals (recorded without a focus).
+        (BOTH, "all_goals assumption", FinishedOutcome(kind="finished")),
+        (ROOT, "exact ⟨hp, hq⟩", FinishedOutcome(kind="finished")),
+    ]
+    for state, tactic, result in steps:
+        cassette.add_step(StepLine(kind="step", state=state, tactic=tactic, result=result, theorem="and_intro"))
+    return cassette
+
+
+THM = Theorem("and_intro", AND_STATEMENT)
+
+
+def test_well_formed_bulleted_and_flat_proofs_replay() -> None:
+    verifier = ReplayVerifier(and_cassette())
+    for proof in (
+        "constructor\n· exact hp\n· exact hq",
+        "constructor\nexact hp\nexact hq",
+        "constructor\nall_goals assumption",
+        "exact ⟨hp, hq⟩",
+        "by\n  constructor\n  . exact hp\n  . exact hq",
+    ):
+        assert isinstance(verifier.verify(THM, proof), Verified), proof
+
+
+def test_a_bullet_block_that_runs_past_its_goal_is_rejected() -> None:
+    """Lean's `·` (`cdot`, lean4 src/Lean/Elab/Tactic/BuiltinTactic.lean: focus the main goal, run the block,
+    then `done`) hides the other goals: after `exact hp` closes `left` inside the bullet, `exact hq` fails
+    with "no goals to be proved". Replaying the steps flat would let it close `right`."""
+    verdict = ReplayVerifier(and_cassette()).verify(THM, "constructor\n· exact hp\n  exact hq")
+    assert isinstance(verdict, Rejected), verdict
+    assert "no goals" in verdict.reason
+
+
+def test_a_bullet_block_that_touches_other_goals_is_rejected() -> None:
+    """Inside `·` only the main goal is visible, so `all_goals assumption` closes `left` alone and `right`
+    stays open: Lean reports unsolved goals. The recording (made without a focus) closed both."""
+    verdict = ReplayVerifier(and_cassette()).verify(THM, "constructor\n· all_goals assumption")
+    assert isinstance(verdict, Rejected), verdict
+
+
+def test_a_bullet_that_leaves_its_goal_open_is_rejected() -> None:
+    """`· skip`-like blocks: the focused goal must be closed at the end of the bullet (`done`)."""
+    cassette = and_cassette()
+    cassette.add_step(
+        StepLine(
+            kind="step", state=BOTH, tactic="skip", result=StateOutcome(kind="state", pp=BOTH), theorem="and_intro"
+        )
+    )
+    verdict = ReplayVerifier(cassette).verify(THM, "constructor\n· skip\nexact hp\nexact hq")
+    assert isinstance(verdict, Rejected), verdict
+
+
+def test_a_cassette_theorem_with_another_statement_is_not_this_theorem() -> None:
+    """Found by name, but the file states something else: the recorded initial state is not its goal."""
+    cassette = new_cassette("t")
+    cassette.add_theorem(
+        TheoremLine(kind="theorem", name="foo", statement="theorem foo : 1 + 1 = 2", initial_state="⊢ 1 + 1 = 2")
+    )
+    cassette.add_step(
+        StepLine(
+            kind="step", state="⊢ 1 + 1 = 2", tactic="norm_num", result=FinishedOutcome(kind="finished"), theorem="foo"
+        )
+    )
+    verifier = ReplayVerifier(cassette)
+    verdict = verifier.verify(Theorem("foo", "theorem foo : False"), "norm_num")
+    assert isinstance(verdict, Rejected), verdict
+    assert "statement" in verdict.reason
+    # The same statement (layout and the declared name aside: miniF2F aliases) still replays.
+    assert isinstance(verifier.verify(Theorem("foo", "theorem   foo :\n  1 + 1 = 2"), "norm_num"), Verified)
+    assert isinstance(verifier.verify(Theorem("foo", "theorem foo_alias : 1 + 1 = 2"), "norm_num"), Verified)
+
+
+def test_a_cassette_theorem_without_a_statement_needs_the_same_traced_source() -> None:
+    """LeanDojo records carry no statement, only the traced declaration (repo, commit, file, name): a theorem
+    traced elsewhere (another commit of the file) is not the recorded one."""
+    dojo = DojoSource(url="https://github.com/x/y", commit="a" * 40, file_path="Y.lean", full_name="foo")
+    cassette = new_cassette("t")
+    cassette.add_theorem(
+        TheoremLine(kind="theorem", name="foo", initial_state="⊢ True", dojo=DojoLine(**dojo.__dict__))
+    )
+    cassette.add_step(
+        StepLine(kind="step", state="⊢ True", tactic="trivial", result=FinishedOutcome(kind="finished"), theorem="foo")
+    )
+    verifier = ReplayVerifier(cassette)
+    assert isinstance(verifier.verify(Theorem("foo", "theorem foo : True", dojo=dojo), "trivial"), Verified)
+    moved = DojoSource(url=dojo.url, commit="b" * 40, file_path=dojo.file_path, full_name="foo")
+    verdict = verifier.verify(Theorem("foo", "theorem foo : False", dojo=moved), "trivial")
+    assert isinstance(verdict, Rejected), verdict
+
+
+def test_steps_recorded_under_a_theorem_of_another_context_do_not_count() -> None:
+    """The same printed goal means different things under different headers (`def f := 1` vs `def f := 2`):
+    a step recorded for `a` does not show that Lean accepts it for `b`."""
+    cassette = new_cassette("t")
+    cassette.add_theorem(
+        TheoremLine(
+            kind="theorem", name="a", statement="theorem a : f = 1", header="def f := 1\n", initial_state="⊢ f = 1"
+        )
+    )
+    cassette.add_theorem(
+        TheoremLine(
+            kind="theorem", name="b", statement="theorem b : f = 1", header="def f := 2\n", initial_state="⊢ f = 1"
+        )
+    )
+    cassette.add_step(
+        StepLine(kind="step", state="⊢ f = 1", tactic="rfl", result=FinishedOutcome(kind="finished"), theorem="a")
+    )
+    verifier = ReplayVerifier(cassette)
+    assert isinstance(verifier.verify(Theorem("a", "theorem a : f = 1"), "rfl"), Verified)
+    verdict = verifier.verify(Theorem("b", "theorem b : f = 1"), "rfl")
+    assert isinstance(verdict, Rejected), verdict
+    assert "other" in verdict.reason
+
+
+def test_steps_shared_by_theorems_of_one_header_count_after_a_round_trip() -> None:
+    """Theorems stated under the same header share Lean's behaviour on equal goals (the demo cassette), also
+    when the same step was recorded under both (the duplicate line keeps both theorems)."""
+    cassette = new_cassette("t")
+    for name in ("a", "b"):
+        cassette.add_theorem(
+            TheoremLine(
+                kind="theorem",
+                name=name,
+                statement=f"theorem {name} : 2 = 2",
+                header="import X\n",
+                initial_state="⊢ 2 = 2",
+            )
+        )
+    cassette.add_step(
+        StepLine(kind="step", state="⊢ 2 = 2", tactic="rfl", result=FinishedOutcome(kind="finished"), theorem="a")
+    )
+    again = Cassette.loads(cassette.dumps())
+    assert isinstance(ReplayVerifier(again).verify(Theorem("b", "theorem b : 2 = 2"), "rfl"), Verified)
+
+
+def test_mathlibs_deprecated_big_operator_binder_is_the_same_statement() -> None:
+    """`∑ k in s, f` is macro-expanded to `∑ k ∈ s, f` (Mathlib `bigsumin`, Algebra/BigOperators/Group/Finset.lean):
+    DeepSeek's miniF2F statement and the primary one state the same theorem."""
+    cassette = new_cassette("t")
+    cassette.add_theorem(
+        TheoremLine(
+            kind="theorem",
+            name="n24",
+            statement="theorem n24 : (∑ k in Finset.Icc 1 9, 11 ^ k) % 100 = 59",
+            initial_state="⊢ (∑ k ∈ Finset.Icc 1 9, 11 ^ k) % 100 = 59",
+        )
+    )
+    cassette.add_step(
+        StepLine(
+            kind="step",
+            state="⊢ (∑ k ∈ Finset.Icc 1 9, 11 ^ k) % 100 = 59",
+            tactic="decide",
+            result=FinishedOutcome(kind="finished"),
+            theorem="n24",
+        )
+    )
+    verifier = ReplayVerifier(cassette)
+    assert isinstance(
+        verifier.verify(Theorem("n24", "theorem n24 : (∑ k ∈ Finset.Icc 1 9, 11 ^ k) % 100 = 59"), "decide"), Verified
+    )
+    other = Theorem("n24", "theorem n24 : (∑ k ∈ Finset.Icc 1 8, 11 ^ k) % 100 = 59")
+    assert isinstance(verifier.verify(other, "decide"), Rejected)
