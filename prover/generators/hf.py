@@ -403,7 +403,7 @@ class HFGenerator:
 
     def prompt(self, request: GenRequest) -> str:
         """The prompt for one state; a Lean Copilot prefix is appended so the model continues it."""
-        return self.template.render_request(request.state, request.context, request.prefix)
+        return self.template.render_request(request.state, request.context, request.prefix, request.theorem_name)
 
     def __call__(self, requests: Sequence[GenRequest], k: int) -> list[list[Candidate]]:
         if k <= 0:
