@@ -286,3 +286,41 @@ def test_every_generating_command_takes_template(command: str) -> None:
     result = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     assert "--template" in result.output
+
+
+def test_sweep_search_with_a_whole_proof_model_is_a_config_error_before_ray(tmp_path: Any) -> None:
+    from benchmarks.sweep import load_sweep_config, run_sweep
+    from prover.config import ConfigError
+
+    cfg = load_sweep_config(
+        overrides={
+            "sweep": {"split": "valid", "names": ["mathd_algebra_10"], "output": str(tmp_path / "r.jsonl")},
+            "generator": {"kind": "hf", "model": "AI-MO/Kimina-Prover-Distill-8B"},
+        }
+    )
+    with pytest.raises(ConfigError, match="writes whole proofs"):
+        run_sweep(cfg, progress=False)
+
+
+def test_sweep_whole_prompts_follow_the_models_preset(tmp_path: Any) -> None:
+    from benchmarks.minif2f import load_problems
+    from benchmarks.sweep import load_sweep_config
+    from benchmarks.sweep.driver import build_jobs
+    from prover.paths import REPO_ROOT
+
+    minif2f = REPO_ROOT.parent / "shared" / "data" / "minif2f" / "minif2f.jsonl"
+    if not minif2f.is_file():
+        pytest.skip("../shared/data/minif2f is missing")
+    problems = load_problems(minif2f, names=["mathd_algebra_10"])
+    for model, start in [
+        ("AI-MO/Kimina-Prover-Distill-8B", "Think about and solve the following problem step by step in Lean 4."),
+        ("deepseek-ai/DeepSeek-Prover-V1.5-RL", "Complete the following Lean 4 code:\n\n```lean4\n"),
+    ]:
+        cfg = load_sweep_config(
+            overrides={
+                "sweep": {"mode": "whole", "num_few_shot": 0, "output": str(tmp_path / "r.jsonl")},
+                "generator": {"kind": "hf", "model": model},
+            }
+        )
+        [job] = build_jobs(cfg, problems, set())
+        assert job.prompt is not None and job.prompt.startswith(start)

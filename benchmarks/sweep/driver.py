@@ -257,6 +257,14 @@ def run_sweep(
     comp = components or Components()
     if cfg.sweep.mode == "whole" and comp.completer_factory is None and cfg.generator.kind == "fixed":
         raise ConfigError("sweep.mode 'whole' needs a model that writes whole proofs: set generator.kind = 'hf'")
+    if cfg.sweep.mode == "search" and comp.tactic_factory is None and cfg.generator.kind != "fixed":
+        # A whole-proof model (Kimina-Prover, DeepSeek-Prover-V2, ...) cannot propose tactics: say so before Ray.
+        from prover.generators.presets import apply_preset, require_mode
+
+        try:
+            require_mode(apply_preset(cfg.generator), "step", "sweep --mode search")
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
     problems = list(problems) if problems is not None else select_problems(cfg)
     config_hash = cfg.config_hash()
     store, existing = _open_store(cfg, config_hash, problems)
