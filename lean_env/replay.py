@@ -426,13 +426,13 @@ def replay_filled_skeleton(
     fills: dict[int, str],
     *,
     allow_native_decide: bool = False,
-    split: Callable[[str], list[str]] = flatten_proof,
 ) -> Verdict:
     """Check a skeleton whose every `sorry` was replaced by a script, against the recordings.
 
     The cassette's `holes` record says Lean compiled the declaration with this skeleton and met one
     goal per `sorry`; each script must then replay from its hole's recorded goal, step by step, to a
-    finished proof. Every hole must be filled (a declaration that keeps a `sorry` is not proved).
+    finished proof, as `replay_script` replays (`·` blocks focused; steps recorded in this theorem's
+    context). Every hole must be filled (a declaration that keeps a `sorry` is not proved).
     """
     from lean_env.verify import static_check  # lazily, as ReplayVerifier.verify
 
@@ -442,6 +442,11 @@ def replay_filled_skeleton(
     missing = sorted(set(range(len(record.goals))) - set(fills))
     if missing:
         return Rejected(f"hole {missing[0] + 1} of {len(record.goals)} is not filled", checker=REPLAY_CHECKER)
+    owner = cassette.find_theorem(theorem)
+
+    def counts(state_pp: str, tactic: str) -> str | None:
+        return None if owner is None else step_counts(cassette, owner, state_pp, tactic)
+
     env = ReplayEnv(cassette, allow_native_decide=allow_native_decide)
     for index in sorted(fills):
         if index >= len(record.goals):
@@ -449,25 +454,9 @@ def replay_filled_skeleton(
         reason = static_check(theorem, fills[index], allow_native_decide=allow_native_decide)
         if reason is not None:
             return Rejected(f"hole {index + 1}: {reason}", checker=REPLAY_CHECKER)
-        tactics = split(fills[index])
-        state = ProofState.from_pp(record.goals[index])
-        verdict: Verdict | None = None
-        for i, tactic in enumerate(tactics, start=1):
-            result = env.run_tactic(state, tactic)
-            where = f"hole {index + 1} step {i}/{len(tactics)} `{' '.join(tactic.split())}`"
-            if isinstance(result, ProofFinished):
-                ok = i == len(tactics)
-                verdict = None if ok else Rejected(f"{where} finished the goal but tactics remain", REPLAY_CHECKER)
-                state = ProofState.from_pp("no goals")
-                break
-            if isinstance(result, StateResult):
-                state = result.state
-                continue
-            message = result.message if isinstance(result, LeanError | ProofGivenUp) else "timed out"
-            verdict = Rejected(f"{where}: {message}", checker=REPLAY_CHECKER)
-            break
-        if verdict is not None:
-            return verdict
-        if state.pp != "no goals":
+        left = replay_script(env, ProofState.from_pp(record.goals[index]), fills[index], counts)
+        if isinstance(left, str):
+            return Rejected(f"hole {index + 1}: {left}", checker=REPLAY_CHECKER)
+        if left:
             return Rejected(f"hole {index + 1}: goals remain after the last step", checker=REPLAY_CHECKER)
     return Verified(checker=REPLAY_CHECKER)

@@ -7,6 +7,9 @@ rejects; the replay verifier must reject it too.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from lean_env.cassette import (
     Cassette,
     DojoLine,
@@ -197,3 +200,45 @@ def test_mathlibs_deprecated_big_operator_binder_is_the_same_statement() -> None
     )
     other = Theorem("n24", "theorem n24 : (∑ k ∈ Finset.Icc 1 8, 11 ^ k) % 100 = 59")
     assert isinstance(verifier.verify(other, "decide"), Rejected)
+
+
+def test_prove_write_on_replay_never_writes_a_proof_of_another_statement(tmp_path: Path) -> None:
+    """`prover prove --write` with the replay backend and the fixed generator: the file states something else
+    under a recorded theorem's name (here `… = 26 / 16`, false); the demo cassette's `norm_num` finished the
+    recorded statement (`… = 25 / 16`), not this one, so nothing may be written or reported proved."""
+    from typer.testing import CliRunner
+
+    from prover.cli import app
+
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    source = (examples / "demo.lean").read_text(encoding="utf-8")
+    recorded = "((3 : ℝ) / 8 + 7 / 8) / (4 / 5) = 25 / 16"
+    assert recorded in source
+    path = tmp_path / "tampered.lean"
+    path.write_text(source.replace(recorded, "((3 : ℝ) / 8 + 7 / 8) / (4 / 5) = 26 / 16"), encoding="utf-8")
+    before = path.read_text(encoding="utf-8")
+    report = tmp_path / "report.json"
+    args = ["prove", str(path), "--backend", "replay", "--cassette", str(examples / "demo.cassette.jsonl")]
+    args += ["--generator", "fixed", "--theorem", "mathd_algebra_190", "--write", "--report", str(report)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1, result.output
+    assert path.read_text(encoding="utf-8") == before
+    [entry] = json.loads(report.read_text(encoding="utf-8"))["theorems"]
+    assert entry["status"] != "proved", entry
+
+
+def test_hole_fills_replay_bullets_focused_too() -> None:
+    """A filled skeleton hole (`verify_holes`) is replayed with the same focus rules as a whole proof."""
+    from lean_env.cassette import HolesLine
+
+    cassette = and_cassette()
+    cassette.add_holes(HolesLine(kind="holes", theorem="and_intro", skeleton="by\n  sorry", goals=(ROOT,)))
+    verifier = ReplayVerifier(cassette)
+    good = verifier.verify_holes(THM, "by\n  sorry", {0: "constructor\n· exact hp\n· exact hq"})
+    assert isinstance(good, Verified), good
+    bad = verifier.verify_holes(THM, "by\n  sorry", {0: "constructor\n· exact hp\n  exact hq"})
+    assert isinstance(bad, Rejected), bad
+    other = verifier.verify_holes(
+        Theorem("and_intro", "theorem and_intro : False"), "by\n  sorry", {0: "exact ⟨hp, hq⟩"}
+    )
+    assert isinstance(other, Rejected), other
