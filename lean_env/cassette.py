@@ -568,6 +568,15 @@ def build_from_proofsteps(paths: Iterable[str | Path], relative_to: Path | None 
 
     Rows whose `state_after` is null are skipped (nothing was recorded). A theorem's initial state is
     the `state_before` of its step 0; files whose first recorded step is later (Lean Workbook) leave it null.
+
+    Known limit (the flaw `leandojo_initial_state` fixes for LeanDojo's own files): rows converted from
+    LeanDojo traces (`leandojo_benchmark4_random_test_sample100.jsonl`, `leanstar_leandojo_state_tactic.jsonl`)
+    carry neither the tactics' positions nor `theorem_statement`, so nothing here can tell whether step 0
+    opens the theorem's top-level `by` (its `state_before` is then the theorem's goal) or a `by` nested in a
+    term-mode proof or in the statement (a side goal). Such records also have no statement, so the replay
+    verifier matches them by name (or by traced declaration, when the theorem names one). Leaving their
+    initial states unknown would be sound but would stop replay from starting any of them, which the shared
+    fixtures rely on; a replayed "proved" for such a theorem is only as good as that assumption.
     """
     report = BuildReport(cassette=new_cassette("built from proofsteps rows", created_by="prover cassette build"))
     for raw_path in paths:
