@@ -836,6 +836,22 @@ ADVERSARIAL_TABLE: list[tuple[str, str, LeanAnswer, str | None]] = [
     ("unsafe term", "exact (unsafe (Nat.add_zero n))", CLEAN, None),
     ("implemented_by", "simp\n@[implemented_by Nat.add] def x : Nat → Nat → Nat := fun _ _ => 0", CLEAN, None),
     ("unsafe def", "simp\nunsafe def x : Nat := x", CLEAN, None),
+    # code hidden where the filter's lexer might see text (red team): Lean elaborates the braces of an
+    # interpolated string and reads a raw string to its first `"`; the code could then forge a clean answer
+    ("interpolated run_tac", 'have := s!"{(by run_tac pure (); exact 1 : Nat)}"\nsimp', CLEAN, None),
+    (
+        "logInfo plain string hides by_elab",
+        'open Lean in\nhave := logInfo "{" ++ toString (by_elab pure (mkConst ``True.intro)) ++ "}"\nsimp',
+        CLEAN,
+        None,
+    ),
+    ("raw string hides run_tac", 'have h0 := r"\\"\nrun_tac pure () -- "\nsimp', CLEAN, None),
+    # admitting tactics beyond apply?/hint: Plausible closes the goal like sorry when it finds no counter-example
+    ("plausible admits", "plausible", ADMIT_ANSWER, None),
+    ("slim_check admits", "slim_check", ADMIT_ANSWER, None),
+    # native evaluation in config forms the old filter missed (the axiom listing still names it)
+    ("native := (true)", "decide (config := { native := (true) })", NATIVE_NEW, None),
+    ("positional native config", "decide (config := ⟨false, true⟩)", NATIVE_OLD, None),
     # over-long inputs
     ("over-long proof", "skip\n" * 60_000 + "simp", CLEAN, None),
     ("deeply nested term", DEEP_TERM, DEEP, None),
