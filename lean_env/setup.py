@@ -32,7 +32,14 @@ REPL_GIT = "https://github.com/leanprover-community/repl"
 # `src/lean_interact/utils.py` (augustepoiroux/LeanInteract@a92b1c94da9679a9291d5ecf78d7c4e957572fed).
 REPL_FORK_GIT = "https://github.com/augustepoiroux/repl"
 FORK_TAG_MARK = "_lean-toolchain-"
-ELAN_INSTALL = "curl https://raw.githubusercontent.com/leanprover/elan/master/elan-init.sh -sSf | sh -s -- -y"
+# elan's installer only edits the shell profiles: the running shell finds `lake` after sourcing `$ELAN_HOME/env`,
+# which `install` writes ("To configure your current shell run `source {elan_home}/env`",
+# leanprover/elan src/elan-cli/self_update.rs@00967322), so a fix chained with `&& prover setup` sources it first.
+ELAN_INSTALL = (
+    "curl https://raw.githubusercontent.com/leanprover/elan/master/elan-init.sh -sSf | sh -s -- -y"
+    ' && . "$HOME/.elan/env"'
+)
+PROJECT_NAME = "lean_prover_project"  # the `name` of the lakefile `prover setup` writes: re-running it may rewrite it
 SETUP_LOG = ".prover-setup.log"
 PROBE_TIMEOUT_S = 20.0
 LS_REMOTE_TIMEOUT_S = 60.0
@@ -208,7 +215,10 @@ def fetch_repl_tags(env: Mapping[str, str] | None = None) -> ReplTags:
             continue
         found[url] = parse_ls_remote_tags(proc.stdout)
     if not found:
-        raise SetupError(f"cannot list the Lean REPL's tags ({'; '.join(problems)}); check the network")
+        raise SetupError(
+            f"cannot list the Lean REPL's tags ({'; '.join(problems)}); check the network, or set up offline with "
+            "--repl-tags DIR (TAGS.txt and TAGS-lean-interact-fork.txt: one tag a line, from `git ls-remote --tags`)"
+        )
     return ReplTags(found.get(REPL_GIT, ()), found.get(REPL_FORK_GIT, ()))
 
 
@@ -274,7 +284,7 @@ class SetupResult:
     repl: ReplPin | None = None
 
 
-def lakefile_toml(mathlib_rev: str, repl: ReplPin | None = None, name: str = "lean_prover_project") -> str:
+def lakefile_toml(mathlib_rev: str, repl: ReplPin | None = None, name: str = PROJECT_NAME) -> str:
     """The project's `lakefile.toml`: Mathlib, and the REPL once it is pinned (phase 2)."""
     text = (
         f'name = "{name}"\n'
@@ -304,6 +314,8 @@ def plan_setup(
     """
     if not mathlib_rev.strip():
         raise SetupError("--mathlib-rev must not be empty")
+    project = Path(project).expanduser().resolve()
+    check_project_dir(project)
     if lean_toolchain is None:
         if not _RELEASE_TAG.match(mathlib_rev):
             raise SetupError(
@@ -311,10 +323,13 @@ def plan_setup(
                 "pass --lean-toolchain leanprover/lean4:vX.Y.Z"
             )
         lean_toolchain = f"leanprover/lean4:{mathlib_rev}"
+        if repl_rev is not None:
+            # A Mathlib release tag names its Lean: a `--repl-rev` for another Lean is refused now, not after
+            # `lake update` has downloaded Mathlib (`run_setup` checks again against the fetched toolchain).
+            pin_for_rev(repl_rev, mathlib_rev, tags)
     repl: ReplPin | None = None
     if tags is not None and repl_rev is None and toolchain_lean_version(lean_toolchain) is not None:
         repl = plan_repl(lean_toolchain, tags)
-    project = Path(project).expanduser().resolve()
     files = (
         ("lakefile.toml", lakefile_toml(mathlib_rev)),
         ("lean-toolchain", lean_toolchain + "\n"),
@@ -350,6 +365,27 @@ def _run_step(step: SetupStep, cwd: Path, log_path: Path, env: Mapping[str, str]
             log.write(f"could not start: {exc}\n")
             return 127
     return proc.returncode
+
+
+def check_project_dir(project: Path) -> None:
+    """Raise `SetupError` unless set-up may write `project`'s `lakefile.toml` and `lean-toolchain`: the directory
+    is new or empty, or a project `prover setup` made (its lakefile's `name` is `PROJECT_NAME`). A user's own
+    project is never rewritten: its lakefile and toolchain are theirs."""
+    if project.exists() and not project.is_dir():
+        raise SetupError(f"{project} exists and is not a directory")
+    if (project / "lakefile.lean").exists():
+        raise SetupError(f"{project} already has a lakefile.lean; choose an empty directory")
+    lakefile = project / "lakefile.toml"
+    if lakefile.exists():
+        try:
+            first = lakefile.read_text(encoding="utf-8").partition("\n")[0].strip()
+        except (OSError, UnicodeDecodeError):
+            first = ""
+        if first != f'name = "{PROJECT_NAME}"':
+            raise SetupError(
+                f"{project} already has a lakefile.toml that `prover setup` did not write; choose an empty "
+                "directory (set-up never rewrites a project's own lakefile)"
+            )
 
 
 def check_setup_tools(env: Mapping[str, str] | None = None) -> None:
@@ -392,10 +428,7 @@ def run_setup(
     """
     check_setup_tools(env)
     project = plan.project
-    if project.exists() and not project.is_dir():
-        raise SetupError(f"{project} exists and is not a directory")
-    if (project / "lakefile.lean").exists():
-        raise SetupError(f"{project} already has a lakefile.lean; choose an empty directory")
+    check_project_dir(project)
     project.mkdir(parents=True, exist_ok=True)
     for rel, content in plan.files:
         (project / rel).write_text(content, encoding="utf-8")
@@ -477,6 +510,7 @@ class Check:
     fix: str | None = None
     required: bool = False  # needed for real proving (not just for GPUs/sweeps)
     group: str = "lean"
+    problem: str = "missing"  # what a failed check is: "missing", or "mismatch" for pieces present but at odds
 
 
 @dataclass(frozen=True)
@@ -639,7 +673,7 @@ def probe_versions(project: Path, repl_binary: Path | None = None, env: Mapping[
         fix = f"cp {project / MATHLIB_TOOLCHAIN_RELPATH} {project / 'lean-toolchain'} && prover setup --lean-project {project} --mathlib-rev {mathlib_rev or target}"
     else:
         fix = f"rebuild the REPL for Lean {target}: prover setup --lean-project {project} --mathlib-rev {mathlib_rev or target}"
-    return [Check("Lean versions", False, "mismatch: " + detail, fix, True, "project")]
+    return [Check("Lean versions", False, "mismatch: " + detail, fix, True, "project", problem="mismatch")]
 
 
 def find_validator(name: str, project: Path | None = None, env: Mapping[str, str] | None = None) -> Path | None:
@@ -758,11 +792,25 @@ def probe_torch_gpu() -> Check:
         return Check(
             "torch / GPU", False, f"torch failed to load: {exc}", "pip install --force-reinstall torch", False, "python"
         )
+    cuda = getattr(torch.version, "cuda", None)
+    hip = getattr(torch.version, "hip", None)  # a ROCm build
+    if cuda is None and hip is None:
+        # A CPU-only build (this repository's constraints pin one) already satisfies `pip install torch`, which then
+        # does nothing: the fix must force the reinstall. PyPI's Linux x86_64 wheel is the CUDA build.
+        return Check(
+            "torch / GPU",
+            False,
+            f"torch {version}: a CPU-only build (generation runs on CPU)",
+            f"pip install --force-reinstall torch=={version.split('+')[0]}  "
+            "(PyPI's Linux wheel is the CUDA build; on a machine with an NVIDIA GPU)",
+            False,
+            "python",
+        )
     return Check(
         "torch / GPU",
         False,
-        f"torch {version}: no CUDA GPU (generation runs on CPU)",
-        "pip install torch --index-url https://download.pytorch.org/whl/cu124  (on a machine with an NVIDIA GPU)",
+        f"torch {version} ({f'CUDA {cuda}' if cuda else f'ROCm {hip}'}) sees no GPU (generation runs on CPU)",
+        "check the driver with `nvidia-smi` and that CUDA_VISIBLE_DEVICES does not hide the GPUs",
         False,
         "python",
     )

@@ -17,6 +17,7 @@ What they model, from upstream:
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -531,3 +532,126 @@ def test_doctor_python_checks_do_not_crash() -> None:
     names = [c.name for c in report.checks]
     assert {"torch / GPU", "flash-attn", "vllm", "Ray"} <= set(names)
     assert all(c.ok or c.fix for c in report.checks)  # every missing piece names its fix
+
+
+# -- found by trying set-up and doctor as a new user (helper K) ----------------------------------------
+
+
+def test_setup_refuses_a_lakefile_toml_it_did_not_write(tmp_path: Path, tags: ReplTags) -> None:
+    """`prover setup --lean-project ~/my-project` must not overwrite the user's own `lakefile.toml`
+    (nor its `lean-toolchain`); re-running set-up on a project it made stays allowed."""
+    env = _env(tmp_path, _make_bin(tmp_path))
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    own = 'name = "my_math"\n\n[[require]]\nname = "mathlib"\ngit = "https://example.org/mathlib4"\n'
+    (mine / "lakefile.toml").write_text(own)
+    (mine / "lean-toolchain").write_text("leanprover/lean4:v4.20.0\n")
+    with pytest.raises(SetupError, match="lakefile.toml that `prover setup` did not write") as info:
+        plan_setup(mine, "v4.32.0", tags=tags)
+    assert "\n" not in str(info.value)
+    with pytest.raises(SetupError, match="did not write"):  # a plan made before the file appeared
+        run_setup(dataclasses.replace(plan_setup(tmp_path / "other", "v4.32.0", tags=tags), project=mine), env=env)
+    assert (mine / "lakefile.toml").read_text() == own
+    assert (mine / "lean-toolchain").read_text() == "leanprover/lean4:v4.20.0\n"
+    assert not [line for line in _argv_log(tmp_path) if line.startswith("lake")]
+    # Its own project: set-up runs again (the doctor's fixes say to).
+    project = tmp_path / "proj"
+    run_setup(plan_setup(project, "v4.32.0", tags=tags), env=env, tags=tags)
+    assert run_setup(plan_setup(project, "v4.32.0", tags=tags), env=env, tags=tags).repl_binary.is_file()
+
+
+def test_setup_cli_checks_its_arguments_before_running_anything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Wrong arguments are refused before the banner and before `lake update` (minutes of downloads):
+    a `--repl-rev` built for another Lean than the Mathlib tag's, an empty `--mathlib-rev`, a file as project."""
+    bin_dir = _make_bin(tmp_path)
+    for key, value in _env(tmp_path, bin_dir).items():
+        monkeypatch.setenv(key, value)
+    tags_dir = str(_tags_dir())
+    cases = {
+        "is built for Lean v4.19.0, but the project uses Lean v4.32.0": ["--repl-rev", "v4.19.0"],
+        "--mathlib-rev must not be empty": ["--mathlib-rev", ""],
+        "is built for Lean v4.31.0": ["--repl-rev", "v1.3.18_lean-toolchain-v4.31.0"],
+    }
+    for expected, extra in cases.items():
+        result = runner.invoke(app, ["setup", "--lean-project", str(tmp_path / "p"), "--repl-tags", tags_dir, *extra])
+        assert result.exit_code == 2, (extra, result.output)
+        assert expected in result.output and "Setting up" not in result.output, (extra, result.output)
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    result = runner.invoke(app, ["setup", "--lean-project", str(a_file), "--repl-tags", tags_dir])
+    assert result.exit_code == 2 and "is not a directory" in result.output and "Setting up" not in result.output
+    assert not [line for line in _argv_log(tmp_path) if line.startswith("lake")]
+    assert not (tmp_path / "p").exists()
+
+
+def test_offline_tag_listing_names_the_offline_option(tmp_path: Path) -> None:
+    """Without network `git ls-remote` fails; the one line says how to set up offline (`--repl-tags`)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "git").write_text("#!/bin/sh\necho 'fatal: unable to access' >&2\nexit 128\n")
+    (bin_dir / "git").chmod(0o755)
+    from lean_env.setup import fetch_repl_tags
+
+    with pytest.raises(SetupError) as info:
+        fetch_repl_tags({"PATH": f"{bin_dir}:/usr/bin:/bin"})
+    assert "--repl-tags" in str(info.value) and "TAGS.txt" in str(info.value)
+
+
+def test_elan_fix_configures_the_current_shell() -> None:
+    """elan's installer only edits the shell profiles; the running shell gets `lake` from
+    `source $ELAN_HOME/env` (leanprover/elan src/elan-cli/self_update.rs@00967322: `install` writes
+    `$ELAN_HOME/env`, and `post_install_msg_unix` says "To configure your current shell run
+    `source {elan_home}/env`"). A fix chained with `&& prover setup` must therefore source it first."""
+    assert ELAN_INSTALL.startswith("curl https://raw.githubusercontent.com/leanprover/elan/master/elan-init.sh")
+    assert ELAN_INSTALL.endswith('&& . "$HOME/.elan/env"')
+
+
+def _render(report: object, width: int = 80) -> list[str]:
+    from prover.commands.doctor import render_report
+
+    buffer = io.StringIO()
+    render_report(report, Console(width=width, file=buffer, force_terminal=False, color_system=None))  # type: ignore[arg-type]
+    return buffer.getvalue().splitlines()
+
+
+def test_doctor_table_names_mismatches_and_separates_optional_fixes(tmp_path: Path, tags: ReplTags) -> None:
+    """A version mismatch is not "missing"; the same fix (elan for lean, lake and elan) is printed once;
+    fixes for optional pieces are apart from the ones real proving needs; paths inside the project are
+    shown relative to it so they do not fold a character onto the next line in 80 columns."""
+    project, env = _set_up(tmp_path, tags)
+    (project / ".lake/packages/REPL/lean-toolchain").write_text("leanprover/lean4:v4.31.0\n")
+    lines = _render(run_doctor(project, env=env, include_python=False))
+    versions = next(line for line in lines if line.startswith("│ Lean versions"))
+    assert "mismatch" in versions.split("│")[2], versions
+    table = lines[: lines.index("How to fix:")]
+    assert any("│ .lake/packages/REPL/.lake/build/bin/repl" in line for line in table), "\n".join(table)
+    cells = [cell.strip() for line in table for cell in line.split("│")[1:-1]]
+    assert not [c for c in cells if len(c) == 1 and c not in "-"], "a path folded one character a line"
+    optional = lines.index("Optional (not needed for proving):")
+    assert lines.index("How to fix:") < optional
+    assert any("Lean versions:" in line for line in lines[lines.index("How to fix:") : optional])
+    assert any("lean4checker:" in line for line in lines[optional:])
+
+    nothing = _env(tmp_path, _make_bin(tmp_path / "nothing", ("git",)))
+    lines = _render(run_doctor(project, env=nothing, include_python=False))
+    elan_lines = [line for line in lines if ELAN_INSTALL in line]
+    assert len(elan_lines) == 1 and elan_lines[0].strip().startswith("lean, lake, elan:"), elan_lines
+
+
+def test_doctor_torch_fix_reinstalls_a_cpu_build(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a CPU build of torch installed, `pip install torch --index-url …` is a no-op ("Requirement already
+    satisfied"): the fix must force the reinstall. A CUDA build that sees no GPU needs no reinstall."""
+    torch = pytest.importorskip("torch")
+    from lean_env.setup import probe_torch_gpu
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.version, "cuda", None)
+    check = probe_torch_gpu()
+    assert not check.ok and "CPU-only build" in check.detail
+    assert check.fix is not None and "--force-reinstall" in check.fix and "cu124" not in check.fix
+    monkeypatch.setattr(torch.version, "cuda", "12.8")
+    check = probe_torch_gpu()
+    assert not check.ok and "CUDA 12.8" in check.detail
+    assert check.fix is not None and "pip" not in check.fix and "nvidia-smi" in check.fix

@@ -37,7 +37,10 @@ def render_report(report: DoctorReport, out: Console) -> None:
     """The checks as a table (check, status, what was found), then one line per fix.
 
     Fixes are commands to copy: they are printed whole on their own lines (soft-wrapped by the terminal,
-    never folded into a narrow column), so a URL never breaks one character a line in 80 columns.
+    never folded into a narrow column), so a URL never breaks one character a line in 80 columns. Checks
+    that share a fix (elan provides lean and lake) share its line; fixes real proving needs come first, under
+    "How to fix:", the optional ones after them. Paths inside the project (named in the title) are shown
+    relative to it, so they fit the column instead of folding.
     """
     from rich.table import Table
     from rich.text import Text
@@ -46,27 +49,30 @@ def render_report(report: DoctorReport, out: Console) -> None:
     table.add_column("check", no_wrap=True)
     table.add_column("status", no_wrap=True)
     table.add_column("found", overflow="fold", ratio=1)
-    fixes = []
+    inside = f"{report.project}/"
+    needed: dict[str, list[str]] = {}
+    optional: dict[str, list[str]] = {}
     for check in report.checks:
         if check.ok:
             status = "[green]OK[/]"
         elif check.required:
-            status = "[red]missing[/]"
+            status = f"[red]{check.problem}[/]"
         else:
             status = "[yellow]optional[/]"
         if not check.ok and check.fix:
-            fixes.append(check)
-        table.add_row(check.name, status, Text(check.detail))
+            (needed if check.required else optional).setdefault(check.fix, []).append(check.name)
+        table.add_row(check.name, status, Text(check.detail.replace(inside, "")))
     out.print(table)
-    if fixes:
-        out.print("How to fix:")
-        for check in fixes:
-            out.print(Text(f"  {check.name}: ", style="bold") + Text(check.fix or ""), soft_wrap=True)
+    for title, fixes in (("How to fix:", needed), ("Optional (not needed for proving):", optional)):
+        if fixes:
+            out.print(title)
+            for fix, checks in fixes.items():
+                out.print(Text(f"  {', '.join(checks)}: ", style="bold") + Text(fix), soft_wrap=True)
     if report.ready:
         out.print("[green]Ready for real proving.[/]")
     else:
         names = ", ".join(c.name for c in report.missing_required)
-        out.print(f"[red]Not ready for real proving[/] (missing: {names}); replay backends still work.")
+        out.print(f"[red]Not ready for real proving[/] ({names}: see How to fix); replay backends still work.")
 
 
 def doctor(
@@ -128,7 +134,8 @@ def setup(
     try:
         check_setup_tools()
         tags = ReplTags.from_dir(repl_tags) if repl_tags is not None else fetch_repl_tags()
-        plan = plan_setup(lean_project, mathlib_rev or DEFAULT_MATHLIB_REV, repl_rev, lean_toolchain, tags)
+        rev = mathlib_rev if mathlib_rev is not None else DEFAULT_MATHLIB_REV  # `--mathlib-rev ''` is refused
+        plan = plan_setup(lean_project, rev, repl_rev, lean_toolchain, tags)
     except SetupError as exc:
         fail(str(exc))
     expected = f"REPL {plan.repl.rev} ({plan.repl.source})" if plan.repl else "REPL pinned after Mathlib resolves"
