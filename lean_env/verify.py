@@ -228,6 +228,12 @@ def judge_compile(
     for msg in messages:
         if msg.get("severity") == "warning" and is_sorry_warning(str(msg.get("data", ""))) and lo <= _line(msg) <= hi:
             return Rejected("Lean reports that the declaration uses `sorry`", CHECKER)
+    # The REPL's own list of elaborated `sorry`s (repl `REPL/Main.lean`, the `sorries` field, each with its `pos`):
+    # a layer that does not depend on the warning's wording in any release. (Only a request with
+    # `"rootGoals": true` lists other goals there; the verifier never sends one.)
+    for entry in response.get("sorries") or []:
+        if isinstance(entry, dict) and lo <= _line(entry) <= hi:
+            return Rejected(f"the REPL lists a `sorry` in the theorem at line {_line(entry)}", CHECKER)
     printed = [
         parsed
         for msg in messages
