@@ -6,8 +6,8 @@ and string literals are ignored, so `-- sorry` or `"#eval"` are harmless) and re
 
 * giving up: `sorry`, `admit`, `stop` (= `repeat sorry`), `sorryAx`: they close goals without proof;
 * admitting: tactics that close the goal with a synthetic `sorry` when they find nothing (`apply?`,
-  Mathlib's `hint`; lean4#8212). A REPL without `proofStatus` reports the goal as solved, so they are
-  refused before Lean sees them, like `sorry`;
+  Mathlib's `hint`, `plausible`, the old `library_search`, the term `exact?%`; lean4#8212). A REPL
+  without `proofStatus` reports the goal as solved, so they are refused before Lean sees them, like `sorry`;
 * trusting the compiler: `native_decide`, `decide +native`, `bv_decide`, `Lean.ofReduceBool`,
   `Lean.trustCompiler` (unless `allow_native_decide`): the kernel then trusts compiled code;
 * running code: `run_tac`, `run_cmd`, `run_elab`, `run_meta`, `by_elab`, any `#command` (`#eval`,
@@ -107,7 +107,15 @@ _ADMITS = {
     "hint": "`hint` closes the goal with `sorry` when no hint tactic closes it",
     "plausible": "`plausible` closes the goal with `sorry` when it finds no counter-example",
     "slim_check": "`slim_check` closes the goal with `sorry` when it finds no counter-example",
+    # Mathlib `Mathlib/Tactic/LibrarySearch.lean` (leanprover-community/mathlib4@01ad9ede56d5): the tactic ends in
+    # `admitGoal goal` and `library_search%` in `mkSorry expectedType` when nothing closes the goal, with no
+    # error; later Mathlib kept `library_search` as `apply?` (also `admitGoal`). `!` and `%` forms included.
+    "library_search": "`library_search` (the old `apply?`) closes the goal with `sorry` when it finds no proof",
 }
+# The term elaborator `exact?%` (lexed as `exact?` then `%`): `mkLabeledSorry expectedType` when no lemma closes
+# the goal (the same Lean core LibrarySearch.lean as `apply?`). `exact?` alone throws instead and stays allowed.
+_TERM_ADMIT = ("exact?", "%")
+_TERM_ADMIT_REASON = "`exact?%` elaborates to `sorry` when it finds no proof"
 
 # Every command keyword of Lean core, Batteries and Mathlib that can start a command (Lean's
 # `Lean.Parser.Command`, `Lean.Parser.Term` attribute/modifier keywords, Batteries' `alias`, Mathlib's
@@ -314,9 +322,9 @@ def is_hash_command(name: str) -> bool:
 def _identifier_reason(name: str, allow_native_decide: bool) -> str | None:
     """Why the identifier-like token `name` is refused, or None."""
     name = unescape_name(name)
-    if name in _ADMITS:
-        return _ADMITS[name]
     base = name.rstrip("?!")  # `bv_decide?` is `bv_decide` asking for a suggestion
+    if name in _ADMITS or base in _ADMITS:  # `library_search!` too
+        return _ADMITS.get(name) or _ADMITS[base]
     if base in _GIVE_UP:
         return _GIVE_UP[base]
     if base in _NATIVE:
@@ -436,6 +444,9 @@ def check_tactic_lexed(tactic: str, allow_native_decide: bool = False) -> str | 
             continue
         if tok.kind is not TokenKind.IDENT:
             continue
+        nxt_tok = tokens[i + 1] if i + 1 < len(tokens) else None
+        if tok.text == _TERM_ADMIT[0] and nxt_tok is not None and (nxt_tok.start, nxt_tok.text) == (tok.end, "%"):
+            return _TERM_ADMIT_REASON
         if tok.text == "open":
             reason = _open_reason(tokens, i)
         elif tok.text == "scoped" and i > 0 and tokens[i - 1].text == "open":
@@ -493,7 +504,7 @@ _SUSPICIOUS_STARTS = (
     "unsafe",
     *(p for p, _ in _REFUSED_PREFIXES if (m := _ATOM.match(p)) is not None and m.end() == len(p)),
 )
-_FULL_PATH_SUBSTRINGS = (*_FULL_PATH_MARKS, *_QUESTION_WORDS, *_SUSPICIOUS_STARTS)
+_FULL_PATH_SUBSTRINGS = (*_FULL_PATH_MARKS, *_QUESTION_WORDS, *_SUSPICIOUS_STARTS, "".join(_TERM_ADMIT))
 # Atoms are found on the UTF-8 bytes: every byte of a non-ASCII character is >= 0x80, so it separates
 # atoms as the character does; the byte table turns every non-atom byte into a space (faster than a regex).
 _ATOM_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_")
