@@ -192,6 +192,11 @@ def _line(message: Mapping[str, Any]) -> int:
     return int(pos.get("line", 0)) if isinstance(pos, dict) else 0
 
 
+def _column(message: Mapping[str, Any]) -> int:
+    pos = message.get("pos")
+    return int(pos.get("column", -1)) if isinstance(pos, dict) else -1
+
+
 def _messages(response: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [m for m in response.get("messages", []) if isinstance(m, dict)]
 
@@ -205,12 +210,16 @@ def judge_compile(
     allow_native_decide: bool = False,
     errors_anywhere: bool = True,
     outside_ok: Sequence[tuple[int, int]] = (),
+    next_start: tuple[int, int] | None = None,
 ) -> Verdict:
     """Judge one theorem from the REPL's answer to compiling a source.
 
     `span` is the theorem's (first, last) line; `print_line` the line of its `#print axioms`. With
     `errors_anywhere` any error rejects; otherwise errors in `outside_ok` spans (other declarations of a
-    file, judged on their own) are ignored, and errors anywhere else still reject.
+    file, judged on their own) are ignored, and errors anywhere else still reject. `next_start` is the
+    (line, 0-based column) of the first token after the theorem: an error exactly there is the theorem's own
+    (an unfinished proof makes Lean's parser run on into the next command and fail at its first token, as
+    recorded in repl/line_breaks: "unexpected token …" at the token's position), never ignored.
     """
     if "message" in response and "env" not in response:
         return Rejected(f"the REPL refused the source: {response['message']}", CHECKER)
@@ -221,9 +230,10 @@ def judge_compile(
             continue
         line = _line(msg)
         inside = lo <= line <= hi or line == print_line
-        ignorable = not errors_anywhere and not inside and any(a <= line <= b for a, b in outside_ok)
+        at_next = next_start is not None and (line, _column(msg)) == next_start
+        ignorable = not errors_anywhere and not inside and not at_next and any(a <= line <= b for a, b in outside_ok)
         if not ignorable:
-            where = "in the theorem" if inside else "outside the theorem"
+            where = "in the theorem" if inside else "right after the theorem" if at_next else "outside the theorem"
             return Rejected(f"Lean error {where} at line {line}: {str(msg.get('data', '')).strip()}", CHECKER)
     for msg in messages:
         if msg.get("severity") == "warning" and is_sorry_warning(str(msg.get("data", ""))) and lo <= _line(msg) <= hi:
@@ -521,6 +531,7 @@ class ReplVerifier(ClosingContext):
                 allow_native_decide=self.allow_native_decide,
                 errors_anywhere=False,
                 outside_ok=[s for s in spans if s != span],
+                next_start=_next_start(new_source, (decl.proof_span or decl.statement_span).end),
             )
         return {name: verdicts[name] for name in names}
 
@@ -634,6 +645,20 @@ class ReplVerifier(ClosingContext):
     def close(self) -> None:
         if self._owns_env:
             self._env.close()
+
+
+def _next_start(source: str, offset: int) -> tuple[int, int] | None:
+    """(line, 0-based column, as the REPL reports positions) of the first token at or after `offset`, or None."""
+    try:
+        # Comments are whitespace to Lean, doc comments are tokens (`/--` starts a docComment).
+        tokens = [t for t in tokenize(source[offset:], keep_comments=True) if t.kind is not TokenKind.COMMENT]
+    except LexError:
+        return None
+    if not tokens:
+        return None
+    start = offset + tokens[0].start
+    line = source.count("\n", 0, start) + 1
+    return line, start - (source.rfind("\n", 0, start) + 1)
 
 
 def _printable_name(decl: Any) -> str:

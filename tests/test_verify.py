@@ -991,3 +991,32 @@ def test_a_sorry_the_repl_lists_in_the_theorem_rejects_on_its_own(shared: Path) 
     # A `sorry` of another declaration (a header lemma, positioned outside the span) is that declaration's.
     elsewhere = {**no_warning, "sorries": [{**answer["sorries"][0], "pos": {"line": 7, "column": 0}}]}
     assert isinstance(judge_compile(elsewhere, name="f", span=(1, 1), print_line=2), Verified)
+
+
+@pytest.mark.parametrize("tail", ["exact (Nat.add_zero n", "exact fun _ =>", "simp <;>", "rw [Nat.add_zero"])
+def test_an_unfinished_proof_that_spills_into_the_next_declaration_is_rejected(tail: str) -> None:
+    """Red team: `a`'s proof ends unfinished, so Lean's parser runs on into the next command and reports the parse
+    error at that command's first token (recorded: repl/line_breaks, "unexpected token 'sorry'; expected command"
+    at the token's own position). That error sits in another declaration's span, where verify_file ignores errors,
+    while `a` itself may already be closed (`simp` before the garbage) with a clean axiom listing: the rewritten
+    file no longer compiles, so `a` is not proved."""
+    new = rewritten(a=f"simp\n  {tail}", ex=None)
+    lines = new.split("\n")
+    next_decl = lines.index("def helper : Nat := 3") + 1
+
+    def respond(cmd: str) -> dict[str, Any]:
+        answer = clean_axioms(cmd)
+        error = {
+            "severity": "error",
+            "pos": {"line": next_decl, "column": 0},
+            "endPos": {"line": next_decl, "column": 3},
+        }
+        answer["messages"].append({**error, "data": "unexpected token 'def'; expected term"})
+        return answer
+
+    verifier = ReplVerifier(env=ScriptedEnv(ReplSettings(command=("unused",)), respond))  # type: ignore[arg-type]
+    verdicts = verifier.verify_file(ORIGINAL, new, ["Foo.a", "Foo.c"])
+    assert isinstance(verdicts["Foo.a"], Rejected), verdicts
+    if "(" not in tail and "[" not in tail:  # (an unclosed bracket already fails our own parse of the file)
+        # `c` is judged by its own span and listing: the error at `def` is not in it and not at its boundary.
+        assert isinstance(verdicts["Foo.c"], Verified), verdicts
