@@ -576,7 +576,9 @@ def build_from_proofsteps(paths: Iterable[str | Path], relative_to: Path | None 
     term-mode proof or in the statement (a side goal). Such records also have no statement, so the replay
     verifier matches them by name (or by traced declaration, when the theorem names one). Leaving their
     initial states unknown would be sound but would stop replay from starting any of them, which the shared
-    fixtures rely on; a replayed "proved" for such a theorem is only as good as that assumption.
+    fixtures rely on; a replayed "proved" for such a theorem is only as good as that assumption. The same holds
+    for the skeleton (`holes`) records `_add_skeletons` builds from those traces: `by` + the traced prefix +
+    `sorry` has the traced goals only if the trace is of the top-level `by` block.
     """
     report = BuildReport(cassette=new_cassette("built from proofsteps rows", created_by="prover cassette build"))
     for raw_path in paths:
