@@ -375,17 +375,34 @@ def check_project_dir(project: Path) -> None:
         raise SetupError(f"{project} exists and is not a directory")
     if (project / "lakefile.lean").exists():
         raise SetupError(f"{project} already has a lakefile.lean; choose an empty directory")
-    lakefile = project / "lakefile.toml"
-    if lakefile.exists():
-        try:
-            first = lakefile.read_text(encoding="utf-8").partition("\n")[0].strip()
-        except (OSError, UnicodeDecodeError):
-            first = ""
-        if first != f'name = "{PROJECT_NAME}"':
-            raise SetupError(
-                f"{project} already has a lakefile.toml that `prover setup` did not write; choose an empty "
-                "directory (set-up never rewrites a project's own lakefile)"
-            )
+    if (project / "lakefile.toml").exists() and not made_by_setup(project):
+        raise SetupError(
+            f"{project} already has a lakefile.toml that `prover setup` did not write; choose an empty "
+            "directory (set-up never rewrites a project's own lakefile)"
+        )
+
+
+def made_by_setup(project: Path) -> bool:
+    """Whether `project`'s `lakefile.toml` is one `prover setup` wrote (its first line names `PROJECT_NAME`)."""
+    try:
+        first = (project / "lakefile.toml").read_text(encoding="utf-8").partition("\n")[0].strip()
+    except (OSError, UnicodeDecodeError):
+        return False
+    return first == f'name = "{PROJECT_NAME}"'
+
+
+def require_repl_fix(project: Path, lean: str | None) -> str:
+    """How to add the REPL to a user's own Lake project (`prover setup` never edits one): the `require` for its
+    lakefile (`lakefile.lean` or `lakefile.toml` syntax), naming the fork tag built for the project's Lean."""
+    tag = f"<release>_lean-toolchain-{lean or '<its Lean>'}"
+    if (project / "lakefile.lean").is_file():
+        require = f'require REPL from git "{REPL_FORK_GIT}" @ "{tag}"'
+    else:
+        require = f'a [[require]] table with name = "REPL", git = "{REPL_FORK_GIT}", rev = "{tag}"'
+    return (
+        f"add to {project}'s lakefile: {require} (the tag: `git ls-remote --tags {REPL_FORK_GIT} | grep "
+        f"'lean-toolchain-{lean or ''}$'`), then cd {project} && lake update REPL && lake build repl"
+    )
 
 
 def check_setup_tools(env: Mapping[str, str] | None = None) -> None:
@@ -667,8 +684,13 @@ def probe_versions(project: Path, repl_binary: Path | None = None, env: Mapping[
             )
         ]
     target = mathlib or declared or running
+    own = not made_by_setup(project)  # a user's own project: `prover setup` refuses it, its lakefile is the fix
     if running is not None and declared is not None and running != declared:
         fix = f"lean in the project is {running}, not {declared}: install elan so the project's toolchain is used: {ELAN_INSTALL}"
+    elif own and mathlib is not None and declared is not None and mathlib != declared:
+        fix = f"cp {project / MATHLIB_TOOLCHAIN_RELPATH} {project / 'lean-toolchain'} (Mathlib is built with its own Lean)"
+    elif own:
+        fix = f"rebuild the REPL for Lean {target}: " + require_repl_fix(project, target)
     elif mathlib is not None and declared is not None and mathlib != declared:
         fix = f"cp {project / MATHLIB_TOOLCHAIN_RELPATH} {project / 'lean-toolchain'} && prover setup --lean-project {project} --mathlib-rev {mathlib_rev or target}"
     else:
@@ -757,12 +779,21 @@ def probe_project(project: Path, repl_binary: Path | None = None) -> list[Check]
             "REPL binary",
             repl_ok,
             str(binary) if repl_ok else f"{binary} is missing" + (" or not executable" if binary.exists() else ""),
-            None if repl_ok else f"cd {project} && lake build repl",
+            None if repl_ok else _repl_binary_fix(project, toolchain),
             True,
             "project",
         )
     )
     return checks
+
+
+def _repl_binary_fix(project: Path, toolchain: str) -> str:
+    """Build the REPL the project requires; re-run set-up on a project it made; else require it by hand."""
+    if (project / REPL_PACKAGE_RELPATH).is_dir():
+        return f"cd {project} && lake build repl"
+    if made_by_setup(project):  # set-up stopped before it required the REPL
+        return f"prover setup --lean-project {project}"
+    return require_repl_fix(project, toolchain_lean_version(toolchain) if toolchain else None)
 
 
 def _package_version(dist: str) -> str:

@@ -655,3 +655,36 @@ def test_doctor_torch_fix_reinstalls_a_cpu_build(monkeypatch: pytest.MonkeyPatch
     check = probe_torch_gpu()
     assert not check.ok and "CUDA 12.8" in check.detail
     assert check.fix is not None and "pip" not in check.fix and "nvidia-smi" in check.fix
+
+
+def test_doctor_fixes_for_a_users_own_project_never_say_prover_setup(tmp_path: Path, tags: ReplTags) -> None:
+    """A Mathlib project of the user's (its own lakefile) without the REPL: `lake build repl` has no such target
+    there and `prover setup` refuses the directory, so the fix says how to require the REPL built for the
+    project's Lean; a Lean-version mismatch there is fixed in its own lakefile too."""
+    env = _env(tmp_path, _make_bin(tmp_path))
+    project = tmp_path / "mine"
+    (project / MATHLIB_BUILD_RELPATH / "lib").mkdir(parents=True)
+    (project / ".lake/packages/mathlib/lean-toolchain").write_text("leanprover/lean4:v4.20.0\n")
+    (project / "lean-toolchain").write_text("leanprover/lean4:v4.20.0\n")
+    (project / "lakefile.lean").write_text('import Lake\nopen Lake DSL\npackage mine\nrequire mathlib from git "x"\n')
+    checks = {c.name: c for c in run_doctor(project, env=env, include_python=False).checks}
+    fix = checks["REPL binary"].fix or ""
+    assert not checks["REPL binary"].ok and "prover setup" not in fix and "lake build repl" in fix
+    assert 'require REPL from git "https://github.com/augustepoiroux/repl" @ "' in fix
+    assert "_lean-toolchain-v4.20.0" in fix and "git ls-remote --tags" in fix
+    with pytest.raises(SetupError):  # what the fix must not send the user to
+        plan_setup(project, "v4.20.0", tags=tags)
+
+    (project / "lakefile.lean").unlink()
+    (project / "lakefile.toml").write_text('name = "mine"\n')
+    fix = {c.name: c for c in run_doctor(project, env=env, include_python=False).checks}["REPL binary"].fix or ""
+    assert '[[require]]\\nname = "REPL"' not in fix and 'name = "REPL"' in fix and "prover setup" not in fix
+
+    # The REPL is required and fetched but not built: building it is the fix.
+    (project / ".lake/packages/REPL").mkdir(parents=True)
+    (project / ".lake/packages/REPL/lean-toolchain").write_text("leanprover/lean4:v4.19.0\n")
+    checks = {c.name: c for c in run_doctor(project, env=env, include_python=False).checks}
+    assert checks["REPL binary"].fix == f"cd {project} && lake build repl"
+    versions = checks["Lean versions"]
+    assert not versions.ok and "REPL v4.19.0" in versions.detail
+    assert versions.fix is not None and "prover setup" not in versions.fix and "_lean-toolchain-v4.20.0" in versions.fix
