@@ -265,6 +265,23 @@ def judge_compile(
 # -- building the sources --------------------------------------------------------------------------
 
 
+def prelude_problem(source: str) -> str | None:
+    """Why a source with a `prelude` header cannot be audited, or None.
+
+    `prelude` (Lean's module header, `src/Lean/Parser/Module.lean`) stops the implicit `import Init`, so the file
+    may declare root axioms named `propext`, `Quot.sound` or `Classical.choice` itself, and `#print axioms`
+    (which prints names only) would list them as the standard ones.
+    """
+    try:
+        tokens = tokenize(source, keep_comments=False)
+    except LexError:
+        return None
+    words = [t.text for t in tokens[:2] if t.kind is TokenKind.IDENT]
+    if "prelude" in words[:1] or words[:2] == ["module", "prelude"]:
+        return "the file is a `prelude` (no `import Init`): its axioms may reuse the standard names"
+    return None
+
+
 def has_module_header(source: str) -> bool:
     """Whether `source` starts (after comments) with Lean's `module` keyword (the module system, lean4#8174)."""
     try:
@@ -340,6 +357,9 @@ def build_check_source(theorem: Theorem, proof: str) -> CheckSource:
     """
     from lean_env.parse import parse_lean_source
 
+    problem = prelude_problem(theorem.header)
+    if problem is not None:
+        raise ValueError(problem)
     statement = _nameable_statement(theorem.statement)
     body = theorem.source_with_proof(proof)
     if statement != theorem.statement:
@@ -474,6 +494,8 @@ class ReplVerifier(ClosingContext):
         except LeanParseError as exc:
             return dict.fromkeys(names, Rejected(f"the file does not parse: {exc}", CHECKER))
         verdicts: dict[str, Verdict] = {}
+        if (prelude := prelude_problem(new_source)) is not None:
+            return dict.fromkeys(names, Rejected(prelude, CHECKER))
         targets = {}
         paired = pair_theorems(old, new)
         for name in names:

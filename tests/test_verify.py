@@ -1020,3 +1020,21 @@ def test_an_unfinished_proof_that_spills_into_the_next_declaration_is_rejected(t
     if "(" not in tail and "[" not in tail:  # (an unclosed bracket already fails our own parse of the file)
         # `c` is judged by its own span and listing: the error at `def` is not in it and not at its boundary.
         assert isinstance(verdicts["Foo.c"], Verified), verdicts
+
+
+def test_a_prelude_file_cannot_pass_off_its_own_axioms_as_the_standard_ones() -> None:
+    """Red team: `prelude` (leanprover/lean4 src/Lean/Parser/Module.lean, the module header) stops the implicit
+    `import Init`, so the file may declare its own root `axiom propext : False`; `#print axioms` then lists
+    `[propext]`, a standard name (`printAxiomsOf` prints names only). Such a file is refused."""
+    header = "prelude\ninductive False : Prop\naxiom propext : False\n"
+    theorem = Theorem("t", "theorem t : False", header=header)
+    env = ScriptedEnv(ReplSettings(command=("unused",)), LeanAnswer((), "[propext]", "printAxiomsOf").respond)
+    verdict = ReplVerifier(env=env).verify(theorem, "exact propext")  # type: ignore[arg-type]
+    assert isinstance(verdict, Rejected) and "prelude" in verdict.reason, verdict
+    original = f"{header}\ntheorem t : False := by\n  sorry\n"
+    new = original.replace("sorry", "exact propext")
+    verdicts = ReplVerifier(env=ScriptedEnv(ReplSettings(command=("unused",)), clean_axioms)).verify_file(  # type: ignore[arg-type]
+        original, new, ["t"]
+    )
+    assert isinstance(verdicts["t"], Rejected) and "prelude" in verdicts["t"].reason, verdicts
+    assert not env.sent
