@@ -583,6 +583,11 @@ def test_setup_cli_checks_its_arguments_before_running_anything(
     result = runner.invoke(app, ["setup", "--lean-project", str(a_file), "--repl-tags", tags_dir])
     assert result.exit_code == 2 and "is not a directory" in result.output and "Setting up" not in result.output
     assert not [line for line in _argv_log(tmp_path) if line.startswith("lake")]
+    # A --repl-rev that fits is what the banner names (not "pinned after Mathlib resolves").
+    result = runner.invoke(
+        app, ["setup", "--lean-project", str(tmp_path / "forced"), "--repl-tags", tags_dir, "--repl-rev", "v4.32.0"]
+    )
+    assert result.exit_code == 0 and "REPL v4.32.0 (--repl-rev)" in result.output, result.output
     assert not (tmp_path / "p").exists()
 
 

@@ -138,7 +138,10 @@ def setup(
         plan = plan_setup(lean_project, rev, repl_rev, lean_toolchain, tags)
     except SetupError as exc:
         fail(str(exc))
-    expected = f"REPL {plan.repl.rev} ({plan.repl.source})" if plan.repl else "REPL pinned after Mathlib resolves"
+    if plan.repl_rev is not None:
+        expected = f"REPL {plan.repl_rev} (--repl-rev)"
+    else:
+        expected = f"REPL {plan.repl.rev} ({plan.repl.source})" if plan.repl else "REPL pinned after Mathlib resolves"
     console.print(
         f"Setting up {plan.project}: Mathlib {plan.mathlib_rev}, {plan.toolchain}, {expected}", highlight=False
     )
