@@ -279,6 +279,13 @@ def prelude_problem(source: str) -> str | None:
     words = [t.text for t in tokens[:2] if t.kind is TokenKind.IDENT]
     if "prelude" in words[:1] or words[:2] == ["module", "prelude"]:
         return "the file is a `prelude` (no `import Init`): its axioms may reuse the standard names"
+    # `set_option debug.skipKernelTC true` (in the header or as the theorem's `… in` prefix) makes Lean add
+    # declarations without the kernel's type check (`Kernel.Environment.addDecl` "respecting `debug.skipKernelTC`",
+    # leanprover/lean4 src/Lean/AddDecl.lean; the option's own description warns it may compromise soundness), so a
+    # clean compile would prove nothing about the proof term.
+    for tok in tokens:
+        if tok.kind is TokenKind.IDENT and tok.text.removeprefix("_root_.") == "debug.skipKernelTC":
+            return "the source sets `debug.skipKernelTC`: Lean would not type-check the proof in the kernel"
     return None
 
 
@@ -357,7 +364,7 @@ def build_check_source(theorem: Theorem, proof: str) -> CheckSource:
     """
     from lean_env.parse import parse_lean_source
 
-    problem = prelude_problem(theorem.header)
+    problem = prelude_problem(f"{theorem.header}\n{theorem.statement}")
     if problem is not None:
         raise ValueError(problem)
     statement = _nameable_statement(theorem.statement)

@@ -1038,3 +1038,19 @@ def test_a_prelude_file_cannot_pass_off_its_own_axioms_as_the_standard_ones() ->
     )
     assert isinstance(verdicts["t"], Rejected) and "prelude" in verdicts["t"].reason, verdicts
     assert not env.sent
+
+
+@pytest.mark.parametrize(
+    "theorem",
+    [
+        Theorem("t", "theorem t : 1 = 2", header="import Mathlib\n\nset_option debug.skipKernelTC true\n"),
+        Theorem("t", "set_option debug.skipKernelTC true in\ntheorem t : 1 = 2", header="import Mathlib\n"),
+    ],
+)
+def test_a_source_that_turns_the_kernel_check_off_is_refused(theorem: Theorem) -> None:
+    """Red team: the proof may not set `debug.skipKernelTC` (the filter), and neither may the file around it: with
+    it Lean adds the theorem unchecked, so a clean compile and a clean listing show nothing."""
+    env = ScriptedEnv(ReplSettings(command=("unused",)), CLEAN.respond)
+    verdict = ReplVerifier(env=env).verify(theorem, "simp")  # type: ignore[arg-type]
+    assert isinstance(verdict, Rejected) and "skipKernelTC" in verdict.reason, verdict
+    assert not env.sent
