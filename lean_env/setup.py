@@ -779,7 +779,7 @@ def probe_project(project: Path, repl_binary: Path | None = None) -> list[Check]
             "REPL binary",
             repl_ok,
             str(binary) if repl_ok else f"{binary} is missing" + (" or not executable" if binary.exists() else ""),
-            None if repl_ok else _repl_binary_fix(project, toolchain),
+            None if repl_ok else repl_binary_fix(project),
             True,
             "project",
         )
@@ -787,13 +787,15 @@ def probe_project(project: Path, repl_binary: Path | None = None) -> list[Check]
     return checks
 
 
-def _repl_binary_fix(project: Path, toolchain: str) -> str:
-    """Build the REPL the project requires; re-run set-up on a project it made; else require it by hand."""
+def repl_binary_fix(project: Path) -> str:
+    """The fix for a missing REPL binary in `project`: build the REPL the project requires; re-run set-up on a
+    project it made; in a user's own project (which set-up refuses), require the REPL in its lakefile."""
+    project = Path(project).expanduser()
     if (project / REPL_PACKAGE_RELPATH).is_dir():
         return f"cd {project} && lake build repl"
     if made_by_setup(project):  # set-up stopped before it required the REPL
         return f"prover setup --lean-project {project}"
-    return require_repl_fix(project, toolchain_lean_version(toolchain) if toolchain else None)
+    return require_repl_fix(project, _toolchain_file_version(project / "lean-toolchain"))
 
 
 def _package_version(dist: str) -> str:

@@ -677,6 +677,9 @@ def test_doctor_fixes_for_a_users_own_project_never_say_prover_setup(tmp_path: P
     assert not checks["REPL binary"].ok and "prover setup" not in fix and "lake build repl" in fix
     assert 'require REPL from git "https://github.com/augustepoiroux/repl" @ "' in fix
     assert "_lean-toolchain-v4.20.0" in fix and "git ls-remote --tags" in fix
+    from lean_env.setup import repl_binary_fix  # the same fix for the REPL backend's own start error
+
+    assert repl_binary_fix(project) == fix
     with pytest.raises(SetupError):  # what the fix must not send the user to
         plan_setup(project, "v4.20.0", tags=tags)
 
