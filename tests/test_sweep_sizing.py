@@ -418,3 +418,32 @@ def test_plan_and_auto_refuse_bad_input_in_one_line(tmp_path: Path) -> None:
     empty.write_text(record(0, 1.0, 0.0, 0, 0.1, 10).to_line(), encoding="utf-8")
     code, out = run_cli(["sweep", "--plan", "--from", str(empty)])
     assert code == 2 and "no search attempt with an expansion" in out
+
+
+def test_sweep_with_auto_actors_retires_actors_above_its_choice(local_ray: None, tmp_path: Path) -> None:
+    from benchmarks.sweep import Components, run_sweep
+    from benchmarks.sweep.simulated import SimulatedLatencyEnv, SimulatedVerifier, TrivialGenerator, simulated_problems
+
+    # The time budget allows 0.2 s per expansion cycle: with a 0.1 s + 0.02 s/state generator, 8 actors
+    # would wait too long for it, so auto keeps fewer than it started with.
+    cfg = load_sweep_config(
+        overrides={
+            "sweep": {"prover_actors": "auto", "output": str(tmp_path / "r.jsonl")},
+            "generator": {"kind": "fixed"},
+            "search": {"num_tactics": 2, "max_expansions": 50, "time_s": 10.0},
+        }
+    )
+    components = Components(
+        env_factory=lambda: SimulatedLatencyEnv(depth=2, median_s=0.002, sigma=0.3),
+        verifier_factory=lambda: SimulatedVerifier(depth=2),
+        tactic_factory=lambda: TrivialGenerator(wrong=1, call_s=0.1, per_state_s=0.02),
+    )
+    run = run_sweep(cfg, problems=simulated_problems(40, prefix="shrink"), components=components, progress=False)
+    assert run.summary.proved == 40 and run.auto is not None
+    chosen = run.auto.sizing.actors
+    assert chosen < 8 and run.auto.sizing.limited_by == "time budget"
+    records = read_results(run.output).records
+    # Actors above the choice are retired as they fall idle: attempts started well after the choice come
+    # from at most `chosen` actors.
+    later = {r.worker for r in records if r.started_at > run.auto.decided_at + 1.0}
+    assert later and len(later) <= chosen
