@@ -312,6 +312,7 @@ def local_ray() -> Iterator[None]:
         ray.shutdown()
 
 
+@pytest.mark.slow  # starts 8-10 Ray actor processes: 10-20 s on 2 busy cores
 def test_sweep_with_auto_actors_grows_the_pool_to_its_choice(local_ray: None, tmp_path: Path) -> None:
     from benchmarks.sweep import Components, run_sweep
     from benchmarks.sweep.simulated import SimulatedLatencyEnv, SimulatedVerifier, TrivialGenerator, simulated_problems
@@ -420,6 +421,7 @@ def test_plan_and_auto_refuse_bad_input_in_one_line(tmp_path: Path) -> None:
     assert code == 2 and "no search attempt with an expansion" in out
 
 
+@pytest.mark.slow  # starts 8-10 Ray actor processes: 10-20 s on 2 busy cores
 def test_sweep_with_auto_actors_retires_actors_above_its_choice(local_ray: None, tmp_path: Path) -> None:
     from benchmarks.sweep import Components, run_sweep
     from benchmarks.sweep.simulated import SimulatedLatencyEnv, SimulatedVerifier, TrivialGenerator, simulated_problems
