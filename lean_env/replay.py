@@ -271,7 +271,49 @@ def same_theorem(record: TheoremLine, theorem: Theorem) -> str | None:
             f"the cassette's theorem {record.name!r} has another statement ({' '.join(record.statement.split())!r}); "
             "its recorded initial state is not this theorem's goal"
         )
+    if record.header.strip() and theorem.header.strip():
+        recorded_context, context = _header_context(record.header), _header_context(theorem.header)
+        if recorded_context != context:
+            return (
+                f"the cassette's theorem {record.name!r} was recorded under another header "
+                f"({recorded_context!r}, here {context!r}): the same statement text may mean something else"
+            )
     return None
+
+
+def _header_context(header: str) -> str:
+    """What in a header can change what a statement means: its commands without comments, imports and earlier
+    theorems (`open`, `set_option`, `variable`, `notation`, `instance`, `def`, namespaces, ...), tokens joined by
+    spaces. Imports are left out: `import Mathlib` and `import Mathlib\nimport Aesop` (DeepSeek's miniF2F header)
+    load the same declarations, and a name a statement uses means the same in every import set that has it."""
+    from lean_env.errors import LeanParseError
+    from lean_env.parse import parse_lean_source
+
+    text = header
+    try:
+        theorems = [d for d in parse_lean_source(header, "<header>").declarations if d.kind in _PROOF_KINDS]
+    except LeanParseError:
+        theorems = []
+    for decl in sorted(theorems, key=lambda d: d.span.start, reverse=True):
+        text = text[: decl.span.start] + "\n" + text[decl.span.end :]
+    try:
+        tokens = tokenize(text, keep_comments=False)
+    except LexError:
+        return " ".join(text.split())
+    kept: list[str] = []
+    skip_import = False
+    for tok in tokens:
+        if tok.kind is TokenKind.IDENT and tok.text == "import":
+            skip_import = True
+            continue
+        if skip_import and tok.kind is TokenKind.IDENT:
+            skip_import = False  # the module name after `import`
+            continue
+        kept.append(tok.text)
+    return " ".join(kept)
+
+
+_PROOF_KINDS = frozenset({"theorem", "lemma", "example"})
 
 
 def _context(cassette: Cassette, name: str | None) -> str | None:

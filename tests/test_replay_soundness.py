@@ -242,3 +242,32 @@ def test_hole_fills_replay_bullets_focused_too() -> None:
         Theorem("and_intro", "theorem and_intro : False"), "by\n  sorry", {0: "exact ⟨hp, hq⟩"}
     )
     assert isinstance(other, Rejected), other
+
+
+def test_a_file_header_that_changes_what_the_statement_means_is_not_the_recorded_context() -> None:
+    """Red team (`prove --write` on replay with a crafted file): the same statement text under a header that
+    redefines a symbol (`local notation`, an instance, `open`) states something else; the recorded steps are
+    not Lean's answers for it. Comments, imports and earlier theorems in the header do not matter."""
+    cassette = new_cassette("t")
+    cassette.add_theorem(
+        TheoremLine(
+            kind="theorem",
+            name="two",
+            statement="theorem two : (4 : ℕ) / 2 = 2",
+            header="import Mathlib\n\nopen Real\n",
+            initial_state="⊢ 4 / 2 = 2",
+        )
+    )
+    cassette.add_step(
+        StepLine(
+            kind="step", state="⊢ 4 / 2 = 2", tactic="norm_num", result=FinishedOutcome(kind="finished"), theorem="two"
+        )
+    )
+    verifier = ReplayVerifier(cassette)
+    same = "import Mathlib\nimport Aesop\n\nopen Real\n\n/-! notes -/\n\ntheorem one : (1 : ℕ) = 1 := by\n  rfl\n\n"
+    assert isinstance(
+        verifier.verify(Theorem("two", "theorem two : (4 : ℕ) / 2 = 2", header=same), "norm_num"), Verified
+    )
+    crafted = "import Mathlib\n\nopen Real\n\nlocal instance : Div ℕ := ⟨fun _ _ => 0⟩\n\n"
+    verdict = verifier.verify(Theorem("two", "theorem two : (4 : ℕ) / 2 = 2", header=crafted), "norm_num")
+    assert isinstance(verdict, Rejected) and "header" in verdict.reason, verdict
