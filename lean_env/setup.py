@@ -798,6 +798,60 @@ def repl_binary_fix(project: Path) -> str:
     return require_repl_fix(project, _toolchain_file_version(project / "lean-toolchain"))
 
 
+# One command with no imports, answered `{"env": 0}` by real Lean (../shared/lean_fixtures/repl/def_eval.in and
+# .expected.out, the REPL's own test); it takes about a second once the REPL starts. The REPL's loop
+# (leanprover-community/repl `REPL/Main.lean`@9bd82d50ae217694bbca2c54e01505da8716574e) reads a request up to a
+# blank line, prints the answer and a blank line, and returns at the end of its input, so closing stdin ends it.
+REPL_PROBE_COMMAND = "def f := 37"
+REPL_PROBE_TIMEOUT_S = 60.0  # `lake env` may first elaborate a lakefile.lean
+
+
+def probe_repl_start(
+    project: Path, repl_binary: Path | None = None, env: Mapping[str, str] | None = None
+) -> list[Check]:
+    """Start the REPL as the REPL backend does (`lake env <repl>` in the project) and send one command.
+
+    Files can agree while the binary cannot run (built against other `.olean`s, a broken toolchain). Nothing
+    is probed when `lake`, the project or the binary is missing: their own rows say so.
+    """
+    project = Path(project).expanduser()
+    binary = (repl_binary or default_repl_binary(project)).expanduser()
+    binary = binary if binary.is_absolute() else project / binary
+    lake = _which("lake", env)
+    if lake is None or not project.is_dir() or not (binary.is_file() and os.access(binary, os.X_OK)):
+        return []
+    fix = f"rebuild the REPL for the project's Lean (see the Lean versions row): {repl_binary_fix(project)}"
+    request = json.dumps({"cmd": REPL_PROBE_COMMAND}) + "\n\n"
+    try:
+        proc = subprocess.run(
+            [lake, "env", str(binary)],
+            input=request,
+            capture_output=True,
+            text=True,
+            timeout=REPL_PROBE_TIMEOUT_S,
+            env=dict(env) if env is not None else None,
+            cwd=project,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        detail = f"no answer within {REPL_PROBE_TIMEOUT_S:.0f} s to `{REPL_PROBE_COMMAND}` (no imports)"
+        return [Check("REPL starts", False, detail, fix, True, "project", problem="fails")]
+    except OSError as exc:
+        return [Check("REPL starts", False, f"`lake env` failed: {exc}", fix, True, "project", problem="fails")]
+    try:
+        answer, _ = json.JSONDecoder().raw_decode(proc.stdout.strip())
+    except ValueError:
+        answer = None
+    if proc.returncode == 0 and isinstance(answer, dict) and "env" in answer:
+        detail = f"`lake env {binary.name}` answers `{REPL_PROBE_COMMAND}` (env {answer['env']})"
+        return [Check("REPL starts", True, detail, group="project")]
+    said = (proc.stderr.strip().splitlines() or proc.stdout.strip().splitlines() or ["no output"])[-1]
+    detail = f"`lake env {binary}` exited with code {proc.returncode}: {said[:200]}"
+    if proc.returncode == 0:
+        detail = f"`lake env {binary}` gave no REPL answer to `{REPL_PROBE_COMMAND}`: {said[:200]}"
+    return [Check("REPL starts", False, detail, fix, True, "project", problem="fails")]
+
+
 def _package_version(dist: str) -> str:
     try:
         return importlib.metadata.version(dist)
@@ -878,6 +932,7 @@ def run_doctor(
     checks += probe_toolchain(env, project if project.is_dir() else None)
     checks += probe_project(project, repl_binary)
     checks += probe_versions(project, repl_binary, env)
+    checks += probe_repl_start(project, repl_binary, env)
     checks += probe_validators(project, env)
     if include_python:
         checks += probe_python()

@@ -54,7 +54,7 @@ runner = CliRunner()
 
 LAKE = r"""#!/bin/sh
 echo "lake $*" >> "$STANDIN_LOG"
-echo "STAND-IN lake $*"
+[ "$1" = env ] || echo "STAND-IN lake $*"  # `lake env CMD` prints only what CMD prints
 case "$1" in
   --version) echo "Lake version 5.0.0-STAND-IN (Lean version 4.19.0)"; exit 0 ;;
   update)
@@ -78,11 +78,30 @@ case "$1" in
   build)
     [ -n "$STANDIN_NO_BINARY" ] && exit 0
     mkdir -p .lake/packages/REPL/.lake/build/bin
-    printf '#!/bin/sh\necho STAND-IN repl\n' > .lake/packages/REPL/.lake/build/bin/repl
+    cp "$STANDIN_REPL" .lake/packages/REPL/.lake/build/bin/repl
     chmod +x .lake/packages/REPL/.lake/build/bin/repl
     exit 0 ;;
+  env) shift; exec "$@" ;;
 esac
 exit 9
+"""
+
+# The REPL's loop (leanprover-community/repl REPL/Main.lean@9bd82d50: `getLines` reads up to a blank line,
+# each answer is a JSON object and a blank line, end of input ends the loop). A STAND-IN: answers every
+# command with a fresh environment; `$STANDIN_REPL_CRASH` makes it die at start like a REPL built for
+# another Lean.
+REPL = r"""#!/bin/sh
+echo "repl $* (in $PWD)" >> "$STANDIN_LOG"
+if [ -n "$STANDIN_REPL_CRASH" ]; then echo "$STANDIN_REPL_CRASH" >&2; exit 134; fi
+[ -n "$STANDIN_REPL_HANG" ] && exec sleep 30
+env=0; query=""
+while IFS= read -r line; do
+  if [ -z "$line" ]; then
+    [ -n "$query" ] && { printf '{"env": %d}\n\n' "$env"; env=$((env + 1)); query=""; }
+  else
+    query="$query$line"
+  fi
+done
 """
 
 LEAN = r"""#!/bin/sh
@@ -114,7 +133,7 @@ SIMPLE = {
 def _make_bin(tmp_path: Path, tools: tuple[str, ...] = ("elan", "lean", "lake", "git")) -> Path:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir(parents=True, exist_ok=True)
-    scripts = {"lake": LAKE, "lean": LEAN, "git": GIT}
+    scripts = {"lake": LAKE, "lean": LEAN, "git": GIT, "repl": REPL}
     for tool in tools:
         script = scripts.get(tool) or f"#!/bin/sh\n{SIMPLE[tool]}\n"
         path = bin_dir / tool
@@ -136,9 +155,18 @@ def _env(tmp_path: Path, bin_dir: Path, **extra: str) -> dict[str, str]:
         "STANDIN_LOG": str(tmp_path / "argv.log"),
         "STANDIN_TAGS_DIR": str(_tags_dir()),
         "HOME": str(tmp_path),
+        "STANDIN_REPL": str(_repl_standin(tmp_path)),
     }
     env.update(extra)
     return env
+
+
+def _repl_standin(tmp_path: Path) -> Path:
+    path = tmp_path / "standin-repl"
+    if not path.exists():
+        path.write_text(REPL, encoding="utf-8")
+        path.chmod(0o755)
+    return path
 
 
 def _argv_log(tmp_path: Path) -> list[str]:
@@ -696,3 +724,39 @@ def test_doctor_fixes_for_a_users_own_project_never_say_prover_setup(tmp_path: P
     versions = checks["Lean versions"]
     assert not versions.ok and "REPL v4.19.0" in versions.detail
     assert versions.fix is not None and "prover setup" not in versions.fix and "_lean-toolchain-v4.20.0" in versions.fix
+
+
+def test_doctor_starts_the_repl_as_the_backend_does(tmp_path: Path, tags: ReplTags) -> None:
+    """Files can agree while the binary cannot start (built against other .oleans, a broken toolchain): the
+    doctor runs `lake env <repl>` in the project, sends one command without imports and reads the answer."""
+    project, env = _set_up(tmp_path, tags)
+    report = run_doctor(project, env=env, include_python=False)
+    starts = {c.name: c for c in report.checks}["REPL starts"]
+    assert starts.ok and "env" in starts.detail and report.ready, starts
+    assert any(line.startswith(f"repl  (in {project})") for line in _argv_log(tmp_path))
+
+    crash = {**env, "STANDIN_REPL_CRASH": "libc++abi: terminating: incompatible .olean version"}
+    report = run_doctor(project, env=crash, include_python=False)
+    starts = {c.name: c for c in report.checks}["REPL starts"]
+    assert not starts.ok and starts.required and not report.ready
+    assert "exited with code 134" in starts.detail and "incompatible .olean version" in starts.detail
+    assert starts.fix is not None and f"cd {project} && lake build repl" in starts.fix
+    lines = _render(report)
+    assert any(line.startswith("│ REPL starts") and "missing" not in line for line in lines)
+
+    # Nothing to start (no lake, no binary): the other rows already say so; no second row about it.
+    nothing = _env(tmp_path, _make_bin(tmp_path / "nothing", ("git",)))
+    assert "REPL starts" not in {c.name for c in run_doctor(project, env=nothing, include_python=False).checks}
+
+
+def test_doctor_repl_probe_that_hangs_is_a_failed_row(
+    tmp_path: Path, tags: ReplTags, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import lean_env.setup as setup_module
+
+    project, env = _set_up(tmp_path, tags)
+    monkeypatch.setattr(setup_module, "REPL_PROBE_TIMEOUT_S", 1.0)
+    starts = {
+        c.name: c for c in run_doctor(project, env={**env, "STANDIN_REPL_HANG": "1"}, include_python=False).checks
+    }
+    assert not starts["REPL starts"].ok and "no answer within 1 s" in starts["REPL starts"].detail
