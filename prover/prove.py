@@ -333,7 +333,11 @@ def finalize_file(
             break
         verdicts = _check_declarations(verifier, lean_file, new_source, list(changes.values()))
         failed = False
-        for name, verdict in verdicts.items():
+        for name in list(changes):
+            # A declaration the verifier said nothing about is not verified: it is dropped like a rejected one.
+            verdict = verdicts.get(name)
+            if verdict is None:
+                verdict = Rejected("the verifier returned no verdict for this declaration")
             plan = changes[name][0]
             entries = [by_name[n] for n in plan.targets]
             if isinstance(verdict, Verified):

@@ -220,6 +220,32 @@ def test_examples_below_a_longer_proof_are_written_in_one_pass(tmp_path: Path) -
     assert path.read_text(encoding="utf-8") == out and report.file_verified
 
 
+def test_a_declaration_the_verifier_says_nothing_about_is_not_written(tmp_path: Path) -> None:
+    """A whole-file verifier that omits a changed declaration from its answer has not verified it: the change is
+    dropped, the file is left as it was, and nothing is reported proved (Definition of done: nothing unverified)."""
+    from lean_env.parse import parse_lean_source
+    from prover.prove import FileReport, TheoremReport, finalize_file, plan_targets
+
+    class SaysNothing:
+        def verify(self, theorem: object, proof: str) -> object:
+            raise AssertionError("the whole-file path is used")
+
+        def verify_file(self, original: str, new: str, names: list[str]) -> dict[str, object]:
+            return {}
+
+    path = tmp_path / "e.lean"
+    source = "theorem t : 1 = 1 := by\n  sorry\n"
+    path.write_text(source, encoding="utf-8")
+    lean_file = parse_lean_source(source, str(path))
+    plans, targets = plan_targets(lean_file, lean_file.theorems)
+    report = FileReport(file=str(path), backend="test", generator="test", model=None)
+    report.theorems = [TheoremReport(t.name, "found", proof="rfl") for t in targets]
+    proofs = {t.name: "rfl" for t in targets}
+    out, _ = finalize_file(path, lean_file, plans, proofs, SaysNothing(), report, write=True)  # type: ignore[arg-type]
+    assert out == source and path.read_text(encoding="utf-8") == source and not report.written
+    assert [t.status for t in report.theorems] == ["rejected"]
+
+
 def test_tree_export_is_json_and_dot(demo: Path, tmp_path: Path) -> None:
     trees = tmp_path / "trees"
     code, _ = run(*replay_args(demo, "--theorem", "mathd_algebra_141", "--tree-dir", str(trees)))
