@@ -760,3 +760,28 @@ def test_doctor_repl_probe_that_hangs_is_a_failed_row(
         c.name: c for c in run_doctor(project, env={**env, "STANDIN_REPL_HANG": "1"}, include_python=False).checks
     }
     assert not starts["REPL starts"].ok and "no answer within 1 s" in starts["REPL starts"].detail
+
+
+def test_setup_cli_interrupted_says_how_to_finish(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C during a long step (`lake update` downloads Mathlib): exit 130 and one line saying that running the
+    same command again finishes (the project's lakefile is set-up's own, so set-up accepts it again)."""
+    import lean_env.setup as setup_module
+
+    for key, value in _env(tmp_path, _make_bin(tmp_path)).items():
+        monkeypatch.setenv(key, value)
+    real_run_setup = setup_module.run_setup
+
+    def interrupted(plan: object, **kwargs: object) -> object:
+        def runner(step: object, *args: object) -> int:
+            raise KeyboardInterrupt
+
+        return real_run_setup(plan, **{**kwargs, "runner": runner})  # type: ignore[arg-type]
+
+    monkeypatch.setattr(setup_module, "run_setup", interrupted)
+    project = tmp_path / "p"
+    args = ["setup", "--lean-project", str(project), "--repl-tags", str(_tags_dir())]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 130, result.output
+    assert "interrupted" in result.output and "run the same command again" in result.output
+    monkeypatch.setattr(setup_module, "run_setup", real_run_setup)
+    assert runner.invoke(app, args).exit_code == 0 and default_repl_binary(project).is_file()

@@ -11,6 +11,8 @@ import typer
 
 from prover.console import EXIT_NOT_PROVED, console, err_console, fail
 
+EXIT_INTERRUPTED = 130  # README: 130 interrupted
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -159,6 +161,9 @@ def setup(
             result = run_setup(plan, on_step=on_step, tags=tags)
     except SetupError as exc:
         fail(str(exc))
+    except KeyboardInterrupt:
+        # The lakefile is set-up's own, so running the same command again picks up where this one stopped.
+        fail(f"interrupted; {plan.project} is not set up yet: run the same command again to finish", EXIT_INTERRUPTED)
     console.print("  [green]done[/]")
     console.print(f"[green]Lean project ready:[/] {result.project} ({result.toolchain})", highlight=False)
     if result.repl is not None:
