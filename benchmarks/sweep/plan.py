@@ -125,10 +125,12 @@ def sweep_plan(cfg: SweepConfig, inputs: PlanInputs, problems: int) -> SweepPlan
     """The auto choice and a table of actor counts for `problems` x cfg.sweep.attempts attempts.
 
     Raises ResultsError when --from names a file that cannot be read or holds no search attempt
-    with an expansion, ValueError for an impossible cluster (no CPUs, no problems).
+    with an expansion, ValueError for an impossible cluster (no CPUs, no GPUs, no problems).
     """
     if inputs.cpus <= 0:
         raise ValueError(f"--cpus must be positive, got {inputs.cpus:g}")
+    if inputs.gpus <= 0:  # the plan sizes one generator replica per --num-gpus GPUs; no CPU-generator costs exist
+        raise ValueError(f"--gpus must be positive (the generator runs on GPUs), got {inputs.gpus:g}")
     if problems < 1:
         raise ValueError("the configured sweep selects no problem")
     s, search = cfg.sweep, cfg.search
@@ -172,7 +174,7 @@ def sweep_plan(cfg: SweepConfig, inputs: PlanInputs, problems: int) -> SweepPlan
     if inputs.memory_gb is not None and actor_memory is None:
         actor_memory = DEFAULT_ACTOR_MEMORY_GB
     per_replica_gpus = s.num_gpus if s.num_gpus else 1.0
-    replicas = max(1, int(inputs.gpus / per_replica_gpus + 1e-9)) if inputs.gpus > 0 else s.generator_replicas
+    replicas = max(1, int(inputs.gpus / per_replica_gpus + 1e-9))
     cluster = Cluster(
         cpus=inputs.cpus,
         replicas=replicas,
@@ -183,8 +185,7 @@ def sweep_plan(cfg: SweepConfig, inputs: PlanInputs, problems: int) -> SweepPlan
     cycle = search.time_s / search.max_expansions if search.time_s and search.max_expansions else None
     limits = Limits(max_batch=s.max_batch, cycle_s=cycle)
     total = problems * s.attempts
-    gpus_per_replica = per_replica_gpus if inputs.gpus > 0 else 0.0
-    sizing, rows = plan(costs, cluster, limits, total, gpus_per_replica=gpus_per_replica)
+    sizing, rows = plan(costs, cluster, limits, total, gpus_per_replica=per_replica_gpus)
     return SweepPlan(sizing, rows, total, problems, cluster, inputs.gpus, tuple(sources))
 
 
