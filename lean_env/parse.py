@@ -57,13 +57,17 @@ __all__ = [
     "split_steps",
 ]
 
-TheoremKind = Literal["theorem", "lemma", "example"]
-TARGET_KEYWORDS = frozenset({"theorem", "lemma", "example"})
+TheoremKind = Literal["theorem", "lemma", "example", "problem"]
+# compfiles' `problem` (dwrensha/compfiles ProblemExtraction.lean at 0d7ea8b0a6a108792e018492223c7a488d65666a)
+# is "A synonym for `theorem`": its elab_rules elaborate `$dm theorem $di $ds $dv`, so its `sorry`s are proofs to
+# fill like a theorem's. Its `determine` is not a target: "A synonym for `abbrev`" whose body is data, an answer
+# "a human will inspect" when judging; a `sorry` there is a choice of answer, not a proof to search for.
+TARGET_KEYWORDS = frozenset({"theorem", "lemma", "example", "problem"})
 OTHER_DECL_KEYWORDS = frozenset(
     {"def", "instance", "abbrev", "structure", "class", "inductive", "coinductive", "axiom", "opaque"}
     # Declarations of Batteries, Mathlib and compfiles (see lean_env.lexer.COMMAND_KEYWORDS): recorded
     # with their names so that the file's structure is visible; not proof targets.
-    | {"alias", "proof_wanted", "open_problem", "irreducible_def", "problem", "determine"}
+    | {"alias", "proof_wanted", "open_problem", "irreducible_def", "determine"}
 )
 DECL_KEYWORDS = TARGET_KEYWORDS | OTHER_DECL_KEYWORDS
 # `declModifiers` and `sectionHeader` (leanprover/lean4 src/Lean/Parser/Command.lean) plus the attribute
@@ -146,7 +150,7 @@ class Hole:
 
 @dataclass(frozen=True)
 class TheoremDecl:
-    """One theorem, lemma or example.
+    """One theorem, lemma, example or compfiles `problem`.
 
     `statement` is the text from the keyword up to (not including) the top-level `:=`; `proof` is
     the text after `:=` up to the next command, a `where` clause or `termination_by`/`decreasing_by`
@@ -209,13 +213,14 @@ class TheoremDecl:
     def to_theorem(self) -> Theorem:
         """A `Theorem` that re-elaborates on its own after `header` (all file text before it).
 
-        `lemma` becomes `theorem` (plain Lean has no `lemma`) and an `example` becomes
+        `lemma` becomes `theorem` (plain Lean has no `lemma`), so does compfiles' `problem` (what its
+        elab_rules elaborate it to, see TARGET_KEYWORDS), and an `example` becomes
         `theorem example_<line>` so that it has a name to check (`#print axioms`). Attributes and
         `#guard_msgs` are dropped; `set_option ... in`/`open ... in` prefixes are kept.
         """
         statement = self.statement
-        if self.kind == "lemma":
-            statement = "theorem" + statement[len("lemma") :]
+        if self.kind in ("lemma", "problem"):
+            statement = "theorem" + statement[len(self.kind) :]
         elif self.kind == "example":
             statement = f"theorem {self.name.rsplit('.', 1)[-1]}" + statement[len("example") :]
         kept_prefix = "".join(f"{p} in\n" for p in self.command_prefixes if not p.startswith("#guard_msgs"))

@@ -548,3 +548,72 @@ def test_parse_command_lists_holes(tmp_path: Path) -> None:
         ("tactic", 0, 3),
         ("term", 1, 4),
     ]
+
+
+# compfiles' `problem` and `determine` (dwrensha/compfiles ProblemExtraction.lean at 0d7ea8b0a6a108792e018492223c7a488d65666a):
+# `problem` is "A synonym for `theorem`" whose elab_rules elaborate `$dm theorem $di $ds $dv`; `determine` is "A
+# synonym for `abbrev`", data "intended to be filled in as part of a solution" that "a human will inspect".
+COMPFILES_SRC = """\
+module
+
+public import Mathlib
+
+public import ProblemExtraction
+
+@[expose] public section
+
+problem_file { tags := [.Algebra] }
+
+namespace Demo
+
+noncomputable determine solution_set : Set ℝ := sorry
+
+snip begin
+
+lemma helper (x : ℝ) : x = x := rfl
+
+snip end
+
+/-- The problem. -/
+problem demo_p1 (x : ℝ) (h : 0 < x) :
+    x ∈ solution_set ↔ 0 < x := by
+  constructor
+  · sorry
+  · intro hx
+    exact sorry
+
+end Demo
+"""
+
+
+def test_compfiles_problem_is_a_proof_target_and_determine_is_not() -> None:
+    lean = parse_lean_source(COMPFILES_SRC, "Demo.lean")
+    kinds = [(d.kind, d.name, d.is_target) for d in lean.declarations]
+    assert kinds == [
+        ("determine", "Demo.solution_set", False),
+        ("lemma", "Demo.helper", True),
+        ("problem", "Demo.demo_p1", True),
+    ]
+    helper, problem = lean.theorems
+    assert problem.kind == "problem" and problem.short_name == "demo_p1" and problem.doc is not None
+    assert [h.position for h in problem.holes] == ["tactic", "term"]
+    # The `sorry` of the `determine` is an answer to choose, not a proof to search for: no hole anywhere.
+    assert len(lean.get("demo_p1").holes) == 2 and not helper.holes
+    # Checked on its own, a `problem` is what ProblemExtraction elaborates it to: a `theorem` of the same name.
+    thm = problem.to_theorem()
+    assert thm.statement.startswith("theorem demo_p1 (x : ℝ)") and thm.name == "Demo.demo_p1"
+    assert "determine solution_set" in thm.header
+    # A fill writes back into the `problem` as written.
+    filled = apply_edits(COMPFILES_SRC, [Edit(h.span, render_script_at(h, "simp")) for h in problem.holes])
+    again = parse_lean_source(filled, "Demo.lean")
+    assert again.theorems[-1].kind == "problem" and not again.theorems[-1].holes
+    assert again.theorems[-1].statement == problem.statement
+
+
+def test_compfiles_corpus_problems_are_targets(shared: Path) -> None:
+    """A real compfiles file: its `problem`'s proof (a long tactic script) is found, as for a `theorem`."""
+    path = shared / "lean_corpus" / "compfiles" / "Compfiles" / "Bulgaria1998P2.lean"
+    lean = parse_lean_source(path.read_text(encoding="utf-8"), str(path))
+    [decl] = [t for t in lean.theorems if t.kind == "problem"]
+    assert decl.name == "Bulgaria1998P2.bulgaria1998_p2"
+    assert decl.proof.startswith("by\n  let x := ∠ D A C")
