@@ -366,7 +366,9 @@ class DojoEnv(ClosingContext):
         except BackendUnavailableError:
             raise
         except Exception as exc:  # LeanGitRepo validates the repo eagerly: bad URL, no network, not git
-            raise TheoremStartError(f"cannot open the LeanDojo repository for {where}: {_one_line(exc)}") from None
+            raise TheoremStartError(
+                f"cannot open the LeanDojo repository for {where}: {_one_line(exc)}{_offline_hint(exc)}"
+            ) from None
         try:
             entered, init = dojo.__enter__()
         except (DojoInitError, DojoTacticTimeoutError, DojoCrashError, AssertionError) as exc:
@@ -527,6 +529,26 @@ def _first_error(text: str) -> str:
         if "error" in line:
             return line
     return lines[0] if lines else ""
+
+
+def _offline_hint(exc: BaseException) -> str:
+    """What to do when opening a repository failed for want of network.
+
+    On a repository cache miss lean-dojo 4.20.0 first asks its remote cache of traced repositories
+    (`lean_dojo/data_extraction/cache.py` `Cache.get`: `url_exists(REMOTE_CACHE_URL/…)` unless the
+    `DISABLE_REMOTE_CACHE` variable is set), and `url_exists` (`lean_dojo/utils.py`) catches only HTTPError: offline,
+    the DNS failure escapes as `URLError`. With the remote cache disabled a local repository opens offline.
+    """
+    import urllib.error
+
+    if not isinstance(exc, (urllib.error.URLError, ConnectionError, TimeoutError)):
+        return ""
+    if "DISABLE_REMOTE_CACHE" in os.environ:
+        return " (the network is unreachable: a GitHub URL needs it, a local repository does not)"
+    return (
+        " (the network is unreachable, and lean-dojo looks up its remote cache of traced repositories first: "
+        "set DISABLE_REMOTE_CACHE=1 to trace locally; a GitHub URL still needs the network)"
+    )
 
 
 def _one_line(exc: object) -> str:

@@ -540,3 +540,28 @@ def test_strict_is_refused_with_the_dojo_backend_rather_than_ignored() -> None:
 
     with pytest.raises(ValidatorError, match="not available with the dojo backend"):
         make_verifier(LeanConfig(backend="dojo", strict=True))
+
+
+def test_offline_repository_open_names_lean_dojos_remote_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Offline, a repository not yet in LeanDojo's cache cannot be opened: on a cache miss lean-dojo 4.20.0
+    asks its remote cache (`lean_dojo/data_extraction/cache.py` `Cache.get`: `url_exists(REMOTE_CACHE_URL/...)`
+    unless `DISABLE_REMOTE_CACHE` is set), and `url_exists` (`lean_dojo/utils.py`) catches only HTTPError, so
+    a DNS failure escapes as URLError. Found by running `prover prove FILE --backend dojo` offline on a local git
+    repository: the message gave only "<urlopen error [Errno -2] Name or service not known>"."""
+    import urllib.error
+
+    def offline(source: Any, timeout: float) -> Any:
+        raise urllib.error.URLError(OSError(-2, "Name or service not known"))
+
+    monkeypatch.delenv("DISABLE_REMOTE_CACHE", raising=False)
+    src = DojoSource(url="/work/repo", commit="0" * 40, file_path="A.lean", full_name="a")
+    with DojoEnv(timeout=20, dojo_factory=offline) as env, pytest.raises(TheoremStartError) as info:
+        env.start(Theorem(name="a", statement="", dojo=src))
+    message = str(info.value)
+    assert "cannot open the LeanDojo repository" in message and "Name or service not known" in message
+    assert "DISABLE_REMOTE_CACHE=1" in message and "\n" not in message
+    # With the remote cache already disabled the hint would be wrong: only the network is named.
+    monkeypatch.setenv("DISABLE_REMOTE_CACHE", "1")
+    with DojoEnv(timeout=20, dojo_factory=offline) as env, pytest.raises(TheoremStartError) as info:
+        env.start(Theorem(name="a", statement="", dojo=src))
+    assert "DISABLE_REMOTE_CACHE=1" not in str(info.value) and "network" in str(info.value)
