@@ -437,3 +437,34 @@ def test_replay_cannot_verify_a_side_goal(tmp_path: Path) -> None:
         Theorem("auto", "theorem auto (n : Nat) (h : n = n := by rfl) : True"), "rfl"
     )
     assert isinstance(verdict, Rejected) and "initial state" in verdict.reason
+
+
+def test_cli_build_source_root(cli: typer.Typer, tmp_path: Path) -> None:
+    """`prover cassette build --source-root DIR` passes the traced checkout on, so point 7's positional check runs."""
+    (tmp_path / "Traced.lean").write_text(TRACED_FILE, encoding="utf-8")
+    bench = tmp_path / "test.json"
+    bench.write_text(json.dumps([_bench_row(*t[:3]) for t in TRACES]), encoding="utf-8")
+    runner = CliRunner()
+    with_root, without_root = tmp_path / "with.jsonl", tmp_path / "without.jsonl"
+    built = runner.invoke(cli, ["cassette", "build", str(with_root), str(bench), "--source-root", str(tmp_path)])
+    assert built.exit_code == 0, built.output
+    assert runner.invoke(cli, ["cassette", "build", str(without_root), str(bench)]).exit_code == 0
+    for name, _, first, recorded in TRACES:
+        got = Cassette.load(with_root).theorems[name].initial_state
+        assert got == (first["state_before"] if recorded else None), name
+        assert Cassette.load(without_root).theorems[name].initial_state is None, name
+    # Bad input: one line and exit 2, nothing written.
+    for extra, why in (
+        (["--source-root", str(tmp_path / "absent")], "not a directory"),
+        (["--source-root", str(bench)], "not a directory"),
+        (["--source-root", str(tmp_path), "--from-minif2f-fewshot", "--names", "a"], "--source-root"),
+    ):
+        out = tmp_path / "bad.jsonl"
+        args = ["cassette", "build", str(out)] + ([] if "--from-minif2f-fewshot" in extra else [str(bench)])
+        result = runner.invoke(cli, args + extra)
+        assert result.exit_code == 2 and why in result.output and not out.exists(), result.output
+    # Only LeanDojo Benchmark `.json` inputs have positions to check: with proofsteps alone the flag is refused.
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text("", encoding="utf-8")
+    refused = runner.invoke(cli, ["cassette", "build", str(tmp_path / "o.jsonl"), str(rows), "--source-root", "."])
+    assert refused.exit_code == 2 and ".json" in refused.output

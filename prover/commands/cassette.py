@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from prover.commands.outputs import output_problem
 from prover.console import EXIT_NOT_PROVED, console, err_console, fail
 
 cassette_app = typer.Typer(
@@ -48,6 +49,12 @@ def build(
     theorems: str | None = typer.Option(
         None, "--theorems", help="Comma-separated theorem names: keep only their records (theorem, steps, holes)."
     ),
+    source_root: Path | None = typer.Option(
+        None,
+        "--source-root",
+        help="Checkout of the traced repository (LeanDojo Benchmark .json inputs): a theorem's initial state is "
+        "recorded when its first traced tactic opens the top-level `by` of the declaration in this tree.",
+    ),
 ) -> None:
     """Convert recorded Lean data into a cassette and print a summary (theorems, steps, skipped rows)."""
     from rich.progress import Progress
@@ -64,8 +71,12 @@ def build(
     from prover.paths import minif2f_path, proofsteps_dir, shared_dir
 
     root = shared_dir()
+    if source_root is not None and not source_root.is_dir():
+        fail(f"--source-root: not a directory: {source_root}")
     try:
         if from_minif2f_fewshot:
+            if source_root is not None:
+                fail("--source-root only applies to LeanDojo Benchmark .json inputs, not --from-minif2f-fewshot")
             proved = _split_names(names)
             if not proved:
                 fail("--from-minif2f-fewshot needs --names a,b,c (problems whose few-shot proof is one tactic)")
@@ -87,6 +98,8 @@ def build(
             for f in files:
                 if not f.is_file():
                     fail(f"no such input file: {f}")
+            if source_root is not None and not any(f.suffix == ".json" for f in files):
+                fail("--source-root only applies to LeanDojo Benchmark .json inputs; none given")
             report = BuildReport(
                 cassette=new_cassette("built from recorded Lean proof steps", created_by="prover cassette build")
             )
@@ -95,7 +108,7 @@ def build(
                 for f in files:
                     progress.update(task, description=f"reading {f.name}")
                     part = (
-                        build_from_leandojo_benchmark(f, relative_to=root)
+                        build_from_leandojo_benchmark(f, relative_to=root, source_root=source_root)
                         if f.suffix == ".json"
                         else build_from_proofsteps([f], relative_to=root)
                     )
@@ -109,19 +122,45 @@ def build(
             report.cassette.theorems = {n: t for n, t in report.cassette.theorems.items() if n in keep}
             report.cassette.steps = {k: st for k, st in report.cassette.steps.items() if st.theorem in keep}
             report.cassette.holes = {k: h for k, h in report.cassette.holes.items() if h.theorem in keep}
-        report.cassette.save(out)
-        if lean_out is not None:
-            lean_out.write_text(
-                lean_source_with_sorry(
-                    report.cassette, comment=f"Theorems recorded in {out.name}; made by `prover cassette build`."
-                ),
-                encoding="utf-8",
-            )
+        if not (report.cassette.theorems or report.cassette.steps or report.cassette.holes):
+            fail(f"nothing to record: {report.summary()}")  # an empty cassette replays nothing
     except CassetteError as exc:
         fail(str(exc))
+    # Everything that can refuse is checked before the first file is written.
+    sorry_file = None
+    if lean_out is not None:
+        try:
+            sorry_file = lean_source_with_sorry(
+                report.cassette, comment=f"Theorems recorded in {out.name}; made by `prover cassette build`."
+            )
+        except CassetteError as exc:
+            fail(f"--lean-out: {exc}; nothing written")
+    for path, option in ((out, "OUT"), *(((lean_out, "--lean-out"),) if lean_out is not None else ())):
+        problem = output_problem(path, option)
+        if problem is not None:
+            fail(problem)
+    try:
+        report.cassette.save(out)
     except OSError as exc:
-        fail(f"cannot write {out}: {exc}")
-    console.print(f"wrote {out}: {report.summary()}", highlight=False)
+        fail(f"cannot write {out}: {exc.strerror or exc}")
+    console.print(f"wrote {out}: {report.summary()}", highlight=False, soft_wrap=True)
+    if lean_out is not None and sorry_file is not None:
+        try:
+            lean_out.write_text(sorry_file.source, encoding="utf-8")
+        except OSError as exc:
+            fail(f"wrote {out}, but not {lean_out}: {exc.strerror or exc}")
+        left = sorry_file.left_out
+        console.print(
+            f"wrote {lean_out}: {sorry_file.stated} theorems with `sorry`"
+            + (
+                f"; left out {len(left)} the replay backend cannot start (no recorded initial state), "
+                f"e.g. {', '.join(left[:3])}"
+                if left
+                else ""
+            ),
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @cassette_app.command("check")
