@@ -732,6 +732,9 @@ def probe_validators(project: Path, env: Mapping[str, str] | None = None) -> lis
 def probe_project(project: Path, repl_binary: Path | None = None) -> list[Check]:
     project = Path(project).expanduser()
     setup_fix = f"prover setup --lean-project {project}"
+    if project.exists() and not project.is_dir():
+        fix = "prover setup --lean-project DIR with a new directory, and use --lean-project DIR (or [lean] project)"
+        return [Check("Lean project", False, f"{project} is a file, not a directory", fix, True, "project")]
     if not project.is_dir():
         return [Check("Lean project", False, f"{project} does not exist", setup_fix, True, "project")]
     lakefiles = [name for name in ("lakefile.toml", "lakefile.lean") if (project / name).is_file()]

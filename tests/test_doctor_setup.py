@@ -785,3 +785,14 @@ def test_setup_cli_interrupted_says_how_to_finish(tmp_path: Path, monkeypatch: p
     assert "interrupted" in result.output and "run the same command again" in result.output
     monkeypatch.setattr(setup_module, "run_setup", real_run_setup)
     assert runner.invoke(app, args).exit_code == 0 and default_repl_binary(project).is_file()
+
+
+def test_doctor_on_a_file_as_project_does_not_say_it_is_missing(tmp_path: Path) -> None:
+    """`prover doctor --lean-project FILE`: not "does not exist", and not a `prover setup` set-up refuses."""
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("x")
+    check = {c.name: c for c in probe_project(a_file)}["Lean project"]
+    assert not check.ok and "is a file, not a directory" in check.detail
+    assert check.fix is not None and f"--lean-project {a_file}" not in check.fix
+    with pytest.raises(SetupError, match="not a directory"):
+        plan_setup(a_file, "v4.32.0")
