@@ -341,7 +341,7 @@ class Cassette:
             try:
                 line = _ANY_LINE.validate_python(data)
             except ValidationError as exc:
-                raise CassetteError(f"{where}: {_first_error(exc)}") from None
+                raise CassetteError(f"{where}: {_record_error(data, exc)}") from None
             if cassette is None:
                 if not isinstance(line, HeaderLine):
                     raise CassetteError(f"{where}: the first line must be the cassette header (kind 'header')")
@@ -485,10 +485,30 @@ class Cassette:
         return len(self.steps)
 
 
-def _first_error(exc: ValidationError) -> str:
+_KINDS = ("header", "theorem", "step", "holes")
+
+
+def _record_error(data: object, exc: ValidationError) -> str:
+    """What is wrong with a JSON line that is no valid record, in the cassette's terms (not pydantic's):
+    `not a cassette record (no "kind")`, `theorem record: no "name"`, `step record: result.pp: ...`."""
+    if not isinstance(data, dict):
+        return f'not a cassette record (a JSON {type(data).__name__}, expected an object with a "kind")'
+    kind = data.get("kind")
+    if kind is None:
+        return 'not a cassette record (no "kind")'
+    if kind not in _KINDS:
+        return f"not a cassette record (kind {kind!r}; expected one of {', '.join(_KINDS)})"
     first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "<line>"
-    return f"{where}: {first['msg']}"
+    # loc is (kind, field, ...); a nested union adds its tag (step -> result -> state -> pp): drop tags.
+    loc = [str(p) for p in first["loc"][1:] if p not in ("state", "finished", "error", "given_up", "timeout")]
+    field_name = ".".join(loc)
+    if first["type"] == "missing":
+        return f'{kind} record: no "{field_name}"'
+    if first["type"] == "extra_forbidden":
+        return f'{kind} record: unknown field "{field_name}"'
+    if first["type"] == "union_tag_not_found":
+        return f'{kind} record: {field_name} has no "kind"'
+    return f"{kind} record: {field_name}: {first['msg']}" if field_name else f"{kind} record: {first['msg']}"
 
 
 def new_cassette(description: str, sources: Sequence[SourceInfo] = (), created_by: str = "") -> Cassette:
@@ -907,18 +927,41 @@ def build_from_minif2f_fewshot(
     return report
 
 
-def lean_source_with_sorry(cassette: Cassette, comment: str = "") -> str:
-    """A .lean file stating every cassette theorem with `sorry` proofs (they must share one header)."""
-    theorems = [t for t in cassette.theorems.values() if t.statement]
+@dataclass(frozen=True)
+class SorryFile:
+    """A .lean file of cassette theorems with `sorry` proofs: `source`, how many it states, and the theorems
+    left out because the cassette cannot start them (no recorded initial state, or no statement)."""
+
+    source: str
+    stated: int
+    left_out: tuple[str, ...]
+
+
+def lean_source_with_sorry(cassette: Cassette, comment: str = "") -> SorryFile:
+    """A .lean file stating every cassette theorem the replay backend can start, with `sorry` proofs.
+
+    Only theorems with a statement and a recorded initial state are stated: `ReplayEnv.start` refuses the
+    others ("no recorded initial state"), so `prover prove` on the file would fail them all. Raises
+    CassetteError when no theorem qualifies or the stated theorems do not share one header.
+    """
+    theorems = [t for t in cassette.theorems.values() if t.statement and t.initial_state is not None]
+    left_out = tuple(t.name for t in cassette.theorems.values() if not (t.statement and t.initial_state is not None))
+    if not theorems:
+        raise CassetteError(
+            f"none of the cassette's {len(cassette.theorems)} theorems has a statement and a recorded initial "
+            "state (the replay backend could not start them)"
+        )
     headers = {t.header.strip() for t in theorems}
     if len(headers) != 1:
-        raise CassetteError("the cassette's theorems do not share one header; cannot write them as one file")
+        raise CassetteError(
+            f"the cassette's theorems do not share one header ({len(headers)} headers); cannot write them as one file"
+        )
     parts = [headers.pop(), ""]
     if comment:
         parts += [f"/-! {comment} -/", ""]
     for thm in theorems:
         parts += [f"{thm.statement} := by", "  sorry", ""]
-    return "\n".join(parts)
+    return SorryFile("\n".join(parts), len(theorems), left_out)
 
 
 def _display_path(path: Path, relative_to: Path | None) -> str:
