@@ -558,27 +558,27 @@ class ReplEnv(ClosingContext):
             self._env_cache[key] = env = new_env
         return env
 
-    def _start_in_process(self, theorem: Theorem) -> tuple[int, str]:
-        env = self._header_env(theorem.header)
-        cmd = f"{theorem.statement.rstrip()} := by sorry"
+    def _command_after_header(self, header: str, cmd: str, doing: str) -> dict[str, Any]:
+        """The REPL's answer to `cmd` run on `header`'s environment (`_header_env`); a REPL that runs out of
+        memory on it is a `TheoremStartError` "`doing` ran out of memory"."""
+        env = self._header_env(header)
         payload: dict[str, Any] = {"cmd": cmd}
         if env is not None:
             payload["env"] = env
         try:
-            response = self._request(payload, self.settings.command_timeout_s)
+            return self._request(payload, self.settings.command_timeout_s)
         except ReplMemoryError as exc:
-            raise TheoremStartError(f"starting {theorem.name} ran out of memory: {exc}") from None
+            raise TheoremStartError(f"{doing} ran out of memory: {exc}") from None
+
+    def _start_in_process(self, theorem: Theorem) -> tuple[int, str]:
+        cmd = f"{theorem.statement.rstrip()} := by sorry"
+        response = self._command_after_header(theorem.header, cmd, f"starting {theorem.name}")
         return theorem_start_from_response(response)
 
     def _start_hole_in_process(self, target: HoleTarget) -> tuple[int, str]:
-        env = self._header_env(target.theorem.header)
-        payload: dict[str, Any] = {"cmd": target.command()}
-        if env is not None:
-            payload["env"] = env
-        try:
-            response = self._request(payload, self.settings.command_timeout_s)
-        except ReplMemoryError as exc:
-            raise TheoremStartError(f"compiling {target.theorem.name} ran out of memory: {exc}") from None
+        response = self._command_after_header(
+            target.theorem.header, target.command(), f"compiling {target.theorem.name}"
+        )
         return hole_start_from_response(response, target)
 
     def _start_root(self, node: _Node) -> tuple[int, str]:

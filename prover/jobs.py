@@ -16,7 +16,6 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from lean_env.types import ClosingContext, Env, HoleEnv, HoleTarget, ProofState, TacticResult, Theorem
@@ -187,7 +186,7 @@ class _Pending:
     error: BaseException | None = None
 
 
-class BatchingGenerator:
+class BatchingGenerator(ClosingContext):
     """One model call for the requests of every search waiting at that moment (continuous batching).
 
     A worker thread takes the first waiting call plus every call queued behind it with the same `k`,
@@ -254,14 +253,6 @@ class BatchingGenerator:
     def close(self) -> None:
         self._queue.put(None)
         self._worker.join(timeout=5)
-
-    def __enter__(self) -> BatchingGenerator:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
 
 def default_pool_size(

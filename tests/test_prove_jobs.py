@@ -52,6 +52,15 @@ def test_batching_generator_answers_each_caller_its_own_requests() -> None:
     assert gen.batch_sizes == inner.batches
 
 
+def test_batching_generator_closes_as_a_closing_context() -> None:
+    """`with` comes from `lean_env.types.ClosingContext`, as for backends and verifiers: the worker stops on exit."""
+    from lean_env.types import ClosingContext
+
+    with BatchingGenerator(SlowEcho()) as gen:
+        assert gen._worker.is_alive()
+    assert isinstance(gen, ClosingContext) and not gen._worker.is_alive()
+
+
 def test_batching_generator_passes_the_models_failure_to_every_caller() -> None:
     def broken(requests: Sequence[GenRequest], k: int) -> list[list[Candidate]]:
         raise RuntimeError("CUDA out of memory")

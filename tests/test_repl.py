@@ -39,6 +39,7 @@ from lean_env.repl import (
 )
 from lean_env.repl_process import ReplMemoryError, ReplProcess
 from lean_env.types import (
+    HoleTarget,
     LeanError,
     ProofFinished,
     ProofGivenUp,
@@ -351,6 +352,21 @@ def test_memory_error_on_a_command_raises(shared: Path) -> None:
     settings = standin_settings(shared, "readme", "--fault", "memory", "--at", "1", "--mb", "600", memory_limit_mb=300)
     with ReplEnv(settings) as env, pytest.raises(ReplMemoryError):
         env.run_command("def f (x : Unit) : Nat := by sorry", timeout=30)
+
+
+@pytest.mark.parametrize("hole", [False, True])
+def test_memory_error_while_starting_is_a_start_error(shared: Path, hole: bool) -> None:
+    """Both ways in (a theorem's `:= by sorry`, a hole's skeleton) send one command on the header's environment
+    and name what ran out of memory."""
+    settings = standin_settings(shared, "readme", "--fault", "memory", "--at", "1", "--mb", "600", memory_limit_mb=300)
+    theorem = Theorem("f", "def f (x : Unit) : Nat")
+    with ReplEnv(settings) as env:
+        if hole:
+            with pytest.raises(TheoremStartError, match="^compiling f ran out of memory"):
+                env.start_hole(HoleTarget(theorem, "by sorry", (3,), 0))
+        else:
+            with pytest.raises(TheoremStartError, match="^starting f ran out of memory"):
+                env.start(theorem)
 
 
 def test_stray_output_is_a_protocol_error(shared: Path) -> None:
