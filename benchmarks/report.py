@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.results import AttemptRecord, read_manifest, read_results
+from benchmarks.results import AttemptRecord, ResultsError, read_manifest, read_results
 from benchmarks.summary import Distribution, Summary, pass_rate_by_budget, summarize
 
 
@@ -174,15 +174,29 @@ def render_html(markdown: str, plots: dict[str, str], title: str) -> str:
 
 
 def write_report(results_path: str | Path, out_dir: str | Path | None = None) -> Report:
-    """Write report.md and report.html for `results_path` (default: next to it)."""
+    """Write report.md and report.html for `results_path` (default: next to it).
+
+    Nothing is written when the report cannot be made: ResultsError when the file holds no finished
+    attempt (and its manifest plans no problem), e.g. a file that is not a results file; both pages are
+    rendered before the first write, and each is written atomically (OSError when the folder is unwritable).
+    """
+    from prover.files import atomic_write
+
     path = Path(results_path)
     out = Path(out_dir) if out_dir is not None else path.parent
-    out.mkdir(parents=True, exist_ok=True)
     summary, records, manifest = load_summary(path)
+    if summary.total == 0:
+        bad = read_results(path).bad_lines
+        raise ResultsError(
+            f"{path} holds no finished attempt"
+            + (f" ({len(bad)} lines are not result records, e.g. line {bad[0]})" if bad else "")
+            + "; nothing written"
+        )
     title = f"Sweep report: {path.name}"
     markdown = render_markdown(summary, manifest, title)
+    page = render_html(markdown, make_plots(summary, records), title)
     md_path = out / "report.md"
     html_path = out / "report.html"
-    md_path.write_text(markdown, encoding="utf-8")
-    html_path.write_text(render_html(markdown, make_plots(summary, records), title), encoding="utf-8")
+    atomic_write(md_path, markdown)
+    atomic_write(html_path, page)
     return Report(summary, md_path, html_path)

@@ -110,3 +110,38 @@ def test_sweep_refuses_to_overwrite_results_without_resume(app: typer.Typer, tmp
     result = CliRunner().invoke(app, ["sweep", "--generator", "fixed", "--split", "valid", "--output", str(results)])
     assert result.exit_code == 2 and "--resume" in result.output
     assert results.read_bytes() == before
+
+
+@pytest.mark.parametrize("content", ["import Mathlib\n\ntheorem t : True := by\n  sorry\n", ""])
+def test_report_that_fails_writes_nothing(app: typer.Typer, tmp_path: Path, content: str) -> None:
+    """K25: `prover report demo.lean` (not a results file) and an empty .jsonl failed with rc 2 but left
+    report.md and report.html next to the input."""
+    results = tmp_path / "input.jsonl"
+    results.write_text(content, encoding="utf-8")
+    result = CliRunner().invoke(app, ["report", str(results)])
+    assert result.exit_code == 2 and "holds no finished attempt" in result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["input.jsonl"]
+    if content:
+        assert "3 lines are not result records" in result.output  # blank lines are no lines
+
+
+@pytest.mark.parametrize("where", ["/proc/x/r.jsonl", "{tmp}/file/r.jsonl", "{tmp}"])
+def test_sweep_output_that_cannot_be_written_is_one_line_before_ray(
+    app: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """K26: `prover sweep ... -o /proc/x/r.jsonl` was a FileNotFoundError traceback, rc 1."""
+    import benchmarks.sweep.driver as driver
+
+    def no_ray(*args: object, **kwargs: object) -> bool:
+        raise AssertionError("Ray started")
+
+    monkeypatch.setattr(driver, "ensure_ray", no_ray)
+    (tmp_path / "file").write_text("", encoding="utf-8")
+    output = where.format(tmp=tmp_path)
+    cassette = Path(__file__).resolve().parents[1] / "examples/demo.cassette.jsonl"
+    args = ["sweep", "--backend", "replay", "--cassette", str(cassette), "-g", "fixed"]
+    args += ["--names", "mathd_algebra_182", "--split", "all", "-o", output]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("error: --output ") and len(result.output.strip().splitlines()) == 1

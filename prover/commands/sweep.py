@@ -175,6 +175,12 @@ def sweep(
             from lean_env.dojo import require_lean_dojo
 
             require_lean_dojo()
+        # An unwritable results path is one line here, before Ray starts (the store opens it later).
+        from prover.commands.outputs import output_problem
+
+        problem = output_problem(Path(cfg.sweep.output), "--output")
+        if problem is not None:
+            fail(problem)
         run = run_sweep(cfg, progress=show_progress)
     except (ConfigError, BenchmarkError, ResultsError, SweepError, LeanEnvError, ValueError) as exc:
         fail(str(exc))
@@ -186,8 +192,11 @@ def sweep(
     if write_report:
         from benchmarks.report import write_report as write
 
-        rep = write(run.output)
-        console.print(f"report: {rep.markdown} and {rep.html}", highlight=False)
+        try:
+            rep = write(run.output)
+            console.print(f"report: {rep.markdown} and {rep.html}", highlight=False)
+        except (ResultsError, OSError) as exc:  # the results are on disk; the pass rate line still comes last
+            err_console.print(f"report not written: {exc}", highlight=False, soft_wrap=True)
     print(run.summary.pass_rate_line(), flush=True)
 
 
@@ -251,11 +260,11 @@ def report(
     if not results.is_file():
         fail(f"no such results file: {results}")
     try:
-        rep = write_report(results, out)
-    except (ResultsError, OSError) as exc:
+        rep = write_report(results, out)  # writes nothing when it fails
+    except ResultsError as exc:
         fail(str(exc))
-    if rep.summary.total == 0:
-        fail(f"{results} holds no finished attempt")
+    except OSError as exc:
+        fail(f"cannot write the report: {exc.strerror or exc}: {exc.filename or out or results.parent}")
     print_summary(rep.summary)
     console.print(f"report: {rep.markdown} and {rep.html}", highlight=False)
     print(rep.summary.pass_rate_line(), flush=True)
