@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -195,27 +196,36 @@ def test_real_process_exit_codes(demo: Path) -> None:
     assert proc.stderr.strip().count("\n") == 0 and "no such file" in proc.stderr
 
 
-def test_examples_below_a_longer_proof_are_written_in_one_pass(tmp_path: Path) -> None:
-    """Examples are named after their line; filling one above must not lose the one below (one parse, span edits)."""
+def _planned_file(tmp_path: Path, source: str) -> tuple[Path, Any, list[Any], list[Any], Any]:
+    """`source` written to e.lean, parsed and planned as `prover prove` does: (path, file, plans, targets, report)."""
     from lean_env.parse import parse_lean_source
-    from lean_env.verdict import Verified
-    from prover.prove import FileReport, TheoremReport, finalize_file, plan_targets
-
-    class AcceptAll:
-        def verify(self, theorem: object, proof: str) -> Verified:
-            return Verified(checker="test")
+    from prover.prove import FileReport, plan_targets
 
     path = tmp_path / "e.lean"
-    source = "example : 1 = 1 := by\n  sorry\n\nexample : 2 = 2 := by\n  sorry\n"
     path.write_text(source, encoding="utf-8")
     lean_file = parse_lean_source(source, str(path))
     plans, targets = plan_targets(lean_file, lean_file.theorems)
-    report = FileReport(file=str(path), backend="test", generator="test", model=None)
+    return path, lean_file, plans, targets, FileReport(file=str(path), backend="test", generator="test", model=None)
+
+
+class _AcceptAll:
+    def verify(self, theorem: object, proof: str) -> Any:
+        from lean_env.verdict import Verified
+
+        return Verified(checker="test")
+
+
+def test_examples_below_a_longer_proof_are_written_in_one_pass(tmp_path: Path) -> None:
+    """Examples are named after their line; filling one above must not lose the one below (one parse, span edits)."""
+    from prover.prove import TheoremReport, finalize_file
+
+    source = "example : 1 = 1 := by\n  sorry\n\nexample : 2 = 2 := by\n  sorry\n"
+    path, lean_file, plans, targets, report = _planned_file(tmp_path, source)
     report.theorems = [
         TheoremReport(t.name, "proved", proof=p) for t, p in zip(targets, ["skip\nrfl", "rfl"], strict=True)
     ]
     proofs = {t.name: p for t, p in zip(targets, ["skip\nrfl", "rfl"], strict=True)}
-    out, _ = finalize_file(path, lean_file, plans, proofs, AcceptAll(), report, write=True)  # type: ignore[arg-type]
+    out, _ = finalize_file(path, lean_file, plans, proofs, _AcceptAll(), report, write=True)
     assert out == "example : 1 = 1 := by\n  skip\n  rfl\n\nexample : 2 = 2 := by\n  rfl\n"
     assert path.read_text(encoding="utf-8") == out and report.file_verified
 
@@ -223,8 +233,7 @@ def test_examples_below_a_longer_proof_are_written_in_one_pass(tmp_path: Path) -
 def test_a_declaration_the_verifier_says_nothing_about_is_not_written(tmp_path: Path) -> None:
     """A whole-file verifier that omits a changed declaration from its answer has not verified it: the change is
     dropped, the file is left as it was, and nothing is reported proved (Definition of done: nothing unverified)."""
-    from lean_env.parse import parse_lean_source
-    from prover.prove import FileReport, TheoremReport, finalize_file, plan_targets
+    from prover.prove import TheoremReport, finalize_file
 
     class SaysNothing:
         def verify(self, theorem: object, proof: str) -> object:
@@ -233,17 +242,39 @@ def test_a_declaration_the_verifier_says_nothing_about_is_not_written(tmp_path: 
         def verify_file(self, original: str, new: str, names: list[str]) -> dict[str, object]:
             return {}
 
-    path = tmp_path / "e.lean"
     source = "theorem t : 1 = 1 := by\n  sorry\n"
-    path.write_text(source, encoding="utf-8")
-    lean_file = parse_lean_source(source, str(path))
-    plans, targets = plan_targets(lean_file, lean_file.theorems)
-    report = FileReport(file=str(path), backend="test", generator="test", model=None)
+    path, lean_file, plans, targets, report = _planned_file(tmp_path, source)
     report.theorems = [TheoremReport(t.name, "found", proof="rfl") for t in targets]
     proofs = {t.name: "rfl" for t in targets}
     out, _ = finalize_file(path, lean_file, plans, proofs, SaysNothing(), report, write=True)  # type: ignore[arg-type]
     assert out == source and path.read_text(encoding="utf-8") == source and not report.written
     assert [t.status for t in report.theorems] == ["rejected"]
+
+
+def test_a_compfiles_problem_is_filled_and_its_determine_is_not(tmp_path: Path) -> None:
+    """compfiles' `problem` is a `theorem` (ProblemExtraction.lean): `prover prove` plans and writes its holes; the
+    `sorry` of a `determine` (an answer a human judges) is no target and stays."""
+    from lean_env.verdict import Verified
+    from prover.prove import TheoremReport, finalize_file
+
+    asked: list[list[str]] = []
+
+    class WholeFile:
+        def verify(self, theorem: object, proof: str) -> object:
+            raise AssertionError("the whole-file path is used")
+
+        def verify_file(self, original: str, new: str, names: list[str]) -> dict[str, object]:
+            asked.append(names)
+            return {n: Verified(checker="test") for n in names}
+
+    source = "determine answer : ℕ := sorry\n\nproblem p : 1 = 1 := by\n  constructor\n  sorry\n"
+    path, lean_file, plans, targets, report = _planned_file(tmp_path, source)
+    assert [t.name for t in targets] == ["p#1"]  # hole 1 of p, numbered from 1
+    report.theorems = [TheoremReport(t.name, "found", proof="rfl") for t in targets]
+    out, _ = finalize_file(path, lean_file, plans, {"p#1": "rfl"}, WholeFile(), report, write=True)  # type: ignore[arg-type]
+    assert asked == [["p"]]
+    assert out == "determine answer : ℕ := sorry\n\nproblem p : 1 = 1 := by\n  constructor\n  rfl\n"
+    assert path.read_text(encoding="utf-8") == out and report.file_verified
 
 
 def test_tree_export_is_json_and_dot(demo: Path, tmp_path: Path) -> None:
