@@ -198,15 +198,7 @@ def fetch_repl_tags(env: Mapping[str, str] | None = None) -> ReplTags:
     problems = []
     for url in (REPL_GIT, REPL_FORK_GIT):
         try:
-            proc = subprocess.run(
-                [git, "ls-remote", "--tags", "--refs", url],
-                capture_output=True,
-                text=True,
-                timeout=LS_REMOTE_TIMEOUT_S,
-                env=dict(env) if env is not None else None,
-                stdin=subprocess.DEVNULL,
-                check=False,
-            )
+            proc = _capture([git, "ls-remote", "--tags", "--refs", url], LS_REMOTE_TIMEOUT_S, env)
         except (OSError, subprocess.TimeoutExpired) as exc:
             problems.append(f"{url}: {exc}")
             continue
@@ -544,22 +536,35 @@ class DoctorReport:
         return not self.missing_required
 
 
+def _capture(
+    argv: list[str],
+    timeout_s: float,
+    env: Mapping[str, str] | None,
+    cwd: Path | None = None,
+    stdin_text: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run a probe to completion, its output captured as text. Its stdin is `stdin_text`, or nothing (never the
+    terminal, which a probe waiting for input would hang on). Raises OSError / subprocess.TimeoutExpired."""
+    return subprocess.run(
+        argv,
+        input=stdin_text,
+        stdin=subprocess.DEVNULL if stdin_text is None else None,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        env=dict(env) if env is not None else None,
+        cwd=cwd,
+        check=False,
+    )
+
+
 def _version_of(program: str, env: Mapping[str, str] | None, cwd: Path | None = None) -> tuple[str | None, str]:
     """(path, first line of `program --version`, run in `cwd`) or (None, reason)."""
     path = _which(program, env)
     if path is None:
         return None, "not on PATH"
     try:
-        proc = subprocess.run(
-            [path, "--version"],
-            capture_output=True,
-            text=True,
-            timeout=PROBE_TIMEOUT_S,
-            env=dict(env) if env is not None else None,
-            stdin=subprocess.DEVNULL,
-            cwd=cwd,
-            check=False,
-        )
+        proc = _capture([path, "--version"], PROBE_TIMEOUT_S, env, cwd)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return None, f"`{program} --version` failed: {exc}"
     lines = (proc.stdout or proc.stderr).strip().splitlines()
@@ -594,24 +599,9 @@ def probe_toolchain(env: Mapping[str, str] | None = None, project: Path | None =
     )
     in_project = f" (in {where})" if where is not None else ""
     lean_path, lean_detail = _version_of("lean", env, where)
-    checks.append(
-        Check(
-            "lean",
-            lean_path is not None,
-            lean_detail + (in_project if lean_path else ""),
-            None if lean_path else (toolchain_fix if elan_path else ELAN_INSTALL),
-            True,
-        )
-    )
-    checks.append(
-        Check(
-            "lake",
-            lake_path is not None,
-            lake_detail + (in_project if lake_path else ""),
-            None if lake_path else (toolchain_fix if elan_path else ELAN_INSTALL),
-            True,
-        )
-    )
+    for program, path, detail in (("lean", lean_path, lean_detail), ("lake", lake_path, lake_detail)):
+        fix = None if path else (toolchain_fix if elan_path else ELAN_INSTALL)
+        checks.append(Check(program, path is not None, detail + (in_project if path else ""), fix, True))
     if elan_path is None and lake_path is not None:
         elan_detail = "not on PATH (not needed: lake is on PATH; elan switches Lean versions per project)"
     checks.append(
@@ -826,16 +816,7 @@ def probe_repl_start(
     fix = f"rebuild the REPL for the project's Lean (see the Lean versions row): {repl_binary_fix(project)}"
     request = json.dumps({"cmd": REPL_PROBE_COMMAND}) + "\n\n"
     try:
-        proc = subprocess.run(
-            [lake, "env", str(binary)],
-            input=request,
-            capture_output=True,
-            text=True,
-            timeout=REPL_PROBE_TIMEOUT_S,
-            env=dict(env) if env is not None else None,
-            cwd=project,
-            check=False,
-        )
+        proc = _capture([lake, "env", str(binary)], REPL_PROBE_TIMEOUT_S, env, project, stdin_text=request)
     except subprocess.TimeoutExpired:
         detail = f"no answer within {REPL_PROBE_TIMEOUT_S:.0f} s to `{REPL_PROBE_COMMAND}` (no imports)"
         return [Check("REPL starts", False, detail, fix, True, "project", problem="fails")]

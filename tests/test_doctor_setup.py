@@ -796,3 +796,17 @@ def test_doctor_on_a_file_as_project_does_not_say_it_is_missing(tmp_path: Path) 
     assert check.fix is not None and f"--lean-project {a_file}" not in check.fix
     with pytest.raises(SetupError, match="not a directory"):
         plan_setup(a_file, "v4.32.0")
+
+
+def test_probes_share_one_capture_that_never_reads_the_terminal() -> None:
+    """`git ls-remote`, `--version` and the REPL probe run through one `_capture`: stdin is the probe's request or
+    nothing (a probe that reads stdin gets EOF at once instead of waiting on the user's terminal)."""
+    import sys
+
+    from lean_env.setup import _capture
+
+    echo = [sys.executable, "-c", "import sys; print(repr(sys.stdin.read()))"]
+    assert _capture(echo, 30, None).stdout.strip() == "''"
+    assert _capture(echo, 30, None, stdin_text='{"cmd": "def x := 1"}\n\n').stdout.strip() == repr(
+        '{"cmd": "def x := 1"}\n\n'
+    )
