@@ -7,8 +7,57 @@ their functions so that `prover --help` and `prover parse` start fast.
 from __future__ import annotations
 
 import importlib
+import inspect
+import sys
+from collections.abc import Sequence
+from typing import Any
 
 import typer
+from typer.core import TyperGroup
+
+try:  # typer 0.24+ vendors click as typer._click: its parser raises those classes, not click's
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover - older typer on click itself
+    from click import exceptions as click_errors  # type: ignore[no-redef]
+
+
+class _OneLineUsageErrors(TyperGroup):
+    """The root group: a command line the parser refuses (unknown option, value out of range, missing
+    argument) is one line on stderr, `error: MESSAGE (see `prover CMD --help`)`, exit 2, like every other
+    error of the CLI (prover.console.fail), instead of typer's usage line + hint + boxed panel
+    (typer 0.29 core._main -> rich_utils.rich_format_error). click's own parsing runs unchanged: this only
+    runs it with standalone_mode=False and prints the ClickException it raises (click 8 Command.main)."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+        try:
+            # Non-standalone: typer returns a typer.Exit's code (fail(), --help) and raises click's errors.
+            rv = super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
+        except click_errors.ClickException as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # `prover` alone: the help is already printed
+                sys.exit(exc.exit_code)
+            from rich.markup import escape
+
+            from prover.console import err_console
+
+            ctx = getattr(exc, "ctx", None)
+            usage = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+            message = " ".join(exc.format_message().split())
+            err_console.print(f"[bold red]error:[/] {escape(message)}{escape(usage)}", highlight=False, soft_wrap=True)
+            sys.exit(exc.exit_code)
+        except typer.Abort:  # end of input at a prompt (typer raises its own Abort)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
 
 app = typer.Typer(
     name="prover",
@@ -16,6 +65,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=_OneLineUsageErrors,
 )
 
 # Each module defines `register(app)`; the order is the order of `prover --help`.
@@ -23,6 +73,38 @@ COMMAND_MODULES = ("prove", "suggest", "serve", "sweep", "train", "parse", "cass
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"prover.commands.{_name}").register(app)
+
+
+def reflow(doc: str) -> str:
+    """A docstring with the line breaks inside each paragraph joined, so the terminal width decides them.
+
+    typer's rich help joins the lines of a command's first paragraph but prints the later paragraphs with
+    their source line breaks (typer 0.29 rich_utils._get_help_text / _fix_linebreaks), which shows as
+    ragged lines in 80 columns. A paragraph starting with click's `\\b` (no rewrap) or holding a list
+    (`- `, `* ` lines) keeps its lines.
+    """
+    paragraphs = inspect.cleandoc(doc).split("\n\n")
+    kept = []
+    for par in paragraphs:
+        lines = par.splitlines()
+        if par.startswith("\b") or any(ln.lstrip().startswith(("- ", "* ")) for ln in lines):
+            kept.append(par)
+        else:
+            kept.append(" ".join(ln.strip() for ln in lines))
+    return "\n\n".join(kept)
+
+
+def _reflow_help(application: typer.Typer) -> None:
+    for info in application.registered_commands:
+        doc = info.help if isinstance(info.help, str) else inspect.getdoc(info.callback)
+        if doc:
+            info.help = reflow(doc)
+    for group in application.registered_groups:
+        if group.typer_instance is not None:
+            _reflow_help(group.typer_instance)
+
+
+_reflow_help(app)
 
 
 def main() -> None:

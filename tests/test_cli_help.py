@@ -1,0 +1,99 @@
+"""CLI-wide conventions (findings K14, K17 of a new-user tester): help descriptions wrap to the terminal, and a
+command line the argument parser refuses is one `error:` line on stderr with exit 2, like every other error."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterator
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from prover.cli import app, reflow
+
+runner = CliRunner()
+WIDTH = 80
+
+
+def commands(application: typer.Typer, prefix: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], str]]:
+    """(command path, its help text) of every command of `application`, subcommand groups included."""
+    for info in application.registered_commands:
+        name = info.name or info.callback.__name__  # type: ignore[union-attr]
+        yield (*prefix, name), info.help if isinstance(info.help, str) else inspect.getdoc(info.callback) or ""
+    for group in application.registered_groups:
+        assert group.typer_instance is not None and group.name is not None
+        yield from commands(group.typer_instance, (*prefix, group.name))
+
+
+def description_paragraphs(output: str) -> list[list[str]]:
+    """The rendered description of a `--help` page: the lines between the usage line and the first box."""
+    lines = output.splitlines()
+    start = next(i for i, ln in enumerate(lines) if ln.strip().startswith("Usage:")) + 1
+    end = next(i for i, ln in enumerate(lines) if ln.startswith("╭"))
+    paragraphs: list[list[str]] = [[]]
+    for ln in lines[start:end]:
+        if ln.strip():
+            paragraphs[-1].append(ln.rstrip())
+        elif paragraphs[-1]:
+            paragraphs.append([])
+    return [p for p in paragraphs if p]
+
+
+ALL = list(commands(app))
+
+
+def test_every_command_is_checked() -> None:
+    names = {" ".join(path) for path, _ in ALL}
+    assert {"prove", "sweep", "train", "parse", "report", "cassette build", "cassette check"} <= names
+
+
+@pytest.mark.parametrize(("path", "doc"), ALL, ids=[" ".join(p) for p, _ in ALL])
+def test_help_description_wraps_to_the_terminal(path: tuple[str, ...], doc: str) -> None:
+    """K14: `prover sweep --help` in 80 columns showed "... of this sweep on --gpus / --cpus" then "are printed
+    per number ..." (the docstring's own line breaks); `prover train --help` likewise ("... and" / "top-k")."""
+    result = runner.invoke(app, [*path, "--help"], env={"COLUMNS": str(WIDTH), "TERMINAL_WIDTH": str(WIDTH)})
+    assert result.exit_code == 0, result.output
+    paragraphs = description_paragraphs(result.output)
+    assert " ".join(w for p in paragraphs for ln in p for w in ln.split()) == " ".join(doc.split())
+    for par in paragraphs:
+        for line, following in zip(par, par[1:], strict=False):
+            # A line is broken only where the next word would not fit in the width.
+            assert len(line) + 1 + len(following.split()[0]) > WIDTH - 4, (line, following)
+
+
+def test_reflow_keeps_paragraphs_and_lists() -> None:
+    doc = "First line\n    goes on.\n\nSecond paragraph\nhas two lines.\n\n- a list\n- stays"
+    assert reflow(doc) == "First line goes on.\n\nSecond paragraph has two lines.\n\n- a list\n- stays"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["prove", "x.lean", "--jobs", "0"], "Invalid value for '--jobs' / '-j'"),
+        (["prove", "x.lean", "--bogus"], "No such option: --bogus"),
+        (["prove"], "Missing argument 'file'"),
+        (["bogus"], "No such command 'bogus'"),
+        (["sweep", "--plan", "--gpus", "many"], "Invalid value for '--gpus'"),
+        (["cassette", "build"], "Missing argument 'out'"),
+    ],
+)
+def test_usage_errors_are_one_line_on_stderr_exit_2(args: list[str], message: str) -> None:
+    """K17: typer printed the usage, a hint and a boxed panel for these; README: errors are one line on stderr."""
+    result = runner.invoke(app, args, env={"COLUMNS": str(WIDTH)})
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: {message}") and line.endswith("--help`)"), line
+    assert "╭" not in result.stderr and "Usage:" not in result.stderr
+
+
+def test_no_arguments_still_prints_the_help() -> None:
+    result = runner.invoke(app, [])
+    assert result.exit_code == 2 and "prove" in result.output and "error:" not in result.output
+
+
+def test_command_errors_and_exit_codes_pass_through() -> None:
+    assert runner.invoke(app, ["--help"]).exit_code == 0
+    missing = runner.invoke(app, ["parse", "/nonexistent/x.lean"])
+    assert missing.exit_code == 2 and missing.stderr.strip() == "error: no such file: /nonexistent/x.lean"
