@@ -88,3 +88,25 @@ def test_missing_and_non_utf8_files(tmp_path: Path) -> None:
     bad.write_bytes(b"theorem caf\xe9 : True := trivial\n")
     result = runner.invoke(app, ["parse", str(bad)])
     assert result.exit_code == 2 and ":1:12: not valid UTF-8" in result.output
+
+
+def test_listing_is_readable_in_80_columns_on_a_formal_conjectures_file(shared: Path) -> None:
+    """K18: at 80 columns the 7-column table folded names and statements to 11 characters a line
+    ("CasasAlvero / .HasCasasAl / veroPropᵣ.h / ..."), and the header dump dropped the file's blank lines."""
+    path = shared / "lean_corpus/formal-conjectures/FormalConjectures/Paper/CasasAlvero.lean"
+    result = runner.invoke(app, ["parse", str(path)], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    data = json.loads(runner.invoke(app, ["parse", str(path), "--json"]).stdout)
+    for thm in data["theorems"]:  # one line per declaration: line, kind, whole name, its sorries
+        [row] = [ln for ln in lines if ln.split()[:3] == [str(thm["line"]), thm["kind"], thm["name"]]]
+        where = ", ".join(f"{s['line']}:{s['column']}" for s in thm["sorries"])
+        assert (where in row) if where else row.endswith("(no sorry)"), row
+        statement = lines[lines.index(row) + 1]  # the statement below, cut to the width
+        assert len(statement) <= 80 and statement.split()[:2] == thm["statement"].split()[:2], statement
+    assert not any(ch in result.stdout for ch in "│┃━")
+    # The header is dumped as the file has it, blank lines included (indented by two spaces).
+    start = lines.index("header:") + 1
+    dumped = [ln[2:] if ln else ln for ln in lines[start : start + len(data["header"].strip().splitlines())]]
+    assert dumped == data["header"].strip().splitlines()
+    assert "" in dumped

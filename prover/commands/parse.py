@@ -18,12 +18,10 @@ def register(app: typer.Typer) -> None:
     app.command("parse")(parse)
 
 
-def _first_line(text: str, width: int = 80) -> str:
-    line = " ".join(text.split("\n", 1)[0].split())
-    more = "\n" in text
-    if len(line) > width:
-        return line[: width - 1] + "…"
-    return line + (" …" if more else "")
+def _one_line(text: str, width: int = 80) -> str:
+    """`text` with its whitespace and line breaks collapsed, cut to `width` characters with `…`."""
+    line = " ".join(text.split())
+    return line if len(line) <= width else line[: width - 1] + "…"
 
 
 def _holes(holes: tuple[Hole, ...]) -> str:
@@ -43,10 +41,8 @@ def parse(
     """List the header/imports and every theorem, lemma and example with its `sorry` positions and holes.
 
     A hole is a `sorry` of a proof (the places `prover prove` fills), tactic or term position; a `sorry`
-    inside a statement (formal-conjectures' `answer(sorry)`) is listed under "sorry at" but is no hole.
+    inside a statement (formal-conjectures' `answer(sorry)`) is listed with the sorries but is no hole.
     """
-    from rich.table import Table
-
     from lean_env.errors import LeanParseError
     from lean_env.parse import parse_lean_file
 
@@ -66,36 +62,33 @@ def parse(
         typer.echo(json.dumps(lean_file.to_json(), ensure_ascii=False, indent=2))
         return
 
-    console.print(f"[bold]{file}[/]: {len(lean_file.theorems)} theorem(s)", highlight=False)
-    console.print(f"imports: {', '.join(lean_file.imports) or '(none)'}", highlight=False)
-    header_lines = [ln for ln in lean_file.header.strip().splitlines() if ln.strip()]
-    if header_lines:
-        console.print("header:", highlight=False)
-        for ln in header_lines:
-            console.print(f"  {ln}", highlight=False, markup=False)
-    table = Table(show_lines=False)
-    table.add_column("name", overflow="fold")
-    table.add_column("kind")
-    table.add_column("line", justify="right")
-    table.add_column("sorries", justify="right")
-    table.add_column("sorry at")
-    table.add_column("holes")
-    table.add_column("statement", overflow="fold")
+    # Plain lines, not a table: names and statements of real files (formal-conjectures, Mathlib) are long, and
+    # a 7-column table folds them to a few characters a line in 80 columns. soft_wrap: the terminal wraps.
+    say = {"highlight": False, "markup": False, "soft_wrap": True}
+    console.print(f"{file}: {len(lean_file.theorems)} theorem(s)", **say)  # type: ignore[arg-type]
+    console.print(f"imports: {', '.join(lean_file.imports) or '(none)'}", **say)  # type: ignore[arg-type]
+    header = lean_file.header.strip("\n").rstrip()
+    if header.strip():
+        console.print("header:", **say)  # type: ignore[arg-type]
+        for ln in header.splitlines():  # blank lines kept: they separate the header's paragraphs
+            console.print(f"  {ln}" if ln.strip() else "", **say)  # type: ignore[arg-type]
+    if lean_file.theorems:
+        console.print("declarations (line, kind, name, sorries; the statement below):", **say)  # type: ignore[arg-type]
+    pad = max((len(str(t.line)) for t in lean_file.theorems), default=1)
     for thm in lean_file.theorems:
-        table.add_row(
-            thm.name,
-            thm.kind,
-            str(thm.line),
-            str(len(thm.sorries)),
-            ", ".join(f"{p.line}:{p.column}" for p in thm.sorries),
-            _holes(thm.holes),
-            _first_line(thm.statement),
-        )
-    console.print(table)
+        if thm.sorries:
+            where = ", ".join(f"{p.line}:{p.column}" for p in thm.sorries)
+            n = len(thm.sorries)
+            sorries = f"{n} {'sorry' if n == 1 else 'sorries'} at {where}; holes {_holes(thm.holes)}"
+        else:
+            sorries = "no sorry"
+        console.print(f"{thm.line:>{pad}}  {thm.kind} {thm.name}  ({sorries})", **say)  # type: ignore[arg-type]
+        indent = " " * (pad + 4)
+        statement = _one_line(thm.statement, width=max(20, console.width - len(indent) - 1))
+        console.print(f"{indent}{statement}", **say)  # type: ignore[arg-type]
     others = [d for d in lean_file.declarations if not d.is_target]
     if others:
         console.print(
             "other declarations: " + ", ".join(f"{d.kind} {d.name or '(anonymous)'} (line {d.line})" for d in others),
-            highlight=False,
-            markup=False,
+            **say,  # type: ignore[arg-type]
         )
