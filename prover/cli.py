@@ -68,6 +68,31 @@ app = typer.Typer(
     cls=_OneLineUsageErrors,
 )
 
+
+def _print_version(value: bool) -> None:
+    if not value:
+        return
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        own = version("lean-prover")  # pyproject [project] name
+    except PackageNotFoundError:
+        own = "unknown (not installed as a package)"
+    typer.echo(f"prover {own} (lean-prover; Python {platform.python_version()})")
+    raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    show_version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    # No docstring: the app's help above is the one `prover --help` shows.
+    pass
+
+
 # Each module defines `register(app)`; the order is the order of `prover --help`.
 COMMAND_MODULES = ("prove", "suggest", "serve", "sweep", "train", "parse", "cassette", "doctor")
 

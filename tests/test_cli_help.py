@@ -97,3 +97,11 @@ def test_command_errors_and_exit_codes_pass_through() -> None:
     assert runner.invoke(app, ["--help"]).exit_code == 0
     missing = runner.invoke(app, ["parse", "/nonexistent/x.lean"])
     assert missing.exit_code == 2 and missing.stderr.strip() == "error: no such file: /nonexistent/x.lean"
+
+
+def test_version() -> None:
+    """K29: `prover --version` was "No such option: --version" (rc 2); bug reports need the version."""
+    from importlib.metadata import version
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.stdout.startswith(f"prover {version('lean-prover')} ")
