@@ -135,3 +135,11 @@ def test_lean_out_says_how_many_it_left_out(tmp_path: Path) -> None:
     assert code == 0, text
     assert f"wrote {lean}: 1 theorems with `sorry`" in " ".join(text.split())
     assert "left out" not in text and out.exists() and lean.exists()
+
+
+def test_lean_out_equal_to_out_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """K35: `--lean-out` naming OUT wrote the cassette, then the .lean text over it (rc 0)."""
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "cc.jsonl"
+    code, text = build(str(out), "--from-minif2f-fewshot", "--names", "mathd_algebra_182", "--lean-out", "cc.jsonl")
+    assert code == 2 and "is the cassette OUT itself" in one_line(text) and not out.exists()

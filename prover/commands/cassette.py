@@ -135,6 +135,8 @@ def build(
             )
         except CassetteError as exc:
             fail(f"--lean-out: {exc}; nothing written")
+    if lean_out is not None and lean_out.resolve() == out.resolve():  # the .lean text would replace the cassette
+        fail(f"--lean-out {lean_out} is the cassette OUT itself; give another file")
     for path, option in ((out, "OUT"), *(((lean_out, "--lean-out"),) if lean_out is not None else ())):
         problem = output_problem(path, option)
         if problem is not None:
