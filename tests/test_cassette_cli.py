@@ -143,3 +143,14 @@ def test_lean_out_equal_to_out_is_refused(tmp_path: Path, monkeypatch: pytest.Mo
     out = tmp_path / "cc.jsonl"
     code, text = build(str(out), "--from-minif2f-fewshot", "--names", "mathd_algebra_182", "--lean-out", "cc.jsonl")
     assert code == 2 and "is the cassette OUT itself" in one_line(text) and not out.exists()
+
+
+def test_check_of_a_cassette_that_records_nothing_is_refused(tmp_path: Path) -> None:
+    """K15's second half: `cassette check` on the empty cassette said "replayed 0/0 steps", rc 0."""
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text('{"kind":"header","format":"lean-prover-cassette","version":2}\n', encoding="utf-8")
+    result = runner.invoke(app, ["cassette", "check", str(empty)])
+    assert (
+        result.exit_code == 2
+        and one_line(result.output) == f"error: {empty} records nothing (no theorem, step or skeleton)"
+    )

@@ -182,6 +182,8 @@ def check(
         cassette = Cassette.load(file)
     except CassetteError as exc:
         fail(str(exc))
+    if not (cassette.theorems or cassette.steps or cassette.holes):  # "replayed 0/0 steps" would read as a pass
+        fail(f"{file} records nothing (no theorem, step or skeleton)")
     env = ReplayEnv(cassette)
     mismatches: list[str] = []
     with Progress(console=err_console, transient=True) as progress:
