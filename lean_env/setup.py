@@ -8,14 +8,12 @@ Everything here returns typed results; the CLI only renders them.
 
 from __future__ import annotations
 
-import importlib.metadata
-import importlib.util
 import json
 import os
 import re
 import shutil
 import subprocess
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -836,81 +834,14 @@ def probe_repl_start(
     return [Check("REPL starts", False, detail, fix, True, "project", problem="fails")]
 
 
-def _package_version(dist: str) -> str:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return "installed"
-
-
-def probe_torch_gpu() -> Check:
-    """torch's CUDA view of the machine (imports torch, which takes a second or two)."""
-    if importlib.util.find_spec("torch") is None:
-        return Check("torch / GPU", False, "torch is not installed", "pip install torch", False, "python")
-    try:
-        import torch
-
-        version = str(torch.__version__)
-        if torch.cuda.is_available():
-            names = sorted({torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())})
-            return Check(
-                "torch / GPU",
-                True,
-                f"torch {version}, {torch.cuda.device_count()} GPU(s): {', '.join(names)}",
-                group="python",
-            )
-    except Exception as exc:  # a broken CUDA install must not crash the doctor
-        return Check(
-            "torch / GPU", False, f"torch failed to load: {exc}", "pip install --force-reinstall torch", False, "python"
-        )
-    cuda = getattr(torch.version, "cuda", None)
-    hip = getattr(torch.version, "hip", None)  # a ROCm build
-    if cuda is None and hip is None:
-        # A CPU-only build (this repository's constraints pin one) already satisfies `pip install torch`, which then
-        # does nothing: the fix must force the reinstall. PyPI's Linux x86_64 wheel is the CUDA build.
-        return Check(
-            "torch / GPU",
-            False,
-            f"torch {version}: a CPU-only build (generation runs on CPU)",
-            f"pip install --force-reinstall torch=={version.split('+')[0]}  "
-            "(PyPI's Linux wheel is the CUDA build; on a machine with an NVIDIA GPU)",
-            False,
-            "python",
-        )
-    return Check(
-        "torch / GPU",
-        False,
-        f"torch {version} ({f'CUDA {cuda}' if cuda else f'ROCm {hip}'}) sees no GPU (generation runs on CPU)",
-        "check the driver with `nvidia-smi` and that CUDA_VISIBLE_DEVICES does not hide the GPUs",
-        False,
-        "python",
-    )
-
-
-def probe_module(name: str, module: str, dist: str, fix: str) -> Check:
-    if importlib.util.find_spec(module) is None:
-        return Check(name, False, "not installed", fix, False, "python")
-    return Check(name, True, f"{dist} {_package_version(dist)}", group="python")
-
-
-def probe_python() -> list[Check]:
-    from lean_env.dojo import probe_lean_dojo
-
-    return [
-        probe_torch_gpu(),
-        probe_module("flash-attn", "flash_attn", "flash-attn", "pip install flash-attn --no-build-isolation"),
-        probe_module("vllm", "vllm", "vllm", "pip install vllm"),
-        probe_module("Ray", "ray", "ray", "pip install 'ray[default]'"),
-        probe_lean_dojo(),  # helper B: imports it in a fresh interpreter, naming import-time failures
-    ]
-
-
 def run_doctor(
     project: Path,
     repl_binary: Path | None = None,
     env: Mapping[str, str] | None = None,
-    include_python: bool = True,
+    extra: Sequence[Check] = (),
 ) -> DoctorReport:
+    """The Lean side of `prover doctor` (toolchain, project, versions, REPL start, validators) plus `extra` checks
+    from the layers above (the Python stack's probes live in `prover.doctor`: lean_env never imports torch)."""
     project = Path(project).expanduser()
     checks: list[Check] = []
     checks += probe_toolchain(env, project if project.is_dir() else None)
@@ -918,6 +849,5 @@ def run_doctor(
     checks += probe_versions(project, repl_binary, env)
     checks += probe_repl_start(project, repl_binary, env)
     checks += probe_validators(project, env)
-    if include_python:
-        checks += probe_python()
+    checks += extra
     return DoctorReport(project, tuple(checks))

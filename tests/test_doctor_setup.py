@@ -329,7 +329,7 @@ def test_run_setup_pins_the_repl_for_mathlibs_actual_toolchain(tmp_path: Path, t
     }
     assert "STAND-IN lake exe cache get" in result.log_path.read_text()
     # The doctor now finds everything a real proving run needs.
-    report = run_doctor(project, env=env, include_python=False)
+    report = run_doctor(project, env=env)
     assert report.ready, [c for c in report.checks if not c.ok]
 
 
@@ -460,7 +460,7 @@ def test_doctor_runs_lean_and_lake_in_the_project(tmp_path: Path, tags: ReplTags
     inside = {c.name: c for c in probe_toolchain(env, project)}
     assert "version 4.32.0" in inside["lean"].detail and str(project) in inside["lean"].detail
     assert any(line.startswith("lean --version (in ") and str(project) in line for line in _argv_log(tmp_path))
-    versions = {c.name: c for c in run_doctor(project, env=env, include_python=False).checks}["Lean versions"]
+    versions = {c.name: c for c in run_doctor(project, env=env).checks}["Lean versions"]
     assert versions.ok, versions
     assert versions.detail.count("v4.32.0") == 5 and "Mathlib rev v4.32.0" in versions.detail
 
@@ -468,20 +468,20 @@ def test_doctor_runs_lean_and_lake_in_the_project(tmp_path: Path, tags: ReplTags
 def test_doctor_does_not_demand_elan_when_lake_is_on_path(tmp_path: Path, tags: ReplTags) -> None:
     project, _ = _set_up(tmp_path, tags)
     env = _env(tmp_path, _make_bin(tmp_path / "no-elan", ("lake", "lean", "git")))
-    report = run_doctor(project, env=env, include_python=False)
+    report = run_doctor(project, env=env)
     elan = {c.name: c for c in report.checks}["elan"]
     assert not elan.ok and not elan.required and "not needed" in elan.detail
     assert report.ready, report.missing_required
     # Without lake, elan is how to get it.
     env = _env(tmp_path, _make_bin(tmp_path / "nothing", ("git",)))
-    checks = {c.name: c for c in run_doctor(project, env=env, include_python=False).checks}
+    checks = {c.name: c for c in run_doctor(project, env=env).checks}
     assert checks["elan"].required and checks["lake"].fix is not None and "elan-init.sh" in checks["lake"].fix
 
 
 def test_doctor_reports_a_repl_built_for_another_lean_with_the_fix(tmp_path: Path, tags: ReplTags) -> None:
     project, env = _set_up(tmp_path, tags)
     (project / ".lake/packages/REPL/lean-toolchain").write_text("leanprover/lean4:v4.31.0\n")
-    report = run_doctor(project, env=env, include_python=False)
+    report = run_doctor(project, env=env)
     versions = {c.name: c for c in report.checks}["Lean versions"]
     assert not versions.ok and versions.required and not report.ready
     assert "REPL v4.31.0" in versions.detail and "lean-toolchain v4.32.0" in versions.detail
@@ -494,14 +494,14 @@ def test_doctor_reports_a_repl_built_for_another_lean_with_the_fix(tmp_path: Pat
 def test_doctor_reports_mathlib_on_another_toolchain(tmp_path: Path, tags: ReplTags) -> None:
     project, env = _set_up(tmp_path, tags)
     (project / ".lake/packages/mathlib/lean-toolchain").write_text("leanprover/lean4:v4.32.0-rc1\n")
-    versions = {c.name: c for c in run_doctor(project, env=env, include_python=False).checks}["Lean versions"]
+    versions = {c.name: c for c in run_doctor(project, env=env).checks}["Lean versions"]
     assert not versions.ok and "Mathlib v4.32.0-rc1" in versions.detail
     assert versions.fix is not None and versions.fix.startswith(f"cp {project}/.lake/packages/mathlib/lean-toolchain")
 
 
 def test_doctor_validator_rows(tmp_path: Path, tags: ReplTags) -> None:
     project, env = _set_up(tmp_path, tags)
-    checks = {c.name: c for c in run_doctor(project, env=env, include_python=False).checks}
+    checks = {c.name: c for c in run_doctor(project, env=env).checks}
     for name in ("lean4checker", "comparator"):
         assert not checks[name].ok and not checks[name].required
         assert checks[name].fix is not None and f"github.com/leanprover/{name}" in checks[name].fix
@@ -511,7 +511,7 @@ def test_doctor_validator_rows(tmp_path: Path, tags: ReplTags) -> None:
     built.chmod(0o755)
     assert find_validator("lean4checker", project, env) == built
     assert find_validator("comparator", project, env) is None
-    assert {c.name: c for c in run_doctor(project, env=env, include_python=False).checks}["lean4checker"].ok
+    assert {c.name: c for c in run_doctor(project, env=env).checks}["lean4checker"].ok
 
 
 def test_doctor_table_reads_well_in_80_columns(tmp_path: Path) -> None:
@@ -556,7 +556,9 @@ def test_doctor_cli_json_and_strict(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 
 def test_doctor_python_checks_do_not_crash() -> None:
-    report = run_doctor(Path("/nonexistent-project"), env={"PATH": "/nonexistent"})
+    from prover.doctor import probe_python
+
+    report = run_doctor(Path("/nonexistent-project"), env={"PATH": "/nonexistent"}, extra=probe_python())
     names = [c.name for c in report.checks]
     assert {"torch / GPU", "flash-attn", "vllm", "Ray"} <= set(names)
     assert all(c.ok or c.fix for c in report.checks)  # every missing piece names its fix
@@ -655,7 +657,7 @@ def test_doctor_table_names_mismatches_and_separates_optional_fixes(tmp_path: Pa
     shown relative to it so they do not fold a character onto the next line in 80 columns."""
     project, env = _set_up(tmp_path, tags)
     (project / ".lake/packages/REPL/lean-toolchain").write_text("leanprover/lean4:v4.31.0\n")
-    lines = _render(run_doctor(project, env=env, include_python=False))
+    lines = _render(run_doctor(project, env=env))
     versions = next(line for line in lines if line.startswith("│ Lean versions"))
     assert "mismatch" in versions.split("│")[2], versions
     table = lines[: lines.index("How to fix:")]
@@ -668,7 +670,7 @@ def test_doctor_table_names_mismatches_and_separates_optional_fixes(tmp_path: Pa
     assert any("lean4checker:" in line for line in lines[optional:])
 
     nothing = _env(tmp_path, _make_bin(tmp_path / "nothing", ("git",)))
-    lines = _render(run_doctor(project, env=nothing, include_python=False))
+    lines = _render(run_doctor(project, env=nothing))
     elan_lines = [line for line in lines if ELAN_INSTALL in line]
     assert len(elan_lines) == 1 and elan_lines[0].strip().startswith("lean, lake, elan:"), elan_lines
 
@@ -677,7 +679,7 @@ def test_doctor_torch_fix_reinstalls_a_cpu_build(monkeypatch: pytest.MonkeyPatch
     """With a CPU build of torch installed, `pip install torch --index-url …` is a no-op ("Requirement already
     satisfied"): the fix must force the reinstall. A CUDA build that sees no GPU needs no reinstall."""
     torch = pytest.importorskip("torch")
-    from lean_env.setup import probe_torch_gpu
+    from prover.doctor import probe_torch_gpu
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr(torch.version, "cuda", None)
@@ -700,7 +702,7 @@ def test_doctor_fixes_for_a_users_own_project_never_say_prover_setup(tmp_path: P
     (project / ".lake/packages/mathlib/lean-toolchain").write_text("leanprover/lean4:v4.20.0\n")
     (project / "lean-toolchain").write_text("leanprover/lean4:v4.20.0\n")
     (project / "lakefile.lean").write_text('import Lake\nopen Lake DSL\npackage mine\nrequire mathlib from git "x"\n')
-    checks = {c.name: c for c in run_doctor(project, env=env, include_python=False).checks}
+    checks = {c.name: c for c in run_doctor(project, env=env).checks}
     fix = checks["REPL binary"].fix or ""
     assert not checks["REPL binary"].ok and "prover setup" not in fix and "lake build repl" in fix
     assert 'require REPL from git "https://github.com/augustepoiroux/repl" @ "' in fix
@@ -713,13 +715,13 @@ def test_doctor_fixes_for_a_users_own_project_never_say_prover_setup(tmp_path: P
 
     (project / "lakefile.lean").unlink()
     (project / "lakefile.toml").write_text('name = "mine"\n')
-    fix = {c.name: c for c in run_doctor(project, env=env, include_python=False).checks}["REPL binary"].fix or ""
+    fix = {c.name: c for c in run_doctor(project, env=env).checks}["REPL binary"].fix or ""
     assert '[[require]]\\nname = "REPL"' not in fix and 'name = "REPL"' in fix and "prover setup" not in fix
 
     # The REPL is required and fetched but not built: building it is the fix.
     (project / ".lake/packages/REPL").mkdir(parents=True)
     (project / ".lake/packages/REPL/lean-toolchain").write_text("leanprover/lean4:v4.19.0\n")
-    checks = {c.name: c for c in run_doctor(project, env=env, include_python=False).checks}
+    checks = {c.name: c for c in run_doctor(project, env=env).checks}
     assert checks["REPL binary"].fix == f"cd {project} && lake build repl"
     versions = checks["Lean versions"]
     assert not versions.ok and "REPL v4.19.0" in versions.detail
@@ -730,13 +732,13 @@ def test_doctor_starts_the_repl_as_the_backend_does(tmp_path: Path, tags: ReplTa
     """Files can agree while the binary cannot start (built against other .oleans, a broken toolchain): the
     doctor runs `lake env <repl>` in the project, sends one command without imports and reads the answer."""
     project, env = _set_up(tmp_path, tags)
-    report = run_doctor(project, env=env, include_python=False)
+    report = run_doctor(project, env=env)
     starts = {c.name: c for c in report.checks}["REPL starts"]
     assert starts.ok and "env" in starts.detail and report.ready, starts
     assert any(line.startswith(f"repl  (in {project})") for line in _argv_log(tmp_path))
 
     crash = {**env, "STANDIN_REPL_CRASH": "libc++abi: terminating: incompatible .olean version"}
-    report = run_doctor(project, env=crash, include_python=False)
+    report = run_doctor(project, env=crash)
     starts = {c.name: c for c in report.checks}["REPL starts"]
     assert not starts.ok and starts.required and not report.ready
     assert "exited with code 134" in starts.detail and "incompatible .olean version" in starts.detail
@@ -746,7 +748,7 @@ def test_doctor_starts_the_repl_as_the_backend_does(tmp_path: Path, tags: ReplTa
 
     # Nothing to start (no lake, no binary): the other rows already say so; no second row about it.
     nothing = _env(tmp_path, _make_bin(tmp_path / "nothing", ("git",)))
-    assert "REPL starts" not in {c.name for c in run_doctor(project, env=nothing, include_python=False).checks}
+    assert "REPL starts" not in {c.name for c in run_doctor(project, env=nothing).checks}
 
 
 def test_doctor_repl_probe_that_hangs_is_a_failed_row(
@@ -757,7 +759,7 @@ def test_doctor_repl_probe_that_hangs_is_a_failed_row(
     project, env = _set_up(tmp_path, tags)
     monkeypatch.setattr(setup_module, "REPL_PROBE_TIMEOUT_S", 1.0)
     starts = {
-        c.name: c for c in run_doctor(project, env={**env, "STANDIN_REPL_HANG": "1"}, include_python=False).checks
+        c.name: c for c in run_doctor(project, env={**env, "STANDIN_REPL_HANG": "1"}).checks
     }
     assert not starts["REPL starts"].ok and "no answer within 1 s" in starts["REPL starts"].detail
 

@@ -86,9 +86,10 @@ def doctor(
 ) -> None:
     """Print what is and is not available (Lean, Lake, Mathlib, REPL, GPU, vllm, Ray) and how to fix it."""
     from lean_env.setup import run_doctor
+    from prover.doctor import probe_python
 
     project, repl_binary = _configured_project(lean_project, config)
-    report = run_doctor(project, repl_binary, include_python=not no_python)
+    report = run_doctor(project, repl_binary, extra=() if no_python else probe_python())
     if as_json:
         typer.echo(
             json.dumps(
