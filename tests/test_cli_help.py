@@ -52,7 +52,7 @@ def test_every_command_is_checked() -> None:
 def test_help_description_wraps_to_the_terminal(path: tuple[str, ...], doc: str) -> None:
     """K14: `prover sweep --help` in 80 columns showed "... of this sweep on --gpus / --cpus" then "are printed
     per number ..." (the docstring's own line breaks); `prover train --help` likewise ("... and" / "top-k")."""
-    result = runner.invoke(app, [*path, "--help"], env={"COLUMNS": str(WIDTH), "TERMINAL_WIDTH": str(WIDTH)})
+    result = runner.invoke(app, [*path, "--help"], env={"COLUMNS": str(WIDTH)})
     assert result.exit_code == 0, result.output
     paragraphs = description_paragraphs(result.output)
     assert " ".join(w for p in paragraphs for ln in p for w in ln.split()) == " ".join(doc.split())
@@ -105,3 +105,26 @@ def test_version() -> None:
 
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0 and result.stdout.startswith(f"prover {version('lean-prover')} ")
+
+
+def option_helps(path: tuple[str, ...]) -> list[str]:
+    import typer.main
+
+    command = typer.main.get_command(app)
+    for name in path:
+        command = command.commands[name]  # type: ignore[attr-defined]
+    return [str(getattr(p, "help", "")) for p in command.params if getattr(p, "help", None)]
+
+
+# prove's options are prover/commands/prove.py's (K5 there: `sets [lean] strict` renders as `sets  strict`).
+OPTION_PATHS = [p for p, _ in ALL if p != ("prove",)]
+
+
+@pytest.mark.parametrize("path", OPTION_PATHS, ids=[" ".join(p) for p in OPTION_PATHS])
+def test_option_help_shows_its_brackets(path: tuple[str, ...]) -> None:
+    """K5 in sweep: `--strict` help read "...; sets  strict." (rich took `[lean]` for markup). Every option's help
+    is shown whole, brackets included (`\\[` is rich's escape for a literal `[`)."""
+    result = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "1000"})
+    shown = " ".join(result.output.split())
+    for text in option_helps(path):
+        assert " ".join(text.replace("\\[", "[").split()) in shown, text

@@ -68,7 +68,7 @@ def sweep(
     attempt_timeout: float | None = typer.Option(None, "--attempt-timeout", help="Kill an attempt after this many s."),
     backend: BackendOption = None,
     strict: bool = typer.Option(
-        False, "--strict", help="Also kernel-replay every proof with lean4checker or comparator; sets [lean] strict."
+        False, "--strict", help=r"Also kernel-replay every proof with lean4checker or comparator; sets \[lean] strict."
     ),
     cassette: CassetteOption = None,
     lean_project: LeanProjectOption = None,
