@@ -126,6 +126,15 @@ def test_report_that_fails_writes_nothing(app: typer.Typer, tmp_path: Path, cont
         assert "3 lines are not result records" in result.output  # blank lines are no lines
 
 
+def test_report_out_naming_a_file_is_refused(app: typer.Typer, tmp_path: Path) -> None:
+    results = tmp_path / "results.jsonl"
+    write_results(results, with_manifest=False)
+    before = results.read_bytes()
+    result = CliRunner().invoke(app, ["report", str(results), "--out", str(results)])
+    assert result.exit_code == 2 and "is a file" in result.output and len(result.output.strip().splitlines()) == 1
+    assert results.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["results.jsonl"]
+
+
 @pytest.mark.parametrize("where", ["/proc/x/r.jsonl", "{tmp}/file/r.jsonl", "{tmp}"])
 def test_sweep_output_that_cannot_be_written_is_one_line_before_ray(
     app: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str

@@ -259,6 +259,8 @@ def report(
 
     if not results.is_file():
         fail(f"no such results file: {results}")
+    if out is not None and out.exists() and not out.is_dir():
+        fail(f"--out {out} is a file; give the folder for report.md and report.html")
     try:
         rep = write_report(results, out)  # writes nothing when it fails
     except ResultsError as exc:
