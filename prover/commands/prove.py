@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -101,6 +102,9 @@ def prove(
     from_statement = from_statement or whole  # a whole-proof model replaces each theorem's whole proof
     if not file.is_file():
         fail(f"no such file: {file}")
+    problem = output_paths_problem(file, report, tree_dir)
+    if problem is not None:  # before any search: a refused path costs nothing, a clobbered one costs user bytes
+        fail(problem)
     try:
         # Bytes decoded as they are: a BOM and CRLF line endings stay in the text the edits apply to.
         original = file.read_bytes().decode("utf-8")
@@ -206,6 +210,43 @@ def prove(
     if file_report.interrupted:
         raise typer.Exit(130)
     raise typer.Exit(EXIT_OK if file_report.all_proved else EXIT_NOT_PROVED)
+
+
+def output_paths_problem(file: Path, report: Path | None, tree_dir: Path | None) -> str | None:
+    """Why `--report` / `--tree-dir` would destroy a user's file, or None when they would not (K34).
+
+    The report is written after each theorem (atomic replace) and trees as DIR/NAME.json and .dot, so
+    either can only ever add or replace prove's own output: `--report` may name a new file, an empty one or
+    an earlier prove report (a JSON object with "file" and "theorems"); anything else there (the input
+    .lean file itself, a config, a cassette) is refused, as is `--tree-dir` naming an existing non-folder.
+    Whether the paths can be created at all (K1/K2) is checked by output_problem where it is called.
+    """
+    if report is not None:
+        if report.exists() and file.exists() and os.path.samefile(report, file):
+            return f"--report {report} would overwrite the input file {file}; give another file"
+        if tree_dir is not None and report.expanduser().resolve() == tree_dir.expanduser().resolve():
+            return f"--report {report} is also the --tree-dir; give two different paths"
+        if report.is_file() and not _is_prove_report(report):
+            return f"--report {report} exists and is not a prove report; give a new file or remove it first"
+    if tree_dir is not None and tree_dir.exists() and not tree_dir.is_dir():
+        return f"--tree-dir {tree_dir} is a file, not a folder; give a folder for the search trees"
+    return None
+
+
+def _is_prove_report(path: Path) -> bool:
+    """Whether `path` is empty or holds what FileReport.save writes (so replacing it loses nothing)."""
+    import json
+
+    try:
+        if path.stat().st_size > 64 << 20:  # no report is this large; do not read a big file to find out
+            return False
+        text = path.read_text(encoding="utf-8")
+        if not text.strip():
+            return True
+        data = json.loads(text)
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and {"file", "theorems"} <= data.keys()
 
 
 def _whole_mode(mode: str, generator: Any) -> bool:

@@ -1,0 +1,100 @@
+"""`prover prove` never destroys a user's file with its own outputs, keeps the user's indentation, and
+keeps stderr free of the live progress table when it is not a terminal (new-user findings K32-K34)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from prover.cli import app
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+DEMO = EXAMPLES / "demo.lean"
+CASSETTE = EXAMPLES / "demo.cassette.jsonl"
+
+runner = CliRunner()
+
+
+def prove(path: Path, *extra: str) -> tuple[int, str, str]:
+    args = ["prove", str(path), "--backend", "replay", "--cassette", str(CASSETTE), "--generator", "fixed", *extra]
+    result = runner.invoke(app, args)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Path:
+    target = tmp_path / "same.lean"
+    shutil.copy(DEMO, target)
+    return target
+
+
+# -- K34: --report / --tree-dir naming a user's file --------------------------------------------------------
+
+
+@pytest.mark.parametrize("write", [False, True])
+def test_report_naming_the_input_file_is_refused_before_searching(demo: Path, write: bool) -> None:
+    """K34: `prove same.lean -r same.lean` replaced the .lean text by the JSON report (rc 1, no backup);
+    with -w it wrote the proofs, then the report over them."""
+    original = demo.read_bytes()
+    code, out, err = prove(demo, "-r", str(demo), *(["-w"] if write else []))
+    assert code == 2, out + err
+    assert err.strip().count("\n") == 0 and "would overwrite the input file" in err
+    assert demo.read_bytes() == original
+    assert list(demo.parent.iterdir()) == [demo]  # no backup, no report: nothing ran
+
+
+def test_report_naming_a_symlink_to_the_input_is_refused(demo: Path) -> None:
+    link = demo.parent / "r.json"
+    link.symlink_to(demo)
+    code, _, err = prove(demo, "-r", str(link))
+    assert code == 2 and "would overwrite the input file" in err and demo.read_bytes() == DEMO.read_bytes()
+
+
+@pytest.mark.parametrize("content", ["[lean]\nbackend = 'replay'\n", '{"not": "a report"}\n', "\x00\x01binary"])
+def test_report_naming_another_users_file_is_refused(demo: Path, tmp_path: Path, content: str) -> None:
+    other = tmp_path / "notes.toml"
+    other.write_text(content, encoding="utf-8")
+    code, _, err = prove(demo, "-r", str(other))
+    assert code == 2 and "exists and is not a prove report" in err
+    assert other.read_text(encoding="utf-8") == content
+
+
+def test_report_naming_the_cassette_is_refused(demo: Path, tmp_path: Path) -> None:
+    cassette = tmp_path / "c.jsonl"
+    shutil.copy(CASSETTE, cassette)
+    args = ["prove", str(demo), "--backend", "replay", "--cassette", str(cassette), "-g", "fixed", "-r", str(cassette)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and cassette.read_bytes() == CASSETTE.read_bytes()
+
+
+@pytest.mark.parametrize("previous", ["", "from_run"])
+def test_an_earlier_report_or_an_empty_file_is_replaced(demo: Path, tmp_path: Path, previous: str) -> None:
+    report = tmp_path / "report.json"
+    if previous:
+        prove(demo, "-r", str(report))
+    else:
+        report.write_text("", encoding="utf-8")  # e.g. made by mktemp
+    code, out, err = prove(demo, "-r", str(report), "-t", "mathd_algebra_182")
+    assert code == 0, out + err
+    assert [t["name"] for t in json.loads(report.read_text(encoding="utf-8"))["theorems"]] == ["mathd_algebra_182"]
+
+
+def test_tree_dir_naming_a_file_is_refused_before_searching(demo: Path, tmp_path: Path) -> None:
+    """K34/K1: `--tree-dir same.lean` (a file) was a FileExistsError traceback after the search."""
+    other = tmp_path / "same2.lean"
+    shutil.copy(DEMO, other)
+    report = tmp_path / "r.json"
+    code, _, err = prove(demo, "--tree-dir", str(other), "-r", str(report), "-w")
+    assert code == 2 and err.strip().count("\n") == 0 and "is a file, not a folder" in err
+    assert other.read_bytes() == DEMO.read_bytes() and demo.read_bytes() == DEMO.read_bytes()
+    assert not report.exists()
+
+
+def test_report_and_tree_dir_the_same_path_is_refused(demo: Path, tmp_path: Path) -> None:
+    both = tmp_path / "out"
+    code, _, err = prove(demo, "--tree-dir", str(both), "-r", str(both))
+    assert code == 2 and "is also the --tree-dir" in err and not both.exists()
