@@ -109,6 +109,38 @@ def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# Keys that name files or folders. In a config file a relative one is relative to the file's folder
+# (like `include` in most config formats), so `--config some/dir/x.toml` works from any directory; on the
+# command line it stays relative to the current directory. `generator.model` may be a hub id
+# ("org/name"): it is rebased only when it is explicitly relative (`./`, `../`) or names an existing path there.
+_PATH_KEYS: dict[str, tuple[str, ...]] = {
+    "lean": ("cassette", "project", "repl_binary"),
+    "sweep": ("benchmark", "few_shot", "output"),
+}
+
+
+def _rebase_paths(data: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """`data` (a parsed config file) with its relative path keys made relative to `folder`."""
+
+    def rebased(value: str) -> str:
+        if value.startswith("~") or Path(value).is_absolute():
+            return value
+        return str(folder / value)
+
+    out = dict(data)
+    for section, keys in _PATH_KEYS.items():
+        sec = out.get(section)
+        if isinstance(sec, dict):
+            out[section] = {k: rebased(v) if k in keys and isinstance(v, str) and v else v for k, v in sec.items()}
+    gen = out.get("generator")
+    if isinstance(gen, dict) and isinstance(gen.get("model"), str) and gen["model"]:
+        model = gen["model"]
+        explicit = model.startswith(("./", "../"))
+        if not model.startswith("~") and not Path(model).is_absolute() and (explicit or (folder / model).exists()):
+            out["generator"] = {**gen, "model": str(folder / model)}
+    return out
+
+
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> ProverConfig:
     """Load a TOML config (if given) and apply nested `overrides` (CLI flags); `None` values are ignored."""
     return load_config_as(ProverConfig, path, overrides)
@@ -133,14 +165,25 @@ def load_config_as(
             data = tomllib.loads(p.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise ConfigError(f"config file not found: {p}") from None
+        except IsADirectoryError:
+            raise ConfigError(f"config file {p} is a directory") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"config file {p} is not UTF-8 text") from None
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {p}: {exc.strerror or exc}") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"invalid TOML in {p}: {exc}") from None
+        data = _rebase_paths(data, p.parent)
     if base:
         data = _deep_merge(base, data)
+    given: set[tuple[str, str]] = set()  # (section, key) set by a command-line flag
     if overrides:
         cleaned = {s: {k: v for k, v in sec.items() if v is not None} for s, sec in overrides.items()}
         data = _deep_merge(data, {s: sec for s, sec in cleaned.items() if sec})
+        given = {(s, k) for s, sec in cleaned.items() for k in sec}
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_one_line(exc, source)) from None
+        loc = tuple(str(p) for p in exc.errors()[0]["loc"][:2])
+        # A bad value that came from a flag is the command line's, not the file's or the defaults'.
+        raise ConfigError(_one_line(exc, "(command line)" if loc in given else source)) from None
