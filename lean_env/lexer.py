@@ -128,12 +128,26 @@ HASH_COMMANDS: frozenset[str] = frozenset(
 )
 
 
+def unescape_name(name: str) -> str:
+    """The name as Lean resolves it: `Lean.«ofReduceBool»` -> `Lean.ofReduceBool` (`«»` only quote a
+    component) and `_root_.sorryAx` -> `sorryAx` (`_root_` only anchors resolution at the root namespace)."""
+    if "«" in name:
+        name = name.replace("«", "").replace("»", "")
+    while name.startswith("_root_."):
+        name = name[len("_root_.") :]
+    return name
+
+
 def is_hash_command(name: str) -> bool:
     """Whether `#name` (without the `#`) is a command token rather than `#` notation applied to `name`.
 
-    A `#` name with an underscore counts as a command too (the naming convention of `#find_home`,
-    `#min_imports`, ...), so that a command missing from `HASH_COMMANDS` is still taken as one."""
-    name = name.replace("«", "").replace("»", "")
+    The one answer for the lexer and the tactic filter. `name` is compared unescaped (`unescape_name`), so
+    `#_root_.s` and `#«s»` are notation on `s`, as Lean reads them; `#_root_.eval` and `#«eval»` are taken as
+    commands although Lean reads `#` then a name there (no token starts `#_root_` or `#«`), which only errs
+    on the side of refusal. A `#`
+    name with an underscore counts as a command too (the naming convention of `#find_home`, `#min_imports`,
+    ...), so that a command missing from `HASH_COMMANDS` is still taken as one."""
+    name = unescape_name(name)
     return name in HASH_COMMANDS or name.split(".", 1)[0] in HASH_COMMANDS or "_" in name.strip("_")
 
 

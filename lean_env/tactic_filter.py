@@ -36,7 +36,27 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from lean_env.lexer import LexError, Token, TokenKind, tokenize
+from lean_env.lexer import (
+    COMMAND_KEYWORDS,
+    HASH_COMMANDS,
+    LexError,
+    Token,
+    TokenKind,
+    is_hash_command,
+    tokenize,
+    unescape_name,
+)
+
+__all__ = [
+    "DECLARATION_KEYWORDS",
+    "HASH_COMMANDS",  # the lexer's, re-exported: one list for the lexer and the filter
+    "check_tactic",
+    "check_tactic_lexed",
+    "is_allowed",
+    "is_hash_command",
+    "make_checker",
+    "unescape_name",
+]
 
 _GIVE_UP = {
     "sorry": "`sorry` gives up on the goal",
@@ -117,165 +137,18 @@ _ADMITS = {
 _TERM_ADMIT = ("exact?", "%")
 _TERM_ADMIT_REASON = "`exact?%` elaborates to `sorry` when it finds no proof"
 
-# Every command keyword of Lean core, Batteries and Mathlib that can start a command (Lean's
-# `Lean.Parser.Command`, `Lean.Parser.Term` attribute/modifier keywords, Batteries' `alias`, Mathlib's
-# `lemma`, `irreducible_def`, `notation3`, `proof_wanted`, `simproc_decl`, ...). Inside a proof each can
-# only end the tactic block early and add something to the file. `open` is handled apart (the tactic
-# `open ... in tac` is fine). `module` is not here: besides the file header keyword it is Mathlib's
-# `module` tactic (Mathlib.Tactic.Module), used in real proofs (compfiles Imo2013P2).
-DECLARATION_KEYWORDS = frozenset(
-    {
-        "theorem",
-        "lemma",
-        "def",
-        "example",
-        "axiom",
-        "axioms",
-        "instance",
-        "abbrev",
-        "opaque",
-        "structure",
-        "class",
-        "inductive",
-        "coinductive",
-        "mutual",
-        "namespace",
-        "section",
-        "end",
-        "import",
-        "universe",
-        "universes",
-        "variable",
-        "variables",
-        "omit",
-        "include",
-        "noncomputable",
-        "private",
-        "protected",
-        "partial",
-        "nonrec",
-        "export",
-        "public",
-        "meta",
-        "alias",
-        "notation3",
-        "irreducible_def",
-        "simproc",
-        "simproc_decl",
-        "dsimproc",
-        "dsimproc_decl",
-        "builtin_simproc",
-        "builtin_simproc_decl",
-        "builtin_dsimproc",
-        "proof_wanted",
-        "add_decl_doc",
-        "declare_syntax_cat",
-        "declare_simp_like_tactic",
-        "declare_config_elab",
-        "register_simp_attr",
-        "register_option",
-        "register_builtin_option",
-        "register_hint",
-        "register_label_attr",
-        "initialize_simps_projections",
-        "mk_iff_of_inductive_prop",
-        "library_note",
-        "assert_not_exists",
-        "assert_not_imported",
-        "suppress_compilation",
-        "unseal",
-        "seal",
-        "recall",
-        "sudo",
-        "unif_hint",
-        "binder_predicate",
-        "grind_pattern",
-        "recommended_spelling",
-        "add_aesop_rules",
-        "erase_aesop_rules",
-        "declare_aesop_rule_sets",
-        "compile_inductive",
-        "compile_def",
-        "init_quot",
-        "count_heartbeats",
-        "whatsnew",
-        "tactic_extension",
-        "register_tactic_tag",
-        "show_panel_widgets",
-    }
-)
-
-# `#` commands of Lean core, Batteries and Mathlib. Lean's lexer reads `#eval` as one token only because
-# `#eval` is in the token table; `#s` (no such token) is `#` followed by the identifier `s`, which is
-# Mathlib's `Finset.card` notation. A `#` name with an underscore is also taken as a command (the
-# naming convention of `#find_home`, `#min_imports`, ...) so that commands missing here err on the
-# side of refusal.
-HASH_COMMANDS = frozenset(
-    {
-        "eval",
-        "eval!",
-        "check",
-        "check_failure",
-        "print",
-        "reduce",
-        "exit",
-        "synth",
-        "help",
-        "guard",
-        "guard_msgs",
-        "guard_expr",
-        "guard_target",
-        "guard_hyp",
-        "check_tactic",
-        "check_simp",
-        "version",
-        "where",
-        "time",
-        "lint",
-        "find",
-        "find_home",
-        "simp",
-        "norm_num",
-        "conv",
-        "whnf",
-        "whnfR",
-        "unfold?",
-        "explode",
-        "align",
-        "align_import",
-        "noalign",
-        "minimize_imports",
-        "min_imports",
-        "import_path",
-        "long_names",
-        "list_linters",
-        "show_unused",
-        "count_heartbeats",
-        "adaptation_note",
-        "sample",
-        "test",
-        "leansearch",
-        "loogle",
-        "moogle",
-        "statesearch",
-        "kerodon",
-        "stacks",
-        "help_tactic",
-        "instances",
-        "widget",
-        "html",
-        "reset_grind_attrs",
-        "grind_lint",
-        "discr_tree_key",
-        "discr_tree_simp_key",
-        "push_neg",
-        "trans_imports",
-        "redundant_imports",
-        "clear_deprecations",
-        "info_trees",
-        "dump_async_env_state",
-    }
-)
+# Every command keyword of Lean core, Batteries, Mathlib and compfiles (`lean_env.lexer.COMMAND_KEYWORDS`, the one
+# list, with its sources): inside a proof each can only end the tactic block early and add something to the file.
+# Left out, because a rule of their own decides: `open` (the tactic `open ... in tac` is fine, `_open_reason`),
+# `set_option`, `deriving`, `local`, `scoped` (refused as `_REFUSED_WORDS`, with their own reason), and `module`:
+# besides the file header keyword it is Mathlib's `module` tactic (Mathlib.Tactic.Module), used in real proofs
+# (compfiles Imo2013P2). Added: Lean 3's `axioms`, `universes`, `variables`, which a model trained on Lean 3
+# text may still write (refusing them costs nothing).
+DECLARATION_KEYWORDS = (COMMAND_KEYWORDS - {"open", "set_option", "deriving", "local", "scoped", "module"}) | {
+    "axioms",
+    "universes",
+    "variables",
+}
 
 _REFUSED_PREFIXES: tuple[tuple[str, str], ...] = (
     ("IO.", "IO actions run arbitrary code"),
@@ -301,22 +174,6 @@ _REFUSED_PREFIXES: tuple[tuple[str, str], ...] = (
 )
 
 _IO_NAMES = frozenset({"IO", "EIO", "BaseIO"})
-
-
-def unescape_name(name: str) -> str:
-    """The name as Lean resolves it: `Lean.«ofReduceBool»` -> `Lean.ofReduceBool` (`«»` only quote a
-    component) and `_root_.sorryAx` -> `sorryAx` (`_root_` only anchors resolution at the root)."""
-    if "«" in name:
-        name = name.replace("«", "").replace("»", "")
-    while name.startswith("_root_."):
-        name = name[len("_root_.") :]
-    return name
-
-
-def is_hash_command(name: str) -> bool:
-    """Whether `#name` (without the `#`) is a command token rather than `#` notation applied to `name`."""
-    name = unescape_name(name)
-    return name in HASH_COMMANDS or name.split(".", 1)[0] in HASH_COMMANDS or "_" in name.strip("_")
 
 
 def _identifier_reason(name: str, allow_native_decide: bool) -> str | None:

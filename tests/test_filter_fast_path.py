@@ -20,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lean_env import tactic_filter
+from lean_env.lexer import COMMAND_KEYWORDS
 from lean_env.tactic_filter import check_tactic, check_tactic_lexed
 
 TESTS = Path(__file__).parent
@@ -98,6 +99,15 @@ def test_same_verdicts_on_the_adversarial_and_filter_tables() -> None:
 )
 def test_same_verdicts_on_boundary_cases(text: str) -> None:
     assert_same_verdict(text)
+
+
+@pytest.mark.parametrize("word", sorted(COMMAND_KEYWORDS - {"module"}))
+def test_every_command_keyword_takes_the_full_path(word: str) -> None:
+    """A text with any command keyword of the lexer's one list is never passed by the fast path alone
+    (`module` is Mathlib's `module` tactic as well, allowed on both paths: tests/test_tactic_filter.py)."""
+    for text in (f"simp\n{word} x : True := trivial", f"{word}", f"exact h\n  {word}"):
+        assert not tactic_filter._surely_harmless(text), text
+        assert_same_verdict(text)
 
 
 _WORDS = sorted(

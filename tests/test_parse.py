@@ -529,6 +529,25 @@ def test_hash_notation_vs_hash_command() -> None:
     assert decl.statement.endswith("#s ≤ #s + 1") and decl.proof == "by\n  sorry"
 
 
+def test_hash_notation_on_escaped_and_root_names() -> None:
+    """`#_root_.s` and `#«s»` are `#` notation on the names `s` (`_root_.` only anchors a name, `«»` only quote a
+    component): the lexer and the tactic filter share one `is_hash_command`, so both read them as notation.
+    `#_root_.eval` stays a command token to both (Lean reads `#` then a name there, as no token starts
+    `#_root_`, so this only errs on the side of refusal); `#«eval»` is `#` then `«eval»` as in Lean, and
+    the filter refuses it all the same."""
+    from lean_env.tactic_filter import check_tactic
+
+    for text in ("#_root_.s", "#«s»", "#_root_.«s».card"):
+        kinds = [t.kind for t in tokenize(text)]
+        assert kinds == [TokenKind.SYMBOL, TokenKind.IDENT], text
+        assert check_tactic(f"exact foo ({text})") is None, text
+    for text in ("#_root_.eval", "#min_imports"):
+        assert [t.kind for t in tokenize(text)] == [TokenKind.KEYWORD_HASH], text
+    assert [t.kind for t in tokenize("#«eval»")] == [TokenKind.SYMBOL, TokenKind.IDENT]
+    for text in ("#_root_.eval 1", "#«eval» 1", "#_root_.«eval» 1"):
+        assert check_tactic(f"simp\n{text}") is not None, text
+
+
 def test_parse_command_lists_holes(tmp_path: Path) -> None:
     """`prover parse` shows each theorem's holes (statement sorries are no holes) and --json carries them."""
     from typer.testing import CliRunner

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from lean_env.lexer import COMMAND_KEYWORDS
 from lean_env.tactic_filter import check_tactic, is_allowed
 
 REFUSED = [
@@ -176,6 +177,36 @@ def test_every_command_keyword_is_refused_alone_on_a_line() -> None:
         reason = check_tactic(f"simp\n{word} x")
         assert reason is not None and word in reason, word
         assert check_tactic(f"simp\n«{word}» x") is not None, word
+
+
+# The command keywords of `lean_env.lexer.COMMAND_KEYWORDS` the filter does not refuse as commands wherever they
+# stand: `open` (the tactic `open … in tac`, `_open_reason`) and `module` (Mathlib's `module` tactic). The other
+# ambiguous ones (`set_option`, `deriving`, `local`, `scoped`) are refused by their own rule (`_REFUSED_WORDS`).
+COMMAND_KEYWORDS_NOT_REFUSED_ALONE = frozenset({"open", "module"})
+
+
+@pytest.mark.parametrize("word", sorted(COMMAND_KEYWORDS - COMMAND_KEYWORDS_NOT_REFUSED_ALONE))
+def test_every_lexer_command_keyword_is_refused_on_its_own_line(word: str) -> None:
+    """One list of command keywords (the lexer's, with sources): each one after a tactic would end the tactic
+    block and start a command (compfiles' `problem`, Lean's `with_weak_namespace`, Mathlib's `variable?`, ...),
+    so each is refused on the fast path (`check_tactic`), on the full path and by a search's checker."""
+    from lean_env.tactic_filter import check_tactic_lexed, make_checker
+
+    text = f"simp\n{word} x : True := trivial"
+    for check in (check_tactic, check_tactic_lexed, make_checker()):
+        reason = check(text)
+        assert reason is not None and word in reason, (word, reason)
+
+
+def test_the_filter_keeps_no_command_list_of_its_own() -> None:
+    from lean_env import lexer, tactic_filter
+
+    assert tactic_filter.HASH_COMMANDS is lexer.HASH_COMMANDS
+    assert tactic_filter.is_hash_command is lexer.is_hash_command
+    assert tactic_filter.unescape_name is lexer.unescape_name
+    excluded = {"open", "set_option", "deriving", "local", "scoped", "module"}
+    expected = (COMMAND_KEYWORDS - excluded) | {"axioms", "universes", "variables"}
+    assert expected == tactic_filter.DECLARATION_KEYWORDS
 
 
 def test_hash_commands_and_notation() -> None:
