@@ -3,8 +3,11 @@ keeps stderr free of the live progress table when it is not a terminal (new-user
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -98,3 +101,33 @@ def test_report_and_tree_dir_the_same_path_is_refused(demo: Path, tmp_path: Path
     both = tmp_path / "out"
     code, _, err = prove(demo, "--tree-dir", str(both), "-r", str(both))
     assert code == 2 and "is also the --tree-dir" in err and not both.exists()
+
+
+# -- K33: the live progress table only on a terminal ----------------------------------------------------------
+
+
+def test_no_progress_table_when_stderr_is_a_log_file(demo: Path, tmp_path: Path) -> None:
+    """K33: `prover prove F 2>log` (CI) ended with the "proof search" table on stderr, repeating stdout's."""
+    log = tmp_path / "log"
+    with log.open("w", encoding="utf-8") as err:
+        args = ["--backend", "replay", "--cassette", str(CASSETTE), "--generator", "fixed"]
+        proc = subprocess.run(
+            [sys.executable, "-m", "prover.cli", "prove", str(demo), *args],
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+            timeout=120,
+        )
+    assert proc.returncode == 1 and "4/5 proved" in " ".join(proc.stdout.split())  # the summary: stdout
+    assert log.read_text(encoding="utf-8") == ""
+
+
+def test_the_progress_table_is_shown_on_a_terminal(demo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rich.console import Console
+
+    import prover.commands.prove as prove_command
+
+    screen = io.StringIO()
+    monkeypatch.setattr(prove_command, "err_console", Console(file=screen, force_terminal=True, width=100))
+    code, _, err = prove(demo)
+    assert code == 1 and "proof search" in screen.getvalue() and "proof search" not in err

@@ -292,7 +292,11 @@ def _prove_whole(targets: Any, setup: Any, verifier: Any, num_proofs: int, repor
 
 
 class _ProgressDisplay:
-    """Live table: theorem, expansions, best depth, elapsed time, status."""
+    """Live table on a terminal's stderr: theorem, expansions, best depth, elapsed time, status.
+
+    Nothing when stderr is not a terminal (CI logs, `2>log`): rich's Live prints its last frame when it
+    stops even there (rich Live.stop -> refresh), which repeated the summary table stdout gets anyway (K33).
+    """
 
     def __init__(self, names: list[str]) -> None:
         import threading
@@ -303,15 +307,18 @@ class _ProgressDisplay:
             name: {"status": "queued", "expansions": 0, "depth": 0, "start": None, "elapsed": 0.0} for name in names
         }
         self.lock = threading.Lock()  # searches report from several threads
-        self.live = Live(self._render(), console=err_console, refresh_per_second=4, transient=False)
+        shown = err_console.is_terminal
+        self.live = Live(self._render(), console=err_console, refresh_per_second=4, transient=False) if shown else None
 
     def __enter__(self) -> _ProgressDisplay:
-        self.live.__enter__()
+        if self.live is not None:
+            self.live.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.live.update(self._render())
-        self.live.__exit__(None, None, None)
+        if self.live is not None:
+            self.live.update(self._render())
+            self.live.__exit__(None, None, None)
 
     def update(self, name: str, event: Any) -> None:
         with self.lock:
@@ -325,7 +332,8 @@ class _ProgressDisplay:
         row["expansions"] = getattr(event, "expansions", row["expansions"])
         row["depth"] = max(row["depth"], getattr(event, "max_depth", 0))
         row["elapsed"] = getattr(event, "elapsed_s", time.monotonic() - row["start"])
-        self.live.update(self._render())
+        if self.live is not None:
+            self.live.update(self._render())
 
     def done(self, entry: Any) -> None:
         with self.lock:
@@ -337,7 +345,8 @@ class _ProgressDisplay:
         row["expansions"] = entry.stats.get("expansions", row["expansions"])
         row["depth"] = entry.stats.get("max_depth", row["depth"])
         row["elapsed"] = entry.stats.get("total_time_s", row["elapsed"])
-        self.live.update(self._render())
+        if self.live is not None:
+            self.live.update(self._render())
 
     def _render(self) -> Any:
         from rich.table import Table
