@@ -228,6 +228,7 @@ class ReplayVerifier:
 def _signature(statement: str) -> str:
     """A statement without its modifiers, keyword and declared name, whitespace-normalised: what it states."""
     from lean_env.cassette import normalize_statement
+    from lean_env.parse import TARGET_KEYWORDS
 
     try:
         tokens = tokenize(statement, keep_comments=False)
@@ -241,7 +242,7 @@ def _signature(statement: str) -> str:
             chars[tok.start : tok.end] = ["∈", ""]
     statement = "".join(chars)
     for i, tok in enumerate(tokens):
-        if tok.kind is TokenKind.IDENT and tok.text in ("theorem", "lemma", "example"):
+        if tok.kind is TokenKind.IDENT and tok.text in TARGET_KEYWORDS:  # compfiles' `problem` is a `theorem`
             named = tok.text != "example" and i + 1 < len(tokens) and tokens[i + 1].kind is TokenKind.IDENT
             return normalize_statement(statement[(tokens[i + 1] if named else tok).end :])
     return normalize_statement(statement)
@@ -283,15 +284,16 @@ def same_theorem(record: TheoremLine, theorem: Theorem) -> str | None:
 
 def _header_context(header: str) -> str:
     """What in a header can change what a statement means: its commands without comments, imports and earlier
-    theorems (`open`, `set_option`, `variable`, `notation`, `instance`, `def`, namespaces, ...), tokens joined by
-    spaces. Imports are left out: `import Mathlib` and `import Mathlib\nimport Aesop` (DeepSeek's miniF2F header)
+    theorems (`open`, `set_option`, `variable`, `notation`, `instance`, `def`, compfiles' `determine`, namespaces,
+    ...), tokens joined by spaces. Earlier theorems are every `Declaration.is_target` kind (`theorem`, `lemma`,
+    `example` and compfiles' `problem`, a synonym of `theorem`: `lean_env.parse.TARGET_KEYWORDS`). Imports are left out: `import Mathlib` and `import Mathlib\nimport Aesop` (DeepSeek's miniF2F header)
     load the same declarations, and a name a statement uses means the same in every import set that has it."""
     from lean_env.errors import LeanParseError
     from lean_env.parse import parse_lean_source
 
     text = header
     try:
-        theorems = [d for d in parse_lean_source(header, "<header>").declarations if d.kind in _PROOF_KINDS]
+        theorems = [d for d in parse_lean_source(header, "<header>").declarations if d.is_target]
     except LeanParseError:
         theorems = []
     for decl in sorted(theorems, key=lambda d: d.span.start, reverse=True):
@@ -311,9 +313,6 @@ def _header_context(header: str) -> str:
             continue
         kept.append(tok.text)
     return " ".join(kept)
-
-
-_PROOF_KINDS = frozenset({"theorem", "lemma", "example"})
 
 
 def _context(cassette: Cassette, name: str | None) -> str | None:

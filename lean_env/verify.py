@@ -31,6 +31,7 @@ from typing import Any
 
 from lean_env.errors import LeanCrashError, LeanEnvError, LeanParseError, LeanTimeoutError, ProtocolError
 from lean_env.lexer import LexError, TokenKind, tokenize
+from lean_env.parse import TARGET_KEYWORDS
 from lean_env.repl import ReplEnv, ReplSettings
 from lean_env.types import ClosingContext, Theorem, indent_block
 from lean_env.verdict import Rejected, Verdict, Verified
@@ -392,21 +393,24 @@ def build_check_source(theorem: Theorem, proof: str) -> CheckSource:
 
 
 def _strip_in_prefixes(statement: str) -> str:
-    # `to_theorem` keeps `set_option ... in` prefixes in the statement; the parser reports them apart.
+    """The statement from its keyword on: `to_theorem` keeps `set_option ... in`/`open ... in` prefixes in the
+    statement, the parser reports them apart. The keyword is any target's (`TARGET_KEYWORDS`: `theorem`, `lemma`,
+    `example` and compfiles' `problem`)."""
     tokens = tokenize(statement, keep_comments=False)
     for tok in tokens:
-        if tok.kind is TokenKind.IDENT and tok.text in ("theorem", "lemma", "example"):
+        if tok.kind is TokenKind.IDENT and tok.text in TARGET_KEYWORDS:
             return statement[tok.start :]
     return statement
 
 
 def _nameable_statement(statement: str) -> str:
-    """`example : P` gets a name so `#print axioms` can ask about it; other statements are unchanged."""
+    """`example : P` gets a name so `#print axioms` can ask about it; other statements (every other
+    `TARGET_KEYWORDS` kind declares a name) are unchanged."""
     for tok in tokenize(statement, keep_comments=False):
-        if tok.kind is TokenKind.IDENT and tok.text in ("theorem", "lemma"):
-            return statement
         if tok.kind is TokenKind.IDENT and tok.text == "example":
             return f"{statement[: tok.start]}theorem {EXAMPLE_NAME}{statement[tok.end :]}"
+        if tok.kind is TokenKind.IDENT and tok.text in TARGET_KEYWORDS:
+            return statement
     return statement
 
 

@@ -271,3 +271,49 @@ def test_a_file_header_that_changes_what_the_statement_means_is_not_the_recorded
     crafted = "import Mathlib\n\nopen Real\n\nlocal instance : Div ℕ := ⟨fun _ _ => 0⟩\n\n"
     verdict = verifier.verify(Theorem("two", "theorem two : (4 : ℕ) / 2 = 2", header=crafted), "norm_num")
     assert isinstance(verdict, Rejected) and "header" in verdict.reason, verdict
+
+
+def test_earlier_compfiles_problems_in_the_header_are_no_context() -> None:
+    """compfiles' `problem` is a theorem (`lean_env.parse.TARGET_KEYWORDS`: its elab_rules elaborate `theorem`,
+    dwrensha/compfiles ProblemExtraction.lean): an earlier `problem` in the header is dropped from the header's
+    context like an earlier `theorem`, so a file that proves one more problem above still matches the record;
+    an earlier `determine` (an `abbrev`: its value is part of what later statements mean) still counts."""
+    cassette = new_cassette("t")
+    recorded = "import Mathlib\nimport ProblemExtraction\n\nproblem_file\n\n"
+    cassette.add_theorem(
+        TheoremLine(
+            kind="theorem",
+            name="two",
+            statement="theorem two : (4 : ℕ) / 2 = 2",
+            header=recorded,
+            initial_state="⊢ 4 / 2 = 2",
+        )
+    )
+    cassette.add_step(
+        StepLine(
+            kind="step", state="⊢ 4 / 2 = 2", tactic="norm_num", result=FinishedOutcome(kind="finished"), theorem="two"
+        )
+    )
+    verifier = ReplayVerifier(cassette)
+    for earlier in ("problem one : (1 : ℕ) = 1 := by\n  rfl\n\n", "theorem one : (1 : ℕ) = 1 := by\n  rfl\n\n"):
+        verdict = verifier.verify(
+            Theorem("two", "theorem two : (4 : ℕ) / 2 = 2", header=recorded + earlier), "norm_num"
+        )
+        assert isinstance(verdict, Verified), (earlier, verdict)
+    answer = recorded + "determine answer : ℕ := 2\n\n"
+    verdict = verifier.verify(Theorem("two", "theorem two : (4 : ℕ) / 2 = 2", header=answer), "norm_num")
+    assert isinstance(verdict, Rejected) and "header" in verdict.reason, verdict
+
+
+def test_a_compfiles_problem_states_what_the_recorded_theorem_states() -> None:
+    """`problem two : P` is `theorem two : P` (compfiles' synonym, `lean_env.parse.TARGET_KEYWORDS`): the replay
+    verifier's statement check strips its keyword and name like a theorem's, so the recorded steps answer for it."""
+    from lean_env.replay import same_theorem
+
+    record = TheoremLine(kind="theorem", name="two", statement="theorem two : (4 : ℕ) / 2 = 2", header="")
+    for statement in (
+        "problem two : (4 : ℕ) / 2 = 2",
+        "set_option maxHeartbeats 400000 in\nproblem two : (4 : ℕ) / 2 = 2",
+    ):
+        assert same_theorem(record, Theorem("two", statement)) is None, statement
+    assert same_theorem(record, Theorem("two", "problem two : (4 : ℕ) / 2 = 3")) is not None

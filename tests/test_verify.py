@@ -232,6 +232,16 @@ def test_examples_get_a_printable_name() -> None:
     assert source.name == "_verify_example"
 
 
+@pytest.mark.parametrize("prefix", ["", "set_option maxHeartbeats 400000 in\n", "open Real in\n"])
+def test_a_compfiles_problem_checks_like_a_theorem(prefix: str) -> None:
+    """compfiles' `problem` is a synonym of `theorem` (`lean_env.parse.TARGET_KEYWORDS`, dwrensha/compfiles
+    ProblemExtraction.lean): the check source keeps its `… in` prefixes and its name, as for a theorem."""
+    header = "import Mathlib\nimport ProblemExtraction\n\nproblem_file\n"
+    source = build_check_source(Theorem("foo", f"{prefix}problem foo : (2 : ℕ) ≤ 5", header=header), "norm_num")
+    assert f"{prefix}problem foo : (2 : ℕ) ≤ 5 := by\n  norm_num\n#print axioms foo\n" in source.text
+    assert source.name == "foo"
+
+
 # -- end to end through a real subprocess ----------------------------------------------------------------
 
 
