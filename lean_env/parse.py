@@ -51,6 +51,7 @@ __all__ = [
     "pair_theorems",
     "parse_lean_file",
     "parse_lean_source",
+    "line_pad",
     "render_script_at",
     "render_whole_proof",
     "replace_proof",
@@ -139,6 +140,8 @@ class Hole:
     0-based order among the declaration's holes, in source order, which is also the order of the REPL's
     `sorries` sorted by position. `parenthesize`: a term-position replacement needs `(by …)` here
     (the `sorry` is an argument, not the whole term after `:=`, `=>`, `<|`, `(`, `⟨` or `,`).
+    `margin` is the whitespace that starts the `sorry`'s line, byte for byte (a tab stays a tab): further
+    lines of a replacement start with it, then spaces up to `indent` (see `line_pad`).
     """
 
     span: Span
@@ -146,6 +149,7 @@ class Hole:
     indent: int
     index: int
     parenthesize: bool = False
+    margin: str = ""
 
 
 @dataclass(frozen=True)
@@ -683,11 +687,15 @@ class _Parser:
 
     def _line_indent(self, offset: int) -> int:
         """Spaces before the first character of the line holding `offset` (a BOM is not indentation)."""
+        return len(self._line_margin(offset))
+
+    def _line_margin(self, offset: int) -> str:
+        """The spaces and tabs that start the line holding `offset`, as written (a BOM is not indentation)."""
         line_start = self.text.rfind("\n", 0, offset) + 1
         if line_start == 0 and self.text.startswith("\ufeff"):
             line_start = 1
         line = self.text[line_start:offset]
-        return len(line) - len(line.lstrip(" \t"))
+        return line[: len(line) - len(line.lstrip(" \t"))]
 
     def _lead_column(self, k: int) -> int:
         """0-based column of the tactic that token k's line begins: its first token, past focusing bullets
@@ -756,13 +764,15 @@ class _Parser:
                 continue
             span = self.src.span(tok.start, tok.end)
             if self._is_tactic_position(k, first):
-                holes.append(Hole(span, "tactic", tok.column - 1, len(holes)))
+                holes.append(Hole(span, "tactic", tok.column - 1, len(holes), margin=self._line_margin(tok.start)))
                 continue
             prev = toks[k - 1]
             nxt = toks[k + 1] if k + 1 < len(toks) else None
             bare_before = prev.text in _BARE_TERM_BEFORE
             bare_after = nxt is None or nxt.line != tok.line or nxt.text in _BARE_TERM_AFTER
-            holes.append(Hole(span, "term", self._lead_column(k) + 2, len(holes), not (bare_before and bare_after)))
+            parens = not (bare_before and bare_after)
+            margin = self._line_margin(tok.start)
+            holes.append(Hole(span, "term", self._lead_column(k) + 2, len(holes), parens, margin))
         return tuple(holes)
 
     def _statement_assign(self, j: int, b: int) -> int | None:
@@ -858,7 +868,7 @@ def render_script_at(hole: Hole, script: str, newline: str = "\n") -> str:
     lines = dedent_script(script).split("\n")
     if not lines[0]:
         raise ValueError("the proof script is empty")
-    pad = " " * hole.indent
+    pad = line_pad(hole.margin, hole.indent)
     if hole.position == "tactic":
         return newline.join([lines[0]] + [pad + ln if ln else "" for ln in lines[1:]])
     one_line = len(lines) == 1
@@ -868,18 +878,37 @@ def render_script_at(hole: Hole, script: str, newline: str = "\n") -> str:
 
 def render_whole_proof(decl: TheoremDecl, script: str, newline: str = "\n") -> Edit:
     """The edit that replaces `decl`'s whole proof by `by` + `script` (or adds `:= by …` where the
-    declaration has no proof), the script indented 2 columns past the declaration. The `:=` and the
-    statement are kept byte for byte; lines are joined with `newline`. Raises ValueError for an empty script.
+    declaration has no proof), the script's lines starting as the proof's first tactic line did (`by` then
+    a line of its own: its spaces or tabs byte for byte), else 2 columns past the declaration. The `:=`
+    and the statement are kept byte for byte; lines are joined with `newline`. Raises ValueError for an
+    empty script.
     """
     lines = dedent_script(script).split("\n")
     if not lines[0]:
         raise ValueError("the new proof is empty")
-    pad = " " * (decl.indent + 2)
+    pad = _proof_margin(decl) or " " * (decl.indent + 2)
     body = newline.join(["by"] + [pad + ln if ln else "" for ln in lines])
     if decl.assign_span is not None and decl.proof_span is not None:
         return Edit(_between(decl.assign_span, decl.proof_span), " " + body)
     end = decl.proof_span if decl.proof_span is not None else decl.statement_span
     return Edit(_between(decl.statement_span, end), " := " + body)
+
+
+def line_pad(margin: str, column: int) -> str:
+    """The text that starts a further line of a replacement at `column` (code points) on a line whose own
+    indentation was `margin`: the margin as written (a tab stays a tab, so the user's characters stay
+    at that place), then spaces; cut when the column is left of the margin's end."""
+    return margin[:column] if len(margin) >= column else margin + " " * (column - len(margin))
+
+
+def _proof_margin(decl: TheoremDecl) -> str:
+    """The spaces/tabs of the first tactic line of a `by`-then-newline proof (`:= by\n\tsorry` -> "\t"),
+    or "" when the proof has no such line (`:= by sorry`, a term, no proof)."""
+    lines = decl.proof.split("\n")
+    if len(lines) < 2 or lines[0].strip() != "by":
+        return ""
+    first = next((ln for ln in lines[1:] if ln.strip()), "")
+    return first[: len(first) - len(first.lstrip(" \t"))]
 
 
 def _between(first: Span, last: Span) -> Span:

@@ -131,3 +131,36 @@ def test_the_progress_table_is_shown_on_a_terminal(demo: Path, monkeypatch: pyte
     monkeypatch.setattr(prove_command, "err_console", Console(file=screen, force_terminal=True, width=100))
     code, _, err = prove(demo)
     assert code == 1 and "proof search" in screen.getvalue() and "proof search" not in err
+
+
+# -- K32: a filled proof keeps the indentation characters the user's proof used there ---------------------------
+
+
+@pytest.mark.parametrize("margin", ["\t", "    "])
+def test_a_proof_that_is_just_sorry_keeps_its_indentation(demo: Path, margin: str) -> None:
+    """K32: `sed 's/^  sorry$/\\tsorry/' demo.lean`, prove -w: `\\tsorry` became `  ring` (two spaces, the
+    whole-proof rendering's own); four spaces became two the same way. Only the hole's bytes may change."""
+    demo.write_text(DEMO.read_text(encoding="utf-8").replace("\n  sorry\n", f"\n{margin}sorry\n"), encoding="utf-8")
+    code, out, err = prove(demo, "-w")
+    assert code == 1, out + err  # mathd_algebra_141 has no recorded proof
+    text = demo.read_text(encoding="utf-8")
+    assert f"= 21 * y + 14 := by\n{margin}ring\n" in text
+    assert f"x = 3 := by\n{margin}linarith\n" in text and f"369 := by\n{margin}sorry\n" in text
+    assert "\n  ring" not in text
+
+
+def test_further_lines_of_a_fill_keep_the_holes_line_margin() -> None:
+    from lean_env.edits import Edit, apply_edits
+    from lean_env.parse import parse_lean_source, render_script_at, render_whole_proof
+
+    src = "theorem t (p q : Prop) (hp : p) (hq : q) : p ∧ q := by\n\tconstructor\n\t· sorry\n\texact ⟨sorry, hq⟩.1\n"
+    decl = parse_lean_source(src).theorems[0]
+    tactic, term = decl.holes
+    assert (tactic.margin, term.margin) == ("\t", "\t")
+    filled = apply_edits(src, [Edit(h.span, render_script_at(h, "skip\nexact hp")) for h in (tactic, term)])
+    assert filled.endswith("\t· skip\n\t  exact hp\n\texact ⟨by\n\t  skip\n\t  exact hp, hq⟩.1\n")
+    # A proof on the `by` line has no tactic line to follow: 2 columns past the declaration, as before.
+    one = parse_lean_source("theorem s : True := by sorry\n").theorems[0]
+    assert apply_edits("theorem s : True := by sorry\n", [render_whole_proof(one, "trivial")]).endswith(
+        ":= by\n  trivial\n"
+    )
