@@ -85,6 +85,12 @@ class ReplayEnv(ClosingContext):
             raise TheoremStartError(
                 f"theorem {record.name!r}: the replay cassette {self.cassette.path} has no recorded initial state"
             )
+        # A record found by name may state another theorem: its recorded goal is then not this one's, and a
+        # search on it would "prove" the wrong goal (the verifier rejects it later, after the whole search).
+        # A request by name alone (an empty statement) has nothing to compare.
+        mismatch = same_theorem(record, theorem) if theorem.statement.strip() else None
+        if mismatch is not None:
+            raise TheoremStartError(f"theorem {theorem.name!r}: {mismatch}")
         return ProofState.from_pp(record.initial_state, handle=f"replay:{record.name}")
 
     def start_hole(self, target: HoleTarget) -> ProofState:

@@ -101,3 +101,20 @@ def test_skeleton_config_runs_from_another_directory(tmp_path: Path, monkeypatch
     monkeypatch.chdir(tmp_path)
     code, out = run("prove", str(target), "--config", str(EXAMPLES / "skeleton.toml"))
     assert code == 0, out
+
+
+# K12: a theorem whose statement differs from the cassette's is a failed start, before any search.
+def test_replay_start_refuses_a_theorem_with_another_statement(tmp_path: Path) -> None:
+    import json
+
+    path = tmp_path / "f.lean"
+    path.write_text(
+        "import Mathlib\n\ntheorem mathd_algebra_182 (y : ℂ) : 7 * (3 * y + 2) = 21 * y + 15 := by\n  sorry\n",
+        encoding="utf-8",
+    )
+    report = tmp_path / "r.json"
+    code, _ = run(*replay_args(path, "-r", str(report)))
+    assert code == 1
+    (entry,) = json.loads(report.read_text(encoding="utf-8"))["theorems"]
+    assert entry["status"] == "failed_start" and "another statement" in entry["message"]
+    assert entry["stats"].get("expansions", 0) == 0 and entry["proof"] is None
