@@ -200,7 +200,9 @@ def memory_figures(hf: Any, model: Any, tok: Any, forbidden: list[int], size: Si
 def lora_figures(model: Any, size: Size, device: str) -> dict[str, Any]:
     """Tokens/s of LoRA steps (r=16 on the attention projections) with gradient checkpointing."""
     import torch
-    from peft import LoraConfig, get_peft_model
+    from peft import LoraConfig
+
+    from train.peft_compat import get_lora_model
 
     model.config.use_cache = False
     # transformers 5.24 renamed gradient_checkpointing_enable (kept as a deprecated alias until v6).
@@ -209,7 +211,7 @@ def lora_figures(model: Any, size: Size, device: str) -> dict[str, Any]:
     else:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     model.enable_input_require_grads()
-    lora = get_peft_model(
+    lora = get_lora_model(
         model, LoraConfig(task_type="CAUSAL_LM", r=16, lora_alpha=32, target_modules=["q_proj", "k_proj", "v_proj", "o_proj"])
     )  # fmt: skip
     lora.train()

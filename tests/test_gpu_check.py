@@ -55,6 +55,32 @@ def test_tiny_gpu_check_runs_on_cpu_without_the_missing_packages(tmp_path: Path)
     assert report["lora"]["tokens_per_s"] > 0 and report["lora"]["trainable_params"] > 0
     assert any(line.startswith("batched speedup at 4 states") for line in lines)
     assert "applies to the GPU run" in proc.stdout
+    # K30: transformers 5.24's "`is_gradient_checkpointing` is deprecated" FutureWarning (read by peft).
+    assert "Warning" not in proc.stderr, proc.stderr[-3000:]
+
+
+def test_lora_wrapping_raises_no_deprecation_warning() -> None:
+    """K30: get_peft_model read the deprecated `is_gradient_checkpointing` (peft PeftModel.__init__); the
+    trainer and gpu_check wrap through train.peft_compat, which feature-detects the new name."""
+    import warnings
+
+    pytest.importorskip("peft")
+    from peft import LoraConfig
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from train.peft_compat import get_lora_model
+
+    config = LlamaConfig(
+        vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
+        num_key_value_heads=1,
+    )  # fmt: skip
+    model = LlamaForCausalLM(config)
+    model.config.use_cache = False
+    lora = LoraConfig(task_type="CAUSAL_LM", r=2, target_modules=["q_proj"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        wrapped = get_lora_model(model, lora)
+    assert any("lora_" in name for name, _ in wrapped.named_parameters())
 
 
 def test_full_size_refuses_without_cuda(tmp_path: Path) -> None:

@@ -128,11 +128,13 @@ def build_model(cfg: TrainConfig, tokenizer: Any) -> Any:
     # Packed rows rely on position ids with no attention mask and no cache (block-diagonal masking).
     model.config.use_cache = False
     if cfg.lora.enabled:
-        from peft import LoraConfig, get_peft_model
+        from peft import LoraConfig
+
+        from train.peft_compat import get_lora_model
 
         if cfg.training.gradient_checkpointing:
             model.enable_input_require_grads()
-        model = get_peft_model(
+        model = get_lora_model(
             model,
             LoraConfig(
                 task_type="CAUSAL_LM",
