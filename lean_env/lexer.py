@@ -271,14 +271,26 @@ def _scan_interpolation(text: str, i: int) -> int:
             if depth == 0:
                 return j + 1
         elif c == '"':
-            nested_interp = j > 0 and text[j - 1] == "!"
-            j = _scan_string(text, j, nested_interp)
+            # A string in the term is interpolated after the keywords that take one right away (`_INTERPOLATING`);
+            # the forms with arguments before the string (`throwErrorAt ref "…"`) are not told apart here.
+            j = _scan_string(text, j, _word_before(text, i, j) in _INTERPOLATING)
             continue
         elif text.startswith("/-", j):
             j = _scan_block_comment(text, j)
             continue
         j += 1
     raise LexError(i, "unterminated `{` in an interpolated string")
+
+
+def _word_before(text: str, lo: int, j: int) -> str:
+    """The identifier characters that end, before blanks, just before `text[j]` (not before `lo`)."""
+    k = j
+    while k > lo and text[k - 1] in " \t\r\n":
+        k -= 1
+    end = k
+    while k > lo and is_id_rest(text[k - 1]):
+        k -= 1
+    return text[k:end]
 
 
 def _scan_raw_string(text: str, i: int) -> int | None:
@@ -447,19 +459,109 @@ def tokenize(text: str, keep_comments: bool = True) -> list[Token]:
     return tokens
 
 
-# Leading tokens before which a string literal is interpolated (`interpolatedStr(term)`): `s!`, `m!`,
-# `f!`, `toString!`-style macros end in `!`; `throwError`/`logInfo`/... take an interpolated string too
-# (leanprover/lean4 src/Lean/Exception.lean, src/Lean/Log.lean).
-_INTERPOLATING = frozenset({"throwError", "logInfo", "logWarning", "logError", "dbg_trace", "panic!"})
+# Where Lean parses a string literal as an interpolated string (`interpolatedStr`, src/Lean/Parser/
+# StrInterpolation.lean): exactly in the syntax declarations of Lean core that take one, all of them listed here.
+# Right after the keyword:
+#   `syntax:max "s!" interpolatedStr(term)`          src/Init/Data/ToString/Macro.lean (lean4@410046a92e80)
+#   `syntax:max "m!" interpolatedStr(term)`          src/Lean/Message.lean
+#   `syntax:max "f!" interpolatedStr(term)`          src/Init/Data/Format/Macro.lean (lean4@39f6a83fe6d0)
+#   `syntax "println! " (interpolatedStr(term) <|> term)`   src/Init/System/IO.lean
+#   `syntax "throwError " (interpolatedStr(term) <|> term)` src/Lean/Exception.lean (lean4@0399a5779e7e)
+#   `"dbg_trace" >> (interpolatedStr termParser <|> termParser)` src/Lean/Parser/Term.lean `dbgTrace` and
+#       src/Lean/Parser/Do.lean `doDbgTrace`
+#   `macro "reportIssue!" s:(interpolatedStr(term) <|> term)`   src/Lean/Meta/Tactic/Grind/Types.lean
+_INTERPOLATING = frozenset({"s!", "m!", "f!", "println!", "throwError", "dbg_trace", "reportIssue!"})
+# After the keyword and one `term:max` (`termParser maxPrec`):
+#   `syntax "throwErrorAt " term:max ppSpace (interpolatedStr(term) <|> term)` src/Lean/Exception.lean
+_INTERPOLATING_AFTER_TERM = frozenset({"throwErrorAt"})
+# After the keyword and an error name (`identWithPartialTrailingDot`), src/Lean/Parser/Term.lean
+# `throwNamedErrorMacro`, `logNamedErrorMacro`, `logNamedWarningMacro` (the named errors of src/Lean/Log.lean):
+_INTERPOLATING_AFTER_NAME = frozenset({"throwNamedError", "logNamedError", "logNamedWarning"})
+# After the keyword, a `termParser maxPrec` and an error name: `throwNamedErrorAtMacro`, `logNamedErrorAtMacro`,
+# `logNamedWarningAtMacro` (same file).
+_INTERPOLATING_AFTER_TERM_AND_NAME = frozenset({"throwNamedErrorAt", "logNamedErrorAt", "logNamedWarningAt"})
+# `macro "trace[" id:ident "]" s:(interpolatedStr(term) <|> term) : doElem` src/Lean/Util/Trace.lean
+# (lean4@0336a8385b8a): this lexer reads `trace[` as `trace` glued to `[`.
+# Everything else is a plain string: `logInfo`, `logWarning`, `logError`, `logInfoAt`, ... are functions taking
+# `MessageData` (src/Lean/Log.lean, lean4@0514f7ca8b36), `panic! ` takes a `termParser` (src/Lean/Parser/Term.lean
+# `panic`), and a name ending in `!` is a keyword only when some syntax declares it.
+
+
+def _ident_is(tokens: list[Token], k: int, words: frozenset[str]) -> bool:
+    return 0 <= k < len(tokens) and tokens[k].kind is TokenKind.IDENT and tokens[k].text in words
+
+
+def _atom_start(tokens: list[Token], k: int) -> int | None:
+    """The index of the first token of the name, literal or bracketed group that ends with `tokens[k]`."""
+    tok = tokens[k]
+    if tok.kind in (TokenKind.IDENT, TokenKind.NUMBER, TokenKind.STRING, TokenKind.CHAR, TokenKind.NAME):
+        return k
+    if tok.kind is not TokenKind.SYMBOL or tok.text not in CLOSE_BRACKETS:
+        return None
+    depth = 0
+    for j in range(k, -1, -1):
+        t = tokens[j]
+        if t.kind is TokenKind.SYMBOL and t.text in CLOSE_BRACKETS:
+            depth += 1
+        elif t.kind is TokenKind.SYMBOL and t.text in OPEN_BRACKETS:
+            depth -= 1
+            if depth == 0:
+                return j
+    return None
+
+
+def _max_term_start(tokens: list[Token], k: int) -> int | None:
+    """The index of the first token of the `term:max` that ends with `tokens[k]`, or None when none does.
+
+    A name, a literal or a bracketed term (`(← getRef)`, `⟨a, b⟩`), with the glued trailing parts Lean
+    parses at max precedence: indexing `stx[0]` and projections `(f x).1`. Enough to find the argument
+    between `throwErrorAt` and its string."""
+    start = _atom_start(tokens, k)
+    while start is not None and start >= 1:
+        head, before = tokens[start], tokens[start - 1]
+        if before.end != head.start:
+            break
+        if head.text == "[":  # `stx[0]`
+            inner = _atom_start(tokens, start - 1)
+        elif before.text == "." and start >= 2 and tokens[start - 2].end == before.start:  # `(f x).1`
+            inner = _atom_start(tokens, start - 2)
+        else:
+            break
+        if inner is None:
+            break
+        start = inner
+    return start
 
 
 def _opens_interpolation(tokens: list[Token], text: str, i: int) -> bool:
-    if not tokens:
+    """Whether the string literal at `text[i]` is an interpolated string, from the tokens before it
+    (see `_INTERPOLATING`: Lean's syntax declarations that take an `interpolatedStr`)."""
+    k = len(tokens) - 1
+    if k < 0:
         return False
-    prev = tokens[-1]
-    if prev.kind is not TokenKind.IDENT:
-        return False
-    return (prev.end == i and prev.text.endswith("!")) or prev.text in _INTERPOLATING
+    if _ident_is(tokens, k, _INTERPOLATING):
+        return True
+    prev = tokens[k]
+    # `trace[cls] "…"`
+    if (
+        prev.text == "]"
+        and k >= 3
+        and tokens[k - 1].kind is TokenKind.IDENT
+        and tokens[k - 2].text == "["
+        and _ident_is(tokens, k - 3, frozenset({"trace"}))
+        and tokens[k - 3].end == tokens[k - 2].start
+    ):
+        return True
+    if _ident_is(tokens, k - 1, _INTERPOLATING_AFTER_NAME) and prev.kind is TokenKind.IDENT:
+        return True
+    start = _max_term_start(tokens, k)
+    if start is not None and _ident_is(tokens, start - 1, _INTERPOLATING_AFTER_TERM):
+        return True
+    if prev.kind is TokenKind.IDENT and k >= 1:
+        start = _max_term_start(tokens, k - 1)
+        if start is not None and _ident_is(tokens, start - 1, _INTERPOLATING_AFTER_TERM_AND_NAME):
+            return True
+    return False
 
 
 def check_brackets(tokens: list[Token]) -> LexError | None:

@@ -519,6 +519,73 @@ def test_literals_hide_sorry(literal: str) -> None:
     assert len(toks) == 1 or (len(toks) == 2 and toks[0].text == "s!"), toks
 
 
+# Where Lean reads a string literal as an interpolated string (`interpolatedStr`, whose `{…}` hold terms that may
+# hold strings of their own): exactly after the syntax that declares one (cited in lean_env.lexer._INTERPOLATING).
+# `"{"}"}"` is one interpolated string (the term `"}"` between braces) but three tokens as plain strings.
+INTERPOLATED_AFTER = [
+    "s!",
+    "s! ",
+    "m!",
+    "f!",
+    "println! ",
+    "throwError ",
+    "dbg_trace ",
+    "reportIssue! ",
+    "throwErrorAt stx ",
+    "throwErrorAt (← getRef) ",
+    "throwErrorAt stx[0] ",
+    "throwErrorAt (f x).1 ",
+    "throwErrorAt ⟨a, b⟩ ",
+    "trace[Meta.debug] ",
+    "throwNamedError lean.unknownIdentifier ",
+    "throwNamedErrorAt ref lean.unknownIdentifier ",
+    "logNamedError lean.unknownIdentifier ",
+    "logNamedErrorAt (← getRef) lean.unknownIdentifier ",
+    "logNamedWarning lean.unknownIdentifier ",
+    "logNamedWarningAt ref lean.unknownIdentifier ",
+]
+# Plain functions taking `MessageData`/`String` (src/Lean/Log.lean `logInfo`, ...), `panic!` (a term), any other
+# name ending in `!`, and a term after `throwErrorAt` that is not at its string argument.
+PLAIN_AFTER = [
+    "logInfo ",
+    "logWarning ",
+    "logError ",
+    "logInfoAt ref ",
+    "panic! ",
+    "panic!",
+    "foo!",
+    "IO.println ",
+    "throwErrorAt ",
+    "f stx ",
+    "trace ",
+]
+
+
+@pytest.mark.parametrize("head", INTERPOLATED_AFTER)
+def test_strings_are_interpolated_after_the_syntax_that_declares_it(head: str) -> None:
+    strings = [t.text for t in tokenize(f'{head}"{{"}}"}}" ++ x') if t.kind is TokenKind.STRING]
+    assert strings == ['"{"}"}"'], head
+
+
+@pytest.mark.parametrize("head", PLAIN_AFTER)
+def test_strings_are_plain_after_functions_and_other_names(head: str) -> None:
+    strings = [t.text for t in tokenize(f'{head}"{{" ++ x ++ "}}"') if t.kind is TokenKind.STRING]
+    assert strings == ['"{"', '"}"'], head
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'm!"a{g (panic!"{")}b"',  # `panic!` takes a term: its `"{"` is plain
+        'm!"a{g (logInfo "{")}b"',
+        's!"a{f s!"{"}"}"}b"',  # a nested `s!` string is interpolated
+        's!"a{f (throwError "{"}"}")}b"',  # so is a `throwError` string
+    ],
+)
+def test_strings_in_an_interpolated_term_follow_the_same_rule(text: str) -> None:
+    assert [(t.kind, t.text) for t in tokenize(text)] == [(TokenKind.IDENT, text[:2]), (TokenKind.STRING, text[2:])]
+
+
 def test_hash_notation_vs_hash_command() -> None:
     """Point 5: `#s` (Mathlib's card notation) is `#` then `s`; `#check` is a command token."""
     kinds = [(t.kind, t.text) for t in tokenize("#s ≤ #check")]
