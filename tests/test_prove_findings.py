@@ -118,3 +118,147 @@ def test_replay_start_refuses_a_theorem_with_another_statement(tmp_path: Path) -
     (entry,) = json.loads(report.read_text(encoding="utf-8"))["theorems"]
     assert entry["status"] == "failed_start" and "another statement" in entry["message"]
     assert entry["stats"].get("expansions", 0) == 0 and entry["proof"] is None
+
+
+# K1 / K2: output paths are checked before any search, one line, rc 2.
+@pytest.mark.parametrize(
+    ("flags", "needle"),
+    [
+        (["--tree-dir", "/proc/nope"], "--tree-dir /proc/nope: cannot create or write there"),
+        (["-r", "/proc/r.json"], "--report /proc/r.json: cannot write in /proc"),
+        (["-r", "/tmp"], "--report /tmp is a directory"),
+    ],
+)
+def test_unwritable_outputs_are_refused_before_the_search(
+    flags: list[str], needle: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import prover.prove
+
+    def no_search(*args: object, **kwargs: object) -> None:
+        raise AssertionError("searched before checking the output paths")
+
+    monkeypatch.setattr(prover.prove, "prove_file", no_search)
+    code, out = run(*replay_args(DEMO, *flags))
+    assert code == 2, out
+    assert needle in one_error_line(out)
+
+
+# K11: a directory given as FILE.
+def test_a_directory_as_file_says_so(tmp_path: Path) -> None:
+    code, out = run(*replay_args(tmp_path))
+    assert code == 2 and "is a directory" in one_error_line(out)
+
+
+# K20: an unknown --template is refused whatever the generator.
+def test_unknown_template_is_refused_with_the_fixed_generator() -> None:
+    code, out = run(*replay_args(DEMO, "--template", "bogus"))
+    assert code == 2 and "unknown template 'bogus'" in one_error_line(out)
+
+
+# K21: a local model path that does not exist is one clean line (no HFValidationError traceback).
+@pytest.mark.parametrize("model", ["/nonexistent", "./nonexistent", "runs/cpu-tiny"])
+def test_missing_local_model_is_one_line(model: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from prover.commands.prove import model_unreachable
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").mkdir()  # README's `-m runs/cpu-tiny` before `prover train` wrote the checkpoint
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    assert model_unreachable("hf", model) == f"no such local checkpoint {model}" + (
+        " (and no hub model of that name is cached)" if model == "runs/cpu-tiny" else ""
+    )
+    code, out = run(*replay_args(DEMO, "-g", "hf", "-m", model))
+    assert code == 2 and "no such local checkpoint" in one_error_line(out)
+
+
+# K5: `--strict` help shows `[lean]` (rich took it for markup and printed "sets  strict").
+def test_prove_option_help_shows_its_brackets() -> None:
+    result = runner.invoke(app, ["prove", "--help"], env={"COLUMNS": "1000"})
+    shown = " ".join(result.output.split())
+    assert "sets [lean] strict." in shown and "sets [lean] pool_size" in shown
+
+
+# K6: long names leave the summary readable: notes below the table, whole, not a 4-character column.
+@pytest.mark.parametrize("width", [80, 100])
+def test_summary_notes_readable_with_long_names(width: int, tmp_path: Path) -> None:
+    source = Path("/work/shared/lean_corpus/formal-conjectures/FormalConjectures/Paper/CasasAlvero.lean")
+    if not source.exists():
+        pytest.skip("the shared corpus is not here")
+    target = tmp_path / "c.lean"
+    shutil.copy(source, target)
+    result = runner.invoke(app, replay_args(target), env={"COLUMNS": str(width)})
+    assert result.exit_code == 1
+    flat = " ".join(result.stdout.split())
+    assert "is not in the replay cassette" in flat  # the whole note, not "the…"
+    assert all(len(line) <= width for line in result.stdout.splitlines())
+    assert "checker" in result.stdout  # the header is not cut to "che…"
+
+
+# K7 / K31: sorries in declarations prove does not target are named, and exit is not 0.
+def test_untargeted_sorries_are_named_and_not_success(tmp_path: Path) -> None:
+    path = tmp_path / "o.lean"
+    path.write_text(
+        "def f (n : Nat) : Nat := n\ndecreasing_by sorry\n\ninstance : Inhabited Nat := by sorry\n\n"
+        "/-- not a `sorry` token: sorry -/\ntheorem t : True := trivial\n",
+        encoding="utf-8",
+    )
+    code, out = run(*replay_args(path))
+    assert code == 1, out
+    assert "2 `sorry` in declarations prove does not search: def f (line 1), instance (anonymous) (line 4)" in out
+    assert "nothing to prove" not in out
+
+
+def test_compfiles_determine_sorry_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "d.lean"
+    path.write_text("determine solution : Nat := sorry\n\nproblem p : solution = 1 := by\n  sorry\n", encoding="utf-8")
+    code, out = run(*replay_args(path))
+    assert "determine solution (line 1)" in out
+    assert code != 0
+
+
+# K8: a name declared twice is refused like Lean, with line:col of the second, before any search.
+def test_duplicate_declaration_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "dup.lean"
+    head = "".join(DEMO.read_text(encoding="utf-8").splitlines(keepends=True)[:8])
+    again = "\ntheorem mathd_algebra_182 (y : ℂ) : 7 * (3 * y + 2) = 21 * y + 14 := by\n  sorry\n"
+    path.write_text(head + again + again, encoding="utf-8")
+    code, out = run(*replay_args(path, "-w"))
+    assert code == 2
+    line = one_error_line(out)
+    assert line.endswith("dup.lean:13:1: 'mathd_algebra_182' has already been declared"), line
+    assert path.read_text(encoding="utf-8") == head + again + again
+
+
+# K9: edits the user made while the search ran are never overwritten.
+def test_write_refuses_when_the_file_changed_during_the_search(demo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import prover.prove
+
+    real = prover.prove.prove_file
+
+    def search_then_user_edits(*args: object, **kwargs: object) -> object:
+        proofs = real(*args, **kwargs)  # type: ignore[arg-type]
+        with demo.open("a", encoding="utf-8") as fh:
+            fh.write("\n-- the user's edit during the search\n")
+        return proofs
+
+    monkeypatch.setattr(prover.prove, "prove_file", search_then_user_edits)
+    code, out = run(*replay_args(demo, "-w", "-t", "mathd_algebra_182"))
+    edited_before = demo.read_text(encoding="utf-8")
+    assert code != 0
+    assert "-- the user's edit during the search" in edited_before and "  sorry" in edited_before
+    assert "changed while the search ran: not written" in out
+    assert "-  sorry\n+  ring\n" in out  # the verified proof, as a diff against the text searched
+    assert not list(demo.parent.glob("*.bak"))
+
+
+# K10: two writes in the same second get two backups.
+def test_backup_names_are_unique_within_a_second(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from prover.prove import _claim_backup
+
+    monkeypatch.setattr(time, "strftime", lambda fmt, *a: "20261130-190000")
+    path = tmp_path / "f.lean"
+    path.write_text("x", encoding="utf-8")
+    first, second = _claim_backup(path), _claim_backup(path)
+    assert first != second and first.exists() and second.exists()
+    assert first.name == "f.lean.20261130-190000.bak" and second.name == "f.lean.20261130-190000.1.bak"

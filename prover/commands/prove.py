@@ -60,7 +60,7 @@ def prove(
     strict: bool = typer.Option(
         False,
         "--strict",
-        help="Also kernel-replay every proof with lean4checker or comparator (must be installed); sets [lean] strict.",
+        help="Also kernel-replay every proof with lean4checker or comparator (must be installed); sets \\[lean] strict.",
     ),
     jobs: int | None = typer.Option(
         None,
@@ -78,6 +78,7 @@ def prove(
     from prover.jobs import JobConfig, default_pool_size
     from prover.prove import (
         Backends,
+        FileChangedError,
         FileReport,
         Hooks,
         TheoremReport,
@@ -96,14 +97,24 @@ def prove(
     }
     try:
         cfg = load_config(config, overrides)
+        if "template" in cfg.generator.model_fields_set:  # refused whatever the generator (fixed ignores it)
+            from prover.generators.presets import template_mode
+
+            template_mode(cfg.generator.template)
         whole = _whole_mode(mode, cfg.generator)
     except (ConfigError, ValueError) as exc:
         fail(str(exc))
     from_statement = from_statement or whole  # a whole-proof model replaces each theorem's whole proof
+    if file.is_dir():
+        fail(f"{file} is a directory, not a .lean file")
     if not file.is_file():
         fail(f"no such file: {file}")
     problem = output_paths_problem(file, report, tree_dir)
     if problem is not None:  # before any search: a refused path costs nothing, a clobbered one costs user bytes
+        fail(problem)
+    # ... and one that could never be written costs the search's results (minutes to hours).
+    problem = output_problem(report, tree_dir)
+    if problem is not None:
         fail(problem)
     try:
         # Bytes decoded as they are: a BOM and CRLF line endings stay in the text the edits apply to.
@@ -117,7 +128,22 @@ def prove(
         fail(str(exc))
     except UnknownTheoremError as exc:
         fail(str(exc))
+    duplicate = duplicate_declaration(lean_file)
+    if duplicate is not None:
+        fail(duplicate)
+    left_alone = untargeted_sorries(lean_file) if theorem is None else []
+    if left_alone:
+        # README: exit 0 means every targeted theorem is proved; these sorries stay, and the user is told.
+        err_console.print(
+            f"note: {len(left_alone)} `sorry` in declarations prove does not search: {', '.join(left_alone)}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     if not targets:
+        if left_alone:
+            console.print(f"{file}: no theorem, lemma or example contains `sorry`; the sorries above stay.")
+            raise typer.Exit(EXIT_NOT_PROVED)
         console.print(f"{file}: no theorem contains `sorry`; nothing to prove.")
         raise typer.Exit(EXIT_OK)
 
@@ -197,8 +223,17 @@ def prove(
             save_report()
             fail(f"Lean failed: {exc}")
 
+    unusable = backend_start_failure(file_report)
+    if unusable is not None:
+        save_report()
+        fail(f"the {cfg.lean.backend} backend cannot start ({unusable}); run `prover doctor`")
     try:
         _, diff = finalize_file(file, lean_file, plans, proofs, verifier, file_report, write)
+    except FileChangedError as exc:
+        save_report()
+        # The verified proofs, as a patch against the text the search started from: nothing found is lost.
+        console.print(exc.diff, markup=False, highlight=False, soft_wrap=True, end="")
+        fail(str(exc), EXIT_NOT_PROVED)
     except LeanEnvError as exc:
         for entry in file_report.theorems:
             if entry.status == "proved":
@@ -369,29 +404,33 @@ def _styled(status: str) -> str:
 def _print_summary(report: Any, diff: str, write: bool) -> None:
     from rich.syntax import Syntax
     from rich.table import Table
+    from rich.text import Text
 
     if diff and not write:
         if console.is_terminal:
             console.print(Syntax(diff, "diff", theme="ansi_dark"))
         else:  # keep the diff byte-exact for pipes (`prover prove F.lean > fix.patch`)
             console.print(diff, markup=False, highlight=False, soft_wrap=True, end="")
+    # Notes go below the table, one per theorem, wrapped at the terminal's width: as a column they were
+    # squeezed to a few characters beside long names (formal-conjectures names are 40+ characters).
     table = Table(title=f"{report.file}: {sum(t.proved for t in report.theorems)}/{len(report.theorems)} proved")
-    longest = max((len(t.name) for t in report.theorems), default=7)
-    table.add_column("theorem", no_wrap=True, min_width=min(longest, 48))
-    table.add_column("status", no_wrap=True)
-    for col in ("checker", "exp.", "time"):
-        table.add_column(col)
-    table.add_column("note")
+    table.add_column("theorem", overflow="fold")
+    for col in ("status", "checker", "exp.", "time"):
+        table.add_column(col, no_wrap=True)
+    notes: list[tuple[str, str]] = []
     for t in report.theorems:
+        if t.message:
+            notes.append((t.name, t.message))
         table.add_row(
-            t.name,
+            Text(t.name + (f" [{len(notes)}]" if t.message else "")),  # a name is never markup
             _styled(t.status),
             t.checker or "-",
             str(t.stats.get("expansions", "-")),
             f"{t.stats.get('total_time_s', 0.0):.1f}s",
-            t.message[:80],
         )
     console.print(table)
+    for number, (name, message) in enumerate(notes, 1):
+        console.print(f"[{number}] {name}: {' '.join(message.split())}", markup=False, highlight=False)
     if report.written:
         console.print(f"wrote {report.file} (backup: {report.backup})")
     elif diff:
@@ -410,14 +449,23 @@ def model_unreachable(kind: str, model: str | None) -> str | None:
 
     if kind == "fixed" or not model or Path(model).expanduser().exists():
         return None
+    # Spelled as a path (prover.generators.hf._looks_local): only a local checkpoint can be meant.
+    if model.startswith(("/", "./", "../", "~")):
+        return f"no such local checkpoint {model}"
     try:
         from huggingface_hub import try_to_load_from_cache
     except ImportError:
         return None
-    cached = try_to_load_from_cache(model, "config.json")
+    try:
+        cached = try_to_load_from_cache(model, "config.json")
+    except ValueError:  # huggingface_hub's HFValidationError: not a hub id either
+        return f"no such local checkpoint {model} (and it is not a Hugging Face model id)"
     if isinstance(cached, str):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         return None
+    parent = Path(model).expanduser().parent
+    if parent != Path(".") and parent.is_dir():  # e.g. runs/cpu-tiny before `prover train` wrote it
+        return f"no such local checkpoint {model} (and no hub model of that name is cached)"
     if os.environ.get("HF_HUB_OFFLINE", "") in ("1", "true", "True", "YES", "yes", "ON", "on"):
         return f"model {model} is not in the local Hugging Face cache and HF_HUB_OFFLINE is set"
     if any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
@@ -432,7 +480,108 @@ def model_unreachable(kind: str, model: str | None) -> str | None:
     except OSError as exc:
         os.environ["HF_HUB_OFFLINE"] = "1"
         return (
-            f"model {model} is not in the local Hugging Face cache and {endpoint} is unreachable ({exc}); "
+            f"model {model} is neither a local checkpoint nor in the local Hugging Face cache, and {endpoint} "
+            f"is unreachable ({exc}); "
             f"download it where there is network (`huggingface-cli download {model}`) or pass --model PATH"
         )
     return None
+
+
+def output_problem(report: Path | None, tree_dir: Path | None) -> str | None:
+    """Why `--report` or `--tree-dir` can never be written (one line), else None; checked before any search
+    (K1/K2), after output_paths_problem (K34: what they must never overwrite).
+
+    A report is written atomically (a temporary file beside it, then a rename: prover.files.atomic_write),
+    so its folder must take a new file, and a directory cannot be replaced by it. The tree folder must
+    take files. Missing folders are created here, as the writes would create them.
+    """
+    import tempfile
+
+    def writable_dir(folder: Path) -> str | None:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd, probe = tempfile.mkstemp(dir=folder, prefix=".prover-probe.")
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as exc:
+            return exc.strerror or str(exc)
+        return None
+
+    if report is not None:
+        if report.is_dir():
+            return f"--report {report} is a directory; give a file name (e.g. {report / 'report.json'})"
+        why = writable_dir(report.parent)
+        if why is not None:
+            return f"--report {report}: cannot write in {report.parent} ({why})"
+    if tree_dir is not None:
+        why = writable_dir(tree_dir)
+        if why is not None:
+            return f"--tree-dir {tree_dir}: cannot create or write there ({why})"
+    return None
+
+
+def duplicate_declaration(lean_file: Any) -> str | None:
+    """`path:line:col: 'name' has already been declared` for a name declared twice, else None.
+
+    Lean refuses the second declaration with this message (lean4 src/Lean/Elab/DeclUtil.lean,
+    `checkNotAlreadyDeclared`), so both cannot be proved: searching both and writing would give a file
+    Lean rejects. `example`s are anonymous; `proof_wanted` adds no declaration.
+    """
+    seen: set[str] = set()
+    for decl in lean_file.declarations:
+        if decl.name is None or decl.kind in ("example", "proof_wanted"):
+            continue
+        if decl.name in seen:
+            return (
+                f"{lean_file.path}:{decl.span.start_line}:{decl.span.start_column}: "
+                f"'{decl.name}' has already been declared"
+            )
+        seen.add(decl.name)
+    return None
+
+
+def untargeted_sorries(lean_file: Any) -> list[str]:
+    """`kind name (line N)` for each declaration prove does not search whose text holds a `sorry` token
+    (a compfiles `determine`, a `def`'s `decreasing_by sorry`, an `instance ... := by sorry`): such a
+    `sorry` stays, and prove says so instead of claiming there is nothing to prove. Comments and strings
+    are not tokens (lean_env.lexer), so a `sorry` in a doc comment is not counted."""
+    from lean_env.lexer import TokenKind, tokenize
+
+    others = [d for d in lean_file.declarations if not d.is_target]
+    if not others:
+        return []
+    try:
+        tokens = tokenize(lean_file.source, keep_comments=False)
+    except ValueError:  # the parse already succeeded on this text; a lexer error here says nothing new
+        return []
+    starts = [t.start for t in tokens if t.kind is TokenKind.IDENT and t.text == "sorry"]
+    found = []
+    for decl in others:
+        count = sum(decl.span.start <= s < decl.span.end for s in starts)
+        if count:
+            times = f" ({count} sorries)" if count > 1 else ""
+            found.append(f"{decl.kind} {decl.name or '(anonymous)'} (line {decl.line}){times}")
+    return found
+
+
+# Start failures that are the backend's, the same for every theorem: a LeanDojo repository that cannot be
+# opened (lean_env.dojo raises TheoremStartError for it, right for a sweep over many repositories), a REPL
+# that crashes or cannot start (prover.jobs.BACKEND_FAILURES names the exception in the message).
+_REPOSITORY_FAILURE = "cannot open the LeanDojo repository"
+
+
+def backend_start_failure(report: Any) -> str | None:
+    """The shared cause when every target failed to start for a backend-level reason, else None.
+
+    One file is one repository and one Lean: such a failure is never the theorems', so prove stops with
+    one line (exit 2) instead of a failed_start row per theorem."""
+    from prover.jobs import BACKEND_FAILURES
+
+    entries = report.theorems
+    if not entries or any(e.status != "failed_start" for e in entries):
+        return None
+    markers = (*BACKEND_FAILURES, _REPOSITORY_FAILURE)
+    if not all(any(m in e.message for m in markers) for e in entries):
+        return None
+    message: str = entries[0].message
+    return " ".join(message.split())
