@@ -109,7 +109,14 @@ class ReplSettings:
         if not binary.is_absolute():
             binary = project / binary
         if not binary.is_file():
-            raise LeanNotFoundError(f"the Lean REPL binary {binary} does not exist", fix=setup_fix)
+            # `prover setup` refuses a user's own project (it never rewrites their lakefile): the fix depends
+            # on who made the project and whether the REPL package is fetched (lean_env.setup.repl_binary_fix).
+            fix = (
+                setup.repl_binary_fix(project)
+                if not self.repl_binary
+                else f"point [lean] repl_binary at a built REPL, or remove it to use {default_repl_binary(project)}"
+            )
+            raise LeanNotFoundError(f"the Lean REPL binary {binary} does not exist", fix=fix)
         return [self.lake, "env", str(binary)]
 
     def cwd(self) -> Path | None:

@@ -262,3 +262,35 @@ def test_backup_names_are_unique_within_a_second(tmp_path: Path, monkeypatch: py
     first, second = _claim_backup(path), _claim_backup(path)
     assert first != second and first.exists() and second.exists()
     assert first.name == "f.lean.20261130-190000.bak" and second.name == "f.lean.20261130-190000.1.bak"
+
+
+# K28: a missing REPL binary in a user's own project names a fix that works there (set-up refuses such a
+# project: it never rewrites a user's lakefile), via lean_env.setup.repl_binary_fix.
+def test_missing_repl_in_a_users_own_project_names_the_require_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lean_env.errors import LeanNotFoundError
+    from lean_env.repl import ReplSettings
+    from lean_env.setup import PROJECT_NAME, REPL_PACKAGE_RELPATH
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "lake").write_text("#!/bin/sh\nexit 0\n", encoding="utf-8")
+    (bin_dir / "lake").chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    own = tmp_path / "mine"
+    own.mkdir()
+    (own / "lakefile.lean").write_text("import Lake\nopen Lake DSL\npackage mine\n", encoding="utf-8")
+    (own / "lean-toolchain").write_text("leanprover/lean4:v4.19.0\n", encoding="utf-8")
+    with pytest.raises(LeanNotFoundError) as err:
+        ReplSettings(project=own).resolve_argv()
+    message = str(err.value)
+    assert "prover setup" not in message and "require REPL from git" in message and "v4.19.0" in message
+    (own / REPL_PACKAGE_RELPATH).mkdir(parents=True)  # the REPL package is fetched, not built
+    with pytest.raises(LeanNotFoundError, match="lake build repl"):
+        ReplSettings(project=own).resolve_argv()
+    made = tmp_path / "made"
+    made.mkdir()
+    (made / "lakefile.toml").write_text(f'name = "{PROJECT_NAME}"\n', encoding="utf-8")
+    with pytest.raises(LeanNotFoundError, match=f"prover setup --lean-project {made}"):
+        ReplSettings(project=made).resolve_argv()

@@ -438,7 +438,8 @@ def test_missing_project_and_binary_name_prover_setup(tmp_path: Path, monkeypatc
         ReplEnv(ReplSettings(project=tmp_path / "nope"))
     project = tmp_path / "proj"
     project.mkdir()
-    (project / "lakefile.toml").write_text("")
+    # A project `prover setup` made (K28: a user's own project gets its `require REPL` line instead).
+    (project / "lakefile.toml").write_text('name = "lean_prover_project"\n')
     with pytest.raises(LeanNotFoundError, match="REPL binary .* does not exist.*prover setup"):
         ReplEnv(ReplSettings(project=project))
     binary = project / "repl"
