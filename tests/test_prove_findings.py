@@ -294,3 +294,62 @@ def test_missing_repl_in_a_users_own_project_names_the_require_line(
     (made / "lakefile.toml").write_text(f'name = "{PROJECT_NAME}"\n', encoding="utf-8")
     with pytest.raises(LeanNotFoundError, match=f"prover setup --lean-project {made}"):
         ReplSettings(project=made).resolve_argv()
+
+
+# K27: a REPL that dies at start for every theorem (built for another Lean) stops prove with one line
+# naming the cause and `prover doctor`, exit 2, instead of a failed_start row per theorem. The real
+# subprocess path runs: only the argv is a stand-in (ReplSettings.command), a script that dies as such a
+# REPL does (libc++abi's abort on an .olean version mismatch: SIGABRT, exit 134).
+def test_a_repl_that_cannot_start_is_one_line_rc2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    import prover.backends
+
+    script = tmp_path / "repl"
+    script.write_text(
+        '#!/bin/sh\necho "libc++abi: terminating: incompatible .olean version" >&2\nexit 134\n', encoding="utf-8"
+    )
+    script.chmod(0o755)
+    real = prover.backends.repl_settings
+
+    def crashing(cfg: object, *args: object, **kwargs: object) -> object:
+        return dataclasses.replace(real(cfg, *args, **kwargs), command=(str(script),))  # type: ignore[arg-type]
+
+    monkeypatch.setattr(prover.backends, "repl_settings", crashing)
+    report = tmp_path / "r.json"
+    code, out = run("prove", str(DEMO), "-g", "fixed", "--lean-project", str(tmp_path), "-j", "1", "-r", str(report))
+    assert code == 2, out
+    line = one_error_line(out)
+    assert line.startswith("error: the repl backend cannot start (") and "run `prover doctor`" in line
+    assert "incompatible .olean version" in line or "LeanCrashError" in line or "LeanStartError" in line
+    assert report.exists()  # the rows are kept for the record
+
+
+# K22: a LeanDojo repository that cannot be opened (offline, not a repository) is the backend's failure.
+def test_an_unavailable_dojo_repository_is_one_line_rc2(monkeypatch: pytest.MonkeyPatch) -> None:
+    import prover.backends
+    from lean_env.errors import TheoremStartError
+    from lean_env.replay import ReplayEnv
+
+    class NoRepository(ReplayEnv):
+        # lean_env.dojo.DojoEnv.start's own wording for a repository LeanGitRepo cannot open.
+        def start(self, theorem: object) -> object:  # type: ignore[override]
+            raise TheoremStartError(
+                "cannot open the LeanDojo repository for x (demo.lean in /work/main@abc): "
+                "<urlopen error [Errno -2] Name or service not known>"
+            )
+
+    monkeypatch.setattr(prover.backends, "make_env", lambda cfg: NoRepository(CASSETTE))
+    code, out = run(*replay_args(DEMO))
+    assert code == 2, out
+    line = one_error_line(out)
+    assert "cannot open the LeanDojo repository" in line and "prover doctor" in line
+
+
+def test_a_per_theorem_start_failure_stays_a_row(tmp_path: Path) -> None:
+    """A theorem the cassette does not hold is that theorem's failed start, a row, exit 1 (not the backend)."""
+    path = tmp_path / "other.lean"
+    path.write_text("import Mathlib\n\ntheorem not_recorded : 1 + 1 = 2 := by\n  sorry\n", encoding="utf-8")
+    code, out = run(*replay_args(path))
+    assert code == 1, out
+    assert "failed_start" in out and "prover doctor" not in out
