@@ -215,7 +215,8 @@ def test_compfiles_determine_sorry_is_named(tmp_path: Path) -> None:
     assert code != 0
 
 
-# K8: a name declared twice is refused like Lean, with line:col of the second, before any search.
+# K8: a name declared twice is refused like Lean (lean4 src/Lean/Elab/DeclModifiers.lean, checkNotAlreadyDeclared:
+# "`name` has already been declared", at the second one's name), before any search.
 def test_duplicate_declaration_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "dup.lean"
     head = "".join(DEMO.read_text(encoding="utf-8").splitlines(keepends=True)[:8])
@@ -224,7 +225,7 @@ def test_duplicate_declaration_is_refused(tmp_path: Path) -> None:
     code, out = run(*replay_args(path, "-w"))
     assert code == 2
     line = one_error_line(out)
-    assert line.endswith("dup.lean:13:1: 'mathd_algebra_182' has already been declared"), line
+    assert line.endswith("dup.lean:13:9: `mathd_algebra_182` has already been declared"), line
     assert path.read_text(encoding="utf-8") == head + again + again
 
 

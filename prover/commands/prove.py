@@ -521,22 +521,30 @@ def output_problem(report: Path | None, tree_dir: Path | None) -> str | None:
 
 
 def duplicate_declaration(lean_file: Any) -> str | None:
-    """`path:line:col: 'name' has already been declared` for a name declared twice, else None.
+    """`path:line:col: `name` has already been declared` for a name declared twice, else None.
 
-    Lean refuses the second declaration with this message (lean4 src/Lean/Elab/DeclUtil.lean,
-    `checkNotAlreadyDeclared`), so both cannot be proved: searching both and writing would give a file
-    Lean rejects. `example`s are anonymous; `proof_wanted` adds no declaration.
+    Lean refuses the second declaration with this message, at its name (lean4 src/Lean/Elab/DeclModifiers.lean
+    @045b799aa1f1, `checkNotAlreadyDeclared`), so both cannot be proved: searching both and writing would give
+    a file Lean rejects. `example`s are anonymous; `proof_wanted` adds no declaration. Columns are 1-based,
+    as in the parser's own errors.
     """
+    from lean_env.lexer import tokenize
+
     seen: set[str] = set()
     for decl in lean_file.declarations:
         if decl.name is None or decl.kind in ("example", "proof_wanted"):
             continue
-        if decl.name in seen:
-            return (
-                f"{lean_file.path}:{decl.span.start_line}:{decl.span.start_column}: "
-                f"'{decl.name}' has already been declared"
-            )
-        seen.add(decl.name)
+        if decl.name not in seen:
+            seen.add(decl.name)
+            continue
+        line, column = decl.span.start_line, decl.span.start_column
+        try:  # the name's own position, past a doc comment and attributes
+            tokens = [t for t in tokenize(lean_file.source, keep_comments=False) if t.start >= decl.span.start]
+            at = next(i for i, t in enumerate(tokens) if t.text == decl.kind)
+            line, column = tokens[at + 1].line, tokens[at + 1].column
+        except (ValueError, StopIteration, IndexError):
+            pass
+        return f"{lean_file.path}:{line}:{column}: `{decl.name}` has already been declared"
     return None
 
 
