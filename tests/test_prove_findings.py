@@ -354,3 +354,19 @@ def test_a_per_theorem_start_failure_stays_a_row(tmp_path: Path) -> None:
     code, out = run(*replay_args(path))
     assert code == 1, out
     assert "failed_start" in out and "prover doctor" not in out
+
+
+# K26 (label part): the sweep's flags too are the command line's, not "(defaults)".
+@pytest.mark.parametrize(
+    ("flags", "key"),
+    [
+        (["--split", "bogus"], "sweep.split"),
+        (["--task", "bogus"], "sweep.task"),
+        (["--actors", "0"], "sweep.prover_actors"),
+    ],
+)
+def test_sweep_flag_value_error_names_the_command_line(flags: list[str], key: str) -> None:
+    code, out = run("sweep", "--plan", "--backend", "replay", "--cassette", str(CASSETTE), "-g", "fixed", *flags)
+    assert code == 2, out
+    line = one_error_line(out)
+    assert f"invalid config (command line): {key}:" in line
