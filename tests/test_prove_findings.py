@@ -340,11 +340,19 @@ def test_an_unavailable_dojo_repository_is_one_line_rc2(monkeypatch: pytest.Monk
                 "<urlopen error [Errno -2] Name or service not known>"
             )
 
-    monkeypatch.setattr(prover.backends, "make_env", lambda cfg: NoRepository(CASSETTE))
-    code, out = run(*replay_args(DEMO))
+    starts: list[object] = []
+
+    class Counted(NoRepository):
+        def start(self, theorem: object) -> object:  # type: ignore[override]
+            starts.append(theorem)
+            return super().start(theorem)
+
+    monkeypatch.setattr(prover.backends, "make_env", lambda cfg: Counted(CASSETTE))
+    code, out = run(*replay_args(DEMO, "-j", "1"))
     assert code == 2, out
     line = one_error_line(out)
     assert "cannot open the LeanDojo repository" in line and "prover doctor" in line
+    assert len(starts) == 1  # stopped at the first: every theorem of the file is in that repository
 
 
 def test_a_per_theorem_start_failure_stays_a_row(tmp_path: Path) -> None:

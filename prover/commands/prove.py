@@ -203,6 +203,9 @@ def prove(
         def on_theorem_done(entry: TheoremReport) -> None:
             display.done(entry)
             save_report()
+            if entry.status == "failed_start" and _REPOSITORY_FAILURE in entry.message:
+                # One file is one repository: every further theorem would fail the same way (K22).
+                raise _BackendDownError(entry)
 
         try:
             if whole_setup is not None:
@@ -218,6 +221,12 @@ def prove(
         except KeyboardInterrupt:
             file_report.interrupted = True
             err_console.print("interrupted: the results so far are kept")
+        except _BackendDownError as exc:
+            file_report.theorems.append(exc.entry)
+            file_report.interrupted = True
+            save_report()
+            cause = " ".join(exc.entry.message.split())
+            fail(f"the {cfg.lean.backend} backend cannot start ({cause}); run `prover doctor`")
         except LeanEnvError as exc:
             file_report.interrupted = True
             save_report()
@@ -576,6 +585,15 @@ def untargeted_sorries(lean_file: Any) -> list[str]:
 # opened (lean_env.dojo raises TheoremStartError for it, right for a sweep over many repositories), a REPL
 # that crashes or cannot start (prover.jobs.BACKEND_FAILURES names the exception in the message).
 _REPOSITORY_FAILURE = "cannot open the LeanDojo repository"
+
+
+class _BackendDownError(Exception):
+    """Raised from prove's on-done hook to stop the search at the first start that failed for the whole file
+    (the LeanDojo repository): the sequential job loop (prover.jobs.run_jobs, jobs=1 for dojo) stops there."""
+
+    def __init__(self, entry: Any) -> None:
+        super().__init__(entry.message)
+        self.entry = entry
 
 
 def backend_start_failure(report: Any) -> str | None:
