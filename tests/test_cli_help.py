@@ -117,7 +117,7 @@ def option_helps(path: tuple[str, ...]) -> list[str]:
 
 
 # prove's options are prover/commands/prove.py's (K5 there: `sets [lean] strict` renders as `sets  strict`).
-OPTION_PATHS = [p for p, _ in ALL if p != ("prove",)]
+OPTION_PATHS = [p for p, _ in ALL]
 
 
 @pytest.mark.parametrize("path", OPTION_PATHS, ids=[" ".join(p) for p in OPTION_PATHS])
@@ -128,3 +128,17 @@ def test_option_help_shows_its_brackets(path: tuple[str, ...]) -> None:
     shown = " ".join(result.output.split())
     for text in option_helps(path):
         assert " ".join(text.replace("\\[", "[").split()) in shown, text
+
+
+def test_error_lines_show_user_text_as_written(capsys: pytest.CaptureFixture[str]) -> None:
+    """`fail` prints user text (a config section `[lean]`, a path with brackets) as written: rich would take
+    `[lean]` for a markup tag and drop it."""
+    import typer
+
+    from prover.console import fail
+
+    with pytest.raises(typer.Exit) as exit_info:
+        fail("invalid config /tmp/a[1].toml: [lean] backend: bad")
+    assert exit_info.value.exit_code == 2
+    err = capsys.readouterr().err
+    assert err.strip() == "error: invalid config /tmp/a[1].toml: [lean] backend: bad"

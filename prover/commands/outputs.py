@@ -8,27 +8,34 @@ import tempfile
 from pathlib import Path
 
 
+def folder_problem(folder: Path) -> str | None:
+    """Why files cannot be written in `folder` (created first, as a write would create it), or None.
+
+    A temporary file is made and removed there: permission bits alone do not tell (root passes `os.access`
+    on a read-only /proc, where mkdir then fails with ENOENT).
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".prover-probe.")
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    os.close(fd)
+    os.unlink(probe)
+    return None
+
+
 def output_problem(path: Path, option: str) -> str | None:
     """Why the file `path` (given with `option`, e.g. `--output`) cannot be written, or None when it can.
 
-    The parent folder is created as the write would create it, and a temporary file is made and removed
-    in it: permission bits alone do not tell (root passes `os.access` on a read-only /proc, where
-    mkdir then fails with ENOENT).
+    Files are written atomically (a temporary file beside it, then a rename: prover.files.atomic_write), so its
+    folder must take a new file, and a directory cannot be replaced by it.
     """
     path = path.expanduser()
     if path.is_dir():
-        return f"{option} {path} is a directory; give a file name"
-    parent = path.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        return f"{option} {path}: cannot create the folder {parent} ({exc.strerror or exc})"
-    try:
-        fd, probe = tempfile.mkstemp(dir=parent, prefix=f".{path.name}.", suffix=".probe")
-    except OSError as exc:
-        return f"{option} {path}: cannot write in {parent} ({exc.strerror or exc})"
-    os.close(fd)
-    os.unlink(probe)
+        return f"{option} {path} is a directory; give a file name (e.g. {path / 'report.json'})"
+    why = folder_problem(path.parent)
+    if why is not None:
+        return f"{option} {path}: cannot write in {path.parent} ({why})"
     if path.exists() and not os.access(path, os.W_OK):
         return f"{option} {path}: the file is not writable"
     return None

@@ -498,34 +498,15 @@ def model_unreachable(kind: str, model: str | None) -> str | None:
 
 def output_problem(report: Path | None, tree_dir: Path | None) -> str | None:
     """Why `--report` or `--tree-dir` can never be written (one line), else None; checked before any search
-    (K1/K2), after output_paths_problem (K34: what they must never overwrite).
+    (K1/K2), after output_paths_problem (K34: what they must never overwrite). Missing folders are created
+    here, as the writes would create them."""
+    from prover.commands.outputs import folder_problem
+    from prover.commands.outputs import output_problem as file_problem
 
-    A report is written atomically (a temporary file beside it, then a rename: prover.files.atomic_write),
-    so its folder must take a new file, and a directory cannot be replaced by it. The tree folder must
-    take files. Missing folders are created here, as the writes would create them.
-    """
-    import tempfile
-
-    def writable_dir(folder: Path) -> str | None:
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            fd, probe = tempfile.mkstemp(dir=folder, prefix=".prover-probe.")
-            os.close(fd)
-            os.unlink(probe)
-        except OSError as exc:
-            return exc.strerror or str(exc)
-        return None
-
-    if report is not None:
-        if report.is_dir():
-            return f"--report {report} is a directory; give a file name (e.g. {report / 'report.json'})"
-        why = writable_dir(report.parent)
-        if why is not None:
-            return f"--report {report}: cannot write in {report.parent} ({why})"
-    if tree_dir is not None:
-        why = writable_dir(tree_dir)
-        if why is not None:
-            return f"--tree-dir {tree_dir}: cannot create or write there ({why})"
+    if report is not None and (problem := file_problem(report, "--report")) is not None:
+        return problem
+    if tree_dir is not None and (why := folder_problem(tree_dir)) is not None:
+        return f"--tree-dir {tree_dir}: cannot create or write there ({why})"
     return None
 
 
