@@ -104,7 +104,7 @@ class DojoVerifier(ClosingContext):
         from lean_env.errors import LeanParseError
         from lean_env.lexer import LexError
         from lean_env.parse import parse_lean_source
-        from lean_env.verify import build_check_source, judge_compile, static_check
+        from lean_env.verify import judge_compile, prepare_check
 
         source = theorem.dojo
         if source is None:
@@ -119,13 +119,9 @@ class DojoVerifier(ClosingContext):
         except (LeanParseError, LexError, KeyError) as exc:
             return Rejected(f"cannot find {source.full_name} in the traced {source.file_path}: {exc}", CHECKER)
         as_traced = decl.to_theorem()  # the statement and header (all text before it) from the traced file
-        problem = static_check(as_traced, proof, self.allow_native_decide)
-        if problem is not None:
-            return Rejected(problem, CHECKER)
-        try:
-            check = build_check_source(as_traced, proof)
-        except (ValueError, LexError) as exc:
-            return Rejected(str(exc), CHECKER)
+        check = prepare_check(as_traced, proof, self.allow_native_decide)
+        if isinstance(check, Rejected):
+            return Rejected(check.reason, CHECKER)
         output, code = self._compile(root, path, check.text)
         if output is None:
             return Rejected(f"`lake env lean` ran past {self.timeout_s:.0f} s", CHECKER)

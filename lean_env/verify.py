@@ -357,6 +357,18 @@ class CheckSource:
     print_line: int
 
 
+def prepare_check(theorem: Theorem, proof: str, allow_native_decide: bool = False) -> CheckSource | Rejected:
+    """The source to compile for `proof` of `theorem`, or why it is refused before Lean sees it
+    (`static_check`, then `build_check_source`); every Lean-compiling verifier starts here."""
+    problem = static_check(theorem, proof, allow_native_decide)
+    if problem is not None:
+        return Rejected(problem, CHECKER)
+    try:
+        return build_check_source(theorem, proof)
+    except (ValueError, LexError) as exc:
+        return Rejected(str(exc), CHECKER)
+
+
 def build_check_source(theorem: Theorem, proof: str) -> CheckSource:
     """Header + statement + proof + `#print axioms`, after checking the parse has no surprises.
 
@@ -477,13 +489,9 @@ class ReplVerifier(ClosingContext):
         self.recycles = 0  # planned process replacements (max_checks / restart_memory_mb)
 
     def verify(self, theorem: Theorem, proof: str) -> Verdict:
-        problem = static_check(theorem, proof, self.allow_native_decide)
-        if problem is not None:
-            return Rejected(problem, CHECKER)
-        try:
-            source = build_check_source(theorem, proof)
-        except (ValueError, LexError) as exc:
-            return Rejected(str(exc), CHECKER)
+        source = prepare_check(theorem, proof, self.allow_native_decide)
+        if isinstance(source, Rejected):
+            return source
         response = self._check(source.text)
         if isinstance(response, Rejected):
             return response
