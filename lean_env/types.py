@@ -60,10 +60,28 @@ def _parse_context(context: str) -> tuple[Hypothesis, ...]:
 
 
 def split_goals(pp: str) -> tuple[str, ...]:
-    """Split a LeanDojo-style pretty-printed goal list (goals separated by blank lines)."""
+    """Split a LeanDojo-style pretty-printed goal list (goals separated by blank lines).
+
+    LeanDojo's traces print a goal with a case tag and an empty context as `case zero\n\n⊢ P` (a blank line
+    after the tag; the live `Meta.ppGoal` prints `case zero\n⊢ P`), so a lone `case …` line is the head of the
+    goal after it, not a goal of its own.
+    """
     if pp.strip() in ("", NO_GOALS):
         return ()
-    return tuple(g for g in pp.split("\n\n") if g.strip())
+    goals: list[str] = []
+    pending_case: str | None = None
+    for chunk in pp.split("\n\n"):
+        if not chunk.strip():
+            continue
+        if pending_case is not None:
+            chunk, pending_case = f"{pending_case}\n\n{chunk}", None
+        elif "\n" not in chunk.strip() and chunk.strip().startswith("case ") and "⊢" not in chunk:
+            pending_case = chunk
+            continue
+        goals.append(chunk)
+    if pending_case is not None:
+        goals.append(pending_case)
+    return tuple(goals)
 
 
 def parse_goals(pp: str) -> tuple[Goal, ...]:
