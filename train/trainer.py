@@ -57,6 +57,20 @@ class ListDataset:
         return self.rows[index]
 
 
+def _leave_process_group() -> None:
+    """End this rank's part in a distributed run once it has no collective left to join.
+
+    A rank that exits with its gloo/NCCL process group still alive can abort in the group's teardown
+    ("terminate called without an active exception", SIGABRT), and torchrun then reports the whole run failed
+    although every rank finished. PyTorch asks every rank to call `destroy_process_group` before exit
+    (torch/distributed/distributed_c10d.py). No barrier first: rank 0 may still be evaluating, alone.
+    """
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
 def _is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
@@ -366,6 +380,7 @@ def _run_training(
             batch_size=cfg.eval.batch_size,
         )
         (out / "eval.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
+    _leave_process_group()
     return TrainResult(
         output_dir=out,
         global_step=int(trainer.state.global_step),
