@@ -63,11 +63,13 @@ def _leave_process_group() -> None:
     A rank that exits with its gloo/NCCL process group still alive can abort in the group's teardown
     ("terminate called without an active exception", SIGABRT), and torchrun then reports the whole run failed
     although every rank finished. PyTorch asks every rank to call `destroy_process_group` before exit
-    (torch/distributed/distributed_c10d.py). No barrier first: rank 0 may still be evaluating, alone.
+    (torch/distributed/distributed_c10d.py). A rank that destroys its group while another still works can hang
+    there, so every rank first waits at a barrier for rank 0's evaluation, then all leave together.
     """
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
 
 
