@@ -14,18 +14,15 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 import tomllib
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+from prover.paths import proofsteps_dir
+from search.types import GenRequest
 
-from prover.paths import proofsteps_dir  # noqa: E402
-from search.types import GenRequest  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 CPU_TINY = REPO / "train" / "configs" / "cpu-tiny.toml"
 MODEL_FALLBACK = {

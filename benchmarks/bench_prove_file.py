@@ -22,15 +22,11 @@ import argparse
 import hashlib
 import math
 import random
-import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
-# Run as a script from anywhere: put the project root on the path.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from lean_env.types import (  # noqa: E402
+from lean_env.checks.verdict import Rejected, Verdict
+from lean_env.types import (
     ClosingContext,
     HoleTarget,
     LeanError,
@@ -40,10 +36,9 @@ from lean_env.types import (  # noqa: E402
     TacticResult,
     Theorem,
 )
-from lean_env.verdict import Rejected, Verdict  # noqa: E402
-from prover.jobs import FOUND, JobConfig, ProofTarget  # noqa: E402
-from prover.prove import Backends, FileReport, prove_file  # noqa: E402
-from search import Budget, Candidate, GenRequest, SearchConfig  # noqa: E402
+from prover.jobs import FOUND, JobConfig, ProofTarget
+from prover.prove import Backends, FileReport, prove_file
+from search import Budget, Candidate, GenRequest, SearchConfig
 
 TARGET_SPEEDUP = 5.0
 TACTIC_MEDIAN_S = 0.050

@@ -24,18 +24,13 @@ import argparse
 import gc
 import math
 import random
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from types import TracebackType
 
-# Run as a script from anywhere: put the project root on the path.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from lean_env.types import LeanError, ProofState, StateResult, TacticResult, Theorem  # noqa: E402
-from search import BestFirstSearch, Budget, Candidate, GenRequest, Scoring, SearchConfig, SearchResult  # noqa: E402
+from lean_env.types import LeanError, ProofState, StateResult, TacticResult, Theorem
+from search import BestFirstSearch, Budget, Candidate, GenRequest, Scoring, SearchConfig, SearchResult
 
 TARGET_US = 50.0
 SIZES = (1_000, 10_000, 100_000)

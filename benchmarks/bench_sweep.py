@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import logging
 import math
-import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,19 +37,17 @@ from pathlib import Path
 from typing import Any
 
 if __package__ in (None, ""):
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks.results import AttemptRecord, read_results  # noqa: E402
-from benchmarks.sizing import Costs, GeneratorCurve, predict  # noqa: E402
-from benchmarks.sweep import Components, SweepRun, load_sweep_config, run_sweep  # noqa: E402
-from benchmarks.sweep.simulated import (  # noqa: E402
+    from benchmarks.results import AttemptRecord, read_results
+from benchmarks.sizing import Costs, GeneratorCurve, predict
+from benchmarks.sweep import Components, SweepRun, load_sweep_config, run_sweep
+from benchmarks.sweep.simulated import (
     SimulatedLatencyEnv,
     SimulatedVerifier,
     TrivialGenerator,
     lognormal_sigma,
     simulated_problems,
 )
-from prover.paths import REPO_ROOT  # noqa: E402
+from prover.paths import REPO_ROOT
 
 DEPTH = 3  # tactics in each simulated proof
 WRONG = 3  # scenario 1: failing tactics tried before the right one at each step

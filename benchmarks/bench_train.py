@@ -12,12 +12,8 @@ from __future__ import annotations
 
 import argparse
 import random
-import sys
 import time
-from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def _batches(rows: list[dict[str, Any]], size: int) -> list[list[dict[str, Any]]]:

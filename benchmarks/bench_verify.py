@@ -1,7 +1,7 @@
 """Verifier throughput: every check re-importing the header (the old way) against the imports' environment
 elaborated once per verifier process (the new way), side by side.
 
-Both ways run the real `lean_env.verify.ReplVerifier` over a real subprocess speaking the REPL's protocol
+Both ways run the real `lean_env.checks.verify.ReplVerifier` over a real subprocess speaking the REPL's protocol
 (`ReplProcess`: JSON requests separated by blank lines). The subprocess is a stand-in REPL (this file with
 `--standin`) that charges what Lean charges:
 
@@ -33,9 +33,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
-
-# Run as a script from anywhere: put the project root on the path.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 HEADER = "import Mathlib\nimport Aesop\n\nset_option maxHeartbeats 400000\nopen Real Nat\n"
 
@@ -146,10 +143,10 @@ class Run:
 
 
 def run_way(way: str, checks: int, costs: Costs, max_checks: int | None, restart_mb: int | None) -> Run:
-    from lean_env.repl import ReplSettings
+    from lean_env.backends.repl import ReplSettings
+    from lean_env.checks.verdict import Verified
+    from lean_env.checks.verify import ReplVerifier, VerifierPolicy
     from lean_env.types import Theorem
-    from lean_env.verdict import Verified
-    from lean_env.verify import ReplVerifier, VerifierPolicy
 
     policy = VerifierPolicy(share_imports=way == "new", max_checks=max_checks, restart_memory_mb=restart_mb)
     settings = ReplSettings(command=costs.argv(), memory_limit_mb=None, command_timeout_s=60, start_timeout_s=60)

@@ -63,8 +63,6 @@ SPEEDUP_TARGET = 8.0
 
 def import_generator_modules() -> tuple[Any, Any]:
     """`prover.generators.hf` and `.tokenizers` without running the package's __init__ (pydantic-free)."""
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
     if "prover.generators" not in sys.modules:
         import prover
 

@@ -302,7 +302,7 @@ class ClosingContext:
 class Env(Protocol):
     """A Lean environment in which proof states can be explored.
 
-    Backends: `lean_env.repl.ReplEnv`, `lean_env.dojo.DojoEnv`, `lean_env.replay.ReplayEnv`.
+    Backends: `lean_env.backends.repl.ReplEnv`, `lean_env.backends.dojo.DojoEnv`, `lean_env.backends.replay.ReplayEnv`.
     `start` raises `lean_env.errors.TheoremStartError` when the theorem cannot be
     started; `run_tactic` never raises for a tactic's own failure.
     """

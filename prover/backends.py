@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from lean_env.checks.verdict import ProofVerifier
 from lean_env.types import Env
-from lean_env.verdict import ProofVerifier
 from prover.config import LeanConfig
 
 
 def repl_settings(cfg: LeanConfig, tactic_timeout_s: float = 5.0):  # type: ignore[no-untyped-def]
-    from lean_env.repl import ReplSettings
+    from lean_env.backends.repl import ReplSettings
 
     return ReplSettings(
         project=cfg.project,
@@ -35,14 +35,14 @@ def _cassette_path(cfg: LeanConfig) -> Path:
 def make_env(cfg: LeanConfig) -> Env:
     """The configured backend. Raises LeanNotFoundError (with the fix command) when Lean is missing."""
     if cfg.backend == "replay":
-        from lean_env.replay import ReplayEnv
+        from lean_env.backends.replay import ReplayEnv
 
         return ReplayEnv(_cassette_path(cfg), allow_native_decide=cfg.allow_native_decide)
     if cfg.backend == "dojo":
-        from lean_env.dojo import DojoEnv
+        from lean_env.backends.dojo import DojoEnv
 
         return DojoEnv(timeout=cfg.command_timeout_s, allow_native_decide=cfg.allow_native_decide)
-    from lean_env.repl import ReplEnv, ReplPool
+    from lean_env.backends.repl import ReplEnv, ReplPool
 
     settings = repl_settings(cfg)
     settings.resolve_argv()  # fail now, with the set-up command, rather than at the first theorem
@@ -54,36 +54,36 @@ def make_env(cfg: LeanConfig) -> Env:
 def make_verifier(cfg: LeanConfig) -> ProofVerifier:
     """An independent checker: replay re-runs the proof through the cassette; otherwise a fresh Lean REPL.
 
-    With `cfg.strict` every proof the REPL verifier accepts is also kernel-replayed (`lean_env.validate`);
+    With `cfg.strict` every proof the REPL verifier accepts is also kernel-replayed (`lean_env.checks.validate`);
     `ValidatorError` (one line, with the install command) when no tool is installed or the backend is replay.
     """
     if cfg.strict and cfg.backend == "dojo":  # the tools re-check a module of the Lean project, not a traced repo
-        from lean_env.validate import ValidatorError
+        from lean_env.checks.validate import ValidatorError
 
         raise ValidatorError(
             "--strict is not available with the dojo backend (proofs are checked in traced repositories)"
         )
     if cfg.strict:
-        from lean_env.validate import check_strict
+        from lean_env.checks.validate import check_strict
 
         check_strict(cfg.backend, cfg.validator)  # fail before starting Lean
     if cfg.backend == "replay":
-        from lean_env.replay import ReplayVerifier
+        from lean_env.backends.replay import ReplayVerifier
 
         return ReplayVerifier(_cassette_path(cfg), allow_native_decide=cfg.allow_native_decide)
     if cfg.backend == "dojo":
         # A dojo theorem is checked where it lives: its traced repository at its commit (issue 10 point 7).
-        from lean_env.dojo_verify import DojoVerifier
+        from lean_env.checks.dojo_verify import DojoVerifier
 
         return DojoVerifier(timeout_s=cfg.command_timeout_s, allow_native_decide=cfg.allow_native_decide)
-    from lean_env.verify import ReplVerifier, VerifierPolicy
+    from lean_env.checks.verify import ReplVerifier, VerifierPolicy
 
     settings = repl_settings(cfg)
     settings.resolve_argv()
     policy = VerifierPolicy(max_checks=cfg.verifier_max_checks, restart_memory_mb=cfg.verifier_restart_mb)
     verifier = ReplVerifier(settings, policy=policy)
     if cfg.strict:
-        from lean_env.validate import strict_verifier
+        from lean_env.checks.validate import strict_verifier
 
         return strict_verifier(verifier, Path(cfg.project).expanduser(), cfg.validator)
     return verifier

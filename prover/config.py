@@ -36,10 +36,10 @@ class LeanConfig(_Section):
     cassette: str | None = None
     allow_native_decide: bool = False
     # The verifier's own REPL process: replaced after this many checks / above this resident memory
-    # (lean_env.verify.VerifierPolicy; None = never).
+    # (lean_env.checks.verify.VerifierPolicy; None = never).
     verifier_max_checks: int | None = Field(100, ge=1)
     verifier_restart_mb: int | None = Field(8192, ge=256)
-    # Validation ladder (lean_env.validate): kernel-replay every verified proof with lean4checker or
+    # Validation ladder (lean_env.checks.validate): kernel-replay every verified proof with lean4checker or
     # comparator (`--strict`); `validator` picks one, default the first installed.
     strict: bool = False
     validator: Literal["lean4checker", "comparator"] | None = None

@@ -1,6 +1,6 @@
 """The Python stack's rows of `prover doctor`: torch and the GPU, flash-attn, vLLM, Ray, LeanDojo.
 
-They live here, not in `lean_env.setup` (which probes Lean), because lean_env never imports torch.
+They live here, not in `lean_env.project.setup` (which probes Lean), because lean_env never imports torch.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 
-from lean_env.setup import Check
+from lean_env.project.setup import Check
 
 
 def _package_version(dist: str) -> str:
@@ -69,7 +69,7 @@ def probe_module(name: str, module: str, dist: str, fix: str) -> Check:
 
 
 def probe_python() -> list[Check]:
-    from lean_env.dojo import probe_lean_dojo
+    from lean_env.backends.dojo import probe_lean_dojo
 
     return [
         probe_torch_gpu(),

@@ -27,7 +27,7 @@ def write_preserving(path: Path, new_text: str) -> None:
     """Atomically replace the existing file `path` by `new_text`, keeping the file's permission bits.
 
     `new_text` is written exactly (UTF-8, no newline translation: `newline=""`), so a text made by
-    `lean_env.parse.apply_edits` on the file's own contents keeps its BOM (`\ufeff` encodes as EF BB BF)
+    `lean_env.source.parse.apply_edits` on the file's own contents keeps its BOM (`\ufeff` encodes as EF BB BF)
     and its `\r\n` line endings. The temporary file is created 0600 by `mkstemp`; the original mode is
     copied onto it before the rename; a symlink stays a symlink (its target is replaced). Raises FileNotFoundError when `path` does not exist (there is no
     mode to keep: use `atomic_write`), OSError on write failures (the original file is then untouched).

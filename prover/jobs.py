@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lean_env.checks.verdict import ProofVerifier, Verified
 from lean_env.types import ClosingContext, Env, HoleEnv, HoleTarget, ProofState, TacticResult, Theorem
-from lean_env.verdict import ProofVerifier, Verified
 from search import BestFirstSearch, InformalContext, SearchConfig, SearchResult, TacticGenerator
 from search.types import Candidate, GenRequest, ProgressEvent
 

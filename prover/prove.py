@@ -1,6 +1,6 @@
 """`prover prove`'s engine: fill each `sorry` of a file where it stands (or search whole proofs), verify, write.
 
-The file is parsed once (`lean_env.parse.LeanFile`); each `sorry` of a declaration's skeleton is a
+The file is parsed once (`lean_env.source.parse.LeanFile`); each `sorry` of a declaration's skeleton is a
 target searched from its own goal (`HoleEnv.start_hole`), a declaration whose proof is just `sorry`
 (or every one, with `--from-statement`) is searched from its statement. The scripts found become
 span edits of the one parse, applied in one pass. A target counts as proved only when (1) the search
@@ -23,7 +23,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from lean_env.parse import (
+from lean_env.checks.verdict import ProofVerifier, Rejected, Verdict, Verified
+from lean_env.source.parse import (
     Edit,
     Hole,
     LeanFile,
@@ -37,7 +38,6 @@ from lean_env.parse import (
     split_steps,
 )
 from lean_env.types import DojoSource, Env, HoleTarget, Theorem
-from lean_env.verdict import ProofVerifier, Rejected, Verdict, Verified
 from prover.files import atomic_write, write_preserving
 from prover.jobs import FOUND, JobConfig, JobResult, ProofTarget, run_jobs
 from search import InformalContext, TacticGenerator
@@ -238,7 +238,7 @@ def _top_level_prefixes(skeleton: str, count: int) -> dict[int, tuple[str, ...]]
     text = skeleton.strip()
     if not (text.startswith("by") and (len(text) == 2 or text[2].isspace())):
         return {}
-    from lean_env.cassette import strip_comments
+    from lean_env.cassette.store import strip_comments
 
     # Comments travel with the step after them; LeanDojo is sent the tactics without them.
     steps = [code for code in (strip_comments(s).strip() for s in split_steps(dedent_script(text[2:]))) if code]

@@ -25,6 +25,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from lean_env.checks.verdict import ProofVerifier, Rejected, Verdict, Verified
 from lean_env.errors import LeanEnvError
 from lean_env.types import (
     Env,
@@ -38,7 +39,6 @@ from lean_env.types import (
     TacticTimeout,
     Theorem,
 )
-from lean_env.verdict import ProofVerifier, Rejected, Verdict, Verified
 from prover.files import atomic_write
 from search.types import Candidate, GenRequest, SearchConfig, SearchResult, TacticGenerator, ValueFunction
 
@@ -98,7 +98,7 @@ class SessionError(Exception):
 
 
 def _tactic_filter(tactic: str, allow_native_decide: bool) -> str | None:
-    from lean_env.tactic_filter import check_tactic
+    from lean_env.checks.tactic_filter import check_tactic
 
     return check_tactic(tactic, allow_native_decide=allow_native_decide)
 
@@ -372,7 +372,7 @@ def write_verified_proof(
     theorem's statement is no longer `expected_statement` the proof is rejected: it was found for
     another statement. Nothing is written unless the verdict is Verified.
     """
-    from lean_env.parse import parse_lean_source, replace_proof
+    from lean_env.source.parse import parse_lean_source, replace_proof
 
     source = path.read_text(encoding="utf-8")
     try:

@@ -55,8 +55,8 @@ TacticCheck = Callable[[str], "str | None"]
 
 
 def _default_tactic_check(allow_native_decide: bool = False) -> TacticCheck:
-    """`lean_env.tactic_filter.check_tactic` for one search: its fast path, then remembered verdicts."""
-    from lean_env.tactic_filter import make_checker
+    """`lean_env.checks.tactic_filter.check_tactic` for one search: its fast path, then remembered verdicts."""
+    from lean_env.checks.tactic_filter import make_checker
 
     return make_checker(allow_native_decide)
 
@@ -146,7 +146,7 @@ _EdgeRecord = tuple[int, int, str, float, int, float, str, str, float]
 class BestFirstSearch:
     """Best-first search for one theorem at a time; `search` may be called repeatedly.
 
-    `tactic_check` refuses tactics before Lean sees them (default: `lean_env.tactic_filter`);
+    `tactic_check` refuses tactics before Lean sees them (default: `lean_env.checks.tactic_filter`);
     `clock` is injectable so budgets can be tested deterministically.
     """
 

@@ -11,7 +11,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from lean_env.cassette import (
+from lean_env.cassette.store import (
     FORMAT_NAME,
     FORMAT_VERSION,
     SKIP_NO_RESULT,
@@ -425,9 +425,9 @@ def test_leandojo_theorem_statement_marks_a_tactic_proof(tmp_path: Path) -> None
 
 def test_replay_cannot_verify_a_side_goal(tmp_path: Path) -> None:
     """The point of 7: a proof of the auto-param's side goal is not a proof of the theorem."""
-    from lean_env.replay import ReplayVerifier
+    from lean_env.backends.replay import ReplayVerifier
+    from lean_env.checks.verdict import Rejected
     from lean_env.types import Theorem
-    from lean_env.verdict import Rejected
 
     (tmp_path / "Traced.lean").write_text(TRACED_FILE, encoding="utf-8")
     bench = tmp_path / "test.json"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from lean_env.cassette import Cassette, CassetteError, TheoremLine, lean_source_with_sorry
+from lean_env.cassette.store import Cassette, CassetteError, TheoremLine, lean_source_with_sorry
 from prover.cli import app
 
 runner = CliRunner()

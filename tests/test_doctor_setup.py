@@ -29,7 +29,7 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from lean_env.setup import (
+from lean_env.project.setup import (
     DEFAULT_MATHLIB_REV,
     DEFAULT_REPL_RELPATH,
     ELAN_INSTALL,
@@ -627,7 +627,7 @@ def test_offline_tag_listing_names_the_offline_option(tmp_path: Path) -> None:
     bin_dir.mkdir()
     (bin_dir / "git").write_text("#!/bin/sh\necho 'fatal: unable to access' >&2\nexit 128\n")
     (bin_dir / "git").chmod(0o755)
-    from lean_env.setup import fetch_repl_tags
+    from lean_env.project.setup import fetch_repl_tags
 
     with pytest.raises(SetupError) as info:
         fetch_repl_tags({"PATH": f"{bin_dir}:/usr/bin:/bin"})
@@ -707,7 +707,7 @@ def test_doctor_fixes_for_a_users_own_project_never_say_prover_setup(tmp_path: P
     assert not checks["REPL binary"].ok and "prover setup" not in fix and "lake build repl" in fix
     assert 'require REPL from git "https://github.com/augustepoiroux/repl" @ "' in fix
     assert "_lean-toolchain-v4.20.0" in fix and "git ls-remote --tags" in fix
-    from lean_env.setup import repl_binary_fix  # the same fix for the REPL backend's own start error
+    from lean_env.project.setup import repl_binary_fix  # the same fix for the REPL backend's own start error
 
     assert repl_binary_fix(project) == fix
     with pytest.raises(SetupError):  # what the fix must not send the user to
@@ -754,7 +754,7 @@ def test_doctor_starts_the_repl_as_the_backend_does(tmp_path: Path, tags: ReplTa
 def test_doctor_repl_probe_that_hangs_is_a_failed_row(
     tmp_path: Path, tags: ReplTags, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import lean_env.setup as setup_module
+    import lean_env.project.setup as setup_module
 
     project, env = _set_up(tmp_path, tags)
     monkeypatch.setattr(setup_module, "REPL_PROBE_TIMEOUT_S", 1.0)
@@ -767,7 +767,7 @@ def test_doctor_repl_probe_that_hangs_is_a_failed_row(
 def test_setup_cli_interrupted_says_how_to_finish(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Ctrl-C during a long step (`lake update` downloads Mathlib): exit 130 and one line saying that running the
     same command again finishes (the project's lakefile is set-up's own, so set-up accepts it again)."""
-    import lean_env.setup as setup_module
+    import lean_env.project.setup as setup_module
 
     for key, value in _env(tmp_path, _make_bin(tmp_path)).items():
         monkeypatch.setenv(key, value)
@@ -805,7 +805,7 @@ def test_probes_share_one_capture_that_never_reads_the_terminal() -> None:
     nothing (a probe that reads stdin gets EOF at once instead of waiting on the user's terminal)."""
     import sys
 
-    from lean_env.setup import _capture
+    from lean_env.project.setup import _capture
 
     echo = [sys.executable, "-c", "import sys; print(repr(sys.stdin.read()))"]
     assert _capture(echo, 30, None).stdout.strip() == "''"

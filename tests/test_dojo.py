@@ -26,9 +26,9 @@ from typing import Any
 
 import pytest
 
-from lean_env import dojo as dojo_env_mod
-from lean_env.cassette import build_from_proofsteps
-from lean_env.dojo import CRASHED_PREFIX, REQUEST_LINE_LIMIT, TOO_LONG_PREFIX, DojoEnv
+from lean_env.backends import dojo as dojo_env_mod
+from lean_env.backends.dojo import CRASHED_PREFIX, REQUEST_LINE_LIMIT, TOO_LONG_PREFIX, DojoEnv
+from lean_env.cassette.store import build_from_proofsteps
 from lean_env.errors import BackendUnavailableError, TheoremStartError
 from lean_env.types import (
     DojoSource,
@@ -401,7 +401,7 @@ def _without_git(tmp_path: Path) -> dict[str, str]:
 def test_import_side_effects_are_one_line_and_doctor_names_them(
     change: dict[str, str] | None, cause: str, tmp_path: Path
 ) -> None:
-    from lean_env.dojo import probe_lean_dojo
+    from lean_env.backends.dojo import probe_lean_dojo
 
     env = {**os.environ, **(change if change is not None else _without_git(tmp_path))}
     env.pop("VERBOSE", None)
@@ -411,7 +411,7 @@ def test_import_side_effects_are_one_line_and_doctor_names_them(
 
 
 def test_doctor_row_for_a_working_lean_dojo() -> None:
-    from lean_env.dojo import probe_lean_dojo
+    from lean_env.backends.dojo import probe_lean_dojo
 
     healthy = probe_lean_dojo({k: v for k, v in os.environ.items() if k != "TACTIC_MEMORY_LIMIT"})
     assert healthy.ok and "lean-dojo 4.20.0" in healthy.detail
@@ -484,8 +484,8 @@ def test_benchmark_accepts_leandojo_json_split_files(standin: dict[str, Any], tm
 
 
 def test_dojo_proofs_are_verified_in_the_traced_repository(standin: dict[str, Any]) -> None:
-    from lean_env.dojo_verify import DojoVerifier
-    from lean_env.verdict import Rejected, Verified
+    from lean_env.checks.dojo_verify import DojoVerifier
+    from lean_env.checks.verdict import Rejected, Verified
 
     rows, theorem = standin["rows"], _theorem(standin)  # a benchmark row: no statement of its own
     proof = "\n".join(r["tactic"] for r in rows)
@@ -534,7 +534,7 @@ def test_sweep_with_a_broken_lean_dojo_exits_2_with_one_line(standin: dict[str, 
 
 def test_strict_is_refused_with_the_dojo_backend_rather_than_ignored() -> None:
     # The kernel-replay rung re-checks modules of the configured Lean project; dojo proofs live in traced repos.
-    from lean_env.validate import ValidatorError
+    from lean_env.checks.validate import ValidatorError
     from prover.backends import make_verifier
     from prover.config import LeanConfig
 

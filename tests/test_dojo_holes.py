@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from lean_env.dojo import DojoEnv
+from lean_env.backends.dojo import DojoEnv
 from lean_env.errors import TheoremStartError
 from lean_env.types import HoleEnv, HoleTarget, ProofFinished, Theorem
 from tests.test_dojo import recorded, standin  # noqa: F401  (pytest fixtures)

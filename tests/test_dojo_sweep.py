@@ -18,7 +18,7 @@ __all__ = ["cassette_path", "minif2f", "ray_address"]  # the session fixtures th
 
 
 class UnusableEnv:
-    """An env whose backend is broken as `lean_env.dojo.DojoEnv` reports it: at every start."""
+    """An env whose backend is broken as `lean_env.backends.dojo.DojoEnv` reports it: at every start."""
 
     def start(self, theorem: Any) -> Any:
         raise BackendUnavailableError("LeanDojo is unusable: TACTIC_MEMORY_LIMIT='32G' is refused")

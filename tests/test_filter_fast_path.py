@@ -19,9 +19,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lean_env import tactic_filter
-from lean_env.lexer import COMMAND_KEYWORDS
-from lean_env.tactic_filter import check_tactic, check_tactic_lexed
+from lean_env.checks import tactic_filter
+from lean_env.checks.tactic_filter import check_tactic, check_tactic_lexed
+from lean_env.source.lexer import COMMAND_KEYWORDS
 
 TESTS = Path(__file__).parent
 

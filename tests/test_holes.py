@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from lean_env.backends.repl import ReplEnv, ReplPool, ReplSettings, hole_start_from_response
 from lean_env.errors import TheoremStartError
-from lean_env.repl import ReplEnv, ReplPool, ReplSettings, hole_start_from_response
 from lean_env.types import HoleEnv, HoleTarget, Theorem
 
 STANDIN = Path(__file__).parent / "standins" / "replay_repl.py"
@@ -115,13 +115,13 @@ LEANDOJO_ROWS = "data/proofsteps/leandojo_benchmark4_random_test_sample100.jsonl
 
 @pytest.fixture(scope="module")
 def built(shared: Path):  # type: ignore[no-untyped-def]
-    from lean_env.cassette import build_from_proofsteps
+    from lean_env.cassette.store import build_from_proofsteps
 
     return build_from_proofsteps([shared / LEANDOJO_ROWS], relative_to=shared)
 
 
 def test_build_makes_skeletons_from_traces(built) -> None:  # type: ignore[no-untyped-def]
-    from lean_env.cassette import skeleton_key
+    from lean_env.cassette.store import skeleton_key
 
     holes = built.cassette.holes
     # `ext` then `simp` in Mathlib: the skeleton keeps `ext` and leaves one hole where `simp` was.
@@ -137,7 +137,7 @@ def test_build_makes_skeletons_from_traces(built) -> None:  # type: ignore[no-un
 
 
 def test_cassette_v2_round_trips_and_reads_v1(built, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from lean_env.cassette import Cassette, CassetteError
+    from lean_env.cassette.store import Cassette, CassetteError
 
     path = tmp_path / "c.jsonl"
     built.cassette.save(path)
@@ -150,9 +150,9 @@ def test_cassette_v2_round_trips_and_reads_v1(built, tmp_path: Path) -> None:  #
 
 
 def test_replay_starts_at_a_recorded_hole_and_checks_the_fill(built) -> None:  # type: ignore[no-untyped-def]
-    from lean_env.replay import ReplayEnv, ReplayVerifier
+    from lean_env.backends.replay import ReplayEnv, ReplayVerifier
+    from lean_env.checks.verdict import Rejected, Verified
     from lean_env.types import ProofFinished
-    from lean_env.verdict import Rejected, Verified
 
     theorem = Theorem("Set.image2_eq_seq", "theorem Set.image2_eq_seq (f : α → β → γ) (s : Set α) (t : Set β) : X")
     skeleton = "by\n    ext\n    sorry"  # indented differently from the record: same skeleton
@@ -175,7 +175,7 @@ def test_replay_starts_at_a_recorded_hole_and_checks_the_fill(built) -> None:  #
 def test_cassette_build_keeps_only_the_named_theorems(shared: Path, tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from lean_env.cassette import Cassette
+    from lean_env.cassette.store import Cassette
     from prover.cli import app
 
     out = tmp_path / "c.jsonl"

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from lean_env.repl import REFUSED_PREFIX, ReplEnv, ReplPool, ReplSettings
+from lean_env.backends.repl import REFUSED_PREFIX, ReplEnv, ReplPool, ReplSettings
+from lean_env.checks.verdict import Rejected, Verified
+from lean_env.checks.verify import ReplVerifier
 from lean_env.types import LeanError, ProofFinished, StateResult, TacticTimeout, Theorem
-from lean_env.verdict import Rejected, Verified
-from lean_env.verify import ReplVerifier
 from tests.conftest import live_lean_project
 
 pytestmark = [pytest.mark.lean, pytest.mark.slow]

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from benchmarks.minif2f import BenchmarkError, load_problems
-from lean_env.cassette import TheoremLine, new_cassette
-from lean_env.replay import ReplayEnv
+from lean_env.backends.replay import ReplayEnv
+from lean_env.cassette.store import TheoremLine, new_cassette
 from lean_env.types import Theorem
 
 OURS = "numbertheory_notEquiv2i2jasqbsqdiv8"

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from lean_env.repl import ReplEnv, ReplSettings
+from lean_env.backends.repl import ReplEnv, ReplSettings
 from lean_env.types import ProofFinished, StateResult, TacticTimeout, Theorem, normalize_mvars, same_state_modulo_mvars
 
 STANDIN = Path(__file__).parent / "standins" / "replay_repl.py"

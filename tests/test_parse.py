@@ -1,4 +1,4 @@
-"""`lean_env.parse`: declarations, statements, proofs, sorry positions, errors and proof rewriting."""
+"""`lean_env.source.parse`: declarations, statements, proofs, sorry positions, errors and proof rewriting."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lean_env.errors import LeanParseError
-from lean_env.lexer import COMMAND_KEYWORDS, TokenKind, tokenize
-from lean_env.parse import (
+from lean_env.source.lexer import COMMAND_KEYWORDS, TokenKind, tokenize
+from lean_env.source.parse import (
     TARGET_KEYWORDS,
     Edit,
     LeanFile,
@@ -520,7 +520,7 @@ def test_literals_hide_sorry(literal: str) -> None:
 
 
 # Where Lean reads a string literal as an interpolated string (`interpolatedStr`, whose `{…}` hold terms that may
-# hold strings of their own): exactly after the syntax that declares one (cited in lean_env.lexer._INTERPOLATING).
+# hold strings of their own): exactly after the syntax that declares one (cited in lean_env.source.lexer._INTERPOLATING).
 # `"{"}"}"` is one interpolated string (the term `"}"` between braces) but three tokens as plain strings.
 INTERPOLATED_AFTER = [
     "s!",
@@ -602,7 +602,7 @@ def test_hash_notation_on_escaped_and_root_names() -> None:
     `#_root_.eval` stays a command token to both (Lean reads `#` then a name there, as no token starts
     `#_root_`, so this only errs on the side of refusal); `#«eval»` is `#` then `«eval»` as in Lean, and
     the filter refuses it all the same."""
-    from lean_env.tactic_filter import check_tactic
+    from lean_env.checks.tactic_filter import check_tactic
 
     for text in ("#_root_.s", "#«s»", "#_root_.«s».card"):
         kinds = [t.kind for t in tokenize(text)]

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from lean_env.edits import Edit, apply_edits
-from lean_env.lexer import TokenKind, tokenize
-from lean_env.parse import LeanFile, parse_lean_source, render_script_at
+from lean_env.source.edits import Edit, apply_edits
+from lean_env.source.lexer import TokenKind, tokenize
+from lean_env.source.parse import LeanFile, parse_lean_source, render_script_at
 
 EXPECTED_FILES = 759
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from lean_env.checks.verdict import Rejected, Verified
 from lean_env.types import Theorem
-from lean_env.verdict import Rejected, Verified
 from prover.config import GeneratorConfig, load_config
 from prover.generators import make_generator, resolve_template
 from prover.generators.presets import PRESETS, apply_preset, preset_for_model

@@ -50,7 +50,7 @@ def test_proves_recorded_theorems_and_writes_them_back(demo: Path, tmp_path: Pat
     assert all(t["checker"] == "replay" for t in report["theorems"] if t["status"] == "proved")
     assert report["written"] and report["file_verified"]
 
-    from lean_env.parse import parse_lean_file
+    from lean_env.source.parse import parse_lean_file
 
     new_file = parse_lean_file(demo)
     by_name = {d.name: d for d in new_file.theorems}
@@ -64,8 +64,8 @@ def test_proves_recorded_theorems_and_writes_them_back(demo: Path, tmp_path: Pat
     backup = Path(report["backup"])
     assert backup.read_text(encoding="utf-8") == original
     # Every proved theorem's proof in the file re-verifies independently.
-    from lean_env.replay import ReplayVerifier
-    from lean_env.verdict import Verified
+    from lean_env.backends.replay import ReplayVerifier
+    from lean_env.checks.verdict import Verified
     from prover.prove import proof_body
 
     verifier = ReplayVerifier(CASSETTE)
@@ -166,7 +166,7 @@ def test_lean_not_installed_names_the_setup_command(tmp_path: Path, monkeypatch:
 def test_verifier_rejection_is_never_reported_as_proved(
     demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from lean_env.verdict import Rejected
+    from lean_env.checks.verdict import Rejected
     from prover import backends
 
     class RejectAll:
@@ -198,7 +198,7 @@ def test_real_process_exit_codes(demo: Path) -> None:
 
 def _planned_file(tmp_path: Path, source: str) -> tuple[Path, Any, list[Any], list[Any], Any]:
     """`source` written to e.lean, parsed and planned as `prover prove` does: (path, file, plans, targets, report)."""
-    from lean_env.parse import parse_lean_source
+    from lean_env.source.parse import parse_lean_source
     from prover.prove import FileReport, plan_targets
 
     path = tmp_path / "e.lean"
@@ -210,7 +210,7 @@ def _planned_file(tmp_path: Path, source: str) -> tuple[Path, Any, list[Any], li
 
 class _AcceptAll:
     def verify(self, theorem: object, proof: str) -> Any:
-        from lean_env.verdict import Verified
+        from lean_env.checks.verdict import Verified
 
         return Verified(checker="test")
 
@@ -254,7 +254,7 @@ def test_a_declaration_the_verifier_says_nothing_about_is_not_written(tmp_path: 
 def test_a_compfiles_problem_is_filled_and_its_determine_is_not(tmp_path: Path) -> None:
     """compfiles' `problem` is a `theorem` (ProblemExtraction.lean): `prover prove` plans and writes its holes; the
     `sorry` of a `determine` (an answer a human judges) is no target and stays."""
-    from lean_env.verdict import Verified
+    from lean_env.checks.verdict import Verified
     from prover.prove import TheoremReport, finalize_file
 
     asked: list[list[str]] = []
@@ -432,7 +432,7 @@ def test_quoted_inputs_are_targets_not_skipped(tmp_path: Path, body: str, name: 
 
 
 def test_plan_targets_one_per_hole_with_the_steps_before_top_level_holes() -> None:
-    from lean_env.parse import parse_lean_source
+    from lean_env.source.parse import parse_lean_source
     from prover.prove import plan_targets
 
     source = (

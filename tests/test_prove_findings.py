@@ -266,13 +266,13 @@ def test_backup_names_are_unique_within_a_second(tmp_path: Path, monkeypatch: py
 
 
 # K28: a missing REPL binary in a user's own project names a fix that works there (set-up refuses such a
-# project: it never rewrites a user's lakefile), via lean_env.setup.repl_binary_fix.
+# project: it never rewrites a user's lakefile), via lean_env.project.setup.repl_binary_fix.
 def test_missing_repl_in_a_users_own_project_names_the_require_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from lean_env.backends.repl import ReplSettings
     from lean_env.errors import LeanNotFoundError
-    from lean_env.repl import ReplSettings
-    from lean_env.setup import PROJECT_NAME, REPL_PACKAGE_RELPATH
+    from lean_env.project.setup import PROJECT_NAME, REPL_PACKAGE_RELPATH
 
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -329,11 +329,11 @@ def test_a_repl_that_cannot_start_is_one_line_rc2(tmp_path: Path, monkeypatch: p
 # K22: a LeanDojo repository that cannot be opened (offline, not a repository) is the backend's failure.
 def test_an_unavailable_dojo_repository_is_one_line_rc2(monkeypatch: pytest.MonkeyPatch) -> None:
     import prover.backends
+    from lean_env.backends.replay import ReplayEnv
     from lean_env.errors import TheoremStartError
-    from lean_env.replay import ReplayEnv
 
     class NoRepository(ReplayEnv):
-        # lean_env.dojo.DojoEnv.start's own wording for a repository LeanGitRepo cannot open.
+        # lean_env.backends.dojo.DojoEnv.start's own wording for a repository LeanGitRepo cannot open.
         def start(self, theorem: object) -> object:  # type: ignore[override]
             raise TheoremStartError(
                 "cannot open the LeanDojo repository for x (demo.lean in /work/main@abc): "

@@ -19,15 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from lean_env.errors import (
-    LeanCrashError,
-    LeanNotFoundError,
-    LeanStartError,
-    LeanTimeoutError,
-    ProtocolError,
-    TheoremStartError,
-)
-from lean_env.repl import (
+from lean_env.backends.repl import (
     MEMORY_PREFIX,
     REFUSED_PREFIX,
     ReplEnv,
@@ -37,7 +29,15 @@ from lean_env.repl import (
     tactic_result_from_response,
     theorem_start_from_response,
 )
-from lean_env.repl_process import ReplMemoryError, ReplProcess
+from lean_env.backends.repl_process import ReplMemoryError, ReplProcess
+from lean_env.errors import (
+    LeanCrashError,
+    LeanNotFoundError,
+    LeanStartError,
+    LeanTimeoutError,
+    ProtocolError,
+    TheoremStartError,
+)
 from lean_env.types import (
     HoleTarget,
     LeanError,
@@ -532,7 +532,7 @@ def test_tactics_are_sent_under_the_headers_options(shared: Path, tmp_path: Path
     transcript = _options_transcript(tmp_path, shared, wire)
     log = tmp_path / "requests.log"
     settings = ReplSettings(command=(sys.executable, str(STANDIN), str(transcript), "--log", str(log)))
-    from lean_env.replay import RecordingEnv
+    from lean_env.backends.replay import RecordingEnv
 
     with ReplEnv(settings) as env:
         recorder = RecordingEnv(env)
@@ -610,7 +610,7 @@ def test_options_can_be_switched_off(shared: Path, tmp_path: Path) -> None:
     ],
 )
 def test_scoped_options(header: str, statement: str, expected: list[tuple[str, str]]) -> None:
-    from lean_env.repl import scoped_options, wrap_tactic
+    from lean_env.backends.repl import scoped_options, wrap_tactic
 
     assert list(scoped_options(header, statement)) == expected
     wrapped = wrap_tactic("intro x\nsimp", scoped_options(header, statement))

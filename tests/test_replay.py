@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from lean_env.cassette import Cassette, build_from_proofsteps
+from lean_env.backends.replay import UNRECORDED_PREFIX, RecordingEnv, ReplayEnv, ReplayVerifier, flatten_proof
+from lean_env.cassette.store import Cassette, build_from_proofsteps
+from lean_env.checks.verdict import ProofVerifier, Rejected, Verified
 from lean_env.errors import TheoremStartError
-from lean_env.replay import UNRECORDED_PREFIX, RecordingEnv, ReplayEnv, ReplayVerifier, flatten_proof
 from lean_env.types import (
     Env,
     LeanError,
@@ -22,7 +23,6 @@ from lean_env.types import (
     TacticTimeout,
     Theorem,
 )
-from lean_env.verdict import ProofVerifier, Rejected, Verified
 
 
 @pytest.fixture(scope="module")
@@ -250,7 +250,7 @@ def test_recording_env_keeps_only_lean_answers(demo_cassette: Cassette, tmp_path
 def test_verifier_keeps_leans_layout() -> None:
     """Issue 12 point 8: a recorded multi-line `calc` finishes the proof; its run-on form is a parse error in
     Lean (`by ring _ = c := h` swallows the next step), so replay must not find it recorded."""
-    from lean_env.cassette import FinishedOutcome, StepLine, TheoremLine, new_cassette
+    from lean_env.cassette.store import FinishedOutcome, StepLine, TheoremLine, new_cassette
 
     calc = "calc a = b := by rw [hab]\n  _ = c := hbc"
     cassette = new_cassette("layout")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lean_env.cassette import Cassette
-from lean_env.parse import parse_lean_file
-from lean_env.replay import ReplayEnv, ReplayVerifier
-from lean_env.verdict import Verified
+from lean_env.backends.replay import ReplayEnv, ReplayVerifier
+from lean_env.cassette.store import Cassette
+from lean_env.checks.verdict import Verified
+from lean_env.source.parse import parse_lean_file
 from prover.generators.fixed import FixedTacticGenerator
 from search import BestFirstSearch
 from search.types import Budget, SearchConfig
@@ -48,7 +48,7 @@ def test_skeleton_demo_is_rebuilt_by_its_documented_command(repo_root: Path, sha
 
 
 def test_skeleton_demo_holes_fill_from_their_recorded_goals(repo_root: Path) -> None:
-    from lean_env.replay import ReplayEnv
+    from lean_env.backends.replay import ReplayEnv
     from prover.config import load_config
     from prover.jobs import run_proof_job
     from prover.prove import plan_targets

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from lean_env.cassette import (
+from lean_env.backends.replay import ReplayVerifier
+from lean_env.cassette.store import (
     Cassette,
     DojoLine,
     FinishedOutcome,
@@ -19,9 +20,8 @@ from lean_env.cassette import (
     TheoremLine,
     new_cassette,
 )
-from lean_env.replay import ReplayVerifier
+from lean_env.checks.verdict import Rejected, Verified
 from lean_env.types import DojoSource, Theorem
-from lean_env.verdict import Rejected, Verified
 
 ROOT = "p q : Prop\nhp : p\nhq : q\n⊢ p ∧ q"
 LEFT = "case left\np q : Prop\nhp : p\nhq : q\n⊢ p"
@@ -229,7 +229,7 @@ def test_prove_write_on_replay_never_writes_a_proof_of_another_statement(tmp_pat
 
 def test_hole_fills_replay_bullets_focused_too() -> None:
     """A filled skeleton hole (`verify_holes`) is replayed with the same focus rules as a whole proof."""
-    from lean_env.cassette import HolesLine
+    from lean_env.cassette.store import HolesLine
 
     cassette = and_cassette()
     cassette.add_holes(HolesLine(kind="holes", theorem="and_intro", skeleton="by\n  sorry", goals=(ROOT,)))
@@ -274,7 +274,7 @@ def test_a_file_header_that_changes_what_the_statement_means_is_not_the_recorded
 
 
 def test_earlier_compfiles_problems_in_the_header_are_no_context() -> None:
-    """compfiles' `problem` is a theorem (`lean_env.parse.TARGET_KEYWORDS`: its elab_rules elaborate `theorem`,
+    """compfiles' `problem` is a theorem (`lean_env.source.parse.TARGET_KEYWORDS`: its elab_rules elaborate `theorem`,
     dwrensha/compfiles ProblemExtraction.lean): an earlier `problem` in the header is dropped from the header's
     context like an earlier `theorem`, so a file that proves one more problem above still matches the record;
     an earlier `determine` (an `abbrev`: its value is part of what later statements mean) still counts."""
@@ -306,9 +306,9 @@ def test_earlier_compfiles_problems_in_the_header_are_no_context() -> None:
 
 
 def test_a_compfiles_problem_states_what_the_recorded_theorem_states() -> None:
-    """`problem two : P` is `theorem two : P` (compfiles' synonym, `lean_env.parse.TARGET_KEYWORDS`): the replay
+    """`problem two : P` is `theorem two : P` (compfiles' synonym, `lean_env.source.parse.TARGET_KEYWORDS`): the replay
     verifier's statement check strips its keyword and name like a theorem's, so the recorded steps answer for it."""
-    from lean_env.replay import same_theorem
+    from lean_env.backends.replay import same_theorem
 
     record = TheoremLine(kind="theorem", name="two", statement="theorem two : (4 : ℕ) / 2 = 2", header="")
     for statement in (

@@ -20,8 +20,8 @@ from search_testkit import (
     theorem,
 )
 
+from lean_env.backends.replay import ReplayEnv, flatten_proof
 from lean_env.errors import TheoremStartError
-from lean_env.replay import ReplayEnv, flatten_proof
 from lean_env.types import LeanError, ProofFinished, ProofGivenUp, ProofState, StateResult, TacticTimeout
 from search import BestFirstSearch, Budget, Candidate, ProgressEvent, Scoring, SearchConfig, SearchStatus
 from search import tree as T
@@ -87,9 +87,9 @@ def test_finds_recorded_proof_among_distractors(shared: Path) -> None:
 
 
 def test_found_proof_reverifies_in_replay_backend(shared: Path) -> None:
-    pytest.importorskip("lean_env.verify", reason="lean_env.verify (static checks) has not landed yet")
-    from lean_env.replay import ReplayVerifier
-    from lean_env.verdict import Verified
+    pytest.importorskip("lean_env.checks.verify", reason="lean_env.checks.verify (static checks) has not landed yet")
+    from lean_env.backends.replay import ReplayVerifier
+    from lean_env.checks.verdict import Verified
 
     cassette = leandojo_cassette(shared)
     verifier = ReplayVerifier(cassette)
@@ -569,9 +569,9 @@ def test_result_types_cover_every_backend_answer() -> None:
 
 def test_bulleted_proof_reverifies_through_a_cassette() -> None:
     """A multi-goal proof found through ReplayEnv comes out bulleted and ReplayVerifier accepts it."""
-    from lean_env.cassette import FinishedOutcome, StateOutcome, StepLine, TheoremLine, new_cassette
-    from lean_env.replay import ReplayVerifier
-    from lean_env.verdict import Verified
+    from lean_env.backends.replay import ReplayVerifier
+    from lean_env.cassette.store import FinishedOutcome, StateOutcome, StepLine, TheoremLine, new_cassette
+    from lean_env.checks.verdict import Verified
 
     root = "p q : Prop\nhp : p\nhq : q\n⊢ p ∧ q"
     left = "case left\np q : Prop\nhp : p\nhq : q\n⊢ p"
@@ -603,7 +603,7 @@ def test_bulleted_proof_reverifies_through_a_cassette() -> None:
     result = BestFirstSearch(ReplayEnv(cassette), gen, cfg()).search(thm)
     assert result.status is SearchStatus.PROVED
     assert result.proof == "constructor\n· exact hp\n· exact hq"
-    pytest.importorskip("lean_env.verify", reason="lean_env.verify (static checks) has not landed yet")
+    pytest.importorskip("lean_env.checks.verify", reason="lean_env.checks.verify (static checks) has not landed yet")
     verdict = ReplayVerifier(cassette).verify(thm, result.proof)
     assert isinstance(verdict, Verified) and verdict.checker == "replay"
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from lean_env.tactic_filter import check_tactic, make_checker
+from lean_env.checks.tactic_filter import check_tactic, make_checker
 from lean_env.types import LeanError, ProofState, StateResult, TacticResult, Theorem
 from search import BestFirstSearch, Budget, Candidate, GenRequest, Scoring, SearchConfig
 from search.scoring import candidate_score

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lean_env.replay import flatten_proof
+from lean_env.backends.replay import flatten_proof
 from lean_env.types import Theorem
 from search.proof_script import ProofStep, flat_script, goal_tree, proof_script
 

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from search_testkit import FINISHED, DictEnv, ScriptedGenerator, theorem
 
-from lean_env.replay import flatten_proof
+from lean_env.backends.replay import flatten_proof
 from lean_env.types import LeanError
 from search import BestFirstSearch, Budget, Scoring, SearchConfig, SearchStatus
 from search.proof_script import ProofStep, goal_tree, proof_script

@@ -20,10 +20,10 @@ from benchmarks.results import read_results
 from benchmarks.sweep import Components, SweepConfig, SweepError, load_sweep_config, run_sweep
 from benchmarks.sweep.actors import GeneratorServer
 from benchmarks.sweep.attempt import AttemptJob, run_search_attempt, run_whole_attempt, whole_proof_request
-from lean_env.cassette import build_from_minif2f_fewshot
-from lean_env.replay import ReplayEnv, ReplayVerifier
+from lean_env.backends.replay import ReplayEnv, ReplayVerifier
+from lean_env.cassette.store import build_from_minif2f_fewshot
+from lean_env.checks.verdict import Rejected, Verdict
 from lean_env.types import ProofState, TacticResult, Theorem
-from lean_env.verdict import Rejected, Verdict
 from prover.generators import FixedTacticGenerator
 from prover.paths import REPO_ROOT
 from prover.templates import get_template
@@ -207,7 +207,7 @@ def test_a_crashing_actor_fails_only_its_attempt(ray_address: str, cassette_path
 DRIVER = """
 import sys, time
 from benchmarks.sweep import Components, load_sweep_config, run_sweep
-from lean_env.replay import ReplayEnv, ReplayVerifier
+from lean_env.backends.replay import ReplayEnv, ReplayVerifier
 from prover.generators import FixedTacticGenerator
 
 cassette, output, address, names, resume = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4].split(","), sys.argv[5] == "1"

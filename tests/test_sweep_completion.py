@@ -12,8 +12,8 @@ transformers = pytest.importorskip("transformers")
 from benchmarks.minif2f import load_problems  # noqa: E402
 from benchmarks.sweep.attempt import AttemptJob, extract_whole_proof, run_whole_attempt  # noqa: E402
 from benchmarks.sweep.completion import HFCompleter  # noqa: E402
+from lean_env.checks.verdict import Rejected, Verdict  # noqa: E402
 from lean_env.types import Theorem  # noqa: E402
-from lean_env.verdict import Rejected, Verdict  # noqa: E402
 from prover.config import GeneratorConfig  # noqa: E402
 from prover.generators.tokenizers import byte_level_tokenizer  # noqa: E402
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from lean_env.lexer import COMMAND_KEYWORDS
-from lean_env.tactic_filter import check_tactic, is_allowed
+from lean_env.checks.tactic_filter import check_tactic, is_allowed
+from lean_env.source.lexer import COMMAND_KEYWORDS
 
 REFUSED = [
     ("sorry", "sorry"),
@@ -171,7 +171,7 @@ def test_admitting_tactic_in_a_whole_theorem_is_refused(theorem: str) -> None:
 
 
 def test_every_command_keyword_is_refused_alone_on_a_line() -> None:
-    from lean_env.tactic_filter import DECLARATION_KEYWORDS
+    from lean_env.checks.tactic_filter import DECLARATION_KEYWORDS
 
     for word in sorted(DECLARATION_KEYWORDS):
         reason = check_tactic(f"simp\n{word} x")
@@ -179,7 +179,7 @@ def test_every_command_keyword_is_refused_alone_on_a_line() -> None:
         assert check_tactic(f"simp\n«{word}» x") is not None, word
 
 
-# The command keywords of `lean_env.lexer.COMMAND_KEYWORDS` the filter does not refuse as commands wherever they
+# The command keywords of `lean_env.source.lexer.COMMAND_KEYWORDS` the filter does not refuse as commands wherever they
 # stand: `open` (the tactic `open … in tac`, `_open_reason`) and `module` (Mathlib's `module` tactic). The other
 # ambiguous ones (`set_option`, `deriving`, `local`, `scoped`) are refused by their own rule (`_REFUSED_WORDS`).
 COMMAND_KEYWORDS_NOT_REFUSED_ALONE = frozenset({"open", "module"})
@@ -190,7 +190,7 @@ def test_every_lexer_command_keyword_is_refused_on_its_own_line(word: str) -> No
     """One list of command keywords (the lexer's, with sources): each one after a tactic would end the tactic
     block and start a command (compfiles' `problem`, Lean's `with_weak_namespace`, Mathlib's `variable?`, ...),
     so each is refused on the fast path (`check_tactic`), on the full path and by a search's checker."""
-    from lean_env.tactic_filter import check_tactic_lexed, make_checker
+    from lean_env.checks.tactic_filter import check_tactic_lexed, make_checker
 
     text = f"simp\n{word} x : True := trivial"
     for check in (check_tactic, check_tactic_lexed, make_checker()):
@@ -199,7 +199,8 @@ def test_every_lexer_command_keyword_is_refused_on_its_own_line(word: str) -> No
 
 
 def test_the_filter_keeps_no_command_list_of_its_own() -> None:
-    from lean_env import lexer, tactic_filter
+    from lean_env.checks import tactic_filter
+    from lean_env.source import lexer
 
     assert tactic_filter.HASH_COMMANDS is lexer.HASH_COMMANDS
     assert tactic_filter.is_hash_command is lexer.is_hash_command
@@ -210,7 +211,7 @@ def test_the_filter_keeps_no_command_list_of_its_own() -> None:
 
 
 def test_hash_commands_and_notation() -> None:
-    from lean_env.tactic_filter import HASH_COMMANDS, is_hash_command
+    from lean_env.checks.tactic_filter import HASH_COMMANDS, is_hash_command
 
     for name in HASH_COMMANDS:
         assert is_hash_command(name), name
@@ -289,7 +290,7 @@ def test_red_team_lookalikes_of_refused_forms_stay_as_they_were(tactic: str) -> 
 
 def test_red_team_rows_take_the_same_verdict_on_the_fast_path() -> None:
     """The fast path (`_surely_harmless`) must never pass what the lexing filter refuses."""
-    from lean_env import tactic_filter
+    from lean_env.checks import tactic_filter
 
     lexed = getattr(tactic_filter, "check_tactic_lexed", check_tactic)
     for tactic, _ in [*HIDDEN_CODE, *RED_TEAM_REFUSED]:
@@ -316,7 +317,7 @@ TERM_AND_OLD_ADMITS = [
 
 @pytest.mark.parametrize(("tactic", "word"), TERM_AND_OLD_ADMITS)
 def test_term_admits_and_library_search_are_refused(tactic: str, word: str) -> None:
-    from lean_env.tactic_filter import make_checker
+    from lean_env.checks.tactic_filter import make_checker
 
     for check in (check_tactic, make_checker()):
         reason = check(tactic)

@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from lean_env.types import Theorem
-from lean_env.validate import (
+from lean_env.checks.validate import (
     LadderVerifier,
     ToolValidator,
     ValidatorConfig,
@@ -22,7 +21,8 @@ from lean_env.validate import (
     find_validator,
     strict_verifier,
 )
-from lean_env.verdict import RUNG_AXIOMS, RUNG_KERNEL, RUNG_REPLAYED, Rejected, Verdict, Verified
+from lean_env.checks.verdict import RUNG_AXIOMS, RUNG_KERNEL, RUNG_REPLAYED, Rejected, Verdict, Verified
+from lean_env.types import Theorem
 
 STANDINS = Path(__file__).parent / "standins"
 THEOREM = Theorem("Foo.bar", "theorem bar (n : Nat) : n + 0 = n", header="import Mathlib\n\nnamespace Foo\n")
@@ -147,7 +147,7 @@ def _cli(*args: str) -> tuple[int, str]:
 
 def _repl_project(tmp_path: Path) -> Path:
     """A Lake project with the REPL binary where `prover setup` puts it (empty stand-in files), `lake` on PATH."""
-    from lean_env.repl import default_repl_binary
+    from lean_env.backends.repl import default_repl_binary
 
     project = tmp_path / "project"
     project.mkdir(exist_ok=True)

@@ -13,10 +13,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from lean_env.repl import ReplSettings
+from lean_env.backends.repl import ReplSettings
+from lean_env.checks.verdict import Rejected, Verified
+from lean_env.checks.verify import ReplVerifier, VerifierPolicy, build_check_source
 from lean_env.types import Theorem
-from lean_env.verdict import Rejected, Verified
-from lean_env.verify import ReplVerifier, VerifierPolicy, build_check_source
 
 ROOT = Path(__file__).resolve().parents[1]
 REPLAY = ROOT / "tests" / "standins" / "replay_repl.py"

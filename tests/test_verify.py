@@ -14,17 +14,17 @@ from typing import Any
 
 import pytest
 
-from lean_env.parse import parse_lean_source
-from lean_env.repl import ReplEnv, ReplSettings
-from lean_env.types import Theorem
-from lean_env.verdict import Rejected, Verified
-from lean_env.verify import (
+from lean_env.backends.repl import ReplEnv, ReplSettings
+from lean_env.checks.verdict import Rejected, Verified
+from lean_env.checks.verify import (
     ReplVerifier,
     build_check_source,
     judge_compile,
     parse_axioms_message,
     static_check,
 )
+from lean_env.source.parse import parse_lean_source
+from lean_env.types import Theorem
 
 STANDIN = Path(__file__).parent / "standins" / "replay_repl.py"
 STD = "[propext, Classical.choice, Quot.sound]"
@@ -234,7 +234,7 @@ def test_examples_get_a_printable_name() -> None:
 
 @pytest.mark.parametrize("prefix", ["", "set_option maxHeartbeats 400000 in\n", "open Real in\n"])
 def test_a_compfiles_problem_checks_like_a_theorem(prefix: str) -> None:
-    """compfiles' `problem` is a synonym of `theorem` (`lean_env.parse.TARGET_KEYWORDS`, dwrensha/compfiles
+    """compfiles' `problem` is a synonym of `theorem` (`lean_env.source.parse.TARGET_KEYWORDS`, dwrensha/compfiles
     ProblemExtraction.lean): the check source keeps its `… in` prefixes and its name, as for a theorem."""
     header = "import Mathlib\nimport ProblemExtraction\n\nproblem_file\n"
     source = build_check_source(Theorem("foo", f"{prefix}problem foo : (2 : ℕ) ≤ 5", header=header), "norm_num")
@@ -620,7 +620,7 @@ def test_print_axioms_answers_from_leans_source(extra: list[dict[str, Any]], nat
 
 
 def test_native_auxiliary_axioms_are_native() -> None:
-    from lean_env.verify import axiom_problem, is_native_axiom
+    from lean_env.checks.verify import axiom_problem, is_native_axiom
 
     assert is_native_axiom("SierpinskiNumber.selfridge_78557._native.native_decide.ax_1_8")
     assert is_native_axiom("Lean.ofReduceBool") and not is_native_axiom("my_native_lemma")
@@ -639,7 +639,7 @@ MODULE_HEADER = (
 
 def module_aware_lean(cmd: str) -> dict[str, Any]:
     """Lean's answer as `elabPrintAxioms` gives it: refused in a module, the listing otherwise."""
-    from lean_env.verify import has_module_header
+    from lean_env.checks.verify import has_module_header
 
     if has_module_header(cmd):
         line = cmd.rstrip("\n").count("\n") + 1
@@ -648,7 +648,7 @@ def module_aware_lean(cmd: str) -> dict[str, Any]:
 
 
 def test_module_files_are_checked_as_plain_files() -> None:
-    from lean_env.verify import plain_module_source
+    from lean_env.checks.verify import plain_module_source
 
     theorem = Theorem("Foo.bar", "public theorem bar (n : Nat) : n + 0 = n", header=MODULE_HEADER)
     source = build_check_source(theorem, "simp")

@@ -70,7 +70,7 @@ def normalize_tactic(tactic: str) -> str:
 
 def _tactic_refusal(tactic: str) -> str | None:
     try:
-        from lean_env.tactic_filter import check_tactic
+        from lean_env.checks.tactic_filter import check_tactic
     except ImportError:  # the filter module may not exist yet; these never belong in training data
         return "sorry/admit" if re.search(r"\b(sorry|admit)\b", tactic) else None
     return check_tactic(tactic)

@@ -32,9 +32,9 @@ from benchmarks.sweep.attempt import (
     run_search_attempt,
     run_whole_attempt,
 )
+from lean_env.checks.verdict import ProofVerifier
 from lean_env.errors import BackendUnavailableError
 from lean_env.types import Env
-from lean_env.verdict import ProofVerifier
 from prover.config import GeneratorConfig, LeanConfig
 from search.types import Candidate, GenRequest, SearchConfig, TacticGenerator
 

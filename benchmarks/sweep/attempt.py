@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from benchmarks.minif2f import NamedFewShot, Problem, few_shot_for
+from lean_env.checks.verdict import ProofVerifier, Verdict, Verified
 from lean_env.types import Env
-from lean_env.verdict import ProofVerifier, Verdict, Verified
 from prover.generators.sanitize import drop_reasoning
 from prover.templates import WHOLE_PROOF_STOP
 from search.types import InformalContext, SearchConfig, SearchStatus, TacticGenerator

@@ -46,8 +46,8 @@ from benchmarks.sweep.attempt import (
 from benchmarks.sweep.autosize import AutoChoice, AutoSizer
 from benchmarks.sweep.config import SweepConfig
 from benchmarks.sweep.plan import write_generator_calls
+from lean_env.checks.verdict import ProofVerifier
 from lean_env.types import Env
-from lean_env.verdict import ProofVerifier
 from prover.config import ConfigError
 from prover.paths import REPO_ROOT
 from search.types import TacticGenerator

@@ -11,8 +11,8 @@ import time
 from collections.abc import Sequence
 
 from benchmarks.minif2f import Problem, StatementSource
+from lean_env.checks.verdict import Rejected, Verdict, Verified
 from lean_env.types import ClosingContext, LeanError, ProofFinished, ProofState, StateResult, TacticResult, Theorem
-from lean_env.verdict import Rejected, Verdict, Verified
 from search.types import Candidate, GenRequest
 
 SIMULATED_CHECKER = "simulated"

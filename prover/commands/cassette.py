@@ -59,7 +59,7 @@ def build(
     """Convert recorded Lean data into a cassette and print a summary (theorems, steps, skipped rows)."""
     from rich.progress import Progress
 
-    from lean_env.cassette import (
+    from lean_env.cassette.store import (
         BuildReport,
         CassetteError,
         build_from_leandojo_benchmark,
@@ -173,10 +173,10 @@ def check(
     """Replay every recorded step through the replay backend and compare with the recording."""
     from rich.progress import Progress
 
-    from lean_env.cassette import Cassette, CassetteError
-    from lean_env.replay import ReplayEnv, ReplayVerifier
+    from lean_env.backends.replay import ReplayEnv, ReplayVerifier
+    from lean_env.cassette.store import Cassette, CassetteError
+    from lean_env.checks.verdict import Verified
     from lean_env.types import ProofState
-    from lean_env.verdict import Verified
 
     try:
         cassette = Cassette.load(file)
@@ -228,7 +228,7 @@ def _describe_outcome(outcome: dict[str, object]) -> str:
 
 
 def _describe_result(result: object) -> str:
-    from lean_env.cassette import result_to_outcome
+    from lean_env.cassette.store import result_to_outcome
     from lean_env.types import TacticTimeout
 
     if isinstance(result, TacticTimeout):

@@ -72,7 +72,7 @@ def prove(
 ) -> None:
     """Fill every `sorry` in FILE where it stands (or search whole proofs), verify, show a diff or write."""
     from lean_env.errors import LeanEnvError, LeanNotFoundError, LeanParseError
-    from lean_env.parse import parse_lean_source
+    from lean_env.source.parse import parse_lean_source
     from prover.backends import make_env, make_verifier
     from prover.config import ConfigError, load_config
     from prover.jobs import JobConfig, default_pool_size
@@ -518,7 +518,7 @@ def duplicate_declaration(lean_file: Any) -> str | None:
     a file Lean rejects. `example`s are anonymous; `proof_wanted` adds no declaration. Columns are 1-based,
     as in the parser's own errors.
     """
-    from lean_env.lexer import tokenize
+    from lean_env.source.lexer import tokenize
 
     seen: set[str] = set()
     for decl in lean_file.declarations:
@@ -542,8 +542,8 @@ def untargeted_sorries(lean_file: Any) -> list[str]:
     """`kind name (line N)` for each declaration prove does not search whose text holds a `sorry` token
     (a compfiles `determine`, a `def`'s `decreasing_by sorry`, an `instance ... := by sorry`): such a
     `sorry` stays, and prove says so instead of claiming there is nothing to prove. Comments and strings
-    are not tokens (lean_env.lexer), so a `sorry` in a doc comment is not counted."""
-    from lean_env.lexer import TokenKind, tokenize
+    are not tokens (lean_env.source.lexer), so a `sorry` in a doc comment is not counted."""
+    from lean_env.source.lexer import TokenKind, tokenize
 
     others = [d for d in lean_file.declarations if not d.is_target]
     if not others:
@@ -563,7 +563,7 @@ def untargeted_sorries(lean_file: Any) -> list[str]:
 
 
 # Start failures that are the backend's, the same for every theorem: a LeanDojo repository that cannot be
-# opened (lean_env.dojo raises TheoremStartError for it, right for a sweep over many repositories), a REPL
+# opened (lean_env.backends.dojo raises TheoremStartError for it, right for a sweep over many repositories), a REPL
 # that crashes or cannot start (prover.jobs.BACKEND_FAILURES names the exception in the message).
 _REPOSITORY_FAILURE = "cannot open the LeanDojo repository"
 

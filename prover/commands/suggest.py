@@ -207,7 +207,7 @@ def _suggest_in_file(
     write: bool,
 ) -> None:
     from lean_env.errors import LeanEnvError, LeanParseError
-    from lean_env.parse import parse_lean_source
+    from lean_env.source.parse import parse_lean_source
     from prover.suggest import Outcome, ProofSession
 
     if not path.is_file():
@@ -287,8 +287,8 @@ def _print(goal: str, suggestions: list[Any], checked: bool, as_json: bool) -> N
 def _interactive(cfg: Any, session: Any, path: Path, write: bool) -> None:
     from rich.text import Text
 
+    from lean_env.checks.verdict import Verified
     from lean_env.errors import LeanEnvError
-    from lean_env.verdict import Verified
     from prover.backends import make_verifier
     from prover.suggest import run_interactive, write_verified_proof
 

@@ -168,11 +168,11 @@ def sweep(
         if plan_from is not None:
             fail("--from goes with --plan (it plans from an earlier results file)")
         if cfg.lean.strict:  # no kernel-replay tool is one line here, not N failed attempts
-            from lean_env.validate import check_strict
+            from lean_env.checks.validate import check_strict
 
             check_strict(cfg.lean.backend, cfg.lean.validator)
         if cfg.lean.backend == "dojo":  # a broken lean_dojo import is one line here, not N failed attempts
-            from lean_env.dojo import require_lean_dojo
+            from lean_env.backends.dojo import require_lean_dojo
 
             require_lean_dojo()
         # An unwritable results path is one line here, before Ray starts (the store opens it later).

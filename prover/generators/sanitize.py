@@ -6,7 +6,7 @@ holds a fenced code block (```` ```lean4 ````) only the code counts: the last co
 the model cards of those provers say their answer is. It is then reduced to one tactic (the first
 line, plus indented continuation lines), stripped of trailing comments and unmatched closing
 brackets, and refused when it is truncated (an open bracket, or a last token that needs more:
-`have h : x = 2 := by`), garbled, or forbidden by `lean_env.tactic_filter`.
+`have h : x = 2 := by`), garbled, or forbidden by `lean_env.checks.tactic_filter`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from prover.templates import PromptTemplate
 _OPEN = {"(": ")", "[": "]", "{": "}", "⟨": "⟩", "⟦": "⟧", "⦃": "⦄"}
 _CLOSE = {v: k for k, v in _OPEN.items()}
 
-# Used only until `lean_env.tactic_filter` is importable; the verifier re-checks every proof anyway.
+# Used only until `lean_env.checks.tactic_filter` is importable; the verifier re-checks every proof anyway.
 _FALLBACK_FORBIDDEN = ("sorry", "admit", "native_decide", "run_tac", "#eval", "set_option")
 
 
@@ -34,7 +34,7 @@ def _fallback_check(tactic: str, allow_native_decide: bool = False) -> str | Non
 
 def _load_filter() -> Callable[..., str | None]:
     try:
-        from lean_env.tactic_filter import check_tactic
+        from lean_env.checks.tactic_filter import check_tactic
     except ImportError:
         return _fallback_check
     return check_tactic
@@ -183,7 +183,7 @@ def clean_tactic(raw: str, template: PromptTemplate | None = None) -> str | None
 
 
 class Sanitizer:
-    """Cleans completions and refuses forbidden tactics (through `lean_env.tactic_filter`)."""
+    """Cleans completions and refuses forbidden tactics (through `lean_env.checks.tactic_filter`)."""
 
     def __init__(self, template: PromptTemplate | None = None, allow_native_decide: bool = False) -> None:
         self.template = template

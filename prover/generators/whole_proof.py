@@ -35,7 +35,7 @@ from prover.templates import (
 from search.types import InformalContext
 
 if TYPE_CHECKING:
-    from lean_env.verdict import ProofVerifier
+    from lean_env.checks.verdict import ProofVerifier
     from prover.config import GeneratorConfig
 
 _OPEN_FENCE = re.compile(r"^[ \t]*```[ \t]*(lean4|lean)[ \t]*$", re.MULTILINE)
@@ -293,7 +293,7 @@ def prove_whole(
     """Sample `n` whole proofs of `theorem` and verify each distinct one until one is verified.
 
     Nothing is reported proved unless `verifier` returned `Verified` for that exact tactic block."""
-    from lean_env.verdict import Verified
+    from lean_env.checks.verdict import Verified
 
     if n < 1:
         raise ValueError("the number of whole proofs per theorem must be >= 1")

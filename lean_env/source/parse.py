@@ -1,7 +1,7 @@
 """Parse `.lean` files: the header, every theorem/lemma/example (statement, proof, `sorry`s), and
 the other top-level declarations, with exact positions for rewriting proofs.
 
-This is not Lean's parser. It lexes the file properly (`lean_env.lexer`) and then splits it into
+This is not Lean's parser. It lexes the file properly (`lean_env.source.lexer`) and then splits it into
 top-level commands using Lean's layout conventions:
 
 * declaration and structure keywords (`theorem`, `def`, `namespace`, `end`, ...) at bracket depth 0
@@ -22,9 +22,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from lean_env.edits import Edit, Span, apply_edits, dedent_script, split_steps
 from lean_env.errors import LeanParseError
-from lean_env.lexer import (
+from lean_env.source.edits import Edit, Span, apply_edits, dedent_script, split_steps
+from lean_env.source.lexer import (
     AMBIGUOUS_COMMAND_KEYWORDS,
     CLOSE_BRACKETS,
     COMMAND_KEYWORDS,
@@ -66,7 +66,7 @@ TheoremKind = Literal["theorem", "lemma", "example", "problem"]
 TARGET_KEYWORDS = frozenset({"theorem", "lemma", "example", "problem"})
 OTHER_DECL_KEYWORDS = frozenset(
     {"def", "instance", "abbrev", "structure", "class", "inductive", "coinductive", "axiom", "opaque"}
-    # Declarations of Batteries, Mathlib and compfiles (see lean_env.lexer.COMMAND_KEYWORDS): recorded
+    # Declarations of Batteries, Mathlib and compfiles (see lean_env.source.lexer.COMMAND_KEYWORDS): recorded
     # with their names so that the file's structure is visible; not proof targets.
     | {"alias", "proof_wanted", "open_problem", "irreducible_def", "determine"}
 )
@@ -76,7 +76,7 @@ DECL_KEYWORDS = TARGET_KEYWORDS | OTHER_DECL_KEYWORDS
 MODIFIERS = frozenset(
     {"private", "public", "protected", "meta", "noncomputable", "nonrec", "unsafe", "partial", "local", "scoped"}
 )
-# Every command keyword (Lean core, Batteries, Mathlib, compfiles; cited in lean_env.lexer).
+# Every command keyword (Lean core, Batteries, Mathlib, compfiles; cited in lean_env.source.lexer).
 COMMAND_HEADS = COMMAND_KEYWORDS | DECL_KEYWORDS
 PROOF_SUFFIX_KEYWORDS = frozenset({"where", "termination_by", "decreasing_by"})
 

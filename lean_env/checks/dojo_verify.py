@@ -7,11 +7,11 @@ does (`lean_dojo.check_proof`, src/lean_dojo/interaction/dojo.py: the traced fil
 place, written next to it, compiled with `lake env lean` in the traced repository), with this project's
 checks on top, so a dojo proof meets the same bar as any other:
 
-- the proof passes `lean_env.verify.static_check` (the tactic filter: no `sorry`, no commands, ...);
-- the statement is read from the traced file (`lean_env.parse`), never from the search, and the checked
+- the proof passes `lean_env.checks.verify.static_check` (the tactic filter: no `sorry`, no commands, ...);
+- the statement is read from the traced file (`lean_env.source.parse`), never from the search, and the checked
   source is that file's text before the theorem, the theorem with the proof, and `#print axioms`
-  (`lean_env.verify.build_check_source`; the rest of the file is left out, as it cannot change the verdict);
-- Lean's output is judged like the REPL verifier's answer (`lean_env.verify.judge_compile`): any error
+  (`lean_env.checks.verify.build_check_source`; the rest of the file is left out, as it cannot change the verdict);
+- Lean's output is judged like the REPL verifier's answer (`lean_env.checks.verify.judge_compile`): any error
   rejects, a `declaration uses 'sorry'` warning rejects, and the axioms must be the standard ones.
 
 check_proof itself only looks for the sorry warning and the exit code; it does not audit axioms. It
@@ -30,10 +30,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from lean_env.checks.verdict import ProofVerifier, Rejected, Verdict, Verified
 from lean_env.types import ClosingContext, DojoSource, Theorem
-from lean_env.verdict import ProofVerifier, Rejected, Verdict, Verified
 
-CHECKER = "lean"  # `lake env lean` on a file; it audits axioms (lean_env.verdict.AXIOM_AUDITING_CHECKERS)
+CHECKER = "lean"  # `lake env lean` on a file; it audits axioms (lean_env.checks.verdict.AXIOM_AUDITING_CHECKERS)
 
 # A positioned message as `lean FILE` prints it: src/Lean/Message.lean `SerialMessage.toString` writes
 # `mkErrorStringWithPos fileName pos "error: "` (newer releases: `error(<name>): `) for errors and warnings,
@@ -46,7 +46,7 @@ def traced_repo_path(source: DojoSource) -> Path:
     """The traced repository of `source` in LeanDojo's cache: the folder `Dojo` itself runs Lean in."""
     from lean_dojo.interaction import dojo as dojo_module
 
-    from lean_env.dojo import lean_git_repo
+    from lean_env.backends.dojo import lean_git_repo
 
     path: Path = dojo_module.get_traced_repo_path(lean_git_repo(source.url, source.commit))
     return path
@@ -101,10 +101,10 @@ class DojoVerifier(ClosingContext):
         self._fallback = fallback
 
     def verify(self, theorem: Theorem, proof: str) -> Verdict:
+        from lean_env.checks.verify import judge_compile, prepare_check
         from lean_env.errors import LeanParseError
-        from lean_env.lexer import LexError
-        from lean_env.parse import parse_lean_source
-        from lean_env.verify import judge_compile, prepare_check
+        from lean_env.source.lexer import LexError
+        from lean_env.source.parse import parse_lean_source
 
         source = theorem.dojo
         if source is None:

@@ -15,7 +15,7 @@ RUNG_AXIOMS = "axioms audited"
 RUNG_KERNEL = "kernel replayed"
 RUNG_REPLAYED = "replayed recording"  # the replay backend: recorded real-Lean steps, not a rung of a real run
 RUNGS = (RUNG_COMPILED, RUNG_AXIOMS, RUNG_KERNEL)
-# Checkers that audit the axiom listing of what they compile (`lean_env.verify.judge_compile`).
+# Checkers that audit the axiom listing of what they compile (`lean_env.checks.verify.judge_compile`).
 AXIOM_AUDITING_CHECKERS = frozenset({"lean-repl", "lean"})
 
 
@@ -25,7 +25,7 @@ class Verified:
 
     `checker` names what checked it: "lean-repl", "lean" (lake env lean) or "replay"
     (recorded real-Lean results; never a substitute for Lean in a real run). `kernel` names the tool
-    that kernel-replayed it (`lean4checker`, `comparator`; `lean_env.validate`), empty when none did.
+    that kernel-replayed it (`lean4checker`, `comparator`; `lean_env.checks.validate`), empty when none did.
     """
 
     checker: str

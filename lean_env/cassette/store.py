@@ -1,4 +1,4 @@
-"""Cassettes: recorded real-Lean interactions, replayed by `lean_env.replay`.
+"""Cassettes: recorded real-Lean interactions, replayed by `lean_env.backends.replay`.
 
 A cassette is a versioned JSONL file (documented in docs/lean_env_replay.md):
 
@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from lean_env.errors import LeanEnvError
 from lean_env.jsonl import read_json_objects
-from lean_env.lexer import LexError, TokenKind, tokenize
+from lean_env.source.lexer import LexError, TokenKind, tokenize
 from lean_env.types import (
     NO_GOALS,
     DojoSource,
@@ -751,7 +751,7 @@ def leandojo_initial_state(
 
 
 def _opens_top_level_by(path: Path, theorem_start: tuple[int, int], tactic_start: tuple[int, int]) -> bool:
-    from lean_env.parse import parse_lean_source
+    from lean_env.source.parse import parse_lean_source
 
     try:
         parsed = parse_lean_source(path.read_text(encoding="utf-8"), str(path))

@@ -687,9 +687,9 @@ def probe_versions(project: Path, repl_binary: Path | None = None, env: Mapping[
 
 
 def find_validator(name: str, project: Path | None = None, env: Mapping[str, str] | None = None) -> Path | None:
-    """`lean4checker` or `comparator`: `lean_env.validate.find_validator` (`$PROVER_<NAME>`, then PATH),
+    """`lean4checker` or `comparator`: `lean_env.checks.validate.find_validator` (`$PROVER_<NAME>`, then PATH),
     else the project's own build (`.lake/build/bin/<name>`, or a `<name>` package of the project)."""
-    from lean_env.validate import find_validator as on_path
+    from lean_env.checks.validate import find_validator as on_path
 
     found = on_path(name) if env is None else (Path(p) if (p := _which(name, env)) else None)
     if found is not None:
@@ -707,7 +707,7 @@ def find_validator(name: str, project: Path | None = None, env: Mapping[str, str
 
 def probe_validators(project: Path, env: Mapping[str, str] | None = None) -> list[Check]:
     """The kernel-replay tools `prove --strict` can use (optional): present or how to install them."""
-    from lean_env.validate import INSTALL_HINTS, VALIDATORS
+    from lean_env.checks.validate import INSTALL_HINTS, VALIDATORS
 
     checks = []
     for name in VALIDATORS:

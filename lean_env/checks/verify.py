@@ -29,12 +29,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from lean_env.backends.repl import ReplEnv, ReplSettings
+from lean_env.checks.verdict import Rejected, Verdict, Verified
 from lean_env.errors import LeanCrashError, LeanEnvError, LeanParseError, LeanTimeoutError, ProtocolError
-from lean_env.lexer import LexError, TokenKind, tokenize
-from lean_env.parse import TARGET_KEYWORDS
-from lean_env.repl import ReplEnv, ReplSettings
+from lean_env.source.lexer import LexError, TokenKind, tokenize
+from lean_env.source.parse import TARGET_KEYWORDS
 from lean_env.types import ClosingContext, Theorem, indent_block
-from lean_env.verdict import Rejected, Verdict, Verified
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ def static_check(theorem: Theorem, proof: str, allow_native_decide: bool = False
     Token-level, so comments and strings do not count (`-- sorry` is fine, a lemma named
     `foo_sorry` is fine).
     """
-    from lean_env.tactic_filter import check_tactic
+    from lean_env.checks.tactic_filter import check_tactic
 
     if not proof.strip():
         return "the proof is empty"
@@ -375,7 +375,7 @@ def build_check_source(theorem: Theorem, proof: str) -> CheckSource:
     Raises `ValueError` (one line) when the assembled text does not parse as header declarations plus
     exactly this theorem with this statement, ending with the proof.
     """
-    from lean_env.parse import parse_lean_source
+    from lean_env.source.parse import parse_lean_source
 
     problem = prelude_problem(f"{theorem.header}\n{theorem.statement}")
     if problem is not None:
@@ -504,8 +504,8 @@ class ReplVerifier(ClosingContext):
         )
 
     def verify_file(self, original_source: str, new_source: str, names: Sequence[str]) -> dict[str, Verdict]:
-        """Compile `new_source` once and judge each named theorem (`names` as `lean_env.parse` names them)."""
-        from lean_env.parse import pair_theorems, parse_lean_source
+        """Compile `new_source` once and judge each named theorem (`names` as `lean_env.source.parse` names them)."""
+        from lean_env.source.parse import pair_theorems, parse_lean_source
 
         try:
             old = parse_lean_source(original_source, "<original>")
@@ -578,7 +578,7 @@ class ReplVerifier(ClosingContext):
 
     def _check(self, text: str) -> dict[str, Any] | Rejected:
         """Compile one check source (header + theorem + `#print axioms`) and count it for the restart policy."""
-        from lean_env.repl import split_header
+        from lean_env.backends.repl import split_header
 
         imports, rest = split_header(text)
         try:
@@ -656,7 +656,7 @@ class ReplVerifier(ClosingContext):
         if policy.max_checks is not None and self._checks_in_process >= policy.max_checks:
             why = f"{self._checks_in_process} checks"
         elif policy.restart_memory_mb is not None and (pid := self._env.process_id) is not None:
-            from lean_env.repl_process import tree_rss_mb
+            from lean_env.backends.repl_process import tree_rss_mb
 
             used = tree_rss_mb(pid)
             if used > policy.restart_memory_mb:

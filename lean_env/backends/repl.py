@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lean_env import setup
+from lean_env.backends.repl_process import DEFAULT_MAX_RESPONSE_BYTES, ReplMemoryError, ReplProcess
 from lean_env.errors import (
     LeanCrashError,
     LeanEnvError,
@@ -39,8 +39,8 @@ from lean_env.errors import (
     ProtocolError,
     TheoremStartError,
 )
-from lean_env.repl_process import DEFAULT_MAX_RESPONSE_BYTES, ReplMemoryError, ReplProcess
-from lean_env.setup import ELAN_INSTALL
+from lean_env.project import setup
+from lean_env.project.setup import ELAN_INSTALL
 from lean_env.types import (
     ClosingContext,
     HoleTarget,
@@ -110,7 +110,7 @@ class ReplSettings:
             binary = project / binary
         if not binary.is_file():
             # `prover setup` refuses a user's own project (it never rewrites their lakefile): the fix depends
-            # on who made the project and whether the REPL package is fetched (lean_env.setup.repl_binary_fix).
+            # on who made the project and whether the REPL package is fetched (lean_env.project.setup.repl_binary_fix).
             fix = (
                 setup.repl_binary_fix(project)
                 if not self.repl_binary
@@ -254,7 +254,7 @@ def hole_start_from_response(response: Mapping[str, Any], target: HoleTarget) ->
 
 def split_header(header: str) -> tuple[str, str]:
     """Split a header into its leading imports (with comments before them) and the rest."""
-    from lean_env.lexer import LexError, TokenKind, tokenize
+    from lean_env.source.lexer import LexError, TokenKind, tokenize
 
     try:
         tokens = tokenize(header)
@@ -293,7 +293,7 @@ def scoped_options(header: str, statement: str = "") -> tuple[tuple[str, str], .
     `section`/`namespace` that the header closes again is gone (Lean's scopes), so neither counts.
     Unlexable text gives no options (the verifier will reject it anyway).
     """
-    from lean_env.lexer import LexError, TokenKind, tokenize
+    from lean_env.source.lexer import LexError, TokenKind, tokenize
 
     def options_of(text: str, want_in: bool) -> list[tuple[str, str]]:
         try:
@@ -495,7 +495,7 @@ class ReplEnv(ClosingContext):
     def _refusal(self, tactic: str) -> str | None:
         check = self._check_tactic
         if check is None:
-            from lean_env.tactic_filter import check_tactic
+            from lean_env.checks.tactic_filter import check_tactic
 
             check = check_tactic
         return check(tactic, self.settings.allow_native_decide)

@@ -3,7 +3,7 @@
 Everything that changes a user's file goes through `apply_edits`: a list of (span, replacement) edits on
 the ORIGINAL text, applied in one pass, so a BOM, CRLF line endings, comments and trailing commands can
 never be touched by accident. Tactic-script layout (dedenting, splitting into top-level steps) lives here
-too, so that the prover, the replay backend and the renderers in `lean_env.parse` agree on it.
+too, so that the prover, the replay backend and the renderers in `lean_env.source.parse` agree on it.
 
 Layout rules follow Lean's tactic-sequence parser: `Lean.Parser.Tactic.tacticSeq1Indented` is
 `sepByIndent tactic "; "` (leanprover/lean4 `src/Lean/Parser/Term.lean`), and `sepByIndent`
@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from lean_env.lexer import CLOSE_BRACKETS, OPEN_BRACKETS, LexError, TokenKind, tokenize
+from lean_env.source.lexer import CLOSE_BRACKETS, OPEN_BRACKETS, LexError, TokenKind, tokenize
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from lean_env.cassette import (
+from lean_env.cassette.store import (
     Cassette,
     StepLine,
     TheoremLine,
@@ -21,9 +21,10 @@ from lean_env.cassette import (
     result_to_outcome,
     strip_comments,
 )
-from lean_env.edits import dedent_script, split_steps
+from lean_env.checks.verdict import Rejected, Verdict, Verified
 from lean_env.errors import TheoremStartError
-from lean_env.lexer import LexError, TokenKind, tokenize
+from lean_env.source.edits import dedent_script, split_steps
+from lean_env.source.lexer import LexError, TokenKind, tokenize
 from lean_env.types import (
     NO_GOALS,
     ClosingContext,
@@ -39,7 +40,6 @@ from lean_env.types import (
     Theorem,
     split_goals,
 )
-from lean_env.verdict import Rejected, Verdict, Verified
 
 REPLAY_CHECKER = "replay"
 UNRECORDED_PREFIX = "unrecorded"
@@ -47,7 +47,7 @@ UNRECORDED_PREFIX = "unrecorded"
 
 def _refusal(tactic: str, allow_native_decide: bool) -> str | None:
     # Imported lazily: the filter lives in its own module and replay must refuse exactly what Lean backends refuse.
-    from lean_env.tactic_filter import check_tactic
+    from lean_env.checks.tactic_filter import check_tactic
 
     return check_tactic(tactic, allow_native_decide=allow_native_decide)
 
@@ -148,7 +148,7 @@ def flatten_proof(proof: str) -> list[str]:
     """The tactic steps of a proof script, in order.
 
     Comments are dropped, and a leading `by` too. The script is split into its top-level steps by
-    `lean_env.edits.split_steps` (Lean's layout: a step starts in the block's column; deeper lines
+    `lean_env.source.edits.split_steps` (Lean's layout: a step starts in the block's column; deeper lines
     continue it), with the script's indentation read as written, first line included, so
     `"  intro h\n  exact h"` is two steps. A `·` focusing bullet is dropped and its block flattened into
     its own steps.
@@ -192,7 +192,7 @@ class ReplayVerifier:
         self.allow_native_decide = allow_native_decide
 
     def verify(self, theorem: Theorem, proof: str) -> Verdict:
-        from lean_env.verify import static_check  # lazily: the static checks live with the Lean verifier
+        from lean_env.checks.verify import static_check  # lazily: the static checks live with the Lean verifier
 
         reason = static_check(theorem, proof, allow_native_decide=self.allow_native_decide)
         if reason is not None:
@@ -233,8 +233,8 @@ class ReplayVerifier:
 
 def _signature(statement: str) -> str:
     """A statement without its modifiers, keyword and declared name, whitespace-normalised: what it states."""
-    from lean_env.cassette import normalize_statement
-    from lean_env.parse import TARGET_KEYWORDS
+    from lean_env.cassette.store import normalize_statement
+    from lean_env.source.parse import TARGET_KEYWORDS
 
     try:
         tokens = tokenize(statement, keep_comments=False)
@@ -292,10 +292,10 @@ def _header_context(header: str) -> str:
     """What in a header can change what a statement means: its commands without comments, imports and earlier
     theorems (`open`, `set_option`, `variable`, `notation`, `instance`, `def`, compfiles' `determine`, namespaces,
     ...), tokens joined by spaces. Earlier theorems are every `Declaration.is_target` kind (`theorem`, `lemma`,
-    `example` and compfiles' `problem`, a synonym of `theorem`: `lean_env.parse.TARGET_KEYWORDS`). Imports are left out: `import Mathlib` and `import Mathlib\nimport Aesop` (DeepSeek's miniF2F header)
+    `example` and compfiles' `problem`, a synonym of `theorem`: `lean_env.source.parse.TARGET_KEYWORDS`). Imports are left out: `import Mathlib` and `import Mathlib\nimport Aesop` (DeepSeek's miniF2F header)
     load the same declarations, and a name a statement uses means the same in every import set that has it."""
     from lean_env.errors import LeanParseError
-    from lean_env.parse import parse_lean_source
+    from lean_env.source.parse import parse_lean_source
 
     text = header
     try:
@@ -481,7 +481,7 @@ def replay_filled_skeleton(
     finished proof, as `replay_script` replays (`·` blocks focused; steps recorded in this theorem's
     context). Every hole must be filled (a declaration that keeps a `sorry` is not proved).
     """
-    from lean_env.verify import static_check  # lazily, as ReplayVerifier.verify
+    from lean_env.checks.verify import static_check  # lazily, as ReplayVerifier.verify
 
     record = cassette.find_holes(theorem, skeleton)
     if record is None:

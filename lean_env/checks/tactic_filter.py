@@ -36,7 +36,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from lean_env.lexer import (
+from lean_env.source.lexer import (
     COMMAND_KEYWORDS,
     HASH_COMMANDS,
     LexError,
@@ -137,7 +137,7 @@ _ADMITS = {
 _TERM_ADMIT = ("exact?", "%")
 _TERM_ADMIT_REASON = "`exact?%` elaborates to `sorry` when it finds no proof"
 
-# Every command keyword of Lean core, Batteries, Mathlib and compfiles (`lean_env.lexer.COMMAND_KEYWORDS`, the one
+# Every command keyword of Lean core, Batteries, Mathlib and compfiles (`lean_env.source.lexer.COMMAND_KEYWORDS`, the one
 # list, with its sources): inside a proof each can only end the tactic block early and add something to the file.
 # Left out, because a rule of their own decides: `open` (the tactic `open ... in tac` is fine, `_open_reason`),
 # `set_option`, `deriving`, `local`, `scoped` (refused as `_REFUSED_WORDS`, with their own reason), and `module`:

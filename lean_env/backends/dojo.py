@@ -56,7 +56,7 @@ from lean_env.types import (
 )
 
 if TYPE_CHECKING:
-    from lean_env.setup import Check
+    from lean_env.project.setup import Check
 
 # The longest request line a Dojo can send. Dojo writes each request with pexpect's `sendline` to a pty in
 # canonical mode, and the line discipline keeps at most 4095 bytes of a line before its newline, dropping
@@ -129,7 +129,7 @@ def import_failure(exc: BaseException, env: Mapping[str, str]) -> str:
 
 _PROBE = (
     "import sys\n"
-    "from lean_env.dojo import require_lean_dojo\n"
+    "from lean_env.backends.dojo import require_lean_dojo\n"
     "from lean_env.errors import BackendUnavailableError\n"
     "try:\n    require_lean_dojo()\n"
     "except BackendUnavailableError as exc:\n    print(exc)\n    sys.exit(3)\n"
@@ -142,7 +142,7 @@ def probe_lean_dojo(env: Mapping[str, str] | None = None, timeout_s: float = 120
     Imported in a fresh interpreter (an import's side effects run once per process, and a failure must not
     leave half a module behind in the doctor's). Not required: only `--backend dojo` needs it.
     """
-    from lean_env.setup import Check
+    from lean_env.project.setup import Check
 
     fix_install = "pip install lean-dojo==4.20.0"
     try:
@@ -316,7 +316,7 @@ class DojoEnv(ClosingContext):
         return ProofState.from_pp(init.pp, handle=root)
 
     def run_tactic(self, state: ProofState, tactic: str, timeout: float | None = None) -> TacticResult:
-        from lean_env.tactic_filter import check_tactic
+        from lean_env.checks.tactic_filter import check_tactic
 
         reason = check_tactic(tactic, allow_native_decide=self.allow_native_decide)
         if reason is not None:

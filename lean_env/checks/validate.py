@@ -1,6 +1,6 @@
 """The validation ladder's top rung: kernel replay of a verified proof by `lean4checker` or `comparator`.
 
-Rungs, in order (`lean_env.verdict.RUNGS`): a proof is *compiled* when Lean elaborated it without errors
+Rungs, in order (`lean_env.checks.verdict.RUNGS`): a proof is *compiled* when Lean elaborated it without errors
 or a sorry warning; *axioms audited* when its `#print axioms` listing held only allowed axioms (what
 `ReplVerifier` checks); *kernel replayed* when an external tool re-checked the compiled declarations
 with the kernel from the `.olean`, which catches "environment hacking" that the elaborator let through.
@@ -32,9 +32,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
+from lean_env.checks.verdict import ProofVerifier, Rejected, Verdict, Verified
 from lean_env.errors import LeanEnvError
 from lean_env.types import ClosingContext, Theorem
-from lean_env.verdict import ProofVerifier, Rejected, Verdict, Verified
 
 VALIDATORS = ("lean4checker", "comparator")
 MODULE_DIR = "ProverValidate"  # where checked sources go inside the Lean project (a module namespace)

@@ -1,0 +1,1 @@
+"""Replay cassettes: the on-disk format, lookups, and builders from published datasets."""

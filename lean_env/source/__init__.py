@@ -1,0 +1,1 @@
+"""Lean source text without Lean: lexer, declaration parser, byte-exact span edits."""
