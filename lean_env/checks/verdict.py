@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from lean_env.messages import LeanMessage
 from lean_env.types import Theorem
 
 # The validation ladder, lowest rung first (README, Soundness): Lean compiled the proof with no error and
@@ -44,8 +45,12 @@ class Verified:
 
 @dataclass(frozen=True)
 class Rejected:
+    """The proof was not accepted: `reason` in one line; `messages`, Lean's messages of the compile that
+    rejected it where the checker has them (empty otherwise). A message never turns a rejection into a proof."""
+
     reason: str
     checker: str = ""
+    messages: tuple[LeanMessage, ...] = ()
 
 
 Verdict = Verified | Rejected
