@@ -25,12 +25,11 @@ import gc
 import math
 import random
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
-from types import TracebackType
 
 from lean_env.types import LeanError, ProofState, StateResult, TacticResult, Theorem
 from search import BestFirstSearch, Budget, Candidate, GenRequest, Scoring, SearchConfig, SearchResult
+from search.testing import ReplayedEnv, ReplayedGenerator
 
 TARGET_US = 50.0
 SIZES = (1_000, 10_000, 100_000)
@@ -124,47 +123,6 @@ def make_workload(expansions: int, k: int, state_chars: int, error_rate: float, 
         else:
             results.append(StateResult(make_state(next(fresh), rng, state_chars)))
     return Workload(candidates, results)
-
-
-class ReplayedEnv:
-    """Zero-latency Env: answers the precomputed results in order, whatever the tactic."""
-
-    def __init__(self, results: Sequence[TacticResult], root: ProofState) -> None:
-        self.results = results
-        self.root = root
-        self.next = 0
-
-    def start(self, theorem: Theorem) -> ProofState:
-        return self.root
-
-    def run_tactic(self, state: ProofState, tactic: str, timeout: float | None = None) -> TacticResult:
-        result = self.results[self.next]
-        self.next += 1
-        return result
-
-    def close(self) -> None:
-        pass
-
-    def __enter__(self) -> ReplayedEnv:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        pass
-
-
-class ReplayedGenerator:
-    """Zero-latency generator: the precomputed candidate lists, one per requested state, in order."""
-
-    def __init__(self, candidates: Sequence[list[Candidate]]) -> None:
-        self.candidates = candidates
-        self.next = 0
-
-    def __call__(self, requests: Sequence[GenRequest], k: int) -> list[list[Candidate]]:
-        out = [self.candidates[self.next + j] for j in range(len(requests))]
-        self.next += len(requests)
-        return out
 
 
 @dataclass(frozen=True)
