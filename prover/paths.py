@@ -21,6 +21,3 @@ def minif2f_path() -> Path:
 def proofsteps_dir() -> Path:
     return shared_dir() / "data" / "proofsteps"
 
-
-def repl_fixtures_dir() -> Path:
-    return shared_dir() / "lean_fixtures" / "repl"

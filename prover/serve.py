@@ -458,7 +458,10 @@ class RunningServer:
 def serve_in_thread(
     app: FastAPI, host: str = DEFAULT_HOST, port: int = 0, timeout: float = 20.0
 ) -> Iterator[RunningServer]:
-    """Run `app` with uvicorn on `host:port` (0 = a free port) until the block exits."""
+    """Run `app` with uvicorn on `host:port` (0 = a free port) until the block exits.
+
+    Public API for embedding the server in another program (a notebook, a test): `prover serve` itself
+    runs uvicorn in the foreground."""
     import uvicorn
 
     sock = bind_socket(host, port)

@@ -88,7 +88,9 @@ def to_json(g: nx.DiGraph, indent: int | None = None) -> str:
 
 
 def from_json(text: str) -> nx.DiGraph:
-    """Rebuild a tree written by `to_json` (node ids, attributes and edge order preserved)."""
+    """Rebuild a tree written by `to_json` (node ids, attributes and edge order preserved).
+
+    Public API for readers of `--tree-dir` exports (tests use it to check what was written)."""
     data = json.loads(text)
     if not isinstance(data, dict) or "nodes" not in data or "edges" not in data:
         raise ValueError("not a search tree: expected an object with 'nodes' and 'edges'")

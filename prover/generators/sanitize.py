@@ -12,33 +12,12 @@ brackets, and refused when it is truncated (an open bracket, or a last token tha
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 
+from lean_env.checks.tactic_filter import check_tactic
 from prover.templates import PromptTemplate
 
 _OPEN = {"(": ")", "[": "]", "{": "}", "⟨": "⟩", "⟦": "⟧", "⦃": "⦄"}
 _CLOSE = {v: k for k, v in _OPEN.items()}
-
-# Used only until `lean_env.checks.tactic_filter` is importable; the verifier re-checks every proof anyway.
-_FALLBACK_FORBIDDEN = ("sorry", "admit", "native_decide", "run_tac", "#eval", "set_option")
-
-
-def _fallback_check(tactic: str, allow_native_decide: bool = False) -> str | None:
-    for word in _FALLBACK_FORBIDDEN:
-        if word == "native_decide" and allow_native_decide:
-            continue
-        if word in tactic:
-            return f"forbidden: {word}"
-    return None
-
-
-def _load_filter() -> Callable[..., str | None]:
-    try:
-        from lean_env.checks.tactic_filter import check_tactic
-    except ImportError:
-        return _fallback_check
-    return check_tactic
-
 
 _THINK_OPEN = "<think>"
 _THINK_CLOSE = "</think>"
@@ -188,12 +167,9 @@ class Sanitizer:
     def __init__(self, template: PromptTemplate | None = None, allow_native_decide: bool = False) -> None:
         self.template = template
         self.allow_native_decide = allow_native_decide
-        self._check: Callable[..., str | None] | None = None
 
     def refusal(self, tactic: str) -> str | None:
-        if self._check is None:
-            self._check = _load_filter()
-        return self._check(tactic, allow_native_decide=self.allow_native_decide)
+        return check_tactic(tactic, allow_native_decide=self.allow_native_decide)
 
     def __call__(self, raw: str, prefix: str = "") -> str | None:
         """The tactic `raw` stands for (which must start with `prefix`), or None if it is unusable or refused."""
