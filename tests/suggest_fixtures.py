@@ -32,7 +32,7 @@ theorem other_theorem : True := by
 
 def write_add_abs_project(tmp: Path, shared: Path) -> tuple[Path, Path]:
     """The .lean file and a replay cassette built from the LeanDojo proofsteps, under `tmp`."""
-    from lean_env.cassette.store import build_from_proofsteps
+    from lean_env.cassette.build import build_from_proofsteps
 
     lean = tmp / "AddAbs.lean"
     lean.write_text(ADD_ABS_FILE, encoding="utf-8")

@@ -11,24 +11,12 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from lean_env.cassette.store import (
-    FORMAT_NAME,
-    FORMAT_VERSION,
-    SKIP_NO_RESULT,
-    BuildReport,
-    Cassette,
-    CassetteError,
-    FinishedOutcome,
-    StateOutcome,
-    StepLine,
-    build_from_leandojo_benchmark,
-    build_from_minif2f_fewshot,
-    build_from_proofsteps,
-    new_cassette,
-    normalize_tactic,
-    step_key,
-    synthetic_name,
-)
+from lean_env.cassette.build import SKIP_NO_RESULT, BuildReport, build_from_proofsteps, synthetic_name
+from lean_env.cassette.format import FORMAT_NAME, FORMAT_VERSION, CassetteError, FinishedOutcome, StateOutcome, StepLine
+from lean_env.cassette.keys import normalize_tactic, step_key
+from lean_env.cassette.leandojo import build_from_leandojo_benchmark
+from lean_env.cassette.minif2f import build_from_minif2f_fewshot
+from lean_env.cassette.store import Cassette, new_cassette
 from lean_env.types import NO_GOALS
 from prover.commands import cassette as cassette_cmd
 

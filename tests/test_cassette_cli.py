@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from lean_env.cassette.store import Cassette, CassetteError, TheoremLine, lean_source_with_sorry
+from lean_env.cassette.format import CassetteError, TheoremLine
+from lean_env.cassette.sorry_file import lean_source_with_sorry
+from lean_env.cassette.store import Cassette
 from prover.cli import app
 
 runner = CliRunner()

@@ -28,7 +28,7 @@ import pytest
 
 from lean_env.backends import dojo as dojo_env_mod
 from lean_env.backends.dojo import CRASHED_PREFIX, REQUEST_LINE_LIMIT, TOO_LONG_PREFIX, DojoEnv
-from lean_env.cassette.store import build_from_proofsteps
+from lean_env.cassette.build import build_from_proofsteps
 from lean_env.errors import BackendUnavailableError, TheoremStartError
 from lean_env.types import (
     DojoSource,

@@ -115,13 +115,13 @@ LEANDOJO_ROWS = "data/proofsteps/leandojo_benchmark4_random_test_sample100.jsonl
 
 @pytest.fixture(scope="module")
 def built(shared: Path):  # type: ignore[no-untyped-def]
-    from lean_env.cassette.store import build_from_proofsteps
+    from lean_env.cassette.build import build_from_proofsteps
 
     return build_from_proofsteps([shared / LEANDOJO_ROWS], relative_to=shared)
 
 
 def test_build_makes_skeletons_from_traces(built) -> None:  # type: ignore[no-untyped-def]
-    from lean_env.cassette.store import skeleton_key
+    from lean_env.cassette.keys import skeleton_key
 
     holes = built.cassette.holes
     # `ext` then `simp` in Mathlib: the skeleton keeps `ext` and leaves one hole where `simp` was.
@@ -137,7 +137,8 @@ def test_build_makes_skeletons_from_traces(built) -> None:  # type: ignore[no-un
 
 
 def test_cassette_v2_round_trips_and_reads_v1(built, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from lean_env.cassette.store import Cassette, CassetteError
+    from lean_env.cassette.format import CassetteError
+    from lean_env.cassette.store import Cassette
 
     path = tmp_path / "c.jsonl"
     built.cassette.save(path)

@@ -10,7 +10,8 @@ import pytest
 
 from benchmarks.minif2f import BenchmarkError, load_problems
 from lean_env.backends.replay import ReplayEnv
-from lean_env.cassette.store import TheoremLine, new_cassette
+from lean_env.cassette.format import TheoremLine
+from lean_env.cassette.store import new_cassette
 from lean_env.types import Theorem
 
 OURS = "numbertheory_notEquiv2i2jasqbsqdiv8"

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from lean_env.backends.replay import UNRECORDED_PREFIX, RecordingEnv, ReplayEnv, ReplayVerifier, flatten_proof
-from lean_env.cassette.store import Cassette, build_from_proofsteps
+from lean_env.cassette.build import build_from_proofsteps
+from lean_env.cassette.store import Cassette
 from lean_env.checks.verdict import ProofVerifier, Rejected, Verified
 from lean_env.errors import TheoremStartError
 from lean_env.types import (
@@ -250,7 +251,8 @@ def test_recording_env_keeps_only_lean_answers(demo_cassette: Cassette, tmp_path
 def test_verifier_keeps_leans_layout() -> None:
     """Issue 12 point 8: a recorded multi-line `calc` finishes the proof; its run-on form is a parse error in
     Lean (`by ring _ = c := h` swallows the next step), so replay must not find it recorded."""
-    from lean_env.cassette.store import FinishedOutcome, StepLine, TheoremLine, new_cassette
+    from lean_env.cassette.format import FinishedOutcome, StepLine, TheoremLine
+    from lean_env.cassette.store import new_cassette
 
     calc = "calc a = b := by rw [hab]\n  _ = c := hbc"
     cassette = new_cassette("layout")

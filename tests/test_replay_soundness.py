@@ -11,15 +11,8 @@ import json
 from pathlib import Path
 
 from lean_env.backends.replay import ReplayVerifier
-from lean_env.cassette.store import (
-    Cassette,
-    DojoLine,
-    FinishedOutcome,
-    StateOutcome,
-    StepLine,
-    TheoremLine,
-    new_cassette,
-)
+from lean_env.cassette.format import DojoLine, FinishedOutcome, StateOutcome, StepLine, TheoremLine
+from lean_env.cassette.store import Cassette, new_cassette
 from lean_env.checks.verdict import Rejected, Verified
 from lean_env.types import DojoSource, Theorem
 
@@ -229,7 +222,7 @@ def test_prove_write_on_replay_never_writes_a_proof_of_another_statement(tmp_pat
 
 def test_hole_fills_replay_bullets_focused_too() -> None:
     """A filled skeleton hole (`verify_holes`) is replayed with the same focus rules as a whole proof."""
-    from lean_env.cassette.store import HolesLine
+    from lean_env.cassette.format import HolesLine
 
     cassette = and_cassette()
     cassette.add_holes(HolesLine(kind="holes", theorem="and_intro", skeleton="by\n  sorry", goals=(ROOT,)))

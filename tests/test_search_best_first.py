@@ -570,7 +570,8 @@ def test_result_types_cover_every_backend_answer() -> None:
 def test_bulleted_proof_reverifies_through_a_cassette() -> None:
     """A multi-goal proof found through ReplayEnv comes out bulleted and ReplayVerifier accepts it."""
     from lean_env.backends.replay import ReplayVerifier
-    from lean_env.cassette.store import FinishedOutcome, StateOutcome, StepLine, TheoremLine, new_cassette
+    from lean_env.cassette.format import FinishedOutcome, StateOutcome, StepLine, TheoremLine
+    from lean_env.cassette.store import new_cassette
     from lean_env.checks.verdict import Verified
 
     root = "p q : Prop\nhp : p\nhq : q\n⊢ p ∧ q"

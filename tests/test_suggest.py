@@ -15,7 +15,8 @@ from rich.console import Console
 from suggest_fixtures import ADD_ABS, ADD_ABS_FILE, APPLY, EXACT, RW
 
 from lean_env.backends.replay import ReplayEnv, ReplayVerifier
-from lean_env.cassette.store import Cassette, build_from_proofsteps
+from lean_env.cassette.build import build_from_proofsteps
+from lean_env.cassette.store import Cassette
 from lean_env.checks.verdict import Rejected, Verdict, Verified
 from lean_env.source.parse import parse_lean_source
 from lean_env.types import LeanError, ProofFinished, ProofState, TacticResult, Theorem

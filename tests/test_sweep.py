@@ -21,7 +21,7 @@ from benchmarks.sweep import Components, SweepConfig, SweepError, load_sweep_con
 from benchmarks.sweep.actors import GeneratorServer
 from benchmarks.sweep.attempt import AttemptJob, run_search_attempt, run_whole_attempt, whole_proof_request
 from lean_env.backends.replay import ReplayEnv, ReplayVerifier
-from lean_env.cassette.store import build_from_minif2f_fewshot
+from lean_env.cassette.minif2f import build_from_minif2f_fewshot
 from lean_env.checks.verdict import Rejected, Verdict
 from lean_env.types import ProofState, TacticResult, Theorem
 from prover.generators import FixedTacticGenerator

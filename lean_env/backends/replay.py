@@ -12,15 +12,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from lean_env.cassette.store import (
-    Cassette,
-    StepLine,
-    TheoremLine,
-    new_cassette,
-    outcome_to_result,
-    result_to_outcome,
-    strip_comments,
-)
+from lean_env.cassette.format import StepLine, TheoremLine, outcome_to_result, result_to_outcome
+from lean_env.cassette.keys import strip_comments
+from lean_env.cassette.store import Cassette, new_cassette
 from lean_env.checks.verdict import Rejected, Verdict, Verified
 from lean_env.errors import TheoremStartError
 from lean_env.source.edits import dedent_script, split_steps
@@ -233,7 +227,7 @@ class ReplayVerifier:
 
 def _signature(statement: str) -> str:
     """A statement without its modifiers, keyword and declared name, whitespace-normalised: what it states."""
-    from lean_env.cassette.store import normalize_statement
+    from lean_env.cassette.keys import normalize_statement
     from lean_env.source.parse import TARGET_KEYWORDS
 
     try:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from prover.commands.outputs import output_problem
 from prover.console import EXIT_NOT_PROVED, console, err_console, fail
+
+if TYPE_CHECKING:
+    from lean_env.cassette.format import Outcome
+    from lean_env.types import TacticResult
 
 cassette_app = typer.Typer(
     name="cassette",
@@ -59,15 +64,12 @@ def build(
     """Convert recorded Lean data into a cassette and print a summary (theorems, steps, skipped rows)."""
     from rich.progress import Progress
 
-    from lean_env.cassette.store import (
-        BuildReport,
-        CassetteError,
-        build_from_leandojo_benchmark,
-        build_from_minif2f_fewshot,
-        build_from_proofsteps,
-        lean_source_with_sorry,
-        new_cassette,
-    )
+    from lean_env.cassette.build import BuildReport, build_from_proofsteps
+    from lean_env.cassette.format import CassetteError
+    from lean_env.cassette.leandojo import build_from_leandojo_benchmark
+    from lean_env.cassette.minif2f import build_from_minif2f_fewshot
+    from lean_env.cassette.sorry_file import lean_source_with_sorry
+    from lean_env.cassette.store import new_cassette
     from prover.paths import minif2f_path, proofsteps_dir, shared_dir
 
     root = shared_dir()
@@ -174,7 +176,8 @@ def check(
     from rich.progress import Progress
 
     from lean_env.backends.replay import ReplayEnv, ReplayVerifier
-    from lean_env.cassette.store import Cassette, CassetteError
+    from lean_env.cassette.format import CassetteError
+    from lean_env.cassette.store import Cassette
     from lean_env.checks.verdict import Verified
     from lean_env.types import ProofState
 
@@ -190,9 +193,9 @@ def check(
         task = progress.add_task("replaying", total=len(cassette.steps))
         for step in cassette.steps.values():
             got = env.run_tactic(ProofState.from_pp(step.state), step.tactic)
-            expected = _describe_outcome(step.result.model_dump())
-            if _describe_result(got) != expected:
+            if not _same_outcome(step.result, got):
                 where = f"{step.theorem or '?'} step {step.step if step.step is not None else '?'}"
+                expected = _describe_outcome(step.result)
                 mismatches.append(f"{where} `{' '.join(step.tactic.split())}`: expected {expected}, got {got}")
             progress.advance(task)
     total = len(cassette.steps)
@@ -218,19 +221,22 @@ def check(
         raise typer.Exit(EXIT_NOT_PROVED)
 
 
-def _describe_outcome(outcome: dict[str, object]) -> str:
-    kind = outcome["kind"]
-    if kind == "state":
-        return f"state {outcome['pp']!r}"
-    if kind == "error":
-        return f"error {outcome['message']!r}"
-    return str(kind)
+def _same_outcome(recorded: Outcome, got: TacticResult) -> bool:
+    """Whether replaying a step gave back what was recorded. A timeout's seconds are the budget it ran under, not
+    part of what Lean answered."""
+    from lean_env.cassette.format import TimeoutOutcome, result_to_outcome
+
+    replayed = result_to_outcome(got)
+    if isinstance(recorded, TimeoutOutcome):
+        return isinstance(replayed, TimeoutOutcome)
+    return replayed == recorded
 
 
-def _describe_result(result: object) -> str:
-    from lean_env.cassette.store import result_to_outcome
-    from lean_env.types import TacticTimeout
+def _describe_outcome(outcome: Outcome) -> str:
+    from lean_env.cassette.format import ErrorOutcome, StateOutcome
 
-    if isinstance(result, TacticTimeout):
-        return "timeout"
-    return _describe_outcome(result_to_outcome(result).model_dump())  # type: ignore[arg-type]
+    if isinstance(outcome, StateOutcome):
+        return f"state {outcome.pp!r}"
+    if isinstance(outcome, ErrorOutcome):
+        return f"error {outcome.message!r}"
+    return outcome.kind

@@ -53,8 +53,8 @@ from pathlib import Path
 
 def _norm(text: str) -> str:
     # Lean's tactic parser is layout-sensitive, so this stand-in distinguishes exactly what the cassette's
-    # step keys distinguish (`lean_env.cassette.store.normalize_tactic`: newlines and indentation kept).
-    from lean_env.cassette.store import normalize_tactic
+    # step keys distinguish (`lean_env.cassette.keys.normalize_tactic`: newlines and indentation kept).
+    from lean_env.cassette.keys import normalize_tactic
 
     return normalize_tactic(text)
 

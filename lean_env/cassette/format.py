@@ -1,0 +1,226 @@
+"""The cassette's on-disk format: a versioned JSONL file (documented in docs/lean_env_replay.md), one record a line:
+
+- line 1, the header: ``{"kind": "header", "format": "lean-prover-cassette", "version": 1, "sources": [...]}``;
+- theorem lines: ``{"kind": "theorem", "name", "statement", "header", "initial_state", ...}``;
+- step lines: ``{"kind": "step", "state", "tactic", "result": {"kind": "state"|"finished"|"error"|"given_up"|"timeout", ...}}``;
+- hole lines (version 2): ``{"kind": "holes", "theorem", "skeleton", "goals": [...]}``: what Lean answers when the
+  declaration is compiled with that proof skeleton: one goal per `sorry`, in source order.
+
+Every record must come from real Lean output. This module holds the records (pydantic models, read and written
+as they are) and the conversion between a recorded outcome and a tactic result.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from lean_env.cassette.keys import normalize_state
+from lean_env.errors import LeanEnvError
+from lean_env.types import (
+    NO_GOALS,
+    DojoSource,
+    LeanError,
+    ProofFinished,
+    ProofGivenUp,
+    ProofState,
+    StateResult,
+    TacticResult,
+    TacticTimeout,
+    Theorem,
+)
+
+FORMAT_NAME = "lean-prover-cassette"
+FORMAT_VERSION = 2
+# Version 2 added hole lines; a version 1 file is a version 2 file without them, so both are read.
+# Version 2 also keys steps by Lean's layout (`normalize_tactic`: newlines and indentation kept) instead
+# of collapsing whitespace; keys are computed on load, so the files are unchanged, only lookups stricter.
+READABLE_VERSIONS = (1, 2)
+
+
+class CassetteError(LeanEnvError):
+    """A cassette (or a builder's input) is malformed; the message is one line naming file and line."""
+
+
+# --------------------------------------------------------------------------- on-disk records
+
+
+class _Line(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceInfo(_Line):
+    """Where a cassette's records came from: a file, its upstream (repo@commit:path) and licence note."""
+
+    path: str
+    upstream: str | None = None
+    rows: int | None = None
+    note: str | None = None
+
+
+class HeaderLine(_Line):
+    kind: Literal["header"]
+    format: str
+    version: int
+    description: str = ""
+    sources: tuple[SourceInfo, ...] = ()
+    created_by: str = ""
+
+
+class DojoLine(_Line):
+    url: str
+    commit: str
+    file_path: str
+    full_name: str
+
+
+class TheoremLine(_Line):
+    """A theorem. `initial_state` is null when the recording lacks the state before its first tactic."""
+
+    kind: Literal["theorem"]
+    name: str
+    statement: str = ""
+    header: str = ""
+    initial_state: str | None = None
+    informal_statement: str | None = None
+    informal_proof: str | None = None
+    recorded_proof: str | None = None
+    dojo: DojoLine | None = None
+    source: str | None = None
+    # Other names of this theorem (miniF2F versions spell some names differently: the shared rows'
+    # `aliases`); `Cassette.find_theorem` accepts them.
+    aliases: tuple[str, ...] | None = None
+
+    def to_theorem(self) -> Theorem:
+        dojo = DojoSource(**self.dojo.model_dump()) if self.dojo else None
+        meta: list[tuple[str, str]] = [("cassette", "true")]
+        if self.source:
+            meta.append(("source", self.source))
+        return Theorem(
+            name=self.name,
+            statement=self.statement,
+            header=self.header,
+            informal_statement=self.informal_statement,
+            informal_proof=self.informal_proof,
+            dojo=dojo,
+            metadata=tuple(meta),
+        )
+
+
+class HolesLine(_Line):
+    """A declaration compiled with a proof skeleton: the goal of each `sorry`, in source order.
+
+    `skeleton` is the proof after `:=` (for example `by\n  constructor\n  · sorry\n  · sorry`); it is
+    looked up by `skeleton_key`, so re-indenting it does not matter. As with every record, the goals
+    must be what Lean printed (the REPL's `sorries`), or follow from recorded states by Lean's rules
+    (`build_from_proofsteps` says which).
+    """
+
+    kind: Literal["holes"]
+    theorem: str
+    skeleton: str
+    goals: tuple[str, ...]
+    source: str | None = None
+
+
+class StateOutcome(_Line):
+    kind: Literal["state"]
+    pp: str
+
+
+class FinishedOutcome(_Line):
+    kind: Literal["finished"]
+
+
+class ErrorOutcome(_Line):
+    kind: Literal["error"]
+    message: str
+
+
+class GivenUpOutcome(_Line):
+    kind: Literal["given_up"]
+    message: str = "proof contains `sorry`"
+
+
+class TimeoutOutcome(_Line):
+    kind: Literal["timeout"]
+    seconds: float = 0.0
+
+
+Outcome = Annotated[
+    StateOutcome | FinishedOutcome | ErrorOutcome | GivenUpOutcome | TimeoutOutcome, Field(discriminator="kind")
+]
+
+
+class StepLine(_Line):
+    kind: Literal["step"]
+    state: str
+    tactic: str
+    result: Outcome
+    theorem: str | None = None
+    step: int | None = None
+
+
+# Any one line of a cassette, told apart by its `kind`.
+RECORD: TypeAdapter[HeaderLine | TheoremLine | StepLine | HolesLine] = TypeAdapter(
+    Annotated[HeaderLine | TheoremLine | StepLine | HolesLine, Field(discriminator="kind")]
+)
+
+
+def outcome_from_pp(state_after: str) -> StateOutcome | FinishedOutcome:
+    """LeanDojo convention: a state of `no goals` means the proof is finished."""
+    if normalize_state(state_after) == NO_GOALS:
+        return FinishedOutcome(kind="finished")
+    return StateOutcome(kind="state", pp=state_after)
+
+
+def outcome_to_result(outcome: Outcome, handle: int | str | None = None) -> TacticResult:
+    if isinstance(outcome, StateOutcome):
+        return StateResult(ProofState.from_pp(outcome.pp, handle=handle))
+    if isinstance(outcome, FinishedOutcome):
+        return ProofFinished(handle=handle)
+    if isinstance(outcome, ErrorOutcome):
+        return LeanError(outcome.message)
+    if isinstance(outcome, GivenUpOutcome):
+        return ProofGivenUp(outcome.message)
+    return TacticTimeout(outcome.seconds)
+
+
+def result_to_outcome(result: TacticResult) -> Outcome:
+    """The inverse of `outcome_to_result`, for recording results a live backend produced."""
+    if isinstance(result, StateResult):
+        return StateOutcome(kind="state", pp=result.state.pp)
+    if isinstance(result, ProofFinished):
+        return FinishedOutcome(kind="finished")
+    if isinstance(result, LeanError):
+        return ErrorOutcome(kind="error", message=result.message)
+    if isinstance(result, ProofGivenUp):
+        return GivenUpOutcome(kind="given_up", message=result.message)
+    return TimeoutOutcome(kind="timeout", seconds=result.seconds)
+
+
+_KINDS = ("header", "theorem", "step", "holes")
+
+
+def record_error(data: object, exc: ValidationError) -> str:
+    """What is wrong with a JSON line that is no valid record, in the cassette's terms (not pydantic's):
+    `not a cassette record (no "kind")`, `theorem record: no "name"`, `step record: result.pp: ...`."""
+    if not isinstance(data, dict):
+        return f'not a cassette record (a JSON {type(data).__name__}, expected an object with a "kind")'
+    kind = data.get("kind")
+    if kind is None:
+        return 'not a cassette record (no "kind")'
+    if kind not in _KINDS:
+        return f"not a cassette record (kind {kind!r}; expected one of {', '.join(_KINDS)})"
+    first = exc.errors()[0]
+    # loc is (kind, field, ...); a nested union adds its tag (step -> result -> state -> pp): drop tags.
+    loc = [str(p) for p in first["loc"][1:] if p not in ("state", "finished", "error", "given_up", "timeout")]
+    field_name = ".".join(loc)
+    if first["type"] == "missing":
+        return f'{kind} record: no "{field_name}"'
+    if first["type"] == "extra_forbidden":
+        return f'{kind} record: unknown field "{field_name}"'
+    if first["type"] == "union_tag_not_found":
+        return f'{kind} record: {field_name} has no "kind"'
+    return f"{kind} record: {field_name}: {first['msg']}" if field_name else f"{kind} record: {first['msg']}"

@@ -1,0 +1,92 @@
+"""Lookup forms: how a recorded state, tactic, statement or proof skeleton is keyed, so that texts Lean
+reads alike share a key and texts Lean reads differently do not."""
+
+from __future__ import annotations
+
+import re
+
+
+def normalize_tactic(tactic: str) -> str:
+    """The lookup form of a tactic: what Lean distinguishes stays distinct, layout included.
+
+    Lean's tactic blocks are whitespace-sensitive: a newline separates tactics, and a line's column
+    decides which block it belongs to (`·` bullets, `case`, `induction ... with` alternatives, `calc`
+    steps, nested `by`): in leanprover/lean4 `src/Lean/Parser/Term.lean` (`Term/Basic.lean` in newer
+    trees) `Tactic.tacticSeq1Indented` is `sepBy1IndentSemicolon tacticParser`, items separated by `;`
+    or a newline and position-checked (`checkColGe`), and tabs are an error ("tabs are not allowed"). So `constructor\n· simp\n· ring` and its run-on form
+    `constructor · simp · ring` (an error in Lean) must not share a key. Kept: newlines, the
+    indentation of every line after the first (a tactic text is parsed with its first token at column
+    0, by the REPL's tactic mode and by LeanDojo's `lean_dojo_repl`), tabs, and string literals.
+    Dropped, because Lean ignores them: trailing spaces, blank lines, the first line's indentation and
+    runs of spaces inside a line (one space and several separate tokens alike). One layout freedom is
+    Lean's own: when every continuation line is an alternative (`| zero => …` of `induction … with`,
+    `cases`, `match`, `first`), their common indentation is dropped, since alternatives are only
+    checked to sit at or right of the first one (`inductionAlts` = `withPosition((colGe inductionAlt)+)`
+    in `src/Init/Tactics.lean`; `matchAlts` uses `many1Indent`, i.e. `checkColGe`). So LeanDojo's
+    `induction m with\n| zero => …` and the same arms indented under it share a key.
+    """
+    lines = [line.rstrip(" \r") for line in tactic.split("\n")]
+    lines = [line for line in lines if line.strip(" ")]
+    if not lines:
+        return ""
+    rest = lines[1:]
+    if rest and all(_ALTERNATIVE.match(line.lstrip(" ")) for line in rest):
+        common = min(len(line) - len(line.lstrip(" ")) for line in rest)
+        lines = [lines[0], *(line[common:] for line in rest)]
+    out = []
+    for number, line in enumerate(lines):
+        body = line.lstrip(" ")
+        indent = "" if number == 0 else line[: len(line) - len(body)]
+        out.append(indent + (_collapse_spaces(body) if "  " in body else body))
+    return "\n".join(out)
+
+
+# A line that is one alternative of `with`/`match`/`first` (`| pat => tac`), not `|>.`, `||` or `|-`.
+_ALTERNATIVE = re.compile(r"\|(?![>|\-])")
+
+
+def normalize_statement(statement: str) -> str:
+    """The lookup form of a statement: a term's layout does not matter to Lean, so whitespace runs
+    (newlines included) become one space; a statement holding a `by` block keeps its layout
+    (`normalize_tactic`), since that block's tactics are layout-sensitive."""
+    if re.search(r"(?<![\w.'])by(?![\w'!?])", statement):
+        return normalize_tactic(statement)
+    return " ".join(statement.split())
+
+
+def _collapse_spaces(text: str) -> str:
+    """Runs of spaces -> one space, except inside string literals (`"a  b"` is another string)."""
+    if '"' not in text:
+        return re.sub(" {2,}", " ", text)
+    parts = re.split(r'("(?:[^"\\]|\\.)*"?)', text)  # odd indices are string literals
+    return "".join(part if i % 2 else re.sub(" {2,}", " ", part) for i, part in enumerate(parts))
+
+
+def normalize_state(pp: str) -> str:
+    return pp.strip()
+
+
+def skeleton_key(skeleton: str) -> str:
+    """The lookup form of a proof skeleton: blank lines and trailing spaces dropped, lines after the first
+    dedented by their common indentation (a skeleton means the same at any indentation of its declaration)."""
+    lines = [ln.rstrip() for ln in skeleton.replace("\r\n", "\n").strip().split("\n") if ln.strip()]
+    if not lines:
+        return ""
+    rest = lines[1:]
+    common = min((len(ln) - len(ln.lstrip(" ")) for ln in rest), default=0)
+    return "\n".join([lines[0], *(ln[common:] for ln in rest)])
+
+
+StepKey = tuple[str, str]
+
+
+def step_key(state_pp: str, tactic: str) -> StepKey:
+    return (normalize_state(state_pp), normalize_tactic(tactic))
+
+
+_BLOCK_COMMENT = re.compile(r"/-.*?-/", re.DOTALL)
+_LINE_COMMENT = re.compile(r"--[^\n]*")
+
+
+def strip_comments(proof: str) -> str:
+    return _LINE_COMMENT.sub("", _BLOCK_COMMENT.sub("", proof))
