@@ -238,10 +238,10 @@ def _top_level_prefixes(skeleton: str, count: int) -> dict[int, tuple[str, ...]]
     text = skeleton.strip()
     if not (text.startswith("by") and (len(text) == 2 or text[2].isspace())):
         return {}
-    from lean_env.cassette.keys import strip_comments
+    from lean_env.cassette.keys import without_comments
 
     # Comments travel with the step after them; LeanDojo is sent the tactics without them.
-    steps = [code for code in (strip_comments(s).strip() for s in split_steps(dedent_script(text[2:]))) if code]
+    steps = [code for code in (without_comments(s).strip() for s in split_steps(dedent_script(text[2:]))) if code]
     found: dict[int, tuple[str, ...]] = {}
     seen = 0
     for i, step in enumerate(steps):

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from lean_env.cassette.format import StepLine, TheoremLine, outcome_to_result, result_to_outcome
-from lean_env.cassette.keys import strip_comments
+from lean_env.cassette.keys import without_comments
 from lean_env.cassette.store import Cassette, new_cassette
 from lean_env.checks.verdict import Rejected, Verdict, Verified
 from lean_env.errors import TheoremStartError
@@ -136,6 +136,13 @@ class ReplayEnv(ClosingContext):
 # --------------------------------------------------------------------------- flattening proof scripts
 
 _BULLET = re.compile(r"^[·.][ \t]+")
+_LEADING_BLANK_LINES = re.compile(r"\A(?:[ \t]*\n)+")
+
+
+def _script_text(proof: str) -> str:
+    """A proof with its comments blanked as Lean's lexer reads them (`without_comments`: columns kept), and the
+    blank lines around it dropped."""
+    return _LEADING_BLANK_LINES.sub("", without_comments(proof)).rstrip()
 
 
 def flatten_proof(proof: str) -> list[str]:
@@ -147,7 +154,7 @@ def flatten_proof(proof: str) -> list[str]:
     `"  intro h\n  exact h"` is two steps. A `·` focusing bullet is dropped and its block flattened into
     its own steps.
     """
-    text = strip_comments(proof).strip("\n").rstrip()
+    text = _script_text(proof)
     stripped = text.lstrip()
     if stripped.startswith("by") and (len(stripped) == 2 or stripped[2].isspace()):
         # The first tactic keeps its column: `by` and the space after it become indentation.
@@ -357,7 +364,7 @@ def replay_script(
     whole list is not what `all_goals t` does inside the focus), and at its end its goal must be closed.
     Any step whose result `counts` refuses (recorded in another context) fails the replay.
     """
-    text = strip_comments(script).strip("\n").rstrip()
+    text = _script_text(script)
     stripped = text.lstrip()
     if stripped.startswith("by") and (len(stripped) == 2 or stripped[2].isspace()):
         text = text[: len(text) - len(stripped)] + "  " + stripped[2:]

@@ -5,6 +5,37 @@ from __future__ import annotations
 
 import re
 
+from lean_env.source.lexer import LexError, TokenKind, tokenize
+
+
+def without_comments(text: str) -> str:
+    """`text` with every comment Lean's lexer skips turned into spaces, newlines kept, so every other character
+    stays at its line and column (Lean's tactic layout is positional).
+
+    The project's lexer reads comments as Lean does (`finishCommentBlock` in lean4 `src/Lean/Parser/Basic.lean`):
+    block comments nest, `--` runs to the end of the line whatever follows it (`-- /-` opens nothing), and
+    comment markers inside string literals are string. Doc comments (`/-- -/`, `/-! -/`) are syntax Lean parses,
+    not skipped, so they stay. A text the lexer cannot read (an unterminated comment or string) is returned as
+    written: Lean rejects it, and as written it keys no recording.
+
+    This is the one comment rule of every replay key: step keys (`normalize_tactic`), skeleton keys
+    (`skeleton_key`), statement keys (`normalize_statement`) and the steps a proof is replayed as.
+    """
+    if "--" not in text and "/-" not in text:
+        return text
+    try:
+        tokens = tokenize(text, keep_comments=True)
+    except LexError:
+        return text
+    pieces: list[str] = []
+    last = 0
+    for tok in tokens:
+        if tok.kind is TokenKind.COMMENT:
+            pieces += [text[last : tok.start], re.sub(r"[^\n]", " ", tok.text)]
+            last = tok.end
+    pieces.append(text[last:])
+    return "".join(pieces)
+
 
 def normalize_tactic(tactic: str) -> str:
     """The lookup form of a tactic: what Lean distinguishes stays distinct, layout included.
@@ -17,7 +48,7 @@ def normalize_tactic(tactic: str) -> str:
     `constructor · simp · ring` (an error in Lean) must not share a key. Kept: newlines, the
     indentation of every line after the first (a tactic text is parsed with its first token at column
     0, by the REPL's tactic mode and by LeanDojo's `lean_dojo_repl`), tabs, and string literals.
-    Dropped, because Lean ignores them: trailing spaces, blank lines, the first line's indentation and
+    Dropped, because Lean ignores them: comments (`without_comments`), trailing spaces, blank lines, the first line's indentation and
     runs of spaces inside a line (one space and several separate tokens alike). One layout freedom is
     Lean's own: when every continuation line is an alternative (`| zero => …` of `induction … with`,
     `cases`, `match`, `first`), their common indentation is dropped, since alternatives are only
@@ -25,7 +56,7 @@ def normalize_tactic(tactic: str) -> str:
     in `src/Init/Tactics.lean`; `matchAlts` uses `many1Indent`, i.e. `checkColGe`). So LeanDojo's
     `induction m with\n| zero => …` and the same arms indented under it share a key.
     """
-    lines = [line.rstrip(" \r") for line in tactic.split("\n")]
+    lines = [line.rstrip(" \r") for line in without_comments(tactic).split("\n")]
     lines = [line for line in lines if line.strip(" ")]
     if not lines:
         return ""
@@ -46,12 +77,22 @@ _ALTERNATIVE = re.compile(r"\|(?![>|\-])")
 
 
 def normalize_statement(statement: str) -> str:
-    """The lookup form of a statement: a term's layout does not matter to Lean, so whitespace runs
-    (newlines included) become one space; a statement holding a `by` block keeps its layout
-    (`normalize_tactic`), since that block's tactics are layout-sensitive."""
+    """The lookup form of a statement: a term's layout and comments do not matter to Lean, so each gap between
+    two tokens (whitespace or comments, newlines included) becomes one space; string literals are kept as written
+    (`"a  b"` is another string). A statement holding a `by` block keeps its layout (`normalize_tactic`), since
+    that block's tactics are layout-sensitive."""
     if re.search(r"(?<![\w.'])by(?![\w'!?])", statement):
         return normalize_tactic(statement)
-    return " ".join(statement.split())
+    try:
+        tokens = tokenize(statement, keep_comments=False)
+    except LexError:
+        return " ".join(statement.split())
+    pieces: list[str] = []
+    for i, tok in enumerate(tokens):
+        if i and tok.start > tokens[i - 1].end:
+            pieces.append(" ")
+        pieces.append(tok.text)
+    return "".join(pieces)
 
 
 def _collapse_spaces(text: str) -> str:
@@ -67,9 +108,11 @@ def normalize_state(pp: str) -> str:
 
 
 def skeleton_key(skeleton: str) -> str:
-    """The lookup form of a proof skeleton: blank lines and trailing spaces dropped, lines after the first
-    dedented by their common indentation (a skeleton means the same at any indentation of its declaration)."""
-    lines = [ln.rstrip() for ln in skeleton.replace("\r\n", "\n").strip().split("\n") if ln.strip()]
+    """The lookup form of a proof skeleton: comments (`without_comments`), blank lines and trailing spaces dropped,
+    lines after the first dedented by their common indentation (a skeleton means the same at any indentation of its
+    declaration). So `· sorry -- todo` is the skeleton `· sorry`."""
+    text = without_comments(skeleton.replace("\r\n", "\n"))
+    lines = [ln.rstrip() for ln in text.strip().split("\n") if ln.strip()]
     if not lines:
         return ""
     rest = lines[1:]
@@ -82,11 +125,3 @@ StepKey = tuple[str, str]
 
 def step_key(state_pp: str, tactic: str) -> StepKey:
     return (normalize_state(state_pp), normalize_tactic(tactic))
-
-
-_BLOCK_COMMENT = re.compile(r"/-.*?-/", re.DOTALL)
-_LINE_COMMENT = re.compile(r"--[^\n]*")
-
-
-def strip_comments(proof: str) -> str:
-    return _LINE_COMMENT.sub("", _BLOCK_COMMENT.sub("", proof))

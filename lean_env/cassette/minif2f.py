@@ -7,7 +7,7 @@ from pathlib import Path
 
 from lean_env.cassette.build import BuildReport, display_path, read_jsonl, statement_of
 from lean_env.cassette.format import CassetteError, FinishedOutcome, SourceInfo, StepLine, TheoremLine
-from lean_env.cassette.keys import strip_comments
+from lean_env.cassette.keys import without_comments
 from lean_env.cassette.store import new_cassette
 
 MINIF2F_FEWSHOT_UPSTREAM = "github.com/deepseek-ai/DeepSeek-Prover-V1.5@2c4ba9119eef74d0d611f494261b2c5bae98c69a:datasets/minif2f_valid_few_shot.jsonl"
@@ -54,7 +54,7 @@ def build_from_minif2f_fewshot(
         if name in proved:
             if shot is None:
                 raise CassetteError(f"{name} has no DeepSeek few-shot proof to record")
-            tactics = [ln.strip() for ln in strip_comments(shot["formal_proof"]).splitlines() if ln.strip()]
+            tactics = [ln.strip() for ln in without_comments(shot["formal_proof"]).splitlines() if ln.strip()]
             if len(tactics) != 1:
                 raise CassetteError(f"{name}: its few-shot proof is {len(tactics)} lines, not a single tactic")
             recorded = tactics[0]
