@@ -80,7 +80,8 @@ def standin(import_s: float, import_mb: int, check_s: float, env_mb: int) -> int
         messages = []
         for number, line in enumerate(cmd.split("\n"), start=1):
             if line.startswith("#print axioms "):
-                name = line.removeprefix("#print axioms ").strip()
+                # Lean prints the resolved full name: the verifier's `_root_.` anchor is not part of it.
+                name = line.removeprefix("#print axioms ").strip().removeprefix("_root_.")
                 messages.append(
                     {
                         "severity": "info",

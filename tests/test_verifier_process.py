@@ -17,6 +17,7 @@ from lean_env.backends.repl import ReplSettings
 from lean_env.checks.verdict import Rejected, Verified
 from lean_env.checks.verify import ReplVerifier, VerifierPolicy, build_check_source
 from lean_env.types import Theorem
+from tests.print_axioms_model import printed_name
 
 ROOT = Path(__file__).resolve().parents[1]
 REPLAY = ROOT / "tests" / "standins" / "replay_repl.py"
@@ -32,7 +33,7 @@ def axioms_answer(source_text: str, env: int) -> dict[str, Any]:
     """Lean's answer to a check: one info message on the `#print axioms` line (format of `printAxiomsOf`)."""
     lines = source_text.split("\n")
     number = next(n for n, line in enumerate(lines, start=1) if line.startswith("#print axioms "))
-    name = lines[number - 1].removeprefix("#print axioms ")
+    name = printed_name(lines[number - 1].removeprefix("#print axioms "))
     data = f"'{name}' depends on axioms: [propext]"
     return {"env": env, "messages": [{"severity": "info", "pos": {"line": number, "column": 0}, "data": data}]}
 

@@ -25,6 +25,7 @@ from lean_env.checks.verify import (
 )
 from lean_env.source.parse import parse_lean_source
 from lean_env.types import Theorem
+from tests.print_axioms_model import printed_name
 
 STANDIN = Path(__file__).parent / "standins" / "replay_repl.py"
 STD = "[propext, Classical.choice, Quot.sound]"
@@ -214,7 +215,7 @@ def test_adversarial_proofs_are_rejected_without_lean(shared: Path, proof: str) 
 def test_well_formed_proofs_pass_the_text_checks(proof: str) -> None:
     assert static_check(THEOREM, proof) is None
     source = build_check_source(THEOREM, proof)
-    assert source.text.rstrip().endswith("#print axioms Foo.bar")
+    assert source.text.rstrip().endswith("#print axioms _root_.Foo.bar")
     assert source.print_line == source.text.count("\n")
 
 
@@ -223,13 +224,13 @@ def test_card_notation_is_not_a_command(proof: str) -> None:
     """`#s` is Mathlib's `Finset.card` notation, not a `#command` (issue 12 point 6)."""
     theorem = Theorem("Foo.card", "theorem card (s : Finset Nat) : #s = s.card", header="import Mathlib\nopen Finset\n")
     assert static_check(theorem, proof) is None
-    assert build_check_source(theorem, proof).name == "card"
+    assert build_check_source(theorem, proof).name.text == "card"
 
 
 def test_examples_get_a_printable_name() -> None:
     source = build_check_source(Theorem("ex", "example (a : Nat) : a = a"), "rfl")
     assert "theorem _verify_example (a : Nat) : a = a := by" in source.text
-    assert source.name == "_verify_example"
+    assert source.name.text == "_verify_example"
 
 
 @pytest.mark.parametrize("prefix", ["", "set_option maxHeartbeats 400000 in\n", "open Real in\n"])
@@ -238,8 +239,8 @@ def test_a_compfiles_problem_checks_like_a_theorem(prefix: str) -> None:
     ProblemExtraction.lean): the check source keeps its `… in` prefixes and its name, as for a theorem."""
     header = "import Mathlib\nimport ProblemExtraction\n\nproblem_file\n"
     source = build_check_source(Theorem("foo", f"{prefix}problem foo : (2 : ℕ) ≤ 5", header=header), "norm_num")
-    assert f"{prefix}problem foo : (2 : ℕ) ≤ 5 := by\n  norm_num\n#print axioms foo\n" in source.text
-    assert source.name == "foo"
+    assert f"{prefix}problem foo : (2 : ℕ) ≤ 5 := by\n  norm_num\n#print axioms _root_.foo\n" in source.text
+    assert source.name.text == "foo"
 
 
 # -- end to end through a real subprocess ----------------------------------------------------------------
@@ -343,7 +344,7 @@ def clean_axioms(cmd: str, bad: dict[str, str] | None = None) -> dict[str, Any]:
     messages = []
     for number, line in enumerate(cmd.split("\n"), start=1):
         if line.startswith("#print axioms "):
-            name = line.removeprefix("#print axioms ")
+            name = printed_name(line.removeprefix("#print axioms "))
             messages.append(axioms_info(number, name, (bad or {}).get(name, STD)))
     return {"env": 0, "messages": messages}
 
@@ -359,7 +360,7 @@ def test_verify_file_judges_each_theorem() -> None:
     assert isinstance(verdicts["Foo.example_10"], Verified)
     assert isinstance(verdicts["Foo.c"], Rejected) and "sorryAx" in verdicts["Foo.c"].reason
     (sent,) = env.sent
-    assert "theorem example_10 : helper = 3" in sent and sent.rstrip().endswith("#print axioms Foo.c")
+    assert "theorem example_10 : helper = 3" in sent and sent.rstrip().endswith("#print axioms _root_.Foo.c")
 
 
 def test_verify_file_positions_errors_per_theorem() -> None:
@@ -620,13 +621,22 @@ def test_print_axioms_answers_from_leans_source(extra: list[dict[str, Any]], nat
 
 
 def test_native_auxiliary_axioms_are_native() -> None:
-    from lean_env.checks.verify import axiom_problem, is_native_axiom
+    from lean_env.checks.verify import JudgedName, axiom_problem, is_native_axiom
 
     assert is_native_axiom("SierpinskiNumber.selfridge_78557._native.native_decide.ax_1_8")
     assert is_native_axiom("Lean.ofReduceBool") and not is_native_axiom("my_native_lemma")
     reason = axiom_problem(["propext", "foo._native.native_decide.ax_1_1"])
     assert reason is not None and "native_decide" in reason and "non-standard" not in reason
-    assert axiom_problem(["propext", "foo._native.native_decide.ax_1_1"], allow_native_decide=True) is None
+    foo = JudgedName.parse("foo")
+    assert axiom_problem(["propext", "foo._native.native_decide.ax_1_1"], True, foo) is None
+    assert axiom_problem(["propext", "«foo»._native.bv_decide.ax_2_1"], True, foo) is None
+    # Only the judged declaration's own auxiliary axioms: a user axiom (or another lemma's) named like one is not.
+    for other in ("cheat._native.native_decide.ax_1_1", "foo.bar._native.native_decide.ax_1_1", "foo._native.x"):
+        refused = axiom_problem(["propext", other], True, foo)
+        assert refused is not None and "not of the judged theorem" in refused, other
+    assert axiom_problem(["propext", "foo._native.native_decide.ax_1_1"], allow_native_decide=True) is not None
+    private_foo = JudgedName.parse("foo", private=True)
+    assert axiom_problem(["_private.M.0.foo._native.native_decide.ax_1_1"], True, private_foo) is None
 
 
 # -- module files (issue 12 point 2) -----------------------------------------------------------------------
@@ -718,7 +728,7 @@ class LeanAnswer:
     def respond(self, cmd: str) -> dict[str, Any]:
         lines = cmd.rstrip("\n").split("\n")
         print_line = len(lines)
-        name = lines[-1].removeprefix("#print axioms ")
+        name = printed_name(lines[-1].removeprefix("#print axioms "))
         decl_line = max(i for i, ln in enumerate(lines, start=1) if re.match(r"\s*theorem\b", ln))
         messages: list[dict[str, Any]] = [
             {"severity": sev, "pos": {"line": decl_line, "column": 8}, "data": data} for sev, data in self.messages
@@ -944,12 +954,21 @@ def test_well_formed_table_is_accepted(label: str, proof: str, answer: LeanAnswe
 
 
 def test_native_rows_pass_only_with_the_flag() -> None:
-    """`allow_native_decide` admits exactly the native axioms (old and lean4#12217 names), via the header lemma."""
+    """`allow_native_decide` admits exactly Lean's native axioms (`Lean.ofReduceBool` up to v4.26, also via a header
+    lemma, where nothing tells whose computation it was) and, since lean4#12217, the auxiliary axioms of the judged
+    theorem itself; another declaration's auxiliary axiom (a header lemma's) is not this proof's computation."""
+    verdicts = {}
     for label, proof, answer, header in ADVERSARIAL_TABLE:
         if label in ("native via header lemma", "ofReduceBool via header lemma"):
             env = ScriptedEnv(ReplSettings(command=("unused",)), answer.respond)
             verifier = ReplVerifier(env=env, allow_native_decide=True)  # type: ignore[arg-type]
-            assert isinstance(verifier.verify(_table_theorem(header), proof), Verified), label
+            verdicts[label] = verifier.verify(_table_theorem(header), proof)
+    assert isinstance(verdicts["ofReduceBool via header lemma"], Verified)
+    assert isinstance(verdicts["native via header lemma"], Rejected)
+    own = LeanAnswer((), "[propext, Foo.bar._native.native_decide.ax_1_1]", "lean4#12217")
+    env = ScriptedEnv(ReplSettings(command=("unused",)), own.respond)
+    verifier = ReplVerifier(env=env, allow_native_decide=True)  # type: ignore[arg-type]
+    assert isinstance(verifier.verify(THEOREM, "native_decide"), Verified)
 
 
 # Statement tampering through a rewritten file (verify_file): Lean itself compiles each of these cleanly,

@@ -12,7 +12,9 @@ in (see `ReplVerifier`). It rejects:
 * any error, and a "declaration uses `sorry`" warning on the theorem;
 * any axiom beyond `propext`, `Classical.choice`, `Quot.sound` (`sorryAx`, `Lean.ofReduceBool`,
   `Lean.trustCompiler`, user axioms). The axiom list is read only from the info message positioned on
-  the `#print axioms` line we appended, so a tactic cannot forge it.
+  the `#print axioms` line we appended, so a tactic cannot forge it; the line asks for `_root_.<full name>`
+  and the listing must be printed for exactly that name (`JudgedName`), so a header constant that the open
+  namespaces resolve first (`Foo.Foo.bar` inside `namespace Foo`) cannot answer for the theorem.
 
 `verify_file` does the same for a rewritten file in one compilation, judging each named theorem by the
 messages inside its own span and its own appended `#print axioms` line.
@@ -32,7 +34,7 @@ from typing import Any
 from lean_env.backends.repl import ReplEnv, ReplSettings
 from lean_env.checks.verdict import Rejected, Verdict, Verified
 from lean_env.errors import LeanCrashError, LeanEnvError, LeanParseError, LeanTimeoutError, ProtocolError
-from lean_env.source.lexer import LexError, TokenKind, tokenize
+from lean_env.source.lexer import LexError, TokenKind, escape_component, name_components, tokenize
 from lean_env.source.parse import TARGET_KEYWORDS
 from lean_env.types import ClosingContext, Theorem, indent_block
 
@@ -158,9 +160,79 @@ def parse_axioms_message(text: str) -> tuple[str, tuple[str, ...]] | None:
     return None
 
 
+@dataclass(frozen=True)
+class JudgedName:
+    """The full name of the judged constant, as Lean stores it: its components (`«»` quotes removed, every
+    enclosing `namespace` prepended, a leading `_root_` dropped, as `mkDeclName` in lean4
+    `src/Lean/Elab/DeclUtil.lean` does) and whether it is `private`.
+
+    The appended line asks for it as `#print axioms _root_.<components>` (`print_argument`): Lean resolves a
+    `#print axioms` name like any identifier (`realizeGlobalConstWithInfos` → `resolveGlobalName`,
+    lean4 `src/Lean/ResolveName.lean` at leanprover/lean4@00999644a5dcef73215a44bd4098202ea2e2f539), which tries
+    the open namespaces first (`resolveUsingNamespace`): inside `namespace Foo` a bare `Foo.bar` would name a
+    header's `Foo.Foo.bar`. The `_root_.` form is found by `resolveExact`, which also finds the private
+    `_private.<module>.0.<name>` ("We also allow `_root` when accessing private declarations"). Whatever Lean
+    resolved, the answer is accepted only when the printed name (`printAxiomsOf` prints `'{constName}'`, the
+    full name, lean4 `src/Lean/Elab/Print.lean` at 02637a033e9d4f8f99001e01925625452fbb77c4) is exactly this
+    name, or its private form for a `private` theorem (`matches`).
+    """
+
+    components: tuple[str, ...]
+    private: bool = False
+
+    @classmethod
+    def parse(cls, text: str, private: bool = False) -> JudgedName:
+        parts = name_components(text)
+        while len(parts) > 1 and parts[0] == "_root_":
+            parts = parts[1:]
+        return cls(parts, private)
+
+    @property
+    def text(self) -> str:
+        return ".".join(escape_component(p) for p in self.components)
+
+    @property
+    def print_argument(self) -> str:
+        return "_root_." + self.text
+
+    def matches(self, printed: str) -> bool:
+        """Whether `printed` (the name in a `#print axioms` answer) is this constant and no other."""
+        try:
+            return self._is(name_components(printed))
+        except LexError:
+            return False
+
+    def _is(self, got: tuple[str, ...]) -> bool:
+        if not self.private:
+            return got == self.components
+        # `mkPrivateName env n` is `_private.<main module>.0 ++ n` (lean4 `src/Lean/Modifiers.lean`).
+        k = len(self.components)
+        return len(got) >= k + 2 and got[0] == "_private" and got[-k - 1] == "0" and got[-k:] == self.components
+
+    def owns_auxiliary(self, axiom: str) -> bool:
+        """Whether `axiom` is an auxiliary native-evaluation axiom of this declaration,
+        `<name>._native.<tactic>.ax_<i>_<j>` (lean4#12217 names them under the declaration being elaborated).
+        An axiom of that shape under another name (a header's `axiom cheat._native.native_decide.ax_1_1`, or a
+        header lemma's own) is not this proof's native computation."""
+        try:
+            got = name_components(axiom)
+        except LexError:
+            return False
+        if NATIVE_AXIOM_COMPONENT not in got:
+            return False
+        i = got.index(NATIVE_AXIOM_COMPONENT)
+        rest = got[i:]
+        return len(rest) == 3 and rest[2].startswith("ax_") and self._is(got[:i])
+
+
 def is_native_axiom(name: str) -> bool:
-    """`Lean.ofReduceBool`, `Lean.trustCompiler`, or an auxiliary `<decl>._native.<tactic>.ax_<i>_<j>` axiom."""
-    return name in NATIVE_AXIOMS or NATIVE_AXIOM_COMPONENT in name.split(".")
+    """`Lean.ofReduceBool`, `Lean.trustCompiler`, or a name shaped like an auxiliary native axiom,
+    `<decl>._native.<tactic>.ax_<i>_<j>` (a user axiom may bear such a name: see `JudgedName.owns_auxiliary`)."""
+    try:
+        parts = name_components(name)
+    except LexError:
+        return False
+    return name in NATIVE_AXIOMS or NATIVE_AXIOM_COMPONENT in parts
 
 
 def is_sorry_warning(text: str) -> bool:
@@ -168,18 +240,34 @@ def is_sorry_warning(text: str) -> bool:
     return SORRY_WARNING_RE.search(text) is not None
 
 
-def axiom_problem(axioms: Sequence[str], allow_native_decide: bool = False) -> str | None:
+def axiom_problem(
+    axioms: Sequence[str], allow_native_decide: bool = False, judged: JudgedName | None = None
+) -> str | None:
     """Why a proof depending on `axioms` is refused, or None.
 
-    Allowed: `propext`, `Classical.choice`, `Quot.sound`; with `allow_native_decide` also the native
-    evaluation axioms (`is_native_axiom`). `sorryAx` and native axioms get their own reason.
+    Allowed: `propext`, `Classical.choice`, `Quot.sound`; with `allow_native_decide` also Lean's native
+    evaluation axioms (`NATIVE_AXIOMS`) and the auxiliary native axioms of the judged declaration `judged`
+    (`JudgedName.owns_auxiliary`; with no `judged`, none). `sorryAx` and native axioms get their own reason.
     """
-    extra = [a for a in axioms if a not in STANDARD_AXIOMS and not (allow_native_decide and is_native_axiom(a))]
+
+    def allowed(a: str) -> bool:
+        if a in STANDARD_AXIOMS:
+            return True
+        if not allow_native_decide:
+            return False
+        return a in NATIVE_AXIOMS or (judged is not None and judged.owns_auxiliary(a))
+
+    extra = [a for a in axioms if not allowed(a)]
     if not extra:
         return None
     if "sorryAx" in extra:
         return "the proof depends on `sorryAx` (it uses sorry)"
     native = [a for a in extra if is_native_axiom(a)]
+    if native and allow_native_decide:
+        return (
+            f"the proof depends on {', '.join(native)}: named like native evaluation's auxiliary axioms, but not "
+            "of the judged theorem (only its own native computations are allowed by allow_native_decide)"
+        )
     if native:
         return (
             f"the proof depends on {', '.join(native)} (native_decide / compiled code is not trusted; "
@@ -205,7 +293,7 @@ def _messages(response: Mapping[str, Any]) -> list[dict[str, Any]]:
 def judge_compile(
     response: Mapping[str, Any],
     *,
-    name: str,
+    name: str | JudgedName,
     span: tuple[int, int],
     print_line: int,
     allow_native_decide: bool = False,
@@ -220,8 +308,10 @@ def judge_compile(
     file, judged on their own) are ignored, and errors anywhere else still reject. `next_start` is the
     (line, 0-based column) of the first token after the theorem: an error exactly there is the theorem's own
     (an unfinished proof makes Lean's parser run on into the next command and fail at its first token, as
-    recorded in repl/line_breaks: "unexpected token …" at the token's position), never ignored.
+    recorded in repl/line_breaks: "unexpected token …" at the token's position), never ignored. `name` is the
+    judged constant's full name (a string is read as a public name): the listing must be for exactly it.
     """
+    judged = name if isinstance(name, JudgedName) else JudgedName.parse(name)
     if "message" in response and "env" not in response:
         return Rejected(f"the REPL refused the source: {response['message']}", CHECKER)
     messages = _messages(response)
@@ -252,12 +342,11 @@ def judge_compile(
         if (parsed := parse_axioms_message(str(msg.get("data", "")))) is not None
     ]
     if len(printed) != 1:
-        return Rejected(f"no `#print axioms` answer for {name} on line {print_line}", CHECKER)
+        return Rejected(f"no `#print axioms` answer for {judged.text} on line {print_line}", CHECKER)
     printed_name, axioms = printed[0]
-    short = name.rsplit(".", 1)[-1]
-    if printed_name != name and not printed_name.endswith("." + short) and printed_name != short:
-        return Rejected(f"`#print axioms` answered for {printed_name!r}, not {name!r}", CHECKER)
-    problem = axiom_problem(axioms, allow_native_decide)
+    if not judged.matches(printed_name):
+        return Rejected(f"`#print axioms` answered for {printed_name!r}, not {judged.text!r}", CHECKER)
+    problem = axiom_problem(axioms, allow_native_decide, judged)
     if problem is not None:
         return Rejected(problem, CHECKER)
     return Verified(CHECKER, axioms=axioms)
@@ -352,7 +441,7 @@ class CheckSource:
     """A source to compile and where to look in the answer."""
 
     text: str
-    name: str
+    name: JudgedName
     span: tuple[int, int]
     print_line: int
 
@@ -400,8 +489,15 @@ def build_check_source(theorem: Theorem, proof: str) -> CheckSource:
     first_line = decl.decl_span.start_line
     # `#print axioms` is refused in a module: Lean compiles the same text as a plain file (same lines, so the
     # spans above still hold); the checks above ran on the text as written.
-    text = plain_module_source(body) + f"#print axioms {decl.name}\n"
-    return CheckSource(text, decl.name, (first_line, print_line - 1), print_line)
+    judged = judged_name(decl)
+    text = plain_module_source(body) + f"#print axioms {judged.print_argument}\n"
+    return CheckSource(text, judged, (first_line, print_line - 1), print_line)
+
+
+def judged_name(decl: Any) -> JudgedName:
+    """The full name Lean gives a parsed theorem (`lean_env.source.parse.TheoremDecl`): the parser's name
+    (namespaces prepended, `_root_` dropped) and its `private` modifier."""
+    return JudgedName.parse(str(decl.name), private="private" in getattr(decl, "modifiers", ()))
 
 
 def _strip_in_prefixes(statement: str) -> str:
@@ -556,7 +652,7 @@ class ReplVerifier(ClosingContext):
         print_lines = {}
         for i, (name, (_, decl)) in enumerate(targets.items()):
             print_lines[name] = first_print + i
-            text += f"#print axioms {_printable_name(decl)}\n"
+            text += f"#print axioms {judged_name(decl).print_argument}\n"
         response = self._check(text)  # on the imports' environment, like every check
         spans = [(d.span.start_line, d.span.end_line) for d in new.declarations]
         for name, (_, decl) in targets.items():
@@ -566,7 +662,7 @@ class ReplVerifier(ClosingContext):
             span = (decl.decl_span.start_line, (decl.proof_span or decl.statement_span).end_line)
             verdicts[name] = judge_compile(
                 response,
-                name=_printable_name(decl),
+                name=judged_name(decl),
                 span=span,
                 print_line=print_lines[name],
                 allow_native_decide=self.allow_native_decide,
@@ -700,10 +796,6 @@ def _next_start(source: str, offset: int) -> tuple[int, int] | None:
     start = offset + tokens[0].start
     line = source.count("\n", 0, start) + 1
     return line, start - (source.rfind("\n", 0, start) + 1)
-
-
-def _printable_name(decl: Any) -> str:
-    return str(decl.name)
 
 
 def _outside_proofs(source: str, decls: Sequence[Any]) -> str:

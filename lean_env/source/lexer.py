@@ -130,12 +130,47 @@ HASH_COMMANDS: frozenset[str] = frozenset(
 
 def unescape_name(name: str) -> str:
     """The name as Lean resolves it: `Lean.«ofReduceBool»` -> `Lean.ofReduceBool` (`«»` only quote a
-    component) and `_root_.sorryAx` -> `sorryAx` (`_root_` only anchors resolution at the root namespace)."""
+    component) and `_root_.sorryAx`, `«_root_».sorryAx` -> `sorryAx` (`_root_` only anchors resolution at the
+    root namespace). Every comparison of a written name with a known one (options, axioms, command keywords)
+    goes through here. A quoted component holding a dot (`«debug.skipKernelTC»`) reads as the dotted name: one
+    component to Lean, so this only ever makes a refused name match more often."""
     if "«" in name:
         name = name.replace("«", "").replace("»", "")
     while name.startswith("_root_."):
         name = name[len("_root_.") :]
     return name
+
+
+def name_components(name: str) -> tuple[str, ...]:
+    """The components of a name as written or as Lean prints it (`Name.toString` quotes a component that is no
+    plain identifier part): `Foo.«bar baz».x` -> ("Foo", "bar baz", "x"); a private name
+    `_private.M.0.foo` -> ("_private", "M", "0", "foo"). A leading `_root_` is kept (the caller decides)."""
+    parts: list[str] = []
+    i, n = 0, len(name)
+    while i <= n:
+        if name.startswith("«", i):
+            close = name.find("»", i + 1)
+            if close == -1:
+                raise LexError(i, "unterminated identifier `«`")
+            parts.append(name[i + 1 : close])
+            i = close + 1
+        else:
+            dot = name.find(".", i)
+            end = n if dot == -1 else dot
+            parts.append(name[i:end])
+            i = end
+        if i < n and name[i] == ".":
+            i += 1
+            continue
+        break
+    return tuple(parts)
+
+
+def escape_component(part: str) -> str:
+    """One name component as Lean source: as is when it is a plain identifier part, else `«part»`."""
+    if part and is_id_first(part[0]) and all(is_id_rest(c) for c in part[1:]):
+        return part
+    return f"«{part}»"
 
 
 def is_hash_command(name: str) -> bool:

@@ -486,8 +486,10 @@ class _Parser:
         return ".".join(name for kind, name in self.scopes if kind == "namespace" and name)
 
     def qualify(self, name: str) -> str:
-        if name.startswith("_root_."):
-            return name[len("_root_.") :]
+        # `_root_.x` and `«_root_».x` declare `x` at the root (`mkDeclName`, lean4 src/Lean/Elab/DeclUtil.lean).
+        for root in ("_root_.", "«_root_»."):
+            if name.startswith(root):
+                return name[len(root) :]
         ns = self.namespace()
         return f"{ns}.{name}" if ns else name
 

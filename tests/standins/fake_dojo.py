@@ -110,6 +110,8 @@ def _compile(file: str, source: str) -> int:
         return 1
     head, end = heads[-1], prints[-1]
     name = lines[head].split()[1]
+    # Lean prints the full name the `#print axioms` argument resolves to (`_root_.` dropped: Print.lean printAxiomsOf).
+    printed = lines[end].removeprefix("#print axioms ").strip().removeprefix("_root_.")
     by = next((i for i in range(head, end) if lines[i].rstrip().endswith(":= by")), None)
     theorems, steps = _load_cassette(os.environ["FAKE_DOJO_CASSETTE"])
     state = theorems.get(name)
@@ -148,7 +150,7 @@ def _compile(file: str, source: str) -> int:
     if state != "no goals":
         print(f"{file}:{by + 1}:0: error: unsolved goals\n{_live(state, 0)}", flush=True)
         return 1
-    print(f"'{name}' depends on axioms: [{axioms}]", flush=True)
+    print(f"'{printed}' depends on axioms: [{axioms}]", flush=True)
     return 0
 
 
