@@ -152,6 +152,9 @@ TEMPLATES: dict[str, PromptTemplate] = {
         prompt="---\nNAME: {name}\n\n---\nPROOF_BEFORE: \n\n---\nSTATE_BEFORE: {state}\n\n---\nTACTIC: ",
         stop=("\n---",),
     ),
+    # ReProver's ByT5 tactic generators (lean-dojo/ReProver@fd6d99c prover/tactic_generator.py, template "%s"):
+    # an encoder-decoder whose input is the state itself and whose output is the tactic, ended by EOS.
+    "reprover": PromptTemplate(name="reprover", prompt="{state}", stop=()),
 }
 
 

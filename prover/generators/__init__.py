@@ -1,6 +1,7 @@
 """Tactic generators: one interface (`search.types.TacticGenerator`), several implementations.
 
 - `HFGenerator` (hf.py): a Hugging Face causal LM, batched beam search or sampling.
+- `Seq2SeqGenerator` (seq2seq.py): an encoder-decoder (ReProver's ByT5 models), CPU-friendly.
 - `VLLMGenerator` (vllm.py): the same over vLLM (optional, GPU).
 - `FixedTacticGenerator` (fixed.py): automation tactics with priors; a baseline and a fallback.
 - `CombinedGenerator` (combined.py): model + fallback, merged and deduplicated.
@@ -21,6 +22,7 @@ from prover.generators.combined import CombinedGenerator, merge_candidates
 from prover.generators.fixed import DEFAULT_FIXED_TACTICS, FixedTacticGenerator
 from prover.generators.presets import PRESETS, ModelPreset, apply_preset, preset_for_model, require_mode
 from prover.generators.sanitize import Sanitizer, clean_tactic, sanitize_tactic
+from prover.generators.seq2seq import is_seq2seq_model
 from prover.templates import PromptTemplate, custom_template, get_template
 from search.types import TacticGenerator
 
@@ -94,7 +96,12 @@ def make_generator(cfg: GeneratorConfig) -> TacticGenerator:
     if cfg.custom_prompt is None:
         cfg = apply_preset(cfg).config
     model: TacticGenerator
-    if cfg.kind == "hf":
+    if cfg.kind == "hf" and cfg.custom_prompt is None and is_seq2seq_model(cfg.model):
+        # An encoder-decoder (ReProver's ByT5): its own generator; the template only names the input.
+        from prover.generators.seq2seq import Seq2SeqGenerator
+
+        model = Seq2SeqGenerator.from_config(cfg)
+    elif cfg.kind == "hf":
         from prover.generators.hf import HFGenerator
 
         model = HFGenerator.from_config(cfg, template)

@@ -60,6 +60,25 @@ PRESETS: dict[str, ModelPreset] = {
             "https://huggingface.co/internlm/internlm2_5-step-prover",
             max_new_tokens=128,
         ),
+        # ReProver's ByT5 tactic generators (lean-dojo/ReProver@fd6d99c prover/tactic_generator.py): the input is
+        # the pretty-printed state (with retrieval: premises prepended, `prover.premises.reprover_format`), the
+        # tactic ends at EOS, beam search with length penalty 0 and at most 512 output bytes (prover/evaluate.py).
+        ModelPreset(
+            "reprover",
+            "step",
+            "reprover",
+            ("leandojo-lean4-tacgen-byt5",),
+            "https://huggingface.co/kaiyuy/leandojo-lean4-tacgen-byt5-small",
+            max_new_tokens=512,
+        ),
+        ModelPreset(
+            "reprover-retrieval",
+            "step",
+            "reprover",
+            ("leandojo-lean4-retriever-tacgen-byt5",),
+            "https://huggingface.co/kaiyuy/leandojo-lean4-retriever-tacgen-byt5-small",
+            max_new_tokens=512,
+        ),
         ModelPreset(
             "deepseek-prover-v1.5",
             "whole",

@@ -1,0 +1,453 @@
+"""Tactic generation with an encoder-decoder model (ReProver's ByT5 tactic generators), on CPU or GPU.
+
+The encoder reads the proof state (optionally with retrieved premises prepended, ReProver's
+`format_augmented_state`), the decoder writes the tactic and stops at EOS. Many states go through one
+`generate` call; a tactic prefix (Lean Copilot's `prefix`) is forced as the start of the decoder's input,
+so states are batched per prefix.
+
+Each candidate's log-probability is the true sum of its generated tokens' log-probabilities under the
+model, EOS included (the chance that the tactic ends there): after `generate`, the chosen sequences are
+scored once more by a teacher-forced decoder pass over the same encoder output. Beam scores are steered by
+the length penalty and sampling by temperature/top-p; neither leaks into the score.
+
+The memory plan is the decoder's: each row caches its self-attention keys/values for every generated
+token and its cross-attention keys/values for every input token, so a batch costs
+rows x (input length + new tokens) cached tokens (`prover.generators.hf.batch_cache_tokens`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from prover.generators.sanitize import Sanitizer
+from search.types import Candidate, GenRequest
+
+if TYPE_CHECKING:
+    from prover.config import GeneratorConfig
+
+Decoding = Literal["beam", "sample"]
+
+# Hub ids of ReProver's Lean 4 checkpoints (huggingface.co/kaiyuy): the tactic generator without and with
+# retrieval, and the retriever's encoder.
+REPROVER_MODEL = "kaiyuy/leandojo-lean4-tacgen-byt5-small"
+REPROVER_RETRIEVAL_MODEL = "kaiyuy/leandojo-lean4-retriever-tacgen-byt5-small"
+REPROVER_RETRIEVER = "kaiyuy/leandojo-lean4-retriever-byt5-small"
+# ByT5-small's fp32 safetensors (the hub's file listing of each checkpoint): shown once before a download.
+REPROVER_DOWNLOAD_MB = 1200
+# lean-dojo/ReProver@fd6d99c prover/evaluate.py: `max_inp_seq_len: int = 2048`, `max_oup_seq_len: int = 512`
+# (ByT5 tokens are bytes, so the input budget is in bytes).
+REPROVER_MAX_INPUT = 2048
+REPROVER_MAX_OUTPUT = 512
+# Presets whose models are encoder-decoders, with the hub id each preset runs when no model is named.
+SEQ2SEQ_PRESET_MODELS: dict[str, str] = {"reprover": REPROVER_MODEL, "reprover-retrieval": REPROVER_RETRIEVAL_MODEL}
+
+# Rows x (input + new tokens) per `generate` call on CPU; like the causal generator's cap, beyond it the
+# per-step cache reordering of beam search falls out of the CPU caches.
+CPU_MAX_BATCH_TOKENS = 16384
+
+
+@dataclass(frozen=True)
+class DecodingParams:
+    """How candidates are decoded. `min_new_tokens` forbids EOS before that many tokens (benchmarks)."""
+
+    decoding: Decoding = "beam"
+    max_new_tokens: int = 256
+    min_new_tokens: int = 0
+    temperature: float = 1.0
+    top_p: float = 1.0
+    seed: int = 0
+    length_penalty: float = 0.0
+    oversample: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.decoding not in ("beam", "sample"):
+            raise ValueError(f"decoding must be 'beam' or 'sample', got {self.decoding!r}")
+        if self.max_new_tokens < 1 or not 0 <= self.min_new_tokens <= self.max_new_tokens:
+            raise ValueError("need max_new_tokens >= 1 and 0 <= min_new_tokens <= max_new_tokens")
+        if self.oversample < 1.0:
+            raise ValueError("oversample must be >= 1")
+        if self.temperature <= 0 or not 0 < self.top_p <= 1:
+            raise ValueError("temperature must be > 0 and top_p in (0, 1]")
+
+
+@dataclass(frozen=True)
+class BatchingParams:
+    """How states are grouped into `generate` calls: at most `batch_size` states and (when set) at most
+    `max_batch_tokens` cached tokens; "auto" is `CPU_MAX_BATCH_TOKENS` on CPU and no cap elsewhere."""
+
+    batch_size: int = 16
+    max_batch_tokens: int | None | Literal["auto"] = "auto"
+    max_input_tokens: int | None = REPROVER_MAX_INPUT
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise ValueError("batch_size must be >= 1")
+        if isinstance(self.max_batch_tokens, int) and self.max_batch_tokens < 1:
+            raise ValueError("max_batch_tokens must be >= 1")
+        if self.max_input_tokens is not None and self.max_input_tokens < 2:
+            raise ValueError("max_input_tokens must be >= 2")
+
+
+# --- CPU threads -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CpuBudget:
+    """How many CPUs this process may use, and what decided it."""
+
+    cpus: int
+    reason: str
+
+
+def _cgroup_quota_cpus(root: Path = Path("/sys/fs/cgroup")) -> float | None:
+    """CPUs the cgroup's CPU quota allows (v2 `cpu.max`, v1 `cpu.cfs_quota_us`/`cpu.cfs_period_us`); None
+    when there is no quota."""
+    try:
+        quota, period = (root / "cpu.max").read_text().split()[:2]
+        if quota != "max":
+            return int(quota) / int(period)
+        return None
+    except (OSError, ValueError):
+        pass
+    try:
+        quota_us = int((root / "cpu" / "cpu.cfs_quota_us").read_text())
+        period_us = int((root / "cpu" / "cpu.cfs_period_us").read_text())
+    except (OSError, ValueError):
+        return None
+    return quota_us / period_us if quota_us > 0 and period_us > 0 else None
+
+
+def available_cpus(environ: dict[str, str] | None = None, cgroup_root: Path = Path("/sys/fs/cgroup")) -> CpuBudget:
+    """`OMP_NUM_THREADS` when set (the user's word), else the CPUs this process may run on (its affinity
+    mask) capped by the cgroup's CPU quota (a container limited to 2 CPUs on a 64-core host)."""
+    env = os.environ if environ is None else environ
+    omp = env.get("OMP_NUM_THREADS", "").strip()
+    if omp:
+        try:
+            if int(omp) >= 1:
+                return CpuBudget(int(omp), "OMP_NUM_THREADS")
+        except ValueError:
+            pass
+    try:
+        affinity = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        affinity = os.cpu_count() or 1
+    quota = _cgroup_quota_cpus(cgroup_root)
+    if quota is not None and math.ceil(quota) < affinity:
+        return CpuBudget(max(1, math.ceil(quota)), f"cgroup CPU quota {quota:g}")
+    return CpuBudget(max(1, affinity), "CPUs this process may run on")
+
+
+_threads_lock = threading.Lock()
+_threads_set: CpuBudget | None = None
+
+
+def configure_torch_threads(print_to: Any = None) -> CpuBudget:
+    """Set torch's intra-op threads to the CPUs available (`available_cpus`) and say so once per process."""
+    global _threads_set
+    with _threads_lock:
+        if _threads_set is not None:
+            return _threads_set
+        import torch
+
+        budget = available_cpus()
+        torch.set_num_threads(budget.cpus)
+        stream = sys.stderr if print_to is None else print_to
+        print(f"torch: {budget.cpus} CPU thread(s) ({budget.reason})", file=stream, flush=True)
+        _threads_set = budget
+        return budget
+
+
+# --- loading -----------------------------------------------------------------------------------------------
+
+
+def is_seq2seq_model(model: str) -> bool:
+    """Whether `model` (hub id or folder) is an encoder-decoder: a known ReProver id, or a local folder whose
+    config says `is_encoder_decoder`. Hub ids are not fetched here (no network needed to decide)."""
+    if model in SEQ2SEQ_PRESET_MODELS.values():
+        return True
+    path = Path(model).expanduser()
+    config = path / "config.json"
+    if not config.is_file():
+        return False
+    import json
+
+    try:
+        return bool(json.loads(config.read_text(encoding="utf-8")).get("is_encoder_decoder"))
+    except (OSError, ValueError):
+        return False
+
+
+def _hub_cached(model: str) -> bool:
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        return isinstance(try_to_load_from_cache(model, "config.json"), str)
+    except Exception:  # noqa: BLE001 - any hub-cache failure just means "not known to be cached"
+        return False
+
+
+def first_use_note(model: str) -> str | None:
+    """The one line shown before a ReProver checkpoint is downloaded for the first time; None otherwise."""
+    if model not in SEQ2SEQ_PRESET_MODELS.values() or _hub_cached(model):
+        return None
+    return f"note: first use downloads {model} (about {REPROVER_DOWNLOAD_MB / 1000:.1f} GB) from the Hugging Face hub"
+
+
+def load_seq2seq(model_or_path: str, device: str = "auto", dtype: str = "auto") -> tuple[Any, Any]:
+    """Load an encoder-decoder model and its tokenizer for inference; failures become one-line RuntimeErrors."""
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    from prover.generators.hf import resolve_device, resolve_dtype
+
+    device = resolve_device(device)
+    path = Path(model_or_path).expanduser()
+    local = model_or_path.startswith(("/", "./", "../", "~")) or path.exists()
+    if local and not path.exists():
+        raise RuntimeError(f"cannot load model {model_or_path!r}: no such local path")
+    source = str(path) if local else model_or_path
+    note = None if local else first_use_note(model_or_path)
+    if note:
+        print(note, file=sys.stderr, flush=True)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source)
+        model: Any = AutoModelForSeq2SeqLM.from_pretrained(source, dtype=resolve_dtype(dtype, device))
+    except Exception as exc:  # noqa: BLE001 - any loading failure is reported as one line
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        where = "" if local else " (not a local path, and the Hugging Face hub could not provide it)"
+        raise RuntimeError(f"cannot load model {model_or_path!r}{where}: {first}") from None
+    model.to(device)
+    model.eval()
+    return model, tokenizer
+
+
+# --- the generator -----------------------------------------------------------------------------------------
+
+
+InputBuilder = Callable[[GenRequest], str]
+
+
+def state_input(request: GenRequest) -> str:
+    """ReProver's input without retrieval: the pretty-printed state itself (prover/tactic_generator.py's
+    `HuggingFaceGenerator` with its default template "%s")."""
+    return request.state
+
+
+@dataclass(frozen=True)
+class ScoredSequence:
+    """One decoded output before sanitising: text (prefix included), the summed log-probability of its
+    generated tokens (`token_ids`: after the prefix, through EOS when it ended), and their count."""
+
+    text: str
+    logprob: float
+    num_tokens: int
+    token_ids: tuple[int, ...] = ()
+
+
+@dataclass
+class Seq2SeqGenerator:
+    """`TacticGenerator` over a transformers encoder-decoder (`AutoModelForSeq2SeqLM`).
+
+    Beam decoding uses `num_beams = num_return_sequences = ceil(k * oversample)`; sampling draws as many.
+    Outputs go through the same sanitiser and tactic filter as the causal generator, are deduplicated
+    (best log-probability kept) and ranked best first.
+    """
+
+    model: Any
+    tokenizer: Any
+    decoding: DecodingParams = field(default_factory=DecodingParams)
+    batching: BatchingParams = field(default_factory=BatchingParams)
+    build_input: InputBuilder = state_input
+    allow_native_decide: bool = False
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        self.sanitizer = Sanitizer(None, allow_native_decide=self.allow_native_decide)
+        first = next(self.model.parameters())
+        self.device_type: str = first.device.type
+        if self.device_type == "cpu":
+            configure_torch_threads()
+        budget = self.batching.max_batch_tokens
+        self.max_batch_tokens: int | None = (
+            (CPU_MAX_BATCH_TOKENS if self.device_type == "cpu" else None) if budget == "auto" else budget
+        )
+        self._calls = 0
+        self._lock = threading.Lock()  # one `generate` at a time: torch's threads are already all in use
+
+    @classmethod
+    def from_config(cls, cfg: GeneratorConfig, build_input: InputBuilder = state_input) -> Seq2SeqGenerator:
+        model, tokenizer = load_seq2seq(cfg.model, device=cfg.device, dtype=cfg.dtype)
+        decoding = DecodingParams(
+            decoding=cfg.decoding,
+            max_new_tokens=cfg.max_new_tokens,
+            temperature=cfg.temperature,
+            top_p=cfg.top_p,
+            seed=cfg.seed,
+        )
+        batching = BatchingParams(batch_size=cfg.batch_size)
+        return cls(model, tokenizer, decoding, batching, build_input, allow_native_decide=False, name=cfg.model)
+
+    # -- planning
+
+    def _encode_lengths(self, texts: Sequence[str]) -> list[int]:
+        lengths = [len(ids) for ids in self.tokenizer(list(texts))["input_ids"]]
+        cap = self.batching.max_input_tokens
+        return [min(n, cap) for n in lengths] if cap is not None else lengths
+
+    def plan_batches(self, inputs: Sequence[str], prefixes: Sequence[str], n: int) -> list[list[int]]:
+        """Group request indices into `generate` calls: one prefix per call, similar input lengths together,
+        at most `batch_size` states and `max_batch_tokens` cached tokens each (a state over the cap alone
+        still gets a call of its own)."""
+        from prover.generators.hf import batch_cache_tokens
+
+        lengths = self._encode_lengths(inputs)
+        order = sorted(range(len(inputs)), key=lambda i: (prefixes[i], lengths[i]))
+        batches: list[list[int]] = []
+        current: list[int] = []
+        for i in order:
+            longest = max([lengths[i], *(lengths[j] for j in current)])
+            cost = batch_cache_tokens(len(current) + 1, n, longest, self.decoding.max_new_tokens)
+            over = self.max_batch_tokens is not None and cost > self.max_batch_tokens
+            other_prefix = bool(current) and prefixes[current[0]] != prefixes[i]
+            if current and (len(current) >= self.batching.batch_size or over or other_prefix):
+                batches.append(current)
+                current = []
+            current.append(i)
+        if current:
+            batches.append(current)
+        return batches
+
+    # -- generation
+
+    def __call__(self, requests: Sequence[GenRequest], k: int) -> list[list[Candidate]]:
+        if k <= 0:
+            return [[] for _ in requests]
+        n = max(k, math.ceil(k * self.decoding.oversample))
+        inputs = [self.build_input(r) for r in requests]
+        prefixes = [r.prefix for r in requests]
+        out: list[list[Candidate]] = [[] for _ in requests]
+        with self._lock:
+            for chunk in self.plan_batches(inputs, prefixes, n):
+                scored = self.generate_scored([inputs[i] for i in chunk], n, prefixes[chunk[0]])
+                for i, seqs in zip(chunk, scored, strict=True):
+                    out[i] = self._candidates(requests[i], seqs, k)
+        return out
+
+    def _candidates(self, request: GenRequest, seqs: list[ScoredSequence], k: int) -> list[Candidate]:
+        best: dict[str, Candidate] = {}
+        for seq in seqs:
+            if not math.isfinite(seq.logprob):
+                continue
+            tactic = self.sanitizer(seq.text, request.prefix)
+            if tactic is None:
+                continue
+            kept = best.get(tactic)
+            if kept is None or seq.logprob > kept.logprob:
+                best[tactic] = Candidate(tactic=tactic, logprob=seq.logprob, num_tokens=max(seq.num_tokens, 1))
+        return sorted(best.values(), key=lambda c: -c.logprob)[:k]
+
+    def generate_scored(self, inputs: Sequence[str], n: int, prefix: str = "") -> list[list[ScoredSequence]]:
+        """`n` outputs per input from one `generate` call, each starting with `prefix`, with the summed
+        log-probability of the tokens after the prefix."""
+        import torch
+        from transformers import GenerationConfig as _GenerationConfig
+
+        GenerationConfig: Any = _GenerationConfig
+        tok = self.tokenizer
+        device = next(self.model.parameters()).device
+        cap = self.batching.max_input_tokens
+        enc = tok(list(inputs), return_tensors="pt", padding=True, truncation=cap is not None, max_length=cap)
+        enc = {key: value.to(device) for key, value in enc.items()}
+        start = self.model.config.decoder_start_token_id
+        if start is None:
+            start = tok.pad_token_id
+        prefix_ids = [int(i) for i in tok(prefix, add_special_tokens=False)["input_ids"]] if prefix else []
+        decoder_input = torch.tensor([[start, *prefix_ids]] * len(inputs), dtype=torch.long, device=device)
+        forced = decoder_input.shape[1]
+        params = self.decoding
+        common: dict[str, Any] = {
+            "max_new_tokens": params.max_new_tokens,
+            "min_new_tokens": params.min_new_tokens or None,
+            "num_return_sequences": n,
+            "pad_token_id": tok.pad_token_id,
+            "eos_token_id": tok.eos_token_id,
+            "decoder_start_token_id": start,
+            "return_dict_in_generate": True,
+            "top_k": None,
+        }
+        if params.decoding == "beam":
+            gen_config = GenerationConfig(
+                num_beams=n,
+                do_sample=False,
+                length_penalty=params.length_penalty,
+                early_stopping=False,
+                temperature=None,
+                top_p=None,
+                **common,
+            )
+        else:
+            gen_config = GenerationConfig(
+                num_beams=1, do_sample=True, temperature=params.temperature, top_p=params.top_p, **common
+            )
+            torch.manual_seed(params.seed + self._calls)
+        self._calls += 1
+        with torch.inference_mode():
+            encoder_outputs = self.model.get_encoder()(
+                input_ids=enc["input_ids"], attention_mask=enc["attention_mask"], return_dict=True
+            )
+            # `generate` expands the encoder output it is given in place (one row per beam): keep the original.
+            hidden = encoder_outputs.last_hidden_state
+            result = self.model.generate(
+                encoder_outputs=encoder_outputs,
+                attention_mask=enc["attention_mask"],
+                decoder_input_ids=decoder_input,
+                generation_config=gen_config,
+            )
+            sequences = result.sequences
+            logprobs, lengths = self._score(hidden, enc["attention_mask"], sequences, n, forced)
+        scored: list[list[ScoredSequence]] = [[] for _ in inputs]
+        for row, (ids, lp, length) in enumerate(zip(sequences.tolist(), logprobs, lengths, strict=True)):
+            if length <= 0:
+                continue
+            text = str(tok.decode(ids[1 : forced + length], skip_special_tokens=True))
+            token_ids = tuple(ids[forced : forced + length])
+            scored[row // n].append(ScoredSequence(text=text, logprob=lp, num_tokens=length, token_ids=token_ids))
+        return scored
+
+    def _score(
+        self, encoder_hidden: Any, attention_mask: Any, sequences: Any, n: int, forced: int
+    ) -> tuple[list[float], list[int]]:
+        """Teacher-forced log-probabilities of each sequence's generated tokens (through its first EOS)."""
+        import torch
+
+        hidden = encoder_hidden.repeat_interleave(n, dim=0)
+        mask = attention_mask.repeat_interleave(n, dim=0)
+        logits = self.model(
+            encoder_outputs=(hidden,),
+            attention_mask=mask,
+            decoder_input_ids=sequences[:, :-1],
+            use_cache=False,
+        ).logits
+        token_lp = torch.log_softmax(logits.float(), dim=-1).gather(-1, sequences[:, 1:].unsqueeze(-1)).squeeze(-1)
+        generated = sequences[:, forced:]
+        eos = self.tokenizer.eos_token_id
+        ends = {eos} if isinstance(eos, int) else set(eos or [])
+        lps: list[float] = []
+        lengths: list[int] = []
+        for ids, row_lp in zip(generated.tolist(), token_lp[:, forced - 1 :].tolist(), strict=True):
+            # Tokens through the first EOS; after it `generate` pads (T5's pad is its decoder start, never EOS).
+            length = next((i + 1 for i, t in enumerate(ids) if t in ends), len(ids))
+            lengths.append(length)
+            lps.append(float(sum(row_lp[:length])))
+        return lps, lengths
+
+    def __repr__(self) -> str:
+        name = self.name or getattr(self.model.config, "_name_or_path", type(self.model).__name__)
+        return f"Seq2SeqGenerator({name!r}, decoding={self.decoding.decoding!r})"
