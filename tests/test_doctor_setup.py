@@ -81,7 +81,7 @@ case "$1" in
     cp "$STANDIN_REPL" .lake/packages/REPL/.lake/build/bin/repl
     chmod +x .lake/packages/REPL/.lake/build/bin/repl
     exit 0 ;;
-  env) shift; exec "$@" ;;
+  env) shift; "$@"; exit $? ;;  # Lake's `env` spawns CMD as its child and waits (src/lake/Lake/CLI/Actions.lean)
 esac
 exit 9
 """
@@ -93,7 +93,7 @@ exit 9
 REPL = r"""#!/bin/sh
 echo "repl $* (in $PWD)" >> "$STANDIN_LOG"
 if [ -n "$STANDIN_REPL_CRASH" ]; then echo "$STANDIN_REPL_CRASH" >&2; exit 134; fi
-[ -n "$STANDIN_REPL_HANG" ] && exec sleep 30
+[ -n "$STANDIN_REPL_HANG" ] && { echo $$ > "$STANDIN_REPL_HANG"; exec sleep 30; }
 env=0; query=""
 while IFS= read -r line; do
   if [ -z "$line" ]; then
@@ -758,10 +758,13 @@ def test_doctor_repl_probe_that_hangs_is_a_failed_row(
 
     project, env = _set_up(tmp_path, tags)
     monkeypatch.setattr(setup_module, "REPL_PROBE_TIMEOUT_S", 1.0)
-    starts = {
-        c.name: c for c in run_doctor(project, env={**env, "STANDIN_REPL_HANG": "1"}).checks
-    }
+    from tests.process_checks import gone, pid_from
+
+    pidfile = tmp_path / "repl.pid"
+    starts = {c.name: c for c in run_doctor(project, env={**env, "STANDIN_REPL_HANG": str(pidfile)}).checks}
     assert not starts["REPL starts"].ok and "no answer within 1 s" in starts["REPL starts"].detail
+    # `lake env <repl>` runs the REPL as lake's child: the timeout kills it too, not just `lake`.
+    assert gone(pid_from(pidfile)), "the REPL that `lake env` started outlived the probe's timeout"
 
 
 def test_setup_cli_interrupted_says_how_to_finish(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

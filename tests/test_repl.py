@@ -616,3 +616,48 @@ def test_scoped_options(header: str, statement: str, expected: list[tuple[str, s
     wrapped = wrap_tactic("intro x\nsimp", scoped_options(header, statement))
     assert wrapped.endswith("\nintro x\nsimp") or not expected
     assert wrapped.count(" in\n") == len(expected)
+
+
+_DRIVER = """
+import sys, threading, time
+from lean_env.backends.repl_process import ReplProcess
+
+def start():
+    ReplProcess([sys.executable, sys.argv[1], "env", "lean", "Check.lean"], cwd=sys.argv[2]).start()
+
+if sys.argv[3] == "thread":  # started by a worker thread that then exits, as a pool's restart would be
+    worker = threading.Thread(target=start)
+    worker.start()
+    worker.join()
+else:
+    start()
+print("started", flush=True)
+time.sleep(120)
+"""
+
+
+@pytest.mark.parametrize("started_by", ["main", "thread"])
+def test_a_lean_process_dies_with_a_driver_killed_by_sigkill(tmp_path: Path, started_by: str) -> None:
+    """SIGKILL the driver (no cleanup runs) of a stand-in `lake env lean` (tests/standins/fake_lake.py: Lake's `env`
+    spawns `lean` as its child and waits): the `lean` is gone within 2 s. A worker thread that started it and
+    exited does not kill it (the parent-death signal follows the thread, prctl(2)); the driver's death does."""
+    import signal
+    import subprocess
+
+    from tests.process_checks import gone, pid_from
+
+    pidfile = tmp_path / "lean.pid"
+    env = {**os.environ, "FAKE_LEAN_SECONDS": "120", "FAKE_LEAN_PIDFILE": str(pidfile)}
+    fake_lake = Path(__file__).parent / "standins" / "fake_lake.py"
+    driver = subprocess.Popen(
+        [sys.executable, "-c", _DRIVER, str(fake_lake), str(tmp_path), started_by], env=env, stdout=subprocess.PIPE
+    )
+    try:
+        assert driver.stdout is not None and driver.stdout.readline().strip() == b"started"
+        lean = pid_from(pidfile)
+        assert not gone(lean, within_s=1.0), "the Lean process died while its driver was alive"
+        driver.send_signal(signal.SIGKILL)
+        driver.wait(timeout=10)
+        assert gone(lean, within_s=2.0), "the Lean process outlived its driver"
+    finally:
+        driver.kill()

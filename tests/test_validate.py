@@ -201,3 +201,21 @@ def test_ladder_closes_its_inner_verifier(tmp_path: Path) -> None:
     with ladder(tmp_path, "lean4checker") as lad:
         inner = lad.inner
     assert inner.closed  # type: ignore[attr-defined]
+
+
+def test_a_timeout_kills_the_tool_that_lake_started(tmp_path: Path, monkeypatch: Any) -> None:
+    """`lake env lean` runs `lean` as lake's child (fake_lake.py, after Lake's `env`): a timeout that killed only
+    `lake` would leave `lean` compiling with parent pid 1."""
+    from tests.process_checks import gone, pid_from
+
+    pidfile = tmp_path / "lean.pid"
+    monkeypatch.setenv("FAKE_LEAN_SECONDS", "60")
+    monkeypatch.setenv("FAKE_LEAN_PIDFILE", str(pidfile))
+    project = tmp_path / "project"
+    project.mkdir()
+    config = ValidatorConfig(
+        "lean4checker", tool(tmp_path, "lean4checker"), project, (sys.executable, str(STANDINS / "fake_lake.py")), 1.0
+    )
+    problem = ToolValidator(config).check("", THEOREM.source_with_proof("by simp"), [THEOREM.name])
+    assert problem is not None and "did not finish within 1 s" in problem
+    assert gone(pid_from(pidfile)), "the `lean` that `lake env` started outlived the timeout"

@@ -15,7 +15,6 @@ import json
 import logging
 import os
 import selectors
-import signal
 import subprocess
 import threading
 import time
@@ -25,6 +24,7 @@ from typing import IO, Any, NoReturn
 
 import psutil
 
+from lean_env.backends import processes
 from lean_env.errors import LeanCrashError, LeanNotFoundError, LeanStartError, LeanTimeoutError, ProtocolError
 
 log = logging.getLogger(__name__)
@@ -79,15 +79,14 @@ class ReplProcess:
     def start(self) -> None:
         env = {**os.environ, **self.extra_env}
         try:
-            self._proc = subprocess.Popen(
+            # Its own process group (`lake` and the `repl` it spawns), killed with this process even by SIGKILL.
+            self._proc = processes.start(
                 self.argv,
                 cwd=self.cwd,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 env=env,
-                # A new session gives `lake` and the `repl` it spawns one process group to kill.
-                start_new_session=True,
             )
         except FileNotFoundError:
             raise LeanNotFoundError(f"cannot run {self.argv[0]!r}: no such executable") from None
@@ -114,14 +113,8 @@ class ReplProcess:
         proc = self._proc
         if proc is None:
             return
+        processes.kill_group(proc)
         if proc.poll() is None:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                proc.kill()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
             log.error("Lean REPL pid %d did not die after SIGKILL", proc.pid)
         for pipe in (proc.stdin, proc.stdout):
             if pipe is not None:

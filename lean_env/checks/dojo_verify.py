@@ -14,6 +14,9 @@ checks on top, so a dojo proof meets the same bar as any other:
 - Lean's output is judged like the REPL verifier's answer (`lean_env.checks.verify.judge_compile`): any error
   rejects, a `declaration uses 'sorry'` warning rejects, and the axioms must be the standard ones.
 
+Like lean-dojo (`set_option maxHeartbeats 0 in` before the theorem in both `Dojo` and `check_proof`), the
+theorem is compiled with no heartbeat limit; the proof itself may not set options (the tactic filter).
+
 check_proof itself only looks for the sorry warning and the exit code; it does not audit axioms. It
 also passes `--memory`, which some toolchains refuse (lean4#9879); this check does not.
 """
@@ -30,9 +33,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from lean_env.backends import processes
 from lean_env.checks.verdict import ProofVerifier, Rejected, Verdict, Verified
 from lean_env.types import ClosingContext, DojoSource, Theorem
 
+NO_HEARTBEAT_LIMIT = "set_option maxHeartbeats 0 in"
 CHECKER = "lean"  # `lake env lean` on a file; it audits axioms (lean_env.checks.verdict.AXIOM_AUDITING_CHECKERS)
 
 # A positioned message as `lean FILE` prints it: src/Lean/Message.lean `SerialMessage.toString` writes
@@ -119,6 +124,9 @@ class DojoVerifier(ClosingContext):
         except (LeanParseError, LexError, KeyError) as exc:
             return Rejected(f"cannot find {source.full_name} in the traced {source.file_path}: {exc}", CHECKER)
         as_traced = decl.to_theorem()  # the statement and header (all text before it) from the traced file
+        # lean-dojo 4.20.0 runs the theorem under `set_option maxHeartbeats 0 in` (dojo.py `Dojo._get_modified_proof`
+        # and `check_proof`): a proof its search found with no heartbeat limit is checked with none.
+        as_traced = dataclasses.replace(as_traced, statement=f"{NO_HEARTBEAT_LIMIT}\n{as_traced.statement}")
         check = prepare_check(as_traced, proof, self.allow_native_decide)
         if isinstance(check, Rejected):
             return Rejected(check.reason, CHECKER)
@@ -145,13 +153,9 @@ class DojoVerifier(ClosingContext):
                 handle.write(text)
             rel = Path(name).relative_to(root)
             try:
-                done = subprocess.run(
-                    ["lake", "env", "lean", "--threads=1", str(rel)],
-                    cwd=root,
-                    capture_output=True,
-                    text=True,
-                    timeout=self.timeout_s,
-                    check=False,
+                # `lake env lean` runs `lean` as lake's child: a timeout kills the group, not just `lake`.
+                done = processes.run(
+                    ["lake", "env", "lean", "--threads=1", str(rel)], timeout_s=self.timeout_s, cwd=root
                 )
             except subprocess.TimeoutExpired:
                 return None, -1

@@ -32,6 +32,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
+from lean_env.backends import processes
 from lean_env.checks.verdict import ProofVerifier, Rejected, Verdict, Verified
 from lean_env.errors import LeanEnvError
 from lean_env.types import ClosingContext, Theorem
@@ -122,15 +123,9 @@ class ToolValidator:
     def _run(self, argv: tuple[str, ...]) -> str | None:
         command = (*self.config.lake, "env", *argv)
         try:
-            done = subprocess.run(
-                command,
-                cwd=self.config.project,
-                capture_output=True,
-                text=True,
-                timeout=self.config.timeout_s,
-                check=False,
-            )
-        except FileNotFoundError as exc:
+            # `lake env TOOL` runs TOOL as lake's child: a timeout kills the group, not just `lake`.
+            done = processes.run(command, timeout_s=self.config.timeout_s, cwd=self.config.project)
+        except OSError as exc:
             return f"cannot run {command[0]}: {exc.strerror}"
         except subprocess.TimeoutExpired:
             return f"{self.name} did not finish within {self.config.timeout_s:g} s"

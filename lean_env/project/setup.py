@@ -17,6 +17,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from lean_env.backends import processes
+
 DEFAULT_REPL_RELPATH = ".lake/packages/REPL/.lake/build/bin/repl"
 REPL_PACKAGE_RELPATH = ".lake/packages/REPL"
 MATHLIB_BUILD_RELPATH = ".lake/packages/mathlib/.lake/build"
@@ -342,15 +344,9 @@ def _run_step(step: SetupStep, cwd: Path, log_path: Path, env: Mapping[str, str]
         log.write(f"\n$ {step.display}\n")
         log.flush()
         try:
-            proc = subprocess.run(
-                list(step.argv),
-                cwd=cwd,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env=dict(env) if env is not None else None,
-                check=False,
-            )
+            # Guarded like every Lean-side process: Ctrl-C or the death of `prover setup` stops `lake` and its
+            # children (`lake build` runs `lean` processes) instead of leaving them building.
+            proc = processes.run(step.argv, timeout_s=None, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
         except OSError as exc:
             log.write(f"could not start: {exc}\n")
             return 127
@@ -543,17 +539,8 @@ def _capture(
 ) -> subprocess.CompletedProcess[str]:
     """Run a probe to completion, its output captured as text. Its stdin is `stdin_text`, or nothing (never the
     terminal, which a probe waiting for input would hang on). Raises OSError / subprocess.TimeoutExpired."""
-    return subprocess.run(
-        argv,
-        input=stdin_text,
-        stdin=subprocess.DEVNULL if stdin_text is None else None,
-        capture_output=True,
-        text=True,
-        timeout=timeout_s,
-        env=dict(env) if env is not None else None,
-        cwd=cwd,
-        check=False,
-    )
+    # `lake env <repl>` runs the REPL as lake's child: a timeout must kill the group, not just `lake`.
+    return processes.run(argv, timeout_s=timeout_s, cwd=cwd, env=env, input_text=stdin_text)
 
 
 def _version_of(program: str, env: Mapping[str, str] | None, cwd: Path | None = None) -> tuple[str | None, str]:
