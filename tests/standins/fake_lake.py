@@ -65,7 +65,8 @@ HEAVY = "standin_heavy"
 def compile_file(path: Path) -> int:
     """`lean FILE`: what it prints for the few things the tests put in FILE.
 
-    - `#print axioms N` prints `'N' depends on axioms: [propext]` (src/Lean/Util/CollectAxioms.lean's output).
+    - `#print axioms N` prints `'N' depends on axioms: [propext]` for the constant `N` resolves to (`_root_.`
+      dropped), as src/Lean/Elab/Print.lean prints it.
     - A proof using `standin_heavy` runs out of heartbeats unless its declaration is preceded by
       `set_option maxHeartbeats 0 in`: Lean reports `(deterministic) timeout at `whnf`, maximum number of
       heartbeats (200000) has been reached` as an error at the tactic (lean4 src/Lean/CoreM.lean
@@ -86,7 +87,7 @@ def compile_file(path: Path) -> int:
                 code = 1
         m = re.match(r"#print axioms (\S+)", line)
         if m:
-            print(f"'{m[1]}' depends on axioms: [propext]")
+            print(f"'{m[1].removeprefix('_root_.')}' depends on axioms: [propext]")  # the resolved name
     return code
 
 
