@@ -68,11 +68,26 @@ def probe_module(name: str, module: str, dist: str, fix: str) -> Check:
     return Check(name, True, f"{dist} {_package_version(dist)}", group="python")
 
 
+def probe_default_model() -> Check:
+    """Which model `suggest`/`serve` run when none is named (and why), next to `prove`/`sweep`'s."""
+    from prover.config import DEFAULT_MODEL
+    from prover.generators.seq2seq import interactive_default
+
+    default = interactive_default("auto", DEFAULT_MODEL)
+    return Check(
+        "default model",
+        True,
+        f"suggest/serve: {default.model} ({default.reason}; --device/--model change it); prove/sweep: {DEFAULT_MODEL}",
+        group="python",
+    )
+
+
 def probe_python() -> list[Check]:
     from lean_env.backends.dojo import probe_lean_dojo
 
     return [
         probe_torch_gpu(),
+        probe_default_model(),
         probe_module("flash-attn", "flash_attn", "flash-attn", "pip install flash-attn --no-build-isolation"),
         probe_module("vllm", "vllm", "vllm", "pip install vllm"),
         probe_module("Ray", "ray", "ray", "pip install 'ray[default]'"),

@@ -15,6 +15,13 @@ LeanProjectOption = Annotated[
 ]
 GeneratorOption = Annotated[str | None, typer.Option("--generator", "-g", help="hf (default), vllm or fixed.")]
 ModelOption = Annotated[str | None, typer.Option("--model", "-m", help="HF model id or local checkpoint.")]
+DeviceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--device",
+        help="auto (default), cpu or cuda. With no --model, a CPU runs reprover (ByT5-small), a GPU the default model.",
+    ),
+]
 TemplateOption = Annotated[
     str | None,
     typer.Option(

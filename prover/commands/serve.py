@@ -7,7 +7,14 @@ from typing import Any
 
 import typer
 
-from prover.commands.options import ConfigOption, GeneratorOption, ModelOption, TemplateOption, generator_overrides
+from prover.commands.options import (
+    ConfigOption,
+    DeviceOption,
+    GeneratorOption,
+    ModelOption,
+    TemplateOption,
+    generator_overrides,
+)
 from prover.console import err_console, fail
 
 
@@ -22,6 +29,7 @@ def serve(
     generator: GeneratorOption = None,
     model: ModelOption = None,
     template: TemplateOption = None,
+    device: DeviceOption = None,
     num_tactics: int | None = typer.Option(None, "--num-tactics", "-k", help="Tactics returned per request."),
     max_batch: int = typer.Option(16, "--max-batch", help="Most requests sent to the model in one call."),
     max_wait_ms: float = typer.Option(10.0, "--max-wait-ms", help="How long to gather a batch (milliseconds)."),
@@ -36,6 +44,12 @@ def serve(
     try:
         cfg = load_config(config, overrides)
     except ConfigError as exc:
+        fail(str(exc))
+    from prover.generators.seq2seq import apply_device
+
+    try:
+        cfg.generator = apply_device(cfg.generator, device, model is not None)
+    except ValueError as exc:
         fail(str(exc))
     k = num_tactics if num_tactics is not None else cfg.search.num_tactics
     if k < 1:

@@ -13,6 +13,7 @@ from prover.commands.options import (
     BackendOption,
     CassetteOption,
     ConfigOption,
+    DeviceOption,
     GeneratorOption,
     LeanProjectOption,
     ModelOption,
@@ -48,6 +49,7 @@ def suggest(
     generator: GeneratorOption = None,
     model: ModelOption = None,
     template: TemplateOption = None,
+    device: DeviceOption = None,
     num_tactics: int | None = typer.Option(None, "--num-tactics", "-k", help="How many tactics to suggest."),
     time_limit: float | None = typer.Option(None, "--time-limit", help="Seconds for the `search` command."),
     max_expansions: int | None = typer.Option(None, "--max-expansions", help="Expansions for the `search` command."),
@@ -63,6 +65,12 @@ def suggest(
     try:
         cfg = load_config(config, overrides)
     except ConfigError as exc:
+        fail(str(exc))
+    from prover.generators.seq2seq import apply_device
+
+    try:
+        cfg.generator = apply_device(cfg.generator, device, model is not None)
+    except ValueError as exc:
         fail(str(exc))
     k = num_tactics if num_tactics is not None else min(cfg.search.num_tactics, 8)
     if k < 1:

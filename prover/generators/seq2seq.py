@@ -24,7 +24,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from prover.generators.sanitize import Sanitizer
 from search.types import Candidate, GenRequest
@@ -163,6 +163,58 @@ def configure_torch_threads(print_to: Any = None) -> CpuBudget:
         print(f"torch: {budget.cpus} CPU thread(s) ({budget.reason})", file=stream, flush=True)
         _threads_set = budget
         return budget
+
+
+# --- which model a command uses when none is named ---------------------------------------------------------
+
+DeviceChoice = Literal["auto", "cpu", "cuda"]
+
+
+@dataclass(frozen=True)
+class DefaultModel:
+    """The model `suggest` and `serve` run when no model is named, and why."""
+
+    model: str
+    reason: str
+
+
+def cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
+def interactive_default(device: DeviceChoice, default_model: str, has_cuda: bool | None = None) -> DefaultModel:
+    """`reprover` (ByT5-small, ~300M parameters, fast on a laptop CPU) when the model will run on a CPU:
+    `--device cpu`, or `auto` without a CUDA device; else `default_model` (the 7B model `prove` and `sweep`
+    keep, which needs a GPU)."""
+    if device == "cpu":
+        return DefaultModel(REPROVER_MODEL, "--device cpu")
+    if device == "auto":
+        has_cuda = cuda_available() if has_cuda is None else has_cuda
+        if not has_cuda:
+            return DefaultModel(REPROVER_MODEL, "no CUDA device")
+        return DefaultModel(default_model, "a CUDA device is available")
+    return DefaultModel(default_model, "--device cuda")
+
+
+def apply_device(cfg: GeneratorConfig, device: str | None, model_given: bool) -> GeneratorConfig:
+    """`cfg` for `suggest`/`serve` with `--device` applied and, when no model was named (flag, config key or
+    template), the interactive default (`interactive_default`) as its model. ValueError for another device."""
+    if device is not None and device not in ("auto", "cpu", "cuda"):
+        raise ValueError(f"--device must be auto, cpu or cuda, got {device!r}")
+    updates: dict[str, Any] = {}
+    if device is not None:
+        updates["device"] = device
+    chosen = device if device is not None else cfg.device
+    named = model_given or "model" in cfg.model_fields_set or "template" in cfg.model_fields_set
+    if cfg.kind == "hf" and not named and chosen in ("auto", "cpu", "cuda"):
+        default = interactive_default(cast(DeviceChoice, chosen), cfg.model)
+        if default.model != cfg.model:
+            updates["model"] = default.model
+    return cfg.model_copy(update=updates) if updates else cfg
 
 
 # --- loading -----------------------------------------------------------------------------------------------
