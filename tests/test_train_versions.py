@@ -149,3 +149,16 @@ def test_checkpointing_argument_falls_back_to_the_pre_5_24_name(monkeypatch: pyt
     assert checkpointing_argument() == "gradient_checkpointing"
     monkeypatch.setattr(transformers, "TrainingArguments", NewTrainingArguments)
     assert checkpointing_argument() == "activation_checkpointing"
+
+
+def test_the_vllm_floor_admits_the_transformers_floor() -> None:
+    """vLLM up to 0.19.0 declares `transformers<5` (registry metadata); a lower floor lets pip pick one of those
+    and downgrade transformers below this project's floor. 0.19.1 is the first that admits 5.17."""
+    from packaging.requirements import Requirement
+    from packaging.version import Version
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["optional-dependencies"]
+    [vllm] = [Requirement(dep) for dep in extras["gpu"] if Requirement(dep).name == "vllm"]
+    floors = [Version(spec.version) for spec in vllm.specifier if spec.operator == ">="]
+    assert floors and min(floors) >= Version("0.19.1")
+    assert Version("0.19.0") not in vllm.specifier
