@@ -134,7 +134,7 @@ def test_stop_aware_beam_search_finds_the_exact_top_k() -> None:
     """Against exhaustive enumeration on a trie LM: the k most likely completions up to a stop string."""
     lm = fake.TrieLM({"a1|xx": 0.2, "a2|y": 0.05, "b|": 0.4, "c3|zz": 0.1, "dd|": 0.25}, marker="")
     tok = fake.CharTokenizer()
-    search = StopAwareBeamSearch([[]], BeamConfig(width=3, max_tokens=10, stop=("|",), eos_token_id=0), tok.decode)
+    search = StopAwareBeamSearch([[]], BeamConfig(width=3, max_tokens=10, stop=("|",), eos_token_ids=(0,)), tok.decode)
     while not search.finished:
         answers = []
         for q in search.queries():
@@ -193,3 +193,72 @@ def test_sweep_generator_factory_builds_the_async_vllm_generator(vllm: Any) -> N
 
     gen = ConfigGeneratorFactory(GeneratorConfig(kind="vllm", model="ByteDance-Seed/BFS-Prover-V2-7B"))()
     assert isinstance(gen, AsyncVLLMGenerator) and gen.template.name == "bfs"
+
+
+# ----------------------------------------------------------------------------- engines as vLLM streams them
+
+
+def test_async_sampling_returns_all_n_samples(vllm: Any) -> None:
+    """vLLM streams one child per item for `n > 1` unless FINAL_ONLY (`ParentRequest.get_outputs`): the last
+    item alone holds one sample. The async generator must see all `n`, as `LLM.generate` does."""
+    prompt = get_template("llemma").render(STATE)
+    engine = vllm.AsyncLLMEngine.from_engine_args(vllm.AsyncEngineArgs(model="m"))
+    agen = AsyncVLLMGenerator(engine, "llemma", decoding="sample", max_new_tokens=60, seed=3)
+    sync = VLLMGenerator(vllm.LLM(model="m"), "llemma", decoding="sample", max_new_tokens=60, seed=3)
+    [samples] = asyncio.run(agen.agenerate_raw([prompt], 16))
+    assert len(samples) == 16
+    assert [samples] == sync.generate_raw([prompt], 16)
+
+
+def test_a_prompt_over_the_context_limit_is_cut_and_its_companions_still_answered(vllm: Any) -> None:
+    """vLLM raises for a prompt longer than `max_model_len`; one long state must not fail the others."""
+    long_state = "h : " + "a ∧ " * 200 + "a\n⊢ a"
+    requests = [GenRequest(STATE), GenRequest(long_state), GenRequest(STATE + " ")]
+    limit = 200
+    assert len(get_template("llemma").render(long_state)) > limit
+    for decoding in ("beam", "sample"):
+        llm = vllm.LLM(model="m", max_model_len=limit)
+        gen = VLLMGenerator(llm, "llemma", decoding=decoding, max_new_tokens=60, seed=1)
+        results = gen(requests, 3)
+        assert all(results), f"{decoding}: every state gets candidates"
+        engine = vllm.AsyncLLMEngine.from_engine_args(vllm.AsyncEngineArgs(model="m", max_model_len=limit))
+        agen = AsyncVLLMGenerator(engine, "llemma", decoding=decoding, max_new_tokens=60, seed=1)
+        assert all(asyncio.run(agen.agenerate(requests, 3)))
+
+
+def test_a_beam_that_reaches_the_context_limit_is_finished_not_an_error(vllm: Any) -> None:
+    """At `max_model_len` vLLM answers a step with `logprobs=None`; `LLM.beam_search` ends that sequence."""
+    prompt_len = len(get_template("llemma").render(STATE))
+    room = len("\nsimp\n")  # the limit falls inside every tactic, before its `---`
+    llm = vllm.LLM(model="m", max_model_len=prompt_len + room)
+    gen = VLLMGenerator(llm, "llemma", decoding="beam", max_new_tokens=60, max_prompt_tokens=prompt_len)
+    [raws] = gen.generate_raw([get_template("llemma").render(STATE)], 2)
+    assert raws, "the beams cut by the limit are results"
+    assert all(num == room for _, _, num in raws)
+    assert {text for text, _, _ in raws} <= {"\nsimp\n", "\nomega", "\nlinar"}
+
+
+def test_beams_end_at_every_end_of_sequence_id_of_the_generation_config(
+    vllm: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A chat model ends its turn with a token that is not the tokenizer's EOS (`<|im_end|>` vs
+    `<|endoftext|>`); its `generation_config.json` lists both, and vLLM stops at either."""
+    turn_end = chr(fake.TURN_END - 1)
+    monkeypatch.setattr(fake.LLM, "lm", fake.TrieLM({"\nsimp" + turn_end + "junk junk": 0.7, "\nrfl\n---": 0.3}, "---"))
+    prompt = "Next tactic:\n---"
+    llm = vllm.LLM(model="m")
+    beams = VLLMGenerator(llm, "llemma", decoding="beam", max_new_tokens=40).generate_raw([prompt], 2)
+    assert [(text, num) for text, _, num in beams[0]] == [("\nsimp", 6), ("\nrfl\n", 8)]
+    assert beams[0][0][1] == pytest.approx(math.log(0.7))
+    samples = VLLMGenerator(llm, "llemma", decoding="sample", max_new_tokens=40).generate_raw([prompt], 8)
+    assert {text for text, _, _ in samples[0]} <= {"\nsimp", "\nrfl\n"}
+
+
+def test_sampling_params_say_every_decoding_setting(vllm: Any) -> None:
+    """Temperature, top-p and top-k are always sent, so nothing falls back to a model's own defaults."""
+    llm = vllm.LLM(model="m")
+    VLLMGenerator(llm, "llemma", decoding="sample", temperature=0.7, top_p=0.9, max_new_tokens=60)(
+        [GenRequest(STATE)], 4
+    )
+    [params] = llm.core.stats.params
+    assert (params.temperature, params.top_p, params.top_k, params.repetition_penalty) == (0.7, 0.9, 0, 1.0)

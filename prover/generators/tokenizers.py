@@ -68,3 +68,27 @@ def printable_ascii_ids(tokenizer: PreTrainedTokenizerFast) -> list[int]:
     """Ids of the byte tokens for printable ASCII plus newline (useful to steer random models)."""
     keep = [ord("\n"), *range(32, 127)]
     return [len(SPECIAL_TOKENS) + b for b in keep]
+
+
+def encode_prompt(tokenizer: Any, text: str, max_tokens: int | None = None) -> list[int]:
+    """The token ids of one rendered prompt, tokenized once the way the model cards do it.
+
+    A prompt rendered by a chat template that starts with `{{ bos_token }}` (DeepSeek's) already holds its
+    BOS as text; tokenizing it with special tokens again would put a second BOS in front (the model cards
+    tokenize inside `apply_chat_template`, which adds none). So special tokens are added only when the text
+    does not already start with the BOS token. Over `max_tokens`, the prompt keeps its end (where the goal
+    and the completion cue are) and its leading BOS.
+    """
+    bos = getattr(tokenizer, "bos_token", None)
+    starts_with_bos = isinstance(bos, str) and bool(bos) and text.startswith(bos)
+    ids = [int(i) for i in tokenizer(text, add_special_tokens=not starts_with_bos)["input_ids"]]
+    return truncate_left(ids, max_tokens, getattr(tokenizer, "bos_token_id", None))
+
+
+def truncate_left(ids: list[int], max_tokens: int | None, bos_token_id: int | None = None) -> list[int]:
+    """`ids` cut to its last `max_tokens` ids, keeping a leading BOS in front."""
+    if max_tokens is None or len(ids) <= max_tokens:
+        return ids
+    if bos_token_id is not None and ids and ids[0] == bos_token_id and max_tokens > 1:
+        return [ids[0], *ids[len(ids) - max_tokens + 1 :]]
+    return ids[len(ids) - max_tokens :]

@@ -27,7 +27,23 @@ Decoding
 
 `AsyncVLLMGenerator` does the same over `AsyncLLM`: every request is its own coroutine, so requests
 from concurrent searches join vLLM's continuous batching instead of waiting for a whole batch call
-(the sweep's generator actor uses it; see `benchmarks/sweep/actors.py`).
+(the sweep's generator actor uses it; see `benchmarks/sweep/actors.py`). For `n > 1` the async engine
+streams one child completion per item unless the request asks for `RequestOutputKind.FINAL_ONLY`
+(`vllm/v1/engine/parallel_sampling.py` `ParentRequest.get_outputs`; only `LLM.generate` forces it): the
+requests ask for it, and the streamed completions are merged by `CompletionOutput.index` in any case.
+
+Engine limits
+-------------
+* Prompts are tokenized here (`prover.generators.tokenizers.encode_prompt`, no second BOS) and cut from
+  the left to `max_model_len - max_new_tokens` tokens, the HF path's rule: vLLM raises for a prompt over
+  `max_model_len`, which would fail every state sent with it.
+* A beam step answered with `logprobs=None` ran into `max_model_len`; as in `LLM.beam_search`, that beam
+  is finished as it stands.
+* Every end-of-sequence id of the model's generation config ends a beam (chat models end a turn with
+  `<|im_end|>`, not the tokenizer's `<|endoftext|>`), read from the engine's
+  `model_config.try_get_generation_config()` as vLLM's own sampling does.
+* Sampling always sends temperature, top-p, top-k (0: off) and repetition penalty, so nothing is taken
+  from a checkpoint's `generation_config.json`.
 """
 
 from __future__ import annotations
@@ -41,6 +57,7 @@ from typing import TYPE_CHECKING, Any
 
 from prover.generators.combined import merge_candidates
 from prover.generators.sanitize import Sanitizer
+from prover.generators.tokenizers import encode_prompt
 from prover.templates import PromptTemplate, get_template
 from search.types import Candidate, GenRequest, TacticGenerator
 
@@ -87,12 +104,13 @@ class _PromptBeams:
 
 @dataclass(frozen=True)
 class BeamConfig:
-    """`width` beams per prompt, at most `max_tokens` new tokens; a beam ends at EOS or a `stop` string."""
+    """`width` beams per prompt, at most `max_tokens` new tokens; a beam ends at any of `eos_token_ids`, a
+    `stop` string, or the engine's context limit."""
 
     width: int
     max_tokens: int
     stop: tuple[str, ...]
-    eos_token_id: int | None
+    eos_token_ids: tuple[int, ...] = ()
     length_penalty: float = 0.0
 
 
@@ -101,7 +119,8 @@ class StopAwareBeamSearch:
 
     Loop: `queries()` gives the full token list (prompt + generated) of every live beam; the caller
     answers with, for each, the `2 * width` most likely next tokens and their log-probabilities
-    (what vLLM returns for `SamplingParams(max_tokens=1, logprobs=2 * width, temperature=0)`);
+    (what vLLM returns for `SamplingParams(max_tokens=1, logprobs=2 * width, temperature=0)`), or None
+    where the engine generated nothing because the beam filled its context (the beam is then finished);
     `advance(answers)` extends and prunes the beams. When `finished`, `results()` gives, per prompt,
     up to `width` (text, logprob, num_tokens) best first, the text cut before the stop string.
     Beams are ranked by `logprob / num_tokens ** length_penalty` (HF's and vLLM's rule); the reported
@@ -127,7 +146,7 @@ class StopAwareBeamSearch:
     def queries(self) -> list[list[int]]:
         return [p.prompt_ids + b.generated for p in self._prompts for b in p.live]
 
-    def advance(self, answers: Sequence[dict[int, float]]) -> None:
+    def advance(self, answers: Sequence[dict[int, float] | None]) -> None:
         if len(answers) != sum(len(p.live) for p in self._prompts):
             raise RuntimeError(f"beam search got {len(answers)} answers for {len(self.queries())} beams")
         width = self.config.width
@@ -138,6 +157,9 @@ class StopAwareBeamSearch:
             for beam in prompt.live:
                 answer = answers[pos]
                 pos += 1
+                if answer is None:  # at the context limit: kept as it stands, as the token limit does
+                    prompt.done.append((beam, self.decode(beam.generated)))
+                    continue
                 if not answer:
                     raise MissingScoreError("vLLM returned no next-token log-probabilities for a beam")
                 for token, logprob in answer.items():
@@ -161,7 +183,7 @@ class StopAwareBeamSearch:
 
     def _ended(self, beam: _Beam) -> str | None:
         """The completion text (cut before the stop string) when `beam` just ended, else None."""
-        if self.config.eos_token_id is not None and beam.generated[-1] == self.config.eos_token_id:
+        if beam.generated[-1] in self.config.eos_token_ids:
             return self.decode(beam.generated[:-1])
         if not self.config.stop:
             return None
@@ -189,12 +211,65 @@ class StopAwareBeamSearch:
         return out
 
 
-def _top_logprobs(completion: Any) -> dict[int, float]:
-    """{token id: logprob} of the one generated position of a `max_tokens=1` request (vLLM `Logprob`s)."""
+def _top_logprobs(completion: Any) -> dict[int, float] | None:
+    """{token id: logprob} of the one generated position of a `max_tokens=1` request (vLLM `Logprob`s); None
+    when the engine generated nothing (the sequence is at `max_model_len`, as `LLM.beam_search` reads it)."""
     positions = completion.logprobs
     if not positions:
-        return {}
+        return None
     return {int(tok): float(getattr(lp, "logprob", lp)) for tok, lp in positions[0].items()}
+
+
+def _merge_streamed(outputs: Sequence[Any]) -> Any:
+    """One `RequestOutput` holding every completion of a streamed request, latest per `CompletionOutput.index`.
+
+    For `n > 1` an item carries only the children that produced output since the last one
+    (`ParentRequest.get_outputs` unless FINAL_ONLY); cumulative items replace earlier ones of the same index.
+    """
+    final = outputs[-1]
+    by_index: dict[int, Any] = {}
+    for out in outputs:
+        for completion in out.outputs:
+            by_index[int(getattr(completion, "index", 0))] = completion
+    final.outputs = [by_index[i] for i in sorted(by_index)]
+    return final
+
+
+def _model_config(engine: Any) -> Any:
+    """vLLM's `ModelConfig` of an `LLM` (`llm.llm_engine.model_config`) or an `AsyncLLM` (`engine.model_config`)."""
+    for owner in (engine, getattr(engine, "llm_engine", None)):
+        config = getattr(owner, "model_config", None)
+        if config is not None:
+            return config
+    return None
+
+
+@dataclass(frozen=True)
+class EngineLimits:
+    """What the engine's model allows: its context length and the ids that end a sequence."""
+
+    max_model_len: int | None
+    eos_token_ids: tuple[int, ...]
+
+
+def engine_limits(engine: Any, tokenizer: Any) -> EngineLimits:
+    """The context limit and end ids: the tokenizer's EOS plus the generation config's `eos_token_id` list."""
+    config = _model_config(engine)
+    limit = getattr(config, "max_model_len", None)
+    eos: set[int] = set()
+    tok_eos = getattr(tokenizer, "eos_token_id", None)
+    if isinstance(tok_eos, int):
+        eos.add(tok_eos)
+    try:
+        generation = config.try_get_generation_config() if config is not None else {}
+    except Exception:  # noqa: BLE001 - an unreadable generation config leaves the tokenizer's EOS
+        generation = {}
+    listed = (generation or {}).get("eos_token_id")
+    if isinstance(listed, int):
+        eos.add(listed)
+    elif isinstance(listed, list | tuple):
+        eos.update(int(i) for i in listed)
+    return EngineLimits(int(limit) if isinstance(limit, int) else None, tuple(sorted(eos)))
 
 
 def _sampled(out: Any) -> list[RawSeq]:
@@ -225,9 +300,13 @@ class _VLLMBase:
         seed: int = 0,
         length_penalty: float = 0.0,
         allow_native_decide: bool = False,
+        max_prompt_tokens: int | None = None,
     ) -> None:
         if decoding not in ("beam", "sample"):
             raise ValueError(f"decoding must be 'beam' or 'sample', got {decoding!r}")
+        if max_prompt_tokens is not None and max_prompt_tokens < 1:
+            raise ValueError("max_prompt_tokens must be >= 1")
+        self.max_prompt_tokens = max_prompt_tokens
         self.template = get_template(template) if isinstance(template, str) else template
         self.decoding = decoding
         self.max_new_tokens = max_new_tokens
@@ -243,30 +322,49 @@ class _VLLMBase:
 
     def sampling_params(self, n: int) -> Any:
         vllm = import_vllm()
+        options: dict[str, Any] = {}
+        kind = getattr(getattr(vllm, "sampling_params", None), "RequestOutputKind", None)
+        if kind is not None:  # the n samples in one final output, not one child per streamed item
+            options["output_kind"] = kind.FINAL_ONLY
         return vllm.SamplingParams(
             n=n,
             temperature=self.temperature,
             top_p=self.top_p,
+            top_k=0,  # off, as in the HF path; never the checkpoint's own
+            repetition_penalty=1.0,
             max_tokens=self.max_new_tokens,
             stop=list(self.template.stop) or None,
             seed=next(self._seeds),
             logprobs=0,  # the sampled tokens' own log-probabilities: fills cumulative_logprob
+            **options,
         )
 
     def step_params(self, width: int) -> Any:
         vllm = import_vllm()
         return vllm.SamplingParams(n=1, max_tokens=1, temperature=0.0, logprobs=min(2 * width, 2 * MAX_BEAM_WIDTH))
 
-    def beam_config(self, width: int, tokenizer: Any) -> BeamConfig:
+    def beam_config(self, width: int, limits: EngineLimits) -> BeamConfig:
         if width > MAX_BEAM_WIDTH:
             raise ValueError(f"beam width {width} is above the engine's limit of {MAX_BEAM_WIDTH}")
         return BeamConfig(
             width=width,
             max_tokens=self.max_new_tokens,
             stop=self.template.stop,
-            eos_token_id=getattr(tokenizer, "eos_token_id", None),
+            eos_token_ids=limits.eos_token_ids,
             length_penalty=self.length_penalty,
         )
+
+    def prompt_budget(self, limits: EngineLimits) -> int | None:
+        """Prompt tokens kept: `max_prompt_tokens`, else the context minus `max_new_tokens` (the HF path's rule)."""
+        if self.max_prompt_tokens is not None:
+            return self.max_prompt_tokens
+        if limits.max_model_len is None:
+            return None
+        return max(limits.max_model_len - self.max_new_tokens, 1)
+
+    def encode(self, prompts: Sequence[str], tokenizer: Any, limits: EngineLimits) -> list[list[int]]:
+        budget = self.prompt_budget(limits)
+        return [encode_prompt(tokenizer, p, budget) for p in prompts]
 
     def candidates(
         self, requests: Sequence[GenRequest], raws: Sequence[Sequence[RawSeq]], k: int
@@ -290,7 +388,8 @@ class _VLLMBase:
 
 def _engine_kwargs(cfg: GeneratorConfig) -> dict[str, Any]:
     dtype = "bfloat16" if cfg.dtype == "auto" else cfg.dtype
-    return {"model": cfg.model, "dtype": dtype, "seed": cfg.seed, "max_logprobs": 2 * MAX_BEAM_WIDTH}
+    kwargs: dict[str, Any] = {"model": cfg.model, "dtype": dtype, "seed": cfg.seed, "max_logprobs": 2 * MAX_BEAM_WIDTH}
+    return kwargs
 
 
 def _one_line(exc: BaseException) -> str:
@@ -303,6 +402,12 @@ class VLLMGenerator(_VLLMBase):
     def __init__(self, llm: Any, template: PromptTemplate | str = "llemma", **options: Any) -> None:
         super().__init__(template, **options)
         self.llm = llm
+        self._limits: EngineLimits | None = None
+
+    def limits(self) -> EngineLimits:
+        if self._limits is None:
+            self._limits = engine_limits(self.llm, self.llm.get_tokenizer())
+        return self._limits
 
     @classmethod
     def from_config(cls, cfg: GeneratorConfig, template: PromptTemplate) -> VLLMGenerator:
@@ -323,15 +428,16 @@ class VLLMGenerator(_VLLMBase):
 
     def generate_raw(self, prompts: Sequence[str], n: int) -> list[list[RawSeq]]:
         """`n` completions per prompt: beams (stop-aware) or samples, as `decoding` says."""
+        tokenizer = self.llm.get_tokenizer()
+        ids = self.encode(prompts, tokenizer, self.limits())
         if self.decoding == "beam":
-            return self._beam(list(prompts), n)
-        outputs = self.llm.generate(list(prompts), self.sampling_params(n), use_tqdm=False)
+            return self._beam(ids, n, tokenizer)
+        queries = [{"prompt_token_ids": q} for q in ids]
+        outputs = self.llm.generate(queries, self.sampling_params(n), use_tqdm=False)
         return [_sampled(out) for out in outputs]
 
-    def _beam(self, prompts: list[str], width: int) -> list[list[RawSeq]]:
-        tokenizer = self.llm.get_tokenizer()
-        ids = [list(tokenizer(p)["input_ids"]) for p in prompts]
-        search = StopAwareBeamSearch(ids, self.beam_config(width, tokenizer), _decoder(tokenizer))
+    def _beam(self, ids: list[list[int]], width: int, tokenizer: Any) -> list[list[RawSeq]]:
+        search = StopAwareBeamSearch(ids, self.beam_config(width, self.limits()), _decoder(tokenizer))
         params = self.step_params(width)
         while not search.finished:
             queries = [{"prompt_token_ids": q} for q in search.queries()]
@@ -370,6 +476,7 @@ class AsyncVLLMGenerator(_VLLMBase):
         self.fallback = fallback
         self._ids = itertools.count()
         self._tokenizer: Any = None
+        self._limits: EngineLimits | None = None
 
     @classmethod
     def from_config(cls, cfg: GeneratorConfig, template: PromptTemplate) -> AsyncVLLMGenerator:
@@ -401,13 +508,11 @@ class AsyncVLLMGenerator(_VLLMBase):
         )
 
     async def _final(self, prompt: Any, params: Any) -> Any:
-        """The last `RequestOutput` of one request (the engine streams partial ones before it)."""
-        final = None
-        async for out in self.engine.generate(prompt, params, f"prover-{next(self._ids)}"):
-            final = out
-        if final is None:
+        """One `RequestOutput` with every completion of one request (the engine streams partial ones)."""
+        streamed = [out async for out in self.engine.generate(prompt, params, f"prover-{next(self._ids)}")]
+        if not streamed:
             raise RuntimeError("vLLM's engine returned no output")
-        return final
+        return _merge_streamed(streamed)
 
     async def _get_tokenizer(self) -> Any:
         if self._tokenizer is None:
@@ -416,12 +521,15 @@ class AsyncVLLMGenerator(_VLLMBase):
         return self._tokenizer
 
     async def agenerate_raw(self, prompts: Sequence[str], n: int) -> list[list[RawSeq]]:
-        if self.decoding == "sample":
-            outs = await asyncio.gather(*(self._final(p, self.sampling_params(n)) for p in prompts))
-            return [_sampled(out) for out in outs]
         tokenizer = await self._get_tokenizer()
-        ids = [list(tokenizer(p)["input_ids"]) for p in prompts]
-        search = StopAwareBeamSearch(ids, self.beam_config(n, tokenizer), _decoder(tokenizer))
+        if self._limits is None:
+            self._limits = engine_limits(self.engine, tokenizer)
+        ids = self.encode(prompts, tokenizer, self._limits)
+        if self.decoding == "sample":
+            queries = [{"prompt_token_ids": q} for q in ids]
+            outs = await asyncio.gather(*(self._final(q, self.sampling_params(n)) for q in queries))
+            return [_sampled(out) for out in outs]
+        search = StopAwareBeamSearch(ids, self.beam_config(n, self._limits), _decoder(tokenizer))
         params = self.step_params(n)
         while not search.finished:
             outs = await asyncio.gather(*(self._final({"prompt_token_ids": q}, params) for q in search.queries()))

@@ -18,6 +18,22 @@ It follows vLLM's public API as its source defines it (github.com/vllm-project/v
 * `AsyncLLMEngine.from_engine_args(AsyncEngineArgs(...))` / `vllm.v1.engine.async_llm.AsyncLLM`:
   `generate(prompt, sampling_params, request_id)` is an async iterator of `RequestOutput`s, the last one
   `finished`; `get_tokenizer()` is a coroutine.
+* Parallel sampling (`vllm/v1/engine/parallel_sampling.py` `ParentRequest.get_outputs`, vllm-project/vllm
+  commit 003d3ee22261b7937258b7531aee00e10393f1d6): a request with `n > 1` runs as `n` child requests. Unless
+  `SamplingParams.output_kind` is `RequestOutputKind.FINAL_ONLY`, each streamed `RequestOutput` carries only
+  the child that produced it (`[completion_output]`), so the last streamed item holds ONE of the `n`
+  completions; with `FINAL_ONLY` the parent aggregates the `n` and yields them once. `output_kind` defaults
+  to `CUMULATIVE` (`vllm/sampling_params.py`); only `LLM.generate` forces `FINAL_ONLY`.
+* The context limit (`vllm/v1/engine/processor.py` `_validate_model_input`, commit 01055a4b): a prompt
+  longer than `max_model_len` raises `ValueError("The decoder prompt (length N) is longer than the maximum
+  model length of M. ...")`; generation stops with `finish_reason="length"` when prompt + output reach
+  `max_model_len`. A prompt already at the limit finishes with no token and `logprobs=None`, which
+  `LLM.beam_search` (`vllm/entrypoints/llm.py`) reads as a finished sequence ("if `logprobs` is None, it
+  means the sequence is completed because of the max-model-len or abortion").
+* End of sequence (`SamplingParams.update_from_generation_config`): besides the tokenizer's EOS, every id in
+  the model's `generation_config.json` `eos_token_id` list stops a request; the engine's
+  `model_config.try_get_generation_config()` (`vllm/config/model.py`) returns that file's non-default
+  fields. Here the model's file lists EOS (id 0) and a turn end `TURN_END` (id 1, the character U+0000).
 
 The "model" is a character-level trie language model: the completion of a prompt (the text after the
 last `marker`, e.g. Llemma's `Next tactic:\\n---`) continues one of the weighted strings in `script`;
@@ -27,6 +43,7 @@ token id = code point + 1, id 0 is EOS.
 from __future__ import annotations
 
 import asyncio
+import enum
 import math
 import random
 import sys
@@ -36,6 +53,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 EOS = 0
+TURN_END = 1  # a second end id from the model's generation config (a chat model's turn end)
 
 
 class CharTokenizer:
@@ -45,11 +63,11 @@ class CharTokenizer:
     def encode(self, text: str) -> list[int]:
         return [ord(c) + 1 for c in text]
 
-    def __call__(self, text: str) -> dict[str, list[int]]:
+    def __call__(self, text: str, add_special_tokens: bool = True) -> dict[str, list[int]]:
         return {"input_ids": self.encode(text)}
 
     def decode(self, ids: Sequence[int], skip_special_tokens: bool = True) -> str:
-        return "".join(chr(i - 1) for i in ids if i != EOS)
+        return "".join(chr(i - 1) for i in ids if i != EOS and not (skip_special_tokens and i == TURN_END))
 
     def apply_chat_template(self, messages: list[dict[str, str]], tokenize: bool, add_generation_prompt: bool) -> str:
         text = "".join(f"<|{m['role']}|>{m['content']}<|end|>" for m in messages)
@@ -86,22 +104,34 @@ class Logprob:
     decoded_token: str | None = None
 
 
+class RequestOutputKind(enum.Enum):
+    CUMULATIVE = 0
+    DELTA = 1
+    FINAL_ONLY = 2
+
+
 class SamplingParams:
     def __init__(
         self,
         n: int = 1,
         temperature: float = 1.0,
         top_p: float = 1.0,
+        top_k: int = 0,
         max_tokens: int | None = 16,
         stop: str | list[str] | None = None,
         seed: int | None = None,
         logprobs: int | None = None,
         include_stop_str_in_output: bool = False,
+        output_kind: RequestOutputKind = RequestOutputKind.CUMULATIVE,
+        repetition_penalty: float = 1.0,
         **_: Any,
     ) -> None:
         self.n = n
         self.temperature = temperature
         self.top_p = top_p
+        self.top_k = top_k
+        self.output_kind = output_kind
+        self.repetition_penalty = repetition_penalty
         self.max_tokens = max_tokens
         self.stop = [stop] if isinstance(stop, str) else list(stop or [])
         self.seed = seed
@@ -159,11 +189,28 @@ class EngineStats:
     params: list[SamplingParams] = field(default_factory=list)
 
 
+@dataclass
+class ModelConfig:
+    """`vllm.config.ModelConfig`: the engine's context limit and the model's generation config."""
+
+    max_model_len: int
+    generation_config: dict[str, Any]
+
+    def try_get_generation_config(self) -> dict[str, Any]:
+        return dict(self.generation_config)
+
+
 class _Core:
-    def __init__(self, lm: TrieLM) -> None:
+    # The model's `generation_config.json` (the non-default fields vLLM reads).
+    generation_config: dict[str, Any] = {"eos_token_id": [EOS, TURN_END]}
+
+    def __init__(self, lm: TrieLM, max_model_len: int | None = None) -> None:
         self.lm = lm
         self.tokenizer = CharTokenizer()
         self.stats = EngineStats()
+        self.model_config = ModelConfig(max_model_len or 1 << 20, dict(_Core.generation_config))
+        eos = self.model_config.generation_config.get("eos_token_id", EOS)
+        self.stop_ids = {EOS} | ({eos} if isinstance(eos, int) else set(eos))
 
     def _prompt_text(self, prompt: Any) -> str:
         if isinstance(prompt, dict):
@@ -174,16 +221,26 @@ class _Core:
         self.stats.calls += 1
         self.stats.params.append(params)
         text = self._prompt_text(prompt)
+        prompt_len = len(prompt["prompt_token_ids"]) if isinstance(prompt, dict) else len(self.tokenizer.encode(text))
+        limit = self.model_config.max_model_len
+        if prompt_len > limit:
+            raise ValueError(
+                f"The decoder prompt (length {prompt_len}) is longer than the maximum model length of {limit}. "
+                "Make sure that `max_model_len` is no smaller than the number of text tokens."
+            )
         rng = random.Random(params.seed if params.seed is not None else index_seed)
         outs = []
         for i in range(params.n):
+            if prompt_len >= limit:  # no room for a token: finished at the limit, nothing generated
+                outs.append(CompletionOutput(i, "", [], None, None, finish_reason="length"))
+                continue
             completion = self.lm.completion(text)
             generated: list[int] = []
             positions: list[dict[int, Logprob]] = []
             total = 0.0
             finish = "length"
             cut_text: str | None = None
-            for _ in range(params.max_tokens or 16):
+            for _ in range(min(params.max_tokens or 16, limit - prompt_len)):
                 dist = self.lm.next_logprobs(completion)
                 ranked = sorted(dist.items(), key=lambda kv: -kv[1])
                 if params.temperature == 0.0:
@@ -202,7 +259,7 @@ class _Core:
                     top[tok] = Logprob(dist[tok], [t for t, _ in ranked].index(tok) + 1)
                     positions.append(top)
                 self.stats.generated_tokens += 1
-                if tok == EOS:
+                if tok in self.stop_ids:
                     finish = "stop"
                     break
                 completion += chr(tok - 1)
@@ -233,7 +290,8 @@ class LLM:
 
     def __init__(self, model: str = "", **kwargs: Any) -> None:
         LLM.last_kwargs = {"model": model, **kwargs}
-        self.core = _Core(LLM.lm)
+        self.core = _Core(LLM.lm, kwargs.get("max_model_len"))
+        self.llm_engine = types.SimpleNamespace(model_config=self.core.model_config)
 
     def get_tokenizer(self) -> CharTokenizer:
         return self.core.tokenizer
@@ -283,6 +341,8 @@ class AsyncEngineArgs:
     dtype: str = "auto"
     seed: int = 0
     max_logprobs: int = 20
+    max_model_len: int | None = None
+    tensor_parallel_size: int = 1
 
 
 class AsyncLLMEngine:
@@ -292,7 +352,8 @@ class AsyncLLMEngine:
 
     def __init__(self, args: AsyncEngineArgs) -> None:
         self.args = args
-        self.core = _Core(LLM.lm)
+        self.core = _Core(LLM.lm, args.max_model_len)
+        self.model_config = self.core.model_config
 
     @classmethod
     def from_engine_args(cls, args: AsyncEngineArgs) -> AsyncLLMEngine:
@@ -310,8 +371,18 @@ class AsyncLLMEngine:
         try:
             await asyncio.sleep(self.step_s)
             final = self.core.run(prompt, sampling_params, 0)
-            yield RequestOutput(request_id, final.prompt, [], finished=False)  # a streamed partial output
-            yield final
+            if sampling_params.output_kind == RequestOutputKind.FINAL_ONLY:
+                yield final
+                return
+            if sampling_params.n == 1:
+                yield RequestOutput(request_id, final.prompt, [], finished=False)  # a streamed partial output
+                yield final
+                return
+            # `ParentRequest.get_outputs` when not FINAL_ONLY: each child's output is streamed on its own; the
+            # parent is finished with the last child's item, which holds that child only.
+            for i, child in enumerate(final.outputs):
+                last = i == len(final.outputs) - 1
+                yield RequestOutput(request_id, final.prompt, [child], finished=last)
         finally:
             stats.in_flight -= 1
 
@@ -329,10 +400,12 @@ def install(monkeypatch: Any, script: dict[str, float], marker: str = "Next tact
         "AsyncLLMEngine": AsyncLLMEngine,
         "RequestOutput": RequestOutput,
         "CompletionOutput": CompletionOutput,
+        "TokensPrompt": dict,
     }.items():
         setattr(root, name, obj)
     sp.SamplingParams = SamplingParams  # type: ignore[attr-defined]
     sp.BeamSearchParams = BeamSearchParams  # type: ignore[attr-defined]
+    sp.RequestOutputKind = RequestOutputKind  # type: ignore[attr-defined]
     outputs.RequestOutput = RequestOutput  # type: ignore[attr-defined]
     outputs.CompletionOutput = CompletionOutput  # type: ignore[attr-defined]
     root.sampling_params = sp  # type: ignore[attr-defined]
