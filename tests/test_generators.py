@@ -369,3 +369,201 @@ def test_out_of_memory_on_one_state_and_other_errors_propagate(
     with pytest.raises(RuntimeError, match="boom"):
         gen([GenRequest(s) for s in STATES], 2)
     assert gen.oom_retries == 0
+
+
+# ----------------------------------------------------------------------------------------- decoding as configured
+
+
+# A Qwen3-style `generation_config.json` plus a repetition penalty: none of it may reach this project's decoding.
+CHECKPOINT_GENERATION = {
+    "do_sample": True,
+    "temperature": 0.6,
+    "top_k": 20,
+    "top_p": 0.8,
+    "repetition_penalty": 1.3,
+    "bos_token_id": 1,
+    "eos_token_id": 2,
+    "pad_token_id": 0,
+}
+
+
+@pytest.fixture(scope="module")
+def opinionated_checkpoint(tok: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A local checkpoint folder (random tiny Llama) whose generation_config.json sets its own sampling."""
+    import json
+
+    folder = tmp_path_factory.mktemp("opinionated")
+    tiny_llama(vocab_size=300, init=0.3).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    (folder / "generation_config.json").write_text(json.dumps(CHECKPOINT_GENERATION), encoding="utf-8")
+    return folder
+
+
+def _record_processors(model: Any, monkeypatch: pytest.MonkeyPatch) -> list[list[Any]]:
+    """The logits processors `generate` builds, per call (transformers' `_get_logits_processor`)."""
+    seen: list[list[Any]] = []
+    real = model._get_logits_processor
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        processors = real(*args, **kwargs)
+        seen.append(list(processors))
+        return processors
+
+    monkeypatch.setattr(model, "_get_logits_processor", spy)
+    return seen
+
+
+def test_the_checkpoints_generation_config_does_not_reach_decoding(
+    opinionated_checkpoint: Path, tok: Any, printable_only: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from transformers import TemperatureLogitsWarper, TopPLogitsWarper
+
+    gen = HFGenerator.from_pretrained(
+        str(opinionated_checkpoint), "proofsteps", device="cpu", decoding="sample", temperature=0.5, top_p=0.9,
+        max_new_tokens=8, forbidden_token_ids=printable_only,
+    )  # fmt: skip
+    assert gen.model.generation_config.top_k == 20  # the file was read...
+    seen = _record_processors(gen.model, monkeypatch)
+    gen([GenRequest(STATES[0])], 4)
+    [processors] = seen
+    # ...and exactly the preset's processors ran: no top-k 50 or 20, no repetition penalty, no temperature 0.6.
+    builtin = [p for p in processors if type(p).__module__.startswith("transformers.")]
+    assert [type(p) for p in builtin] == [TemperatureLogitsWarper, TopPLogitsWarper]
+    assert (builtin[0].temperature, builtin[1].top_p) == (0.5, 0.9)
+    assert gen.model.generation_config.top_k == 20  # restored after the call
+
+    # The vLLM path sends the same temperature, top-p and top-k (off) for the same configuration.
+    from test_vllm import fake
+
+    fake.install(monkeypatch, {"\nsimp\n---": 1.0})
+    from prover.generators.vllm import VLLMGenerator
+
+    cfg = GeneratorConfig(kind="vllm", model=str(opinionated_checkpoint), decoding="sample", temperature=0.5, top_p=0.9)
+    vgen = VLLMGenerator.from_config(cfg, get_template("proofsteps"))
+    vgen([GenRequest(STATES[0])], 4)
+    [params] = vgen.llm.core.stats.params
+    assert (params.temperature, params.top_p, params.top_k) == (0.5, 0.9, 0)
+    assert all(not hasattr(p, "top_k") or p.top_k in (0, None) for p in builtin)
+
+
+def test_beam_scores_under_an_opinionated_checkpoint_are_plain_forward_pass_sums(
+    opinionated_checkpoint: Path, tok: Any, printable_only: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gen = HFGenerator.from_pretrained(
+        str(opinionated_checkpoint), "proofsteps", device="cpu", decoding="beam", max_new_tokens=10,
+        forbidden_token_ids=printable_only,
+    )  # fmt: skip
+    seen = _record_processors(gen.model, monkeypatch)
+    prompt = gen.prompt(GenRequest(STATES[1]))
+    raws = gen.generate_raw([prompt], 4)[0]
+    assert raws
+    assert not [p for [*ps] in seen for p in ps if type(p).__module__.startswith("transformers.")]
+    for raw in raws:
+        ids = tok(raw.text, add_special_tokens=False)["input_ids"]
+        if raw.num_tokens > len(ids):
+            ids = ids + [tok.eos_token_id]
+        assert raw.logprob == pytest.approx(true_logprob(gen.model, tok, prompt, ids), abs=1e-3)
+
+
+def test_every_end_of_sequence_id_of_the_generation_config_ends_a_completion(
+    random_model: Any, tok: Any, printable_only: list[int]
+) -> None:
+    """A chat model ends its turn with a token that is not the tokenizer's EOS; its generation config lists both."""
+    import copy
+
+    request = GenRequest(STATES[0])
+    plain = HFGenerator(random_model, tok, "proofsteps", max_new_tokens=10, forbidden_token_ids=printable_only)
+    written = [
+        tok(r.text, add_special_tokens=False)["input_ids"] for r in plain.generate_raw([plain.prompt(request)], 4)[0]
+    ]
+    longest = max(written, key=len)
+    assert len(longest) >= 2
+    turn_end = longest[len(longest) // 2]  # a token the model writes mid-sequence
+    model = copy.deepcopy(random_model)
+    model.generation_config.eos_token_id = [tok.eos_token_id, turn_end]
+    for decoding in ("beam", "sample"):
+        gen = HFGenerator(
+            model, tok, "proofsteps", decoding=decoding, max_new_tokens=10, forbidden_token_ids=printable_only
+        )
+        assert set(gen.eos_token_ids) == {tok.eos_token_id, turn_end}
+        raws = gen.generate_raw([gen.prompt(request)], 4)[0]
+        assert raws
+        for raw in raws:
+            ids = tok(raw.text, add_special_tokens=False)["input_ids"]
+            assert turn_end not in ids[:-1], f"{decoding}: generation went on past the turn end"
+
+
+def test_a_chat_prompt_that_writes_its_bos_is_not_given_a_second_one(
+    random_model: Any, printable_only: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DeepSeek's chat templates start with `{{ bos_token }}`; the model card tokenizes the rendered chat once."""
+    from prover.generators.tokenizers import encode_prompt
+    from prover.generators.whole_proof import render_prompt
+    from prover.templates import get_whole_template
+
+    tok = byte_level_tokenizer()
+    tok.chat_template = "{{ bos_token }}{% for m in messages %}User: {{ m['content'] }}\n{% endfor %}Assistant:"
+    rendered = render_prompt(get_whole_template("deepseek-v2"), "theorem t : True := by", tok)
+    assert rendered.startswith(tok.bos_token)
+    assert encode_prompt(tok, rendered)[:2] == [tok.bos_token_id, tok("U", add_special_tokens=False)["input_ids"][0]]
+    plain = "Complete the proof"
+    assert encode_prompt(tok, plain) == tok(plain)["input_ids"]  # a plain prompt still gets its one BOS
+    gen = HFGenerator(random_model, tok, "proofsteps", decoding="sample", max_new_tokens=4)
+    seen: list[list[int]] = []
+    real = random_model.generate
+
+    def generate(*args: Any, **kwargs: Any) -> Any:
+        seen.extend(row.tolist() for row in kwargs["input_ids"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(random_model, "generate", generate)
+    gen.generate_raw([rendered], 1)
+    [row] = seen
+    assert row.count(tok.bos_token_id) == 1
+
+
+# ----------------------------------------------------------------------------------------- whole proofs in the plan
+
+
+def test_whole_proof_samples_are_split_by_the_memory_plan(
+    random_model: Any, tok: Any, printable_only: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pass@N of one long prompt: the N samples go over several `generate` calls, none above the budget."""
+    from prover.generators.hf import batch_cache_tokens
+    from prover.generators.whole_proof import HFWholeProofModel
+
+    new = 6
+    gen = HFGenerator(
+        random_model, tok, "proofsteps", decoding="sample", max_new_tokens=new, batch_size=1,
+        forbidden_token_ids=printable_only, max_batch_tokens=None,
+    )  # fmt: skip
+    prompt = gen.prompt(GenRequest(STATES[3]))
+    [length] = gen._prompt_lengths([prompt])
+    gen.max_batch_tokens = batch_cache_tokens(1, 3, length, new)  # room for 3 samples of this prompt
+    rows: list[int] = []
+    real = random_model.generate
+
+    def generate(*args: Any, **kwargs: Any) -> Any:
+        rows.append(kwargs["input_ids"].shape[0] * kwargs["generation_config"].num_return_sequences)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(random_model, "generate", generate)
+    [samples] = HFWholeProofModel(gen)([prompt], 8)
+    assert len(samples) == 8
+    assert len(rows) >= 2 and sum(rows) == 8
+    assert all(batch_cache_tokens(1, r, length, new) <= gen.max_batch_tokens for r in rows)
+
+    # An out-of-memory error on a lone prompt halves its samples instead of failing.
+    rows.clear()
+    gen.max_batch_tokens = None
+
+    def oom_above_two(*args: Any, **kwargs: Any) -> Any:
+        count = kwargs["input_ids"].shape[0] * kwargs["generation_config"].num_return_sequences
+        rows.append(count)
+        if count > 2:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(random_model, "generate", oom_above_two)
+    [samples] = HFWholeProofModel(gen)([prompt], 8)
+    assert len(samples) == 8 and rows[0] == 8 and gen.oom_retries >= 1

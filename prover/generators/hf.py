@@ -7,18 +7,28 @@ template's stop strings (or EOS); outputs are sanitised and deduplicated.
 
 The log-probabilities are recorded by small logits processors instead of
 `output_scores=True`, which would keep a (states x beams x vocabulary) tensor per step.
+
+Decoding is exactly this module's: `generate` fills every unset field of the generation config from the
+checkpoint's `generation_config.json`, then from transformers' global defaults (top-k 50)
+(`generation/utils.py` `_prepare_generation_config`, transformers 5.17 and 5.25), so a file with
+`repetition_penalty` would change beam scores and a Qwen3-style file (temperature 0.6, top-k 20) would
+override the preset's sampling. During a call the model's generation config is a clean one holding only
+the checkpoint's special-token ids (every `eos_token_id` it lists), and the call's own config sets
+temperature, top-k and top-p to their neutral values; the sampling warpers are added here.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from prover.generators.sanitize import Sanitizer
+from prover.generators.tokenizers import encode_prompt
 from prover.templates import PromptTemplate, get_template
 from search.types import Candidate, GenRequest
 
@@ -87,6 +97,55 @@ class RawSequence:
     text: str
     logprob: float
     num_tokens: int
+
+
+@dataclass(frozen=True)
+class GenerationCall:
+    """One `generate` call of a plan: these prompt indices, each with `samples` rows (beams or samples)."""
+
+    prompts: tuple[int, ...]
+    samples: int
+
+
+def end_token_ids(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> tuple[int, ...]:
+    """Every id that ends a sequence: the checkpoint's generation config `eos_token_id` (an int or a list, e.g.
+    Qwen's `<|endoftext|>` and `<|im_end|>`), else the model config's, plus the tokenizer's EOS."""
+    ids: set[int] = set()
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    for source in (getattr(base, "generation_config", None), getattr(base, "config", None)):
+        value = getattr(source, "eos_token_id", None)
+        if isinstance(value, int):
+            ids.add(value)
+        elif isinstance(value, list | tuple):
+            ids.update(int(i) for i in value)
+        if ids:
+            break
+    if isinstance(tokenizer.eos_token_id, int):
+        ids.add(tokenizer.eos_token_id)
+    return tuple(sorted(ids))
+
+
+@contextmanager
+def isolated_generation_config(
+    model: PreTrainedModel, eos_token_ids: Sequence[int], pad_token_id: int | None
+) -> Iterator[None]:
+    """The model's generation config replaced, for one `generate` call, by one with only the special-token ids.
+
+    `generate` reads every field the call leaves unset from `model.generation_config` (the checkpoint's
+    `generation_config.json`): sampling settings, `repetition_penalty`, `no_repeat_ngram_size`,
+    `min_length`, `suppress_tokens`... none of which this module's decoding may inherit.
+    """
+    from transformers import GenerationConfig
+
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    saved = getattr(base, "generation_config", None)
+    bos = getattr(saved, "bos_token_id", None)
+    factory: Any = GenerationConfig
+    base.generation_config = factory(bos_token_id=bos, eos_token_id=list(eos_token_ids), pad_token_id=pad_token_id)
+    try:
+        yield
+    finally:
+        base.generation_config = saved
 
 
 def resolve_device(device: str) -> str:
@@ -313,6 +372,7 @@ class HFGenerator:
             raise ValueError("oversample must be >= 1")
         self.model = model
         self.tokenizer = prepare_tokenizer(tokenizer)
+        self.eos_token_ids = end_token_ids(model, self.tokenizer)
         self.template = get_template(template) if isinstance(template, str) else template
         self.decoding = decoding
         self.max_new_tokens = max_new_tokens
@@ -409,25 +469,73 @@ class HFGenerator:
         if k <= 0:
             return [[] for _ in requests]
         n = max(k, math.ceil(k * self.oversample))
-        prompts = [self.prompt(r) for r in requests]
-        out: list[list[Candidate]] = [[] for _ in requests]
-        pending = self.plan_batches(prompts, n)
+        raws = self.generate_planned([self.prompt(r) for r in requests], n)
+        return [self._candidates(request, seqs, k) for request, seqs in zip(requests, raws, strict=True)]
+
+    def generate_planned(self, prompts: Sequence[str], n: int) -> list[list[RawSequence]]:
+        """`n` completions per prompt over as many `generate` calls as the memory plan (`plan_calls`) needs.
+
+        An out-of-memory error halves the call (its prompts, or a lone prompt's samples when sampling) and
+        retries instead of failing every prompt in it; later calls plan with a budget below the one that
+        failed.
+        """
+        out: list[list[RawSequence]] = [[] for _ in prompts]
+        pending = self.plan_calls(prompts, n)
         while pending:
-            chunk = pending.pop(0)
+            call = pending.pop(0)
+            chunk = [prompts[i] for i in call.prompts]
             try:
-                raws = self.generate_raw([prompts[i] for i in chunk], n)
+                raws = self.generate_raw(chunk, call.samples)
             except Exception as exc:
-                if not is_out_of_memory(exc) or len(chunk) == 1:
+                if not is_out_of_memory(exc) or (len(call.prompts) == 1 and not self._splits_samples(call)):
                     raise
-                # Halve the batch and retry instead of failing every search in it; later calls plan
-                # with a budget below the one that failed.
-                self._after_oom([prompts[i] for i in chunk], n)
-                half = len(chunk) // 2
-                pending[:0] = [chunk[:half], chunk[half:]]
+                self._after_oom(chunk, call.samples)
+                if len(call.prompts) > 1:
+                    half = len(call.prompts) // 2
+                    pending[:0] = [
+                        GenerationCall(call.prompts[:half], call.samples),
+                        GenerationCall(call.prompts[half:], call.samples),
+                    ]
+                else:
+                    half = call.samples // 2
+                    pending[:0] = [
+                        GenerationCall(call.prompts, half),
+                        GenerationCall(call.prompts, call.samples - half),
+                    ]
                 continue
-            for i, seqs in zip(chunk, raws, strict=True):
-                out[i] = self._candidates(requests[i], seqs, k)
+            for i, seqs in zip(call.prompts, raws, strict=True):
+                out[i].extend(seqs)
         return out
+
+    def _splits_samples(self, call: GenerationCall) -> bool:
+        # Samples are independent draws, so they can go to several calls; beams of one search cannot.
+        return self.decoding == "sample" and call.samples > 1
+
+    def plan_calls(self, prompts: Sequence[str], n: int) -> list[GenerationCall]:
+        """The `generate` calls for `n` completions of each prompt under the memory plan.
+
+        Prompts are grouped by `plan_batches`. When sampling, a prompt whose `n` rows alone exceed the
+        token budget (a whole-proof pass@32 of long proofs) gets its samples spread over several calls of
+        as many rows as fit; beams stay in one call.
+        """
+        if self.decoding != "sample" or self.max_batch_tokens is None:
+            return [GenerationCall(tuple(batch), n) for batch in self.plan_batches(prompts, n)]
+        lengths = self._prompt_lengths(prompts)
+        per_row = {i: batch_cache_tokens(1, 1, lengths[i], self.max_new_tokens) for i in range(len(prompts))}
+        fits = [i for i in range(len(prompts)) if per_row[i] * n <= self.max_batch_tokens]
+        calls: list[GenerationCall] = []
+        if fits:
+            grouped = self.plan_batches([prompts[i] for i in fits], n)
+            calls += [GenerationCall(tuple(fits[j] for j in batch), n) for batch in grouped]
+        for i in range(len(prompts)):
+            if i in fits:
+                continue
+            rows = max(self.max_batch_tokens // per_row[i], 1)
+            left = n
+            while left > 0:
+                calls.append(GenerationCall((i,), min(rows, left)))
+                left -= rows
+        return calls
 
     def _after_oom(self, prompts: Sequence[str], n: int) -> None:
         import gc
@@ -443,10 +551,11 @@ class HFGenerator:
             torch.cuda.empty_cache()
 
     def _prompt_lengths(self, prompts: Sequence[str]) -> list[int]:
-        lengths = [len(ids) for ids in self.tokenizer(list(prompts))["input_ids"]]
-        if self.max_prompt_tokens is not None:
-            lengths = [min(length, self.max_prompt_tokens) for length in lengths]
-        return lengths
+        return [len(ids) for ids in self._encode(prompts)]
+
+    def _encode(self, prompts: Sequence[str]) -> list[list[int]]:
+        """Each prompt's ids, tokenized as the model card does (one BOS) and cut to `max_prompt_tokens`."""
+        return [encode_prompt(self.tokenizer, p, self.max_prompt_tokens) for p in prompts]
 
     def plan_batches(self, prompts: Sequence[str], n: int) -> list[list[int]]:
         """Group prompt indices into forward passes: similar lengths together, at most `batch_size`
@@ -500,17 +609,10 @@ class HFGenerator:
         GenerationConfig: Any = _GenerationConfig
 
         tok = self.tokenizer
-        enc = tok(
-            list(prompts),
-            return_tensors="pt",
-            padding=True,
-            truncation=self.max_prompt_tokens is not None,
-            max_length=self.max_prompt_tokens,
-        )
         device = next(self.model.parameters()).device
-        enc = {key: value.to(device) for key, value in enc.items()}
+        enc = self._left_padded(self._encode(prompts), device)
         prompt_len = enc["input_ids"].shape[1]
-        eos = tok.eos_token_id
+        eos = list(self.eos_token_ids)
         stop = [s for s in self.template.stop if s]
         common: dict[str, Any] = {
             "max_new_tokens": self.max_new_tokens,
@@ -520,9 +622,10 @@ class HFGenerator:
             "return_dict_in_generate": True,
             "output_scores": False,
             "stop_strings": stop or None,
-            "top_k": None,
-            "temperature": None,
-            "top_p": None,
+            # Neutral, not None: None would be filled from the checkpoint's file, then top-k 50.
+            "top_k": 0,
+            "temperature": 1.0,
+            "top_p": 1.0,
         }
         processors: list[Any] = []
         mask = _MaskTokens(self.forbidden_token_ids) if self.forbidden_token_ids else None
@@ -534,8 +637,7 @@ class HFGenerator:
             )
             if mask is not None:
                 processors.append(_as_processor(mask))
-            n_eos = 1 if eos is None or isinstance(eos, int) else len(eos)
-            beam_rec = _BeamTopK(max(2, 1 + n_eos) * n)
+            beam_rec = _BeamTopK(max(2, 1 + len(eos)) * n)
             processors.append(_as_processor(beam_rec))
         else:
             gen_config = GenerationConfig(num_beams=1, do_sample=True, **common)
@@ -560,12 +662,13 @@ class HFGenerator:
                 cache = None
             if cache is not None:
                 enc[cache_kwarg(self.model)] = cache
-            result = self.model.generate(
-                **enc,
-                generation_config=gen_config,
-                logits_processor=LogitsProcessorList(processors),
-                tokenizer=tok if stop else None,
-            )
+            with isolated_generation_config(self.model, eos, tok.pad_token_id):
+                result = self.model.generate(
+                    **enc,
+                    generation_config=gen_config,
+                    logits_processor=LogitsProcessorList(processors),
+                    tokenizer=tok if stop else None,
+                )
         sequences = result.sequences
         if beam_rec is not None:
             token_lp = beam_rec.token_logprobs(sequences, result.beam_indices, prompt_len)
@@ -583,6 +686,16 @@ class HFGenerator:
             text = str(tok.decode(ids[:length], skip_special_tokens=True))
             raws[row // n].append(RawSequence(text=text, logprob=float(sum(lps[:length])), num_tokens=int(length)))
         return raws
+
+    def _left_padded(self, ids: list[list[int]], device: Any) -> dict[str, Any]:
+        """`input_ids` and `attention_mask` tensors, each row padded on the left to the longest."""
+        import torch
+
+        width = max(len(row) for row in ids)
+        pad = self.tokenizer.pad_token_id
+        input_ids = torch.tensor([[pad] * (width - len(row)) + row for row in ids], dtype=torch.long)
+        mask = torch.tensor([[0] * (width - len(row)) + [1] * len(row) for row in ids], dtype=torch.long)
+        return {"input_ids": input_ids.to(device), "attention_mask": mask.to(device)}
 
     def _shared_prefill(self, enc: dict[str, Any], n: int) -> Any:
         """The prompts' KV cache computed once per state, then repeated for its `n` beams or samples.
@@ -624,8 +737,7 @@ class HFGenerator:
         After a sample finishes, `generate` fills it with pad tokens, which may equal EOS.
         """
         tok = self.tokenizer
-        eos = tok.eos_token_id
-        eos_ids = {eos} if isinstance(eos, int) else set(eos or [])
+        eos_ids = set(self.eos_token_ids)
         ends = eos_ids | {tok.pad_token_id}
         lengths = []
         for ids in generated.tolist():

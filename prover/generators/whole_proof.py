@@ -158,14 +158,17 @@ def extract_whole_proof(
 
 
 class HFWholeProofModel:
-    """Sampled completions from an `HFGenerator` (its prompt template is the identity; stops per template)."""
+    """Sampled completions from an `HFGenerator` (its prompt template is the identity; stops per template).
+
+    The prompts x samples go through the generator's memory plan, as tactic generation does: a pass@32 of
+    16K-token proofs is split over several `generate` calls (and halved again on out-of-memory)."""
 
     def __init__(self, generator: Any) -> None:
         self.generator = generator
         self.tokenizer = generator.tokenizer
 
     def __call__(self, prompts: Sequence[str], n: int) -> list[list[str]]:
-        return [[raw.text for raw in raws] for raws in self.generator.generate_raw(list(prompts), n)]
+        return [[raw.text for raw in raws] for raws in self.generator.generate_planned(list(prompts), n)]
 
 
 class VLLMWholeProofModel:
