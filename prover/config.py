@@ -82,6 +82,9 @@ class GeneratorConfig(_Section):
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     dtype: Literal["auto", "bfloat16", "float16", "float32"] = "auto"
     seed: int = 0
+    # Run modeling code shipped with the checkpoint (config.json `auto_map`; InternLM2 needs it). Off: such a
+    # model is refused with an error naming this key.
+    trust_remote_code: bool = False
     fixed_tactics: dict[str, float] | None = None  # tactic -> prior log-probability
     combine_fixed: bool = False  # also propose the fixed tactics next to the model's
 

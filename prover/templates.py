@@ -6,8 +6,10 @@ Literal formats come from ../shared/data/PROMPTS.md.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from search.types import InformalContext
 
@@ -73,12 +75,25 @@ def informal_comment(context: InformalContext | None) -> str:
     return "".join(parts)
 
 
+_FIELD = re.compile(r"\{(state|name|proof_before)\}")
+
+# InternLM's chat turn, as InternLM-Math's step-prover search writes it by hand (`chat_template_to_prompt` in
+# minif2f/proofsearch_internLM2.5-StepProver.py): one user message, then the assistant's turn opens.
+CHAT_TURN_OPEN = "<|im_start|>user\n"
+CHAT_TURN_CLOSE = "<|im_end|>\n<|im_start|>assistant\n"
+CHAT_TURN_END = "<|im_end|>"
+
+
 @dataclass(frozen=True)
 class PromptTemplate:
     """A tactic-prediction prompt.
 
-    `prompt` contains `{state}`. The model's completion is `completion_prefix + tactic +
-    end_marker`; generation stops at any of `stop` (or at EOS when `end_marker` is empty).
+    `prompt` contains `{state}`, and may contain `{name}` (the theorem's name) and `{proof_before}` (the
+    tactics from the root to this state, one per line). The model's completion is `completion_prefix +
+    tactic + end_marker`; generation stops at any of `stop` (or at EOS when `end_marker` is empty).
+    `chat_turn` wraps the whole text as one InternLM chat turn (`CHAT_TURN_OPEN` … `CHAT_TURN_CLOSE`).
+    `ranking` orders a state's candidates: `sum` by summed token log-probability, `mean` by the mean
+    per token (InternLM's step provers sort by `cumulative_logprob / len(token_ids)`).
     """
 
     name: str
@@ -88,11 +103,21 @@ class PromptTemplate:
     completion_prefix: str = ""
     fewshot_prefix: str = ""
     echo_marker: str = ""
+    chat_turn: bool = False
+    ranking: Literal["sum", "mean"] = "sum"
 
-    def render(self, state: str, context: InformalContext | None = None, theorem_name: str | None = None) -> str:
-        # `{name}` (InternLM2.5-StepProver's NAME field) is the theorem's name where the caller knows it.
-        query = self.prompt.replace("{name}", theorem_name or "").replace("{state}", state)
-        return self.fewshot_prefix + informal_comment(context) + query
+    def render(
+        self,
+        state: str,
+        context: InformalContext | None = None,
+        theorem_name: str | None = None,
+        proof_before: Sequence[str] = (),
+    ) -> str:
+        # One pass over the placeholders, so a state or name that happens to contain `{state}` stays literal.
+        values = {"state": state, "name": theorem_name or "", "proof_before": "\n".join(proof_before)}
+        query = _FIELD.sub(lambda m: values[m.group(1)], self.prompt)
+        text = self.fewshot_prefix + informal_comment(context) + query
+        return f"{CHAT_TURN_OPEN}{text}{CHAT_TURN_CLOSE}" if self.chat_turn else text
 
     def render_request(
         self,
@@ -100,14 +125,19 @@ class PromptTemplate:
         context: InformalContext | None = None,
         prefix: str = "",
         theorem_name: str | None = None,
+        proof_before: Sequence[str] = (),
     ) -> str:
         """The prompt, continued by a tactic prefix the user typed (Lean Copilot's `prefix`)."""
-        text = self.render(state, context, theorem_name)
+        text = self.render(state, context, theorem_name, proof_before)
         return text + self.completion_prefix + prefix if prefix else text
 
     def completion(self, tactic: str) -> str:
         """The text a model trained with this template should produce after the prompt."""
         return f"{self.completion_prefix}{tactic}{self.end_marker}"
+
+    def rank_key(self, logprob: float, num_tokens: int) -> float:
+        """Higher is better: the summed log-probability, or its mean per token (`ranking = "mean"`)."""
+        return logprob / max(num_tokens, 1) if self.ranking == "mean" else logprob
 
     def extract(self, generated: str) -> str:
         """Cut a raw completion at the first stop string and strip it."""
@@ -144,13 +174,28 @@ TEMPLATES: dict[str, PromptTemplate] = {
     # follows and ends at EOS; the card's example decodes prompt and answer together, so text after the
     # last ":::" is the tactic.
     "bfs": PromptTemplate(name="bfs", prompt="{state}:::", stop=(), echo_marker=":::"),
-    # InternLM2.5-StepProver (internlm/internlm2_5-step-prover model card, "Input template"): NAME is the
-    # theorem's name, PROOF_BEFORE the tactics so far (not tracked by the search: left empty), the tactic
-    # follows "TACTIC: " and ends at EOS.
+    # InternLM2.5-StepProver (InternLM/InternLM-Math minif2f/proofsearch_internLM2.5-StepProver.py
+    # `_prompt_function`, `chat_template_to_prompt`, `generate_vllm`): NAME is the theorem's full name,
+    # PROOF_BEFORE the tactics from the root to this state joined by newlines, the whole text one chat turn;
+    # the tactic ends at `<|im_end|>` and candidates are ranked by mean token log-probability.
     "internlm-step": PromptTemplate(
         name="internlm-step",
-        prompt="---\nNAME: {name}\n\n---\nPROOF_BEFORE: \n\n---\nSTATE_BEFORE: {state}\n\n---\nTACTIC: ",
-        stop=("\n---",),
+        prompt="---\nNAME: {name}\n\n---\nPROOF_BEFORE: {proof_before}\n\n---\nSTATE_BEFORE: {state}\n\n---\nTACTIC: ",
+        stop=(CHAT_TURN_END,),
+        end_marker=CHAT_TURN_END,
+        chat_turn=True,
+        ranking="mean",
+    ),
+    # InternLM2-StepProver (same repository, minif2f/proofsearch_internLM2-StepProver.py): `DECL name`,
+    # `GOAL state`; the answer starts with `PROOFSTEP ` (dropped by its extractor) and ends at `<|im_end|>`.
+    "internlm2-step": PromptTemplate(
+        name="internlm2-step",
+        prompt="DECL {name}\nGOAL {state}\n",
+        stop=(CHAT_TURN_END,),
+        end_marker=CHAT_TURN_END,
+        completion_prefix="PROOFSTEP ",
+        chat_turn=True,
+        ranking="mean",
     ),
     # ReProver's ByT5 tactic generators (lean-dojo/ReProver@fd6d99c prover/tactic_generator.py, template "%s"):
     # an encoder-decoder whose input is the state itself and whose output is the tactic, ended by EOS.

@@ -297,7 +297,9 @@ class _Run:
 
     def _generate(self, batch: Sequence[int]) -> list[list[Candidate]]:
         pp, name, context = self.nodes.pp, self.theorem.name, self.context
-        requests = [GenRequest(state=pp[n], context=context, theorem_name=name) for n in batch]
+        requests = [
+            GenRequest(state=pp[n], context=context, theorem_name=name, proof_before=self._tactics_to(n)) for n in batch
+        ]
         k = self.config.num_tactics
         t0 = self.clock()
         try:
@@ -313,6 +315,11 @@ class _Run:
             if not isinstance(cands, list) or not all(isinstance(c, Candidate) for c in cands):
                 raise _Stop(SearchStatus.FAILED_ERROR, "tactic generator returned something other than Candidate lists")
         return out
+
+    def _tactics_to(self, node: int) -> tuple[str, ...]:
+        """The tactics along the best known path from the root to `node`."""
+        tactic = self.nodes.tactic
+        return tuple(tactic[n] for n in self.nodes.path_to(node)[1:])
 
     def _assign_values(self, batch: Sequence[int]) -> None:
         if not batch or self.value_fn is None:

@@ -27,13 +27,15 @@ class GenRequest:
     """One proof state for which tactics are wanted.
 
     `state` is the pretty-printed goal list (`ProofState.pp`). `prefix` is a tactic
-    prefix every candidate must start with (Lean Copilot's `prefix`).
+    prefix every candidate must start with (Lean Copilot's `prefix`). `proof_before` holds the
+    tactics from the theorem's start to this state, in order (prompts with a proof-so-far field).
     """
 
     state: str
     context: InformalContext | None = None
     theorem_name: str | None = None
     prefix: str = ""
+    proof_before: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

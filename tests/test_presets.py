@@ -4,6 +4,8 @@ docs/generators.md), checking the extracted tactic or proof."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +23,10 @@ from prover.generators.whole_proof import (
     render_prompt,
     whole_proof_request,
 )
-from prover.templates import get_template, get_whole_template
+from prover.templates import CHAT_TURN_CLOSE, get_template, get_whole_template
+from search.types import GenRequest
+
+CHAT_ASSISTANT = CHAT_TURN_CLOSE.split("\n", 1)[1]  # "<|im_start|>assistant\n": where the answer starts
 
 THEOREM = Theorem(
     name="mathd_algebra_10",
@@ -37,6 +42,7 @@ THEOREM = Theorem(
         ("ByteDance-Seed/BFS-Prover-V2-7B", "bfs-prover-v2"),
         ("ByteDance-Seed/BFS-Prover-V2-32B", "bfs-prover-v2"),
         ("internlm/internlm2_5-step-prover", "internlm2.5-step-prover"),
+        ("internlm/internlm2-step-prover", "internlm2-step-prover"),
         ("deepseek-ai/DeepSeek-Prover-V1.5-RL", "deepseek-prover-v1.5"),
         ("deepseek-ai/DeepSeek-Prover-V2-7B", "deepseek-prover-v2"),
         ("Goedel-LM/Goedel-Prover-V2-32B", "goedel-prover-v2"),
@@ -100,16 +106,88 @@ def test_bfs_prover_prompt_and_outputs() -> None:
     )
 
 
-def test_internlm_step_prover_prompt_and_outputs() -> None:
+# The expected prompts below were produced by running InternLM-Math's own functions, outside this repository,
+# on LeanDojo states of ../shared/data/proofsteps/leandojo_benchmark4_random_test_sample100.jsonl (theorem
+# lowerCentralSeries_succ_eq_bot, steps 0-2), `theorem.full_name` set to the row's `theorem`:
+#   chat_template_to_prompt(_prompt_function(theorem, state, proof_before)) from
+#   github.com/InternLM/InternLM-Math minif2f/proofsearch_internLM2.5-StepProver.py @ a4196fa06eeabd651ef46628d5fa37709ec20f91
+#   chat_template_to_prompt(_prompt_function(theorem, state)) from
+#   github.com/InternLM/InternLM-Math minif2f/proofsearch_internLM2-StepProver.py @ 66c887b5c2fca31fbb27601e8c6135492516a002
+# where proof_before is "\n".join(steps), the tactics on the search path to the state.
+INTERNLM25_ROOT = (
+    "<|im_start|>user\n---\nNAME: lowerCentralSeries_succ_eq_bot\n\n---\nPROOF_BEFORE: \n\n---\nSTATE_BEFORE: G : Type "
+    "u_1\ninst✝¹ : Group G\nH : Subgroup G\ninst✝ : Normal H\nn : ℕ\nh : lowerCentralSeries G n ≤ center G\n⊢ "
+    "lowerCentralSeries G (n + 1) = ⊥\n\n---\nTACTIC: <|im_end|>\n<|im_start|>assistant\n"
+)
+INTERNLM25_STEP2 = (
+    "<|im_start|>user\n---\nNAME: lowerCentralSeries_succ_eq_bot\n\n---\nPROOF_BEFORE: rw [lowerCentralSeries_succ, "
+    "closure_eq_bot_iff, Set.subset_singleton_iff]\nrintro x ⟨y, hy1, z, ⟨⟩, rfl⟩\n\n---\nSTATE_BEFORE: case "
+    "intro.intro.intro.intro.intro\nG : Type u_1\ninst✝¹ : Group G\nH : Subgroup G\ninst✝ : Normal H\nn : ℕ\nh : "
+    "lowerCentralSeries G n ≤ center G\ny : G\nhy1 : y ∈ lowerCentralSeries G n\nz : G\n⊢ y * z * y⁻¹ * z⁻¹ = "
+    "1\n\n---\nTACTIC: <|im_end|>\n<|im_start|>assistant\n"
+)
+INTERNLM2_STEP2 = (
+    "<|im_start|>user\nDECL lowerCentralSeries_succ_eq_bot\nGOAL case intro.intro.intro.intro.intro\nG : Type "
+    "u_1\ninst✝¹ : Group G\nH : Subgroup G\ninst✝ : Normal H\nn : ℕ\nh : lowerCentralSeries G n ≤ center G\ny : "
+    "G\nhy1 : y ∈ lowerCentralSeries G n\nz : G\n⊢ y * z * y⁻¹ * z⁻¹ = 1\n<|im_end|>\n<|im_start|>assistant\n"
+)
+
+
+def _recorded_steps(shared: Path) -> list[dict[str, Any]]:
+    path = shared / "data" / "proofsteps" / "leandojo_benchmark4_random_test_sample100.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    steps = sorted((r for r in rows if r["theorem"] == "lowerCentralSeries_succ_eq_bot"), key=lambda r: r["step"])
+    assert [r["step"] for r in steps[:3]] == [0, 1, 2]
+    return steps
+
+
+def test_internlm25_step_prover_prompt_is_byte_equal_to_upstream(shared: Path) -> None:
+    steps = _recorded_steps(shared)
     tpl = get_template(PRESETS["internlm2.5-step-prover"].template)
-    state = "m n : ℕ\nh : n = 2 * m + 1\n⊢ 8 ∣ (2 * m + 1) * (2 * m + 1) - 1"
-    prompt = tpl.render_request(state, theorem_name="square_sub_one_divisible_eight")
-    assert prompt == (
-        "---\nNAME: square_sub_one_divisible_eight\n\n---\nPROOF_BEFORE: \n\n---\nSTATE_BEFORE: "
-        f"{state}\n\n---\nTACTIC: "
-    )
-    assert sanitize_tactic("rw [← Nat.mod_add_div (2 * m + 1) 8]", tpl) == "rw [← Nat.mod_add_div (2 * m + 1) 8]"
-    assert sanitize_tactic("omega\n---\nNAME: x", tpl) == "omega"
+    name = steps[0]["theorem"]
+    assert tpl.render_request(steps[0]["state_before"], theorem_name=name) == INTERNLM25_ROOT
+    before = (steps[0]["tactic"], steps[1]["tactic"])
+    assert tpl.render_request(steps[2]["state_before"], theorem_name=name, proof_before=before) == INTERNLM25_STEP2
+
+
+def test_internlm2_step_prover_prompt_is_byte_equal_to_upstream(shared: Path) -> None:
+    steps = _recorded_steps(shared)
+    preset = preset_for_model("internlm/internlm2-step-prover")
+    assert preset is not None
+    tpl = get_template(preset.template)
+    assert tpl.render_request(steps[2]["state_before"], theorem_name=steps[2]["theorem"]) == INTERNLM2_STEP2
+
+
+def test_internlm_step_provers_stop_decode_and_read_as_upstream() -> None:
+    """Upstream: `stop=['<|im_end|>']`, beam search (temperature 0.0) with 32 samples and max_tokens 256, each
+    text stripped (InternLM2: a leading `PROOFSTEP ` dropped), ranked by cumulative_logprob / len(token_ids)."""
+    for name in ("internlm2.5-step-prover", "internlm2-step-prover"):
+        preset = PRESETS[name]
+        tpl = get_template(preset.template)
+        assert tpl.stop == ("<|im_end|>",) and tpl.ranking == "mean"
+        assert (preset.decoding, preset.max_new_tokens) == ("beam", 256)
+        assert sanitize_tactic("  nlinarith [sq_nonneg (a - b)]<|im_end|>", tpl) == "nlinarith [sq_nonneg (a - b)]"
+    internlm2 = get_template("internlm2-step")
+    assert sanitize_tactic("PROOFSTEP rw [mul_assoc]<|im_end|>", internlm2) == "rw [mul_assoc]"
+    assert tpl.rank_key(-3.0, 30) > tpl.rank_key(-1.0, 2)  # mean per token, not the sum
+
+
+def test_the_search_sends_the_tactics_on_the_path_as_proof_before() -> None:
+    from search_testkit import DictEnv, ScriptedGenerator, theorem
+
+    from search import BestFirstSearch, SearchConfig
+
+    env = DictEnv(root="⊢ a", transitions={("⊢ a", "t1"): "⊢ b", ("⊢ b", "t2"): "⊢ c", ("⊢ c", "t3"): "<finished>"})
+    seen: dict[str, tuple[str, ...]] = {}
+    scripted = ScriptedGenerator({"⊢ a": [("t1", -1.0)], "⊢ b": [("t2", -1.0)], "⊢ c": [("t3", -1.0)]})
+
+    def gen(requests: Any, k: int) -> Any:
+        seen.update({r.state: r.proof_before for r in requests})
+        return scripted(requests, k)
+
+    result = BestFirstSearch(env, gen, SearchConfig()).search(theorem())
+    assert result.status.proved
+    assert seen == {"⊢ a": (), "⊢ b": ("t1",), "⊢ c": ("t1", "t2")}
 
 
 # ----------------------------------------------------------------------------- whole-proof presets
@@ -324,3 +402,27 @@ def test_sweep_whole_prompts_follow_the_models_preset(tmp_path: Any) -> None:
         )
         [job] = build_jobs(cfg, problems, set())
         assert job.prompt is not None and job.prompt.startswith(start)
+
+
+def test_internlm_candidates_come_ranked_by_mean_token_logprob(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through the vLLM path's beam loop (stand-in tests/standins/fake_vllm.py, one token per character): the
+    short tactic has the larger total log-probability, the long one the larger mean per token; upstream's
+    `_unique_sorted` puts the long one first."""
+    import importlib.util
+    import sys
+
+    from prover.generators.vllm import VLLMGenerator
+
+    path = Path(__file__).parent / "standins" / "fake_vllm.py"
+    spec = importlib.util.spec_from_file_location("fake_vllm_presets", path)
+    assert spec is not None and spec.loader is not None
+    fake = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "fake_vllm_presets", fake)
+    spec.loader.exec_module(fake)
+    long = "nlinarith [sq_nonneg (a - b), sq_nonneg (a + b), mul_pos ha hb]"
+    vllm = fake.install(monkeypatch, {"simp<|im_end|>": 0.6, f"{long}<|im_end|>": 0.4}, marker=CHAT_ASSISTANT)
+    template = get_template("internlm-step")
+    gen = VLLMGenerator(vllm.LLM(model="m"), template, decoding="beam", max_new_tokens=120)
+    [cands] = gen([GenRequest("a b : ℝ\n⊢ 0 < a * b", theorem_name="t")], 2)
+    assert [c.tactic for c in cands] == [long, "simp"]
+    assert cands[0].logprob < cands[1].logprob  # the sum alone would put `simp` first

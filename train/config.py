@@ -71,14 +71,26 @@ class ModelSection(_Section):
         return self
 
 
+# Attention and MLP projections per architecture (config.json `model_type`). Llama and most decoders name them
+# q/k/v/o_proj and gate/up/down_proj; InternLM2's own modeling code (modeling_internlm2.py shipped with
+# internlm/internlm2-step-prover and internlm2_5-step-prover: `InternLM2Attention.wqkv`/`wo`,
+# `InternLM2MLP.w1`/`w2`/`w3`) packs q, k and v in one layer.
+LLAMA_LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+LORA_TARGETS: dict[str, tuple[str, ...]] = {"internlm2": ("wqkv", "wo", "w1", "w2", "w3")}
+
+
+def lora_target_modules(model_type: str | None) -> list[str]:
+    """The LoRA target modules for a model of `model_type`: its known projection names, else Llama's."""
+    return list(LORA_TARGETS.get(model_type or "", LLAMA_LORA_TARGETS))
+
+
 class LoraSection(_Section):
     enabled: bool = False
     r: int = Field(16, ge=1)
     alpha: int = Field(32, ge=1)
     dropout: float = Field(0.05, ge=0, lt=1)
-    target_modules: list[str] = Field(
-        default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
-    )
+    # None: every attention and MLP projection of the model's architecture (`lora_target_modules`).
+    target_modules: list[str] | None = None
     merge_on_save: bool = True  # save a plain model that loads without peft
 
 

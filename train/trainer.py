@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from prover.templates import PromptTemplate, get_template
-from train.config import TrainConfig
+from train.config import TrainConfig, lora_target_modules
 from train.data import PreparedData, ProofStep, prepare_data
 from train.evaluate import EvalReport, evaluate_checkpoint
 from train.formatting import format_texts, tokenize_steps
@@ -157,7 +157,8 @@ def build_model(cfg: TrainConfig, tokenizer: Any) -> Any:
                 r=cfg.lora.r,
                 lora_alpha=cfg.lora.alpha,
                 lora_dropout=cfg.lora.dropout,
-                target_modules=cfg.lora.target_modules,
+                target_modules=cfg.lora.target_modules
+                or lora_target_modules(getattr(model.config, "model_type", None)),
             ),
         )
     return model
@@ -246,7 +247,10 @@ def _save_final_model(trainer: Any, cfg: TrainConfig, out: Path) -> Any | None:
     if merge and trainer.is_world_process_zero():
         from peft import AutoPeftModelForCausalLM
 
-        merged = AutoPeftModelForCausalLM.from_pretrained(str(out)).merge_and_unload()
+        # The base model is loaded again here: one with its own modeling code needs the same permission.
+        merged = AutoPeftModelForCausalLM.from_pretrained(
+            str(out), trust_remote_code=cfg.model.trust_remote_code
+        ).merge_and_unload()
         merged.config.use_cache = True
         for adapter_file in ("adapter_model.safetensors", "adapter_model.bin", "adapter_config.json"):
             (out / adapter_file).unlink(missing_ok=True)

@@ -74,3 +74,70 @@ def read_template_record(model: str | Path) -> PromptTemplate | None:
         if isinstance(config, dict) and CONFIG_KEY in config:
             return _from_record(config[CONFIG_KEY], config_file)
     return None
+
+
+# ----------------------------------------------------------------------------- modeling code shipped with a model
+
+TRUST_REMOTE_CODE_KEY = "trust_remote_code"
+
+
+class RemoteCodeRequired(RuntimeError):
+    """The checkpoint runs its own modeling code and `[generator] trust_remote_code` is off (one-line message)."""
+
+
+def _cached_config(model: str) -> Path | None:
+    """`config.json` of a local folder, or of a hub id already in the Hugging Face cache (no network)."""
+    folder = Path(model).expanduser()
+    if folder.is_dir():
+        return folder / "config.json" if (folder / "config.json").is_file() else None
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:  # pragma: no cover - a dependency of transformers
+        return None
+    try:
+        found = try_to_load_from_cache(model, "config.json")
+    except ValueError:  # not a valid repository id
+        return None
+    return Path(found) if isinstance(found, str) else None
+
+
+def remote_code_entry(model: str) -> str | None:
+    """The class a checkpoint's `config.json` `auto_map` names when transformers has none built in, else None.
+
+    transformers loads such a model only with `trust_remote_code=True` (`resolve_trust_remote_code` in
+    dynamic_module_utils.py: remote code present and no local class for the `model_type`); InternLM2's
+    checkpoints are one case (`model_type` "internlm2", `auto_map` to modeling_internlm2.py)."""
+    path = _cached_config(model)
+    if path is None:
+        return None
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None  # the loader reports a broken config itself
+    auto_map = config.get("auto_map") if isinstance(config, dict) else None
+    if not isinstance(auto_map, dict):
+        return None
+    entry = auto_map.get("AutoModelForCausalLM") or auto_map.get("AutoConfig")
+    if not isinstance(entry, str):
+        return None
+    from transformers import CONFIG_MAPPING
+
+    model_type = config.get("model_type")
+    return None if isinstance(model_type, str) and model_type in CONFIG_MAPPING else entry
+
+
+def require_remote_code_allowed(model: str, trust_remote_code: bool) -> None:
+    """Raise `RemoteCodeRequired` naming the config key when `model` ships modeling code and the key is off."""
+    if trust_remote_code:
+        return
+    entry = remote_code_entry(model)
+    if entry is not None:
+        raise remote_code_error(model, entry)
+
+
+def remote_code_error(model: str, entry: str | None = None) -> RemoteCodeRequired:
+    what = f" ({entry})" if entry else ""
+    return RemoteCodeRequired(
+        f"cannot load model {model!r}: it runs modeling code shipped with the checkpoint{what}; "
+        f"read that code, then set `{TRUST_REMOTE_CODE_KEY} = true` under [generator] to allow it"
+    )

@@ -196,10 +196,15 @@ def _looks_local(model: str) -> bool:
 
 
 def load_model_and_tokenizer(
-    model_or_path: str, device: str = "auto", dtype: str = "auto"
+    model_or_path: str, device: str = "auto", dtype: str = "auto", trust_remote_code: bool = False
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
-    """Load a causal LM and its tokenizer for inference; failures become one-line RuntimeErrors."""
+    """Load a causal LM and its tokenizer for inference; failures become one-line RuntimeErrors.
+
+    A checkpoint that ships its own modeling code (InternLM2) loads only with `trust_remote_code`; without it
+    the error names the `[generator] trust_remote_code` key (`checkpoint.RemoteCodeRequired`)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from prover.generators.checkpoint import remote_code_error, require_remote_code_allowed
 
     device = resolve_device(device)
     torch_dtype = resolve_dtype(dtype, device)
@@ -207,13 +212,22 @@ def load_model_and_tokenizer(
     if local and not Path(model_or_path).expanduser().exists():
         raise RuntimeError(f"cannot load model {model_or_path!r}: no such local path")
     source = str(Path(model_or_path).expanduser()) if local else model_or_path
+    require_remote_code_allowed(source, trust_remote_code)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source)
+        # Passed explicitly: left at None, transformers asks on stdin (with a timeout) before running the code.
+        tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code)
         model: Any = AutoModelForCausalLM.from_pretrained(
-            source, dtype=torch_dtype, attn_implementation=attention_implementation(device)
+            source,
+            dtype=torch_dtype,
+            attn_implementation=attention_implementation(device),
+            trust_remote_code=trust_remote_code,
         )
     except Exception as exc:  # noqa: BLE001 - any loading failure is reported as one line
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        if not trust_remote_code and isinstance(exc, ValueError) and "trust_remote_code" in str(exc):
+            # transformers' refusal (`resolve_trust_remote_code`) is a plain ValueError; it is not a network
+            # problem, whatever the source (e.g. a tokenizer_config.json `auto_map` not caught above).
+            raise remote_code_error(model_or_path) from None
         if local:
             raise RuntimeError(f"cannot load model {model_or_path!r}: {first}") from None
         raise RuntimeError(
@@ -436,6 +450,7 @@ class HFGenerator:
         *,
         device: str = "auto",
         dtype: str = "auto",
+        trust_remote_code: bool = False,
         **kwargs: Any,
     ) -> HFGenerator:
         """Load `model_or_path` (hub id or local folder); `template=None` uses the checkpoint's record or llemma."""
@@ -443,7 +458,9 @@ class HFGenerator:
 
         if template is None:
             template = read_template_record(model_or_path) or get_template("llemma")
-        model, tokenizer = load_model_and_tokenizer(model_or_path, device=device, dtype=dtype)
+        model, tokenizer = load_model_and_tokenizer(
+            model_or_path, device=device, dtype=dtype, trust_remote_code=trust_remote_code
+        )
         return cls(model, tokenizer, template, **kwargs)
 
     @classmethod
@@ -453,6 +470,7 @@ class HFGenerator:
             template,
             device=cfg.device,
             dtype=cfg.dtype,
+            trust_remote_code=cfg.trust_remote_code,
             decoding=cfg.decoding,
             max_new_tokens=cfg.max_new_tokens,
             batch_size=cfg.batch_size,
@@ -463,7 +481,9 @@ class HFGenerator:
 
     def prompt(self, request: GenRequest) -> str:
         """The prompt for one state; a Lean Copilot prefix is appended so the model continues it."""
-        return self.template.render_request(request.state, request.context, request.prefix, request.theorem_name)
+        return self.template.render_request(
+            request.state, request.context, request.prefix, request.theorem_name, request.proof_before
+        )
 
     def __call__(self, requests: Sequence[GenRequest], k: int) -> list[list[Candidate]]:
         if k <= 0:
@@ -596,9 +616,13 @@ class HFGenerator:
             if tactic is None:
                 continue
             kept = best.get(tactic)
-            if kept is None or raw.logprob > kept.logprob:
-                best[tactic] = Candidate(tactic=tactic, logprob=raw.logprob, num_tokens=max(raw.num_tokens, 1))
-        return sorted(best.values(), key=lambda c: -c.logprob)[:k]
+            cand = Candidate(tactic=tactic, logprob=raw.logprob, num_tokens=max(raw.num_tokens, 1))
+            if kept is None or self._rank(cand) > self._rank(kept):
+                best[tactic] = cand
+        return sorted(best.values(), key=self._rank, reverse=True)[:k]
+
+    def _rank(self, cand: Candidate) -> float:
+        return self.template.rank_key(cand.logprob, cand.num_tokens)
 
     def generate_raw(self, prompts: Sequence[str], n: int) -> list[list[RawSequence]]:
         """`n` completions per prompt (one `generate` call), with summed log-probabilities."""

@@ -52,13 +52,23 @@ PRESETS: dict[str, ModelPreset] = {
             "https://huggingface.co/ByteDance-Seed/BFS-Prover-V2-7B",
             max_new_tokens=128,
         ),
+        # InternLM-Math minif2f/proofsearch_internLM2.5-StepProver.py: beam search (`temperatures` [0.0],
+        # `use_beam_search=temperature==0.0`, length_penalty 0), 32 samples, `max_tokens=256`. Its checkpoints
+        # ship their own modeling code: `trust_remote_code = true`.
         ModelPreset(
             "internlm2.5-step-prover",
             "step",
             "internlm-step",
             ("internlm2_5-step-prover", "internlm2.5-step-prover"),
-            "https://huggingface.co/internlm/internlm2_5-step-prover",
-            max_new_tokens=128,
+            "https://github.com/InternLM/InternLM-Math/blob/main/minif2f/proofsearch_internLM2.5-StepProver.py",
+        ),
+        # The same search for InternLM2-StepProver (minif2f/proofsearch_internLM2-StepProver.py).
+        ModelPreset(
+            "internlm2-step-prover",
+            "step",
+            "internlm2-step",
+            ("internlm2-step-prover",),
+            "https://github.com/InternLM/InternLM-Math/blob/main/minif2f/proofsearch_internLM2-StepProver.py",
         ),
         # ReProver's ByT5 tactic generators (lean-dojo/ReProver@fd6d99c prover/tactic_generator.py): the input is
         # the pretty-printed state (with retrieval: premises prepended, `prover.premises.reprover_format`), the

@@ -318,7 +318,9 @@ class _VLLMBase:
         self._seeds = itertools.count(seed)
 
     def prompt(self, request: GenRequest) -> str:
-        return self.template.render_request(request.state, request.context, request.prefix, request.theorem_name)
+        return self.template.render_request(
+            request.state, request.context, request.prefix, request.theorem_name, request.proof_before
+        )
 
     def sampling_params(self, n: int) -> Any:
         vllm = import_vllm()
@@ -370,6 +372,10 @@ class _VLLMBase:
         self, requests: Sequence[GenRequest], raws: Sequence[Sequence[RawSeq]], k: int
     ) -> list[list[Candidate]]:
         out: list[list[Candidate]] = []
+
+        def rank(cand: Candidate) -> float:
+            return self.template.rank_key(cand.logprob, cand.num_tokens)
+
         for request, seqs in zip(requests, raws, strict=True):
             best: dict[str, Candidate] = {}
             for text, logprob, num in seqs:
@@ -380,15 +386,25 @@ class _VLLMBase:
                 tactic = self.sanitizer(text, request.prefix)
                 if tactic is None:
                     continue
-                if tactic not in best or logprob > best[tactic].logprob:
-                    best[tactic] = Candidate(tactic=tactic, logprob=logprob, num_tokens=num)
-            out.append(sorted(best.values(), key=lambda c: -c.logprob)[:k])
+                cand = Candidate(tactic=tactic, logprob=logprob, num_tokens=num)
+                if tactic not in best or rank(cand) > rank(best[tactic]):
+                    best[tactic] = cand
+            out.append(sorted(best.values(), key=rank, reverse=True)[:k])
         return out
 
 
 def _engine_kwargs(cfg: GeneratorConfig) -> dict[str, Any]:
     dtype = "bfloat16" if cfg.dtype == "auto" else cfg.dtype
-    kwargs: dict[str, Any] = {"model": cfg.model, "dtype": dtype, "seed": cfg.seed, "max_logprobs": 2 * MAX_BEAM_WIDTH}
+    from prover.generators.checkpoint import require_remote_code_allowed
+
+    require_remote_code_allowed(cfg.model, cfg.trust_remote_code)
+    kwargs: dict[str, Any] = {
+        "model": cfg.model,
+        "dtype": dtype,
+        "seed": cfg.seed,
+        "max_logprobs": 2 * MAX_BEAM_WIDTH,
+        "trust_remote_code": cfg.trust_remote_code,
+    }
     return kwargs
 
 
@@ -412,8 +428,9 @@ class VLLMGenerator(_VLLMBase):
     @classmethod
     def from_config(cls, cfg: GeneratorConfig, template: PromptTemplate) -> VLLMGenerator:
         vllm = import_vllm()
+        engine_kwargs = _engine_kwargs(cfg)  # a refused model fails here, in its own words
         try:
-            llm = vllm.LLM(**_engine_kwargs(cfg))
+            llm = vllm.LLM(**engine_kwargs)
         except Exception as exc:  # noqa: BLE001 - any engine start failure is reported as one line
             raise RuntimeError(f"cannot load model {cfg.model!r} with vLLM: {_one_line(exc)}") from None
         return cls(
@@ -481,6 +498,7 @@ class AsyncVLLMGenerator(_VLLMBase):
     @classmethod
     def from_config(cls, cfg: GeneratorConfig, template: PromptTemplate) -> AsyncVLLMGenerator:
         vllm = import_vllm()
+        engine_kwargs = _engine_kwargs(cfg)  # a refused model fails here, in its own words
         try:
             # `vllm.AsyncLLMEngine` is V1's `AsyncLLM` in current releases; import it directly where it is not.
             engine_cls: Any = getattr(vllm, "AsyncLLMEngine", None)
@@ -488,7 +506,7 @@ class AsyncVLLMGenerator(_VLLMBase):
                 from vllm.v1.engine.async_llm import AsyncLLM
 
                 engine_cls = AsyncLLM
-            engine = engine_cls.from_engine_args(vllm.AsyncEngineArgs(**_engine_kwargs(cfg)))
+            engine = engine_cls.from_engine_args(vllm.AsyncEngineArgs(**engine_kwargs))
         except Exception as exc:  # noqa: BLE001 - any engine start failure is reported as one line
             raise RuntimeError(f"cannot load model {cfg.model!r} with vLLM: {_one_line(exc)}") from None
         fallback = None

@@ -223,8 +223,9 @@ def load_whole_proof_model(cfg: GeneratorConfig) -> WholeProofSetup:
         from prover.generators.vllm import VLLMGenerator, _engine_kwargs, _one_line, import_vllm
 
         vllm = import_vllm()
+        engine_kwargs = _engine_kwargs(cfg)  # a refused model fails here, in its own words
         try:
-            llm = vllm.LLM(**_engine_kwargs(cfg))
+            llm = vllm.LLM(**engine_kwargs)
         except Exception as exc:  # noqa: BLE001 - any engine start failure is reported as one line
             raise RuntimeError(f"cannot load model {cfg.model!r} with vLLM: {_one_line(exc)}") from None
         vmodel = VLLMWholeProofModel(VLLMGenerator(llm, identity, **common))
@@ -234,7 +235,13 @@ def load_whole_proof_model(cfg: GeneratorConfig) -> WholeProofSetup:
     from prover.generators.hf import HFGenerator
 
     hf = HFGenerator.from_pretrained(
-        cfg.model, identity, device=cfg.device, dtype=cfg.dtype, batch_size=cfg.batch_size, **common
+        cfg.model,
+        identity,
+        device=cfg.device,
+        dtype=cfg.dtype,
+        trust_remote_code=cfg.trust_remote_code,
+        batch_size=cfg.batch_size,
+        **common,
     )
     hmodel = HFWholeProofModel(hf)
     return WholeProofSetup(hmodel, template, hmodel.tokenizer)

@@ -343,6 +343,7 @@ class AsyncEngineArgs:
     max_logprobs: int = 20
     max_model_len: int | None = None
     tensor_parallel_size: int = 1
+    trust_remote_code: bool = False  # vllm/engine/arg_utils.py `EngineArgs.trust_remote_code`
 
 
 class AsyncLLMEngine:
