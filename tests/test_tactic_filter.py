@@ -328,3 +328,22 @@ def test_term_admits_and_library_search_are_refused(tactic: str, word: str) -> N
 def test_term_admit_lookalikes_stay_allowed(tactic: str) -> None:
     # `exact?` throws when it cannot close the goal (the same Lean source), so it stays allowed.
     assert check_tactic(tactic) is None, tactic
+
+
+def test_hash_commands_are_the_longest_matching_token() -> None:
+    """Lean's tokenizer takes the longest token of its table that begins the text (`tokenFn`, lean4
+    src/Lean/Parser/Basic.lean): `#s_1` is `#` (Mathlib's card notation) then `s_1`, since no `#` command token
+    begins it; `#evalx` is `#eval` then `x`. The list is `lean_env.source.hash_commands` (with provenance)."""
+    from lean_env.checks.tactic_filter import is_hash_command
+    from lean_env.source.hash_commands import BATTERIES, HASH_COMMAND_TOKENS, LEAN_CORE, hash_tokens
+
+    for name in ["s_1", "s_2", "x_y", "S₁", "t", "A_i", "s.card", "u_1", "p_a"]:
+        assert not is_hash_command(name), name
+        assert check_tactic(f"have h : #{name} ≤ #{name} := le_rfl\nexact h") is None, name
+    for name in ["evalx", "eval!", "check_failure", "print", "simp_all", "«eval»", "_root_.exit"]:
+        assert is_hash_command(name), name
+    assert {"check", "eval", "print", "exit", "guard_msgs"} <= LEAN_CORE
+    assert BATTERIES <= HASH_COMMAND_TOKENS
+    # The generation rule: atoms of syntax declarations, not `#…` inside messages.
+    source = 'elab "#show_unused " ids:ident* : command => do\n  logInfo m!"#check {x}"\nsyntax "#help " : command\n'
+    assert hash_tokens(source) == {"show_unused", "help"}

@@ -29,12 +29,21 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from lean_env.backends.repl import ReplEnv, ReplSettings
 from lean_env.checks.verdict import Rejected, Verdict, Verified
 from lean_env.errors import LeanCrashError, LeanEnvError, LeanParseError, LeanTimeoutError, ProtocolError
-from lean_env.source.lexer import LexError, TokenKind, escape_component, name_components, tokenize
+from lean_env.source.lexer import (
+    COMMAND_KEYWORDS,
+    LexError,
+    TokenKind,
+    escape_component,
+    name_components,
+    tokenize,
+    unescape_name,
+)
 from lean_env.source.parse import TARGET_KEYWORDS
 from lean_env.types import ClosingContext, Theorem, indent_block
 
@@ -99,6 +108,11 @@ def static_check(theorem: Theorem, proof: str, allow_native_decide: bool = False
     reason = check_tactic(proof, allow_native_decide)
     if reason is not None:
         return f"the tactic filter refuses the proof: {reason}"
+    last = tokens[-1]
+    if last.kind is TokenKind.IDENT and unescape_name(last.text) == "in":
+        # `… in` scopes the command that follows the proof (`open X in local instance …` ends that instance's
+        # scope at once), so a proof ending in `in` changes what the rest of the file means.
+        return f"the proof ends in `in` (line {last.line}): it would scope the command that follows it"
     return _dedent_problem(proof, tokens[0].line)
 
 
@@ -373,9 +387,191 @@ def prelude_problem(source: str) -> str | None:
     # declarations without the kernel's type check (`Kernel.Environment.addDecl` "respecting `debug.skipKernelTC`",
     # leanprover/lean4 src/Lean/AddDecl.lean; the option's own description warns it may compromise soundness), so a
     # clean compile would prove nothing about the proof term.
+    # Every `debug.*` option is refused, as in proofs (the tactic filter): they switch checks off. Names are compared
+    # as Lean reads them (`unescape_name`): `«debug».skipKernelTC` and `debug.«skipKernelTC»` are that option.
     for tok in tokens:
-        if tok.kind is TokenKind.IDENT and tok.text.removeprefix("_root_.") == "debug.skipKernelTC":
-            return "the source sets `debug.skipKernelTC`: Lean would not type-check the proof in the kernel"
+        if tok.kind is TokenKind.IDENT and (option := unescape_name(tok.text)).startswith("debug."):
+            if option == "debug.skipKernelTC":
+                return "the source sets `debug.skipKernelTC`: Lean would not type-check the proof in the kernel"
+            return f"the source names the option `{option}`: `debug.*` options switch Lean's checks off"
+    return None
+
+
+# Commands that change how later commands are parsed or elaborated, or that run code while the file elaborates.
+# `elabCommand` expands macros before elaborators (lean4 `src/Lean/Elab/Command.lean`), so a header
+# `macro_rules | `(#print axioms $_x) => …` or `@[command_elab Lean.Parser.Command.printAxioms]` would turn the
+# verifier's appended line into a clean-looking info message; meta code (`#eval`, `run_cmd`, `initialize`, …) can
+# log such a message or change the environment. Term- and tactic-level `notation`/`macro`/`syntax` stay allowed:
+# they cannot reach the appended command, and what they do to the proof shows in the compile and the listing.
+HEADER_META_COMMANDS = frozenset(
+    {"macro_rules", "elab_rules", "declare_syntax_cat", "run_cmd", "run_elab", "run_meta", "initialize"}
+    | {"builtin_initialize"}
+)
+# `#` commands that evaluate code (`#eval`; Lean's `#exec`; ProofWidgets' `#html`/`#widget`; Plausible's `#sample`,
+# `#test`), compared unescaped without the `#`.
+HEADER_META_HASH_COMMANDS = frozenset({"eval", "eval!", "exec", "html", "widget", "sample", "test"})
+# Attributes that register a command macro, elaborator or parser (also given through `attribute […] x`).
+COMMAND_EXTENSION_ATTRIBUTES = frozenset(
+    {"command_elab", "macro", "command_parser", "builtin_command_elab", "builtin_macro", "builtin_command_parser"}
+)
+# Commands that declare syntax with a category: refused when the category is `command`.
+_SYNTAX_COMMANDS = frozenset({"syntax", "macro", "elab"})
+
+
+def command_extension_problem(text: str, where: str, first_line: int = 1) -> str | None:
+    """Why `text` (a header, or a module the header imports) may forge the verifier's appended command, or None.
+
+    One line naming the command and `where:line` (`first_line` is the line of `text`'s first line in `where`):
+    `macro_rules`, `elab_rules`, `declare_syntax_cat`, `syntax`/`macro`/`elab` of category `command`, a
+    `command_elab`/`macro`/`command_parser` attribute (in `@[…]` or `attribute […]`), meta code (`#eval`,
+    `run_cmd`, `run_elab`, `run_meta`, `initialize`), and any name with a `_native` component (only Lean names
+    native evaluation's auxiliary axioms so; `JudgedName.owns_auxiliary`). Every token is compared as Lean reads
+    it (`unescape_name`), comments and strings ignored. Such files can still be checked with `--strict` and
+    comparator, which reads the axioms from the compiled environment instead of a printed line.
+    """
+    try:
+        tokens = tokenize(text, keep_comments=False)
+    except LexError as exc:
+        return f"{where}:{first_line}: does not lex ({exc.reason})"
+
+    def refuse(tok: Any, what: str) -> str:
+        return f"{where}:{tok.line + first_line - 1}: `{tok.text}` {what}: the verifier cannot trust its own `#print axioms` line after it"
+
+    bracket_depth = 0
+    in_attribute: list[int] = []  # depths of open attribute brackets
+    syntax_head: Any = None
+    for i, tok in enumerate(tokens):
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        if tok.kind is TokenKind.KEYWORD_HASH:
+            if unescape_name(tok.text[1:]) in HEADER_META_HASH_COMMANDS:
+                return refuse(tok, "runs code while the file elaborates")
+            continue
+        # `#«eval»`: Lean reads `#` then a name (no token starts `#«`); refused all the same, as the filter does.
+        if (
+            tok.kind is TokenKind.SYMBOL
+            and tok.text == "#"
+            and nxt is not None
+            and nxt.start == tok.end
+            and nxt.kind is TokenKind.IDENT
+            and unescape_name(nxt.text) in HEADER_META_HASH_COMMANDS
+        ):
+            return refuse(nxt, "runs code while the file elaborates")
+        if tok.kind is TokenKind.SYMBOL:
+            opens_attribute = (
+                tok.text == "["
+                and i > 0
+                and (tokens[i - 1].text == "@" or unescape_name(tokens[i - 1].text) == "attribute")
+            )
+            if tok.text in "([{⟨⦃⟦":
+                bracket_depth += 1
+                if opens_attribute:
+                    in_attribute.append(bracket_depth)
+            elif tok.text in ")]}⟩⦄⟧":
+                if in_attribute and in_attribute[-1] == bracket_depth:
+                    in_attribute.pop()
+                bracket_depth -= 1
+            elif (
+                tok.text == ":"
+                and syntax_head is not None
+                and nxt is not None
+                and nxt.kind is TokenKind.IDENT
+                and unescape_name(nxt.text) == "command"
+            ):
+                return refuse(syntax_head, "declares syntax of category `command`")
+            continue
+        if tok.kind is not TokenKind.IDENT:
+            continue
+        name = unescape_name(tok.text)
+        if NATIVE_AXIOM_COMPONENT in name.split("."):
+            return refuse(tok, "uses a `_native` name, which only native evaluation's auxiliary axioms may bear")
+        if in_attribute:
+            if name in COMMAND_EXTENSION_ATTRIBUTES:
+                return refuse(tok, "registers a command macro, elaborator or parser")
+            continue
+        if name in HEADER_META_COMMANDS:
+            return refuse(tok, "changes how commands elaborate or runs code")
+        if name in _SYNTAX_COMMANDS:
+            syntax_head = tok
+        elif tok.column == 1 and name in COMMAND_KEYWORDS and name not in MODIFIER_KEYWORDS:
+            syntax_head = None  # the syntax command ended where the next command begins
+    return None
+
+
+# Declaration modifiers and attribute kinds that precede a command keyword (lean4 `declModifiers`).
+MODIFIER_KEYWORDS = frozenset(
+    {"private", "public", "protected", "noncomputable", "unsafe", "partial", "local", "scoped"}
+)
+
+
+def _module_imports(text: str) -> list[str]:
+    """The module names `text`'s header imports (`import M`, `public import M`, `meta import M`, `import all M`)."""
+    try:
+        tokens = tokenize(text, keep_comments=False)
+    except LexError:
+        return []
+    names: list[str] = []
+    expect = False
+    for tok in tokens:
+        if tok.kind is not TokenKind.IDENT:
+            break
+        if tok.text == "import":
+            expect = True
+        elif tok.text in ("module", "prelude", "public", "meta", "private") or (expect and tok.text == "all"):
+            continue
+        elif expect:
+            names.append(unescape_name(tok.text))
+            expect = False
+        else:
+            break
+    return names
+
+
+def _source_dirs(project: Path) -> list[Path]:
+    """Where the Lake package `project` keeps its own modules: its root and every `srcDir` its lakefile names."""
+    dirs = [project]
+    for lakefile in ("lakefile.lean", "lakefile.toml"):
+        path = project / lakefile
+        if path.is_file():
+            text = path.read_text(encoding="utf-8", errors="replace")
+            dirs += [project / d for d in re.findall(r'srcDir\s*:?=\s*"([^"]+)"', text)]
+    return dirs
+
+
+def user_modules(header: str, project: Path) -> list[Path]:
+    """The files of the Lake package `project`'s own modules that `header` imports, transitively (a module found
+    under the package's root or a `srcDir`, never under `.lake/`, where dependencies such as Mathlib live)."""
+    dirs = _source_dirs(project)
+    found: list[Path] = []
+    queue = _module_imports(header)
+    seen: set[str] = set()
+    while queue:
+        module = queue.pop(0)
+        if module in seen:
+            continue
+        seen.add(module)
+        relative = Path(*module.split(".")).with_suffix(".lean")
+        for base in dirs:
+            path = base / relative
+            if path.is_file() and ".lake" not in path.parts:
+                found.append(path)
+                queue += _module_imports(path.read_text(encoding="utf-8", errors="replace"))
+                break
+    return found
+
+
+def header_problem(header: str, project: Path | None = None) -> str | None:
+    """Why a header cannot be trusted to leave the verifier's appended `#print axioms` alone, or None:
+    `command_extension_problem` on the header and on every module of the user's own Lake package (`project`)
+    it imports, transitively (`user_modules`)."""
+    problem = command_extension_problem(header, "the header")
+    if problem is not None or project is None:
+        return problem
+    for path in user_modules(header, project):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        shown = path.relative_to(project) if path.is_relative_to(project) else path
+        problem = command_extension_problem(text, str(shown))
+        if problem is not None:
+            return f"an imported module of the project: {problem}"
     return None
 
 
@@ -429,9 +625,14 @@ def plain_module_source(source: str) -> str:
         if modifier or (tok.text == "all" and prev == "import"):
             blank(tok.start, tok.end)
         elif tok.text == "expose" and i >= 2 and tokens[i - 1].text == "[" and tokens[i - 2].text == "@":
-            # `@[expose] public section`: the attribute only exists for module sections.
-            rest = [t.text for t in tokens[i + 1 : i + 4]]
-            if rest[:1] == ["]"] and "section" in rest[1:3]:
+            # `@[expose] public noncomputable meta section`: lean4 `src/Lean/Parser/Command.lean` `sectionHeader` is
+            # `optional ("@[" >> nonReservedSymbol "expose" >> "] ") >> optional "public " >>
+            # optional "noncomputable " >> optional "meta "` before "section" (leanprover/lean4@00298d032c); the
+            # attribute only exists for module sections, `public`/`meta` are blanked above, `noncomputable` stays.
+            k = i + 2
+            while k < len(tokens) and tokens[k].text in ("public", "noncomputable", "meta"):
+                k += 1
+            if i + 1 < len(tokens) and tokens[i + 1].text == "]" and k < len(tokens) and tokens[k].text == "section":
                 blank(tokens[i - 2].start, tokens[i + 1].end)
     return "".join(chars)
 
@@ -446,35 +647,42 @@ class CheckSource:
     print_line: int
 
 
-def prepare_check(theorem: Theorem, proof: str, allow_native_decide: bool = False) -> CheckSource | Rejected:
+def prepare_check(
+    theorem: Theorem, proof: str, allow_native_decide: bool = False, helpers: str = ""
+) -> CheckSource | Rejected:
     """The source to compile for `proof` of `theorem`, or why it is refused before Lean sees it
-    (`static_check`, then `build_check_source`); every Lean-compiling verifier starts here."""
+    (`static_check`, then `build_check_source`); every Lean-compiling verifier starts here. `helpers`: helper
+    lemmas a whole-proof model wrote before the theorem (`helper_declarations_problem` judges them)."""
     problem = static_check(theorem, proof, allow_native_decide)
     if problem is not None:
         return Rejected(problem, CHECKER)
+    if helpers.strip() and (problem := helper_declarations_problem(helpers, theorem.statement, allow_native_decide)):
+        return Rejected(problem, CHECKER)
     try:
-        return build_check_source(theorem, proof)
+        return build_check_source(theorem, proof, helpers)
     except (ValueError, LexError) as exc:
         return Rejected(str(exc), CHECKER)
 
 
-def build_check_source(theorem: Theorem, proof: str) -> CheckSource:
-    """Header + statement + proof + `#print axioms`, after checking the parse has no surprises.
+def build_check_source(theorem: Theorem, proof: str, helpers: str = "") -> CheckSource:
+    """Header (+ `helpers`) + statement + proof + `#print axioms`, after checking the parse has no surprises.
 
     Raises `ValueError` (one line) when the assembled text does not parse as header declarations plus
-    exactly this theorem with this statement, ending with the proof.
+    exactly this theorem with this statement, ending with the proof, or when `helpers` (declarations placed
+    between the header and the theorem) are not plain fresh lemmas (`helper_declarations_problem`).
     """
     from lean_env.source.parse import parse_lean_source
 
-    problem = prelude_problem(f"{theorem.header}\n{theorem.statement}")
+    problem = prelude_problem(f"{theorem.header}\n{helpers}\n{theorem.statement}")
+    if problem is None and helpers.strip():
+        problem = helper_declarations_problem(helpers, theorem.statement)
     if problem is not None:
         raise ValueError(problem)
+    header = f"{theorem.header.rstrip()}\n\n{helpers.strip(chr(10))}\n" if helpers.strip() else theorem.header
     statement = _nameable_statement(theorem.statement)
-    body = theorem.source_with_proof(proof)
-    if statement != theorem.statement:
-        body = Theorem(theorem.name, statement, header=theorem.header).source_with_proof(proof)
+    body = Theorem(theorem.name, statement, header=header).source_with_proof(proof)
     try:
-        header_decls = len(parse_lean_source(theorem.header, "<header>").declarations)
+        header_decls = len(parse_lean_source(header, "<header>").declarations)
         compiled = parse_lean_source(body, "<proof>")
     except LeanParseError as exc:
         raise ValueError(f"the source with the proof does not parse: {exc}") from None
@@ -483,7 +691,8 @@ def build_check_source(theorem: Theorem, proof: str) -> CheckSource:
     decl = compiled.theorems[-1]
     if _normalize(_strip_in_prefixes(decl.statement)) != _normalize(_strip_in_prefixes(statement)):
         raise ValueError(f"the compiled statement differs from the original: {decl.statement!r}")
-    if decl.proof_span is None or decl.suffix.strip() or body[decl.proof_span.end :].strip():
+    # Comments are whitespace to Lean: `omega -- linear arithmetic` or a last line `-- done` end the proof too.
+    if decl.proof_span is None or decl.suffix.strip() or tokenize(body[decl.proof_span.end :], keep_comments=False):
         raise ValueError("text follows the proof outside its `by` block")
     print_line = body.count("\n") + 1
     first_line = decl.decl_span.start_line
@@ -498,6 +707,86 @@ def judged_name(decl: Any) -> JudgedName:
     """The full name Lean gives a parsed theorem (`lean_env.source.parse.TheoremDecl`): the parser's name
     (namespaces prepended, `_root_` dropped) and its `private` modifier."""
     return JudgedName.parse(str(decl.name), private="private" in getattr(decl, "modifiers", ()))
+
+
+# What may make up a helper declaration's head: `theorem`/`lemma` only (`HELPER_KEYWORDS`); every other command
+# keyword before the judged theorem (`def`, `instance`, `abbrev`, `notation`, `open`, `set_option`, `attribute`,
+# `local`, `scoped`, modifiers, ...) could change what the unchanged statement text means or what Lean checks.
+HELPER_KEYWORDS = frozenset({"theorem", "lemma"})
+
+
+def helper_declarations_problem(helpers: str, statement: str, allow_native_decide: bool = False) -> str | None:
+    """Why `helpers`, the declarations a whole-proof model wrote before the judged theorem, are refused, or None.
+
+    Accepted: only a sequence of attribute-free `theorem`/`lemma` declarations (comments allowed), each
+    `theorem NAME binders : type := proof`, whose name is fresh: no component of it (as Lean reads it,
+    `unescape_name`) is a component of any name in `statement`, so a helper cannot shadow what the statement
+    refers to (inside a namespace `theorem foo` would be found before a root `foo`). Each helper's type and proof
+    must pass the tactic filter (no `sorry`, no command keyword, no `set_option`, ...). Refused: any other command
+    (`def`, `instance`, `abbrev`, `notation`, `open`, `set_option`, `attribute`, `variable`, ...), attributes
+    (`@[simp]`: a new simp lemma or instance changes what tactics and elaboration of the statement do),
+    modifiers (`local`, `scoped`, `private`, `noncomputable`, ...), `… in` prefixes, `where`/`termination_by`/
+    `decreasing_by` clauses and equation-style proofs. Text with no declaration at all is fine (None).
+    The verifier applies it to the text it places between the header and the theorem (`build_check_source`'s
+    `helpers`); a whole-proof generator that keeps such a block calls it to decide whether to keep it.
+    """
+    from lean_env.checks.tactic_filter import check_tactic
+
+    try:
+        tokens = tokenize(helpers, keep_comments=False)
+        statement_tokens = tokenize(statement, keep_comments=False)
+    except LexError as exc:
+        return f"the declarations before the theorem do not lex: {exc.reason}"
+    if not tokens:
+        return None
+    heads = [i for i, t in enumerate(tokens) if t.kind is TokenKind.IDENT and unescape_name(t.text) in HELPER_KEYWORDS]
+    if not heads or heads[0] != 0:
+        first = tokens[0]
+        return (
+            f"only attribute-free `theorem`/`lemma` declarations may precede the theorem, not `{first.text}` "
+            f"(line {first.line})"
+        )
+    used = {
+        part
+        for t in statement_tokens
+        if t.kind in (TokenKind.IDENT, TokenKind.KEYWORD_HASH)
+        for part in unescape_name(t.text.lstrip("#")).split(".")
+    }
+    for n, start in enumerate(heads):
+        chunk = tokens[start : heads[n + 1] if n + 1 < len(heads) else len(tokens)]
+        where = f"the declaration before the theorem at line {chunk[0].line}"
+        if len(chunk) < 2 or chunk[1].kind is not TokenKind.IDENT:
+            return f"{where} has no name"
+        name = unescape_name(chunk[1].text)
+        clash = sorted(set(name.split(".")) & used)
+        if clash:
+            return (
+                f"{where} is named `{name}`, which shadows `{clash[0]}` of the statement: a helper needs a fresh name"
+            )
+        depth, assign = 0, None
+        for k, tok in enumerate(chunk):
+            if tok.kind is TokenKind.SYMBOL and tok.text in "([{⟨⦃⟦":
+                depth += 1
+            elif tok.kind is TokenKind.SYMBOL and tok.text in ")]}⟩⦄⟧":
+                depth -= 1
+            elif depth == 0 and tok.kind is TokenKind.SYMBOL and tok.text == ":=" and assign is None:
+                assign = k
+            if tok.kind is TokenKind.SYMBOL and tok.text == "@" and k + 1 < len(chunk) and chunk[k + 1].text == "[":
+                return f"{where} is followed by an attribute `@[` (line {tok.line}): helpers must be attribute-free"
+            if depth == 0 and tok.kind is TokenKind.IDENT and tok.text in ("where", "termination_by", "decreasing_by"):
+                return f"{where} has a `{tok.text}` clause (line {tok.line}): helpers are plain theorems"
+        if assign is None:
+            return f"{where} has no `:= proof`"
+        if chunk[-1].kind is TokenKind.IDENT and chunk[-1].text == "in":
+            return f"{where} ends in `in` (line {chunk[-1].line}): it would scope a command over what follows"
+        for part in (
+            helpers[chunk[2].start : chunk[assign].start] if assign > 2 else "",
+            helpers[chunk[assign].end : chunk[-1].end],
+        ):
+            reason = check_tactic(part, allow_native_decide) if part.strip() else None
+            if reason is not None:
+                return f"{where} is refused: {reason}"
+    return None
 
 
 def _strip_in_prefixes(statement: str) -> str:
@@ -575,6 +864,11 @@ class ReplVerifier(ClosingContext):
             self.settings.allow_native_decide if allow_native_decide is None else allow_native_decide
         )
         self.policy = policy if policy is not None else VerifierPolicy()
+        # The user's Lake package, whose own modules a header may import (`header_problem`); None for a stand-in.
+        project = self.settings.project_dir
+        self._project: Path | None = (
+            project if any((project / f).is_file() for f in ("lakefile.lean", "lakefile.toml")) else None
+        )
         # Only a real ReplEnv can hold environments between requests; a stand-in that just answers
         # `run_command` (tests of the judgment) gets every source whole, as one fresh command.
         self._shares = self.policy.share_imports and isinstance(self._env, ReplEnv)
@@ -584,10 +878,14 @@ class ReplVerifier(ClosingContext):
         self.imports_elaborated = 0  # import commands sent (one per process and import set when shared)
         self.recycles = 0  # planned process replacements (max_checks / restart_memory_mb)
 
-    def verify(self, theorem: Theorem, proof: str) -> Verdict:
-        source = prepare_check(theorem, proof, self.allow_native_decide)
+    def verify(self, theorem: Theorem, proof: str, helpers: str = "") -> Verdict:
+        """Verify `proof` of `theorem`; `helpers`: helper lemmas placed before it (`helper_declarations_problem`)."""
+        source = prepare_check(theorem, proof, self.allow_native_decide, helpers)
         if isinstance(source, Rejected):
             return source
+        problem = header_problem(f"{theorem.header}\n{helpers}", self._project)
+        if problem is not None:
+            return Rejected(problem, CHECKER)
         response = self._check(source.text)
         if isinstance(response, Rejected):
             return response
@@ -611,6 +909,9 @@ class ReplVerifier(ClosingContext):
         verdicts: dict[str, Verdict] = {}
         if (prelude := prelude_problem(new_source)) is not None:
             return dict.fromkeys(names, Rejected(prelude, CHECKER))
+        # The rewritten file's text outside the judged proofs is its header for every judged theorem.
+        if (header := header_problem(new_source, self._project)) is not None:
+            return dict.fromkeys(names, Rejected(header, CHECKER))
         targets = {}
         paired = pair_theorems(old, new)
         for name in names:

@@ -16,6 +16,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from lean_env.source.hash_commands import HASH_COMMAND_TOKENS
+
 
 class TokenKind(enum.Enum):
     IDENT = "ident"
@@ -110,22 +112,8 @@ COMMAND_KEYWORDS: frozenset[str] = frozenset(_LEAN_COMMANDS + list(_BATTERIES_CO
 # `deriving` after a structure): they begin a command only where a command can begin (see lean_env.source.parse).
 AMBIGUOUS_COMMAND_KEYWORDS = frozenset({"open", "set_option", "deriving", "local", "scoped", "meta"})
 
-# `#` commands: Lean core (src/Lean/Parser/Command.lean: #check, #check_failure, #import_path,
-# #check_assertions, #eval, #eval!, #synth, #exit, #print, #where, #version, #with_exporting,
-# #dump_async_env_state; src/Lean/Elab/GuardMsgs.lean: #guard_msgs; src/Lean/Elab/BuiltinCommand.lean
-# and Init: #reduce, #guard, #check_tactic, #check_simp, #time, #help), Batteries and Mathlib (#find_home,
-# #min_imports, #simp, #norm_num, #conv, #whnf, #explode, #lint, #help, #align, ...).
-HASH_COMMANDS: frozenset[str] = frozenset(
-    _words(
-        "eval eval! check check_failure print reduce exit synth help guard guard_msgs guard_expr guard_target "
-        "guard_hyp check_tactic check_simp version where time lint find find_home simp norm_num conv whnf "
-        "whnfR unfold? explode align align_import noalign minimize_imports min_imports import_path "
-        "long_names list_linters show_unused count_heartbeats adaptation_note sample test leansearch loogle "
-        "moogle statesearch kerodon stacks help_tactic instances widget html reset_grind_attrs grind_lint "
-        "discr_tree_key discr_tree_simp_key push_neg trans_imports redundant_imports clear_deprecations "
-        "info_trees dump_async_env_state check_assertions with_exporting show_problem_extraction"
-    )
-)
+# `#` command tokens of Lean core, Batteries and Mathlib at the default pin, with provenance: `hash_commands`.
+HASH_COMMANDS: frozenset[str] = HASH_COMMAND_TOKENS
 
 
 def unescape_name(name: str) -> str:
@@ -174,16 +162,16 @@ def escape_component(part: str) -> str:
 
 
 def is_hash_command(name: str) -> bool:
-    """Whether `#name` (without the `#`) is a command token rather than `#` notation applied to `name`.
+    """Whether `#name` (without the `#`) begins with a command token rather than being `#` notation applied to `name`.
 
-    The one answer for the lexer and the tactic filter. `name` is compared unescaped (`unescape_name`), so
-    `#_root_.s` and `#«s»` are notation on `s`, as Lean reads them; `#_root_.eval` and `#«eval»` are taken as
-    commands although Lean reads `#` then a name there (no token starts `#_root_` or `#«`), which only errs
-    on the side of refusal. A `#`
-    name with an underscore counts as a command too (the naming convention of `#find_home`, `#min_imports`,
-    ...), so that a command missing from `HASH_COMMANDS` is still taken as one."""
+    The one answer for the lexer and the tactic filter. Lean's tokenizer takes the longest token of its table that
+    begins the text (`tokenFn`, leanprover/lean4 src/Lean/Parser/Basic.lean), so `#evalx` is `#eval` then `x`, and
+    `#s_1` (no token begins it) is `#` then `s_1`, Mathlib's card notation: the answer is whether a token of
+    `HASH_COMMANDS` (the complete list, `lean_env.source.hash_commands`) begins `name`. `name` is compared unescaped
+    (`unescape_name`), so `#«eval»` and `#_root_.eval` are taken as commands although Lean reads `#` then a name
+    there (no token starts `#_root_` or `#«`), which only errs on the side of refusal."""
     name = unescape_name(name)
-    return name in HASH_COMMANDS or name.split(".", 1)[0] in HASH_COMMANDS or "_" in name.strip("_")
+    return any(name.startswith(token) for token in HASH_COMMANDS)
 
 
 def _is_letter_like(c: str) -> bool:
