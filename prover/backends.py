@@ -63,10 +63,11 @@ def make_verifier(cfg: LeanConfig) -> ProofVerifier:
         raise ValidatorError(
             "--strict is not available with the dojo backend (proofs are checked in traced repositories)"
         )
+    tool = None
     if cfg.strict:
         from lean_env.checks.validate import check_strict
 
-        check_strict(cfg.backend, cfg.validator)  # fail before starting Lean
+        tool, _ = check_strict(cfg.backend, cfg.validator)  # fail before starting Lean
     if cfg.backend == "replay":
         from lean_env.backends.replay import ReplayVerifier
 
@@ -80,10 +81,16 @@ def make_verifier(cfg: LeanConfig) -> ProofVerifier:
 
     settings = repl_settings(cfg)
     settings.resolve_argv()
-    policy = VerifierPolicy(max_checks=cfg.verifier_max_checks, restart_memory_mb=cfg.verifier_restart_mb)
+    # Headers with command macros or meta code are checked only by comparator, which reads the axioms from the
+    # compiled environment instead of the verifier's `#print axioms` line (lean_env.checks.verify.header_problem).
+    policy = VerifierPolicy(
+        max_checks=cfg.verifier_max_checks,
+        restart_memory_mb=cfg.verifier_restart_mb,
+        command_extensions=tool == "comparator",
+    )
     verifier = ReplVerifier(settings, policy=policy)
     if cfg.strict:
         from lean_env.checks.validate import strict_verifier
 
-        return strict_verifier(verifier, Path(cfg.project).expanduser(), cfg.validator)
+        return strict_verifier(verifier, Path(cfg.project).expanduser(), tool)
     return verifier

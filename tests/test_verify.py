@@ -835,6 +835,9 @@ ADVERSARIAL_TABLE: list[tuple[str, str, LeanAnswer, str | None]] = [
     ("run_tac", "run_tac Lean.Elab.Tactic.closeMainGoal", CLEAN, None),
     ("end and redeclare", "simp\nend Foo\ntheorem Foo.bar (n : Nat) : n + 0 = n := sorry", CLEAN, None),
     ("dedent out of the block", "  simp\nexact h", CLEAN, None),
+    # a proof whose last token is `in` scopes the command after it (`open X in local instance …` ends at once)
+    ("trailing open in", "simp\nopen Nat in", CLEAN, None),
+    ("trailing set_option in", "simp\nset_option maxRecDepth 100 in", CLEAN, None),
     # error recovery: Lean keeps going after an error and still answers `#print axioms`
     (
         "error elsewhere",
@@ -894,6 +897,26 @@ WELL_FORMED_TABLE: list[tuple[str, str, LeanAnswer, str | None]] = [
     ("exact? that succeeds", "exact?", LeanAnswer((("info", "Try this: exact rfl"),), None, "LibrarySearch"), None),
     ("calc", "calc n + 0 = n := by simp\n  _ = n := rfl", CLEAN, None),
     ("uses the header axiom-free lemma", "simp [Nat.add_zero]", CLEAN, CHEAT_HEADER),
+    # Comments are whitespace to Lean, after the last tactic too (the replay backend already accepted these).
+    ("last line ends in a comment", "omega -- linear arithmetic", CLEAN, None),
+    ("last line is only a comment", "omega\n-- done", CLEAN, None),
+    ("nested block comment at the end", "simp /- a /- nested -/ note -/", CLEAN, None),
+    # `#s_1` is `#` (card notation) then `s_1`: no `#` command token begins it (lean_env.source.hash_commands).
+    (
+        "card notation on s_1",
+        "have s_1 : Finset ℕ := {n}\nhave h : #s_1 ≤ #s_1 := le_rfl\nsimp",
+        CLEAN,
+        "import Mathlib\nopen Finset\n\nnamespace Foo\n",
+    ),
+    # Term- and tactic-level notation and macros in the header cannot reach the appended command.
+    (
+        "header with term-level notation and a tactic macro",
+        "my_simp",
+        CLEAN,
+        'import Mathlib\n\nnotation "𝟘" => (0 : ℕ)\nlocal infixl:65 " +++ " => HAdd.hAdd\n'
+        'macro "my_simp" : tactic => `(tactic| simp)\n\nnamespace Foo\n',
+    ),
+    ("open in as the last tactic's prefix", "open Nat in\nsimp", CLEAN, None),
 ]
 
 

@@ -401,3 +401,57 @@ def test_a_module_section_header_is_rewritten_whole(header: str) -> None:
     line = plain.split("\n")[4]
     assert line.split() == (["noncomputable", "section"] if "noncomputable" in header else ["section"]), line
     assert len(line) == len(header) and plain.count("\n") == source.count("\n")
+
+
+@dataclass
+class ScriptedComparator:
+    """A kernel validator as `LadderVerifier` calls it: comparator's verdict on the compiled solution (it collects
+    axioms from the compiled environment, never from a printed line: github.com/leanprover/comparator README)."""
+
+    problem: str | None
+    name: str = "comparator"
+
+    def check(self, challenge: str, solution: str, names: list[str]) -> str | None:
+        return self.problem
+
+
+@pytest.mark.parametrize(("label", "forgery"), FORGERIES[:3] + FORGERIES[10:11], ids=lambda x: str(x)[:30])
+def test_strict_comparator_is_the_route_for_headers_with_command_macros(shared: Path, label: str, forgery: str) -> None:
+    from lean_env.checks.validate import LadderVerifier
+    from lean_env.checks.verify import VerifierPolicy
+
+    attack = Attack(label, header=f"{HEADER}\n{forgery}\n")
+    open_policy = VerifierPolicy(command_extensions=True)
+    # comparator finds the axiom the forged listing hid: rejected.
+    inner = ReplVerifier(env=ReleaseLean(shared, "repl", attack), policy=open_policy)  # type: ignore[arg-type]
+    caught = LadderVerifier(inner, ScriptedComparator("uses non-permitted axioms: sorryAx")).verify(
+        attack.theorem(), "simp"
+    )
+    assert isinstance(caught, Rejected) and "sorryAx" in caught.reason
+    # comparator accepts: proved, and the verdict says which tool checked it.
+    inner = ReplVerifier(env=ReleaseLean(shared, "repl", attack), policy=open_policy)  # type: ignore[arg-type]
+    passed = LadderVerifier(inner, ScriptedComparator(None)).verify(attack.theorem(), "simp")
+    assert isinstance(passed, Verified) and passed.kernel == "comparator"
+    # Without comparator the header is refused, whatever Lean answers.
+    refused = ReplVerifier(env=ReleaseLean(shared, "repl", attack)).verify(attack.theorem(), "simp")  # type: ignore[arg-type]
+    assert isinstance(refused, Rejected) and "--strict and comparator" in refused.reason
+
+
+@pytest.mark.parametrize(("tool", "extensions"), [("comparator", True), ("lean4checker", False)])
+def test_only_strict_comparator_opens_the_header(tmp_path: Path, monkeypatch: Any, tool: str, extensions: bool) -> None:
+    """`--strict` with comparator lets a header hold command macros; lean4checker does not audit axioms (it replays
+    the kernel only), so with it, as without `--strict`, such a header stays refused."""
+    from lean_env.backends.repl import ReplSettings as Settings
+    from prover.backends import make_verifier
+    from prover.config import LeanConfig
+
+    executable = tmp_path / tool
+    executable.write_text("#!/bin/sh\nexit 0\n")
+    executable.chmod(0o755)
+    monkeypatch.setenv(f"PROVER_{tool.upper()}", str(executable))
+    monkeypatch.setattr(Settings, "resolve_argv", lambda self: ["unused"])
+    verifier = make_verifier(LeanConfig(project=str(tmp_path), strict=True, validator=tool))  # type: ignore[arg-type]
+    try:
+        assert verifier.inner.policy.command_extensions is extensions  # type: ignore[attr-defined]
+    finally:
+        verifier.close()  # type: ignore[attr-defined]
