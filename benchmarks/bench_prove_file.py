@@ -8,7 +8,7 @@ candidates everywhere. Outcomes are a deterministic function of (state, tactic):
 state, or a finished proof. Each hole has an expansion budget, so both runs do the same work, and the
 script checks that they give identical results.
 
-It runs the library path of `prover prove` (`prover.prove.prove_file`: the job pool, the batched
+It runs the library path of `prover prove` (`prover.prove.prove_file`: the engine's job pool, the batched
 generator) on hole targets of a generated skeleton file.
 
     python benchmarks/bench_prove_file.py [--holes 32] [--jobs 8] [--expansions 6]
@@ -36,8 +36,8 @@ from lean_env.types import (
     TacticResult,
     Theorem,
 )
-from prover.jobs import FOUND, JobConfig, ProofTarget
-from prover.prove import Backends, FileReport, prove_file
+from prover.engine import Engine, EngineConfig, ProofTarget, SearchStrategy, Status
+from prover.prove import FileReport, prove_file
 from search import Budget, Candidate, GenRequest, SearchConfig
 
 TARGET_SPEEDUP = 5.0
@@ -127,7 +127,8 @@ def run_once(targets: list[ProofTarget], jobs: int, expansions: int, scale: floa
     config = SearchConfig(num_tactics=4, budget=Budget(time_s=None, max_expansions=expansions))
     report = FileReport(file="bench.lean", backend="simulated", generator="fixed-cost", model=None)
     start = time.perf_counter()
-    prove_file(targets, Backends(env, generator, NoVerifier()), JobConfig(config, jobs=jobs), report)
+    engine = Engine(SearchStrategy(generator, config), env, NoVerifier(), EngineConfig(jobs=jobs))
+    prove_file(targets, engine, report)
     return time.perf_counter() - start, report
 
 
@@ -148,9 +149,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(f"generator {GENERATOR_CALL_S * 1000:.0f} ms per call; {args.expansions} expansions x 4 tactics per hole")
     seq_s, seq = run_once(targets, 1, args.expansions)
-    print(f"--jobs 1: {seq_s:6.2f} s, {sum(t.status == FOUND for t in seq.theorems)} holes filled")
+    print(f"--jobs 1: {seq_s:6.2f} s, {sum(t.status is Status.FOUND for t in seq.theorems)} holes filled")
     par_s, par = run_once(targets, args.jobs, args.expansions)
-    print(f"--jobs {args.jobs}: {par_s:6.2f} s, {sum(t.status == FOUND for t in par.theorems)} holes filled")
+    print(f"--jobs {args.jobs}: {par_s:6.2f} s, {sum(t.status is Status.FOUND for t in par.theorems)} holes filled")
     same = outcome(seq) == outcome(par)
     print(f"identical results: {'yes' if same else 'NO'}")
     speedup = seq_s / par_s

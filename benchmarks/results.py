@@ -17,7 +17,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-SCHEMA_VERSION = 1
+from prover.engine.cost import Cost, RoundCost, total
+from prover.engine.status import Status
+
+# 1: statuses as the search named them (failed_exhausted, failed_start, ...), no strategy, costs or attempts.
+# 2: statuses of `prover.engine.Status`; the strategy, the cost per strategy round and each attempt's verdict.
+SCHEMA_VERSION = 2
 
 
 class AttemptRecord(BaseModel):
@@ -31,6 +36,7 @@ class AttemptRecord(BaseModel):
     category: str = "other"
     task: str = "f2f"
     mode: str = "search"
+    strategy: str = ""  # the engine's strategy (schema 1: the mode was the strategy)
     status: str
     proved: bool = False
     verdict: str | None = None  # "verified" | "rejected" | None (nothing to verify)
@@ -38,6 +44,8 @@ class AttemptRecord(BaseModel):
     verdict_reason: str | None = None
     proof: str | None = None
     stats: dict[str, Any] = Field(default_factory=dict)
+    costs: list[dict[str, Any]] = Field(default_factory=list)  # `prover.engine.RoundCost.to_dict`, per round
+    attempts: list[dict[str, Any]] = Field(default_factory=list)  # `prover.engine.Attempt.to_dict`
     error: str | None = None
     retries: int = 0
     config_hash: str = ""
@@ -54,6 +62,19 @@ class AttemptRecord(BaseModel):
     @property
     def key(self) -> tuple[str, int]:
         return (self.problem, self.attempt)
+
+    @property
+    def outcome_status(self) -> Status:
+        """The status in the one vocabulary, whichever schema wrote the line."""
+        return Status.from_legacy(self.status, proved=self.proved)
+
+    @property
+    def cost(self) -> Cost:
+        """The attempt's total cost (schema 1 lines: the search's own counters, where it recorded them)."""
+        if self.costs:
+            return total([RoundCost.from_dict(c) for c in self.costs])
+        lean_calls = self.stats.get("lean_calls", 0)
+        return Cost(tactic_calls=int(lean_calls) if isinstance(lean_calls, int | float) else 0, wall_s=self.duration_s)
 
     @property
     def duration_s(self) -> float:

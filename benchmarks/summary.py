@@ -117,7 +117,7 @@ def summarize(records: Iterable[AttemptRecord], expected: Sequence[str] | None =
                 category=recs[0].category or category_of(name),
                 attempts=len(recs),
                 proved_attempts=sum(1 for r in recs if r.proved),
-                statuses=tuple(r.status for r in recs),
+                statuses=tuple(r.outcome_status.value for r in recs),
             )
         )
     all_records = [r for recs in by_problem.values() for r in recs]
@@ -131,7 +131,7 @@ def summarize(records: Iterable[AttemptRecord], expected: Sequence[str] | None =
         proved_time_s=sorted(r.duration_s for r in all_records if r.proved),
         proved_expansions=sorted(r.expansions for r in all_records if r.proved),
         all_time_s=[r.duration_s for r in all_records],
-        statuses=dict(sorted(_count(r.status for r in all_records).items())),
+        statuses=dict(sorted(_count(r.outcome_status.value for r in all_records).items())),
         config_hashes=tuple(sorted({r.config_hash for r in all_records if r.config_hash})),
         models=tuple(sorted({r.model for r in all_records if r.model})),
     )

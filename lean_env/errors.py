@@ -33,6 +33,14 @@ class TheoremStartError(LeanEnvError):
     """A theorem could not be started (its statement does not elaborate, unknown name, ...)."""
 
 
+class RepositoryUnavailableError(TheoremStartError):
+    """The repository holding the theorem cannot be opened (LeanDojo's `LeanGitRepo`: bad URL, no network).
+
+    Every theorem of that repository fails the same way: `prover prove` (one file, one repository) stops
+    at the first one instead of reporting one failed start per theorem; a sweep records it per problem.
+    """
+
+
 class LeanCrashError(LeanEnvError):
     """The Lean process died and could not be brought back."""
 

@@ -1,4 +1,4 @@
-"""`prover prove`'s engine: fill each `sorry` of a file where it stands (or search whole proofs), verify, write.
+"""`prover prove`'s file handling: fill each `sorry` of a file where it stands (or prove whole theorems), verify, write.
 
 The file is parsed once (`lean_env.source.parse.LeanFile`); each `sorry` of a declaration's skeleton is a
 target searched from its own goal (`HoleEnv.start_hole`), a declaration whose proof is just `sorry`
@@ -17,6 +17,7 @@ import json
 import os
 import re
 import shutil
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -37,28 +38,73 @@ from lean_env.source.parse import (
     render_whole_proof,
     split_steps,
 )
-from lean_env.types import DojoSource, Env, HoleTarget, Theorem
+from lean_env.types import DojoSource, HoleTarget, Theorem
+from prover.engine import Engine, Outcome, ProofTarget, Status
 from prover.files import atomic_write, write_preserving
-from prover.jobs import FOUND, JobConfig, JobResult, ProofTarget, run_jobs
-from search import InformalContext, TacticGenerator
+from search import InformalContext
 
 
 class UnknownTheoremError(ValueError):
     pass
 
 
+@dataclass(frozen=True)
+class ProveOptions:
+    """One `prover prove` run as the command line gave it: the file, the config overrides, the outputs, the
+    strategy ("auto": the model preset's)."""
+
+    file: Path
+    theorem: str | None = None
+    config: Path | None = None
+    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    write: bool = False
+    report: Path | None = None
+    tree_dir: Path | None = None
+    informal: bool = False
+    from_statement: bool = False
+    strategy: str = "auto"
+    num_proofs: int = 8
+
+
+# 1: entries without strategy, costs and attempts, statuses as the search named them (failed_exhausted, ...);
+# 2: statuses of `prover.engine.Status`, each entry's strategy, cost per round and attempts.
+REPORT_SCHEMA_VERSION = 2
+
+
 @dataclass
 class TheoremReport:
+    """One target's entry in the `--report` JSON: its outcome, cost per strategy round and every attempt."""
+
     name: str
-    status: str  # "proved", "rejected" (search found a proof the verifier refused), or a SearchStatus value
+    status: Status
     proof: str | None = None
     checker: str | None = None
     message: str = ""
     stats: dict[str, Any] = field(default_factory=dict)
+    strategy: str = ""
+    costs: list[dict[str, Any]] = field(default_factory=list)
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.status = Status.from_legacy(str(self.status))
 
     @property
     def proved(self) -> bool:
-        return self.status == "proved"
+        return self.status is Status.PROVED
+
+    @classmethod
+    def from_outcome(cls, outcome: Outcome) -> TheoremReport:
+        return cls(
+            name=outcome.target,
+            status=outcome.status,
+            proof=outcome.proof,
+            checker=outcome.checker,
+            message=outcome.message,
+            stats=dict(outcome.stats),
+            strategy=outcome.strategy,
+            costs=outcome.cost_dicts(),
+            attempts=[a.to_dict() for a in outcome.attempts],
+        )
 
 
 @dataclass
@@ -80,6 +126,9 @@ class FileReport:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
+        data["schema_version"] = REPORT_SCHEMA_VERSION
+        for entry in data["theorems"]:
+            entry["status"] = str(entry["status"])
         data["proved"] = sum(t.proved for t in self.theorems)
         data["total"] = len(self.theorems)
         return data
@@ -164,20 +213,11 @@ def informal_context(decl: TheoremDecl) -> InformalContext | None:
 
 
 @dataclass(frozen=True)
-class Backends:
-    """What a prove run talks to: the Lean backend, the tactic generator and the independent verifier."""
-
-    env: Env
-    generator: TacticGenerator
-    verifier: ProofVerifier
-
-
-@dataclass(frozen=True)
 class Hooks:
     """Optional callbacks: a search's progress (target name, event) and each finished target's entry."""
 
     on_progress: ProgressCallback | None = None
-    on_done: Callable[[TheoremReport], None] | None = None
+    on_done: Callable[[Outcome], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -253,42 +293,31 @@ def _top_level_prefixes(skeleton: str, count: int) -> dict[int, tuple[str, ...]]
 
 def prove_file(
     targets: Sequence[ProofTarget],
-    backends: Backends,
-    config: JobConfig,
+    engine: Engine,
     report: FileReport,
     hooks: Hooks = Hooks(),
 ) -> dict[str, str]:
-    """Search (and, for theorems, verify) each target, `config.jobs` at a time.
+    """Prove (and, for theorems, verify) each target with the engine, `jobs` at a time.
 
     Returns the proofs by target name: verified theorem proofs, and hole scripts found by the search
     (status "found"; `finalize_file` re-checks them with their whole declaration). `report.theorems`
     gets one entry per target, in target order.
     """
 
-    def done(job: JobResult) -> None:
+    lock = threading.Lock()
+    before = len(report.theorems)
+
+    def done(outcome: Outcome) -> None:
+        # The entry is in the report as soon as its target finishes (a report saved now holds it).
+        with lock:
+            report.theorems.append(TheoremReport.from_outcome(outcome))
         if hooks.on_done is not None:
-            hooks.on_done(_entry(job))
+            hooks.on_done(outcome)
 
-    jobs = run_jobs(
-        targets, backends.env, backends.generator, backends.verifier, config, hooks.on_progress, on_done=done
-    )
-    proofs: dict[str, str] = {}
-    for job in jobs:
-        report.theorems.append(_entry(job))
-        if job.status in ("proved", FOUND) and job.proof is not None:
-            proofs[job.target.name] = job.proof
-    return proofs
-
-
-def _entry(job: JobResult) -> TheoremReport:
-    return TheoremReport(
-        name=job.target.name,
-        status=job.status,
-        proof=job.proof,
-        checker=job.checker,
-        message=job.message,
-        stats=dict(job.stats),
-    )
+    outcomes = engine.prove_all(targets, hooks.on_progress, on_done=done)
+    order = {t.name: i for i, t in enumerate(targets)}
+    report.theorems[before:] = sorted(report.theorems[before:], key=lambda e: order.get(e.name, len(order)))
+    return {o.target: o.proof for o in outcomes if o.status in (Status.PROVED, Status.FOUND) and o.proof is not None}
 
 
 def finalize_file(
@@ -344,11 +373,11 @@ def finalize_file(
             entries = [by_name[n] for n in plan.targets]
             if isinstance(verdict, Verified):
                 for entry in entries:
-                    entry.status, entry.checker = "proved", verdict.checker
+                    entry.status, entry.checker = Status.PROVED, verdict.checker
                 continue
             failed = True
             for entry in entries:
-                entry.status, entry.checker = "rejected", verdict.checker or entry.checker
+                entry.status, entry.checker = Status.REJECTED, verdict.checker or entry.checker
                 entry.message = f"whole-declaration check rejected the proof: {verdict.reason}"
             del changes[name]
         if not failed:

@@ -88,10 +88,11 @@ _ALT_KEYS = ("tactic", "logprob", "num_tokens", "score", "lean_time")
 class _Stop(Exception):
     """Ends the search loop with a final status (internal control flow)."""
 
-    def __init__(self, status: SearchStatus, message: str = "") -> None:
+    def __init__(self, status: SearchStatus, message: str = "", cause: BaseException | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.cause = cause
 
 
 class _Nodes:
@@ -228,7 +229,7 @@ class _Run:
             raise
         except Exception as exc:  # a theorem that fails to start is a result, never a crash
             self.lean_time += self.clock() - self.t_start
-            return self._result(SearchStatus.FAILED_START, f"theorem failed to start: {_describe(exc)}")
+            return self._result(SearchStatus.FAILED_START, f"theorem failed to start: {_describe(exc)}", exc)
         now = self.clock()
         self.lean_time += now - self.t_start
         # The time budget covers the search, not the backend's start-up (imports may be shared or cached).
@@ -244,7 +245,7 @@ class _Run:
                     self._round()
                     heap_guard.grew_to(len(self.nodes.pp))
         except _Stop as stop:
-            return self._result(stop.status, stop.message)
+            return self._result(stop.status, stop.message, stop.cause)
 
     def _round(self) -> None:
         """One expansion round: up to `expansion_batch` nodes share one generator call."""
@@ -305,7 +306,7 @@ class _Run:
         try:
             out = self.generator(requests, k)
         except Exception as exc:
-            raise _Stop(SearchStatus.FAILED_ERROR, f"tactic generator failed: {_describe(exc)}") from None
+            raise _Stop(SearchStatus.FAILED_ERROR, f"tactic generator failed: {_describe(exc)}", exc) from None
         finally:
             self.model_time += self.clock() - t0
         if not isinstance(out, list) or len(out) != len(requests):
@@ -329,7 +330,7 @@ class _Run:
         try:
             values = list(self.value_fn([nodes.pp[n] for n in batch]))
         except Exception as exc:
-            raise _Stop(SearchStatus.FAILED_ERROR, f"value function failed: {_describe(exc)}") from None
+            raise _Stop(SearchStatus.FAILED_ERROR, f"value function failed: {_describe(exc)}", exc) from None
         finally:
             self.model_time += self.clock() - t0
         if len(values) != len(batch):
@@ -383,7 +384,7 @@ class _Run:
             except Exception as exc:  # the backend could not recover (crash, protocol error)
                 self.lean_time += clock() - t0
                 raise _Stop(
-                    SearchStatus.FAILED_ERROR, f"Lean failed while running {tactic!r}: {_describe(exc)}"
+                    SearchStatus.FAILED_ERROR, f"Lean failed while running {tactic!r}: {_describe(exc)}", exc
                 ) from None
             lean_time = clock() - t0
             self.lean_time += lean_time
@@ -486,7 +487,7 @@ class _Run:
         steps.append(ProofStep(self.edges[-1][2], split_goals(nodes.pp[chain[-1]]), ()))
         return proof_script(steps), tuple(s.tactic for s in steps)
 
-    def _result(self, status: SearchStatus, message: str) -> SearchResult:
+    def _result(self, status: SearchStatus, message: str, cause: BaseException | None = None) -> SearchResult:
         total = self.clock() - self.t_start
         stats = SearchStats(
             expansions=self.expansions,
@@ -523,6 +524,7 @@ class _Run:
             stats=stats,
             message=message,
             tree_builder=records.build,
+            cause=cause,
         )
 
 

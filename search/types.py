@@ -148,6 +148,9 @@ class SearchResult:
     stats: SearchStats
     message: str = ""
     tree_builder: Callable[[], nx.DiGraph] | None = field(default=None, repr=False, compare=False)
+    # The exception that ended a failed start or a failed search (None otherwise): callers tell a backend
+    # failure from a theorem's by its type, not by the words of `message`.
+    cause: BaseException | None = field(default=None, repr=False, compare=False)
 
     @property
     def tree(self) -> nx.DiGraph | None:

@@ -500,12 +500,12 @@ def test_dojo_proofs_are_verified_in_the_traced_repository(standin: dict[str, An
 
 
 def test_a_dojo_sweep_of_benchmark_rows_counts_verified_proofs(standin: dict[str, Any], tmp_path: Path) -> None:
-    # The job a sweep's prover actor runs per problem (prover.jobs.run_proof_job), on a Benchmark 4 row,
+    # The job a sweep's prover actor runs per problem (the engine's search strategy), on a Benchmark 4 row,
     # with the backends `make_env`/`make_verifier` build for `--backend dojo`.
     from benchmarks.minif2f import load_problems
     from prover.backends import make_env, make_verifier
     from prover.config import LeanConfig
-    from prover.jobs import ProofTarget, run_proof_job
+    from prover.engine import Engine, ProofTarget, SearchStrategy
     from search.types import Budget, SearchConfig
     from tests.search_testkit import ScriptedGenerator
 
@@ -514,9 +514,8 @@ def test_a_dojo_sweep_of_benchmark_rows_counts_verified_proofs(standin: dict[str
     cfg = LeanConfig(backend="dojo", command_timeout_s=20)
     config = SearchConfig(num_tactics=1, budget=Budget(max_expansions=20))
     with make_env(cfg) as env, make_verifier(cfg) as verifier:  # type: ignore[attr-defined]
-        job, _ = run_proof_job(
-            ProofTarget(problem.name, problem.theorem), env, ScriptedGenerator(proposals), verifier, config
-        )
+        engine = Engine(SearchStrategy(ScriptedGenerator(proposals), config), env, verifier)
+        job = engine.prove(ProofTarget(problem.name, problem.theorem))
     assert job.status == "proved" and job.checker == "lean", (job.status, job.message)
 
 

@@ -180,7 +180,7 @@ def test_verifier_rejection_is_never_reported_as_proved(
     assert code == 1
     data = json.loads(report.read_text(encoding="utf-8"))
     assert data["proved"] == 0
-    assert {t["status"] for t in data["theorems"]} <= {"rejected", "failed_exhausted"}
+    assert {t["status"] for t in data["theorems"]} <= {"rejected", "exhausted"}
     assert demo.read_text(encoding="utf-8") == before
 
 

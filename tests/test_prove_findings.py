@@ -330,12 +330,12 @@ def test_a_repl_that_cannot_start_is_one_line_rc2(tmp_path: Path, monkeypatch: p
 def test_an_unavailable_dojo_repository_is_one_line_rc2(monkeypatch: pytest.MonkeyPatch) -> None:
     import prover.backends
     from lean_env.backends.replay import ReplayEnv
-    from lean_env.errors import TheoremStartError
+    from lean_env.errors import RepositoryUnavailableError
 
     class NoRepository(ReplayEnv):
-        # lean_env.backends.dojo.DojoEnv.start's own wording for a repository LeanGitRepo cannot open.
+        # lean_env.backends.dojo.DojoEnv._enter's own exception and wording for a repository LeanGitRepo cannot open.
         def start(self, theorem: object) -> object:  # type: ignore[override]
-            raise TheoremStartError(
+            raise RepositoryUnavailableError(
                 "cannot open the LeanDojo repository for x (demo.lean in /work/main@abc): "
                 "<urlopen error [Errno -2] Name or service not known>"
             )

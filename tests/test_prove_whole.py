@@ -80,8 +80,12 @@ def test_prove_mode_whole_with_a_tactic_model_still_runs_whole_and_fixed_is_refu
     demo = tmp_path / "demo.lean"
     shutil.copy(EXAMPLES / "demo.lean", demo)
     args = ["prove", str(demo), "--backend", "replay", "--cassette", str(CASSETTE), "--generator", "fixed"]
-    result = CliRunner().invoke(app, [*args, "--mode", "whole"])
+    result = CliRunner().invoke(app, [*args, "--strategy", "whole"])
     assert result.exit_code == 2
-    assert "--mode whole needs a model" in result.output
-    result = CliRunner().invoke(app, [*args, "--mode", "sideways"])
-    assert result.exit_code == 2 and "--mode must be auto, search or whole" in result.output
+    assert "--strategy whole needs a model" in result.output
+    result = CliRunner().invoke(app, [*args, "--strategy", "sideways"])
+    assert result.exit_code == 2 and "--strategy must be auto, search, whole" in result.output
+    # --mode stays an alias for one release, with a one-line note.
+    result = CliRunner().invoke(app, [*args, "--mode", "whole"])
+    assert result.exit_code == 2 and "--strategy whole needs a model" in result.output
+    assert "note: --mode is deprecated; use --strategy" in result.output

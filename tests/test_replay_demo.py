@@ -50,7 +50,7 @@ def test_skeleton_demo_is_rebuilt_by_its_documented_command(repo_root: Path, sha
 def test_skeleton_demo_holes_fill_from_their_recorded_goals(repo_root: Path) -> None:
     from lean_env.backends.replay import ReplayEnv
     from prover.config import load_config
-    from prover.jobs import run_proof_job
+    from prover.engine import Engine, SearchStrategy
     from prover.prove import plan_targets
 
     lean_file = parse_lean_file(repo_root / "examples" / "skeleton.lean")
@@ -60,8 +60,9 @@ def test_skeleton_demo_holes_fill_from_their_recorded_goals(repo_root: Path) -> 
     env, verifier = ReplayEnv(cassette), ReplayVerifier(cassette)
     generator = FixedTacticGenerator(cfg.generator.fixed_tactics)
     scripts = {}
+    engine = Engine(SearchStrategy(generator, cfg.search.to_search_config()), env, verifier)
     for target in targets:
-        job, _ = run_proof_job(target, env, generator, verifier, cfg.search.to_search_config())
+        job = engine.prove(target)
         assert job.status == "found" and job.proof is not None
         assert target.hole is not None
         scripts[target.hole.index] = job.proof

@@ -119,7 +119,7 @@ def test_pass_rate_counts_every_problem_and_records_provenance(
         assert rows[name]["proof"].strip() == tactic
         assert rows[name]["verdict"] == "verified" and rows[name]["checker"] == "replay"
     assert rows[NOT_IN_CASSETTE]["status"] == "failed_start"
-    assert all(rows[n]["status"] == "failed_exhausted" for n in UNPROVABLE)
+    assert all(rows[n]["status"] == "exhausted" for n in UNPROVABLE)
     row = rows["mathd_algebra_182"]
     assert row["config_hash"] == cfg.config_hash() and row["model"] == "fixed"
     assert row["statement_commit"] == "5746b7d6c47855ce1294bed87329618ff7f1bc31"
@@ -300,7 +300,7 @@ def test_i2f_search_prompts_contain_the_informal_proof(
         job = AttemptJob(problem, 0, "f2f", "search")
         env, gen = ReplayEnv(cassette_path), InformalOnlyGenerator(proofs)
         outcome = run_search_attempt(job, env, gen, ReplayVerifier(cassette_path), cfg.search.to_search_config())
-        assert outcome.status == "failed_exhausted" and not outcome.proved
+        assert outcome.status == "exhausted" and not outcome.proved
 
 
 def test_whole_proof_prompt_has_informal_proof_and_never_its_own_solution(shared: Path, minif2f: Path) -> None:

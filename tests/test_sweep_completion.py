@@ -59,8 +59,8 @@ def test_hf_completer_samples_one_completion_per_prompt(tiny_model_dir: Path, sh
     problem = load_problems(shared / "data" / "minif2f" / "minif2f.jsonl", names=["mathd_algebra_10"])[0]
     verifier = Recorder()
     outcome = run_whole_attempt(AttemptJob(problem, 0, "i2f", "whole", "theorem x : True := by\n"), completer, verifier)
-    assert outcome.status in {"rejected", "no_proof"} and not outcome.proved
-    assert verifier.proofs == ([] if outcome.status == "no_proof" else [outcome.proof])
+    assert outcome.status in {"rejected", "exhausted"} and not outcome.proved
+    assert verifier.proofs == ([] if outcome.status == "exhausted" else [outcome.proof])
 
 
 def test_extract_whole_proof_cuts_at_the_fence() -> None:

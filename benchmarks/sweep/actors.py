@@ -25,7 +25,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from benchmarks.sweep.attempt import (
-    BACKEND_UNAVAILABLE,
     AttemptJob,
     AttemptOutcome,
     ProofCompleter,
@@ -36,6 +35,7 @@ from lean_env.checks.verdict import ProofVerifier
 from lean_env.errors import BackendUnavailableError
 from lean_env.types import Env
 from prover.config import GeneratorConfig, LeanConfig
+from prover.engine import Status
 from search.types import Candidate, GenRequest, SearchConfig, TacticGenerator
 
 TACTICS = "tactics"
@@ -243,6 +243,7 @@ class _ActorClient:
 
     def __init__(self, actor: Any) -> None:
         self._actor = actor
+        self.generates_tokens = True
 
     @property
     def handle(self) -> Any:
@@ -285,11 +286,15 @@ class ProverWorker:
         search_config: SearchConfig,
         env_factory: Callable[[], Env],
         verifier_factory: Callable[[], ProofVerifier],
+        generates_tokens: bool = True,
     ) -> None:
         self.search_config = search_config
         self.env_factory = env_factory
         self.verifier_factory = verifier_factory
         self.generator = ActorTacticGenerator(generator)
+        # The model runs in the generator actor: whether its candidates are generated tokens (a fixed tactic
+        # list's are not) is the configuration's to say (prover.engine.cost).
+        self.generator.generates_tokens = generates_tokens
         self.completer = ActorCompleter(generator)
         self._env: Env | None = None
         self._verifier: ProofVerifier | None = None
@@ -318,11 +323,11 @@ class ProverWorker:
                 )
         except BackendUnavailableError as exc:  # the backend itself (e.g. lean_dojo): the driver stops the sweep
             self._reset()
-            return AttemptOutcome(status=BACKEND_UNAVAILABLE, error=str(exc), worker=self.name)
+            return AttemptOutcome(status=Status.BACKEND_UNAVAILABLE, error=str(exc), worker=self.name)
         except Exception as exc:  # building the backend failed, or something unforeseen: only this attempt fails
             self._reset()
             return AttemptOutcome(
-                status="failed_error", error=f"{type(exc).__name__}: {exc}", retriable=True, worker=self.name
+                status=Status.CRASHED, error=f"{type(exc).__name__}: {exc}", retriable=True, worker=self.name
             )
         if outcome.retriable:
             self._reset()  # a crashed Lean process is replaced before the next attempt

@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from benchmarks.minif2f import NamedFewShot, Problem, few_shot_for
-from lean_env.checks.verdict import ProofVerifier, Verdict, Verified
-from lean_env.types import Env
+from lean_env.checks.verdict import ProofVerifier
+from lean_env.types import ClosingContext, Env, ProofState, TacticResult, Theorem
+from prover.engine import Engine, Outcome, ProofTarget, SearchStrategy, Status, WholeStrategy
+from prover.engine.strategies import Sample
 from prover.generators.sanitize import drop_reasoning
 from prover.templates import WHOLE_PROOF_STOP
-from search.types import InformalContext, SearchConfig, SearchStatus, TacticGenerator
+from search.types import InformalContext, SearchConfig, TacticGenerator
 
 
 @runtime_checkable
@@ -25,6 +27,19 @@ class ProofCompleter(Protocol):
     """Whole-proof generation: one sampled completion per prompt (call again for more samples)."""
 
     def __call__(self, prompts: Sequence[str]) -> list[str]: ...
+
+
+class NoEnv(ClosingContext):
+    """The Lean backend of a whole-proof attempt, which only the verifier compiles: never asked for a state."""
+
+    def start(self, theorem: Theorem) -> ProofState:
+        raise RuntimeError("a whole-proof attempt runs no tactic")
+
+    def run_tactic(self, state: ProofState, tactic: str, timeout: float | None = None) -> TacticResult:
+        raise RuntimeError("a whole-proof attempt runs no tactic")
+
+    def close(self) -> None:
+        pass
 
 
 @dataclass(frozen=True)
@@ -36,16 +51,13 @@ class AttemptJob:
     prompt: str | None = None  # whole-proof prompt, built by the driver
 
 
-# An attempt's status when the backend cannot work at all (`lean_env.errors.BackendUnavailableError`): not a
-# result of the problem. The driver stops the sweep with the cause and records nothing for it.
-BACKEND_UNAVAILABLE = "backend_unavailable"
-
-
 @dataclass(frozen=True)
 class AttemptOutcome:
-    """What an attempt found. `retriable` marks a failure of the machinery (crashed Lean, dead generator)."""
+    """What an attempt found, as a sweep's results line carries it (from the engine's `Outcome`).
 
-    status: str
+    `retriable` marks a failure of the machinery (crashed Lean, dead generator)."""
+
+    status: Status
     proved: bool = False
     verdict: str | None = None
     checker: str | None = None
@@ -57,6 +69,31 @@ class AttemptOutcome:
     started_at: float = 0.0
     finished_at: float = 0.0
     worker: str = ""
+    strategy: str = ""
+    costs: list[dict[str, Any]] = field(default_factory=list)
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def from_outcome(cls, outcome: Outcome, started_at: float) -> AttemptOutcome:
+        judged = outcome.proof is not None and outcome.status in (Status.PROVED, Status.REJECTED)
+        verdict = None if outcome.verifier_failed or not judged else "verified" if outcome.proved else "rejected"
+        failed = outcome.verifier_failed or not (judged or outcome.proved)
+        return cls(
+            status=outcome.status,
+            proved=outcome.proved,
+            verdict=verdict,
+            checker=outcome.checker if verdict is not None else None,
+            verdict_reason=outcome.reason,
+            proof=outcome.proof,
+            stats=dict(outcome.stats),
+            error=(outcome.message or None) if failed else None,
+            retriable=outcome.retriable,
+            started_at=started_at,
+            finished_at=time.time(),
+            strategy=outcome.strategy,
+            costs=outcome.cost_dicts(),
+            attempts=[a.to_dict() for a in outcome.attempts],
+        )
 
 
 def informal_context(job: AttemptJob) -> InformalContext | None:
@@ -67,63 +104,18 @@ def informal_context(job: AttemptJob) -> InformalContext | None:
     return InformalContext(statement=thm.informal_statement, proof=thm.informal_proof)
 
 
-def _verdict_fields(verdict: Verdict) -> dict[str, Any]:
-    if isinstance(verdict, Verified):
-        return {"proved": True, "verdict": "verified", "checker": verdict.checker, "verdict_reason": None}
-    return {
-        "proved": False,
-        "verdict": "rejected",
-        "checker": verdict.checker or None,
-        "verdict_reason": verdict.reason,
-    }
-
-
-def _verify(verifier: ProofVerifier, job: AttemptJob, proof: str) -> tuple[dict[str, Any], str | None]:
-    """Verdict fields, or (rejected fields, error) when the verifier itself failed."""
-    try:
-        verdict = verifier.verify(job.problem.theorem, proof)
-    except Exception as exc:  # a verifier crash is never a proof
-        reason = f"verifier failed: {type(exc).__name__}: {exc}"
-        return {"proved": False, "verdict": None, "checker": None, "verdict_reason": reason}, reason
-    return _verdict_fields(verdict), None
+def _target(job: AttemptJob) -> ProofTarget:
+    return ProofTarget(job.problem.name, job.problem.theorem, context=informal_context(job), prompt=job.prompt)
 
 
 def run_search_attempt(
     job: AttemptJob, env: Env, generator: TacticGenerator, verifier: ProofVerifier, config: SearchConfig
 ) -> AttemptOutcome:
-    """Best-first search from the formal statement (guided by the informal proof in i2f), then verify.
-
-    The search and the verdict are `prover.jobs.run_proof_job`, the job `prover prove` runs too.
-    """
-    from prover.jobs import ProofTarget, run_proof_job
-
+    """Best-first search from the formal statement (guided by the informal proof in i2f), then verify: the
+    engine's `search` strategy, as `prover prove` runs it."""
     started = time.time()
-    target = ProofTarget(job.problem.name, job.problem.theorem, context=informal_context(job))
-    done, result = run_proof_job(target, env, generator, verifier, config)
-    if done.proof is not None and done.status in ("proved", "rejected"):
-        fields: dict[str, Any] = {
-            "proved": done.status == "proved",
-            "verdict": None if done.verifier_failed else ("verified" if done.status == "proved" else "rejected"),
-            "checker": None if done.verifier_failed else (done.checker or None),
-            "verdict_reason": done.reason,
-        }
-        return AttemptOutcome(
-            status=done.status,
-            proof=done.proof,
-            stats=done.stats,
-            error=done.reason if done.verifier_failed else None,
-            started_at=started,
-            finished_at=time.time(),
-            **fields,
-        )
-    return AttemptOutcome(
-        status=done.status,
-        stats=done.stats,
-        error=done.message or None,
-        retriable=result.status is SearchStatus.FAILED_ERROR or done.retriable_start,
-        started_at=started,
-        finished_at=time.time(),
-    )
+    outcome = Engine(SearchStrategy(generator, config), env, verifier).prove(_target(job))
+    return AttemptOutcome.from_outcome(outcome, started)
 
 
 def whole_proof_request(
@@ -159,32 +151,27 @@ def extract_whole_proof(completion: str, theorem_name: str | None = None) -> str
     return text.rstrip()
 
 
+@dataclass(frozen=True)
+class CompleterSampler:
+    """The engine's whole-proof sampler over a sweep's `ProofCompleter` (the generator actor): the driver's
+    prompt, one completion per call."""
+
+    completer: ProofCompleter
+
+    def __call__(self, target: ProofTarget, n: int) -> list[Sample]:
+        if target.prompt is None:
+            raise ValueError("a whole-proof attempt needs its prompt")
+        return [Sample(text) for text in self.completer([target.prompt] * n)]
+
+
+def _extract(completion: str, theorem_name: str) -> str | None:
+    return extract_whole_proof(completion, theorem_name) or None
+
+
 def run_whole_attempt(job: AttemptJob, completer: ProofCompleter, verifier: ProofVerifier) -> AttemptOutcome:
-    """One sampled whole proof, checked by the verifier (pass@N is N of these)."""
+    """One sampled whole proof, checked by the verifier (pass@N is N of these): the engine's `whole` strategy."""
     if job.prompt is None:
         raise ValueError("a whole-proof attempt needs its prompt")
     started = time.time()
-    t0 = time.perf_counter()
-    try:
-        completion = completer([job.prompt])[0]
-    except Exception as exc:
-        return AttemptOutcome(
-            status="failed_error",
-            error=f"proof generator failed: {type(exc).__name__}: {exc}",
-            retriable=True,
-            started_at=started,
-            finished_at=time.time(),
-        )
-    model_time = time.perf_counter() - t0
-    proof = extract_whole_proof(completion, job.problem.theorem.name)
-    stats: dict[str, Any] = {"model_time_s": model_time, "completion_chars": len(completion)}
-    if not proof.strip():
-        return AttemptOutcome(
-            status="no_proof", stats=stats, error="empty completion", started_at=started, finished_at=time.time()
-        )
-    fields, error = _verify(verifier, job, proof)
-    stats["total_time_s"] = time.perf_counter() - t0
-    status = "proved" if fields["proved"] else "rejected"
-    return AttemptOutcome(
-        status=status, proof=proof, stats=stats, error=error, started_at=started, finished_at=time.time(), **fields
-    )
+    strategy = WholeStrategy(CompleterSampler(completer), 1, _extract)
+    return AttemptOutcome.from_outcome(Engine(strategy, NoEnv(), verifier).prove(_target(job)), started)

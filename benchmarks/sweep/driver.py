@@ -37,7 +37,6 @@ from benchmarks.sweep.actors import (
     ProverWorker,
 )
 from benchmarks.sweep.attempt import (
-    BACKEND_UNAVAILABLE,
     AttemptJob,
     AttemptOutcome,
     ProofCompleter,
@@ -49,6 +48,7 @@ from benchmarks.sweep.plan import write_generator_calls
 from lean_env.checks.verdict import ProofVerifier
 from lean_env.types import Env
 from prover.config import ConfigError
+from prover.engine import Status
 from prover.paths import REPO_ROOT
 from search.types import TacticGenerator
 
@@ -113,13 +113,16 @@ def make_record(
         category=p.category,
         task=job.task,
         mode=job.mode,
-        status=outcome.status,
+        strategy=outcome.strategy or job.mode,
+        status=outcome.status.value,
         proved=outcome.proved and outcome.verdict == "verified",
         verdict=outcome.verdict,
         checker=outcome.checker,
         verdict_reason=outcome.verdict_reason,
         proof=outcome.proof,
         stats=outcome.stats,
+        costs=outcome.costs,
+        attempts=outcome.attempts,
         error=outcome.error,
         retries=retries,
         config_hash=config_hash,
@@ -356,11 +359,14 @@ def _run_jobs(
         # calls queue until it is up (a restarting actor would refuse them instead).
         worker_cls = ray.remote(ProverWorker)
         search_config = cfg.search.to_search_config()
+        generates_tokens = cfg.generator.kind != "fixed"
         reservation = [cpus]  # Ray CPUs of the next actor spawned (auto sizing changes it)
 
         def spawn(slot: int) -> Any:
             options = worker_cls.options(num_cpus=reservation[0], max_restarts=0, max_task_retries=0)
-            worker = options.remote(gen_names[slot % len(gen_names)], search_config, env_factory, verifier_factory)
+            worker = options.remote(
+                gen_names[slot % len(gen_names)], search_config, env_factory, verifier_factory, generates_tokens
+            )
             workers.append(worker)
             return worker
 
@@ -480,10 +486,10 @@ def _schedule(
             ready, _ = ray.wait(list(in_flight), num_returns=1, timeout=wait_s)
             for ref in ready:
                 flight = in_flight.pop(ref)
-                outcome = _collect(ray, ref, flight, timeout_s, actor_error, ray_error)
-                if outcome.status == BACKEND_UNAVAILABLE:  # no problem's result: stop, nothing recorded for it
+                outcome, actor_died = _collect(ray, ref, flight, timeout_s, actor_error, ray_error)
+                if outcome.status is Status.BACKEND_UNAVAILABLE:  # no problem's result: stop, nothing recorded
                     raise SweepError(f"the {cfg.lean.backend} backend is unusable: {outcome.error}")
-                if outcome.status == "crashed":
+                if actor_died:
                     _kill(ray, flight.worker)
                     if flight.slot < target:
                         idle.append((flight.slot, spawn(flight.slot)))
@@ -517,26 +523,29 @@ def _schedule(
 
 def _collect(
     ray: Any, ref: Any, flight: _InFlight, timeout_s: float, actor_error: type[Exception], ray_error: type[Exception]
-) -> AttemptOutcome:
+) -> tuple[AttemptOutcome, bool]:
+    """The attempt's outcome, and whether its prover actor died (it is then replaced)."""
     try:
         outcome: AttemptOutcome = ray.get(ref)
-        return outcome
+        return outcome, False
     except actor_error as exc:
         if flight.timed_out:
             reason = f"attempt ran past {timeout_s:g}s; its prover actor was killed"
         else:
             reason = f"prover actor crashed: {_first_line(exc)}"
-        return AttemptOutcome(
-            status="crashed", error=reason, retriable=True, started_at=flight.submitted_at, finished_at=time.time()
+        died = AttemptOutcome(
+            status=Status.CRASHED, error=reason, retriable=True, started_at=flight.submitted_at, finished_at=time.time()
         )
+        return died, True
     except ray_error as exc:
-        return AttemptOutcome(
-            status="failed_error",
+        failed = AttemptOutcome(
+            status=Status.CRASHED,
             error=_first_line(exc),
             retriable=True,
             started_at=flight.submitted_at,
             finished_at=time.time(),
         )
+        return failed, False
 
 
 __all__ = [

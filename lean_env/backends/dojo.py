@@ -39,7 +39,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from lean_env.errors import BackendUnavailableError, LeanCrashError, TheoremStartError
+from lean_env.errors import BackendUnavailableError, LeanCrashError, RepositoryUnavailableError, TheoremStartError
 from lean_env.types import (
     ClosingContext,
     DojoSource,
@@ -366,7 +366,7 @@ class DojoEnv(ClosingContext):
         except BackendUnavailableError:
             raise
         except Exception as exc:  # LeanGitRepo validates the repo eagerly: bad URL, no network, not git
-            raise TheoremStartError(
+            raise RepositoryUnavailableError(
                 f"cannot open the LeanDojo repository for {where}: {_one_line(exc)}{_offline_hint(exc)}"
             ) from None
         try:

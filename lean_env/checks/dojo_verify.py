@@ -68,7 +68,9 @@ def messages_from_lean_output(text: str, print_line: int) -> list[dict[str, Any]
     for line in text.splitlines():
         m = _POSITIONED.match(line)
         if m is not None:
-            current = {"severity": m["sev"], "pos": {"line": int(m["line"])}, "data": line[m.end() :]}
+            # `lean FILE` prints `file:line:col:` with Lean's 0-based column and no end position (`endPos` null).
+            pos = {"line": int(m["line"]), "column": int(m["col"])}
+            current = {"severity": m["sev"], "pos": pos, "endPos": None, "data": line[m.end() :]}
             messages.append(current)
         elif _AXIOMS_START.match(line):
             current = {"severity": "info", "pos": {"line": print_line}, "data": line}

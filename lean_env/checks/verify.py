@@ -25,6 +25,7 @@ The interpretation of compile output is pure functions over REPL JSON (`judge_co
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -35,6 +36,7 @@ from typing import Any
 from lean_env.backends.repl import ReplEnv, ReplSettings
 from lean_env.checks.verdict import Rejected, Verdict, Verified
 from lean_env.errors import LeanCrashError, LeanEnvError, LeanParseError, LeanTimeoutError, ProtocolError
+from lean_env.messages import LeanMessage
 from lean_env.source.lexer import (
     COMMAND_KEYWORDS,
     LexError,
@@ -324,8 +326,47 @@ def judge_compile(
     (an unfinished proof makes Lean's parser run on into the next command and fail at its first token, as
     recorded in repl/line_breaks: "unexpected token …" at the token's position), never ignored. `name` is the
     judged constant's full name (a string is read as a public name): the listing must be for exactly it.
+    A rejection carries the compile's messages (`Rejected.messages`); they never change the verdict.
     """
-    judged = name if isinstance(name, JudgedName) else JudgedName.parse(name)
+    verdict = _judge(
+        response,
+        name=name if isinstance(name, JudgedName) else JudgedName.parse(name),
+        span=span,
+        print_line=print_line,
+        allow_native_decide=allow_native_decide,
+        errors_anywhere=errors_anywhere,
+        outside_ok=outside_ok,
+        next_start=next_start,
+    )
+    if isinstance(verdict, Rejected) and not verdict.messages:
+        return dataclasses.replace(verdict, messages=compile_messages(response))
+    return verdict
+
+
+def compile_messages(response: Mapping[str, Any]) -> tuple[LeanMessage, ...]:
+    """The messages of a compile's answer as `LeanMessage`s (a shape the REPL never prints is skipped: the
+    answer was judged already, and a message is information, never a verdict)."""
+    out: list[LeanMessage] = []
+    for raw in _messages(response):
+        try:
+            out.append(LeanMessage.from_json(raw))
+        except ProtocolError:
+            continue
+    return tuple(out)
+
+
+def _judge(
+    response: Mapping[str, Any],
+    *,
+    name: JudgedName,
+    span: tuple[int, int],
+    print_line: int,
+    allow_native_decide: bool,
+    errors_anywhere: bool,
+    outside_ok: Sequence[tuple[int, int]],
+    next_start: tuple[int, int] | None,
+) -> Verdict:
+    judged = name
     if "message" in response and "env" not in response:
         return Rejected(f"the REPL refused the source: {response['message']}", CHECKER)
     messages = _messages(response)

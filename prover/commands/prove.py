@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -51,12 +52,15 @@ def prove(
         "--from-statement",
         help="Search each theorem from its statement and replace its whole proof, instead of filling its `sorry`s.",
     ),
-    mode: str = typer.Option(
-        "auto",
-        "--mode",
-        help="search (tactic search), whole (N whole proofs per theorem, each verified) or auto (the model preset's).",
+    strategy: str | None = typer.Option(
+        None,
+        "--strategy",
+        help="search (tactic search), whole (N whole proofs per theorem, each verified); default: the model preset's.",
     ),
-    num_proofs: int = typer.Option(8, "--num-proofs", min=1, help="Whole proofs sampled per theorem (--mode whole)."),
+    mode: str | None = typer.Option(None, "--mode", help="Deprecated alias of --strategy."),
+    num_proofs: int = typer.Option(
+        8, "--num-proofs", min=1, help="Whole proofs sampled per theorem (--strategy whole)."
+    ),
     strict: bool = typer.Option(
         False,
         "--strict",
@@ -67,99 +71,158 @@ def prove(
         "--jobs",
         "-j",
         min=1,
-        help=r"Targets searched at once; sets \[lean] pool_size (default: cores, capped by memory per Lean process; the dojo backend runs one at a time).",
+        help=r"Targets proved at once; sets \[lean] pool_size (default: cores, capped by memory per Lean process; the dojo backend runs one at a time).",
     ),
 ) -> None:
-    """Fill every `sorry` in FILE where it stands (or search whole proofs), verify, show a diff or write."""
-    from lean_env.errors import LeanEnvError, LeanNotFoundError, LeanParseError
-    from lean_env.source.parse import parse_lean_source
-    from prover.backends import make_env, make_verifier
-    from prover.config import ConfigError, load_config
-    from prover.jobs import JobConfig, default_pool_size
-    from prover.prove import (
-        Backends,
-        FileChangedError,
-        FileReport,
-        Hooks,
-        TheoremReport,
-        UnknownTheoremError,
-        dojo_source_for,
-        finalize_file,
-        plan_targets,
-        prove_file,
-        select_targets,
-    )
+    """Fill every `sorry` in FILE where it stands (or write whole proofs), verify, show a diff or write."""
+    from prover.prove import ProveOptions
 
-    overrides: dict[str, dict[str, Any]] = {
-        "lean": {**lean_overrides(backend, cassette, lean_project), "pool_size": jobs, "strict": strict or None},
-        "generator": generator_overrides(generator, model, template),
-        "search": {"num_tactics": num_tactics, "time_s": time_limit, "max_expansions": max_expansions},
-    }
+    options = ProveOptions(
+        file=file,
+        theorem=theorem,
+        config=config,
+        overrides={
+            "lean": {**lean_overrides(backend, cassette, lean_project), "pool_size": jobs, "strict": strict or None},
+            "generator": generator_overrides(generator, model, template),
+            "search": {"num_tactics": num_tactics, "time_s": time_limit, "max_expansions": max_expansions},
+        },
+        write=write,
+        report=report,
+        tree_dir=tree_dir,
+        informal=informal,
+        from_statement=from_statement,
+        strategy=strategy_option(strategy, mode) or "auto",
+        num_proofs=num_proofs,
+    )
+    raise typer.Exit(run_prove(options))
+
+
+def strategy_option(strategy: str | None, mode: str | None) -> str | None:
+    """`--strategy`, or the deprecated `--mode` (one release) with a one-line note; None when neither."""
+    if mode is not None:
+        err_console.print("note: --mode is deprecated; use --strategy", highlight=False)
+        if strategy is not None and strategy != mode:
+            fail(f"--mode {mode} and --strategy {strategy} disagree; give only --strategy")
+    return strategy or mode
+
+
+@dataclass
+class _Run:
+    """One prove run's state, built step by step by `run_prove`."""
+
+    options: Any
+    cfg: Any = None
+    strategy: str = "search"
+    lean_file: Any = None
+    targets: list[Any] = field(default_factory=list)
+    env: Any = None
+    verifier: Any = None
+    make_theorem: Any = None
+
+
+def run_prove(options: Any) -> int:
+    """The prove command after option parsing: load, parse, start the backend, prove, verify, write; exit code."""
+    run = _Run(options)
+    _load_settings(run)
+    _check_paths(options)
+    _parse_file(run, _read_source(options.file))
+    left_alone = _note_untargeted(run)
+    if not run.targets:
+        return _nothing_to_prove(options.file, left_alone)
+    _start_backends(run)
+    engine_strategy = _build_strategy(run)
+    return _prove_and_finish(run, engine_strategy)
+
+
+def _load_settings(run: _Run) -> None:
+    from prover.config import ConfigError, load_config
+
     try:
-        cfg = load_config(config, overrides)
-        if "template" in cfg.generator.model_fields_set:  # refused whatever the generator (fixed ignores it)
+        run.cfg = load_config(run.options.config, run.options.overrides)
+        if "template" in run.cfg.generator.model_fields_set:  # refused whatever the generator (fixed ignores it)
             from prover.generators.presets import template_mode
 
-            template_mode(cfg.generator.template)
-        whole = _whole_mode(mode, cfg.generator)
+            template_mode(run.cfg.generator.template)
+        run.strategy = resolve_strategy(run.options.strategy, run.cfg.generator)
     except (ConfigError, ValueError) as exc:
         fail(str(exc))
-    from_statement = from_statement or whole  # a whole-proof model replaces each theorem's whole proof
+
+
+def _check_paths(options: Any) -> None:
+    file = options.file
     if file.is_dir():
         fail(f"{file} is a directory, not a .lean file")
     if not file.is_file():
         fail(f"no such file: {file}")
-    problem = output_paths_problem(file, report, tree_dir)
-    if problem is not None:  # before any search: a refused path costs nothing, a clobbered one costs user bytes
-        fail(problem)
-    # ... and one that could never be written costs the search's results (minutes to hours).
-    problem = output_problem(report, tree_dir)
-    if problem is not None:
-        fail(problem)
+    # Before any search: a refused path costs nothing, a clobbered one costs user bytes, and one that could
+    # never be written costs the search's results (minutes to hours).
+    for problem in (
+        output_paths_problem(file, options.report, options.tree_dir),
+        output_problem(options.report, options.tree_dir),
+    ):
+        if problem is not None:
+            fail(problem)
+
+
+def _read_source(file: Path) -> str:
     try:
         # Bytes decoded as they are: a BOM and CRLF line endings stay in the text the edits apply to.
-        original = file.read_bytes().decode("utf-8")
+        return file.read_bytes().decode("utf-8")
     except UnicodeDecodeError:
         fail(f"{file}: not a UTF-8 text file")
+
+
+def _parse_file(run: _Run, original: str) -> None:
+    from lean_env.errors import LeanParseError
+    from lean_env.source.parse import parse_lean_source
+    from prover.prove import UnknownTheoremError, select_targets
+
     try:
-        lean_file = parse_lean_source(original, str(file))
-        targets = select_targets(lean_file, theorem)
-    except LeanParseError as exc:
+        run.lean_file = parse_lean_source(original, str(run.options.file))
+        run.targets = select_targets(run.lean_file, run.options.theorem)
+    except (LeanParseError, UnknownTheoremError) as exc:
         fail(str(exc))
-    except UnknownTheoremError as exc:
-        fail(str(exc))
-    duplicate = duplicate_declaration(lean_file)
+    duplicate = duplicate_declaration(run.lean_file)
     if duplicate is not None:
         fail(duplicate)
-    left_alone = untargeted_sorries(lean_file) if theorem is None else []
+
+
+def _nothing_to_prove(file: Path, left_alone: bool) -> int:
     if left_alone:
-        # README: exit 0 means every targeted theorem is proved; these sorries stay, and the user is told.
+        console.print(f"{file}: no theorem, lemma or example contains `sorry`; the sorries above stay.")
+        return EXIT_NOT_PROVED
+    console.print(f"{file}: no theorem contains `sorry`; nothing to prove.")
+    return EXIT_OK
+
+
+def _note_untargeted(run: _Run) -> bool:
+    """Name the sorries in declarations prove does not search (README: exit 0 means every targeted theorem is
+    proved; these stay, and the user is told). Whether there were any."""
+    left_alone = untargeted_sorries(run.lean_file) if run.options.theorem is None else []
+    if left_alone:
         err_console.print(
             f"note: {len(left_alone)} `sorry` in declarations prove does not search: {', '.join(left_alone)}",
             markup=False,
             highlight=False,
             soft_wrap=True,
         )
-    if not targets:
-        if left_alone:
-            console.print(f"{file}: no theorem, lemma or example contains `sorry`; the sorries above stay.")
-            raise typer.Exit(EXIT_NOT_PROVED)
-        console.print(f"{file}: no theorem contains `sorry`; nothing to prove.")
-        raise typer.Exit(EXIT_OK)
+    return bool(left_alone)
 
-    # Cheap prerequisites first (Lean project, REPL binary, cassette, git for LeanDojo): a missing one
-    # fails in a second, not after minutes of loading a model.
+
+def _start_backends(run: _Run) -> None:
+    """Cheap prerequisites first (Lean project, REPL binary, cassette, git for LeanDojo, the model's files): a
+    missing one fails in a second, not after minutes of loading a model."""
+    from lean_env.errors import LeanEnvError, LeanNotFoundError
+    from prover.backends import make_env, make_verifier
+    from prover.jobs import default_pool_size
+    from prover.prove import dojo_source_for
+
+    cfg = run.cfg
     if "pool_size" not in cfg.lean.model_fields_set:  # neither --jobs nor the config file set it
         cfg.lean.pool_size = default_pool_size(cfg.lean.memory_limit_mb) if cfg.lean.backend == "repl" else 1
-    make_theorem = None
-    if cfg.lean.backend == "dojo":
-        try:
-            make_theorem = dojo_source_for(file)
-        except ValueError as exc:
-            fail(str(exc))
     try:
-        env = make_env(cfg.lean)
-        verifier = make_verifier(cfg.lean)
+        run.make_theorem = dojo_source_for(run.options.file) if cfg.lean.backend == "dojo" else None
+        run.env, run.verifier = make_env(cfg.lean), make_verifier(cfg.lean)
     except LeanNotFoundError as exc:
         fail(str(exc))
     except (LeanEnvError, ValueError) as exc:
@@ -167,93 +230,124 @@ def prove(
     problem = model_unreachable(cfg.generator.kind, cfg.generator.model)
     if problem is not None:
         fail(problem)
-    gen: Any = None
-    whole_setup: Any = None
+
+
+def _build_strategy(run: _Run) -> Any:
+    from prover.engine.build import StrategyConfig, build_strategy
+
     try:
-        if whole:  # issue 13: whole-proof presets (DeepSeek-Prover, Goedel-Prover-V2, Kimina-Prover)
-            from prover.generators.whole_proof import load_whole_proof_model
-
-            whole_setup = load_whole_proof_model(cfg.generator)
-        else:
-            from prover.generators import make_generator
-
-            gen = make_generator(cfg.generator)
+        return build_strategy(StrategyConfig(run.strategy, run.cfg.generator, run.cfg.search, run.options.num_proofs))
     except (ValueError, RuntimeError, OSError, ImportError) as exc:
-        fail(f"cannot build the {cfg.generator.kind} generator: {exc}")
+        fail(f"cannot build the {run.cfg.generator.kind} generator: {exc}")
+
+
+def _prove_and_finish(run: _Run, strategy: Any) -> int:
+    from lean_env.errors import LeanEnvError
+    from prover.engine import Engine, EngineConfig
+    from prover.prove import FileReport, plan_targets
+
+    cfg, options = run.cfg, run.options
     # LeanDojo runs one theorem per process: its backend is not shared between threads.
     parallel = 1 if cfg.lean.backend == "dojo" else cfg.lean.pool_size
-
-    file_report = FileReport(
-        file=str(file),
-        backend=cfg.lean.backend,
-        generator=cfg.generator.kind,
-        model=cfg.generator.model if cfg.generator.kind != "fixed" else None,
-    )
-
-    def save_report() -> None:
-        if report is not None:
-            file_report.save(report)
-
+    model = cfg.generator.model if cfg.generator.kind != "fixed" else None
+    file_report = FileReport(str(options.file), cfg.lean.backend, cfg.generator.kind, model)
+    from_statement = options.from_statement or run.strategy == "whole"  # whole proofs replace each proof
     plans, proof_targets = plan_targets(
-        lean_file, targets, from_statement=from_statement, make_theorem=make_theorem, use_informal=informal
+        run.lean_file,
+        run.targets,
+        from_statement=from_statement,
+        make_theorem=run.make_theorem,
+        use_informal=options.informal,
     )
-    proofs: dict[str, str] = {}
-    with env, _ProgressDisplay([t.name for t in proof_targets]) as display:
-
-        def on_theorem_done(entry: TheoremReport) -> None:
-            display.done(entry)
-            save_report()
-            if entry.status == "failed_start" and _REPOSITORY_FAILURE in entry.message:
-                # One file is one repository: every further theorem would fail the same way (K22).
-                raise _BackendDownError(entry)
-
+    engine = Engine(strategy, run.env, run.verifier, EngineConfig(jobs=parallel, tree_dir=options.tree_dir))
+    watch = _Watch(file_report, options.report)
+    with run.env, _ProgressDisplay([t.name for t in proof_targets]) as display:
+        watch.display = display
         try:
-            if whole_setup is not None:
-                proofs = _prove_whole(proof_targets, whole_setup, verifier, num_proofs, file_report, on_theorem_done)
-            else:
-                proofs = prove_file(
-                    proof_targets,
-                    Backends(env, gen, verifier),
-                    JobConfig(cfg.search.to_search_config(), jobs=parallel, tree_dir=tree_dir),
-                    file_report,
-                    Hooks(on_progress=display.update, on_done=on_theorem_done),
-                )
-        except KeyboardInterrupt:
-            file_report.interrupted = True
-            err_console.print("interrupted: the results so far are kept")
+            proofs = _prove_targets(proof_targets, engine, file_report, watch)
         except _BackendDownError as exc:
-            file_report.theorems.append(exc.entry)
             file_report.interrupted = True
-            save_report()
-            cause = " ".join(exc.entry.message.split())
-            fail(f"the {cfg.lean.backend} backend cannot start ({cause}); run `prover doctor`")
+            watch.save()
+            fail(f"the {cfg.lean.backend} backend cannot start ({exc}); run `prover doctor`")
         except LeanEnvError as exc:
             file_report.interrupted = True
-            save_report()
+            watch.save()
             fail(f"Lean failed: {exc}")
+    return _finish(run, plans, proofs, file_report, watch)
 
-    unusable = backend_start_failure(file_report)
-    if unusable is not None:
-        save_report()
-        fail(f"the {cfg.lean.backend} backend cannot start ({unusable}); run `prover doctor`")
+
+@dataclass
+class _Watch:
+    """Each finished target: the live table, the report on disk, and whether the backend itself is down."""
+
+    report: Any
+    path: Path | None
+    display: Any = None
+    backend_down: dict[str, str] = field(default_factory=dict)  # target -> the backend's failure, one line
+
+    def save(self) -> None:
+        if self.path is not None:
+            self.report.save(self.path)
+
+    def done(self, outcome: Any) -> None:
+        from lean_env.errors import RepositoryUnavailableError
+        from prover.engine import Status, is_backend_failure
+        from prover.prove import TheoremReport
+
+        self.display.done(TheoremReport.from_outcome(outcome))
+        self.save()
+        if outcome.status is not Status.FAILED_START:
+            return
+        if isinstance(outcome.cause, RepositoryUnavailableError):
+            # One file is one repository: every further theorem would fail the same way.
+            raise _BackendDownError(" ".join(outcome.message.split()))
+        if is_backend_failure(outcome.cause):
+            self.backend_down[outcome.target] = " ".join(outcome.message.split())
+
+
+def _prove_targets(targets: Any, engine: Any, report: Any, watch: _Watch) -> dict[str, str]:
+    from prover.prove import Hooks, prove_file
+
     try:
-        _, diff = finalize_file(file, lean_file, plans, proofs, verifier, file_report, write)
+        return prove_file(targets, engine, report, Hooks(on_progress=watch.display.update, on_done=watch.done))
+    except KeyboardInterrupt:
+        report.interrupted = True
+        err_console.print("interrupted: the results so far are kept")
+        return {}
+
+
+def _finish(run: _Run, plans: Any, proofs: dict[str, str], report: Any, watch: _Watch) -> int:
+    from lean_env.errors import LeanEnvError
+    from prover.prove import FileChangedError, finalize_file
+
+    unusable = backend_start_failure(report, watch.backend_down)
+    if unusable is not None:
+        watch.save()
+        fail(f"the {run.cfg.lean.backend} backend cannot start ({unusable}); run `prover doctor`")
+    try:
+        _, diff = finalize_file(run.options.file, run.lean_file, plans, proofs, run.verifier, report, run.options.write)
     except FileChangedError as exc:
-        save_report()
+        watch.save()
         # The verified proofs, as a patch against the text the search started from: nothing found is lost.
         console.print(exc.diff, markup=False, highlight=False, soft_wrap=True, end="")
         fail(str(exc), EXIT_NOT_PROVED)
     except LeanEnvError as exc:
-        for entry in file_report.theorems:
-            if entry.status == "proved":
-                entry.status, entry.message = "rejected", f"whole-file check could not run: {exc}"
-        save_report()
+        _unprove_all(report, exc)
+        watch.save()
         fail(f"the whole-file check failed to run: {exc}")
-    save_report()
-    _print_summary(file_report, diff, write)
-    if file_report.interrupted:
-        raise typer.Exit(130)
-    raise typer.Exit(EXIT_OK if file_report.all_proved else EXIT_NOT_PROVED)
+    watch.save()
+    _print_summary(report, diff, run.options.write)
+    if report.interrupted:
+        return 130
+    return EXIT_OK if report.all_proved else EXIT_NOT_PROVED
+
+
+def _unprove_all(report: Any, exc: Exception) -> None:
+    from prover.engine import Status
+
+    for entry in report.theorems:
+        if entry.proved:
+            entry.status, entry.message = Status.REJECTED, f"whole-file check could not run: {exc}"
 
 
 def output_paths_problem(file: Path, report: Path | None, tree_dir: Path | None) -> str | None:
@@ -293,46 +387,22 @@ def _is_prove_report(path: Path) -> bool:
     return isinstance(data, dict) and {"file", "theorems"} <= data.keys()
 
 
-def _whole_mode(mode: str, generator: Any) -> bool:
-    """Whether `prove` samples whole proofs: `--mode whole`, or `auto` with a whole-proof model preset."""
-    if mode not in ("auto", "search", "whole"):
-        raise ValueError(f"--mode must be auto, search or whole, not {mode!r}")
-    if mode == "whole" and generator.kind == "fixed":
-        raise ValueError("--mode whole needs a model that writes whole proofs (--generator hf or vllm)")
-    if mode != "auto" or generator.kind == "fixed":
-        return mode == "whole"
+STRATEGIES = ("search", "whole")
+
+
+def resolve_strategy(strategy: str, generator: Any) -> str:
+    """The strategy a run uses: the one asked for, or with "auto" the model preset's (search for `fixed`)."""
+    if strategy not in ("auto", *STRATEGIES):
+        raise ValueError(f"--strategy must be auto, {', '.join(STRATEGIES)}, not {strategy!r}")
+    if strategy == "whole" and generator.kind == "fixed":
+        raise ValueError("--strategy whole needs a model that writes whole proofs (--generator hf or vllm)")
+    if strategy != "auto":
+        return strategy
+    if generator.kind == "fixed":
+        return "search"
     from prover.generators.presets import apply_preset
 
-    return apply_preset(generator).mode == "whole"
-
-
-def _prove_whole(targets: Any, setup: Any, verifier: Any, num_proofs: int, report: Any, on_done: Any) -> dict[str, str]:
-    """`--mode whole`: `num_proofs` sampled whole proofs per theorem, each verified (`prove_whole`); the
-    first verified one is the theorem's proof. A separate path from the tactic search (`prove_file`)."""
-    from prover.generators.whole_proof import prove_whole
-    from prover.prove import TheoremReport
-
-    proofs: dict[str, str] = {}
-    for target in targets:
-        try:
-            result = prove_whole(target.theorem, setup, verifier, num_proofs, target.context)
-        except (ValueError, RuntimeError) as exc:  # the model failed: this theorem is not proved
-            entry = TheoremReport(name=target.name, status="failed_error", message=str(exc))
-        else:
-            last = next((a.reason for a in reversed(result.attempts) if a.reason), "no proof in the samples")
-            entry = TheoremReport(
-                name=target.name,
-                status="proved" if result.proved else "rejected",
-                proof=result.proof,
-                checker=result.checker,
-                message="" if result.proved else f"{len(result.attempts)} distinct samples, none verified: {last}",
-                stats={"model_time_s": result.model_time_s, "verify_time_s": result.verify_time_s, **result.stats},
-            )
-            if result.proof is not None:
-                proofs[target.name] = result.proof
-        report.theorems.append(entry)
-        on_done(entry)
-    return proofs
+    return "whole" if apply_preset(generator).mode == "whole" else "search"
 
 
 class _ProgressDisplay:
@@ -562,33 +632,18 @@ def untargeted_sorries(lean_file: Any) -> list[str]:
     return found
 
 
-# Start failures that are the backend's, the same for every theorem: a LeanDojo repository that cannot be
-# opened (lean_env.backends.dojo raises TheoremStartError for it, right for a sweep over many repositories), a REPL
-# that crashes or cannot start (prover.jobs.BACKEND_FAILURES names the exception in the message).
-_REPOSITORY_FAILURE = "cannot open the LeanDojo repository"
-
-
 class _BackendDownError(Exception):
-    """Raised from prove's on-done hook to stop the search at the first start that failed for the whole file
-    (the LeanDojo repository): the sequential job loop (prover.jobs.run_jobs, jobs=1 for dojo) stops there."""
-
-    def __init__(self, entry: Any) -> None:
-        super().__init__(entry.message)
-        self.entry = entry
+    """Raised from prove's on-done hook to stop at the first start that failed for the whole file (the LeanDojo
+    repository cannot be opened): the sequential job loop (jobs=1 for dojo) stops there."""
 
 
-def backend_start_failure(report: Any) -> str | None:
-    """The shared cause when every target failed to start for a backend-level reason, else None.
+def backend_start_failure(report: Any, backend_down: dict[str, str]) -> str | None:
+    """The shared cause when every target failed to start because the backend failed (a crashed or unstartable
+    Lean, by the exception's type), else None.
 
-    One file is one repository and one Lean: such a failure is never the theorems', so prove stops with
-    one line (exit 2) instead of a failed_start row per theorem."""
-    from prover.jobs import BACKEND_FAILURES
-
+    One file is one Lean: such a failure is never the theorems', so prove stops with one line (exit 2)
+    instead of a failed_start row per theorem."""
     entries = report.theorems
-    if not entries or any(e.status != "failed_start" for e in entries):
+    if not entries or any(e.name not in backend_down for e in entries):
         return None
-    markers = (*BACKEND_FAILURES, _REPOSITORY_FAILURE)
-    if not all(any(m in e.message for m in markers) for e in entries):
-        return None
-    message: str = entries[0].message
-    return " ".join(message.split())
+    return backend_down[entries[0].name]

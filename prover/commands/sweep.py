@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from prover.commands.options import (
     generator_overrides,
     lean_overrides,
 )
+from prover.commands.prove import strategy_option
 from prover.console import console, err_console, fail
 
 _PLAN = "Plan (--plan: no model, no Lean)"
@@ -47,7 +49,10 @@ def sweep(
     names: str | None = typer.Option(None, "--names", help="Comma-separated problem names (a subset)."),
     limit: int | None = typer.Option(None, "--limit", help="Only the first N selected problems."),
     task: str | None = typer.Option(None, "--task", help="f2f (default) or i2f."),
-    mode: str | None = typer.Option(None, "--mode", help="search (default) or whole (whole-proof pass@N)."),
+    strategy: str | None = typer.Option(
+        None, "--strategy", help="search (default: best-first tactic search) or whole (whole-proof pass@N)."
+    ),
+    mode: str | None = typer.Option(None, "--mode", help="Deprecated alias of --strategy."),
     attempts: int | None = typer.Option(None, "--attempts", "-n", help="Attempts (samples) per problem, for pass@k."),
     few_shot: str | None = typer.Option(None, "--few-shot", help="Few-shot JSONL for --mode whole."),
     num_few_shot: int | None = typer.Option(None, "--num-few-shot", help="Few-shot examples per prompt."),
@@ -114,12 +119,6 @@ def sweep(
     With --plan nothing runs: the expected wall time and GPU hours of this sweep on --gpus / --cpus
     are printed per number of prover actors, with the one `--actors auto` would choose.
     """
-    from benchmarks.minif2f import BenchmarkError
-    from benchmarks.results import ResultsError
-    from benchmarks.sweep import SweepError, load_sweep_config, run_sweep
-    from lean_env.errors import LeanEnvError
-    from prover.config import ConfigError
-
     overrides: dict[str, dict[str, Any]] = {
         "sweep": {
             "benchmark": benchmark,
@@ -128,7 +127,7 @@ def sweep(
             "names": _names(names),
             "limit": limit,
             "task": task,
-            "mode": mode,
+            "mode": strategy_option(strategy, mode),
             "attempts": attempts,
             "few_shot": few_shot,
             "num_few_shot": num_few_shot,
@@ -148,40 +147,46 @@ def sweep(
         "generator": generator_overrides(generator, model, template),
         "search": {"num_tactics": num_tactics, "max_expansions": max_expansions, "time_s": time_limit},
     }
+    plan_inputs = None
+    if plan:
+        from benchmarks.sweep.plan import PlanInputs
+
+        machine_cpus = cpus if cpus is not None else float(os.cpu_count() or 1)
+        plan_inputs = PlanInputs(
+            gpus, machine_cpus, memory_gb, actor_memory_gb, tactic_s, gen_call_s, gen_state_s, plan_from
+        )
+    elif plan_from is not None:
+        fail("--from goes with --plan (it plans from an earlier results file)")
+    _sweep(SweepRequest(config, preset, overrides, plan_inputs, write_report, show_progress))
+
+
+@dataclass(frozen=True)
+class SweepRequest:
+    """One `prover sweep` as the command line gave it: the config file and preset, the flags' overrides,
+    the --plan inputs (None: run the sweep), whether to write the report and show progress."""
+
+    config: Path | None
+    preset: str | None
+    overrides: dict[str, dict[str, Any]]
+    plan: Any
+    write_report: bool
+    progress: bool
+
+
+def _sweep(request: SweepRequest) -> None:
+    from benchmarks.minif2f import BenchmarkError
+    from benchmarks.results import ResultsError
+    from benchmarks.sweep import SweepError, load_sweep_config, run_sweep
+    from lean_env.errors import LeanEnvError
+    from prover.config import ConfigError
+
     try:
-        cfg = load_sweep_config(config, overrides, preset=preset)
-        if plan:
-            from benchmarks.sweep.plan import PlanInputs
-
-            inputs = PlanInputs(
-                gpus,
-                cpus if cpus is not None else float(os.cpu_count() or 1),
-                memory_gb,
-                actor_memory_gb,
-                tactic_s,
-                gen_call_s,
-                gen_state_s,
-                plan_from,
-            )
-            _print_plan(cfg, inputs)
+        cfg = load_sweep_config(request.config, request.overrides, preset=request.preset)
+        if request.plan is not None:
+            _print_plan(cfg, request.plan)
             return
-        if plan_from is not None:
-            fail("--from goes with --plan (it plans from an earlier results file)")
-        if cfg.lean.strict:  # no kernel-replay tool is one line here, not N failed attempts
-            from lean_env.checks.validate import check_strict
-
-            check_strict(cfg.lean.backend, cfg.lean.validator)
-        if cfg.lean.backend == "dojo":  # a broken lean_dojo import is one line here, not N failed attempts
-            from lean_env.backends.dojo import require_lean_dojo
-
-            require_lean_dojo()
-        # An unwritable results path is one line here, before Ray starts (the store opens it later).
-        from prover.commands.outputs import output_problem
-
-        problem = output_problem(Path(cfg.sweep.output), "--output")
-        if problem is not None:
-            fail(problem)
-        run = run_sweep(cfg, progress=show_progress)
+        _preflight(cfg)
+        run = run_sweep(cfg, progress=request.progress)
     except (ConfigError, BenchmarkError, ResultsError, SweepError, LeanEnvError, ValueError) as exc:
         fail(str(exc))
     except KeyboardInterrupt:
@@ -189,15 +194,38 @@ def sweep(
         raise typer.Exit(130) from None
     print_summary(run.summary)
     console.print(f"results: {run.output} ({run.new_records} new, {run.skipped} already finished)", highlight=False)
-    if write_report:
-        from benchmarks.report import write_report as write
-
-        try:
-            rep = write(run.output)
-            console.print(f"report: {rep.markdown} and {rep.html}", highlight=False)
-        except (ResultsError, OSError) as exc:  # the results are on disk; the pass rate line still comes last
-            err_console.print(f"report not written: {exc}", highlight=False, soft_wrap=True)
+    if request.write_report:
+        _write_report(run.output)
     print(run.summary.pass_rate_line(), flush=True)
+
+
+def _preflight(cfg: Any) -> None:
+    """What fails for every attempt fails here in one line, before Ray starts."""
+    if cfg.lean.strict:  # no kernel-replay tool
+        from lean_env.checks.validate import check_strict
+
+        check_strict(cfg.lean.backend, cfg.lean.validator)
+    if cfg.lean.backend == "dojo":  # a broken lean_dojo import
+        from lean_env.backends.dojo import require_lean_dojo
+
+        require_lean_dojo()
+    # An unwritable results path (the store opens it later).
+    from prover.commands.outputs import output_problem
+
+    problem = output_problem(Path(cfg.sweep.output), "--output")
+    if problem is not None:
+        fail(problem)
+
+
+def _write_report(output: Path) -> None:
+    from benchmarks.report import write_report as write
+    from benchmarks.results import ResultsError
+
+    try:
+        rep = write(output)
+        console.print(f"report: {rep.markdown} and {rep.html}", highlight=False)
+    except (ResultsError, OSError) as exc:  # the results are on disk; the pass rate line still comes last
+        err_console.print(f"report not written: {exc}", highlight=False, soft_wrap=True)
 
 
 def _print_plan(cfg: Any, inputs: Any) -> None:
@@ -250,10 +278,37 @@ def _print_plan(cfg: Any, inputs: Any) -> None:
 
 
 def report(
-    results: Path = typer.Argument(..., help="A results JSONL written by `prover sweep`."),
+    results: Path | None = typer.Argument(None, help="A results JSONL written by `prover sweep`."),
     out: Path | None = typer.Option(None, "--out", help="Folder for report.md and report.html (default: next to it)."),
+    compare: tuple[Path, Path] | None = typer.Option(
+        None,
+        "--compare",
+        help="Compare two results JSONLs: pass rates on their common problems, the budget each used, the problems "
+        "only one solved, and McNemar's paired test.",
+    ),
 ) -> None:
-    """Regenerate report.md and report.html from a results file."""
+    """Regenerate report.md and report.html from a results file, or compare two (--compare A B)."""
+    if compare is not None:
+        _compare(*compare)
+        return
+    if results is None:
+        fail("give a results file, or --compare A.jsonl B.jsonl")
+    _report(results, out)
+
+
+def _compare(a: Path, b: Path) -> None:
+    from benchmarks.compare import compare_results, format_comparison
+    from benchmarks.results import ResultsError
+
+    try:
+        comparison = compare_results(a, b)
+    except ResultsError as exc:
+        fail(str(exc))
+    for line in format_comparison(comparison):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def _report(results: Path, out: Path | None) -> None:
     from benchmarks.report import write_report
     from benchmarks.results import ResultsError
 

@@ -40,6 +40,9 @@ class FixedTacticGenerator:
     Candidates respect `GenRequest.prefix`: only tactics starting with it are proposed.
     """
 
+    # No model runs: budget accounting (prover.engine.cost) counts no generated tokens for these candidates.
+    generates_tokens = False
+
     def __init__(self, tactics: Mapping[str, float] | Sequence[str] | None = None) -> None:
         if tactics is None:
             priors: dict[str, float] = dict(DEFAULT_FIXED_TACTICS)

@@ -1,0 +1,33 @@
+"""Build a strategy from the configuration (the model is loaded here, once per run)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from prover.engine.strategies import SearchStrategy, Strategy, WholeStrategy
+
+
+@dataclass(frozen=True)
+class StrategyConfig:
+    """Which strategy, with which generator and search settings; `samples`: whole proofs per target."""
+
+    name: str
+    generator: Any  # prover.config.GeneratorConfig
+    search: Any  # prover.config.SearchSection
+    samples: int = 8
+
+
+def build_strategy(cfg: StrategyConfig) -> Strategy:
+    """The configured strategy, its model loaded. Raises ValueError for an unknown name."""
+    if cfg.name == "search":
+        from prover.generators import make_generator
+
+        return SearchStrategy(make_generator(cfg.generator), cfg.search.to_search_config())
+    if cfg.name == "whole":
+        from prover.engine.models import SetupSampler
+        from prover.generators.whole_proof import load_whole_proof_model
+
+        sampler = SetupSampler(load_whole_proof_model(cfg.generator))
+        return WholeStrategy(sampler, cfg.samples, sampler.extract)
+    raise ValueError(f"unknown strategy {cfg.name!r}")
