@@ -97,12 +97,26 @@ class SweepConfig(ProverConfig):
     def model_name(self) -> str:
         return "fixed" if self.generator.kind == "fixed" else self.generator.model
 
-    def config_hash(self) -> str:
-        """A short hash of everything that decides results (not parallelism, output path or resume)."""
+    def config_hash(self, like: dict[str, Any] | None = None) -> str:
+        """A short hash of everything that decides results (not parallelism, output path or resume).
+
+        `like`: the config an older sweep's manifest recorded. A key it lacks was added to the settings since;
+        while this run leaves it at its default, it is left out, so the hash is the one that sweep wrote and
+        `--resume` continues it (a new key set to anything else is a different configuration).
+        """
         data = self.model_dump(mode="json")
         for section, keys in _UNHASHED.items():
             for key in keys:
                 data.get(section, {}).pop(key, None)
+        if like is not None:
+            defaults = type(self).model_validate({}).model_dump(mode="json")
+            for section, values in data.items():
+                known = like.get(section)
+                if not isinstance(values, dict) or not isinstance(known, dict):
+                    continue
+                for key in [k for k in values if k not in known]:
+                    if values[key] == defaults.get(section, {}).get(key):
+                        del values[key]
         blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 

@@ -191,15 +191,23 @@ def _resources(cfg: SweepConfig, actors: int, per: float) -> float:
 
 def _open_store(
     cfg: SweepConfig, config_hash: str, problems: Sequence[Problem]
-) -> tuple[ResultsStore, list[AttemptRecord]]:
+) -> tuple[ResultsStore, list[AttemptRecord], str]:
+    """The results store, the records already in it, and the config hash its lines carry."""
     output = Path(cfg.sweep.output).expanduser()
     store = ResultsStore(output)
     if not cfg.sweep.resume and output.exists() and output.stat().st_size > 0:
         raise SweepError(
             f"results file {output} already exists; pass --resume to continue it or choose another --output"
         )
+    recorded = cfg.model_dump(mode="json")
     if cfg.sweep.resume:
         manifest = read_manifest(output)
+        if manifest is not None and isinstance(manifest.get("config"), dict):
+            # Written before a setting was added: its hash (and its recorded config, so the next resume
+            # compares the same way) while the new settings keep their defaults.
+            older = cfg.config_hash(like=manifest["config"])
+            if older == manifest.get("config_hash") and older != config_hash:
+                config_hash, recorded = older, manifest["config"]
         if manifest is not None and manifest.get("config_hash") not in (None, config_hash):
             raise SweepError(
                 f"{output} was written with config {manifest.get('config_hash')}, this run is {config_hash}; "
@@ -215,7 +223,7 @@ def _open_store(
     write_manifest(
         output,
         {
-            "config": cfg.model_dump(mode="json"),
+            "config": recorded,
             "config_hash": config_hash,
             "model": cfg.model_name(),
             "benchmark": str(cfg.sweep.benchmark_path()),
@@ -223,7 +231,7 @@ def _open_store(
             "attempts": cfg.sweep.attempts,
         },
     )
-    return store, loaded.records
+    return store, loaded.records, config_hash
 
 
 def _whole_template(cfg: SweepConfig) -> str:
@@ -270,7 +278,7 @@ def run_sweep(
             raise ConfigError(str(exc)) from None
     problems = list(problems) if problems is not None else select_problems(cfg)
     config_hash = cfg.config_hash()
-    store, existing = _open_store(cfg, config_hash, problems)
+    store, existing, config_hash = _open_store(cfg, config_hash, problems)
     names = {p.name for p in problems}
     done = finished_keys(r for r in existing if r.problem in names)
     jobs = build_jobs(cfg, problems, done)
