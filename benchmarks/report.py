@@ -100,7 +100,7 @@ def render_markdown(summary: Summary, manifest: dict[str, object] | None, title:
         ]
     lines += [
         f"- problems: {summary.total} ({len(summary.missing)} without a finished attempt, counted as not proved)",
-        f"- **{summary.pass_rate_line()}**",
+        f"- **{summary.pass_rate_line()}**" + (f" ({summary.checker_line()})" if summary.checkers else ""),
         "",
         "## pass@k",
         "",

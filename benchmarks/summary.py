@@ -76,6 +76,9 @@ class Summary:
     statuses: dict[str, int] = field(default_factory=dict)
     config_hashes: tuple[str, ...] = ()
     models: tuple[str, ...] = ()
+    # Proved problems per checker that verified them (`lean`, `replay`, ...): a replay verdict is a check of
+    # recordings, never Lean's, so the summary names who checked and keeps the counts apart.
+    checkers: dict[str, int] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -91,6 +94,15 @@ class Summary:
 
     def pass_rate_line(self) -> str:
         return format_pass_rate(self.proved, self.total)
+
+    def checker_line(self) -> str:
+        """Who verified the proved problems, e.g. `checker: replay` or `checkers: lean 3, replay 1`; empty when
+        nothing is proved."""
+        if len(self.checkers) == 1:
+            return f"checker: {next(iter(self.checkers))}"
+        if not self.checkers:
+            return ""
+        return "checkers: " + ", ".join(f"{name} {count}" for name, count in self.checkers.items())
 
 
 def format_pass_rate(proved: int, total: int) -> str:
@@ -134,7 +146,14 @@ def summarize(records: Iterable[AttemptRecord], expected: Sequence[str] | None =
         statuses=dict(sorted(_count(r.outcome_status.value for r in all_records).items())),
         config_hashes=tuple(sorted({r.config_hash for r in all_records if r.config_hash})),
         models=tuple(sorted({r.model for r in all_records if r.model})),
+        checkers=_proved_by_checker(all_records),
     )
+
+
+def _proved_by_checker(records: Sequence[AttemptRecord]) -> dict[str, int]:
+    """How many problems each checker verified (a problem proved by two checkers counts under both)."""
+    pairs = {(r.problem, r.checker or "unknown") for r in records if r.proved}
+    return dict(sorted(_count(checker for _, checker in pairs).items()))
 
 
 def _count(values: Iterable[str]) -> dict[str, int]:

@@ -227,7 +227,8 @@ def test_minif2f_fewshot_builder_refuses_multi_tactic_proofs(shared: Path) -> No
 
 # ----------------------------------------------------------------------------- malformed cassettes
 
-_HEADER = json.dumps({"kind": "header", "format": FORMAT_NAME, "version": FORMAT_VERSION})
+# Version 2 (no content hashes), so each case below reaches the fault it is about.
+_HEADER = json.dumps({"kind": "header", "format": FORMAT_NAME, "version": 2})
 _STEP = {"kind": "step", "state": "⊢ True", "tactic": "trivial", "result": {"kind": "finished"}}
 
 
@@ -236,7 +237,7 @@ _STEP = {"kind": "step", "state": "⊢ True", "tactic": "trivial", "result": {"k
     [
         ([_HEADER, "{not json"], ":2:", "invalid JSON"),
         ([json.dumps(_STEP)], ":1:", "first line must be the cassette header"),
-        ([_HEADER.replace(f'"version": {FORMAT_VERSION}', '"version": 99')], ":1:", "unsupported cassette version"),
+        ([_HEADER.replace('"version": 2', '"version": 99')], ":1:", "unsupported cassette version"),
         ([_HEADER.replace(FORMAT_NAME, "other")], ":1:", "not a cassette"),
         ([_HEADER, json.dumps({**_STEP, "result": {"kind": "maybe"}})], ":2:", "result"),
         ([_HEADER, "", json.dumps({**_STEP, "tactic": 3})], ":3:", "tactic"),

@@ -136,18 +136,18 @@ def test_build_makes_skeletons_from_traces(built) -> None:  # type: ignore[no-un
     assert "skeletons" in built.summary()
 
 
-def test_cassette_v2_round_trips_and_reads_v1(built, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cassette_round_trips_and_reads_v1(built, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from lean_env.cassette.format import CassetteError
     from lean_env.cassette.store import Cassette
 
     path = tmp_path / "c.jsonl"
     built.cassette.save(path)
     again = Cassette.load(path)
-    assert again.header.version == 2 and again.holes == built.cassette.holes
+    assert again.header.version == 3 and again.holes == built.cassette.holes
     v1 = '{"kind":"header","format":"lean-prover-cassette","version":1}\n'
     assert Cassette.loads(v1).holes == {}
-    with pytest.raises(CassetteError, match="unsupported cassette version 3 .*knows 1, 2"):
-        Cassette.loads(v1.replace(":1}", ":3}"))
+    with pytest.raises(CassetteError, match="unsupported cassette version 4 .*knows 1, 2, 3"):
+        Cassette.loads(v1.replace(":1}", ":4}"))
 
 
 def test_replay_starts_at_a_recorded_hole_and_checks_the_fill(built) -> None:  # type: ignore[no-untyped-def]

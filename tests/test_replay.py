@@ -249,7 +249,7 @@ def test_recording_env_keeps_only_lean_answers(demo_cassette: Cassette, tmp_path
 
 
 def test_verifier_keeps_leans_layout() -> None:
-    """Issue 12 point 8: a recorded multi-line `calc` finishes the proof; its run-on form is a parse error in
+    """A recorded multi-line `calc` finishes the proof; its run-on form is a parse error in
     Lean (`by ring _ = c := h` swallows the next step), so replay must not find it recorded."""
     from lean_env.cassette.format import FinishedOutcome, StepLine, TheoremLine
     from lean_env.cassette.store import new_cassette
@@ -260,7 +260,9 @@ def test_verifier_keeps_leans_layout() -> None:
         TheoremLine(kind="theorem", name="t", statement="theorem t", initial_state="a b c : ℕ\n⊢ a = c")
     )
     cassette.add_step(
-        StepLine(kind="step", state="a b c : ℕ\n⊢ a = c", tactic=calc, result=FinishedOutcome(kind="finished"))
+        StepLine(
+            kind="step", state="a b c : ℕ\n⊢ a = c", tactic=calc, result=FinishedOutcome(kind="finished"), theorem="t"
+        )
     )
     verifier = ReplayVerifier(cassette)
     theorem = Theorem("t", "theorem t")

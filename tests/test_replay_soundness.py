@@ -142,12 +142,12 @@ def test_steps_recorded_under_a_theorem_of_another_context_do_not_count() -> Non
     assert isinstance(verifier.verify(Theorem("a", "theorem a : f = 1"), "rfl"), Verified)
     verdict = verifier.verify(Theorem("b", "theorem b : f = 1"), "rfl")
     assert isinstance(verdict, Rejected), verdict
-    assert "other" in verdict.reason
+    assert "recorded only under 'a'" in verdict.reason
 
 
 def test_steps_shared_by_theorems_of_one_header_count_after_a_round_trip() -> None:
-    """Theorems stated under the same header share Lean's behaviour on equal goals (the demo cassette), also
-    when the same step was recorded under both (the duplicate line keeps both theorems)."""
+    """Theorems stated under the same header share a step only in a cassette recorded live with type-revealing
+    printer options, also when the same step was recorded under both (the duplicate line keeps both theorems)."""
     cassette = new_cassette("t")
     for name in ("a", "b"):
         cassette.add_theorem(
@@ -163,7 +163,14 @@ def test_steps_shared_by_theorems_of_one_header_count_after_a_round_trip() -> No
         StepLine(kind="step", state="⊢ 2 = 2", tactic="rfl", result=FinishedOutcome(kind="finished"), theorem="a")
     )
     again = Cassette.loads(cassette.dumps())
+    assert isinstance(ReplayVerifier(again).verify(Theorem("b", "theorem b : 2 = 2"), "rfl"), Rejected)
+    cassette.header = cassette.header.model_copy(update={"recorded_live": True, "pp_options": ("pp.numericTypes",)})
+    again = Cassette.loads(cassette.dumps())
     assert isinstance(ReplayVerifier(again).verify(Theorem("b", "theorem b : 2 = 2"), "rfl"), Verified)
+    cassette.add_step(
+        StepLine(kind="step", state="⊢ 2 = 2", tactic="rfl", result=FinishedOutcome(kind="finished"), theorem="b")
+    )
+    assert Cassette.loads(cassette.dumps()).recorders("⊢ 2 = 2", "rfl") == {"a", "b"}
 
 
 def test_mathlibs_deprecated_big_operator_binder_is_the_same_statement() -> None:
@@ -240,7 +247,8 @@ def test_hole_fills_replay_bullets_focused_too() -> None:
 def test_a_file_header_that_changes_what_the_statement_means_is_not_the_recorded_context() -> None:
     """Red team (`prove --write` on replay with a crafted file): the same statement text under a header that
     redefines a symbol (`local notation`, an instance, `open`) states something else; the recorded steps are
-    not Lean's answers for it. Comments, imports and earlier theorems in the header do not matter."""
+    not Lean's answers for it. Comments and earlier theorems without attributes in the header do not matter;
+    imports do (a module can declare instances)."""
     cassette = new_cassette("t")
     cassette.add_theorem(
         TheoremLine(
@@ -257,13 +265,16 @@ def test_a_file_header_that_changes_what_the_statement_means_is_not_the_recorded
         )
     )
     verifier = ReplayVerifier(cassette)
-    same = "import Mathlib\nimport Aesop\n\nopen Real\n\n/-! notes -/\n\ntheorem one : (1 : ℕ) = 1 := by\n  rfl\n\n"
+    same = "import Mathlib\n\nopen Real\n\n/-! notes -/\n\ntheorem one : (1 : ℕ) = 1 := by\n  rfl\n\n"
     assert isinstance(
         verifier.verify(Theorem("two", "theorem two : (4 : ℕ) / 2 = 2", header=same), "norm_num"), Verified
     )
-    crafted = "import Mathlib\n\nopen Real\n\nlocal instance : Div ℕ := ⟨fun _ _ => 0⟩\n\n"
-    verdict = verifier.verify(Theorem("two", "theorem two : (4 : ℕ) / 2 = 2", header=crafted), "norm_num")
-    assert isinstance(verdict, Rejected) and "header" in verdict.reason, verdict
+    for crafted in (
+        "import Mathlib\n\nopen Real\n\nlocal instance : Div ℕ := ⟨fun _ _ => 0⟩\n\n",
+        "import Mathlib\nimport MyProject.DivZero\n\nopen Real\n\n",
+    ):
+        verdict = verifier.verify(Theorem("two", "theorem two : (4 : ℕ) / 2 = 2", header=crafted), "norm_num")
+        assert isinstance(verdict, Rejected) and "header" in verdict.reason, verdict
 
 
 def test_earlier_compfiles_problems_in_the_header_are_no_context() -> None:
@@ -300,13 +311,14 @@ def test_earlier_compfiles_problems_in_the_header_are_no_context() -> None:
 
 def test_a_compfiles_problem_states_what_the_recorded_theorem_states() -> None:
     """`problem two : P` is `theorem two : P` (compfiles' synonym, `lean_env.source.parse.TARGET_KEYWORDS`): the replay
-    verifier's statement check strips its keyword and name like a theorem's, so the recorded steps answer for it."""
+    verifier's statement check strips its keyword and name like a theorem's, so the recorded steps answer for it.
+    A `… in` prefix is part of what is stated, so it must be the recorded one."""
     from lean_env.backends.replay import same_theorem
 
     record = TheoremLine(kind="theorem", name="two", statement="theorem two : (4 : ℕ) / 2 = 2", header="")
-    for statement in (
-        "problem two : (4 : ℕ) / 2 = 2",
-        "set_option maxHeartbeats 400000 in\nproblem two : (4 : ℕ) / 2 = 2",
-    ):
-        assert same_theorem(record, Theorem("two", statement)) is None, statement
+    assert same_theorem(record, Theorem("two", "problem two : (4 : ℕ) / 2 = 2")) is None
     assert same_theorem(record, Theorem("two", "problem two : (4 : ℕ) / 2 = 3")) is not None
+    prefixed = "set_option maxHeartbeats 400000 in\nproblem two : (4 : ℕ) / 2 = 2"
+    assert same_theorem(record, Theorem("two", prefixed)) is not None
+    record = record.model_copy(update={"statement": "set_option maxHeartbeats 400000 in theorem two : (4 : ℕ) / 2 = 2"})
+    assert same_theorem(record, Theorem("two", prefixed)) is None

@@ -592,7 +592,7 @@ def test_bulleted_proof_reverifies_through_a_cassette() -> None:
         (both, "exact hp", StateOutcome(kind="state", pp=right)),
         (right, "exact hq", FinishedOutcome(kind="finished")),
     ]:
-        cassette.add_step(StepLine(kind="step", state=state, tactic=tactic, result=result))
+        cassette.add_step(StepLine(kind="step", state=state, tactic=tactic, result=result, theorem="and_intro"))
     gen = ScriptedGenerator(
         {
             root: [("simp [distractor]", -0.1), ("constructor", -0.5)],

@@ -13,12 +13,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from lean_env.cassette.format import StepLine, TheoremLine, outcome_to_result, result_to_outcome
-from lean_env.cassette.keys import without_comments
+from lean_env.cassette.keys import normalize_statement, without_comments
 from lean_env.cassette.store import Cassette, new_cassette
 from lean_env.checks.verdict import Rejected, Verdict, Verified
 from lean_env.errors import TheoremStartError
 from lean_env.source.edits import dedent_script, split_steps
 from lean_env.source.lexer import LexError, TokenKind, tokenize
+from lean_env.source.parse import TARGET_KEYWORDS
 from lean_env.types import (
     NO_GOALS,
     ClosingContext,
@@ -37,6 +38,8 @@ from lean_env.types import (
 
 REPLAY_CHECKER = "replay"
 UNRECORDED_PREFIX = "unrecorded"
+# A replayed state's handle: this prefix, then the cassette theorem it descends from (and `#hole` for a hole).
+_HANDLE_PREFIX = "replay:"
 
 
 def _refusal(tactic: str, allow_native_decide: bool) -> str | None:
@@ -85,7 +88,7 @@ class ReplayEnv(ClosingContext):
         mismatch = same_theorem(record, theorem) if theorem.statement.strip() else None
         if mismatch is not None:
             raise TheoremStartError(f"theorem {theorem.name!r}: {mismatch}")
-        return ProofState.from_pp(record.initial_state, handle=f"replay:{record.name}")
+        return ProofState.from_pp(record.initial_state, handle=f"{_HANDLE_PREFIX}{record.name}")
 
     def start_hole(self, target: HoleTarget) -> ProofState:
         """The recorded goal of one `sorry` of a skeleton (a cassette `holes` record), as Lean answered it."""
@@ -101,7 +104,7 @@ class ReplayEnv(ClosingContext):
                 f"hole {target.label}: the cassette records {len(record.goals)} holes for this skeleton, "
                 f"the file has {target.count}"
             )
-        return ProofState.from_pp(record.goals[target.index], handle=f"replay:{record.theorem}#{target.index}")
+        return ProofState.from_pp(record.goals[target.index], handle=f"{_HANDLE_PREFIX}{record.theorem}#{target.index}")
 
     def run_tactic(self, state: ProofState, tactic: str, timeout: float | None = None) -> TacticResult:
         self._check_open()
@@ -120,10 +123,27 @@ class ReplayEnv(ClosingContext):
                 f"{UNRECORDED_PREFIX}: replay cassette {Path(self.cassette.path).name} has no recorded result "
                 f"for `{' '.join(tactic.split())}` in this state (this is a replay, not Lean)"
             )
-        result = outcome_to_result(step.result)
+        owner = self._owner(state)
+        refused = None if owner is None else step_counts(self.cassette, owner, state.pp, tactic)
+        if refused is not None:
+            return LeanError(
+                f"{UNRECORDED_PREFIX}: `{' '.join(tactic.split())}` {refused} (this is a replay, not Lean)"
+            )
+        # The answer keeps the state's handle, so the steps after it still know which theorem they belong to.
+        result = outcome_to_result(step.result, handle=state.handle)
         if isinstance(result, TacticTimeout) and timeout is not None:
             return TacticTimeout(timeout)
         return result
+
+    def _owner(self, state: ProofState) -> TheoremLine | None:
+        """The cassette theorem a state descends from (`start`/`start_hole` name it in the handle), or None for a
+        bare state (`prover suggest` on a goal), which is answered as recorded."""
+        handle = state.handle
+        if not (isinstance(handle, str) and handle.startswith(_HANDLE_PREFIX)):
+            return None
+        name = handle[len(_HANDLE_PREFIX) :]
+        found = self.cassette.theorems.get(name)
+        return found if found is not None else self.cassette.theorems.get(name.rpartition("#")[0])
 
     def close(self) -> None:
         self._closed = True
@@ -223,20 +243,21 @@ class ReplayVerifier:
     def verify_holes(self, theorem: Theorem, skeleton: str, fills: dict[int, str]) -> Verdict:
         """A skeleton with each `sorry` replaced by `fills[i]`: see `replay_filled_skeleton`."""
         record = self.cassette.find_theorem(theorem)
-        if record is not None and record.statement.strip():
-            mismatch = same_theorem(record, theorem)
-            if mismatch is not None:
-                return Rejected(mismatch, checker=REPLAY_CHECKER)
+        if record is None:
+            return Rejected(f"theorem {theorem.name!r} is not in the replay cassette", checker=REPLAY_CHECKER)
+        mismatch = same_theorem(record, theorem)
+        if mismatch is not None:
+            return Rejected(mismatch, checker=REPLAY_CHECKER)
         return replay_filled_skeleton(
             self.cassette, theorem, skeleton, fills, allow_native_decide=self.allow_native_decide
         )
 
 
 def _signature(statement: str) -> str:
-    """A statement without its modifiers, keyword and declared name, whitespace-normalised: what it states."""
-    from lean_env.cassette.keys import normalize_statement
-    from lean_env.source.parse import TARGET_KEYWORDS
-
+    """What a statement states, as a key: its `… in` command prefixes (`open Nat in` and `open Real in` make
+    `sqrt` different functions) and the statement after its declared name, each normalised
+    (`normalize_statement`); modifiers, attributes, the keyword and the declared name left out (miniF2F aliases
+    rename)."""
     try:
         tokens = tokenize(statement, keep_comments=False)
     except LexError:
@@ -251,7 +272,9 @@ def _signature(statement: str) -> str:
     for i, tok in enumerate(tokens):
         if tok.kind is TokenKind.IDENT and tok.text in TARGET_KEYWORDS:  # compfiles' `problem` is a `theorem`
             named = tok.text != "example" and i + 1 < len(tokens) and tokens[i + 1].kind is TokenKind.IDENT
-            return normalize_statement(statement[(tokens[i + 1] if named else tok).end :])
+            last_in = max((k for k in range(i) if tokens[k].text == "in"), default=None)
+            prefixes = "" if last_in is None else normalize_statement(statement[: tokens[last_in].end])
+            return f"{prefixes}\n{normalize_statement(statement[(tokens[i + 1] if named else tok).end :])}"
     return normalize_statement(statement)
 
 
@@ -261,7 +284,13 @@ def same_theorem(record: TheoremLine, theorem: Theorem) -> str | None:
     With a recorded statement, the two must state the same (layout, modifiers and the declared name aside:
     miniF2F aliases rename). A record without a statement (LeanDojo traces) is only checked against the
     traced declaration `theorem.dojo` names, when it names one; otherwise the name is all there is to match.
+    A record with neither a statement nor a traced source is no evidence for any theorem.
     """
+    if not record.statement.strip() and record.dojo is None:
+        return (
+            f"the cassette's record of {record.name!r} has neither a statement nor a traced source: nothing shows "
+            "which theorem its steps were recorded for"
+        )
     if record.dojo is not None and theorem.dojo is not None:
         recorded = (record.dojo.url, record.dojo.commit, record.dojo.file_path, record.dojo.full_name)
         wanted = (theorem.dojo.url, theorem.dojo.commit, theorem.dojo.file_path, theorem.dojo.full_name)
@@ -290,11 +319,12 @@ def same_theorem(record: TheoremLine, theorem: Theorem) -> str | None:
 
 
 def _header_context(header: str) -> str:
-    """What in a header can change what a statement means: its commands without comments, imports and earlier
-    theorems (`open`, `set_option`, `variable`, `notation`, `instance`, `def`, compfiles' `determine`, namespaces,
-    ...), tokens joined by spaces. Earlier theorems are every `Declaration.is_target` kind (`theorem`, `lemma`,
-    `example` and compfiles' `problem`, a synonym of `theorem`: `lean_env.source.parse.TARGET_KEYWORDS`). Imports are left out: `import Mathlib` and `import Mathlib\nimport Aesop` (DeepSeek's miniF2F header)
-    load the same declarations, and a name a statement uses means the same in every import set that has it."""
+    """What in a header can change what a statement means, as a key: its imports as a set (`_IMPORTED_BY`), then
+    its other commands without comments (`open`, `set_option`, `variable`, `notation`, `instance`, `def`, compfiles' `determine`, namespaces, ...),
+    tokens joined by spaces, string literals as written. Earlier theorems are left out unless they carry
+    attributes (`@[simp]`, `@[instance]` change what later elaboration does): earlier theorems are every
+    `Declaration.is_target` kind (`theorem`, `lemma`, `example` and compfiles' `problem`, a synonym of `theorem`:
+    `lean_env.source.parse.TARGET_KEYWORDS`)."""
     from lean_env.errors import LeanParseError
     from lean_env.source.parse import parse_lean_source
 
@@ -304,50 +334,73 @@ def _header_context(header: str) -> str:
     except LeanParseError:
         theorems = []
     for decl in sorted(theorems, key=lambda d: d.span.start, reverse=True):
-        text = text[: decl.span.start] + "\n" + text[decl.span.end :]
+        if not _has_attributes(text[decl.span.start : decl.span.end]):
+            text = text[: decl.span.start] + "\n" + text[decl.span.end :]
     try:
         tokens = tokenize(text, keep_comments=False)
     except LexError:
         return " ".join(text.split())
+    imports: set[str] = set()
     kept: list[str] = []
-    skip_import = False
+    for i, tok in enumerate(tokens):
+        if tok.kind is TokenKind.IDENT and tok.text == "import" and i + 1 < len(tokens):
+            imports.add(tokens[i + 1].text)
+        elif not (i and tokens[i - 1].kind is TokenKind.IDENT and tokens[i - 1].text == "import"):
+            kept.append(tok.text)
+    # An import that another one already brings in adds nothing: compare the sets without them.
+    implied = set().union(*(_IMPORTED_BY.get(module, frozenset()) for module in imports))
+    return " ".join([*(f"import {m}" for m in sorted(imports - implied)), *kept])
+
+
+# Modules a whole-library import is known to bring in: Mathlib.lean imports Mathlib.Tactic.Common, which imports
+# `Aesop`, `Qq` and `ImportGraph.Imports` (leanprover-community/mathlib4 @ 000999064e8e, Mathlib/Tactic/Common.lean),
+# so DeepSeek-Prover's miniF2F header (`import Mathlib` + `import Aesop`) imports what `import Mathlib` imports.
+_IMPORTED_BY: dict[str, frozenset[str]] = {"Mathlib": frozenset({"Aesop", "Qq", "ImportGraph.Imports"})}
+
+
+def _has_attributes(declaration: str) -> bool:
+    """Whether a declaration's text carries an attribute (`@[…]` before its keyword)."""
+    try:
+        tokens = tokenize(declaration, keep_comments=False)
+    except LexError:
+        return True  # unknown: keep it in the context
     for tok in tokens:
-        if tok.kind is TokenKind.IDENT and tok.text == "import":
-            skip_import = True
-            continue
-        if skip_import and tok.kind is TokenKind.IDENT:
-            skip_import = False  # the module name after `import`
-            continue
-        kept.append(tok.text)
-    return " ".join(kept)
+        if tok.kind is TokenKind.IDENT and tok.text in TARGET_KEYWORDS:
+            return False
+        if tok.text.startswith("@"):
+            return True
+    return False
 
 
 def _context(cassette: Cassette, name: str | None) -> str | None:
-    """The context a step was recorded in: its theorem's header, or the theorem itself when that is unknown."""
+    """The header context a step was recorded in (`_header_context`), or None when unknown (no theorem, or an
+    empty header)."""
     record = cassette.theorems.get(name) if name is not None else None
-    if record is None:
+    if record is None or not record.header.strip():
         return None
-    header = " ".join(record.header.split())
-    return f"header:{header}" if header else f"theorem:{record.name}"
+    return _header_context(record.header)
 
 
 def step_counts(cassette: Cassette, record: TheoremLine, state_pp: str, tactic: str) -> str | None:
     """Why the recorded step (state, tactic) does not show what Lean does for `record`, or None when it does.
 
-    It does when it was recorded under `record` itself or under a theorem with the same non-empty header, or
-    without a theorem in a cassette whose theorems all share `record`'s context.
+    A step counts only under the theorem that recorded it: equal printed goals need not be equal goals (Lean
+    prints `(2 : ℤ) - 3 + 3 = 2` and the false `(2 : ℕ) - 3 + 3 = 2` alike). A cassette recorded live with
+    type-revealing printer options (`Cassette.shares_steps_across_theorems`) also lends it to theorems of the
+    same non-empty header context.
     """
     recorders = cassette.recorders(state_pp, tactic)
-    if not recorders:
+    if not recorders or record.name in recorders:
         return None  # unrecorded: the replay itself answers that
-    wanted = _context(cassette, record.name)
-    contexts = {_context(cassette, name) for name in recorders}
-    if wanted in contexts:
-        return None
-    if None in contexts and all(_context(cassette, name) == wanted for name in cassette.theorems):
-        return None
-    others = ", ".join(sorted(str(n) for n in recorders))
-    return f"recorded only under other theorems ({others}) whose context (header) differs from {record.name!r}'s"
+    if cassette.shares_steps_across_theorems:
+        wanted = _context(cassette, record.name)
+        if wanted is not None and wanted in {_context(cassette, name) for name in recorders}:
+            return None
+    others = ", ".join(sorted("a step line without its theorem" if n is None else repr(n) for n in recorders))
+    return (
+        f"was recorded only under {others}, not under {record.name!r}: equal printed goals need not be equal "
+        "goals, so a step counts only under the theorem that recorded it"
+    )
 
 
 def replay_script(
@@ -425,11 +478,22 @@ class RecordingEnv(ClosingContext):
 
     Filter refusals and replay misses are not Lean's answers and are not recorded. Save the cassette
     with `recorder.cassette.save(path)`; a header describing the source is the caller's job.
+
+    A new cassette's header says it was recorded live, with `pp_options`: the pretty-printer options the inner
+    backend prints goals with (only with type-revealing ones may its steps answer for other theorems,
+    `Cassette.shares_steps_across_theorems`). Recording into a given `cassette` leaves its header as it is: its
+    other records need not be live.
     """
 
-    def __init__(self, inner: Env, cassette: Cassette | None = None) -> None:
+    def __init__(self, inner: Env, cassette: Cassette | None = None, *, pp_options: tuple[str, ...] = ()) -> None:
         self.inner = inner
-        self.cassette = cassette if cassette is not None else new_cassette("recorded from a live Lean backend")
+        if cassette is None:
+            cassette = new_cassette("recorded from a live Lean backend")
+            update = {"recorded_live": True, "pp_options": pp_options or None}
+            cassette.header = cassette.header.model_copy(update=update)
+        elif pp_options:
+            raise ValueError("pp_options describe a new live cassette; the given cassette's header is kept as it is")
+        self.cassette = cassette
         self._current: str | None = None
 
     def start(self, theorem: Theorem) -> ProofState:
@@ -491,9 +555,11 @@ def replay_filled_skeleton(
     if missing:
         return Rejected(f"hole {missing[0] + 1} of {len(record.goals)} is not filled", checker=REPLAY_CHECKER)
     owner = cassette.find_theorem(theorem)
+    if owner is None:
+        return Rejected(f"theorem {theorem.name!r} is not in the replay cassette", checker=REPLAY_CHECKER)
 
     def counts(state_pp: str, tactic: str) -> str | None:
-        return None if owner is None else step_counts(cassette, owner, state_pp, tactic)
+        return step_counts(cassette, owner, state_pp, tactic)
 
     env = ReplayEnv(cassette, allow_native_decide=allow_native_decide)
     for index in sorted(fills):

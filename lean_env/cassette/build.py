@@ -86,7 +86,9 @@ def statement_of(formal_statement: str | None) -> str:
     return head.strip() if sep else formal_statement.strip()
 
 
-_MATHLIB_COMMIT = re.compile(r"(https://github\.com/leanprover-community/mathlib4)@([0-9a-f]{40})")
+# The repository and commit a LeanDojo row was traced from ("traced from https://github.com/leanprover/lean4@…",
+# or mathlib4): with the row's `file`, the theorem's traced source.
+_TRACED_AT = re.compile(r"(https://github\.com/[\w.-]+/[\w.-]+)@([0-9a-f]{40})")
 
 
 def build_from_proofsteps(paths: Iterable[str | Path], relative_to: Path | None = None) -> BuildReport:
@@ -150,7 +152,7 @@ def _add_proofstep_row(
     step_no = step if isinstance(step, int) else None
     dojo = None
     file_path = row.get("file")
-    commit = _MATHLIB_COMMIT.search(row.get("source") or "")
+    commit = _TRACED_AT.search(row.get("source") or "")
     if isinstance(file_path, str) and commit and row.get("theorem"):
         dojo = DojoLine(url=commit.group(1), commit=commit.group(2), file_path=file_path, full_name=name)
     header = LEAN_WORKBOOK_HEADER if "lean_workbook" in path.stem else ""

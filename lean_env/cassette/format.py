@@ -12,6 +12,8 @@ as they are) and the conversion between a recorded outcome and a tactic result.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -32,11 +34,15 @@ from lean_env.types import (
 )
 
 FORMAT_NAME = "lean-prover-cassette"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 # Version 2 added hole lines; a version 1 file is a version 2 file without them, so both are read.
 # Version 2 also keys steps by Lean's layout (`normalize_tactic`: newlines and indentation kept) instead
 # of collapsing whitespace; keys are computed on load, so the files are unchanged, only lookups stricter.
-READABLE_VERSIONS = (1, 2)
+# Version 3 gives every line a content hash (`sha256`, see `content_hash`), required and checked on load; older
+# files are read without it (and written as version 3).
+READABLE_VERSIONS = (1, 2, 3)
+HASHED_FROM_VERSION = 3
+HASH_FIELD = "sha256"
 
 
 class CassetteError(LeanEnvError):
@@ -66,6 +72,11 @@ class HeaderLine(_Line):
     description: str = ""
     sources: tuple[SourceInfo, ...] = ()
     created_by: str = ""
+    # Set only by a live recording run (`RecordingEnv`): the steps are Lean's answers as they happened, and
+    # `pp_options` are the pretty-printer options its goals were printed with. Builders from published datasets
+    # never set them. Absent (None) is written as nothing, so older files are read unchanged.
+    recorded_live: bool | None = None
+    pp_options: tuple[str, ...] | None = None
 
 
 class DojoLine(_Line):
@@ -224,3 +235,18 @@ def record_error(data: object, exc: ValidationError) -> str:
     if first["type"] == "union_tag_not_found":
         return f'{kind} record: {field_name} has no "kind"'
     return f"{kind} record: {field_name}: {first['msg']}" if field_name else f"{kind} record: {first['msg']}"
+
+
+def content_hash(record: BaseModel) -> str:
+    """The hash a cassette line carries: sha256 of the record's fields as JSON (keys sorted, absent fields left
+    out), the hash itself excluded. It catches accidental edits (a hand-tweaked result or statement, a merge
+    gone wrong); anyone can recompute it, so it is no signature."""
+    fields = record.model_dump(mode="json", exclude_none=True)
+    canonical = json.dumps(fields, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def record_json(record: BaseModel) -> str:
+    """One cassette line: the record as JSON, then its content hash."""
+    body = record.model_dump_json(exclude_none=True)
+    return f'{body[:-1]},"{HASH_FIELD}":"{content_hash(record)}"}}'

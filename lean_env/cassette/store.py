@@ -6,15 +6,17 @@ by record, and looked up as the replay backend asks: steps by (state, tactic) in
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from lean_env.cassette.format import (
     FORMAT_NAME,
     FORMAT_VERSION,
+    HASH_FIELD,
+    HASHED_FROM_VERSION,
     READABLE_VERSIONS,
     RECORD,
     CassetteError,
@@ -23,12 +25,17 @@ from lean_env.cassette.format import (
     SourceInfo,
     StepLine,
     TheoremLine,
+    content_hash,
     record_error,
+    record_json,
 )
 from lean_env.cassette.keys import StepKey, normalize_statement, skeleton_key, step_key
 from lean_env.types import (
     Theorem,
 )
+
+# The printer options under which a printed goal shows the types its numerals elaborated at.
+TYPE_REVEALING_PP_OPTIONS = frozenset({"pp.numericTypes"})
 
 
 @dataclass
@@ -72,10 +79,13 @@ class Cassette:
                 data = json.loads(raw)
             except json.JSONDecodeError as exc:
                 raise CassetteError(f"{where}: invalid JSON: {exc.msg} (column {exc.colno})") from None
+            digest = data.pop(HASH_FIELD, None) if isinstance(data, dict) else None
             try:
                 line = RECORD.validate_python(data)
             except ValidationError as exc:
                 raise CassetteError(f"{where}: {record_error(data, exc)}") from None
+            if cassette is not None:
+                _check_hash(line, digest, where, version=cassette.header.version)
             if cassette is None:
                 if not isinstance(line, HeaderLine):
                     raise CassetteError(f"{where}: the first line must be the cassette header (kind 'header')")
@@ -86,6 +96,7 @@ class Cassette:
                     raise CassetteError(
                         f"{where}: unsupported cassette version {line.version} (this reader knows {known})"
                     )
+                _check_hash(line, digest, where, version=line.version)
                 cassette = cls(header=line, path=source)
             elif isinstance(line, HeaderLine):
                 raise CassetteError(f"{where}: a second header line")
@@ -117,11 +128,35 @@ class Cassette:
     # ---- writing
 
     def dumps(self) -> str:
-        lines = [self.header.model_dump_json(exclude_none=True)]
-        lines += [t.model_dump_json(exclude_none=True) for t in self.theorems.values()]
-        lines += [h.model_dump_json(exclude_none=True) for h in self.holes.values()]
-        lines += [s.model_dump_json(exclude_none=True) for s in self.steps.values()]
+        """The cassette as the current format writes it: every line with its content hash (`record_json`)."""
+        lines = [record_json(self.header.model_copy(update={"version": FORMAT_VERSION}))]
+        lines += [record_json(t) for t in self.theorems.values()]
+        lines += [record_json(h) for h in self.holes.values()]
+        lines += [record_json(s) for s in self._step_lines()]
         return "\n".join(lines) + "\n"
+
+    def _step_lines(self) -> Iterator[StepLine]:
+        """Every step line: a step recorded under several theorems is written once per theorem, since a step
+        counts only under the theorems that recorded it (`lean_env.backends.replay.step_counts`)."""
+        for key, step in self.steps.items():
+            yield step
+            others = self.recorded_by.get(key, set()) - {step.theorem}
+            for name in sorted(others, key=lambda n: (n is not None, n or "")):
+                yield step.model_copy(update={"theorem": name, "step": None})
+
+    def restricted_to(self, names: Collection[str]) -> Cassette:
+        """The records of the theorems `names` only: their theorem lines, skeletons, and the steps they recorded."""
+        kept = Cassette(header=self.header, path=self.path)
+        kept.theorems = {n: t for n, t in self.theorems.items() if n in names}
+        kept.holes = {k: h for k, h in self.holes.items() if h.theorem in names}
+        for key, step in self.steps.items():
+            recorders = {n for n in self.recorders(*key) if n is not None and n in names}
+            if not recorders:
+                continue
+            first = step if step.theorem in recorders else step.model_copy(update={"theorem": min(recorders)})
+            kept.steps[key] = first
+            kept.recorded_by[key] = set(recorders)
+        return kept
 
     def save(self, path: str | Path) -> None:
         p = Path(path)
@@ -176,6 +211,18 @@ class Cassette:
 
     # ---- lookups
 
+    @property
+    def shares_steps_across_theorems(self) -> bool:
+        """Whether a step recorded under one theorem may answer for another of the same context.
+
+        Only when the goals were printed so that equal text means equal goals: recorded live with every
+        type-revealing printer option on. By default Lean prints `(2 : ℤ) - 3 + 3 = 2` and `(2 : ℕ) - 3 + 3 = 2`
+        alike (`⊢ 2 - 3 + 3 = 2`); `pp.numericTypes` prints each numeral's type (lean4
+        `src/Lean/PrettyPrinter/Delaborator/Options.lean`). Cassettes built from published datasets never share.
+        """
+        options = set(self.header.pp_options or ())
+        return bool(self.header.recorded_live) and options >= TYPE_REVEALING_PP_OPTIONS
+
     def lookup(self, state_pp: str, tactic: str) -> StepLine | None:
         return self.steps.get(step_key(state_pp, tactic))
 
@@ -217,6 +264,19 @@ class Cassette:
 
     def __len__(self) -> int:
         return len(self.steps)
+
+
+def _check_hash(record: BaseModel, digest: object, where: str, version: int) -> None:
+    """A line's content hash must match the record; in a file of version 3 or later every line must carry one."""
+    if digest is None:
+        if version >= HASHED_FROM_VERSION:
+            raise CassetteError(f"{where}: the record has no content hash ({HASH_FIELD!r}); version 3 lines carry one")
+        return
+    if digest != content_hash(record):
+        raise CassetteError(
+            f"{where}: the record does not match its content hash: it was edited after it was written "
+            "(rebuild the cassette with `prover cassette build` or re-record it)"
+        )
 
 
 def new_cassette(description: str, sources: Sequence[SourceInfo] = (), created_by: str = "") -> Cassette:

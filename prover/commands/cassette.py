@@ -121,9 +121,7 @@ def build(
             missing = sorted(set(keep) - set(report.cassette.theorems))
             if missing:
                 fail(f"--theorems: not in the inputs: {', '.join(missing)}")
-            report.cassette.theorems = {n: t for n, t in report.cassette.theorems.items() if n in keep}
-            report.cassette.steps = {k: st for k, st in report.cassette.steps.items() if st.theorem in keep}
-            report.cassette.holes = {k: h for k, h in report.cassette.holes.items() if h.theorem in keep}
+            report.cassette = report.cassette.restricted_to(keep)
         if not (report.cassette.theorems or report.cassette.steps or report.cassette.holes):
             fail(f"nothing to record: {report.summary()}")  # an empty cassette replays nothing
     except CassetteError as exc:

@@ -348,3 +348,5 @@ def print_summary(summary: Any) -> None:
         console.print(
             f"{len(summary.missing)} problem(s) have no finished attempt (counted as not proved)", highlight=False
         )
+    if summary.checkers:  # a replay verdict is a check of recordings: say who checked, never fold it into Lean's
+        console.print(summary.checker_line(), highlight=False)
