@@ -20,4 +20,3 @@ def minif2f_path() -> Path:
 
 def proofsteps_dir() -> Path:
     return shared_dir() / "data" / "proofsteps"
-

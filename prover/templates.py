@@ -227,6 +227,24 @@ class FewShotExample:
 
 
 WHOLE_PROOF_INSTRUCTION = "Complete the following Lean 4 code:\n\n```lean4\n"
+# DeepSeek-Prover-V1.5's chain-of-thought mode (prover/utils.py `cot_prompt`): the same continuation, asking
+# for a comment before each line of code.
+COT_INSTRUCTION = (
+    "Complete the following Lean 4 code with explanatory comments preceding each line of code:\n\n```lean4\n"
+)
+
+
+def deepseek_informal_prefix(informal_statement: str | None) -> str:
+    """The informal statement as DeepSeek-Prover's miniF2F data writes it (`informal_prefix`): `/-- {text}-/`.
+
+    Byte for byte as in deepseek-ai/DeepSeek-Prover-V1.5 datasets/minif2f.jsonl, which Goedel-Prover-V2's
+    dataset and the DeepSeek-Prover-V2 card repeat: no space before `-/`, the text as given."""
+    return f"/-- {informal_statement}-/\n" if informal_statement else ""
+
+
+def header_block(header: str) -> str:
+    """`header` ending in one blank line, as the upstream datasets' `header` fields do."""
+    return header if header.endswith("\n\n") else header.rstrip("\n") + "\n\n"
 
 
 def whole_proof_prompt(
@@ -234,17 +252,19 @@ def whole_proof_prompt(
     informal_prefix: str = "",
     header: str = DEEPSEEK_HEADER,
     examples: Iterable[FewShotExample] = (),
+    instruction: str = WHOLE_PROOF_INSTRUCTION,
 ) -> str:
     """DeepSeek-Prover-V1.5 whole-proof prompt; `formal_statement` ends with `:= by\\n`.
 
-    The inner code fence is left open so the model continues the proof; generation
-    stops at the closing fence.
+    The inner code fence is left open so the model continues the proof; generation stops at the closing
+    fence. Few-shot examples come first, each closed (`non_cot_few_shot_prompt`/`cot_few_shot_prompt`); an
+    example row has no header of its own, so it gets the default one (`LEAN4_DEFAULT_HEADER` upstream).
     """
     shots = "".join(
-        f"{WHOLE_PROOF_INSTRUCTION}{header}{ex.informal_prefix}{ex.formal_statement}{ex.formal_proof}\n```\n\n\n"
+        f"{instruction}{DEEPSEEK_HEADER}{ex.informal_prefix}{ex.formal_statement}{ex.formal_proof}\n```\n\n\n"
         for ex in examples
     )
-    return f"{shots}{WHOLE_PROOF_INSTRUCTION}{header}{informal_prefix}{formal_statement}"
+    return f"{shots}{instruction}{header}{informal_prefix}{formal_statement}"
 
 
 WHOLE_PROOF_STOP = ("```",)
@@ -266,10 +286,12 @@ class WholeProofTemplate:
     """A prompt for models that write a whole proof at once.
 
     `continuation` (DeepSeek-Prover-V1.5): the prompt ends inside an open ```` ```lean4 ```` fence right
-    after `:= by`, the completion is the tactic block and stops at the closing fence. Otherwise the model
-    (chat, usually reasoning first) answers with the whole theorem in a ```` ```lean4 ```` block; the last
-    such block holds the proof. `chat` templates give the user message (and `system`), which the
-    generator wraps in the tokenizer's own chat template.
+    after `:= by`, the completion is the tactic block and stops at the closing fence; `instruction` opens
+    it (non-CoT or CoT). Otherwise the model (chat, usually reasoning first) answers with the whole theorem
+    in a ```` ```lean4 ```` block; the last such block holds the proof. `chat` templates give the user
+    message (and `system`), which the generator wraps in the tokenizer's own chat template.
+    `inline_sorry`: the statement is shown as `:= by sorry` with the closing fence right after it
+    (Goedel-Prover-V2's src/utils.py), not `:= by\\n  sorry` and a fence on its own line (DeepSeek-Prover-V2).
     """
 
     name: str
@@ -278,12 +300,14 @@ class WholeProofTemplate:
     chat: bool = False
     system: str | None = None
     few_shot: bool = False
+    instruction: str = WHOLE_PROOF_INSTRUCTION
+    inline_sorry: bool = False
 
     def code(self, statement: str, header: str, informal_statement: str | None = None, sorry: bool = True) -> str:
         """The Lean code shown to the model: header, the informal statement as a doc comment, the theorem."""
-        doc = f"/-- {informal_statement.strip()} -/\n" if informal_statement else ""
         body = " := by\n  sorry" if sorry else " := by\n"
-        return f"{header.rstrip()}\n\n{doc}{statement.rstrip()}{body}"
+        doc = deepseek_informal_prefix(informal_statement)
+        return f"{header_block(header)}{doc}{statement.rstrip()}{body}"
 
     def user_message(
         self,
@@ -301,8 +325,13 @@ class WholeProofTemplate:
             formal = f"{statement.rstrip()} := by\n"
             if informal_proof:
                 formal += "  /- " + informal_proof.strip().replace("\n", "\n  ") + "\n  -/\n"
-            prefix = informal_comment(InformalContext(statement=informal_statement)) if informal_statement else ""
-            return whole_proof_prompt(formal, prefix, header=header, examples=examples if self.few_shot else ())
+            return whole_proof_prompt(
+                formal,
+                deepseek_informal_prefix(informal_statement),
+                header=header_block(header),
+                examples=examples if self.few_shot else (),
+                instruction=self.instruction,
+            )
         if self.name == "kimina":
             # Kimina-Prover model card (AI-MO/Kimina-Prover-72B, "Quick Start"): problem in words, then the
             # formal statement ending at `:= by`, in a lean4 fence.
@@ -314,10 +343,15 @@ class WholeProofTemplate:
                 "Think about and solve the following problem step by step in Lean 4.\n"
                 f"# Problem:{problem}\n# Formal statement:\n```lean4\n{code}\n```\n"
             )
-        # DeepSeek-Prover-V2 and Goedel-Prover-V2 model cards ("Quick Start"): the theorem with `sorry`, then
-        # the request for a proof plan before the code.
-        code = self.code(statement, header, informal_statement, sorry=True)
+        # DeepSeek-Prover-V2 model card ("Quick Start") and Goedel-Prover-V2 (src/utils.py
+        # `DeepSeekCoTHandler.prover_inference`): the theorem with `sorry`, then the request for a proof plan.
         extra = f"\n\nInformal proof:\n{informal_proof.strip()}" if informal_proof else ""
+        if self.inline_sorry:
+            code = (
+                f"{header_block(header)}{deepseek_informal_prefix(informal_statement)}{statement.rstrip()} := by sorry"
+            )
+            return f"Complete the following Lean 4 code:\n\n```lean4\n{code}```{extra}\n\n{PROOF_PLAN_INSTRUCTION}"
+        code = self.code(statement, header, informal_statement, sorry=True)
         return f"Complete the following Lean 4 code:\n\n```lean4\n{code}\n```{extra}\n\n{PROOF_PLAN_INSTRUCTION}"
 
     def messages(self, user: str) -> list[dict[str, str]]:
@@ -327,11 +361,14 @@ class WholeProofTemplate:
 
 
 WHOLE_TEMPLATES: dict[str, WholeProofTemplate] = {
-    # DeepSeek-Prover-V1.5 (deepseek-ai/DeepSeek-Prover-V1.5-RL model card, and its repo's prover/utils.py):
-    # no chat template, few-shot examples allowed, stop at the closing fence.
+    # DeepSeek-Prover-V1.5 (deepseek-ai/DeepSeek-Prover-V1.5 prover/utils.py `non_cot_prompt`, `cot_prompt`,
+    # `post_process_output`): no chat template, few-shot examples allowed, the answer ends at the first fence.
     "deepseek-v1.5": WholeProofTemplate(name="deepseek-v1.5", continuation=True, stop=("```",), few_shot=True),
+    "deepseek-v1.5-cot": WholeProofTemplate(
+        name="deepseek-v1.5-cot", continuation=True, stop=("```",), few_shot=True, instruction=COT_INSTRUCTION
+    ),
     "deepseek-v2": WholeProofTemplate(name="deepseek-v2", continuation=False, chat=True),
-    "goedel-v2": WholeProofTemplate(name="goedel-v2", continuation=False, chat=True),
+    "goedel-v2": WholeProofTemplate(name="goedel-v2", continuation=False, chat=True, inline_sorry=True),
     "kimina": WholeProofTemplate(name="kimina", continuation=False, chat=True, system=KIMINA_SYSTEM),
 }
 

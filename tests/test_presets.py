@@ -43,7 +43,8 @@ THEOREM = Theorem(
         ("ByteDance-Seed/BFS-Prover-V2-32B", "bfs-prover-v2"),
         ("internlm/internlm2_5-step-prover", "internlm2.5-step-prover"),
         ("internlm/internlm2-step-prover", "internlm2-step-prover"),
-        ("deepseek-ai/DeepSeek-Prover-V1.5-RL", "deepseek-prover-v1.5"),
+        ("deepseek-ai/DeepSeek-Prover-V1.5-RL", "deepseek-prover-v1.5-cot"),
+        ("deepseek-ai/DeepSeek-Prover-V1.5-SFT", "deepseek-prover-v1.5"),
         ("deepseek-ai/DeepSeek-Prover-V2-7B", "deepseek-prover-v2"),
         ("Goedel-LM/Goedel-Prover-V2-32B", "goedel-prover-v2"),
         ("AI-MO/Kimina-Prover-Distill-8B", "kimina-prover"),
@@ -392,7 +393,8 @@ def test_sweep_whole_prompts_follow_the_models_preset(tmp_path: Any) -> None:
     problems = load_problems(minif2f, names=["mathd_algebra_10"])
     for model, start in [
         ("AI-MO/Kimina-Prover-Distill-8B", "Think about and solve the following problem step by step in Lean 4."),
-        ("deepseek-ai/DeepSeek-Prover-V1.5-RL", "Complete the following Lean 4 code:\n\n```lean4\n"),
+        ("deepseek-ai/DeepSeek-Prover-V1.5-RL", "Complete the following Lean 4 code with explanatory comments"),
+        ("deepseek-ai/DeepSeek-Prover-V1.5-SFT", "Complete the following Lean 4 code:\n\n```lean4\n"),
     ]:
         cfg = load_sweep_config(
             overrides={

@@ -89,6 +89,20 @@ PRESETS: dict[str, ModelPreset] = {
             "https://huggingface.co/kaiyuy/leandojo-lean4-retriever-tacgen-byt5-small",
             max_new_tokens=512,
         ),
+        # DeepSeek-Prover-V1.5's official sampling config (configs/sampling.py) runs the RL model in CoT mode
+        # (`mode='cot'`: prover/utils.py `cot_prompt`), temperature 1, top-p 0.95, 2048 tokens; checked first,
+        # so `-RL` ids get it. The non-CoT prompt stays: `--template deepseek-prover-v1.5`.
+        ModelPreset(
+            "deepseek-prover-v1.5-cot",
+            "whole",
+            "deepseek-v1.5-cot",
+            ("deepseek-prover-v1.5-rl",),
+            "https://github.com/deepseek-ai/DeepSeek-Prover-V1.5/blob/main/configs/sampling.py",
+            decoding="sample",
+            temperature=1.0,
+            top_p=0.95,
+            max_new_tokens=2048,
+        ),
         ModelPreset(
             "deepseek-prover-v1.5",
             "whole",
@@ -116,11 +130,12 @@ PRESETS: dict[str, ModelPreset] = {
             "whole",
             "goedel-v2",
             ("goedel-prover-v2",),
-            "https://huggingface.co/Goedel-LM/Goedel-Prover-V2-8B",
+            "https://github.com/Goedel-LM/Goedel-Prover-V2",
             decoding="sample",
             temperature=1.0,
             top_p=0.95,
-            max_new_tokens=16384,
+            # README: "the standard 32K" output tokens; scripts/pipeline.sh runs vLLM with MAX_MODEL_LEN=40960.
+            max_new_tokens=32768,
         ),
         ModelPreset(
             "kimina-prover",
