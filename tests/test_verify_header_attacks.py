@@ -133,6 +133,23 @@ FORGERIES: list[tuple[str, str]] = [
     ("run_elab", "run_elab pure ()"),
     ("run_meta", "run_meta pure ()"),
     ("initialize", "initialize fakeRef : IO.Ref Nat ← IO.mkRef 0"),
+    # meta code at tactic level: an elaborator may log a message positioned on the appended line
+    ("elab of category tactic", 'elab "fake_tac" : tactic => Lean.logInfo "x"'),
+    ("elab_rules : tactic", "elab_rules : tactic | `(tactic| fake_tac) => pure ()"),
+    (
+        "tactic attribute on meta code",
+        "@[tactic Lean.Parser.Tactic.simp] def fake : Lean.Elab.Tactic.Tactic := fun _ => pure ()",
+    ),
+    # a macro_rules whose pattern is not an explicit tactic/term quotation may rewrite commands
+    ("macro_rules with an unprefixed quotation", "macro_rules | `(foo) => `(bar)"),
+    (
+        "macro_rules with a kind option",
+        "macro_rules (kind := Lean.Parser.Command.printAxioms) | `(tactic| x) => `(tactic| y)",
+    ),
+    (
+        "macro_rules mixing a command pattern",
+        "macro_rules\n  | `(tactic| x) => `(tactic| y)\n  | `(command| #print axioms $_x) => `(#check 0)",
+    ),
 ]
 
 HELPER_ATTACKS: list[tuple[str, str]] = [
@@ -260,6 +277,17 @@ LEGITIMATE: list[Attack] = [
         ),
     ),
     Attack(
+        # compfiles Imo1965P4: a tactic-level syntax rewritten by `macro_rules` on `(tactic| …)` patterns
+        "header with a tactic macro_rules",
+        proof="my_order_tactic",
+        header=(
+            "import Mathlib\n\n"
+            'syntax "my_order_tactic" : tactic\n'
+            "macro_rules\n  | `(tactic| my_order_tactic) => `(tactic| (\n    simp))\n\n"
+            "namespace Foo\n"
+        ),
+    ),
+    Attack(
         "card notation #s_1",
         proof="have h : #s_1 ≤ #s_1 := le_rfl\nexact Finset.card_le_card subset_rfl",
         header="import Mathlib\n\nopen Finset\n\nnamespace Foo\n",
@@ -350,7 +378,7 @@ def test_term_level_notation_in_an_imported_module_is_fine(shared: Path, tmp_pat
 
 
 def test_a_refusal_names_the_command_and_its_line() -> None:
-    reason = command_extension_problem("import Mathlib\n\nmacro_rules | `(tactic| simp) => `(tactic| rfl)\n", "F.lean")
+    reason = command_extension_problem("import Mathlib\n\nmacro_rules | `(simp) => `(rfl)\n", "F.lean")
     assert reason is not None and reason.startswith("F.lean:3: `macro_rules`")
     assert command_extension_problem('-- macro_rules\ndef s := "run_cmd"\nnotation "x" => 1\n', "F.lean") is None
 

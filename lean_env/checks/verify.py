@@ -442,30 +442,66 @@ def prelude_problem(source: str) -> str | None:
 # `elabCommand` expands macros before elaborators (lean4 `src/Lean/Elab/Command.lean`), so a header
 # `macro_rules | `(#print axioms $_x) => …` or `@[command_elab Lean.Parser.Command.printAxioms]` would turn the
 # verifier's appended line into a clean-looking info message; meta code (`#eval`, `run_cmd`, `initialize`, …) can
-# log such a message or change the environment. Term- and tactic-level `notation`/`macro`/`syntax` stay allowed:
-# they cannot reach the appended command, and what they do to the proof shows in the compile and the listing.
+# log such a message or change the environment. Term- and tactic-level `notation`/`macro`/`syntax` stay allowed, and
+# so does a `macro_rules` whose every alternative matches an explicit `(tactic| …)`, `(term| …)` or `(conv| …)`
+# quotation: a macro only rewrites syntax (`MacroM` cannot log or touch the environment), cannot reach the appended
+# command, and what it does to the proof shows in the compile and the listing. `elab`/`elab_rules` of any category
+# run meta code (which could log a message positioned on the appended line) and are refused, as are the
+# attributes that register such code as a tactic or term elaborator.
 HEADER_META_COMMANDS = frozenset(
-    {"macro_rules", "elab_rules", "declare_syntax_cat", "run_cmd", "run_elab", "run_meta", "initialize"}
+    {"elab", "elab_rules", "declare_syntax_cat", "run_cmd", "run_elab", "run_meta", "initialize"}
     | {"builtin_initialize"}
 )
+# The quotation categories a header's `macro_rules` may rewrite.
+_MACRO_RULES_CATEGORIES = frozenset({"tactic", "term", "conv"})
 # `#` commands that evaluate code (`#eval`; Lean's `#exec`; ProofWidgets' `#html`/`#widget`; Plausible's `#sample`,
 # `#test`), compared unescaped without the `#`.
 HEADER_META_HASH_COMMANDS = frozenset({"eval", "eval!", "exec", "html", "widget", "sample", "test"})
 # Attributes that register a command macro, elaborator or parser (also given through `attribute […] x`).
 COMMAND_EXTENSION_ATTRIBUTES = frozenset(
     {"command_elab", "macro", "command_parser", "builtin_command_elab", "builtin_macro", "builtin_command_parser"}
+    | {"tactic", "term_elab", "builtin_tactic", "builtin_term_elab"}
 )
 # Commands that declare syntax with a category: refused when the category is `command`.
-_SYNTAX_COMMANDS = frozenset({"syntax", "macro", "elab"})
+_SYNTAX_COMMANDS = frozenset({"syntax", "macro"})
+
+
+def _macro_rules_problem(tokens: Sequence[Any], head: int) -> bool:
+    """Whether the `macro_rules` at `tokens[head]` may rewrite more than tactic, term or conv syntax: an alternative
+    (`| pattern => …` at the command's own bracket depth) whose pattern is not a `(tactic| …)`-style quotation, or a
+    `(kind := …)` option. The command runs to the next command keyword in column 1."""
+    depth = 0
+    alternatives = 0
+    for k in range(head + 1, len(tokens)):
+        tok = tokens[k]
+        if tok.column == 1 and (tok.text == "@" or unescape_name(tok.text) in COMMAND_KEYWORDS):
+            break
+        if tok.kind is TokenKind.IDENT and tok.text == "kind" and depth == 1 and alternatives == 0:
+            return True
+        if tok.kind is TokenKind.SYMBOL and tok.text in "([{⟨⦃⟦":
+            depth += 1
+        elif tok.kind is TokenKind.SYMBOL and tok.text in ")]}⟩⦄⟧":
+            depth -= 1
+        elif tok.kind is TokenKind.SYMBOL and tok.text == "|" and depth == 0:
+            alternatives += 1
+            quote = [t.text for t in tokens[k + 1 : k + 5]]
+            if (
+                quote[:2] != ["`", "("]
+                or unescape_name(quote[2] if len(quote) > 2 else "") not in (_MACRO_RULES_CATEGORIES)
+                or quote[3:4] != ["|"]
+            ):
+                return True
+    return alternatives == 0
 
 
 def command_extension_problem(text: str, where: str, first_line: int = 1) -> str | None:
     """Why `text` (a header, or a module the header imports) may forge the verifier's appended command, or None.
 
     One line naming the command and `where:line` (`first_line` is the line of `text`'s first line in `where`):
-    `macro_rules`, `elab_rules`, `declare_syntax_cat`, `syntax`/`macro`/`elab` of category `command`, a
-    `command_elab`/`macro`/`command_parser` attribute (in `@[…]` or `attribute […]`), meta code (`#eval`,
-    `run_cmd`, `run_elab`, `run_meta`, `initialize`), and any name with a `_native` component (only Lean names
+    a `macro_rules` with a pattern other than a `(tactic| …)`/`(term| …)`/`(conv| …)` quotation, `declare_syntax_cat`,
+    `syntax`/`macro` of category `command`, a `command_elab`/`macro`/`command_parser` attribute (in `@[…]` or
+    `attribute […]`), meta code (`elab`, `elab_rules`, a `tactic`/`term_elab` attribute, `#eval`, `run_cmd`,
+    `run_elab`, `run_meta`, `initialize`), and any name with a `_native` component (only Lean names
     native evaluation's auxiliary axioms so; `JudgedName.owns_auxiliary`). Every token is compared as Lean reads
     it (`unescape_name`), comments and strings ignored. Such files can still be checked with `--strict` and
     comparator, which reads the axioms from the compiled environment instead of a printed line.
@@ -534,6 +570,10 @@ def command_extension_problem(text: str, where: str, first_line: int = 1) -> str
             continue
         if name in HEADER_META_COMMANDS:
             return refuse(tok, "changes how commands elaborate or runs code")
+        if name == "macro_rules" and _macro_rules_problem(tokens, i):
+            return refuse(
+                tok, "may rewrite commands (only `(tactic| …)`, `(term| …)`, `(conv| …)` patterns are allowed)"
+            )
         if name in _SYNTAX_COMMANDS:
             syntax_head = tok
         elif tok.column == 1 and name in COMMAND_KEYWORDS and name not in MODIFIER_KEYWORDS:
