@@ -12,7 +12,13 @@ then as one JSON object:
    (beam 8 and 32, 64 new tokens, 16 states; target: batched >= 8x one-at-a-time at 16 states);
 2. the peak GPU memory of one beam-32 batch of 16 states against the sizing rule `HFGenerator` batches by
    (states x beams x (prompt + new tokens) x `kv_cache_bytes_per_token`);
-3. tokens/s of a few LoRA training steps with gradient checkpointing.
+3. tokens/s of a few LoRA training steps with gradient checkpointing;
+4. whole-proof sampling (pass@32 of one prompt) under a KV-cache budget that holds fewer than 32 rows:
+   the samples go over >= 2 `generate` calls, each within the budget, and (GPU) the peak memory above the
+   weights stays within the memory the plan reserves (budget / `CUDA_CACHE_MEMORY_FRACTION`);
+5. generation-config isolation: with a checkpoint generation config of temperature 0.6, top-k 20, top-p 0.8
+   and repetition penalty 1.3, beam scores still equal a plain forward pass and no transformers logits
+   processor runs that this project did not ask for.
 
 Imports: torch, transformers, peft (section 3 only) and the project's `prover.generators.hf`, loaded
 without `prover.generators/__init__.py` (which needs pydantic). If a machine still lacks a pure-Python
@@ -59,6 +65,9 @@ class Size:
 FULL = Size(2048, 16, 32, 8, 8192, 32000, "bfloat16", 16, (8, 32), 64, 8, 512, 5)
 TINY = Size(64, 2, 4, 2, 128, 300, "float32", 4, (2, 4), 8, 2, 32, 2)
 SPEEDUP_TARGET = 8.0
+WHOLE_PROOF_SAMPLES = 32
+# A Qwen3-style generation_config.json plus a repetition penalty (section 5).
+OPINIONATED_GENERATION = {"do_sample": True, "temperature": 0.6, "top_k": 20, "top_p": 0.8, "repetition_penalty": 1.3}
 
 
 def import_generator_modules() -> tuple[Any, Any]:
@@ -195,6 +204,107 @@ def memory_figures(hf: Any, model: Any, tok: Any, forbidden: list[int], size: Si
     return out
 
 
+def whole_proof_figures(hf: Any, model: Any, tok: Any, forbidden: list[int], size: Size, device: str) -> dict[str, Any]:
+    """pass@32 of one prompt under a cache budget of about a third of its rows: calls, rows, peak memory."""
+    import torch
+
+    from search.types import GenRequest
+
+    probe = hf.HFGenerator(model, tok, "proofsteps", max_new_tokens=size.new_tokens, max_batch_tokens=None)
+    prompt = probe.prompt(GenRequest(synthetic_states(1)[0]))
+    [length] = probe._prompt_lengths([prompt])
+    per_token = hf.kv_cache_bytes_per_token(model.config, next(model.parameters()).element_size())
+    budget = hf.batch_cache_tokens(1, WHOLE_PROOF_SAMPLES // 3, length, size.new_tokens) * per_token
+    gen = hf.HFGenerator(
+        model, tok, "proofsteps", decoding="sample", max_new_tokens=size.new_tokens, batch_size=1,
+        forbidden_token_ids=forbidden, max_cache_bytes=budget,
+    )  # fmt: skip
+    rows: list[int] = []
+    real = model.generate
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        rows.append(int(kwargs["input_ids"].shape[0]) * int(kwargs["generation_config"].num_return_sequences))
+        return real(*args, **kwargs)
+
+    model.generate = counted
+    peak: int | None = None
+    try:
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+            torch.cuda.empty_cache()
+            base = torch.cuda.memory_allocated()
+            torch.cuda.reset_peak_memory_stats()
+        [samples] = gen.generate_planned([prompt], WHOLE_PROOF_SAMPLES)
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+            peak = int(torch.cuda.max_memory_allocated() - base)
+    finally:
+        del model.generate
+    reserved = int(budget / hf.CUDA_CACHE_MEMORY_FRACTION)
+    largest = hf.batch_cache_tokens(1, max(rows), length, size.new_tokens) * per_token
+    return {
+        "samples": WHOLE_PROOF_SAMPLES,
+        "returned": len(samples),
+        "prompt_tokens": length,
+        "cache_budget_bytes": budget,
+        "plan_reserved_bytes": reserved,
+        "generate_calls": len(rows),
+        "rows_per_call": rows,
+        "largest_call_cache_bytes": largest,
+        "measured_peak_bytes": peak,
+        "ok": len(rows) >= 2 and sum(rows) == WHOLE_PROOF_SAMPLES and largest <= budget
+        and (peak is None or peak <= reserved),
+    }  # fmt: skip
+
+
+def isolation_figures(hf: Any, model: Any, tok: Any, forbidden: list[int], size: Size) -> dict[str, Any]:
+    """Beam scores against a plain forward pass, and the transformers processors run, under an opinionated
+    checkpoint generation config."""
+    import torch
+    from transformers import GenerationConfig as _GenerationConfig
+
+    from search.types import GenRequest
+
+    GenerationConfig: Any = _GenerationConfig  # untyped in transformers
+    saved = model.generation_config
+    model.generation_config = GenerationConfig(bos_token_id=1, eos_token_id=2, pad_token_id=0, **OPINIONATED_GENERATION)
+    gen = hf.HFGenerator(model, tok, "proofsteps", max_new_tokens=size.new_tokens, forbidden_token_ids=forbidden)
+    seen: list[str] = []
+    real = model._get_logits_processor
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        processors = real(*args, **kwargs)
+        seen.extend(type(p).__name__ for p in processors if type(p).__module__.startswith("transformers."))
+        return processors
+
+    model._get_logits_processor = spy
+    try:
+        prompt = gen.prompt(GenRequest(synthetic_states(1)[0]))
+        raws = gen.generate_raw([prompt], 4)[0]
+    finally:
+        del model._get_logits_processor
+        model.generation_config = saved
+    device = next(model.parameters()).device
+    prompt_ids = gen._encode([prompt])[0]
+    worst = 0.0
+    for raw in raws:
+        ids = tok(raw.text, add_special_tokens=False)["input_ids"]
+        if raw.num_tokens > len(ids):
+            ids = ids + [tok.eos_token_id]
+        with torch.no_grad():
+            logits = model(torch.tensor([prompt_ids + ids], device=device)).logits[0].float()
+        logprobs = torch.log_softmax(logits, dim=-1)
+        true = sum(float(logprobs[len(prompt_ids) + i - 1, t]) for i, t in enumerate(ids))
+        worst = max(worst, abs(true - raw.logprob))
+    tolerance = 1e-3 if next(model.parameters()).dtype == torch.float32 else 0.05 * size.new_tokens
+    return {
+        "beams": len(raws),
+        "max_abs_score_error": round(worst, 6),
+        "foreign_processors": seen,
+        "ok": bool(raws) and not seen and worst <= tolerance,
+    }
+
+
 def lora_figures(model: Any, size: Size, device: str) -> dict[str, Any]:
     """Tokens/s of LoRA steps (r=16 on the attention projections) with gradient checkpointing."""
     import torch
@@ -271,6 +381,18 @@ def table(report: dict[str, Any]) -> str:
         f"sizing rule {_gib(mem['predicted_cache_bytes'])} (measured/rule {ratio})"
     )
     lora = report["lora"]
+    whole = report["whole_proof"]
+    lines.append(
+        f"whole proofs, pass@{whole['samples']} of one prompt: {whole['generate_calls']} generate calls "
+        f"{whole['rows_per_call']}, largest {_gib(whole['largest_call_cache_bytes'])} of a "
+        f"{_gib(whole['cache_budget_bytes'])} cache budget, peak {_gib(whole['measured_peak_bytes'])} of "
+        f"{_gib(whole['plan_reserved_bytes'])} reserved: {'ok' if whole['ok'] else 'FAILED'}"
+    )
+    iso = report["isolation"]
+    lines.append(
+        f"checkpoint generation config ignored: beam score error {iso['max_abs_score_error']:.2g}, "
+        f"foreign processors {iso['foreign_processors'] or 'none'}: {'ok' if iso['ok'] else 'FAILED'}"
+    )
     lines.append(
         f"LoRA r=16 + gradient checkpointing, {lora['batch']}x{lora['seq_len']} tokens/step: "
         f"{lora['tokens_per_s']:.0f} tokens/s (peak {_gib(lora['peak_bytes'])})"
@@ -298,6 +420,8 @@ def run(size: Size, device: str) -> dict[str, Any]:
     model = build_model(size, device)
     generation = generation_figures(hf, model, tok, forbidden, size, device)
     memory = memory_figures(hf, model, tok, forbidden, size, device)
+    whole_proof = whole_proof_figures(hf, model, tok, forbidden, size, device)
+    isolation = isolation_figures(hf, model, tok, forbidden, size)
     try:
         import peft
 
@@ -317,6 +441,8 @@ def run(size: Size, device: str) -> dict[str, Any]:
         "model": {"params": sum(p.numel() for p in model.parameters()), "dtype": size.dtype},
         "generation": generation,
         "memory": memory,
+        "whole_proof": whole_proof,
+        "isolation": isolation,
         "lora": lora,
         "target": {"states": widest["states"], "speedup": speedup, "met": speedup >= SPEEDUP_TARGET},
     }
@@ -342,7 +468,7 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     if args.json is not None:
         args.json.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    return 0
+    return 0 if report["whole_proof"]["ok"] and report["isolation"]["ok"] else 1
 
 
 if __name__ == "__main__":

@@ -52,6 +52,12 @@ def test_tiny_gpu_check_runs_on_cpu_without_the_missing_packages(tmp_path: Path)
     assert memory["kv_bytes_per_token"] == per_token
     assert memory["predicted_cache_bytes"] == 4 * 4 * (memory["longest_prompt_tokens"] + 8) * per_token
     assert memory["measured_peak_bytes"] is None  # no GPU: nothing is claimed
+    whole = report["whole_proof"]
+    # pass@32 of one prompt under a budget of about a third of its rows: several calls, each within budget.
+    assert whole["generate_calls"] >= 2 and sum(whole["rows_per_call"]) == whole["returned"] == 32
+    assert whole["largest_call_cache_bytes"] <= whole["cache_budget_bytes"] and whole["ok"]
+    isolation = report["isolation"]
+    assert isolation["foreign_processors"] == [] and isolation["max_abs_score_error"] < 1e-3 and isolation["ok"]
     assert report["lora"]["tokens_per_s"] > 0 and report["lora"]["trainable_params"] > 0
     assert any(line.startswith("batched speedup at 4 states") for line in lines)
     assert "applies to the GPU run" in proc.stdout

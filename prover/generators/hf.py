@@ -646,10 +646,6 @@ class HFGenerator:
             "return_dict_in_generate": True,
             "output_scores": False,
             "stop_strings": stop or None,
-            # Neutral, not None: None would be filled from the checkpoint's file, then top-k 50.
-            "top_k": 0,
-            "temperature": 1.0,
-            "top_p": 1.0,
         }
         processors: list[Any] = []
         mask = _MaskTokens(self.forbidden_token_ids) if self.forbidden_token_ids else None
@@ -664,7 +660,8 @@ class HFGenerator:
             beam_rec = _BeamTopK(max(2, 1 + len(eos)) * n)
             processors.append(_as_processor(beam_rec))
         else:
-            gen_config = GenerationConfig(num_beams=1, do_sample=True, **common)
+            # Neutral, not None: None would be filled from the model's generation config, then top-k 50.
+            gen_config = GenerationConfig(num_beams=1, do_sample=True, top_k=0, temperature=1.0, top_p=1.0, **common)
             sample_rec = _SampledLogprobs()
             processors.append(_as_processor(sample_rec))
             if mask is not None:
