@@ -23,6 +23,7 @@ from train.data import (
     read_jsonl,
     read_leandojo,
     read_proofpile,
+    read_source,
     split_by_theorem,
     statement_body,
     theorem_groups,
@@ -96,11 +97,30 @@ def test_leandojo_benchmark_reader(tmp_path: Path, proofsteps_dir: Path) -> None
         # Some public copies store traced_tactics as a Python repr string.
         entry["traced_tactics"] = repr(traced) if i % 2 else traced
         theorems.append(entry)
-    (tmp_path / "test.json").write_text(json.dumps(theorems), encoding="utf-8")
+    (tmp_path / "train.json").write_text(json.dumps(theorems), encoding="utf-8")
     steps = list(read_leandojo(tmp_path))
     assert len(steps) == len(raw)
     assert {(s.state, s.tactic) for s in steps} == {(r["state_before"], r["tactic"]) for r in raw}
     assert {s.theorem.split(":", 1)[1] for s in steps if s.theorem} == set(by_thm)
+
+
+def test_leandojo_split_folder_reads_train_json_only(tmp_path: Path) -> None:
+    """A Benchmark 4 split folder holds train/val/test.json; the benchmark's top level has metadata.json."""
+
+    def theorem(state: str) -> dict:
+        return {"file_path": "F.lean", "full_name": state, "traced_tactics": [{"state_before": state, "tactic": "rfl"}]}
+
+    for split in ("train", "val", "test"):
+        (tmp_path / f"{split}.json").write_text(json.dumps([theorem(f"⊢ {split}")]), encoding="utf-8")
+    (tmp_path / "metadata.json").write_text(json.dumps({"commit": "c", "traced_at": "t"}), encoding="utf-8")
+    assert [s.state for s in read_leandojo(tmp_path)] == ["⊢ train"]
+    assert [s.state for s in read_leandojo(tmp_path, "val")] == ["⊢ val"]
+    assert [s.state for s in read_leandojo(tmp_path / "test.json")] == ["⊢ test"]  # a named file is read
+    source = DataSource(format="leandojo", path=str(tmp_path))
+    assert [s.state for s in read_source(source)] == ["⊢ train"]
+    (tmp_path / "train.json").unlink()
+    with pytest.raises(DataError, match="no train.json"):
+        list(read_leandojo(tmp_path))
 
 
 def test_leandojo_reader_rejects_wrong_layout(tmp_path: Path) -> None:

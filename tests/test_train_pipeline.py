@@ -361,3 +361,35 @@ def test_lora_fine_tune_of_a_local_pretrained_model_saves_a_merged_model(tmp_pat
     before = dict(base.named_parameters())
     changed = [n for n, p in merged.named_parameters() if not torch.equal(p, before[n])]
     assert changed and all(("q_proj" in n or "v_proj" in n) for n in changed)
+
+
+def test_evaluation_runs_the_configured_beams_on_the_model_in_memory(
+    steps: list[ProofStep], tokenizer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`[eval] num_beams` beams, on the trained model as it is: loading the checkpoint again would put a
+    second (float32) copy next to it."""
+    import transformers
+
+    from train.evaluate import evaluate_checkpoint
+
+    def no_second_copy(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("evaluation loaded a second copy of the model")
+
+    monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", no_second_copy)
+    model = _tiny_model(tokenizer)
+    model.train()  # as the trainer leaves it
+    beams: list[int] = []
+    real = model.generate
+
+    def generate(*args: Any, **kwargs: Any) -> Any:
+        beams.append(kwargs["generation_config"].num_beams)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(model, "generate", generate)
+    report = evaluate_checkpoint(
+        model, tokenizer, TEMPLATE, steps[:50], steps[50:54], max_length=256, k=2, num_beams=6,
+        max_new_tokens=4, batch_size=4, blank_state_ablation=False,
+    )  # fmt: skip
+    assert report.model is not None and report.model.examples == 4 and report.model.k == 2
+    assert beams and set(beams) == {6}
+    assert model.training  # left as it was

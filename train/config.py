@@ -26,7 +26,7 @@ class DataSource(_Section):
 
     format: DataFormat = "jsonl"
     path: str
-    split: str = "train"  # hf only
+    split: str = "train"  # hf: the dataset split; leandojo: a split folder's <split>.json
     hf_config: str | None = None  # hf only: dataset config name
     streaming: bool = False  # hf only
     max_rows: int | None = Field(None, ge=1)

@@ -142,12 +142,26 @@ def read_jsonl(path: str | Path) -> Iterator[ProofStep]:
             )
 
 
-def read_leandojo(path: str | Path) -> Iterator[ProofStep]:
+def read_leandojo(path: str | Path, split: str = "train") -> Iterator[ProofStep]:
     """LeanDojo Benchmark 4 split files: a JSON list of theorems, each with `traced_tactics`.
 
+    `path` names a split file, or a split folder (`random/`, `novel_premises/`), of which only
+    `<split>.json` is read: the folder also holds `val.json` and `test.json` (training on them would train on
+    the evaluation split) and the benchmark's top level `metadata.json` is no theorem list.
     `traced_tactics` may also be a Python-repr string (some public copies store it that way).
     """
-    for file in _files(Path(path), (".json",)):
+    folder = Path(path)
+    files = [folder]
+    if folder.is_dir():
+        files = [folder / f"{split}.json"]
+        if not files[0].is_file():
+            present = ", ".join(sorted(p.name for p in folder.glob("*.json"))) or "no .json files"
+            raise DataError(
+                f"{folder}: no {split}.json (a LeanDojo split folder holds train/val/test.json; has {present})"
+            )
+    elif not folder.exists():
+        raise DataError(f"data path not found: {folder}")
+    for file in files:
         try:
             theorems = json.loads(file.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
@@ -260,8 +274,11 @@ def read_source(source: DataSource) -> Iterator[ProofStep]:
     if source.format == "hf":
         rows: Iterator[ProofStep] = read_hf(source)
     else:
-        reader = {"jsonl": read_jsonl, "leandojo": read_leandojo, "proofpile": read_proofpile}[source.format]
-        rows = reader(source.resolved_path())
+        if source.format == "leandojo":
+            rows = read_leandojo(source.resolved_path(), source.split)
+        else:
+            reader = {"jsonl": read_jsonl, "proofpile": read_proofpile}[source.format]
+            rows = reader(source.resolved_path())
     for i, row in enumerate(rows):
         if source.max_rows is not None and i >= source.max_rows:
             break

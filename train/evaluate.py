@@ -1,7 +1,9 @@
 """Held-out evaluation: tactic-token loss (with and without the state), perplexity, top-k tactic accuracy.
 
-Accuracy goes through the prover's own generator (`HFGenerator`, beam search), so it measures the
-checkpoint exactly as `prover prove --model CHECKPOINT` will use it.
+Accuracy goes through the prover's own generator (`HFGenerator`, beam search with `[eval] num_beams`
+beams), so it measures the checkpoint as `prover prove --model CHECKPOINT` will use it. It runs on the
+trained model already in memory: loading the saved checkpoint again would put a second (float32) copy of
+the model next to it, an out-of-memory error after the checkpoint is saved on cards of 48 GB or less.
 """
 
 from __future__ import annotations
@@ -137,8 +139,11 @@ def generate_topk(generator: TacticGenerator, steps: Sequence[ProofStep], k: int
 class BeamSearchGenerator:
     """Plain `model.generate` beam search; used only when the prover's HFGenerator is unavailable."""
 
-    def __init__(self, model: Any, tokenizer: Any, template: PromptTemplate, max_new_tokens: int) -> None:
+    def __init__(
+        self, model: Any, tokenizer: Any, template: PromptTemplate, max_new_tokens: int, num_beams: int = 1
+    ) -> None:
         self.model, self.tokenizer, self.template, self.max_new_tokens = model, tokenizer, template, max_new_tokens
+        self.num_beams = num_beams
 
     def __call__(self, requests: Sequence[GenRequest], k: int) -> list[list[Candidate]]:
         import torch
@@ -150,7 +155,7 @@ class BeamSearchGenerator:
             with torch.no_grad():
                 gen = self.model.generate(
                     **enc,
-                    num_beams=k,
+                    num_beams=max(self.num_beams, k),
                     num_return_sequences=k,
                     max_new_tokens=self.max_new_tokens,
                     do_sample=False,
@@ -172,41 +177,34 @@ class BeamSearchGenerator:
 
 
 def make_eval_generator(
-    model_dir: str, template: PromptTemplate, num_beams: int, max_new_tokens: int, batch_size: int
+    model: Any, tokenizer: Any, template: PromptTemplate, num_beams: int, k: int, max_new_tokens: int, batch_size: int
 ) -> TacticGenerator:
-    """The prover's HFGenerator over the saved checkpoint (beam search), else a local beam search."""
+    """The prover's HFGenerator over the in-memory model (`num_beams` beams for `k` tactics), else a local
+    beam search with as many beams."""
     import importlib.util
 
+    beams = max(num_beams, k)
     if importlib.util.find_spec("prover.generators.hf") is not None:
-        from prover.config import GeneratorConfig
         from prover.generators.hf import HFGenerator
 
-        cfg = GeneratorConfig.model_validate(
-            {
-                "kind": "hf",
-                "model": model_dir,
-                "template": template.name,
-                "decoding": "beam",
-                "max_new_tokens": max_new_tokens,
-                "batch_size": batch_size,
-                "dtype": "float32",
-            }
+        # HFGenerator runs ceil(k * oversample) beams for k tactics.
+        gen: TacticGenerator = HFGenerator(
+            model,
+            tokenizer,
+            template,
+            decoding="beam",
+            max_new_tokens=max_new_tokens,
+            batch_size=batch_size,
+            oversample=beams / k,
         )
-        gen: TacticGenerator = HFGenerator.from_config(cfg, template)
         return gen
     # The prover's generator may be missing from a partial checkout; fall back to plain beam search.
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    model: Any = AutoModelForCausalLM.from_pretrained(model_dir)
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model.eval()
-    return BeamSearchGenerator(model, tokenizer, template, max_new_tokens)
+    return BeamSearchGenerator(model, tokenizer, template, max_new_tokens, beams)
 
 
 def evaluate_checkpoint(
     model: Any,
     tokenizer: Any,
-    model_dir: str,
     template: PromptTemplate,
     train: Sequence[ProofStep],
     held_out: Sequence[ProofStep],
@@ -220,7 +218,9 @@ def evaluate_checkpoint(
     batch_size: int = 16,
     accuracy: bool = True,
 ) -> EvalReport:
-    """Loss with real and blanked states on the same held-out rows, then top-1/top-k against the frequency baseline."""
+    """Loss with real and blanked states on the same held-out rows, then top-1/top-k against the frequency baseline.
+
+    Everything runs on `model` as it is in memory (in eval mode for the call)."""
     real, _ = tokenize_steps(held_out, template, tokenizer, max_length)
     with_state = tactic_loss(model, real, tokenizer.pad_token_id, batch_size)
     blanked = None
@@ -230,8 +230,13 @@ def evaluate_checkpoint(
     model_acc = baseline = None
     if accuracy:
         rows = list(held_out[:max_examples]) if max_examples else list(held_out)
-        generator = make_eval_generator(model_dir, template, max(num_beams, k), max_new_tokens, batch_size)
-        predictions = generate_topk(generator, rows, k, batch_size)
+        was_training = model.training
+        model.eval()
+        try:
+            generator = make_eval_generator(model, tokenizer, template, num_beams, k, max_new_tokens, batch_size)
+            predictions = generate_topk(generator, rows, k, batch_size)
+        finally:
+            model.train(was_training)
         model_acc = topk_accuracy(predictions, [s.tactic for s in rows], k)
         baseline = frequency_baseline(train, rows, k)
     return EvalReport(with_state=with_state, blanked=blanked, model=model_acc, baseline=baseline)

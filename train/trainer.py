@@ -259,9 +259,14 @@ def _save_final_model(trainer: Any, cfg: TrainConfig, out: Path) -> Any | None:
 
 
 def _load_saved(out: Path, cfg: TrainConfig) -> Any:
+    import torch
     from transformers import AutoModelForCausalLM
 
-    model: Any = AutoModelForCausalLM.from_pretrained(str(out), trust_remote_code=cfg.model.trust_remote_code)
+    # In the dtype it was trained in: a float32 copy of a 7B model alone needs 28 GB.
+    dtype = torch.bfloat16 if cfg.training.bf16 else torch.float32
+    model: Any = AutoModelForCausalLM.from_pretrained(
+        str(out), trust_remote_code=cfg.model.trust_remote_code, dtype=dtype
+    )
     model.eval()
     return model
 
@@ -373,7 +378,6 @@ def _run_training(
         report = evaluate_checkpoint(
             final,
             tokenizer,
-            str(out),
             template,
             data.train,
             data.validation,
