@@ -86,6 +86,7 @@ def make_verifier(cfg: LeanConfig) -> ProofVerifier:
     policy = VerifierPolicy(
         max_checks=cfg.verifier_max_checks,
         restart_memory_mb=cfg.verifier_restart_mb,
+        restart_growth_mb=cfg.verifier_restart_growth_mb,
         command_extensions=tool == "comparator",
     )
     verifier = ReplVerifier(settings, policy=policy)

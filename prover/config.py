@@ -35,10 +35,12 @@ class LeanConfig(_Section):
     command_timeout_s: float = Field(600.0, gt=0)
     cassette: str | None = None
     allow_native_decide: bool = False
-    # The verifier's own REPL process: replaced after this many checks / above this resident memory
+    # The verifier's own REPL process: replaced after this many checks / when its resident memory has grown this
+    # much above what it was right after its first import / above this absolute resident memory
     # (lean_env.checks.verify.VerifierPolicy; None = never).
     verifier_max_checks: int | None = Field(100, ge=1)
-    verifier_restart_mb: int | None = Field(8192, ge=256)
+    verifier_restart_growth_mb: int | None = Field(4096, ge=256)
+    verifier_restart_mb: int | None = Field(None, ge=256)
     # Validation ladder (lean_env.checks.validate): kernel-replay every verified proof with lean4checker or
     # comparator (`--strict`); `validator` picks one, default the first installed.
     strict: bool = False

@@ -146,13 +146,27 @@ def test_the_old_way_sends_each_check_whole(tmp_path: Path) -> None:
         assert verifier.imports_elaborated == 1
 
 
-def test_config_keys_reach_the_verifier(tmp_path: Path) -> None:
+def test_config_keys_reach_the_verifier(tmp_path: Path, monkeypatch: Any) -> None:
+    from lean_env.backends.repl import default_repl_binary
+    from prover.backends import make_verifier
     from prover.config import LeanConfig
 
-    cfg = LeanConfig(verifier_max_checks=7, verifier_restart_mb=1024)
-    policy = VerifierPolicy(max_checks=cfg.verifier_max_checks, restart_memory_mb=cfg.verifier_restart_mb)
-    assert (policy.max_checks, policy.restart_memory_mb, policy.share_imports) == (7, 1024, True)
-    assert LeanConfig().verifier_max_checks == 100
+    project = tmp_path / "project"  # a Lake project with the REPL binary where `prover setup` puts it
+    binary = default_repl_binary(project)
+    binary.parent.mkdir(parents=True)
+    (project / "lakefile.toml").write_text('name = "p"\n')
+    binary.write_text("")
+    (tmp_path / "lake").write_text("#!/bin/sh\nexit 0\n")
+    (tmp_path / "lake").chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    cfg = LeanConfig(
+        project=str(project), verifier_max_checks=7, verifier_restart_mb=1024, verifier_restart_growth_mb=512
+    )
+    verifier = make_verifier(cfg)
+    assert isinstance(verifier, ReplVerifier)
+    policy = verifier.policy
+    assert (policy.max_checks, policy.restart_memory_mb, policy.restart_growth_mb) == (7, 1024, 512)
+    assert LeanConfig().verifier_max_checks == 100 and LeanConfig().verifier_restart_growth_mb == 4096
 
 
 def test_whole_file_checks_use_the_same_imports_env() -> None:
@@ -164,3 +178,39 @@ def test_whole_file_checks_use_the_same_imports_env() -> None:
         verdicts = verifier.verify_file(original, rewritten, ["a"])
         assert isinstance(verdicts["a"], Verified), verdicts
         assert (verifier.imports_elaborated, verifier.checks) == (1, 2)
+
+
+def test_the_memory_threshold_is_relative_to_the_import(tmp_path: Path, monkeypatch: Any) -> None:
+    """A Mathlib import leaves the REPL at about 6.5 GB and each check keeps 20 MB more
+    (tests/standins/growing_repl.py): under the default policy 100 checks need no re-import, and a long run
+    re-imports only every `max_checks` checks. An absolute 8 GB threshold re-imported every 75 checks (and, for
+    a 7.5 GB import, every 35)."""
+    import lean_env.backends.repl_process as repl_process
+
+    rss_file = tmp_path / "rss"
+    argv = (sys.executable, str(ROOT / "tests" / "standins" / "growing_repl.py"), "--import-mb", "6656")
+    settings = ReplSettings(command=(*argv, "--check-mb", "20", "--rss-file", str(rss_file)), memory_limit_mb=None)
+    monkeypatch.setattr(repl_process, "tree_rss_mb", lambda pid: float(rss_file.read_text()))
+    with ReplVerifier(settings) as verifier:
+        for i in range(100):
+            assert isinstance(verifier.verify(theorem(i), "rfl"), Verified)
+        assert verifier.imports_elaborated == 1, verifier.imports_elaborated
+        for i in range(100, 250):
+            assert isinstance(verifier.verify(theorem(i), "rfl"), Verified)
+        assert verifier.imports_elaborated == 3, verifier.imports_elaborated  # after checks 100 and 200
+
+
+def test_the_memory_threshold_follows_growth_above_the_import(tmp_path: Path, monkeypatch: Any) -> None:
+    """Growth past `restart_growth_mb` above the post-import memory does replace the process."""
+    import lean_env.backends.repl_process as repl_process
+
+    rss_file = tmp_path / "rss"
+    argv = (sys.executable, str(ROOT / "tests" / "standins" / "growing_repl.py"), "--import-mb", "6656")
+    settings = ReplSettings(command=(*argv, "--check-mb", "20", "--rss-file", str(rss_file)), memory_limit_mb=None)
+    monkeypatch.setattr(repl_process, "tree_rss_mb", lambda pid: float(rss_file.read_text()))
+    policy = VerifierPolicy(max_checks=None, restart_growth_mb=100)
+    with ReplVerifier(settings, policy=policy) as verifier:
+        for i in range(12):
+            assert isinstance(verifier.verify(theorem(i), "rfl"), Verified)
+        # 6 checks keep 120 MB > 100 MB above the import: replaced after the 6th and the 12th.
+        assert (verifier.recycles, verifier.imports_elaborated) == (2, 2)

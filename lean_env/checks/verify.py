@@ -905,9 +905,12 @@ class VerifierPolicy:
     `share_imports`: elaborate a header's imports once per process and distinct import set, and compile
     each check (rest of the header + theorem + `#print axioms`) on top of that environment; False sends
     every check as one fresh command, imports included (the old way, kept for comparison).
-    `max_checks`: start a fresh process after this many checks (None: never). `restart_memory_mb`: start a
-    fresh one when the process tree's resident memory, measured after a check, is above this (None: never).
-    The REPL never frees an environment, so without these a long run grows without bound.
+    `max_checks`: start a fresh process after this many checks (None: never). `restart_growth_mb`: start a
+    fresh one when the process tree's resident memory, measured after a check, has grown this much above what
+    it was right after the process's first import (None: never); the import alone is most of it (a Mathlib
+    import is 6-8 GB), so a fixed threshold near it would re-import after nearly every check.
+    `restart_memory_mb`: an absolute ceiling as well (None: none). The REPL never frees an environment, so
+    without these a long run grows without bound.
     `command_extensions`: let a header (and the package modules it imports) hold command macros, elaborators and
     meta code (`header_problem` is skipped). Only for `--strict` with comparator, which reads the axioms from the
     compiled environment itself, so a forged `#print axioms` answer cannot make it accept
@@ -916,7 +919,8 @@ class VerifierPolicy:
 
     share_imports: bool = True
     max_checks: int | None = 100
-    restart_memory_mb: int | None = 8192
+    restart_memory_mb: int | None = None
+    restart_growth_mb: int | None = 4096
     command_extensions: bool = False
 
 
@@ -963,6 +967,7 @@ class ReplVerifier(ClosingContext):
         self._shares = self.policy.share_imports and isinstance(self._env, ReplEnv)
         self._imports_envs: dict[str, tuple[int, int]] = {}  # imports text -> (process generation, env id)
         self._checks_in_process = 0
+        self._baseline_mb: tuple[int, float] | None = None  # (process generation, resident MB after its first import)
         self.checks = 0
         self.imports_elaborated = 0  # import commands sent (one per process and import set when shared)
         self.recycles = 0  # planned process replacements (max_checks / restart_memory_mb)
@@ -1134,7 +1139,18 @@ class ReplVerifier(ClosingContext):
         if not isinstance(env_id, int):
             return Rejected(f"the REPL answered the header's imports without an env id: {response!r:.200}", CHECKER)
         self._imports_envs[imports] = (self._env.generation, env_id)
+        self._note_baseline()
         return env_id
+
+    def _note_baseline(self) -> None:
+        """Measure the process's resident memory right after its first import (the restart threshold's base)."""
+        pid = self._env.process_id if isinstance(self._env, ReplEnv) else None
+        if pid is None or self.policy.restart_growth_mb is None:
+            return
+        if self._baseline_mb is None or self._baseline_mb[0] != self._env.generation:
+            from lean_env.backends.repl_process import tree_rss_mb
+
+            self._baseline_mb = (self._env.generation, tree_rss_mb(pid))
 
     def _maybe_recycle(self) -> None:
         """Replace the process after `policy.max_checks` checks or above `policy.restart_memory_mb`."""
@@ -1144,12 +1160,20 @@ class ReplVerifier(ClosingContext):
         why = None
         if policy.max_checks is not None and self._checks_in_process >= policy.max_checks:
             why = f"{self._checks_in_process} checks"
-        elif policy.restart_memory_mb is not None and (pid := self._env.process_id) is not None:
+        elif (pid := self._env.process_id) is not None:
             from lean_env.backends.repl_process import tree_rss_mb
 
-            used = tree_rss_mb(pid)
-            if used > policy.restart_memory_mb:
-                why = f"{used:.0f} MB resident > {policy.restart_memory_mb} MB"
+            if not self._shares:
+                self._note_baseline()  # each check imports: the first one in the process is the baseline
+            limits = [] if policy.restart_memory_mb is None else [(policy.restart_memory_mb, "")]
+            baseline = self._baseline_mb
+            if policy.restart_growth_mb is not None and baseline is not None and baseline[0] == self._env.generation:
+                limits.append((baseline[1] + policy.restart_growth_mb, f" ({baseline[1]:.0f} MB after the import)"))
+            if limits:
+                used = tree_rss_mb(pid)
+                over = [(limit, how) for limit, how in limits if used > limit]
+                if over:
+                    why = f"{used:.0f} MB resident > {over[0][0]:.0f} MB{over[0][1]}"
         if why is not None:
             log.info("verifier: starting a fresh Lean REPL after %s", why)
             self._env.recycle()
