@@ -1165,7 +1165,9 @@ class ReplVerifier(ClosingContext):
 
             if not self._shares:
                 self._note_baseline()  # each check imports: the first one in the process is the baseline
-            limits = [] if policy.restart_memory_mb is None else [(policy.restart_memory_mb, "")]
+            limits: list[tuple[float, str]] = []
+            if policy.restart_memory_mb is not None:
+                limits.append((policy.restart_memory_mb, ""))
             baseline = self._baseline_mb
             if policy.restart_growth_mb is not None and baseline is not None and baseline[0] == self._env.generation:
                 limits.append((baseline[1] + policy.restart_growth_mb, f" ({baseline[1]:.0f} MB after the import)"))
