@@ -67,7 +67,7 @@ def make_verifier(cfg: LeanConfig) -> ProofVerifier:
     if cfg.strict:
         from lean_env.checks.validate import check_strict
 
-        tool, _ = check_strict(cfg.backend, cfg.validator)  # fail before starting Lean
+        tool, _ = check_strict(cfg.backend, cfg.validator, Path(cfg.project).expanduser())  # fail before starting Lean
     if cfg.backend == "replay":
         from lean_env.backends.replay import ReplayVerifier
 

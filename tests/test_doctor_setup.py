@@ -500,11 +500,19 @@ def test_doctor_reports_mathlib_on_another_toolchain(tmp_path: Path, tags: ReplT
 
 
 def test_doctor_validator_rows(tmp_path: Path, tags: ReplTags) -> None:
+    """Each row's fix is one a user can follow for the project's Lean. At the default pin (v4.32.0) lean4checker
+    has no tag (its last is v4.29.0-rc8, lean_env/data/lean4checker_tags.txt) and none is needed: the toolchain
+    ships `leanchecker` from v4.28.0-rc1 (lean4#11887)."""
     project, env = _set_up(tmp_path, tags)
     checks = {c.name: c for c in run_doctor(project, env=env).checks}
-    for name in ("lean4checker", "comparator"):
-        assert not checks[name].ok and not checks[name].required
-        assert checks[name].fix is not None and f"github.com/leanprover/{name}" in checks[name].fix
+    assert checks["lean4checker"].ok and "leanchecker" in checks["lean4checker"].detail
+    assert not checks["comparator"].ok and not checks["comparator"].required
+    fix = checks["comparator"].fix
+    assert fix is not None and "github.com/leanprover/comparator" in fix and "--validator comparator" in fix
+    (project / "lean-toolchain").write_text("leanprover/lean4:v4.20.0\n")
+    older = {c.name: c for c in run_doctor(project, env=env).checks}["lean4checker"]
+    assert not older.ok and older.fix is not None
+    assert older.fix.startswith("git clone --branch v4.20.0 https://github.com/leanprover/lean4checker")
     built = project / ".lake" / "build" / "bin" / "lean4checker"
     built.parent.mkdir(parents=True)
     built.write_text("#!/bin/sh\nexit 0\n")
@@ -512,6 +520,28 @@ def test_doctor_validator_rows(tmp_path: Path, tags: ReplTags) -> None:
     assert find_validator("lean4checker", project, env) == built
     assert find_validator("comparator", project, env) is None
     assert {c.name: c for c in run_doctor(project, env=env).checks}["lean4checker"].ok
+
+
+def test_setup_with_comparator_declares_the_lib_comparator_builds(tmp_path: Path, tags: ReplTags) -> None:
+    """comparator builds the challenge and solution modules with `lake` (README@04398414: each in a
+    `[[lean_lib]]`); `prover setup --validator comparator` declares `ProverValidate` and its submodules, and
+    doctor's comparator row sees it."""
+    env = _env(tmp_path, _make_bin(tmp_path))
+    project = tmp_path / "proj"
+    run_setup(plan_setup(project, "v4.32.0", tags=tags, validator="comparator"), env=env, tags=tags)
+    lakefile = tomllib.loads((project / "lakefile.toml").read_text())
+    assert lakefile["lean_lib"] == [{"name": "ProverValidate", "globs": ["ProverValidate.+"]}]
+    assert {r["name"] for r in lakefile["require"]} == {"mathlib", "REPL"}
+    comparator = tmp_path / "bin" / "comparator"
+    comparator.write_text("#!/bin/sh\nexit 0\n")
+    comparator.chmod(0o755)
+    assert {c.name: c for c in run_doctor(project, env=env).checks}["comparator"].ok
+    plain = tmp_path / "plain"
+    run_setup(plan_setup(plain, "v4.32.0", tags=tags), env=env, tags=tags)
+    row = {c.name: c for c in run_doctor(plain, env=env).checks}["comparator"]
+    assert not row.ok and row.fix == f"prover setup --lean-project {plain} --validator comparator"
+    with pytest.raises(SetupError, match="unknown --validator"):
+        plan_setup(tmp_path / "x", "v4.32.0", tags=tags, validator="nanoda")
 
 
 def test_doctor_table_reads_well_in_80_columns(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import stat
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -219,3 +220,71 @@ def test_a_timeout_kills_the_tool_that_lake_started(tmp_path: Path, monkeypatch:
     problem = ToolValidator(config).check("", THEOREM.source_with_proof("by simp"), [THEOREM.name])
     assert problem is not None and "did not finish within 1 s" in problem
     assert gone(pid_from(pidfile)), "the `lean` that `lake env` started outlived the timeout"
+
+
+@pytest.mark.parametrize(
+    ("lean", "build_dir"),
+    [
+        ("v4.17.0", ".lake/build/lib"),  # before lean4#7001
+        ("v4.18.0-rc1", ".lake/build/lib/lean"),  # first release with lib/lean
+        ("v4.27.0", ".lake/build/lib/lean"),
+    ],
+)
+def test_the_compiled_module_goes_where_lake_env_finds_it(tmp_path: Path, lean: str, build_dir: str) -> None:
+    """`lake env` puts the project's own build directory on `LEAN_PATH`: `.lake/build/lib` until lean4#7001 moved
+    `.olean`s to `.lake/build/lib/lean` (v4.18.0-rc1); fake_lake.py sets it by the project's `lean-toolchain`."""
+    verifier = ladder(tmp_path, "lean4checker")
+    (tmp_path / "project" / "lean-toolchain").write_text(f"leanprover/lean4:{lean}\n")
+    verdict = verifier.verify(THEOREM, "by simp")
+    assert isinstance(verdict, Verified) and verdict.rung == RUNG_KERNEL, verdict
+    assert list((tmp_path / "project" / build_dir / "ProverValidate").glob("S*.olean"))
+
+
+def _leanchecker_on_path(tmp_path: Path) -> Path:
+    """The toolchain's `leanchecker` (lean4#11887; elan proxies it): same command line as lean4checker
+    (lean4 `src/LeanChecker.lean` `main`: `leanchecker <Module>`, an uncaught error exits 1)."""
+    wrapper = tmp_path / "toolchain" / "leanchecker"
+    wrapper.parent.mkdir(exist_ok=True)
+    wrapper.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{STANDINS / "fake_lean4checker.py"}" "$@"\n')
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
+    return wrapper.parent
+
+
+def test_from_lean_4_28_the_toolchain_s_leanchecker_is_the_checker(tmp_path: Path, monkeypatch: Any) -> None:
+    """At the default pin (Lean v4.32.0) lean4checker has no tag (its last is v4.29.0-rc8) and nothing needs
+    installing: the toolchain ships `leanchecker`, which `lake env` runs in the project."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "lean-toolchain").write_text("leanprover/lean4:v4.32.0\n")
+    monkeypatch.delenv("PROVER_LEAN4CHECKER", raising=False)
+    monkeypatch.setenv("PATH", f"{_leanchecker_on_path(tmp_path)}:/usr/bin:/bin")
+    verifier = strict_verifier(AcceptAll(), project)
+    assert isinstance(verifier.validator, ToolValidator)
+    verifier.validator.config = replace(
+        verifier.validator.config, lake=(sys.executable, str(STANDINS / "fake_lake.py"))
+    )
+    verdict = verifier.verify(THEOREM, "by simp")
+    assert isinstance(verdict, Verified) and verdict.rung == RUNG_KERNEL, verdict
+    hacked = verifier.verify(THEOREM, "by simp -- standin_environment_hack")
+    assert isinstance(hacked, Rejected) and "kernel replay failed" in hacked.reason
+
+
+@pytest.mark.parametrize(
+    ("lean", "says"),
+    [
+        ("v4.20.0", "git clone --branch v4.20.0 https://github.com/leanprover/lean4checker"),
+        ("v4.7.0", "git clone --branch toolchain/v4.7.0 "),
+        ("v4.19.0-rc1", "lean4checker has no tag for Lean v4.19.0-rc1"),
+    ],
+)
+def test_without_a_checker_the_error_names_the_tag_for_the_project_s_lean(
+    tmp_path: Path, monkeypatch: Any, lean: str, says: str
+) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "lean-toolchain").write_text(f"leanprover/lean4:{lean}\n")
+    monkeypatch.delenv("PROVER_LEAN4CHECKER", raising=False)
+    monkeypatch.setenv("PATH", f"{_leanchecker_on_path(tmp_path)}:/usr/bin:/bin")  # an elan proxy is not a checker
+    with pytest.raises(ValidatorError) as info:
+        strict_verifier(AcceptAll(), project, "lean4checker")
+    assert says in str(info.value) and "\n" not in str(info.value)

@@ -8,8 +8,12 @@ with the kernel from the `.olean`, which catches "environment hacking" that the 
 * `lean4checker` (github.com/leanprover/lean4checker, README and `Main.lean` at 10492a53): run as
   `lake env lean4checker <Module>` in the project; it replays every constant of the module's `.olean`
   into the environment of its imports, printing `Replaying thm <name>` lines, exits 0 when the kernel
-  accepts all of them; a kernel exception or a missing `.olean` is an uncaught error (exit 1). The
-  module is compiled first with `lake env lean -o <olean> <file>` under the project's build directory.
+  accepts all of them; a kernel exception or a missing `.olean` is an uncaught error (exit 1). Its last tag
+  is v4.29.0-rc8: from v4.28.0-rc1 Lean ships it as the toolchain's own `leanchecker` (lean4#11887, same
+  command line: `src/LeanChecker.lean` `main`), which elan already proxies, so for such a project the
+  validator runs `lake env leanchecker <Module>` and needs nothing installed. The module is compiled first
+  with `lake env lean -o <olean> <file>` into the build directory `lake env` puts on the search path:
+  `.lake/build/lib/lean` from v4.18.0-rc1 (lean4#7001), `.lake/build/lib` before.
 * `comparator` (github.com/leanprover/comparator, README at 04398414): run as
   `lake env comparator <config.json>`; the config names `challenge_module` (the statement with
   `sorry`), `solution_module` (the proof), `theorem_names` and `permitted_axioms`; it exits 0 only when
@@ -17,7 +21,8 @@ with the kernel from the `.olean`, which catches "environment hacking" that the 
   by the kernel. It builds both modules with `lake`, so the project needs a `lean_lib` that covers
   `ProverValidate` (README, Soundness section).
 
-`find_validator(name)` locates a tool: `$PROVER_LEAN4CHECKER` / `$PROVER_COMPARATOR`, else `PATH`.
+`find_validator(name, project)` locates a tool: `$PROVER_LEAN4CHECKER` / `$PROVER_COMPARATOR`, else (lean4checker)
+the toolchain's `leanchecker` where the project's Lean ships it, else `PATH`.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
@@ -44,24 +49,110 @@ INSTALL_HINTS = {
     "lean4checker": "git clone https://github.com/leanprover/lean4checker && cd lean4checker && lake build "
     "(use the tag matching your Lean), then put .lake/build/bin on PATH or set PROVER_LEAN4CHECKER",
     "comparator": "git clone https://github.com/leanprover/comparator && cd comparator && lake build comparator "
-    "(needs landrun and lean4export on PATH), then set PROVER_COMPARATOR",
+    "(needs landrun and lean4export on PATH), then set PROVER_COMPARATOR; `prover setup --validator comparator` "
+    f"writes the [[lean_lib]] {MODULE_DIR} it builds",
 }
+# Lake's `.olean`s moved from `.lake/build/lib` to `.lake/build/lib/lean` in lean4#7001, first released in v4.18.0-rc1.
+LIB_LEAN_FROM = "v4.18.0-rc1"
+# lean4#11887 ships lean4checker with Lean as `leanchecker`, first released in v4.28.0-rc1.
+TOOLCHAIN_CHECKER_FROM = "v4.28.0-rc1"
+TOOLCHAIN_CHECKER = "leanchecker"
+LEAN4CHECKER_GIT = "https://github.com/leanprover/lean4checker"
+_TAGS_FILE = Path(__file__).resolve().parents[1] / "data" / "lean4checker_tags.txt"
 
 
 class ValidatorError(LeanEnvError):
     """A validator was asked for but cannot be used; the message is one line naming the fix."""
 
 
-def find_validator(name: str) -> Path | None:
-    """The executable of `name` (`lean4checker` or `comparator`): `$PROVER_<NAME>` if set, else `PATH`."""
+def project_lean(project: Path | None) -> str | None:
+    """The Lean release of `project` (its `lean-toolchain`), e.g. `v4.32.0`; None for a nightly, a commit or none."""
+    from lean_env.project.setup import toolchain_lean_version
+
+    if project is None:
+        return None
+    try:
+        return toolchain_lean_version((Path(project).expanduser() / "lean-toolchain").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _at_least(lean: str | None, first: str) -> bool | None:
+    from lean_env.project.setup import lean_version_key
+
+    key = lean_version_key(lean) if lean is not None else None
+    bound = lean_version_key(first)
+    return None if key is None or bound is None else key >= bound
+
+
+def olean_root(project: Path) -> Path:
+    """Where `lake env` looks for the project's own `.olean`s (its `LEAN_PATH` entry) for the project's Lean.
+
+    A Lean that cannot be told (a nightly) is taken as new."""
+    if _at_least(project_lean(project), LIB_LEAN_FROM) is False:
+        return Path(project) / ".lake" / "build" / "lib"
+    return Path(project) / ".lake" / "build" / "lib" / "lean"
+
+
+def ships_leanchecker(lean: str | None) -> bool:
+    """Whether Lean `lean`'s toolchain has its own `leanchecker` (lean4#11887, from v4.28.0-rc1)."""
+    return bool(_at_least(lean, TOOLCHAIN_CHECKER_FROM))
+
+
+def lean4checker_tags() -> tuple[str, ...]:
+    """lean4checker's release tags (lean_env/data/lean4checker_tags.txt, with provenance)."""
+    lines = _TAGS_FILE.read_text(encoding="utf-8").splitlines()
+    return tuple(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
+def lean4checker_hint(lean: str | None) -> str:
+    """How to get a kernel checker for a project on Lean `lean`: nothing (the toolchain's `leanchecker`), the
+    lean4checker tag built for it, or, when there is none, the way out."""
+    if ships_leanchecker(lean):
+        return f"nothing to install: Lean {lean} ships `leanchecker` (run as `lake env leanchecker`)"
+    if lean is None:
+        return INSTALL_HINTS["lean4checker"]
+    tags = lean4checker_tags()
+    tag = next((t for t in tags if t in (lean, f"toolchain/{lean}")), None)
+    if tag is None:
+        return (
+            f"lean4checker has no tag for Lean {lean} (its tags: {tags[0].removeprefix('toolchain/')} to {tags[-1]}); "
+            f"use --validator comparator, or a Mathlib release on Lean {TOOLCHAIN_CHECKER_FROM} or newer, whose "
+            "toolchain ships `leanchecker`"
+        )
+    return (
+        f"git clone --branch {tag} {LEAN4CHECKER_GIT} && cd lean4checker && lake build && "
+        "export PROVER_LEAN4CHECKER=$PWD/.lake/build/bin/lean4checker"
+    )
+
+
+def find_validator(name: str, project: Path | None = None, env: Mapping[str, str] | None = None) -> Path | None:
+    """The executable of `name` (`lean4checker` or `comparator`) for `project`, as `--strict` and `prover doctor`
+    both find it: `$PROVER_<NAME>` if set; for lean4checker, the toolchain's `leanchecker` when the project's Lean
+    ships it (a bare name: `lake env` runs it in the project, where elan's proxy picks the project's toolchain);
+    else `PATH`; else the project's own build (`.lake/build/bin/<name>`, or a `<name>` package of the project).
+    `env` is the environment to read (default: this process's)."""
     if name not in VALIDATORS:
         raise ValueError(f"unknown validator {name!r}; expected one of {', '.join(VALIDATORS)}")
-    override = os.environ.get(f"PROVER_{name.upper()}")
+    environ = os.environ if env is None else env
+    override = environ.get(f"PROVER_{name.upper()}")
     if override:
         path = Path(override).expanduser()
         return path if path.is_file() and os.access(path, os.X_OK) else None
-    found = shutil.which(name)
-    return Path(found) if found else None
+    if name == "lean4checker" and ships_leanchecker(project_lean(project)):
+        return Path(TOOLCHAIN_CHECKER)
+    found = shutil.which(name, path=environ.get("PATH", os.defpath))
+    if found:
+        return Path(found)
+    if project is not None:
+        root = Path(project).expanduser()
+        for candidate in (
+            root / ".lake" / "build" / "bin" / name,
+            root / ".lake" / "packages" / name / ".lake" / "build" / "bin" / name,
+        ):
+            if candidate.is_file() and os.access(candidate, os.X_OK):
+                return candidate
+    return None
 
 
 @dataclass(frozen=True)
@@ -101,7 +192,7 @@ class ToolValidator:
         solution_module = f"{MODULE_DIR}.S{digest}"
         (folder / f"S{digest}.lean").write_text(solution, encoding="utf-8")
         if self.name == "lean4checker":
-            olean = self.config.project / ".lake" / "build" / "lib" / "lean" / MODULE_DIR / f"S{digest}.olean"
+            olean = olean_root(self.config.project) / MODULE_DIR / f"S{digest}.olean"
             olean.parent.mkdir(parents=True, exist_ok=True)
             compiled = self._run(("lean", "-o", str(olean), str(folder / f"S{digest}.lean")))
             if compiled is not None:
@@ -189,29 +280,30 @@ def _declared_name(theorem: Theorem) -> str:
     return theorem.name
 
 
-def require_validator(tool: str | None = None) -> tuple[str, Path]:
-    """The tool to use and its executable: `tool`, or the first of `lean4checker`, `comparator` found.
+def require_validator(tool: str | None = None, project: Path | None = None) -> tuple[str, Path]:
+    """The tool to use for `project` and its executable: `tool`, or the first of `lean4checker`, `comparator` found.
 
-    Raises `ValidatorError` (one line with the install command) when none is installed.
+    Raises `ValidatorError` (one line with the install command for the project's Lean) when none is installed.
     """
     names = (tool,) if tool else VALIDATORS
     for name in names:
-        executable = find_validator(name)
+        executable = find_validator(name, project)
         if executable is not None:
             return name, executable
     wanted = " or ".join(names)
-    hints = "; ".join(f"{n}: {INSTALL_HINTS[n]}" for n in names)
+    lean = project_lean(project)
+    hints = "; ".join(f"{n}: {lean4checker_hint(lean) if n == 'lean4checker' else INSTALL_HINTS[n]}" for n in names)
     raise ValidatorError(f"--strict needs {wanted}, which is not installed ({hints})")
 
 
-def check_strict(backend: str, tool: str | None = None) -> tuple[str, Path]:
+def check_strict(backend: str, tool: str | None = None, project: Path | None = None) -> tuple[str, Path]:
     """Preflight for `--strict` with this Lean backend: the tool to use, or `ValidatorError` (one line)."""
     if backend == "replay":
         raise ValidatorError("--strict needs a real Lean backend: the replay backend has no .olean to re-check")
-    return require_validator(tool)
+    return require_validator(tool, project)
 
 
 def strict_verifier(inner: ProofVerifier, project: Path, tool: str | None = None) -> LadderVerifier:
     """`inner` wrapped so that every verified proof is kernel-replayed by an installed tool (`require_validator`)."""
-    name, executable = require_validator(tool)
+    name, executable = require_validator(tool, project)
     return LadderVerifier(inner, ToolValidator(ValidatorConfig(name, executable, project)))

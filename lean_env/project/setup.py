@@ -256,6 +256,7 @@ class SetupPlan:
     resolve_steps: tuple[SetupStep, ...]
     repl_steps: tuple[SetupStep, ...]
     repl_rev: str | None = None
+    validator: str | None = None  # `comparator`: the lakefile also declares the lean_lib it builds with
 
     @property
     def steps(self) -> tuple[SetupStep, ...]:
@@ -276,8 +277,14 @@ class SetupResult:
     repl: ReplPin | None = None
 
 
-def lakefile_toml(mathlib_rev: str, repl: ReplPin | None = None, name: str = PROJECT_NAME) -> str:
-    """The project's `lakefile.toml`: Mathlib, and the REPL once it is pinned (phase 2)."""
+def lakefile_toml(
+    mathlib_rev: str, repl: ReplPin | None = None, name: str = PROJECT_NAME, validator: str | None = None
+) -> str:
+    """The project's `lakefile.toml`: Mathlib, and the REPL once it is pinned (phase 2); for `--validator comparator`
+    the `lean_lib` covering the checked modules (`ProverValidate.*`), which comparator builds with `lake`
+    (github.com/leanprover/comparator README@04398414: each module it builds is in a `[[lean_lib]]`)."""
+    from lean_env.checks.validate import MODULE_DIR
+
     text = (
         f'name = "{name}"\n'
         "defaultTargets = []\n\n"
@@ -288,6 +295,8 @@ def lakefile_toml(mathlib_rev: str, repl: ReplPin | None = None, name: str = PRO
     )
     if repl is not None:
         text += f'\n[[require]]\nname = "REPL"\ngit = "{repl.git}"\nrev = "{repl.rev}"\n'
+    if validator == "comparator":
+        text += f'\n[[lean_lib]]\nname = "{MODULE_DIR}"\nglobs = ["{MODULE_DIR}.+"]\n'
     return text
 
 
@@ -297,13 +306,16 @@ def plan_setup(
     repl_rev: str | None = None,
     lean_toolchain: str | None = None,
     tags: ReplTags | None = None,
+    validator: str | None = None,
 ) -> SetupPlan:
     """What `prover setup` will write and run.
 
     The first toolchain is the Mathlib tag's (`leanprover/lean4:<tag>`, Mathlib tags releases by Lean
     version); for a commit pass `lean_toolchain`. With `tags`, a Mathlib tag whose Lean has no REPL is
-    refused here, before anything is downloaded.
+    refused here, before anything is downloaded. `validator="comparator"` adds the `lean_lib` comparator needs.
     """
+    if validator not in (None, "lean4checker", "comparator"):
+        raise SetupError(f"unknown --validator {validator!r}; expected lean4checker or comparator")
     if not mathlib_rev.strip():
         raise SetupError("--mathlib-rev must not be empty")
     project = Path(project).expanduser().resolve()
@@ -323,7 +335,7 @@ def plan_setup(
     if tags is not None and repl_rev is None and toolchain_lean_version(lean_toolchain) is not None:
         repl = plan_repl(lean_toolchain, tags)
     files = (
-        ("lakefile.toml", lakefile_toml(mathlib_rev)),
+        ("lakefile.toml", lakefile_toml(mathlib_rev, validator=validator)),
         ("lean-toolchain", lean_toolchain + "\n"),
     )
     resolve = (SetupStep("fetch Mathlib and its toolchain", ("lake", "update")),)
@@ -332,7 +344,7 @@ def plan_setup(
         SetupStep("download Mathlib's build cache", ("lake", "exe", "cache", "get")),
         SetupStep("build the Lean REPL", ("lake", "build", "repl")),
     )
-    return SetupPlan(project, mathlib_rev, lean_toolchain, repl, files, resolve, repl_steps, repl_rev)
+    return SetupPlan(project, mathlib_rev, lean_toolchain, repl, files, resolve, repl_steps, repl_rev, validator)
 
 
 StepRunner = Callable[[SetupStep, Path, Path, Mapping[str, str] | None], int]
@@ -468,7 +480,8 @@ def run_setup(
         pin = pin_for_rev(plan.repl_rev, lean, tags)
     else:
         pin = plan_repl(lean, tags if tags is not None else fetch_repl_tags(env))
-    (project / "lakefile.toml").write_text(lakefile_toml(plan.mathlib_rev, pin), encoding="utf-8")
+    lakefile = lakefile_toml(plan.mathlib_rev, pin, validator=plan.validator)
+    (project / "lakefile.toml").write_text(lakefile, encoding="utf-8")
     with log_path.open("a", encoding="utf-8") as log:
         log.write(f"\nREPL for Lean {lean}: {pin.git} @ {pin.rev} ({pin.source})\n")
     run(plan.repl_steps[0])  # lake update REPL
@@ -674,33 +687,51 @@ def probe_versions(project: Path, repl_binary: Path | None = None, env: Mapping[
 
 
 def find_validator(name: str, project: Path | None = None, env: Mapping[str, str] | None = None) -> Path | None:
-    """`lean4checker` or `comparator`: `lean_env.checks.validate.find_validator` (`$PROVER_<NAME>`, then PATH),
-    else the project's own build (`.lake/build/bin/<name>`, or a `<name>` package of the project)."""
-    from lean_env.checks.validate import find_validator as on_path
+    """`lean4checker` or `comparator` as `--strict` will find it (`lean_env.checks.validate.find_validator`)."""
+    from lean_env.checks.validate import find_validator as find
 
-    found = on_path(name) if env is None else (Path(p) if (p := _which(name, env)) else None)
-    if found is not None:
-        return found
-    if project is not None:
-        project = Path(project).expanduser()
-        for candidate in (
-            project / ".lake" / "build" / "bin" / name,
-            project / ".lake" / "packages" / name / ".lake" / "build" / "bin" / name,
-        ):
-            if candidate.is_file() and os.access(candidate, os.X_OK):
-                return candidate
-    return None
+    return find(name, project, env)
+
+
+def _declares_validate_lib(project: Path) -> bool:
+    """Whether the project's lakefile has the `lean_lib` comparator builds the checked modules with."""
+    from lean_env.checks.validate import MODULE_DIR
+
+    for name in ("lakefile.toml", "lakefile.lean"):
+        try:
+            text = (project / name).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        if re.search(rf'name\s*=\s*"{MODULE_DIR}"|lean_lib\s+«?{MODULE_DIR}»?', text):
+            return True
+    return False
 
 
 def probe_validators(project: Path, env: Mapping[str, str] | None = None) -> list[Check]:
-    """The kernel-replay tools `prove --strict` can use (optional): present or how to install them."""
-    from lean_env.checks.validate import INSTALL_HINTS, VALIDATORS
+    """The kernel-replay tools `prove --strict` can use (optional): present, or how to get them for the project's
+    Lean (lean4checker's tag for it; from v4.28.0-rc1 the toolchain's own `leanchecker`, nothing to install)."""
+    from lean_env.checks.validate import INSTALL_HINTS, MODULE_DIR, TOOLCHAIN_CHECKER, lean4checker_hint, project_lean
 
+    project = Path(project).expanduser()
     checks = []
-    for name in VALIDATORS:
+    for name in ("lean4checker", "comparator"):
         path = find_validator(name, project, env)
-        detail = str(path) if path is not None else "not found (only needed for --strict)"
-        checks.append(Check(name, path is not None, detail, None if path else INSTALL_HINTS[name], False, "validators"))
+        if path is None:
+            fix = lean4checker_hint(project_lean(project)) if name == "lean4checker" else INSTALL_HINTS[name]
+            checks.append(Check(name, False, "not found (only needed for --strict)", fix, False, "validators"))
+        elif path == Path(TOOLCHAIN_CHECKER):
+            detail = f"the toolchain's `{TOOLCHAIN_CHECKER}` (Lean {project_lean(project)} ships it)"
+            checks.append(Check(name, True, detail, group="validators"))
+        elif name == "comparator" and project.is_dir() and not _declares_validate_lib(project):
+            detail = f"{path}, but the project's lakefile has no lean_lib {MODULE_DIR} (comparator builds with it)"
+            fix = (
+                f"prover setup --lean-project {project} --validator comparator"
+                if made_by_setup(project)
+                else f'add to {project}\'s lakefile: [[lean_lib]] with name = "{MODULE_DIR}"'
+            )
+            checks.append(Check(name, False, detail, fix, False, "validators", problem="mismatch"))
+        else:
+            checks.append(Check(name, True, str(path), group="validators"))
     return checks
 
 

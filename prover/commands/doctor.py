@@ -121,6 +121,11 @@ def setup(
         "--repl-tags",
         help="Folder with TAGS.txt / TAGS-lean-interact-fork.txt (offline); default: git ls-remote.",
     ),
+    validator: str | None = typer.Option(
+        None,
+        "--validator",
+        help="Kernel-replay tool for --strict; comparator: also declare the lean_lib ProverValidate it builds with.",
+    ),
 ) -> None:
     """Create a Lake project pinned to a Mathlib release, fetch Mathlib's cache and build the Lean REPL."""
     from lean_env.project.setup import (
@@ -138,7 +143,7 @@ def setup(
         check_setup_tools()
         tags = ReplTags.from_dir(repl_tags) if repl_tags is not None else fetch_repl_tags()
         rev = mathlib_rev if mathlib_rev is not None else DEFAULT_MATHLIB_REV  # `--mathlib-rev ''` is refused
-        plan = plan_setup(lean_project, rev, repl_rev, lean_toolchain, tags)
+        plan = plan_setup(lean_project, rev, repl_rev, lean_toolchain, tags, validator)
     except SetupError as exc:
         fail(str(exc))
     if plan.repl_rev is not None:

@@ -204,7 +204,7 @@ def _preflight(cfg: Any) -> None:
     if cfg.lean.strict:  # no kernel-replay tool
         from lean_env.checks.validate import check_strict
 
-        check_strict(cfg.lean.backend, cfg.lean.validator)
+        check_strict(cfg.lean.backend, cfg.lean.validator, Path(cfg.lean.project).expanduser())
     if cfg.lean.backend == "dojo":  # a broken lean_dojo import
         from lean_env.backends.dojo import require_lean_dojo
 
