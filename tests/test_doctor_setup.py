@@ -697,7 +697,7 @@ def test_doctor_table_names_mismatches_and_separates_optional_fixes(tmp_path: Pa
     optional = lines.index("Optional (not needed for proving):")
     assert lines.index("How to fix:") < optional
     assert any("Lean versions:" in line for line in lines[lines.index("How to fix:") : optional])
-    assert any("lean4checker:" in line for line in lines[optional:])
+    assert any("comparator:" in line for line in lines[optional:])
 
     nothing = _env(tmp_path, _make_bin(tmp_path / "nothing", ("git",)))
     lines = _render(run_doctor(project, env=nothing))
