@@ -64,6 +64,8 @@ class ProveOptions:
     from_statement: bool = False
     strategy: str = "auto"
     num_proofs: int = 8
+    correction_rounds: int = 0  # > 0: the `correct` strategy (self-correction rounds after the samples)
+    correction_samples: int = 1  # corrections per failed sample and round
 
 
 # 1: entries without strategy, costs and attempts, statuses as the search named them (failed_exhausted, ...);

@@ -145,6 +145,8 @@ class DojoVerifier(ClosingContext):
         )
         if isinstance(verdict, Verified) and code != 0:
             return Rejected(f"`lake env lean` exited {code}: {' '.join(output.split())[:300]}", CHECKER)
+        if isinstance(verdict, Rejected):  # the messages' positions are those of the text compiled
+            return dataclasses.replace(verdict, checker=CHECKER, source=check.text)
         return dataclasses.replace(verdict, checker=CHECKER)
 
     def _compile(self, root: Path, traced_file: Path, text: str) -> tuple[str | None, int]:

@@ -51,6 +51,8 @@ class Rejected:
     reason: str
     checker: str = ""
     messages: tuple[LeanMessage, ...] = ()
+    # The text Lean compiled, to which the messages' positions refer ("" when nothing was compiled).
+    source: str = ""
 
 
 Verdict = Verified | Rejected

@@ -985,13 +985,14 @@ class ReplVerifier(ClosingContext):
         response = self._check(source.text)
         if isinstance(response, Rejected):
             return response
-        return judge_compile(
+        verdict = judge_compile(
             response,
             name=source.name,
             span=source.span,
             print_line=source.print_line,
             allow_native_decide=self.allow_native_decide,
         )
+        return dataclasses.replace(verdict, source=source.text) if isinstance(verdict, Rejected) else verdict
 
     def verify_file(self, original_source: str, new_source: str, names: Sequence[str]) -> dict[str, Verdict]:
         """Compile `new_source` once and judge each named theorem (`names` as `lean_env.source.parse` names them)."""

@@ -61,6 +61,15 @@ def prove(
     num_proofs: int = typer.Option(
         8, "--num-proofs", min=1, help="Whole proofs sampled per theorem (--strategy whole)."
     ),
+    correction_rounds: int = typer.Option(
+        0,
+        "--correction-rounds",
+        min=0,
+        help="Self-correction rounds after the whole-proof samples, from Lean's errors (chat whole-proof models).",
+    ),
+    correction_samples: int = typer.Option(
+        1, "--correction-samples", min=1, help="Corrections sampled per failed attempt and round."
+    ),
     strict: bool = typer.Option(
         False,
         "--strict",
@@ -93,6 +102,8 @@ def prove(
         from_statement=from_statement,
         strategy=strategy_option(strategy, mode) or "auto",
         num_proofs=num_proofs,
+        correction_rounds=correction_rounds,
+        correction_samples=correction_samples,
     )
     raise typer.Exit(run_prove(options))
 
@@ -143,7 +154,7 @@ def _load_settings(run: _Run) -> None:
             from prover.generators.presets import template_mode
 
             template_mode(run.cfg.generator.template)
-        run.strategy = resolve_strategy(run.options.strategy, run.cfg.generator)
+        run.strategy = resolve_strategy(run.options.strategy, run.cfg.generator, run.options.correction_rounds)
     except (ConfigError, ValueError) as exc:
         fail(str(exc))
 
@@ -236,7 +247,12 @@ def _build_strategy(run: _Run) -> Any:
     from prover.engine.build import StrategyConfig, build_strategy
 
     try:
-        return build_strategy(StrategyConfig(run.strategy, run.cfg.generator, run.cfg.search, run.options.num_proofs))
+        o = run.options
+        rounds = max(o.correction_rounds, 1) if run.strategy == "correct" else 0
+        config = StrategyConfig(
+            run.strategy, run.cfg.generator, run.cfg.search, o.num_proofs, rounds, o.correction_samples
+        )
+        return build_strategy(config)
     except (ValueError, RuntimeError, OSError, ImportError) as exc:
         fail(f"cannot build the {run.cfg.generator.kind} generator: {exc}")
 
@@ -251,7 +267,7 @@ def _prove_and_finish(run: _Run, strategy: Any) -> int:
     parallel = 1 if cfg.lean.backend == "dojo" else cfg.lean.pool_size
     model = cfg.generator.model if cfg.generator.kind != "fixed" else None
     file_report = FileReport(str(options.file), cfg.lean.backend, cfg.generator.kind, model)
-    from_statement = options.from_statement or run.strategy == "whole"  # whole proofs replace each proof
+    from_statement = options.from_statement or run.strategy in ("whole", "correct")  # whole proofs replace each
     plans, proof_targets = plan_targets(
         run.lean_file,
         run.targets,
@@ -387,19 +403,28 @@ def _is_prove_report(path: Path) -> bool:
     return isinstance(data, dict) and {"file", "theorems"} <= data.keys()
 
 
-STRATEGIES = ("search", "whole")
+STRATEGIES = ("search", "whole", "correct")
 
 
-def resolve_strategy(strategy: str, generator: Any) -> str:
-    """The strategy a run uses: the one asked for, or with "auto" the model preset's (search for `fixed`)."""
+def resolve_strategy(strategy: str, generator: Any, correction_rounds: int = 0) -> str:
+    """The strategy a run uses: the one asked for, or with "auto" the model preset's (search for `fixed`);
+    `--correction-rounds N` (N > 0) turns whole proofs into `correct`."""
     if strategy not in ("auto", *STRATEGIES):
         raise ValueError(f"--strategy must be auto, {', '.join(STRATEGIES)}, not {strategy!r}")
-    if strategy == "whole" and generator.kind == "fixed":
-        raise ValueError("--strategy whole needs a model that writes whole proofs (--generator hf or vllm)")
-    if strategy != "auto":
-        return strategy
-    if generator.kind == "fixed":
-        return "search"
+    if strategy in ("whole", "correct") and generator.kind == "fixed":
+        raise ValueError(f"--strategy {strategy} needs a model that writes whole proofs (--generator hf or vllm)")
+    if strategy == "auto":
+        strategy = "search" if generator.kind == "fixed" else _preset_strategy(generator)
+    if correction_rounds > 0 and strategy != "correct":
+        if strategy != "whole":
+            raise ValueError(
+                "--correction-rounds corrects whole proofs: it needs a whole-proof model or --strategy whole"
+            )
+        return "correct"
+    return strategy
+
+
+def _preset_strategy(generator: Any) -> str:
     from prover.generators.presets import apply_preset
 
     return "whole" if apply_preset(generator).mode == "whole" else "search"

@@ -16,6 +16,8 @@ class StrategyConfig:
     generator: Any  # prover.config.GeneratorConfig
     search: Any  # prover.config.SearchSection
     samples: int = 8
+    correction_rounds: int = 1
+    correction_samples: int = 1
 
 
 def build_strategy(cfg: StrategyConfig) -> Strategy:
@@ -30,4 +32,16 @@ def build_strategy(cfg: StrategyConfig) -> Strategy:
 
         sampler = SetupSampler(load_whole_proof_model(cfg.generator))
         return WholeStrategy(sampler, cfg.samples, sampler.extract)
+    if cfg.name == "correct":
+        from prover.engine.correct import CorrectionConfig, CorrectStrategy
+        from prover.engine.models import SetupSampler
+        from prover.generators.whole_proof import load_whole_proof_model
+
+        sampler = SetupSampler(load_whole_proof_model(cfg.generator))
+        if not sampler.setup.template.chat:
+            raise ValueError(
+                f"--strategy correct needs a chat model; the {sampler.setup.template.name!r} prompt is not one"
+            )
+        rounds = CorrectionConfig(cfg.samples, cfg.correction_rounds, cfg.correction_samples, sampler.context_tokens())
+        return CorrectStrategy(sampler, rounds, sampler.extract)
     raise ValueError(f"unknown strategy {cfg.name!r}")

@@ -76,9 +76,7 @@ def error_report(code: str, messages: Sequence[LeanMessage]) -> str:
     return "".join(parts)
 
 
-def correction_chat(
-    history: Sequence[ChatTurn], failed_output: str, report: str, round_number: int
-) -> list[ChatTurn]:
+def correction_chat(history: Sequence[ChatTurn], failed_output: str, report: str, round_number: int) -> list[ChatTurn]:
     """The chat for correction round `round_number` (1 for the first correction): the earlier turns, the
     model's failed output, and the request naming the failed round with the error report."""
     request = (

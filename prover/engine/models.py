@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from prover.engine.correction import ChatTurn
 from prover.engine.strategies import Sample
 from prover.engine.target import ProofTarget
 
@@ -36,3 +38,30 @@ class SetupSampler:
         from prover.generators.whole_proof import extract_whole_proof
 
         return extract_whole_proof(completion, theorem_name, self.setup.template.continuation)
+
+    # The chat seam of the `correct` strategy (prover.engine.correct.ChatSampler).
+
+    def opening(self, target: ProofTarget) -> list[ChatTurn]:
+        from prover.generators.whole_proof import whole_proof_request
+
+        if not self.setup.template.chat:
+            raise ValueError(f"self-correction continues a chat; the {self.setup.template.name!r} prompt is not one")
+        request = target.prompt or whole_proof_request(target.theorem, target.context, self.setup.template)
+        return [ChatTurn(m["role"], m["content"]) for m in self.setup.template.messages(request)]
+
+    def render(self, turns: Sequence[ChatTurn]) -> str:
+        """The conversation in the model's own chat template (the tokenizer's, at run time)."""
+        messages = [t.to_json() for t in turns]
+        return str(self.setup.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))
+
+    def chat(self, target: ProofTarget, turns: Sequence[ChatTurn], round_number: int, n: int) -> list[Sample]:
+        [completions] = self.setup.model([self.render(turns)], n)
+        return [Sample(text, count_tokens(self.setup.tokenizer, text)) for text in completions]
+
+    def prompt_tokens(self, turns: Sequence[ChatTurn]) -> int:
+        return count_tokens(self.setup.tokenizer, self.render(turns))
+
+    def context_tokens(self, default: int = 32768) -> int:
+        """The model's context length as its tokenizer states it (a placeholder huge value means unknown)."""
+        value = getattr(self.setup.tokenizer, "model_max_length", None)
+        return int(value) if isinstance(value, int) and 0 < value < 10**7 else default
