@@ -7,6 +7,7 @@ and a verdict from here says checker="replay" so nobody mistakes it for Lean.
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Callable
@@ -318,6 +319,9 @@ def same_theorem(record: TheoremLine, theorem: Theorem) -> str | None:
     return None
 
 
+# One theorem's header (all file text before it: the whole file for its last declaration) is compared when its
+# search starts and at each verification: it is parsed once, not once per comparison.
+@functools.lru_cache(maxsize=4)
 def _header_context(header: str) -> str:
     """What in a header can change what a statement means, as a key: its imports as a set (`_IMPORTED_BY`), then
     its other commands without comments (`open`, `set_option`, `variable`, `notation`, `instance`, `def`, compfiles' `determine`, namespaces, ...),

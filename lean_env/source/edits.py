@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from lean_env.source.lexer import CLOSE_BRACKETS, OPEN_BRACKETS, LexError, TokenKind, tokenize
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Span:
     """A region of a source string: offsets, UTF-8 byte offsets and 1-based line/column of both ends.
 
@@ -38,7 +38,7 @@ class Span:
     end_column: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Edit:
     """Replace `source[span.start:span.end]` by `replacement` (an insertion when the span is empty)."""
 

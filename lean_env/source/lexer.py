@@ -31,14 +31,18 @@ class TokenKind(enum.Enum):
     DOC_COMMENT = "doc"  # `/-- -/` and `/-! -/`
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Token:
     kind: TokenKind
     text: str
     start: int  # offset into the source string
-    end: int
     line: int  # 1-based
     column: int  # 1-based, in code points
+
+    @property
+    def end(self) -> int:
+        """Offset just past the token (computed, not stored: a token list is the parser's largest structure)."""
+        return self.start + len(self.text)
 
 
 class LexError(ValueError):
@@ -207,26 +211,28 @@ def is_id_rest(c: str) -> bool:
     return is_id_first(c) or (c.isascii() and c.isdigit()) or c in "'!?" or _is_subscript_alnum(c)
 
 
+_COMMENT_KINDS = (TokenKind.COMMENT, TokenKind.DOC_COMMENT)
+
+
 class _Cursor:
-    """Tracks line/column while scanning."""
+    """Tracks line/column while scanning: tokens come in source order, so the line only moves forward."""
 
     def __init__(self, text: str) -> None:
         self.text = text
-        # Offsets where each line starts, for offset -> (line, column).
-        self.line_starts = [0]
-        for i, ch in enumerate(text):
-            if ch == "\n":
-                self.line_starts.append(i + 1)
+        self.line = 1
+        self.line_start = 0  # offset where `line` starts
+        self.scanned = 0  # newlines before this offset are counted
 
     def position(self, offset: int) -> tuple[int, int]:
-        lo, hi = 0, len(self.line_starts) - 1
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if self.line_starts[mid] <= offset:
-                lo = mid
-            else:
-                hi = mid - 1
-        return lo + 1, offset - self.line_starts[lo] + 1
+        if offset < self.scanned:  # out of order (not the lexer's use): count afresh
+            self.line, self.line_start, self.scanned = 1, 0, 0
+        text = self.text
+        newlines = text.count("\n", self.scanned, offset)
+        if newlines:
+            self.line += newlines
+            self.line_start = text.rfind("\n", self.scanned, offset) + 1
+        self.scanned = offset
+        return self.line, offset - self.line_start + 1
 
 
 def line_column(text: str, offset: int) -> tuple[int, int]:
@@ -394,17 +400,27 @@ def _scan_number(text: str, i: int) -> int:
     return j
 
 
-def tokenize(text: str, keep_comments: bool = True) -> list[Token]:
-    """Split Lean source into tokens. Raises `LexError` for unterminated comments, strings or `«»`."""
+def tokenize(text: str, keep_comments: bool = True, keep_doc_comments: bool | None = None) -> list[Token]:
+    """Split Lean source into tokens. Raises `LexError` for unterminated comments, strings or `«»`.
+
+    `keep_comments=False` drops comments and doc comments; `keep_doc_comments=True` keeps doc comments even then
+    (what the parser reads: a `/-- … -/` belongs to the declaration after it)."""
+    dropped = () if keep_comments else (TokenKind.COMMENT,) if keep_doc_comments else _COMMENT_KINDS
     cur = _Cursor(text)
     tokens: list[Token] = []
     n = len(text)
     i = 0
+    # Each distinct short token text is stored once (`theorem`, `:`, `n` recur thousands of times in a file):
+    # the token list's memory then grows with the number of tokens, not with copies of their text.
+    seen: dict[str, str] = {}
 
     def emit(kind: TokenKind, end: int) -> None:
-        if keep_comments or kind not in (TokenKind.COMMENT, TokenKind.DOC_COMMENT):
+        if kind not in dropped:
             line, col = cur.position(i)
-            tokens.append(Token(kind, text[i:end], i, end, line, col))
+            word = text[i:end]
+            if end - i <= 32:
+                word = seen.setdefault(word, word)
+            tokens.append(Token(kind, word, i, line, col))
 
     while i < n:
         c = text[i]

@@ -17,8 +17,10 @@ so REPL column = our column - 1); `start`/`end` are offsets into the Python stri
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+import bisect
+from array import array
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -99,7 +101,7 @@ _BARE_TERM_BEFORE = frozenset({":=", "=>", "<|", "$", "(", "⟨", ",", "[", "exa
 _BARE_TERM_AFTER = frozenset({")", "⟩", ",", "]"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SourcePos:
     line: int
     column: int
@@ -107,7 +109,7 @@ class SourcePos:
     byte_offset: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Declaration:
     """Any top-level declaration (targets included), so callers can see the file's structure."""
 
@@ -127,7 +129,7 @@ class Declaration:
 HolePosition = Literal["tactic", "term"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Hole:
     """One `sorry` of a declaration's proof: a place where a proof script goes.
 
@@ -152,7 +154,7 @@ class Hole:
     margin: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TheoremDecl:
     """One theorem, lemma, example or compfiles `problem`.
 
@@ -170,7 +172,6 @@ class TheoremDecl:
     statement: str
     proof: str
     sorries: tuple[SourcePos, ...]
-    header: str
     decl_span: Span  # doc comment and attributes included
     statement_span: Span
     proof_span: Span | None
@@ -187,6 +188,15 @@ class TheoremDecl:
     proof_column: int = 0
     # Spaces before the declaration on its first line (a whole new proof is indented 2 more).
     indent: int = 0
+    # The whole parsed text, shared by every declaration of the file (a reference, not a copy): a file of n
+    # declarations holds its text once, not n copies of growing prefixes (`header` slices it when asked).
+    source: str = field(default="", repr=False, compare=False)
+
+    @property
+    def header(self) -> str:
+        """All file text before the declaration (before `decl_span`, so without its doc comment and
+        attributes), a BOM left out."""
+        return self.source[1 if self.source.startswith("\ufeff") else 0 : self.decl_span.start]
 
     @property
     def has_sorry(self) -> bool:
@@ -236,7 +246,16 @@ class TheoremDecl:
         )
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
+        """Every field but the shared `source`: the header is the file's text before `decl_span` (written out for
+        every declaration, a file's JSON would grow with the square of its length)."""
+        data: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "source":
+                continue
+            if isinstance(value, tuple):
+                value = [asdict(v) if isinstance(v, (SourcePos, Hole)) else v for v in value]
+            data[f.name] = asdict(value) if isinstance(value, Span) else value
         data["has_sorry"] = self.has_sorry
         data["line"] = self.line
         return data
@@ -278,30 +297,43 @@ class LeanFile:
 # ---------------------------------------------------------------------------------------------------
 
 
+_BLOCK = 1024
+
+
 class _Source:
-    """Offsets -> positions and byte offsets for one source text."""
+    """Offsets -> positions and byte offsets for one source text, each in time independent of the file's size
+    (a table of line starts, and of the UTF-8 byte offset of every `_BLOCK`-th code point: only the text from
+    the block's start to the offset is encoded)."""
 
     def __init__(self, text: str, path: str) -> None:
         self.text = text
         self.path = path
         self._line_starts = [0]
-        for i, ch in enumerate(text):
-            if ch == "\n":
-                self._line_starts.append(i + 1)
         self._ascii = text.isascii()
+        pos = text.find("\n")
+        while pos != -1:
+            self._line_starts.append(pos + 1)
+            pos = text.find("\n", pos + 1)
+        self._line_numbers: dict[int, int] = {}
+        self._block_bytes = [0]
+        if not self._ascii:
+            for a in range(0, len(text), _BLOCK):
+                self._block_bytes.append(self._block_bytes[-1] + len(text[a : a + _BLOCK].encode("utf-8")))
+
+    def _line_index(self, offset: int) -> int:
+        return bisect.bisect_right(self._line_starts, offset) - 1
 
     def line_col(self, offset: int) -> tuple[int, int]:
-        lo, hi = 0, len(self._line_starts) - 1
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if self._line_starts[mid] <= offset:
-                lo = mid
-            else:
-                hi = mid - 1
-        return lo + 1, offset - self._line_starts[lo] + 1
+        lo = self._line_index(offset)
+        # One int object per line number, shared by every position on that line (spans hold many).
+        line = self._line_numbers.setdefault(lo, lo + 1)
+        return line, offset - self._line_starts[lo] + 1
 
     def byte(self, offset: int) -> int:
-        return offset if self._ascii else len(self.text[:offset].encode("utf-8"))
+        if self._ascii:
+            return offset
+        block = offset // _BLOCK
+        return self._block_bytes[block] + len(self.text[block * _BLOCK : offset].encode("utf-8"))
 
     def span(self, start: int, end: int) -> Span:
         sl, sc = self.line_col(start)
@@ -317,9 +349,9 @@ class _Source:
         return LeanParseError(self.path, line, col, reason)
 
 
-def _depths(tokens: list[Token]) -> list[int]:
-    """Bracket depth before each token (brackets are known to balance)."""
-    depths: list[int] = []
+def _depths(tokens: list[Token]) -> array[int]:
+    """Bracket depth before each token (brackets are known to balance), 4 bytes each."""
+    depths: array[int] = array("i")
     depth = 0
     for tok in tokens:
         if tok.kind is TokenKind.SYMBOL and tok.text in CLOSE_BRACKETS:
@@ -334,7 +366,7 @@ def _is_ident(tok: Token, words: frozenset[str] | set[str]) -> bool:
     return tok.kind is TokenKind.IDENT and tok.text in words
 
 
-def _after_modifier(tokens: list[Token], depths: list[int], i: int) -> bool:
+def _after_modifier(tokens: list[Token], depths: Sequence[int], i: int) -> bool:
     """Token i follows, on its line, what may precede a command keyword: a modifier (`private`,
     `public`, `noncomputable`, ...), a doc comment, an `@[...]` attribute block or a prefix's `in`."""
     if i == 0:
@@ -345,7 +377,7 @@ def _after_modifier(tokens: list[Token], depths: list[int], i: int) -> bool:
     return prev.kind is TokenKind.SYMBOL and prev.text == "]" and _attribute_start(tokens, depths, i - 1) is not None
 
 
-def _is_command_head(tokens: list[Token], depths: list[int], i: int, command_column: int) -> bool:
+def _is_command_head(tokens: list[Token], depths: Sequence[int], i: int, command_column: int) -> bool:
     """Whether token i (at bracket depth 0) begins a command.
 
     A command keyword begins a command when it is the first token of its line or follows a modifier,
@@ -378,7 +410,7 @@ def _is_command_head(tokens: list[Token], depths: list[int], i: int, command_col
     )
 
 
-def _attribute_start(tokens: list[Token], depths: list[int], close: int) -> int | None:
+def _attribute_start(tokens: list[Token], depths: Sequence[int], close: int) -> int | None:
     """Index of the `@` opening the attribute block that ends with the `]` at `close`, if it is one."""
     j = close - 1
     while j >= 0 and depths[j] > depths[close]:
@@ -388,7 +420,7 @@ def _attribute_start(tokens: list[Token], depths: list[int], close: int) -> int 
     return None
 
 
-def _extend_back(tokens: list[Token], depths: list[int], head: int, floor: int) -> int:
+def _extend_back(tokens: list[Token], depths: Sequence[int], head: int, floor: int) -> int:
     """Move a declaration's start back over its modifiers, attributes and doc comment."""
     i = head
     while i - 1 > floor:
@@ -407,7 +439,7 @@ def _extend_back(tokens: list[Token], depths: list[int], head: int, floor: int) 
     return i
 
 
-def _command_ranges(tokens: list[Token], depths: list[int]) -> list[tuple[int, int]]:
+def _command_ranges(tokens: list[Token], depths: Sequence[int]) -> list[tuple[int, int]]:
     """Split code tokens into top-level commands: (first token, one past the last token)."""
     heads: list[int] = []
     command_column = 1 << 30  # nothing is indented past "no command yet"
@@ -434,7 +466,7 @@ def _command_ranges(tokens: list[Token], depths: list[int]) -> list[tuple[int, i
     return merged
 
 
-def _is_decl_prefix_only(tokens: list[Token], depths: list[int], a: int, b: int) -> bool:
+def _is_decl_prefix_only(tokens: list[Token], depths: Sequence[int], a: int, b: int) -> bool:
     """Tokens a..b are only a doc comment, attributes and modifiers."""
     i = a
     while i < b:
@@ -451,7 +483,7 @@ def _is_decl_prefix_only(tokens: list[Token], depths: list[int], a: int, b: int)
     return True
 
 
-def _ends_with_in_prefix(tokens: list[Token], depths: list[int], a: int, b: int) -> bool:
+def _ends_with_in_prefix(tokens: list[Token], depths: Sequence[int], a: int, b: int) -> bool:
     """Tokens a..b are `[doc] <command> in` (`open … in`, `set_option … in`, `attribute [local instance]
     … in`, `#guard_msgs in`, ...) with no declaration: a prefix of the command after it."""
     if not (tokens[b - 1].kind is TokenKind.IDENT and tokens[b - 1].text == "in" and depths[b - 1] == 0):
@@ -469,10 +501,9 @@ class _Parser:
         # A UTF-8 BOM is kept in `source` (write-back keeps it) but is no part of any header Lean sees.
         self.content_start = 1 if text.startswith("\ufeff") else 0
         try:
-            all_tokens = tokenize(text)
+            self.tokens = tokenize(text, keep_comments=False, keep_doc_comments=True)
         except LexError as exc:
             raise self.src.error(exc.offset, exc.reason) from None
-        self.tokens = [t for t in all_tokens if t.kind is not TokenKind.COMMENT]
         bracket_error = check_brackets(self.tokens)
         if bracket_error is not None:
             raise self.src.error(bracket_error.offset, bracket_error.reason)
@@ -671,7 +702,6 @@ class _Parser:
                 statement=self.text[keyword.start : stmt_end],
                 proof=proof,
                 sorries=sorries,
-                header=self.text[self.content_start : decl_start],
                 decl_span=decl_span,
                 statement_span=statement_span,
                 proof_span=proof_span,
@@ -684,6 +714,7 @@ class _Parser:
                 holes=holes,
                 proof_column=src.line_col(proof_span.start)[1] - 1 if proof_span is not None else 0,
                 indent=self._line_indent(decl_start),
+                source=self.text,
             )
         )
 
