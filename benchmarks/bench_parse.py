@@ -139,7 +139,9 @@ def main(argv: list[str] | None = None) -> int:
             f"x{growth(r[half], r[big], r[1]):.2f} from {half} to {big} declarations"
         )
     ok = x <= TARGET_MB_PER_MB and y <= TARGET_GROWTH
-    print(f"targets: at most {TARGET_MB_PER_MB:.0f} MB per MB and x{TARGET_GROWTH} per doubling: {'met' if ok else 'MISSED'}")
+    print(
+        f"targets: at most {TARGET_MB_PER_MB:.0f} MB per MB and x{TARGET_GROWTH} per doubling: {'met' if ok else 'MISSED'}"
+    )
     print(f"parse scaling: {x:.1f} MB per MB of source, growth x{y:.2f} per doubling")
     return 0 if ok else 1
 

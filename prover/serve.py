@@ -25,6 +25,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from search.types import Candidate, GenRequest, TacticGenerator
 
@@ -288,6 +289,11 @@ class BodySizeLimit:
                 return
             chunks.append(body)
             more = bool(message.get("more_body", False))
+        if scope.get("method") == "POST":
+            problem = _body_problem(scope, b"".join(chunks))
+            if problem is not None:
+                await _send_json(send, *problem)
+                return
         replayed = False
 
         async def replay() -> Message:
@@ -301,6 +307,54 @@ class BodySizeLimit:
 
     def _too_large(self) -> str:
         return f"request body too large (limit {self.max_bytes} bytes)"
+
+
+# Every request of this API is a flat object of strings; nesting past this is refused before a JSON parser
+# recurses into it (Python's recursion limit would turn it into a bare 400 without the error shape).
+MAX_JSON_DEPTH = 64
+
+
+def _body_problem(scope: Scope, body: bytes) -> tuple[int, dict[str, Any]] | None:
+    """(status, {"error": ...}) for a POST body no endpoint can read: not declared JSON (415), not UTF-8 or
+    nested past MAX_JSON_DEPTH (400). Malformed JSON and wrong fields are the endpoints' own 400/422."""
+    content_type = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"content-type"), None)
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if media != "application/json":
+        got = f"got {content_type!r}" if content_type else "none was sent"
+        return 415, {"error": f"Content-Type must be application/json ({got})"}
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return 400, {
+            "error": f"invalid JSON: the body is not UTF-8 (byte 0x{body[exc.start]:02x} at offset {exc.start})"
+        }
+    # Counting first keeps the scan off ordinary requests (a goal rarely holds 64 brackets).
+    depth = _json_depth(text) if text.count("[") + text.count("{") > MAX_JSON_DEPTH else 0
+    if depth > MAX_JSON_DEPTH:
+        return 400, {"error": f"invalid JSON: nested {depth} levels deep (at most {MAX_JSON_DEPTH})"}
+    return None
+
+
+def _json_depth(text: str) -> int:
+    """The deepest bracket nesting of a JSON text, brackets inside strings not counted (linear, no recursion)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
 
 
 async def _send_json(send: Send, status: int, payload: dict[str, Any]) -> None:
@@ -356,6 +410,11 @@ def create_app(
     app.state.batcher = batcher
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # Unknown paths (404), wrong methods (405) and any other HTTP error: the same {"error": …} shape.
+        return JSONResponse(status_code=exc.status_code, content={"error": str(exc.detail)}, headers=exc.headers)
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         status, message = _validation_message(exc)
@@ -380,10 +439,17 @@ def create_app(
         kept = suggestions_from_candidates(candidates, batcher.k, prefix)
         return GenerateResponse(outputs=[Generation(output=s.tactic, score=s.score) for s in kept])
 
+    unusable: list[str] = []  # why the retriever cannot load, once it failed to
+
     @app.post(
         "/encode",
         response_model=EncodeResponse,
-        responses={422: {"model": ErrorResponse}, 501: {"model": ErrorResponse}, 500: {"model": ErrorResponse}},
+        responses={
+            422: {"model": ErrorResponse},
+            501: {"model": ErrorResponse},
+            500: {"model": ErrorResponse},
+            503: {"model": ErrorResponse},
+        },
     )
     async def encode(req: EncodeRequest) -> EncodeResponse | JSONResponse:
         """The retriever's embedding of `input` (501 unless the server was started with a retriever)."""
@@ -392,8 +458,15 @@ def create_app(
                 status_code=501,
                 content={"error": "no retriever is configured; start the server with --retriever MODEL"},
             )
+        if unusable:
+            return JSONResponse(status_code=503, content={"error": unusable[0]})
         try:
             [vector] = await asyncio.to_thread(retriever.encode, [req.input])
+        except OSError as exc:
+            # The model cannot be loaded (not cached, hub unreachable, no such checkpoint): every later request
+            # would wait for the same failure, so it is remembered and answered at once.
+            unusable.append(f"the retriever cannot be loaded: {' '.join(str(exc).split())}")
+            return JSONResponse(status_code=503, content={"error": unusable[0]})
         except Exception as exc:
             return JSONResponse(status_code=500, content={"error": f"encoding failed: {type(exc).__name__}: {exc}"})
         return EncodeResponse(outputs=vector)

@@ -67,6 +67,9 @@ def generator(recorded: dict[str, str]) -> RecordedTacticGenerator:
     return RecordedTacticGenerator(recorded, delay_s=0.2)
 
 
+JSON = {"content-type": "application/json"}
+
+
 class FakeRetriever:
     def encode(self, texts: Sequence[str]) -> list[list[float]]:
         return [[float(len(t)), float(t.count("⊢"))] for t in texts]
@@ -142,6 +145,68 @@ def test_bad_requests_get_4xx_with_a_message(server: str, body: bytes, status: i
     assert resp.status_code == status, resp.text
     message = resp.json()["error"]
     assert fragment in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "status", "fragment"),
+    [
+        # Bytes that are not UTF-8 (a Latin-1 `é`): the body cannot even be read as text.
+        ('{"name": "m", "input": "⊢ é"}'.encode("latin-1", errors="replace"), JSON, 400, "not UTF-8"),
+        (b'{"name": "m", "input": "\xff\xfe"}', JSON, 400, "not UTF-8"),
+        # Nesting deeper than any request of this API: refused before the JSON parser recurses.
+        (b'{"name": "m", "input": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", JSON, 400, "nested"),
+        (b"[" * 5000 + b"]" * 5000, JSON, 400, "nested"),
+        # Lean Copilot's client sends `Content-Type: application/json` (lean-dojo/LeanCopilot@7d9231b5
+        # LeanCopilot/Models/External.lean, `send`); anything else is not this API's request.
+        (b'{"name": "m", "input": "x"}', {}, 415, "Content-Type"),
+        (b'{"name": "m", "input": "x"}', {"content-type": "text/plain"}, 415, "Content-Type"),
+    ],
+    ids=["latin-1", "invalid-utf8-bytes", "deep-nesting", "deep-array", "no-content-type", "text-plain"],
+)
+def test_unreadable_bodies_get_the_error_shape(
+    server: str, body: bytes, headers: dict[str, str], status: int, fragment: str
+) -> None:
+    for path in ("/generate", "/encode"):
+        resp = httpx.post(f"{server}{path}", content=body, headers=headers, timeout=30)
+        assert resp.status_code == status, resp.text
+        assert resp.headers["content-type"] == "application/json"
+        assert list(resp.json()) == ["error"]
+        message = resp.json()["error"]
+        assert fragment in message and "\n" not in message
+
+
+def test_charset_parameter_is_accepted(server: str) -> None:
+    body = json.dumps({"name": "m", "input": "⊢ True"}).encode()
+    resp = httpx.post(
+        f"{server}/generate", content=body, headers={"content-type": "application/json; charset=utf-8"}, timeout=30
+    )
+    assert resp.status_code == 200, resp.text
+
+
+def test_unknown_paths_and_methods_get_the_error_shape(server: str) -> None:
+    assert httpx.get(f"{server}/nowhere", timeout=30).json() == {"error": "Not Found"}
+    resp = httpx.get(f"{server}/generate", timeout=30)
+    assert resp.status_code == 405 and list(resp.json()) == ["error"]
+
+
+def test_encode_with_a_retriever_that_cannot_load_fails_at_once_every_time(
+    generator: RecordedTacticGenerator,
+) -> None:
+    class UnreachableRetriever:
+        calls = 0
+
+        def encode(self, texts: Sequence[str]) -> list[list[float]]:
+            UnreachableRetriever.calls += 1
+            raise OSError("We couldn't connect to 'https://huggingface.co' to load the files")
+
+    app = create_app(generator, retriever=UnreachableRetriever())
+    with serve_in_thread(app) as running:
+        for _ in range(3):
+            started = time.monotonic()
+            resp = httpx.post(f"{running.url}/encode", json={"name": "m", "input": "⊢ b"}, timeout=30)
+            assert resp.status_code == 503 and "couldn't connect" in resp.json()["error"]
+            assert time.monotonic() - started < 5
+    assert UnreachableRetriever.calls == 1  # the failure to load is remembered, not retried per request
 
 
 def test_oversized_bodies_are_refused_before_parsing(server: str) -> None:

@@ -78,6 +78,14 @@ def serve(
                 highlight=False,
                 soft_wrap=True,
             )
+        from prover.offline import model_unreachable
+
+        # One line now, not a minute of hub retries (for the retriever: on the first /encode).
+        problem = model_unreachable(cfg.generator.kind, cfg.generator.model)
+        if problem is None and retriever:
+            problem = model_unreachable("hf", retriever)
+        if problem is not None:
+            fail(problem)
         try:
             from prover.generators import make_generator
 

@@ -107,6 +107,11 @@ def _read_goal(target: str | None) -> str:
 
 
 def _build_generator(cfg: Any) -> Any:
+    from prover.offline import model_unreachable
+
+    problem = model_unreachable(cfg.generator.kind, cfg.generator.model)
+    if problem is not None:  # one line now, not a minute of hub retries
+        fail(problem)
     try:
         from prover.generators import make_generator
 

@@ -1,0 +1,71 @@
+"""Without network, every command that loads a model fails at once with one line that says what to do.
+
+The hub is made unreachable by pointing HF_ENDPOINT at the discard port of 127.0.0.1 (nothing listens) with
+an empty Hugging Face cache: what a machine without network sees for a model it has not downloaded.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from prover.cli import app
+from prover.offline import model_unreachable
+
+MODEL = "EleutherAI/llemma_7b"
+
+
+@pytest.fixture
+def no_network(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
+    for proxy in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(proxy, raising=False)
+
+
+def _one_error_line(result: object) -> str:
+    stderr = getattr(result, "stderr", "")
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), stderr
+    return lines[0]
+
+
+@pytest.mark.usefixtures("no_network")
+def test_the_download_hint_names_a_command_that_exists() -> None:
+    problem = model_unreachable("hf", MODEL)
+    assert problem is not None and f"`hf download {MODEL}`" in problem
+    hf = shutil.which("hf")
+    if hf is None:
+        pytest.skip("huggingface_hub's `hf` command is not on PATH")
+    assert subprocess.run([hf, "download", "--help"], capture_output=True, timeout=60).returncode == 0
+
+
+@pytest.mark.usefixtures("no_network")
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["suggest", "⊢ True", "-g", "hf", "-m", MODEL, "--no-check"],
+        ["serve", "-g", "hf", "-m", MODEL],
+        ["serve", "-g", "fixed", "--retriever", "kaiyuy/leandojo-lean4-retriever-byt5-small"],
+    ],
+    ids=["suggest", "serve", "serve-retriever"],
+)
+def test_a_model_command_without_network_fails_at_once_with_one_line(args: list[str]) -> None:
+    if args[0] == "serve":
+        with socket.socket() as probe:  # a free port: the server binds before it checks the models
+            probe.bind(("127.0.0.1", 0))
+            args = [*args, "--port", str(probe.getsockname()[1])]
+    started = time.monotonic()
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    line = _one_error_line(result)
+    assert "unreachable" in line and "hf download" in line
+    assert time.monotonic() - started < 20
