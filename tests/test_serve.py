@@ -265,7 +265,10 @@ def test_shutdown_finishes_requests_in_flight_then_releases_the_port(generator: 
         )
     )
     client.start()
-    time.sleep(0.2)  # the request is inside the model call when shutdown begins
+    deadline = time.monotonic() + 60
+    while not generator.batch_sizes and time.monotonic() < deadline:  # wait, however loaded the machine,
+        time.sleep(0.01)  # until the request is inside the model call: then shutdown begins
+    assert generator.batch_sizes, "the request never reached the generator"
     serving.__exit__(None, None, None)
     client.join(30)
     assert [a.status_code for a in answers] == [200]
