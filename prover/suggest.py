@@ -38,6 +38,7 @@ from lean_env.types import (
     TacticResult,
     TacticTimeout,
     Theorem,
+    split_goals,
 )
 from prover.files import atomic_write
 from search.types import Candidate, GenRequest, SearchConfig, SearchResult, TacticGenerator, ValueFunction
@@ -171,15 +172,18 @@ def check_suggestions(
     *,
     timeout: float | None = None,
     allow_native_decide: bool = False,
+    run: Callable[[str], Check] | None = None,
 ) -> list[Suggestion]:
-    """Run every suggestion from `state` and sort: closing tactics, then progress, then failures.
+    """Run every suggestion from `state` (through `run` when given) and sort: closing tactics, then progress,
+    then failures.
 
     Within one outcome the model's order is kept.
     """
-    checked = [
-        Suggestion(s.tactic, s.score, run_checked(env, state, s.tactic, timeout, allow_native_decide)[0])
-        for s in suggestions
-    ]
+
+    def checked_one(tactic: str) -> Check:
+        return run(tactic) if run is not None else run_checked(env, state, tactic, timeout, allow_native_decide)[0]
+
+    checked = [Suggestion(s.tactic, s.score, checked_one(s.tactic)) for s in suggestions]
     return sorted(checked, key=lambda s: _OUTCOME_RANK[s.check.outcome] if s.check else len(_OUTCOME_RANK))
 
 
@@ -303,6 +307,7 @@ class ProofSession:
                     found,
                     timeout=self.tactic_timeout_s,
                     allow_native_decide=self.allow_native_decide,
+                    run=lambda tactic: self._run(state, tactic)[1],
                 )
             self._cache[key] = found
         return self._cache[key]
@@ -313,13 +318,34 @@ class ProofSession:
         if not tactic.strip():
             raise SessionError("empty tactic")
         state = self._require_open()
-        check, result = run_checked(self.env, state, tactic, self.tactic_timeout_s, self.allow_native_decide)
+        applied, check, result = self._run(state, tactic)
         if check.outcome is Outcome.CLOSES:
-            self.steps.append(Step(tactic, state, None))
+            self.steps.append(Step(applied, state, None))
         elif check.outcome is Outcome.GOALS:
             assert isinstance(result, StateResult)
-            self.steps.append(Step(tactic, state, result.state))
+            self.steps.append(Step(applied, state, result.state))
         return check
+
+    def _run(self, state: ProofState, tactic: str) -> tuple[str, Check, TacticResult | None]:
+        """Run `tactic` as typed; when that fails on a state with several goals, run it as a `·` block on the
+        main goal, the way `prove` fills a `· sorry` hole of the same skeleton (one hole per goal). Returns the
+        text that ran (the script keeps it), its check and the raw result.
+
+        In Lean a tactic that closes the main goal does so either way; recordings of LeanDojo traces hold only
+        the focused form (each tactic of a `·` block with its goal alone), so a replay answers only that.
+        """
+        check, result = run_checked(self.env, state, tactic, self.tactic_timeout_s, self.allow_native_decide)
+        if check.outcome is not Outcome.ERROR or tactic.lstrip().startswith(("·", ". ")):
+            return tactic, check, result
+        if len(split_goals(state.pp)) < 2:
+            return tactic, check, result
+        focused = "· " + tactic.strip().replace("\n", "\n  ")
+        focused_check, focused_result = run_checked(
+            self.env, state, focused, self.tactic_timeout_s, self.allow_native_decide
+        )
+        if focused_check.outcome in (Outcome.CLOSES, Outcome.GOALS):
+            return focused, focused_check, focused_result
+        return tactic, check, result
 
     def undo(self) -> Step | None:
         """Take back the last tactic; None when there is nothing to undo."""
@@ -539,7 +565,7 @@ def run_interactive(
             command = suggestions[index - 1].tactic
         result = session.apply(command)
         if result.outcome in (Outcome.CLOSES, Outcome.GOALS):
-            console.print(Text("applied: ", style="cyan") + Text(command))
+            console.print(Text("applied: ", style="cyan") + Text(session.tactics[-1]))
         else:
             console.print(Text("not applied: ", style="red") + describe_check(result))
             show_state = False

@@ -119,6 +119,8 @@ class ReplayEnv(ClosingContext):
                 return TacticTimeout(timeout)
             time.sleep(self.latency_s)
         step = self.cassette.lookup(state.pp, tactic)
+        if step is None and _BULLET.match(tactic):
+            return self._run_block(state, tactic)
         if step is None:
             return LeanError(
                 f"{UNRECORDED_PREFIX}: replay cassette {Path(self.cassette.path).name} has no recorded result "
@@ -135,6 +137,16 @@ class ReplayEnv(ClosingContext):
         if isinstance(result, TacticTimeout) and timeout is not None:
             return TacticTimeout(timeout)
         return result
+
+    def _run_block(self, state: ProofState, block: str) -> TacticResult:
+        """A `·` block sent as one tactic (an interactive session focusing the main goal): replayed as
+        `replay_script` replays it, each of its steps answered by this env under the same theorem."""
+        final = _replay_steps(self, [block], state, (), lambda pp, tac: None)
+        if isinstance(final, str):
+            return LeanError(final if final.startswith(UNRECORDED_PREFIX) else f"{UNRECORDED_PREFIX}: {final}")
+        if not _goals(final.pp):
+            return ProofFinished(handle=state.handle)
+        return StateResult(ProofState.from_pp(final.pp, handle=state.handle))
 
     def _owner(self, state: ProofState) -> TheoremLine | None:
         """The cassette theorem a state descends from (`start`/`start_hole` name it in the handle), or None for a
@@ -451,8 +463,14 @@ def _replay_steps(
             return f"{where}: its `·` goal is closed but tactics remain (Lean's error: no goals to be proved)"
         bullet = _BULLET.match(step)
         if bullet is not None:
-            body = dedent_script(" " * bullet.end() + step[bullet.end() :])
-            inner = _replay_steps(env, split_steps(body), state, goals[1:], counts)
+            body = split_steps(dedent_script(" " * bullet.end() + step[bullet.end() :]))
+            focused = _replay_focused(env, body, state, goals, counts)
+            if isinstance(focused, ProofState):
+                state = focused
+                continue
+            # Recordings of the whole goal list (the REPL's tactic mode): run on it, the goals after the focus
+            # must come out as they were.
+            inner = _replay_steps(env, body, state, goals[1:], counts)
             if isinstance(inner, str):
                 return inner
             if _goals(inner.pp) != goals[1:]:
@@ -475,6 +493,31 @@ def _replay_steps(
         if rest and after[len(after) - len(rest) :] != rest:
             return f"{where}: changed goals outside its `·` focus (Lean runs it on the focused goal only)"
     return state
+
+
+# A metavariable in a printed goal (`?m.5`, `?a`, `?_`): goals that share one are not independent.
+_METAVARIABLE = re.compile(r"\?[\w_]")
+
+
+def _replay_focused(
+    env: ReplayEnv,
+    steps: list[str],
+    state: ProofState,
+    goals: tuple[str, ...],
+    counts: Callable[[str, str], str | None],
+) -> ProofState | str | None:
+    """A `·` block run as Lean runs it: on the main goal alone (`cdot`: focus, run, `done`), as LeanDojo records
+    the tactics inside it (their `state_before` is the focused goal). The state after it is the other goals, or
+    why it fails; None when the goals mention metavariables (closing one goal may then change another, so the
+    others cannot be taken as printed)."""
+    if len(goals) > 1 and any(_METAVARIABLE.search(goal) for goal in goals):
+        return None
+    inner = _replay_steps(env, steps, ProofState.from_pp(goals[0], handle=state.handle), (), counts)
+    if isinstance(inner, str):
+        return inner
+    if _goals(inner.pp):
+        return "the `·` block leaves its goal unsolved (Lean's error: unsolved goals)"
+    return ProofState.from_pp("\n\n".join(goals[1:]) or NO_GOALS, handle=state.handle)
 
 
 class RecordingEnv(ClosingContext):
