@@ -37,7 +37,17 @@ _UNHASHED: dict[str, set[str]] = {
         "limit",
         "retries",
     },
-    "lean": {"pool_size", "start_timeout_s", "command_timeout_s", "repl_binary", "project"},
+    "lean": {
+        "pool_size",
+        "start_timeout_s",
+        "command_timeout_s",
+        "repl_binary",
+        "project",
+        # When the verifier's process is replaced: never what it judges.
+        "verifier_max_checks",
+        "verifier_restart_mb",
+        "verifier_restart_growth_mb",
+    },
     "generator": {"batch_size", "device"},
 }
 
@@ -94,29 +104,34 @@ class SweepConfig(ProverConfig):
             return self.sweep.attempt_timeout_s
         return 2 * (self.search.time_s or 600.0) + 120.0
 
+    def differences(self, recorded: dict[str, Any]) -> list[str]:
+        """`section.key` of each setting deciding results whose value differs from `recorded` (an earlier sweep's
+        manifest config). A key the recording lacks was added to the settings since: it differs only when set
+        away from its default; keys that never decide results (`_UNHASHED`) are not compared."""
+        current = self.model_dump(mode="json")
+        defaults = type(self).model_validate({}).model_dump(mode="json")
+        found = []
+        for section, values in current.items():
+            known = recorded.get(section)
+            if not isinstance(values, dict) or not isinstance(known, dict):
+                continue
+            for key, value in values.items():
+                if key in _UNHASHED.get(section, set()):
+                    continue
+                before = known[key] if key in known else defaults.get(section, {}).get(key)
+                if value != before:
+                    found.append(f"{section}.{key}")
+        return found
+
     def model_name(self) -> str:
         return "fixed" if self.generator.kind == "fixed" else self.generator.model
 
-    def config_hash(self, like: dict[str, Any] | None = None) -> str:
-        """A short hash of everything that decides results (not parallelism, output path or resume).
-
-        `like`: the config an older sweep's manifest recorded. A key it lacks was added to the settings since;
-        while this run leaves it at its default, it is left out, so the hash is the one that sweep wrote and
-        `--resume` continues it (a new key set to anything else is a different configuration).
-        """
+    def config_hash(self) -> str:
+        """A short hash of everything that decides results (not parallelism, output path or resume)."""
         data = self.model_dump(mode="json")
         for section, keys in _UNHASHED.items():
             for key in keys:
                 data.get(section, {}).pop(key, None)
-        if like is not None:
-            defaults = type(self).model_validate({}).model_dump(mode="json")
-            for section, values in data.items():
-                known = like.get(section)
-                if not isinstance(values, dict) or not isinstance(known, dict):
-                    continue
-                for key in [k for k in values if k not in known]:
-                    if values[key] == defaults.get(section, {}).get(key):
-                        del values[key]
         blob = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 

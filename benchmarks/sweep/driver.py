@@ -203,12 +203,16 @@ def _open_store(
     if cfg.sweep.resume:
         manifest = read_manifest(output)
         if manifest is not None and isinstance(manifest.get("config"), dict):
-            # Written before a setting was added: its hash (and its recorded config, so the next resume
-            # compares the same way) while the new settings keep their defaults.
-            older = cfg.config_hash(like=manifest["config"])
-            if older == manifest.get("config_hash") and older != config_hash:
-                config_hash, recorded = older, manifest["config"]
-        if manifest is not None and manifest.get("config_hash") not in (None, config_hash):
+            # The recorded settings decide, not their hash: a setting added since (at its default) or one that
+            # never decides results keeps it the same sweep. Its hash and recording stay for the next resume.
+            changed = cfg.differences(manifest["config"])
+            if changed:
+                raise SweepError(
+                    f"{output} was written with another config ({', '.join(changed[:5])} differ); "
+                    "resume with the same settings or choose another --output"
+                )
+            config_hash, recorded = str(manifest.get("config_hash") or config_hash), manifest["config"]
+        elif manifest is not None and manifest.get("config_hash") not in (None, config_hash):
             raise SweepError(
                 f"{output} was written with config {manifest.get('config_hash')}, this run is {config_hash}; "
                 "resume with the same settings or choose another --output"
