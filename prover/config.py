@@ -87,6 +87,13 @@ class GeneratorConfig(_Section):
     # Run modeling code shipped with the checkpoint (config.json `auto_map`; InternLM2 needs it). Off: such a
     # model is refused with an error naming this key.
     trust_remote_code: bool = False
+    # Placing large models (prover.doctor's "model placement" row names the key to set):
+    # the context the model runs with (vLLM's max_model_len; HF keeps prompts within it minus max_new_tokens),
+    # default the model's own; GPUs one vLLM engine shards the model over (tensor parallelism); HF's
+    # `device_map` ("auto": the layers spread over every visible GPU, then CPU), default one `device`.
+    max_model_len: int | None = Field(None, ge=16)
+    tensor_parallel_size: int = Field(1, ge=1)
+    device_map: str | None = None
     fixed_tactics: dict[str, float] | None = None  # tactic -> prior log-probability
     combine_fixed: bool = False  # also propose the fixed tactics next to the model's
 

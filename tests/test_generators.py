@@ -567,3 +567,29 @@ def test_whole_proof_samples_are_split_by_the_memory_plan(
     monkeypatch.setattr(random_model, "generate", oom_above_two)
     [samples] = HFWholeProofModel(gen)([prompt], 8)
     assert len(samples) == 8 and rows[0] == 8 and gen.oom_retries >= 1
+
+
+def test_device_map_and_context_length_reach_the_hf_model(
+    opinionated_checkpoint: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`device_map` loads through accelerate's placement (a model larger than one GPU); `max_model_len`
+    keeps prompts within the context minus `max_new_tokens`."""
+    loads: list[dict[str, Any]] = []
+    real = transformers.AutoModelForCausalLM.from_pretrained
+
+    def recorded(*args: Any, **kwargs: Any) -> Any:
+        loads.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", recorded)
+    cfg = GeneratorConfig(
+        kind="hf", model=str(opinionated_checkpoint), device="cpu", device_map="auto", max_model_len=128,
+        max_new_tokens=8,
+    )  # fmt: skip
+    gen = HFGenerator.from_config(cfg, get_template("proofsteps"))
+    [load] = loads
+    assert load["device_map"] == "auto"  # placed by accelerate, not moved whole by `.to(device)`
+    assert gen.max_prompt_tokens == 120
+    long_state = "h : " + " ∧ ".join(["True"] * 80) + "\n⊢ True"
+    assert len(gen._encode([gen.prompt(GenRequest(long_state))])[0]) == 120
+    assert gen([GenRequest(long_state)], 2) is not None

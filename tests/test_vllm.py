@@ -262,3 +262,60 @@ def test_sampling_params_say_every_decoding_setting(vllm: Any) -> None:
     )
     [params] = llm.core.stats.params
     assert (params.temperature, params.top_p, params.top_k, params.repetition_penalty) == (0.7, 0.9, 0, 1.0)
+
+
+# ----------------------------------------------------------------------------- large models
+
+
+def test_context_length_and_tensor_parallelism_reach_the_engine(vllm: Any) -> None:
+    cfg = GeneratorConfig(kind="vllm", model="m", max_model_len=300, tensor_parallel_size=4, max_new_tokens=60)
+    gen = VLLMGenerator.from_config(cfg, get_template("llemma"))
+    assert (vllm.LLM.last_kwargs["max_model_len"], vllm.LLM.last_kwargs["tensor_parallel_size"]) == (300, 4)
+    assert gen.prompt_budget(gen.limits()) == 240  # prompts are cut to the context the engine runs with
+    agen = AsyncVLLMGenerator.from_config(cfg, get_template("llemma"))
+    assert (agen.engine.args.max_model_len, agen.engine.args.tensor_parallel_size) == (300, 4)
+    default = GeneratorConfig(kind="vllm", model="m")
+    VLLMGenerator.from_config(default, get_template("llemma"))
+    assert "max_model_len" not in vllm.LLM.last_kwargs  # the model's own context length
+
+
+def _qwen_shape(hidden: int, layers: int, heads: int, mlp: int, context: int) -> Any:
+    """A Qwen2/Qwen3-style config: 8 KV heads of 128, a 152K vocabulary, untied embeddings."""
+    from prover.doctor import model_shape
+
+    transformers = pytest.importorskip("transformers")
+    config = transformers.Qwen2Config(
+        hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads, num_key_value_heads=8,
+        intermediate_size=mlp, vocab_size=151936, max_position_embeddings=context, tie_word_embeddings=False,
+    )  # fmt: skip
+    return model_shape(config, 2)
+
+
+def test_doctor_names_the_key_that_places_a_large_model() -> None:
+    """Kimina-Prover-72B (Qwen2.5-72B's shape) and Goedel-Prover-V2-32B (Qwen3-32B's) on 80 GB GPUs."""
+    from prover.doctor import placement_advice
+
+    h100s = [80 * 2**30] * 8
+    kimina = _qwen_shape(8192, 80, 64, 29568, 32768)
+    assert 140e9 < kimina.weight_bytes < 150e9  # about 72.7B parameters in bf16
+    vllm_cfg = GeneratorConfig(kind="vllm", model="AI-MO/Kimina-Prover-72B")
+    check = placement_advice(kimina, h100s, vllm_cfg)
+    assert not check.ok and check.fix == "set [generator] tensor_parallel_size = 4"
+    assert placement_advice(kimina, h100s, vllm_cfg.model_copy(update={"tensor_parallel_size": 4})).ok
+    hf_cfg = GeneratorConfig(kind="hf", model="AI-MO/Kimina-Prover-72B")
+    check = placement_advice(kimina, h100s, hf_cfg)
+    assert not check.ok and check.fix == 'set [generator] device_map = "auto"'
+    assert placement_advice(kimina, h100s, hf_cfg.model_copy(update={"device_map": "auto"})).ok
+
+    goedel = _qwen_shape(5120, 64, 64, 25600, 40960)
+    cfg = GeneratorConfig(kind="vllm", model="Goedel-LM/Goedel-Prover-V2-32B")
+    assert placement_advice(goedel, h100s[:1], cfg).ok  # 40960 tokens of KV cache fit next to the weights
+    l40s = [48 * 2**30] * 2
+    check = placement_advice(goedel, l40s, cfg)
+    assert not check.ok and check.fix == "set [generator] tensor_parallel_size = 2"
+    # The same weights with a 128K context (YaRN-extended configs say so): one sequence's cache does not fit.
+    long_context = _qwen_shape(5120, 64, 64, 25600, 131072)
+    check = placement_advice(long_context, h100s[:1], cfg)
+    assert not check.ok and check.fix is not None and check.fix.startswith("set [generator] max_model_len = ")
+    shorter = int(check.fix.rsplit(" ", 1)[1])
+    assert placement_advice(long_context, h100s[:1], cfg.model_copy(update={"max_model_len": shorter})).ok

@@ -86,10 +86,12 @@ def doctor(
 ) -> None:
     """Print what is and is not available (Lean, Lake, Mathlib, REPL, GPU, vllm, Ray) and how to fix it."""
     from lean_env.project.setup import run_doctor
+    from prover.config import load_config
     from prover.doctor import probe_python
 
     project, repl_binary = _configured_project(lean_project, config)
-    report = run_doctor(project, repl_binary, extra=() if no_python else probe_python())
+    generator = load_config(config).generator  # already validated by _configured_project
+    report = run_doctor(project, repl_binary, extra=() if no_python else probe_python(generator))
     if as_json:
         typer.echo(
             json.dumps(

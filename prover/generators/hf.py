@@ -148,6 +148,13 @@ def isolated_generation_config(
         base.generation_config = saved
 
 
+def prompt_budget(cfg: GeneratorConfig) -> int | None:
+    """Prompt tokens kept under `[generator] max_model_len` (None: the model's own context decides)."""
+    if cfg.max_model_len is None:
+        return None
+    return max(cfg.max_model_len - cfg.max_new_tokens, 1)
+
+
 def resolve_device(device: str) -> str:
     import torch
 
@@ -196,9 +203,16 @@ def _looks_local(model: str) -> bool:
 
 
 def load_model_and_tokenizer(
-    model_or_path: str, device: str = "auto", dtype: str = "auto", trust_remote_code: bool = False
+    model_or_path: str,
+    device: str = "auto",
+    dtype: str = "auto",
+    trust_remote_code: bool = False,
+    device_map: str | None = None,
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
     """Load a causal LM and its tokenizer for inference; failures become one-line RuntimeErrors.
+
+    `device_map` (e.g. "auto") places the layers over several devices through accelerate instead of moving
+    the whole model to `device`: the way a model larger than one GPU loads.
 
     A checkpoint that ships its own modeling code (InternLM2) loads only with `trust_remote_code`; without it
     the error names the `[generator] trust_remote_code` key (`checkpoint.RemoteCodeRequired`)."""
@@ -208,6 +222,7 @@ def load_model_and_tokenizer(
 
     device = resolve_device(device)
     torch_dtype = resolve_dtype(dtype, device)
+    placement: dict[str, Any] = {"device_map": device_map} if device_map is not None else {}
     local = _looks_local(model_or_path)
     if local and not Path(model_or_path).expanduser().exists():
         raise RuntimeError(f"cannot load model {model_or_path!r}: no such local path")
@@ -221,6 +236,7 @@ def load_model_and_tokenizer(
             dtype=torch_dtype,
             attn_implementation=attention_implementation(device),
             trust_remote_code=trust_remote_code,
+            **placement,
         )
     except Exception as exc:  # noqa: BLE001 - any loading failure is reported as one line
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
@@ -234,7 +250,8 @@ def load_model_and_tokenizer(
             f"cannot load model {model_or_path!r}: not a local path and it could not be fetched from the "
             f"Hugging Face hub (no network access?): {first}"
         ) from None
-    model.to(device)
+    if device_map is None:
+        model.to(device)
     model.eval()
     return model, tokenizer
 
@@ -451,6 +468,7 @@ class HFGenerator:
         device: str = "auto",
         dtype: str = "auto",
         trust_remote_code: bool = False,
+        device_map: str | None = None,
         **kwargs: Any,
     ) -> HFGenerator:
         """Load `model_or_path` (hub id or local folder); `template=None` uses the checkpoint's record or llemma."""
@@ -459,7 +477,7 @@ class HFGenerator:
         if template is None:
             template = read_template_record(model_or_path) or get_template("llemma")
         model, tokenizer = load_model_and_tokenizer(
-            model_or_path, device=device, dtype=dtype, trust_remote_code=trust_remote_code
+            model_or_path, device=device, dtype=dtype, trust_remote_code=trust_remote_code, device_map=device_map
         )
         return cls(model, tokenizer, template, **kwargs)
 
@@ -471,12 +489,14 @@ class HFGenerator:
             device=cfg.device,
             dtype=cfg.dtype,
             trust_remote_code=cfg.trust_remote_code,
+            device_map=cfg.device_map,
             decoding=cfg.decoding,
             max_new_tokens=cfg.max_new_tokens,
             batch_size=cfg.batch_size,
             temperature=cfg.temperature,
             top_p=cfg.top_p,
             seed=cfg.seed,
+            max_prompt_tokens=prompt_budget(cfg),
         )
 
     def prompt(self, request: GenRequest) -> str:

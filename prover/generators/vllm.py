@@ -404,7 +404,10 @@ def _engine_kwargs(cfg: GeneratorConfig) -> dict[str, Any]:
         "seed": cfg.seed,
         "max_logprobs": 2 * MAX_BEAM_WIDTH,
         "trust_remote_code": cfg.trust_remote_code,
+        "tensor_parallel_size": cfg.tensor_parallel_size,
     }
+    if cfg.max_model_len is not None:  # else the model's own context length
+        kwargs["max_model_len"] = cfg.max_model_len
     return kwargs
 
 

@@ -232,7 +232,7 @@ def load_whole_proof_model(cfg: GeneratorConfig) -> WholeProofSetup:
         return WholeProofSetup(vmodel, template, vmodel.tokenizer)
     if cfg.kind != "hf":
         raise ValueError(f"whole-proof generation needs a model (generator kind 'hf' or 'vllm'), not {cfg.kind!r}")
-    from prover.generators.hf import HFGenerator
+    from prover.generators.hf import HFGenerator, prompt_budget
 
     hf = HFGenerator.from_pretrained(
         cfg.model,
@@ -240,7 +240,9 @@ def load_whole_proof_model(cfg: GeneratorConfig) -> WholeProofSetup:
         device=cfg.device,
         dtype=cfg.dtype,
         trust_remote_code=cfg.trust_remote_code,
+        device_map=cfg.device_map,
         batch_size=cfg.batch_size,
+        max_prompt_tokens=prompt_budget(cfg),
         **common,
     )
     hmodel = HFWholeProofModel(hf)
