@@ -112,8 +112,11 @@ def test_prove_on_one_benchmark_file_proves_the_true_theorem_only(tmp_path: Path
     args = ["prove", str(lean), "--backend", "replay", "--cassette", str(cassette), "--generator", "fixed"]
     result = CliRunner().invoke(app, [*args, "--report", str(report)])
     assert result.exit_code == 1, result.output
-    status = {e["name"]: e["status"] for e in json.loads(report.read_text(encoding="utf-8"))["theorems"]}
+    entries = json.loads(report.read_text(encoding="utf-8"))["theorems"]
+    status = {e["name"]: e["status"] for e in entries}
     assert status["z"] == "proved" and status["n"] != "proved", status
+    assert {e["checker"] for e in entries if e["status"] == "proved"} == {"replay"}
+    assert "1/2 proved (checker: replay)" in " ".join(result.output.split())
 
 
 def test_an_open_in_prefix_is_part_of_the_statement() -> None:
@@ -213,3 +216,17 @@ def test_a_sweep_summary_names_who_checked_and_keeps_replay_apart_from_lean(tmp_
         store.append(rec("mathd_algebra_1", "replay"))
     report = write_report(results)
     assert "(checker: replay)" in report.markdown.read_text(encoding="utf-8")
+
+
+def test_merging_cassettes_keeps_every_theorem_that_recorded_a_step() -> None:
+    true_stmt, false_stmt, goal = PAIRS[0]
+    first = _cassette(true_stmt, false_stmt, goal)
+    second = new_cassette("t")
+    second.add_step(
+        StepLine(kind="step", state=goal, tactic="norm_num", result=FinishedOutcome(kind="finished"), theorem="z")
+    )
+    second.add_step(
+        StepLine(kind="step", state=goal, tactic="norm_num", result=FinishedOutcome(kind="finished"), theorem="n")
+    )
+    first.merge(second)
+    assert first.recorders(goal, "norm_num") == {"z", "n"}

@@ -205,7 +205,7 @@ class Cassette:
             self.add_theorem(thm)
         for record in other.holes.values():
             self.add_holes(record)
-        for st in other.steps.values():
+        for st in other._step_lines():  # every theorem that recorded a step, not only the first
             self.add_step(st)
         self.header = self.header.model_copy(update={"sources": self.header.sources + other.header.sources})
 

@@ -519,7 +519,11 @@ def _print_summary(report: Any, diff: str, write: bool) -> None:
             console.print(diff, markup=False, highlight=False, soft_wrap=True, end="")
     # Notes go below the table, one per theorem, wrapped at the terminal's width: as a column they were
     # squeezed to a few characters beside long names (formal-conjectures names are 40+ characters).
-    table = Table(title=f"{report.file}: {sum(t.proved for t in report.theorems)}/{len(report.theorems)} proved")
+    title = f"{report.file}: {sum(t.proved for t in report.theorems)}/{len(report.theorems)} proved"
+    checkers = sorted({t.checker for t in report.theorems if t.proved and t.checker})
+    if checkers:  # a replay verdict is a check of recordings: the summary says who checked
+        title += f" (checker: {', '.join(checkers)})"
+    table = Table(title=title)
     table.add_column("theorem", overflow="fold")
     for col in ("status", "checker", "exp.", "time"):
         table.add_column(col, no_wrap=True)
