@@ -62,7 +62,11 @@ case "$1" in
       rev=$(sed -n '/name = "REPL"/,$ s/^rev = "\(.*\)"$/\1/p' lakefile.toml)
       git=$(sed -n '/name = "REPL"/,$ s/^git = "\(.*\)"$/\1/p' lakefile.toml)
       echo "$git @ $rev" >> "$STANDIN_LOG"
-      mkdir -p .lake/packages/REPL
+      mkdir -p .lake/packages/REPL/REPL
+      # The checkout's REPL/Snapshots.lean as that tag has it (tests/fixtures/repl_snapshots/TAGS.tsv; a rev
+      # with no row, such as a commit, gets upstream's newest). A checkout replaces local edits.
+      file=$(awk -F '\t' -v g="$git" -v r="$rev" '$1 == g && $2 == r {print $4}' "$STANDIN_REPL_SOURCES/TAGS.tsv")
+      cp "$STANDIN_REPL_SOURCES/${file:-$STANDIN_REPL_NEWEST}" .lake/packages/REPL/REPL/Snapshots.lean
       built_for=${rev##*_lean-toolchain-}
       echo "${STANDIN_REPL_TOOLCHAIN:-leanprover/lean4:$built_for}" > .lake/packages/REPL/lean-toolchain
       exit 0
@@ -76,6 +80,8 @@ case "$1" in
     mkdir -p .lake/packages/mathlib/.lake/build/lib && touch .lake/packages/mathlib/.lake/build/lib/Mathlib.olean
     exit 0 ;;
   build)
+    grep -q "Lean.Core.getMaxHeartbeats p.coreContext.options" .lake/packages/REPL/REPL/Snapshots.lean \
+      && echo "build: REPL/Snapshots.lean patched" >> "$STANDIN_LOG"
     [ -n "$STANDIN_NO_BINARY" ] && exit 0
     mkdir -p .lake/packages/REPL/.lake/build/bin
     cp "$STANDIN_REPL" .lake/packages/REPL/.lake/build/bin/repl
@@ -156,9 +162,19 @@ def _env(tmp_path: Path, bin_dir: Path, **extra: str) -> dict[str, str]:
         "STANDIN_TAGS_DIR": str(_tags_dir()),
         "HOME": str(tmp_path),
         "STANDIN_REPL": str(_repl_standin(tmp_path)),
+        "STANDIN_REPL_SOURCES": str(REPL_SOURCES),
+        "STANDIN_REPL_NEWEST": _newest_upstream_snapshots(),
     }
     env.update(extra)
     return env
+
+
+REPL_SOURCES = Path(__file__).parent / "fixtures" / "repl_snapshots"
+
+
+def _newest_upstream_snapshots() -> str:
+    rows = [line.split("\t") for line in (REPL_SOURCES / "TAGS.tsv").read_text().splitlines() if line[:1] != "#"]
+    return next(name for repo, tag, _, name in rows if repo == REPL_GIT and tag == "v4.33.0-rc2")
 
 
 def _repl_standin(tmp_path: Path) -> Path:
@@ -845,3 +861,36 @@ def test_probes_share_one_capture_that_never_reads_the_terminal() -> None:
     assert _capture(echo, 30, None, stdin_text='{"cmd": "def x := 1"}\n\n').stdout.strip() == repr(
         '{"cmd": "def x := 1"}\n\n'
     )
+
+
+def test_setup_patches_the_repl_before_building_it(tmp_path: Path, tags: ReplTags) -> None:
+    """`lake update REPL` checks out the pinned tag's source (the stand-in copies that tag's REPL/Snapshots.lean);
+    set-up applies lean_env/data/repl_patches/ before `lake build repl`, and doctor says so. Running set-up again
+    finds it applied; a checkout without it is a row with the fix."""
+    env = _env(tmp_path, _make_bin(tmp_path))
+    project = tmp_path / "proj"
+    result = run_setup(plan_setup(project, "v4.32.0", tags=tags), env=env, tags=tags)
+    assert result.patches == ("snapshots-maxheartbeats",)
+    log = _argv_log(tmp_path)
+    assert "build: REPL/Snapshots.lean patched" in log  # what `lake build repl` found in the checkout
+    assert "snapshots-maxheartbeats" in (project / ".prover-setup.log").read_text()
+    rows = {c.name: c for c in run_doctor(project, env=env).checks}
+    assert rows["REPL patches"].ok
+    again = run_setup(plan_setup(project, "v4.32.0", tags=tags), env=env, tags=tags)
+    assert again.patches == ("snapshots-maxheartbeats",)  # `lake update REPL` checked the source out again
+    snapshots = project / ".lake/packages/REPL/REPL/Snapshots.lean"
+    snapshots.write_text((REPL_SOURCES / _newest_upstream_snapshots()).read_text())
+    row = {c.name: c for c in run_doctor(project, env=env).checks}["REPL patches"]
+    assert not row.ok and not row.required and row.fix == f"prover setup --lean-project {project}"
+
+
+def test_setup_refuses_a_repl_the_patch_does_not_fit(tmp_path: Path, tags: ReplTags) -> None:
+    env = _env(tmp_path, _make_bin(tmp_path))
+    odd = tmp_path / "odd"
+    odd.mkdir()
+    (odd / "TAGS.tsv").write_text("")
+    (odd / "moved.lean").write_text("def runCoreM := 1\n")
+    env = {**env, "STANDIN_REPL_SOURCES": str(odd), "STANDIN_REPL_NEWEST": "moved.lean"}
+    with pytest.raises(SetupError, match="hunk 1 .* does not match REPL/Snapshots.lean; the REPL at .* differs"):
+        run_setup(plan_setup(tmp_path / "proj", "v4.32.0", tags=tags), env=env, tags=tags)
+    assert not any(line.startswith("lake build") for line in _argv_log(tmp_path))

@@ -661,3 +661,67 @@ def test_a_lean_process_dies_with_a_driver_killed_by_sigkill(tmp_path: Path, sta
         assert gone(lean, within_s=2.0), "the Lean process outlived its driver"
     finally:
         driver.kill()
+
+
+# leanprover-community/repl#69, as its report sends it: the header's `set_option maxHeartbeats 0` reaches the
+# file's commands but, without lean_env/data/repl_patches/snapshots-maxheartbeats.patch, not tactic mode, where
+# `interval_cases` ran out at 200000 heartbeats. Needs a REPL built by `prover setup` (patched) and Mathlib.
+REPL_69 = [
+    {"cmd": "import Mathlib\n\nset_option maxHeartbeats 0\nset_option maxRecDepth 1000000\n"},
+    {
+        "cmd": "theorem mathd_numbertheory_314 (r n : ℕ) (h₀ : r = 1342 % 13) (h₁ : 0 < n) (h₂ : 1342 ∣ n)\n"
+        "    (h₃ : n % 13 < r) : 6710 ≤ n := by sorry",
+        "env": 0,
+    },
+    {"tactic": "contrapose! h₃", "proofState": 0},
+    {"tactic": "interval_cases n <;> simp_all (config := {decide := true})", "proofState": 1},
+]
+
+
+def _live_repl() -> ReplProcess:
+    from lean_env.backends.repl import ReplSettings
+    from tests.conftest import live_lean_project
+
+    project = live_lean_project()
+    assert project is not None
+    settings = ReplSettings(project=project)
+    proc = ReplProcess(settings.resolve_argv(), cwd=project)
+    proc.start()
+    return proc
+
+
+@pytest.mark.lean
+@pytest.mark.slow
+def test_live_header_heartbeats_reach_tactic_mode_repl_69() -> None:
+    from tests.conftest import live_lean_project
+
+    project = live_lean_project()
+    assert project is not None
+    if not (project / ".lake" / "packages" / "mathlib").is_dir():
+        pytest.skip("Mathlib is not in the live project")
+    proc = _live_repl()
+    try:
+        answers = [proc.request(request, timeout=1800) for request in REPL_69]
+    finally:
+        proc.close()
+    assert "env" in answers[0] and answers[1].get("sorries"), answers[:2]
+    last = json.dumps(answers[3], ensure_ascii=False)
+    assert "maximum number of heartbeats" not in last, last
+    assert answers[3].get("goals") == [], last
+
+
+@pytest.mark.lean
+@pytest.mark.slow
+def test_live_a_low_header_heartbeat_limit_binds_tactics_too() -> None:
+    """The other direction, with Lean core only: `set_option maxHeartbeats 10` (10000 heartbeats) in the file stops
+    a tactic that needs more, as it would in the file; unpatched, tactic mode kept 200000 and `decide` succeeded.
+    Written from lean4's CoreM.lean (the limit and its message); not yet run against a real Lean."""
+    proc = _live_repl()
+    try:
+        proc.request({"cmd": "set_option maxHeartbeats 10"}, timeout=300)
+        start = proc.request({"cmd": "theorem small : True := by sorry", "env": 0}, timeout=300)
+        tactic = "have h : (List.range 100).sum = 4950 := by decide"
+        answer = proc.request({"tactic": tactic, "proofState": start["sorries"][0]["proofState"]}, timeout=300)
+    finally:
+        proc.close()
+    assert "maximum number of heartbeats (10)" in json.dumps(answer), answer

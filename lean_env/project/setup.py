@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lean_env.backends import processes
+from lean_env.project.repl_patch import PATCH_DIR, PatchError, apply_patches, patches_missing, revert_patches
 
 DEFAULT_REPL_RELPATH = ".lake/packages/REPL/.lake/build/bin/repl"
 REPL_PACKAGE_RELPATH = ".lake/packages/REPL"
@@ -275,6 +276,7 @@ class SetupResult:
     log_path: Path
     steps_run: tuple[str, ...]
     repl: ReplPin | None = None
+    patches: tuple[str, ...] = ()  # REPL patches applied before the build (lean_env/data/repl_patches/)
 
 
 def lakefile_toml(
@@ -484,8 +486,11 @@ def run_setup(
     (project / "lakefile.toml").write_text(lakefile, encoding="utf-8")
     with log_path.open("a", encoding="utf-8") as log:
         log.write(f"\nREPL for Lean {lean}: {pin.git} @ {pin.rev} ({pin.source})\n")
+    repl_dir = project / REPL_PACKAGE_RELPATH
+    if repl_dir.is_dir():  # a re-run: `lake update REPL` gets a clean checkout to move
+        revert_patches(repl_dir)
     run(plan.repl_steps[0])  # lake update REPL
-    repl_toolchain = project / REPL_PACKAGE_RELPATH / "lean-toolchain"
+    repl_toolchain = repl_dir / "lean-toolchain"
     if repl_toolchain.is_file():
         fetched = toolchain_lean_version(repl_toolchain.read_text(encoding="utf-8"))
         if fetched != lean:
@@ -493,12 +498,19 @@ def run_setup(
                 f"the REPL at {pin.rev} is written for Lean {fetched}, but the project uses Lean {lean}; "
                 "it would not build (choose another --repl-rev, or none)"
             )
+    # Before `lake build repl`: the REPL's tactic mode gets the header's maxHeartbeats (repl_patch, lean4#8646).
+    try:
+        patches = apply_patches(repl_dir)
+    except PatchError as exc:
+        raise SetupError(f"{exc}; the REPL at {pin.rev} differs from every tag the patch was checked against") from None
+    with log_path.open("a", encoding="utf-8") as log:
+        log.write(f"\nREPL patches applied in {repl_dir}: {', '.join(patches) or 'none needed (applied before)'}\n")
     for step in plan.repl_steps[1:]:
         run(step)
     binary = plan.repl_binary
     if not binary.is_file():
         raise SetupError(f"`lake build repl` finished but {binary} does not exist; see {log_path}")
-    return SetupResult(project, binary, toolchain, log_path, tuple(done), pin)
+    return SetupResult(project, binary, toolchain, log_path, tuple(done), pin, patches)
 
 
 def _align_toolchain(project: Path, toolchain: str) -> str:
@@ -796,6 +808,30 @@ def probe_project(project: Path, repl_binary: Path | None = None) -> list[Check]
     return checks
 
 
+def probe_repl_patches(project: Path, repl_binary: Path | None = None) -> list[Check]:
+    """Whether the REPL checkout the binary is built from carries lean_env/data/repl_patches/ (without them tactic
+    mode runs at the default 200000 heartbeats whatever the header sets: repl#69). Not required: proving works
+    without, only with a different limit. Nothing is probed when there is no checkout (other rows say so)."""
+    project = Path(project).expanduser()
+    binary = (repl_binary or default_repl_binary(project)).expanduser()
+    binary = binary if binary.is_absolute() else project / binary
+    repl_dir = _repl_source_dir(binary) or project / REPL_PACKAGE_RELPATH
+    if not (repl_dir / "REPL").is_dir():
+        return []
+    missing = patches_missing(repl_dir)
+    if not missing:
+        return [Check("REPL patches", True, f"applied in {repl_dir}", group="project")]
+    if made_by_setup(project) and repl_dir == project / REPL_PACKAGE_RELPATH:
+        fix = f"prover setup --lean-project {project}"
+    else:
+        applies = " && ".join(f"git apply {PATCH_DIR / name}.patch" for name in missing)
+        fix = f"cd {repl_dir} && {applies} && lake build repl"
+    detail = (
+        f"not applied in {repl_dir}: {', '.join(missing)} (tactics run at 200000 heartbeats whatever the header sets)"
+    )
+    return [Check("REPL patches", False, detail, fix, False, "project")]
+
+
 def repl_binary_fix(project: Path) -> str:
     """The fix for a missing REPL binary in `project`: build the REPL the project requires; re-run set-up on a
     project it made; in a user's own project (which set-up refuses), require the REPL in its lakefile."""
@@ -866,6 +902,7 @@ def run_doctor(
     checks += probe_project(project, repl_binary)
     checks += probe_versions(project, repl_binary, env)
     checks += probe_repl_start(project, repl_binary, env)
+    checks += probe_repl_patches(project, repl_binary)
     checks += probe_validators(project, env)
     checks += extra
     return DoctorReport(project, tuple(checks))

@@ -176,5 +176,7 @@ def setup(
     console.print(f"[green]Lean project ready:[/] {result.project} ({result.toolchain})", highlight=False)
     if result.repl is not None:
         console.print(f"REPL: {result.repl.git} @ {result.repl.rev} ({result.repl.source})", highlight=False)
+    if result.patches:
+        console.print(f"REPL patched before building: {', '.join(result.patches)}", highlight=False)
     console.print(f"REPL binary: {result.repl_binary}", highlight=False)
     console.print(f"Use it with: prover prove FILE.lean --lean-project {result.project}", highlight=False)
