@@ -230,3 +230,34 @@ def test_merging_cassettes_keeps_every_theorem_that_recorded_a_step() -> None:
     )
     first.merge(second)
     assert first.recorders(goal, "norm_num") == {"z", "n"}
+
+
+@pytest.mark.parametrize(("true_stmt", "false_stmt", "goal"), PAIRS)
+def test_a_sweep_attempt_over_one_benchmark_file_proves_the_true_theorem_only(
+    tmp_path: Path, true_stmt: str, false_stmt: str, goal: str
+) -> None:
+    """The sweep's prover-actor path (`run_search_attempt`: search, then the replay verifier) on a benchmark file
+    stating `z` and the false `n`: `z` is proved and verified by replay, `n` is not."""
+    from benchmarks.minif2f import load_problems
+    from benchmarks.sweep.attempt import AttemptJob, run_search_attempt
+    from prover.generators import FixedTacticGenerator
+    from search.types import SearchConfig
+
+    benchmark = tmp_path / "zn.jsonl"
+    rows = [
+        {"name": n, "formal_statement": f"{s} := by sorry", "header": HEADER}
+        for n, s in (("z", true_stmt), ("n", false_stmt))
+    ]
+    benchmark.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    cassette = _cassette(true_stmt, false_stmt, goal)
+    proved = {}
+    for problem in load_problems(benchmark):
+        outcome = run_search_attempt(
+            AttemptJob(problem, 0, "f2f", "search"),
+            ReplayEnv(cassette),
+            FixedTacticGenerator({"norm_num": -1.0, "simp": -2.0}),
+            ReplayVerifier(cassette),
+            SearchConfig(num_tactics=2),
+        )
+        proved[problem.name] = (outcome.proved, outcome.checker)
+    assert proved == {"z": (True, "replay"), "n": (False, None)}, proved
