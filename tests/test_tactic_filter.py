@@ -335,7 +335,14 @@ def test_hash_commands_are_the_longest_matching_token() -> None:
     src/Lean/Parser/Basic.lean): `#s_1` is `#` (Mathlib's card notation) then `s_1`, since no `#` command token
     begins it; `#evalx` is `#eval` then `x`. The list is `lean_env.source.hash_commands` (with provenance)."""
     from lean_env.checks.tactic_filter import is_hash_command
-    from lean_env.source.hash_commands import BATTERIES, HASH_COMMAND_TOKENS, LEAN_CORE, hash_tokens
+    from lean_env.source.hash_commands import (
+        BATTERIES,
+        HASH_COMMAND_TOKENS,
+        LEAN_CORE,
+        MATHLIB_HELP_COMMAND,
+        hash_tokens,
+        help_listing_tokens,
+    )
 
     for name in ["s_1", "s_2", "x_y", "S₁", "t", "A_i", "s.card", "u_1", "p_a"]:
         assert not is_hash_command(name), name
@@ -347,3 +354,7 @@ def test_hash_commands_are_the_longest_matching_token() -> None:
     # The generation rule: atoms of syntax declarations, not `#…` inside messages.
     source = 'elab "#show_unused " ids:ident* : command => do\n  logInfo m!"#check {x}"\nsyntax "#help " : command\n'
     assert hash_tokens(source) == {"show_unused", "help"}
+    # Lean's `#help command` listing (rendered as markdown headings), the source of the Mathlib part.
+    listing = "# Commands\n\n## \\#adaptation_note\nDefined in: `adaptationNoteCmd`\n\n## \\#check\n"
+    assert help_listing_tokens(listing) == {"adaptation_note", "check"}
+    assert {"find_home", "min_imports", "loogle", "guard_msgs", "print"} <= MATHLIB_HELP_COMMAND <= HASH_COMMAND_TOKENS

@@ -26,6 +26,7 @@ The interpretation of compile output is pure functions over REPL JSON (`judge_co
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -494,6 +495,7 @@ def _macro_rules_problem(tokens: Sequence[Any], head: int) -> bool:
     return alternatives == 0
 
 
+@functools.lru_cache(maxsize=256)
 def command_extension_problem(text: str, where: str, first_line: int = 1) -> str | None:
     """Why `text` (a header, or a module the header imports) may forge the verifier's appended command, or None.
 
