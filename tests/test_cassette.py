@@ -181,7 +181,7 @@ def test_leandojo_benchmark_builder(shared: Path, tmp_path: Path, as_repr: bool)
     assert len(report.cassette.theorems) == len({r["theorem"] for r in rows})
     assert len(report.cassette.steps) + report.num_skipped == len(rows)
     # Published Benchmark 4 rows carry no tactic positions and no theorem_statement: whether the first
-    # traced tactic opens the top-level `by` is unknown, so no initial state is recorded (issue 12 point 7).
+    # traced tactic opens the top-level `by` is unknown, so no initial state is recorded.
     assert all(t.initial_state is None for t in report.cassette.theorems.values())
     assert report.cassette.header.sources[0].upstream == (
         "https://github.com/leanprover-community/mathlib4@5a919533f110b7d76410134a237ee374f24eaaad"
@@ -345,7 +345,7 @@ def test_cli_demo_build_is_reproducible(cli: typer.Typer, tmp_path: Path, repo_r
     assert kinds == {"header": 1, "theorem": len(cassette_cmd.DEMO_NAMES) + 1, "step": len(cassette_cmd.DEMO_NAMES)}
 
 
-# -- LeanDojo initial states only from the top-level `by` (issue 12 point 7) ---------------------------------
+# -- LeanDojo initial states only from the top-level `by` -----------------------------------------------------
 
 TRACED_FILE = """import Mathlib
 

@@ -245,7 +245,7 @@ def test_hole_fills_replay_bullets_focused_too() -> None:
 
 
 def test_a_file_header_that_changes_what_the_statement_means_is_not_the_recorded_context() -> None:
-    """Red team (`prove --write` on replay with a crafted file): the same statement text under a header that
+    """`prove --write` on replay with a crafted file: the same statement text under a header that
     redefines a symbol (`local notation`, an instance, `open`) states something else; the recorded steps are
     not Lean's answers for it. Comments and earlier theorems without attributes in the header do not matter;
     imports do (a module can declare instances)."""
