@@ -26,6 +26,7 @@ from lean_env.checks.verify import (
 from lean_env.source.parse import parse_lean_source
 from lean_env.types import Theorem
 from tests.print_axioms_model import printed_name
+from tests.test_verify_header_attacks import FORGERIES
 
 STANDIN = Path(__file__).parent / "standins" / "replay_repl.py"
 STD = "[propext, Classical.choice, Quot.sound]"
@@ -882,6 +883,41 @@ ADVERSARIAL_TABLE: list[tuple[str, str, LeanAnswer, str | None]] = [
     # over-long inputs
     ("over-long proof", "skip\n" * 60_000 + "simp", CLEAN, None),
     ("deeply nested term", DEEP_TERM, DEEP, None),
+]
+
+# A header can steer the verdict only through names, options and command extensions: each forgery of the
+# `#print axioms` answer (tests/test_verify_header_attacks.py has them with every release's formats and in imported
+# modules of a Lake package) is answered here with the clean listing it would forge, so only the verifier's own
+# header check stands between it and "proved".
+_NO_AXIOMS = LeanAnswer((), None, "decide +kernel under debug.skipKernelTC adds an unchecked lemma: no axioms")
+ADVERSARIAL_TABLE += [
+    (f"header forgery: {label}", "simp", CLEAN, f"{THEOREM.header}\n{text}\n") for label, text in FORGERIES
+] + [
+    (
+        "header namespace Foo with theorem Foo.bar and a sorried key",
+        "exact key.elim",
+        LeanAnswer((), "[sorryAx]", "#print axioms _root_.Foo.bar resolves to the theorem itself (ResolveName.lean)"),
+        "import Mathlib\n\nnamespace Foo\n\ntheorem key : False := by sorry\n\ntheorem Foo.bar : True := trivial\n",
+    ),
+    (
+        "header escaped «debug».skipKernelTC",
+        "decide +kernel",
+        _NO_AXIOMS,
+        "import Mathlib\n\nset_option «debug».skipKernelTC true\n",
+    ),
+    (
+        "header debug.«skipKernelTC»",
+        "decide +kernel",
+        _NO_AXIOMS,
+        "import Mathlib\n\nset_option debug.«skipKernelTC» true\n",
+    ),
+    ("header debug.byAsSorry", "simp", CLEAN, "import Mathlib\n\nset_option debug.byAsSorry true\n\nnamespace Foo\n"),
+    (
+        "header user axiom named like a native one",
+        "exact cheat._native.native_decide.ax_1_1.elim",
+        LeanAnswer((), "[cheat._native.native_decide.ax_1_1]", "a user axiom, listed by name"),
+        "import Mathlib\n\naxiom cheat._native.native_decide.ax_1_1 : False\n\nnamespace Foo\n",
+    ),
 ]
 
 WELL_FORMED_TABLE: list[tuple[str, str, LeanAnswer, str | None]] = [
