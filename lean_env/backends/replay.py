@@ -344,14 +344,18 @@ def _header_context(header: str) -> str:
     from lean_env.errors import LeanParseError
     from lean_env.source.parse import parse_lean_source
 
-    text = header
     try:
         theorems = [d for d in parse_lean_source(header, "<header>").declarations if d.is_target]
     except LeanParseError:
         theorems = []
-    for decl in sorted(theorems, key=lambda d: d.span.start, reverse=True):
-        if not _has_attributes(text[decl.span.start : decl.span.end]):
-            text = text[: decl.span.start] + "\n" + text[decl.span.end :]
+    # The kept stretches joined once (cutting one theorem at a time out of the text copied all of it per theorem).
+    pieces: list[str] = []
+    kept_from = 0
+    for decl in sorted(theorems, key=lambda d: d.span.start):
+        if not _has_attributes(header[decl.span.start : decl.span.end]):
+            pieces += [header[kept_from : decl.span.start], "\n"]
+            kept_from = decl.span.end
+    text = "".join([*pieces, header[kept_from:]])
     try:
         tokens = tokenize(text, keep_comments=False)
     except LexError:
