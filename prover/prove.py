@@ -12,11 +12,8 @@ else is reported as not proved, with the reason.
 from __future__ import annotations
 
 import difflib
-import itertools
 import json
-import os
 import re
-import shutil
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -40,7 +37,7 @@ from lean_env.source.parse import (
 )
 from lean_env.types import DojoSource, HoleTarget, Theorem
 from prover.engine import Engine, Outcome, ProofTarget, Status
-from prover.files import atomic_write, write_preserving
+from prover.files import UserFileChangedError, atomic_write, write_user_file
 from search import InformalContext
 
 
@@ -397,14 +394,10 @@ def finalize_file(
         # A search takes minutes to hours: the user may have edited the file meanwhile. The edits are
         # spans of the text read at the start, so they are written only onto that same text.
         try:
-            current = path.read_bytes().decode("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise FileChangedError(path, diff, f"cannot be read again ({exc})") from None
-        if current != original:
-            raise FileChangedError(path, diff, "changed while the search ran")
-        backup = _claim_backup(path)
-        shutil.copy2(path, backup)
-        write_preserving(path, new_source)
+            backup = write_user_file(path, original, new_source)
+        except UserFileChangedError as exc:
+            reason = "changed while the search ran" if exc.reason == "changed since it was read" else exc.reason
+            raise FileChangedError(path, diff, reason) from None
         report.written, report.backup = True, str(backup)
     return new_source, diff
 
@@ -418,22 +411,6 @@ class FileChangedError(Exception):
     def __init__(self, path: Path, diff: str, reason: str) -> None:
         super().__init__(f"{path} {reason}: not written (the verified proofs are in the diff)")
         self.path, self.diff, self.reason = path, diff, reason
-
-
-def _claim_backup(path: Path) -> Path:
-    """A new, unique backup path beside `path`: `FILE.YYYYmmdd-HHMMSS.bak`, then `.1.bak`, `.2.bak`, ...
-
-    Created empty with O_EXCL, so two writes in the same second (scripts, library use) never share one
-    backup and an existing backup is never overwritten."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    for n in itertools.count():
-        backup = path.with_name(f"{path.name}.{stamp}{f'.{n}' if n else ''}.bak")
-        try:
-            os.close(os.open(backup, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        except FileExistsError:
-            continue
-        return backup
-    raise AssertionError("unreachable")
 
 
 def _check_declarations(

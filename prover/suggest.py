@@ -40,7 +40,7 @@ from lean_env.types import (
     Theorem,
     split_goals,
 )
-from prover.files import atomic_write
+from prover.files import UserFileChangedError, read_user_file, write_user_file
 from search.types import Candidate, GenRequest, SearchConfig, SearchResult, TacticGenerator, ValueFunction
 
 
@@ -398,9 +398,10 @@ def write_verified_proof(
     theorem's statement is no longer `expected_statement` the proof is rejected: it was found for
     another statement. Nothing is written unless the verdict is Verified.
     """
-    from lean_env.source.parse import parse_lean_source, replace_proof
+    from lean_env.source.parse import apply_edits, parse_lean_source, render_whole_proof
 
-    source = path.read_text(encoding="utf-8")
+    # The bytes as they are (read_text would turn CRLF into LF), so the edit below changes only the proof.
+    source = read_user_file(path)
     try:
         decl = parse_lean_source(source, str(path)).get(theorem_name)
     except KeyError:
@@ -411,7 +412,12 @@ def write_verified_proof(
     script = proof_script(tactics)
     verdict = verifier.verify(theorem, script)
     if isinstance(verdict, Verified):
-        atomic_write(path, replace_proof(source, decl, script))
+        # `prove --write`'s one write path: backup, exact bytes and line endings, mode, refusal if the file changed.
+        newline = "\r\n" if "\r\n" in source else "\n"
+        try:
+            write_user_file(path, source, apply_edits(source, [render_whole_proof(decl, script, newline)]))
+        except UserFileChangedError as exc:
+            return Rejected(f"not written: {exc}")
     return verdict
 
 

@@ -156,3 +156,40 @@ def test_check_of_a_cassette_that_records_nothing_is_refused(tmp_path: Path) -> 
         result.exit_code == 2
         and one_line(result.output) == f"error: {empty} records nothing (no theorem, step or skeleton)"
     )
+
+
+def _sample(shared: Path) -> Path:
+    return shared / "data/proofsteps/leandojo_benchmark4_random_test_sample100.jsonl"
+
+
+def test_build_refuses_an_out_that_is_also_an_input(shared: Path, tmp_path: Path) -> None:
+    """`build mydata.jsonl other.jsonl`: the user's proofsteps given first would be replaced by the cassette."""
+    mine = tmp_path / "mydata.jsonl"
+    mine.write_bytes(_sample(shared).read_bytes())
+    before = mine.read_bytes()
+    code, text = build(str(mine), str(mine))
+    assert code == 2 and "is also an input" in one_line(text)
+    assert mine.read_bytes() == before
+
+
+@pytest.mark.parametrize("content", ["theorem t : True := trivial\n", '{"state_before": "x", "tactic": "simp"}\n'])
+def test_build_refuses_an_out_that_exists_and_is_not_a_cassette(shared: Path, tmp_path: Path, content: str) -> None:
+    out = tmp_path / "Mine.lean"
+    out.write_text(content, encoding="utf-8")
+    code, text = build(str(out), str(_sample(shared)))
+    assert code == 2 and "exists and is not a cassette" in one_line(text)
+    assert out.read_text(encoding="utf-8") == content
+
+
+def test_build_replaces_its_own_cassette_and_lean_out(shared: Path, tmp_path: Path) -> None:
+    out, lean = tmp_path / "c.jsonl", tmp_path / "c.lean"
+    fewshot = ("--from-minif2f-fewshot", "--names", "mathd_algebra_182")
+    for _ in range(2):  # the second build replaces what the first one wrote
+        code, text = build(str(out), *fewshot, "--lean-out", str(lean))
+        assert code == 0, text
+    assert Cassette.load(out).theorems
+    user_lean = tmp_path / "Proof.lean"
+    user_lean.write_text("theorem mine : True := trivial\n", encoding="utf-8")
+    code, text = build(str(out), *fewshot, "--lean-out", str(user_lean))
+    assert code == 2 and "was not written by `prover cassette build`" in one_line(text)
+    assert user_lean.read_text(encoding="utf-8") == "theorem mine : True := trivial\n"

@@ -255,7 +255,7 @@ def test_write_refuses_when_the_file_changed_during_the_search(demo: Path, monke
 def test_backup_names_are_unique_within_a_second(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import time
 
-    from prover.prove import _claim_backup
+    from prover.files import claim_backup as _claim_backup
 
     monkeypatch.setattr(time, "strftime", lambda fmt, *a: "20261130-190000")
     path = tmp_path / "f.lean"

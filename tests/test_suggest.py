@@ -380,3 +380,33 @@ def test_multiline_tactic_round_trips_through_file_and_verifier(tmp_path: Path, 
 
 def test_suggestion_json_shape() -> None:
     assert Suggestion("simp", -0.5).to_dict() == {"tactic": "simp", "score": -0.5}
+
+
+def test_write_verified_proof_keeps_crlf_mode_and_a_backup(add_abs_file: Path, leandojo_cassette: Cassette) -> None:
+    """`suggest -i --write` on a CRLF file of mode 0644: it wrote LF, mode 0600 and no backup."""
+    crlf = ADD_ABS_FILE.replace("\n", "\r\n").encode("utf-8")
+    add_abs_file.write_bytes(crlf)
+    add_abs_file.chmod(0o644)
+    verdict = write_verified_proof(add_abs_file, ADD_ABS, (RW, APPLY, EXACT), ReplayVerifier(leandojo_cassette))
+    assert verdict == Verified(checker="replay")
+    data = add_abs_file.read_bytes()
+    assert b"\n" not in data.replace(b"\r\n", b"")  # every line still ends in CRLF
+    assert f"0 ≤ a + |a| := by\r\n  {RW}\r\n  {APPLY}\r\n  {EXACT}\r\n".encode() in data
+    assert add_abs_file.stat().st_mode & 0o777 == 0o644
+    [backup] = add_abs_file.parent.glob("AddAbs.lean.*.bak")
+    assert backup.read_bytes() == crlf
+    # Only the proof's bytes changed.
+    before, after = crlf.split(b"sorry", 1)
+    assert data.startswith(before) and data.endswith(after)
+
+
+def test_write_verified_proof_refuses_a_file_changed_during_verification(add_abs_file: Path) -> None:
+    class EditingVerifier:
+        def verify(self, theorem: Theorem, proof: str) -> Verdict:
+            add_abs_file.write_text(ADD_ABS_FILE + "\n-- typed meanwhile\n", encoding="utf-8")
+            return Verified(checker="test")
+
+    verdict = write_verified_proof(add_abs_file, ADD_ABS, (RW,), EditingVerifier())
+    assert isinstance(verdict, Rejected) and "changed" in verdict.reason
+    assert add_abs_file.read_text(encoding="utf-8").endswith("-- typed meanwhile\n")
+    assert not list(add_abs_file.parent.glob("*.bak"))

@@ -73,6 +73,9 @@ def build(
     from prover.paths import minif2f_path, proofsteps_dir, shared_dir
 
     root = shared_dir()
+    problem = _outputs_problem(out, lean_out, list(inputs or []))
+    if problem is not None:  # before reading anything: nothing a user owns is overwritten
+        fail(problem)
     if source_root is not None and not source_root.is_dir():
         fail(f"--source-root: not a directory: {source_root}")
     try:
@@ -163,6 +166,70 @@ def build(
             highlight=False,
             soft_wrap=True,
         )
+
+
+def _outputs_problem(out: Path, lean_out: Path | None, inputs: list[Path]) -> str | None:
+    """Why writing OUT or --lean-out would destroy something of the user's, else None.
+
+    OUT may be new, empty or a cassette (rebuilding one replaces only what this command wrote); an OUT that is
+    also an input (`build mydata.jsonl other.jsonl` puts the data first) or holds anything else is refused, and
+    so is a --lean-out that is an input or an existing file this command did not write."""
+    for path, option in ((out, "OUT"), *(((lean_out, "--lean-out"),) if lean_out is not None else ())):
+        for given in inputs:
+            if _same_file(path, given):
+                return (
+                    f"{option} {path} is also an input; nothing written (arguments are OUT first, then INPUTS: "
+                    "give the cassette a new file name)"
+                )
+    if out.is_file() and not _is_cassette(out):
+        return f"OUT {out} exists and is not a cassette; give a new file or remove it first"
+    if lean_out is not None and lean_out.is_file() and not _written_by_build(lean_out):
+        return f"--lean-out {lean_out} exists and was not written by `prover cassette build`; give a new file"
+    return None
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and a.samefile(b)
+    except OSError:
+        return a.resolve() == b.resolve()
+
+
+def _first_line(path: Path) -> str | None:
+    """The file's first line (at most 1 MiB of it), or None when it cannot be read as UTF-8 text."""
+    try:
+        with path.open("rb") as fh:
+            return fh.readline(1 << 20).decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _is_cassette(path: Path) -> bool:
+    """Empty, or its first line is a cassette header (lean_env.cassette.format: kind header, the format's name)."""
+    import json
+
+    from lean_env.cassette.format import FORMAT_NAME
+
+    line = _first_line(path)
+    if line is None:
+        return False
+    if not line.strip():
+        return path.stat().st_size == len(line.encode("utf-8"))  # nothing but blank text
+    try:
+        header = json.loads(line)
+    except ValueError:
+        return False
+    return isinstance(header, dict) and header.get("kind") == "header" and header.get("format") == FORMAT_NAME
+
+
+def _written_by_build(path: Path) -> bool:
+    """Empty, or a .lean file whose opening comment says `prover cassette build` made it (`--lean-out`)."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4096).decode("utf-8", errors="replace")
+    except OSError:
+        return False
+    return not head.strip() or "made by `prover cassette build`" in head
 
 
 @cassette_app.command("check")
