@@ -63,6 +63,7 @@ class ProveOptions:
     num_proofs: int = 8
     correction_rounds: int = 0  # > 0: the `correct` strategy (self-correction rounds after the samples)
     correction_samples: int = 1  # corrections per failed sample and round
+    repair: bool = False  # failed whole proofs: failing blocks become holes the tactic search fills
 
 
 # 1: entries without strategy, costs and attempts, statuses as the search named them (failed_exhausted, ...);

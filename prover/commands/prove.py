@@ -72,6 +72,11 @@ def prove(
     correction_samples: int = typer.Option(
         1, "--correction-samples", min=1, help="Corrections sampled per failed attempt and round."
     ),
+    repair: bool = typer.Option(
+        False,
+        "--repair",
+        help="Repair failed whole proofs: the blocks around Lean's errors become holes the tactic search fills.",
+    ),
     strict: bool = typer.Option(
         False,
         "--strict",
@@ -106,6 +111,7 @@ def prove(
         num_proofs=num_proofs,
         correction_rounds=correction_rounds,
         correction_samples=correction_samples,
+        repair=repair,
     )
     raise typer.Exit(run_prove(options))
 
@@ -252,7 +258,7 @@ def _build_strategy(run: _Run) -> Any:
         o = run.options
         rounds = max(o.correction_rounds, 1) if run.strategy == "correct" else 0
         config = StrategyConfig(
-            run.strategy, run.cfg.generator, run.cfg.search, o.num_proofs, rounds, o.correction_samples
+            run.strategy, run.cfg.generator, run.cfg.search, o.num_proofs, rounds, o.correction_samples, o.repair
         )
         return build_strategy(config)
     except (ValueError, RuntimeError, OSError, ImportError) as exc:

@@ -18,10 +18,26 @@ class StrategyConfig:
     samples: int = 8
     correction_rounds: int = 1
     correction_samples: int = 1
+    repair: bool = False  # failed whole proofs: their failing blocks become holes the tactic search fills
 
 
 def build_strategy(cfg: StrategyConfig) -> Strategy:
     """The configured strategy, its model loaded. Raises ValueError for an unknown name."""
+    base = _base_strategy(cfg)
+    if not cfg.repair:
+        return base
+    if cfg.name == "search":
+        raise ValueError("--repair repairs whole proofs: use it with --strategy whole or correct")
+    from prover.engine.repair import RepairStrategy
+    from prover.generators import FixedTacticGenerator
+
+    # The holes are searched with the automation tactics (`[generator] fixed_tactics`): a whole-proof model
+    # proposes no single tactics.
+    filler = SearchStrategy(FixedTacticGenerator(cfg.generator.fixed_tactics), cfg.search.to_search_config())
+    return RepairStrategy(base, filler)
+
+
+def _base_strategy(cfg: StrategyConfig) -> Strategy:
     if cfg.name == "search":
         from prover.generators import make_generator
 

@@ -156,6 +156,7 @@ class _Run:
             verdict.messages,
             prompt,
             sample.tokens,
+            verdict.source,
         )
         self.attempts.append(attempt)
         self.last_rejected = attempt

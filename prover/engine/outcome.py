@@ -27,6 +27,8 @@ class Attempt:
     messages: tuple[LeanMessage, ...] = ()
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    # The text Lean compiled (the messages' positions refer to it); kept in memory for repair, not reported.
+    compiled: str = field(default="", repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {

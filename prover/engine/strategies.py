@@ -229,8 +229,11 @@ class WholeStrategy:
             verdict, failed = verify_safely(verifier, target.theorem, body)
             judged = _judged(Outcome(target.name, Status.REJECTED, self.name, proof=body), verdict, failed, ())
             messages = verdict.messages if isinstance(verdict, Rejected) else ()
+            compiled = verdict.source if isinstance(verdict, Rejected) else ""
             attempts.append(
-                Attempt(0, body, judged.status, judged.reason, None, judged.checker, messages, 0, sample.tokens)
+                Attempt(
+                    0, body, judged.status, judged.reason, None, judged.checker, messages, 0, sample.tokens, compiled
+                )
             )
             last = judged
             if judged.proved:

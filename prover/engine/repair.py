@@ -1,0 +1,126 @@
+"""The `repair` strategy: a failed whole proof is not thrown away, its failing blocks become holes.
+
+After the first strategy (whole proofs, or corrections) fails, its last rejected attempt with Lean's messages is
+sketched (`prover.engine.sketch`): the block around the first error becomes `sorry`. The sketch is compiled;
+while errors remain, the block of the next first error becomes `sorry` too (at most `max_recompiles` compiles).
+A sketch is used only when its compile reports no error (the `sorry` warnings are the holes'). Each hole is then
+searched from its own goal by the tactic search (the project's hole filler), and the recombined proof, every
+hole filled, is verified whole. Nothing but that final verdict makes a proof.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, replace
+from typing import Any
+
+from lean_env.checks.verdict import Rejected, Verified
+from lean_env.messages import LeanMessage
+from lean_env.types import HoleTarget, Theorem, indent_block
+from prover.engine.cost import Meter, MeteredVerifier, RoundCost
+from prover.engine.outcome import Attempt, Outcome
+from prover.engine.sketch import proof_position, sketch_proof
+from prover.engine.status import Status
+from prover.engine.strategies import Context, SearchStrategy, Strategy, _as_is, verify_safely
+from prover.engine.target import ProofTarget
+
+
+@dataclass(frozen=True)
+class RepairStrategy:
+    first: Strategy
+    filler: SearchStrategy
+    max_recompiles: int = 3
+    name: str = "repair"
+
+    def shared(self) -> AbstractContextManager[Strategy]:
+        return _as_is(self)
+
+    def prove(self, target: ProofTarget, ctx: Context) -> Outcome:
+        outcome = self.first.prove(target, ctx)
+        failed = [a for a in outcome.attempts if a.status is Status.REJECTED and a.messages and a.compiled]
+        if outcome.proved or not failed or target.hole is not None:
+            return outcome
+        meter, t0 = Meter(), time.perf_counter()
+        verifier = MeteredVerifier(ctx.verifier, meter)
+        parent = outcome.attempts.index(failed[-1])
+        sketch, why = _sketch(target.theorem, failed[-1], verifier, self.max_recompiles)
+        if sketch is None:
+            cost = RoundCost(self.name, 1, meter.cost(time.perf_counter() - t0))
+            return replace(outcome, costs=(*outcome.costs, cost), message=f"{outcome.message}; no repair: {why}")
+        repaired, status, reason = self._fill(target, ctx, sketch, meter)
+        checker = None
+        if repaired is not None:
+            verdict, _ = verify_safely(verifier, target.theorem, repaired)
+            status = Status.PROVED if isinstance(verdict, Verified) else Status.REJECTED
+            checker = verdict.checker or None
+            reason = None if isinstance(verdict, Verified) else verdict.reason
+        attempt = Attempt(1, repaired or sketch, status, reason, parent, checker)
+        costs = (*outcome.costs, RoundCost(self.name, 1, meter.cost(time.perf_counter() - t0)))
+        done = replace(outcome, attempts=(*outcome.attempts, attempt), costs=costs, strategy=self.name)
+        if status is Status.PROVED:
+            return replace(done, status=Status.PROVED, proof=repaired, checker=checker, message="", reason=None)
+        return replace(done, message=f"{outcome.message}; repair of the sketch failed: {reason}")
+
+    def _fill(
+        self, target: ProofTarget, ctx: Context, sketch: str, meter: Meter
+    ) -> tuple[str | None, Status, str | None]:
+        """Search every hole of `sketch` from its goal; the recombined proof, or None with why not."""
+        from lean_env.source.parse import parse_lean_source
+
+        skeleton = "by\n" + indent_block(sketch, 2)
+        command = f"{target.theorem.statement.rstrip()} := {skeleton}\n"
+        decl = parse_lean_source(command, "<sketch>").theorems[0]
+        holes = list(decl.holes)
+        start = decl.proof_span.start if decl.proof_span is not None else 0
+        offsets = tuple(h.span.start - start for h in holes)
+        fills: dict[int, str] = {}
+        for index in range(len(holes)):
+            hole = HoleTarget(target.theorem, skeleton, offsets, index)
+            found = self.filler.prove(ProofTarget(hole.label, target.theorem, hole, target.context), ctx)
+            meter.add(model_calls=found.cost.model_calls, generated_tokens=found.cost.generated_tokens)
+            meter.add(tactic_calls=found.cost.tactic_calls)
+            if found.status is not Status.FOUND or found.proof is None:
+                return None, Status.REJECTED, f"hole {index + 1} of {len(holes)} not filled ({found.status.value})"
+            fills[index] = found.proof
+        prefix = len(command) - len(skeleton) - 1 + len("by\n")
+        return _recombine(command, prefix, holes, fills), Status.REJECTED, None
+
+
+def _first_error(messages: tuple[LeanMessage, ...]) -> LeanMessage | None:
+    errors = [m for m in messages if m.is_error and m.pos is not None]
+    return min(errors, key=lambda m: (m.pos.line, m.pos.column) if m.pos else (0, 0), default=None)
+
+
+def _sketch(
+    theorem: Theorem, attempt: Attempt, verifier: MeteredVerifier, max_recompiles: int
+) -> tuple[str | None, str]:
+    """The sketch of a failed attempt that compiles with holes only, or (None, why not)."""
+    assert attempt.proof is not None
+    proof, compiled, messages = attempt.proof, attempt.compiled, attempt.messages
+    for _ in range(max_recompiles):
+        error = _first_error(messages)
+        if error is None or error.pos is None:
+            return None, "no error position to repair"
+        where = proof_position(compiled, proof, error.pos)
+        if where is None:
+            return None, f"the first error is outside the proof: {error.data.splitlines()[0]}"
+        proof = sketch_proof(proof, where).text
+        verdict, failed = verify_safely(verifier, theorem, proof)
+        if failed or not isinstance(verdict, Rejected):
+            return None, "the sketch could not be checked"
+        if not verdict.messages:
+            return None, "the sketch's compile gave no messages to confirm its holes"
+        if not any(m.is_error for m in verdict.messages):
+            return proof, ""
+        compiled, messages = verdict.source, verdict.messages
+    return None, f"errors remain after {max_recompiles} compiles of the sketch"
+
+
+def _recombine(command: str, prefix: int, holes: list[Any], fills: dict[int, str]) -> str:
+    """The sketch's declaration with every hole replaced by its script (rendered for its place), as a proof."""
+    from lean_env.source.edits import Edit, apply_edits, dedent_script
+    from lean_env.source.parse import render_script_at
+
+    text = apply_edits(command, [Edit(h.span, render_script_at(h, fills[i])) for i, h in enumerate(holes)])
+    return dedent_script(text[prefix:])  # the statement and `:= by` (before every hole) are unchanged

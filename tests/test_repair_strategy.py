@@ -1,0 +1,114 @@
+"""The `repair` strategy: a whole proof with one failing `have` becomes a sketch with that have's body as a hole,
+the sketch is compiled (only the hole's `sorry` warning remains), the tactic search fills the hole from its goal,
+and the recombined proof is verified whole. Stand-ins model the REPL verifier (messages in the REPL's shape,
+positions in the compiled text, as lean_env.checks.verify builds it) and a backend entering holes."""
+
+from __future__ import annotations
+
+from lean_env.checks.verdict import Rejected, Verdict, Verified
+from lean_env.messages import LeanMessage
+from lean_env.types import HoleTarget, LeanError, ProofFinished, ProofState, TacticResult, Theorem
+from prover.engine import Engine, ProofTarget, SearchStrategy, Status, WholeStrategy
+from prover.engine.repair import RepairStrategy
+from prover.engine.strategies import Sample
+from prover.generators import FixedTacticGenerator
+from search.types import Budget, SearchConfig
+
+THEOREM = Theorem("t", "theorem t (x : ℝ) (h₀ : 2 * x = 6) : x = 3", header="import Mathlib")
+FAILED = "have h : x = 3 := by\n  nlinarith [h₀, sq_nonneg x]\nexact h"
+REPAIRED = "have h : x = 3 := by linarith\nexact h"
+GOAL = "x : ℝ\nh₀ : 2 * x = 6\n⊢ x = 3"
+
+
+def _error(line: int, column: int, end: int, data: str, severity: str = "error") -> LeanMessage:
+    return LeanMessage.from_json(
+        {
+            "severity": severity,
+            "pos": {"line": line, "column": column},
+            "endPos": {"line": line, "column": end},
+            "data": data,
+        }
+    )
+
+
+class CompilingVerifier:
+    """The compiled text is header, blank line, statement `:= by`, the proof indented by 2 (lines 4 on)."""
+
+    def __init__(self) -> None:
+        self.proofs: list[str] = []
+
+    def verify(self, theorem: Theorem, proof: str) -> Verdict:
+        self.proofs.append(proof)
+        if proof == REPAIRED:
+            return Verified("lean-repl")
+        body = "\n".join("  " + line for line in proof.split("\n"))
+        source = f"{theorem.header}\n\n{theorem.statement} := by\n{body}\n"
+        lines = source.split("\n")
+        for number, text in enumerate(lines, 1):
+            if "nlinarith" in text:
+                column = text.index("nlinarith")
+                message = _error(number, column, len(text), "linarith failed to find a contradiction\n" + GOAL)
+                return Rejected(f"Lean error in the theorem at line {number}", "lean-repl", (message,), source)
+        if "sorry" in proof:
+            warning = _error(3, 8, 9, "declaration uses 'sorry'", "warning")
+            return Rejected("Lean reports that the declaration uses `sorry`", "lean-repl", (warning,), source)
+        return Rejected("Lean error", "lean-repl", (_error(4, 2, 3, "unexpected"),), source)
+
+
+class HoleBackend:
+    """Enters a hole at its recorded goal; `linarith` closes it, anything else fails."""
+
+    def __init__(self) -> None:
+        self.holes: list[HoleTarget] = []
+
+    def start(self, theorem: Theorem) -> ProofState:
+        raise AssertionError("a repair searches holes, not statements")
+
+    def start_hole(self, target: HoleTarget) -> ProofState:
+        self.holes.append(target)
+        return ProofState(GOAL, handle=0)
+
+    def run_tactic(self, state: ProofState, tactic: str, timeout: float | None = None) -> TacticResult:
+        return ProofFinished() if tactic == "linarith" else LeanError("linarith failed")
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> HoleBackend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+class OneSample:
+    def __call__(self, target: ProofTarget, n: int) -> list[Sample]:
+        return [Sample(FAILED, 12)]
+
+
+def test_a_failing_have_is_repaired_by_the_tactic_search() -> None:
+    whole = WholeStrategy(OneSample(), 1, lambda text, name: text)
+    search = SearchStrategy(
+        FixedTacticGenerator(["nlinarith", "linarith"]), SearchConfig(budget=Budget(max_expansions=2))
+    )
+    verifier, env = CompilingVerifier(), HoleBackend()
+    outcome = Engine(RepairStrategy(whole, search), env, verifier).prove(ProofTarget("t", THEOREM))
+    assert outcome.status is Status.PROVED and outcome.proof == REPAIRED and outcome.checker == "lean-repl"
+    # The sample, the sketch (its compile shows only the hole's sorry warning), the recombined proof.
+    assert verifier.proofs == [FAILED, "have h : x = 3 := by sorry\nexact h", REPAIRED]
+    [hole] = env.holes
+    assert hole.skeleton == "by\n  have h : x = 3 := by sorry\n  exact h" and hole.count == 1
+    assert [(a.round, a.parent, a.status) for a in outcome.attempts] == [
+        (0, None, Status.REJECTED),
+        (1, 0, Status.PROVED),
+    ]
+    assert [(c.strategy, c.round, c.cost.compiles) for c in outcome.costs] == [("whole", 0, 1), ("repair", 1, 2)]
+    repair = outcome.costs[1].cost
+    assert repair.model_calls >= 1 and repair.generated_tokens == 0 and repair.tactic_calls >= 2
+
+
+def test_a_hole_the_search_cannot_fill_leaves_the_target_rejected() -> None:
+    whole = WholeStrategy(OneSample(), 1, lambda text, name: text)
+    search = SearchStrategy(FixedTacticGenerator(["nlinarith"]), SearchConfig(budget=Budget(max_expansions=2)))
+    outcome = Engine(RepairStrategy(whole, search), HoleBackend(), CompilingVerifier()).prove(ProofTarget("t", THEOREM))
+    assert outcome.status is Status.REJECTED and not outcome.proved and "hole 1 of 1 not filled" in outcome.message
