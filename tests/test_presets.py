@@ -19,7 +19,6 @@ from prover.generators.sanitize import sanitize_tactic
 from prover.generators.whole_proof import (
     WholeProofSetup,
     extract_whole_proof,
-    prove_whole,
     render_prompt,
     whole_proof_request,
 )
@@ -338,22 +337,36 @@ class _Verifier:
         return Verified("stand-in") if proof == self.good else Rejected("wrong", "stand-in")
 
 
-def test_prove_whole_verifies_each_distinct_sample_until_one_is_verified() -> None:
+def _prove_whole(setup: WholeProofSetup, verifier: Any, n: int) -> Any:
+    """The engine's `whole` strategy over the model adapter `prove --mode whole` builds (`build_strategy`)."""
+    from benchmarks.sweep.attempt import NoEnv
+    from prover.engine import Engine, ProofTarget, WholeStrategy
+    from prover.engine.models import SetupSampler
+
+    sampler = SetupSampler(setup)
+    return Engine(WholeStrategy(sampler, n, sampler.extract), NoEnv(), verifier).prove(
+        ProofTarget(THEOREM.name, THEOREM)
+    )
+
+
+def test_whole_strategy_verifies_each_distinct_sample_until_one_is_verified() -> None:
+    from prover.engine import Status
+
     bad = "```lean4\ntheorem mathd_algebra_10 : abs ((120 : ℝ) / 100 * 30 - 130 / 100 * 20) = 10 := by\n  simp\n```"
     model = _Scripted(["<think>cut", bad, bad, KIMINA_COMPLETION, V2_COMPLETION])
     verifier = _Verifier("norm_num [abs_of_nonneg]")
-    setup = WholeProofSetup(model, get_whole_template("kimina"), _ChatTokenizer())
-    result = prove_whole(THEOREM, setup, verifier, n=5)
-    assert result.proved and result.proof == "norm_num [abs_of_nonneg]"
+    outcome = _prove_whole(WholeProofSetup(model, get_whole_template("kimina"), _ChatTokenizer()), verifier, 5)
+    assert outcome.proved and outcome.proof == "norm_num [abs_of_nonneg]"
     assert verifier.checked == ["simp", "norm_num [abs_of_nonneg]"]  # duplicates once, stops at the first proof
-    assert [a.verified for a in result.attempts] == [False, False, True]
+    # The sample cut off inside `<think>` is counted apart from a completion without a proof.
+    assert [a.status for a in outcome.attempts] == [Status.TRUNCATED, Status.REJECTED, Status.PROVED]
     assert model.prompts[0].startswith("<system>") and model.prompts[0].endswith("<assistant>")
 
 
-def test_prove_whole_never_reports_an_unverified_proof() -> None:
+def test_whole_strategy_never_reports_an_unverified_proof() -> None:
     setup = WholeProofSetup(_Scripted([KIMINA_COMPLETION] * 3), get_whole_template("kimina"), _ChatTokenizer())
-    result = prove_whole(THEOREM, setup, _Verifier("something else"), n=3)
-    assert not result.proved and result.proof is None
+    outcome = _prove_whole(setup, _Verifier("something else"), 3)
+    assert not outcome.proved and outcome.status.value == "rejected"
 
 
 @pytest.mark.parametrize("command", ["prove", "suggest", "sweep", "serve"])

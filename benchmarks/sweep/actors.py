@@ -36,6 +36,7 @@ from lean_env.errors import BackendUnavailableError
 from lean_env.types import Env
 from prover.config import GeneratorConfig, LeanConfig
 from prover.engine import Status
+from prover.generators.whole_proof import Completion
 from search.types import Candidate, GenRequest, SearchConfig, TacticGenerator
 
 TACTICS = "tactics"
@@ -160,7 +161,7 @@ class GeneratorServer:
                 self._calls.append((started, time.perf_counter() - t0, self._period_served))
                 self._period = None
 
-    async def complete(self, prompts: list[str]) -> list[str]:
+    async def complete(self, prompts: list[str]) -> list[str | Completion]:
         return list(await asyncio.gather(*(self._submit(COMPLETIONS, 0, p) for p in prompts)))
 
     def batch_sizes(self) -> list[int]:
@@ -267,10 +268,10 @@ class ActorTacticGenerator(_ActorClient):
 class ActorCompleter(_ActorClient):
     """A ProofCompleter that asks a GeneratorServer actor."""
 
-    def __call__(self, prompts: Sequence[str]) -> list[str]:
+    def __call__(self, prompts: Sequence[str]) -> list[str | Completion]:
         import ray
 
-        result: list[str] = ray.get(self.handle.complete.remote(list(prompts)))
+        result: list[str | Completion] = ray.get(self.handle.complete.remote(list(prompts)))
         return result
 
 

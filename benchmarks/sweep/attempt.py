@@ -18,6 +18,7 @@ from lean_env.types import ClosingContext, Env, ProofState, TacticResult, Theore
 from prover.engine import Engine, Outcome, ProofTarget, SearchStrategy, Status, WholeStrategy
 from prover.engine.strategies import Sample
 from prover.generators.sanitize import drop_reasoning
+from prover.generators.whole_proof import Completion, WholeProof, as_completion
 from prover.templates import WHOLE_PROOF_STOP
 from search.types import InformalContext, SearchConfig, TacticGenerator
 
@@ -26,7 +27,7 @@ from search.types import InformalContext, SearchConfig, TacticGenerator
 class ProofCompleter(Protocol):
     """Whole-proof generation: one sampled completion per prompt (call again for more samples)."""
 
-    def __call__(self, prompts: Sequence[str]) -> list[str]: ...
+    def __call__(self, prompts: Sequence[str]) -> Sequence[str | Completion]: ...
 
 
 class NoEnv(ClosingContext):
@@ -161,11 +162,19 @@ class CompleterSampler:
     def __call__(self, target: ProofTarget, n: int) -> list[Sample]:
         if target.prompt is None:
             raise ValueError("a whole-proof attempt needs its prompt")
-        return [Sample(text) for text in self.completer([target.prompt] * n)]
+        completions = [as_completion(c) for c in self.completer([target.prompt] * n)]
+        return [Sample(c.text, hit_limit=c.hit_limit) for c in completions]
 
 
-def _extract(completion: str, theorem_name: str) -> str | None:
-    return extract_whole_proof(completion, theorem_name) or None
+def _extract(completion: str, theorem_name: str) -> WholeProof | None:
+    """`extract_whole_proof`, with the helper lemmas a chat prover's block uses before the theorem."""
+    from prover.generators.whole_proof import read_whole_proof
+
+    text = drop_reasoning(completion)
+    if text is not None and re.search(r"^[ \t]*```[ \t]*lean4?[ \t]*$", text, re.MULTILINE):
+        return read_whole_proof(completion, theorem_name, continuation=False)
+    proof = extract_whole_proof(completion, theorem_name)
+    return WholeProof(proof) if proof else None
 
 
 def run_whole_attempt(job: AttemptJob, completer: ProofCompleter, verifier: ProofVerifier) -> AttemptOutcome:
@@ -173,5 +182,6 @@ def run_whole_attempt(job: AttemptJob, completer: ProofCompleter, verifier: Proo
     if job.prompt is None:
         raise ValueError("a whole-proof attempt needs its prompt")
     started = time.time()
-    strategy = WholeStrategy(CompleterSampler(completer), 1, _extract)
+    # The results line keeps each attempt's helper lemmas with its proof, so the verifier may judge them.
+    strategy = WholeStrategy(CompleterSampler(completer), 1, _extract, accept_helpers=True)
     return AttemptOutcome.from_outcome(Engine(strategy, NoEnv(), verifier).prove(_target(job)), started)

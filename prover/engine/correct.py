@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from lean_env.checks.verdict import Rejected
 from lean_env.messages import LeanMessage
@@ -21,8 +21,11 @@ from prover.engine.correction import ChatTurn, correction_chat, error_report, fi
 from prover.engine.cost import Meter, MeteredVerifier, RoundCost
 from prover.engine.outcome import Attempt, Outcome
 from prover.engine.status import Status
-from prover.engine.strategies import Context, Sample, Strategy, _as_is, verify_safely
+from prover.engine.strategies import CUT_AT_LIMIT, Context, Sample, Strategy, _as_is, verify_safely
 from prover.engine.target import ProofTarget
+
+if TYPE_CHECKING:
+    from prover.generators.whole_proof import WholeProof
 
 
 class ChatSampler(Protocol):
@@ -60,7 +63,9 @@ class _Live:
 class CorrectStrategy:
     sampler: ChatSampler
     config: CorrectionConfig
-    extract: Callable[[str, str], str | None]
+    # (completion, theorem name) -> the proof; helper lemmas a `WholeProof` carries are not sent here (the
+    # corrected proof goes back into a chat and the file as the theorem's own proof)
+    extract: Callable[[str, str], str | WholeProof | None]
     name: str = "correct"
 
     def shared(self) -> AbstractContextManager[Strategy]:
@@ -124,14 +129,18 @@ class _Run:
     def _judge(
         self, sample: Sample, turns: list[ChatTurn], number: int, parent: int | None, prompt: int, meter: Meter
     ) -> bool:
-        body = self.s.extract(sample.text, self.target.theorem.name)
+        from prover.generators.whole_proof import cut_while_reasoning
+
+        read = self.s.extract(sample.text, self.target.theorem.name)
+        body = read if read is None or isinstance(read, str) else read.proof
         if body is None or not body.strip():
+            cut = sample.hit_limit or cut_while_reasoning(sample.text)
             self.attempts.append(
                 Attempt(
                     number,
                     None,
-                    Status.EXHAUSTED,
-                    "no proof in the completion",
+                    Status.TRUNCATED if cut else Status.EXHAUSTED,
+                    CUT_AT_LIMIT if cut else "no proof in the completion",
                     parent,
                     None,
                     (),

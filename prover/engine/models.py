@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prover.engine.correction import ChatTurn
 from prover.engine.strategies import Sample
 from prover.engine.target import ProofTarget
+
+if TYPE_CHECKING:
+    from prover.generators.whole_proof import Completion, WholeProof
 
 
 def count_tokens(tokenizer: Any, text: str) -> int:
@@ -27,17 +30,17 @@ class SetupSampler:
     setup: Any  # WholeProofSetup
 
     def __call__(self, target: ProofTarget, n: int) -> list[Sample]:
-        from prover.generators.whole_proof import render_prompt, whole_proof_request
+        from prover.generators.whole_proof import as_completion, render_prompt, whole_proof_request
 
         request = target.prompt or whole_proof_request(target.theorem, target.context, self.setup.template)
         prompt = render_prompt(self.setup.template, request, self.setup.tokenizer)
         [completions] = self.setup.model([prompt], n)
-        return [Sample(text, count_tokens(self.setup.tokenizer, text)) for text in completions]
+        return [_sample(as_completion(c), self.setup.tokenizer) for c in completions]
 
-    def extract(self, completion: str, theorem_name: str) -> str | None:
-        from prover.generators.whole_proof import extract_whole_proof
+    def extract(self, completion: str, theorem_name: str) -> WholeProof | None:
+        from prover.generators.whole_proof import read_whole_proof
 
-        return extract_whole_proof(completion, theorem_name, self.setup.template.continuation)
+        return read_whole_proof(completion, theorem_name, self.setup.template.continuation)
 
     # The chat seam of the `correct` strategy (prover.engine.correct.ChatSampler).
 
@@ -55,8 +58,10 @@ class SetupSampler:
         return str(self.setup.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))
 
     def chat(self, target: ProofTarget, turns: Sequence[ChatTurn], round_number: int, n: int) -> list[Sample]:
+        from prover.generators.whole_proof import as_completion
+
         [completions] = self.setup.model([self.render(turns)], n)
-        return [Sample(text, count_tokens(self.setup.tokenizer, text)) for text in completions]
+        return [_sample(as_completion(c), self.setup.tokenizer) for c in completions]
 
     def prompt_tokens(self, turns: Sequence[ChatTurn]) -> int:
         return count_tokens(self.setup.tokenizer, self.render(turns))
@@ -65,3 +70,7 @@ class SetupSampler:
         """The model's context length as its tokenizer states it (a placeholder huge value means unknown)."""
         value = getattr(self.setup.tokenizer, "model_max_length", None)
         return int(value) if isinstance(value, int) and 0 < value < 10**7 else default
+
+
+def _sample(completion: Completion, tokenizer: Any) -> Sample:
+    return Sample(completion.text, count_tokens(tokenizer, completion.text), completion.hit_limit)

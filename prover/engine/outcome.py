@@ -29,6 +29,7 @@ class Attempt:
     completion_tokens: int = 0
     # The text Lean compiled (the messages' positions refer to it); kept in memory for repair, not reported.
     compiled: str = field(default="", repr=False, compare=False)
+    helpers: str = ""  # lemmas written before the theorem that `proof` uses (`WholeProof.helpers`)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -41,6 +42,7 @@ class Attempt:
             "messages": [m.to_json() for m in self.messages],
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
+            **({"helpers": self.helpers} if self.helpers else {}),
         }
 
 
@@ -58,6 +60,7 @@ class Outcome:
     status: Status
     strategy: str
     proof: str | None = None
+    helpers: str = ""  # lemmas placed before the theorem that `proof` needs (whole proofs; judged by the verifier)
     checker: str | None = None
     message: str = ""
     reason: str | None = None  # the verifier's reason for a rejection (or how the verifier itself failed)

@@ -19,6 +19,7 @@ class Status(StrEnum):
     PARTIAL = "partial"
     FOUND = "found"
     EXHAUSTED = "exhausted"  # the budget (expansions, Lean calls, samples) or the search space ran out
+    TRUNCATED = "truncated"  # every sample without a proof was cut off by the model's token limit
     TIMED_OUT = "timed_out"  # the wall-clock budget ran out
     REJECTED = "rejected"  # a candidate proof existed; the verifier refused it (or could not run)
     FAILED_START = "failed_start"  # the target's statement or hole could not be entered

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from lean_env.checks.verdict import ProofVerifier, Rejected, Verdict, Verified
 from lean_env.errors import LeanCrashError, LeanStartError, LeanTimeoutError, ProtocolError
@@ -24,6 +24,9 @@ from prover.engine.status import Status
 from prover.engine.target import ProofTarget
 from search import BestFirstSearch, SearchConfig, SearchResult, TacticGenerator
 from search.types import ProgressEvent, SearchStatus
+
+if TYPE_CHECKING:
+    from prover.generators.whole_proof import WholeProof
 
 
 @dataclass(frozen=True)
@@ -58,9 +61,14 @@ def is_backend_failure(exc: BaseException | None) -> bool:
     return isinstance(exc, BACKEND_FAILURES)
 
 
-def verify_safely(verifier: ProofVerifier, theorem: Theorem, proof: str) -> tuple[Verdict, bool]:
-    """The verifier's verdict, and whether the verifier itself failed (a verifier crash is never a proof)."""
+def verify_safely(verifier: ProofVerifier, theorem: Theorem, proof: str, helpers: str = "") -> tuple[Verdict, bool]:
+    """The verifier's verdict, and whether the verifier itself failed (a verifier crash is never a proof).
+    `helpers`: lemmas placed before the theorem (`prover.generators.whole_proof.verify_whole_proof`)."""
     try:
+        if helpers:
+            from prover.generators.whole_proof import WholeProof, verify_whole_proof
+
+            return verify_whole_proof(verifier, theorem, WholeProof(proof, helpers)), False
         return verifier.verify(theorem, proof), False
     except Exception as exc:
         return Rejected(f"verifier failed: {type(exc).__name__}: {exc}"), True
@@ -166,10 +174,17 @@ def export_tree(result: SearchResult, name: str, tree_dir: Path) -> None:
 
 @dataclass(frozen=True)
 class Sample:
-    """One sampled completion and the tokens the model generated for it (0 where the model does not say)."""
+    """One sampled completion and the tokens the model generated for it (0 where the model does not say);
+    `hit_limit`: generation stopped at the token limit (`max_new_tokens`), not at EOS or a stop string."""
 
     text: str
     tokens: int = 0
+    hit_limit: bool = False
+
+
+# A sample with no proof because the token limit stopped it (a reasoning model cut off mid-thought) is a budget
+# the user can raise, not a model that wrote nothing: its own status and reason.
+CUT_AT_LIMIT = "cut off by the token limit before a proof (raise max_new_tokens)"
 
 
 class Sampler(Protocol):
@@ -185,8 +200,12 @@ class WholeStrategy:
 
     sampler: Sampler
     samples: int
-    extract: Callable[[str, str], str | None]  # (completion, theorem name) -> tactic block, or None
+    # (completion, theorem name) -> the tactic block, or the block with the helper lemmas it uses, or None
+    extract: Callable[[str, str], str | WholeProof | None]
     name: str = "whole"
+    # Helper lemmas before the theorem go to the verifier (which judges them) only where the caller can keep
+    # them with the proof (the sweep's results); `prove` writes just the theorem's proof into the file.
+    accept_helpers: bool = False
 
     def shared(self) -> AbstractContextManager[Strategy]:
         return _as_is(self)
@@ -205,34 +224,62 @@ class WholeStrategy:
         meter.add(model_calls=1, generated_tokens=sum(c.tokens for c in completions))
         attempts, outcome = self._verify_all(target, ctx, meter, completions)
         costs = (RoundCost(self.name, 0, meter.cost(time.perf_counter() - t0)),)
-        stats = {"samples": len(completions), "distinct": sum(a.proof is not None for a in attempts)}
+        cut = sum(a.status is Status.TRUNCATED for a in attempts)
+        stats = {"samples": len(completions), "distinct": sum(a.proof is not None for a in attempts), "cut": cut}
+        if outcome is None and cut and cut == len(attempts):
+            outcome = replace(
+                base, status=Status.TRUNCATED, message=f"{cut} of {len(completions)} samples {CUT_AT_LIMIT}"
+            )
         return replace(outcome or base, attempts=tuple(attempts), costs=costs, stats=stats)
 
     def _verify_all(
         self, target: ProofTarget, ctx: Context, meter: Meter, completions: Sequence[Sample]
     ) -> tuple[list[Attempt], Outcome | None]:
+        from prover.generators.whole_proof import WholeProof, cut_while_reasoning
+
         attempts: list[Attempt] = []
-        seen: set[str] = set()
+        seen: set[tuple[str, str]] = set()
         verifier = MeteredVerifier(ctx.verifier, meter)
         last: Outcome | None = None
         for sample in completions:
-            body = self.extract(sample.text, target.theorem.name)
-            if body is None or not body.strip():
-                empty = Attempt(
-                    0, None, Status.EXHAUSTED, "no proof in the completion", completion_tokens=sample.tokens
+            read = self.extract(sample.text, target.theorem.name)
+            found = WholeProof(read) if isinstance(read, str) else read
+            if found is None or not found.proof.strip():
+                if sample.hit_limit or cut_while_reasoning(sample.text):
+                    status, why = Status.TRUNCATED, CUT_AT_LIMIT
+                else:
+                    status, why = Status.EXHAUSTED, "no proof in the completion"
+                attempts.append(Attempt(0, None, status, why, completion_tokens=sample.tokens))
+                continue
+            body, helpers = found.proof, found.helpers
+            if (body, helpers) in seen:
+                continue
+            seen.add((body, helpers))
+            if helpers and not self.accept_helpers:
+                verdict: Verdict = Rejected(
+                    "the proof uses lemmas written before the theorem, and only the theorem's proof is kept here"
                 )
-                attempts.append(empty)
-                continue
-            if body in seen:
-                continue
-            seen.add(body)
-            verdict, failed = verify_safely(verifier, target.theorem, body)
-            judged = _judged(Outcome(target.name, Status.REJECTED, self.name, proof=body), verdict, failed, ())
+                failed = False
+            else:
+                verdict, failed = verify_safely(verifier, target.theorem, body, helpers)
+            judged = _judged(
+                Outcome(target.name, Status.REJECTED, self.name, proof=body, helpers=helpers), verdict, failed, ()
+            )
             messages = verdict.messages if isinstance(verdict, Rejected) else ()
             compiled = verdict.source if isinstance(verdict, Rejected) else ""
             attempts.append(
                 Attempt(
-                    0, body, judged.status, judged.reason, None, judged.checker, messages, 0, sample.tokens, compiled
+                    0,
+                    body,
+                    judged.status,
+                    judged.reason,
+                    None,
+                    judged.checker,
+                    messages,
+                    0,
+                    sample.tokens,
+                    compiled=compiled,
+                    helpers=helpers,
                 )
             )
             last = judged

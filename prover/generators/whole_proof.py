@@ -10,17 +10,20 @@ the model's preset (`prover.generators.presets`):
   proof plan, or a `<think>` block) and then give the whole theorem in a ```` ```lean4 ```` block; the
   last complete block is the answer, and the proof is what follows the theorem's `:= by` there.
 
-Only the tactic block is kept: the verifier rebuilds the source from the benchmark's own header and
-statement, so a model that restates the theorem differently cannot change what is proved.
-Heavy libraries load only when a model generator is built.
+Only the tactic block is kept, with the theorem/lemma declarations the model wrote before the theorem when
+the block uses them (`WholeProof.helpers`, which the verifier judges): the verifier rebuilds the source from
+the benchmark's own header and statement, so a model that restates the theorem differently cannot change
+what is proved. A completion stopped by the token limit (`Completion.hit_limit`, or a reasoning block left
+open) is told apart from one that holds no proof. Sampling N proofs and verifying them is the engine's
+`whole` strategy (`prover.engine.strategies.WholeStrategy`). Heavy libraries load only when a model
+generator is built.
 """
 
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from lean_env.types import Theorem, indent_block
@@ -35,7 +38,7 @@ from prover.templates import (
 from search.types import InformalContext
 
 if TYPE_CHECKING:
-    from lean_env.checks.verdict import ProofVerifier
+    from lean_env.checks.verdict import ProofVerifier, Verdict
     from prover.config import GeneratorConfig
 
 _OPEN_FENCE = re.compile(r"^[ \t]*```[ \t]*(lean4|lean)[ \t]*$", re.MULTILINE)
@@ -43,10 +46,24 @@ _CLOSE_FENCE = re.compile(r"^[ \t]*```[ \t]*$", re.MULTILINE)
 _DECL = re.compile(r"^(?:@\[[^\]]*\]\s*)?(?:(?:private|protected|noncomputable)\s+)*(theorem|lemma|example)\b", re.M)
 
 
+@dataclass(frozen=True)
+class Completion:
+    """One sampled completion; `hit_limit`: the model was stopped by the token limit (`max_new_tokens`), not by
+    EOS or a stop string, so a reasoning model may have been cut off before it wrote any proof."""
+
+    text: str
+    hit_limit: bool = False
+
+
+def as_completion(item: str | Completion) -> Completion:
+    """`item` as a `Completion` (a plain string: a completion of unknown length, not known to be cut)."""
+    return item if isinstance(item, Completion) else Completion(item)
+
+
 class WholeProofModel(Protocol):
     """Raw completions: `n` sampled completions for each already rendered prompt."""
 
-    def __call__(self, prompts: Sequence[str], n: int) -> list[list[str]]: ...
+    def __call__(self, prompts: Sequence[str], n: int) -> Sequence[Sequence[str | Completion]]: ...
 
 
 # ----------------------------------------------------------------------------- prompts
@@ -95,8 +112,61 @@ def _last_lean_block(text: str) -> str | None:
     return body
 
 
-def _proof_of(code: str, theorem_name: str | None) -> str | None:
-    """The tactic block after `:= by` of the named theorem in `code` (else of its last theorem)."""
+@dataclass(frozen=True)
+class WholeProof:
+    """What a whole-proof completion stands for: the judged theorem's tactic block and, where the model wrote
+    lemmas before the theorem and the proof uses them, those declarations (`helpers`, as the model wrote them).
+
+    The verifier decides whether the helpers may stand before the theorem
+    (`lean_env.checks.verify.helper_declarations_problem`: attribute-free `theorem`/`lemma` with fresh names
+    only); nothing here judges them."""
+
+    proof: str
+    helpers: str = ""
+
+
+# Header commands a model repeats at the top of its answer (Kimina-Prover's `split_proof_header` drops the
+# `import` lines; Goedel-Prover-V2's `clean_code_string` drops `import`, `set_option` and `open` lines): the
+# verifier uses the benchmark's own header, so before the first declaration these lines go.
+_HEADER_LINE = re.compile(r"^(?:import|set_option|open)\b.*$", re.MULTILINE)
+_DECL_NAME = re.compile(r"\s*(«[^»]+»|[^\s:({\[]+)")
+
+
+def _decl_name(code: str, decl: re.Match[str]) -> str:
+    found = _DECL_NAME.match(code, decl.end())
+    return found.group(1).strip("«»") if found else ""
+
+
+def _mentions(proof: str, name: str) -> bool:
+    short = name.rsplit(".", 1)[-1]
+    return bool(short) and re.search(rf"(?<![\w.']){re.escape(short)}(?![\w'])", proof) is not None
+
+
+def _helpers_before(code: str, decls: list[re.Match[str]], chosen: re.Match[str], proof: str) -> str:
+    """The text the model wrote between its header lines and the judged theorem, when the proof uses a
+    theorem or lemma declared there (else nothing: a tactic block that stands alone is checked alone)."""
+    before = [d for d in decls if d.start() < chosen.start()]
+    names = [_decl_name(code, d) for d in before]
+    if not any(_mentions(proof, name) for name in names if name):
+        return ""
+    first = before[0].start()
+    helpers = _HEADER_LINE.sub("", code[:first]) + code[first : chosen.start()]
+    # Comments after the last helper (the theorem's own doc comment) are not part of any helper.
+    from lean_env.source.lexer import LexError, tokenize
+
+    try:
+        tokens = tokenize(helpers, keep_comments=False)
+    except LexError:
+        tokens = []
+    if tokens:
+        helpers = helpers[: tokens[-1].end]
+    return helpers.strip("\n").rstrip()
+
+
+def _proof_of(code: str, theorem_name: str | None) -> WholeProof | None:
+    """The tactic block after `:= by` of the named theorem in `code` (else of its last theorem), with the
+    helper lemmas written before it that the block uses (Kimina-Prover's extractor, `kimina_prover_demo/
+    utils.py` `extract_proof_from_text`, keeps the whole last lean4 block)."""
     decls = list(_DECL.finditer(code))
     if not decls:
         return None
@@ -119,7 +189,9 @@ def _proof_of(code: str, theorem_name: str | None) -> str | None:
     lines = [first.strip()] if first.strip() else []
     lines += _dedent(rest.rstrip()).split("\n") if rest.strip() else []
     proof = "\n".join(lines).strip("\n")
-    return proof or None
+    if not proof:
+        return None
+    return WholeProof(proof, _helpers_before(code, decls, chosen, proof))
 
 
 def _dedent(block: str) -> str:
@@ -129,10 +201,10 @@ def _dedent(block: str) -> str:
     return "\n".join(ln[cut:] for ln in lines)
 
 
-def extract_whole_proof(
+def read_whole_proof(
     completion: str, theorem_name: str | None = None, continuation: bool | None = None
-) -> str | None:
-    """The tactic block a whole-proof completion stands for, or None when it holds none.
+) -> WholeProof | None:
+    """The proof a whole-proof completion stands for (tactic block and helper lemmas), or None when it holds none.
 
     `continuation=True`: the completion continues a prompt that ended at `:= by` inside an open fence (the
     text up to the closing fence). False: the last complete ```` ```lean4 ```` block holds the theorem.
@@ -147,11 +219,46 @@ def extract_whole_proof(
         closing = _CLOSE_FENCE.search(text)
         body = text[: closing.start()] if closing else text
         body = body.rstrip()
-        return _dedent(body).strip("\n") if body.strip() else None
+        return WholeProof(_dedent(body).strip("\n")) if body.strip() else None
     code = _last_lean_block(text)
     if code is None:
         return None
     return _proof_of(code, theorem_name)
+
+
+def extract_whole_proof(
+    completion: str, theorem_name: str | None = None, continuation: bool | None = None
+) -> str | None:
+    """The tactic block of `read_whole_proof` (helper lemmas left out), or None."""
+    found = read_whole_proof(completion, theorem_name, continuation)
+    return found.proof if found is not None else None
+
+
+def cut_while_reasoning(completion: str) -> bool:
+    """Whether the completion ends inside an open reasoning block: the token limit stopped the model before
+    it answered (`sanitize.drop_reasoning`)."""
+    return drop_reasoning(completion.replace("\r\n", "\n")) is None
+
+
+def verify_whole_proof(verifier: ProofVerifier, theorem: Theorem, found: WholeProof) -> Verdict:
+    """`verifier`'s verdict on `found`: helper lemmas go to a verifier that takes them (`helpers`, the REPL
+    verifier, which judges them); any other verifier refuses a proof that needs them, in one line."""
+    if not found.helpers.strip():
+        return verifier.verify(theorem, found.proof)
+    import inspect
+
+    from lean_env.checks.verdict import Rejected
+
+    try:
+        takes_helpers = "helpers" in inspect.signature(verifier.verify).parameters
+    except (TypeError, ValueError):
+        takes_helpers = False
+    if not takes_helpers:
+        return Rejected(
+            f"the proof uses lemmas written before the theorem, which {type(verifier).__name__} cannot check"
+        )
+    verdict: Verdict = verifier.verify(theorem, found.proof, helpers=found.helpers)  # type: ignore[call-arg]
+    return verdict
 
 
 # ----------------------------------------------------------------------------- models
@@ -167,8 +274,13 @@ class HFWholeProofModel:
         self.generator = generator
         self.tokenizer = generator.tokenizer
 
-    def __call__(self, prompts: Sequence[str], n: int) -> list[list[str]]:
-        return [[raw.text for raw in raws] for raws in self.generator.generate_planned(list(prompts), n)]
+    def __call__(self, prompts: Sequence[str], n: int) -> list[list[Completion]]:
+        # A sample without an end token runs to the limit (`RawSequence.num_tokens` counts through EOS).
+        limit = self.generator.max_new_tokens
+        return [
+            [Completion(raw.text, raw.num_tokens >= limit) for raw in raws]
+            for raws in self.generator.generate_planned(list(prompts), n)
+        ]
 
 
 class VLLMWholeProofModel:
@@ -178,8 +290,13 @@ class VLLMWholeProofModel:
         self.generator = generator
         self.tokenizer = generator.llm.get_tokenizer()
 
-    def __call__(self, prompts: Sequence[str], n: int) -> list[list[str]]:
-        return [[text for text, _, _ in seqs] for seqs in self.generator.generate_raw(list(prompts), n)]
+    def __call__(self, prompts: Sequence[str], n: int) -> list[list[Completion]]:
+        # `len(token_ids)` reaches `max_tokens` only when vLLM stopped for length (finish_reason "length").
+        limit = self.generator.max_new_tokens
+        return [
+            [Completion(text, tokens >= limit) for text, _, tokens in seqs]
+            for seqs in self.generator.generate_raw(list(prompts), n)
+        ]
 
 
 @dataclass(frozen=True)
@@ -259,93 +376,9 @@ class WholeProofCompleter:
     def from_config(cls, cfg: GeneratorConfig) -> WholeProofCompleter:
         return cls(load_whole_proof_model(cfg))
 
-    def __call__(self, prompts: Sequence[str]) -> list[str]:
+    def __call__(self, prompts: Sequence[str]) -> list[Completion]:
         rendered = [render_prompt(self.setup.template, p, self.setup.tokenizer) for p in prompts]
-        return [outs[0] if outs else "" for outs in self.setup.model(rendered, 1)]
-
-
-# ----------------------------------------------------------------------------- prove: N proofs, verify each
-
-
-@dataclass(frozen=True)
-class WholeProofAttempt:
-    """One sampled proof: the tactic block (None if the completion held none) and the verdict's reason."""
-
-    proof: str | None
-    verified: bool
-    reason: str | None = None
-    checker: str | None = None
-
-
-@dataclass(frozen=True)
-class WholeProofResult:
-    """`proof` is the first verified tactic block (None if none was); `attempts` lists every sample."""
-
-    theorem: str
-    proof: str | None
-    attempts: tuple[WholeProofAttempt, ...] = ()
-    checker: str | None = None  # the verifier that accepted `proof`
-    model_time_s: float = 0.0
-    verify_time_s: float = 0.0
-    stats: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def proved(self) -> bool:
-        return self.proof is not None
-
-
-def prove_whole(
-    theorem: Theorem,
-    setup: WholeProofSetup,
-    verifier: ProofVerifier,
-    n: int,
-    context: InformalContext | None = None,
-    examples: Iterable[FewShotExample] = (),
-) -> WholeProofResult:
-    """Sample `n` whole proofs of `theorem` and verify each distinct one until one is verified.
-
-    Nothing is reported proved unless `verifier` returned `Verified` for that exact tactic block."""
-    from lean_env.checks.verdict import Verified
-
-    if n < 1:
-        raise ValueError("the number of whole proofs per theorem must be >= 1")
-    request = whole_proof_request(theorem, context, setup.template, examples)
-    prompt = render_prompt(setup.template, request, setup.tokenizer)
-    t0 = time.perf_counter()
-    [completions] = setup.model([prompt], n)
-    model_time = time.perf_counter() - t0
-    attempts: list[WholeProofAttempt] = []
-    seen: set[str] = set()
-    proof: str | None = None
-    t1 = time.perf_counter()
-    for completion in completions:
-        body = extract_whole_proof(completion, theorem.name, setup.template.continuation)
-        if body is None:
-            attempts.append(WholeProofAttempt(None, False, "no proof in the completion"))
-            continue
-        if body in seen:
-            continue
-        seen.add(body)
-        try:
-            verdict = verifier.verify(theorem, body)
-        except Exception as exc:  # a verifier crash is never a proof
-            attempts.append(WholeProofAttempt(body, False, f"verifier failed: {type(exc).__name__}: {exc}"))
-            continue
-        ok = isinstance(verdict, Verified)
-        checker = getattr(verdict, "checker", None) or None
-        attempts.append(WholeProofAttempt(body, ok, None if ok else getattr(verdict, "reason", None), checker))
-        if ok:
-            proof = body
-            break
-    return WholeProofResult(
-        theorem=theorem.name,
-        proof=proof,
-        attempts=tuple(attempts),
-        checker=attempts[-1].checker if proof is not None else None,
-        model_time_s=model_time,
-        verify_time_s=time.perf_counter() - t1,
-        stats={"samples": len(completions), "distinct": len(seen)},
-    )
+        return [as_completion(outs[0]) if outs else Completion("") for outs in self.setup.model(rendered, 1)]
 
 
 def render_proof(theorem: Theorem, proof: str) -> str:
