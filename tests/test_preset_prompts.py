@@ -193,6 +193,16 @@ def test_deepseek_v15_cot_prompt_is_byte_equal_to_upstream(problem, shared: Path
     assert whole_proof_request(problem.theorem, _context(problem), template, shots) == DEEPSEEK_V15_COT_TWO_SHOTS
 
 
+def test_goedel_prover_sft_prompt_is_byte_equal_to_upstream(problem) -> None:  # type: ignore[no-untyped-def]
+    """github.com/Goedel-LM/Goedel-Prover eval/step1_inference.py @ d80349d93a80305765492014f0b395cec46e5023 formats
+    DeepSeek-Prover-V1.5's CoT prompt; run on that commit's datasets/minif2f.jsonl row for mathd_algebra_478 it
+    produced exactly DEEPSEEK_V15_COT (compared outside the repository)."""
+    template = PRESETS["goedel-prover-sft"].template
+    assert whole_proof_request(problem.theorem, _context(problem), template) == DEEPSEEK_V15_COT
+    resolved = apply_preset(GeneratorConfig(model="Goedel-LM/Goedel-Prover-SFT"))
+    assert (resolved.config.temperature, resolved.config.top_p, resolved.config.max_new_tokens) == (1.0, 0.95, 2048)
+
+
 def test_goedel_v2_user_message_is_byte_equal_to_upstream(problem) -> None:  # type: ignore[no-untyped-def]
     template = PRESETS["goedel-prover-v2"].template
     assert whole_proof_request(problem.theorem, _context(problem), template) == GOEDEL_V2_USER

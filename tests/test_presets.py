@@ -5,6 +5,7 @@ docs/generators.md), checking the extracted tactic or proof."""
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,7 @@ THEOREM = Theorem(
         ("deepseek-ai/DeepSeek-Prover-V1.5-SFT", "deepseek-prover-v1.5"),
         ("deepseek-ai/DeepSeek-Prover-V2-7B", "deepseek-prover-v2"),
         ("Goedel-LM/Goedel-Prover-V2-32B", "goedel-prover-v2"),
+        ("Goedel-LM/Goedel-Prover-SFT", "goedel-prover-sft"),
         ("AI-MO/Kimina-Prover-Distill-8B", "kimina-prover"),
         ("/models/kimina-prover-72b/", "kimina-prover"),
     ],
@@ -56,10 +58,36 @@ def test_a_known_model_id_picks_its_preset(model: str, preset: str) -> None:
     assert apply_preset(GeneratorConfig(model=model)).preset == PRESETS[preset]
 
 
-def test_unknown_models_get_llemmas_reference_preset() -> None:
+@pytest.fixture
+def fresh_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each model id warns once per process; these tests start from none warned."""
+    import prover.generators.presets as presets
+
+    monkeypatch.setattr(presets, "_warned", set())
+
+
+@pytest.mark.usefixtures("fresh_warnings")
+def test_unknown_models_get_llemmas_reference_preset_with_a_one_line_warning(caplog: pytest.LogCaptureFixture) -> None:
     assert preset_for_model("my-org/some-model") is None
-    resolved = apply_preset(GeneratorConfig(model="my-org/some-model"))
+    with caplog.at_level(logging.WARNING, logger="prover.generators.presets"):
+        resolved = apply_preset(GeneratorConfig(model="my-org/some-model"))
+        apply_preset(GeneratorConfig(model="my-org/some-model"))  # resolved again: warned once
+        apply_preset(GeneratorConfig(model="my-org/some-model", template="llemma"))  # chosen: no warning
+        apply_preset(GeneratorConfig(model="EleutherAI/llemma_7b"))
     assert (resolved.template, resolved.mode) == ("llemma", "step")
+    [record] = caplog.records
+    assert "'my-org/some-model' has no preset" in record.getMessage() and "--template" in record.getMessage()
+    assert "\n" not in record.getMessage()
+
+
+@pytest.mark.usefixtures("fresh_warnings")
+def test_deepseek_prover_v1_warns_why_it_has_no_preset(caplog: pytest.LogCaptureFixture) -> None:
+    """Its card and paper give no prompt format and no evaluation code was released: no preset is guessed."""
+    with caplog.at_level(logging.WARNING, logger="prover.generators.presets"):
+        resolved = apply_preset(GeneratorConfig(model="deepseek-ai/DeepSeek-Prover-V1"))
+    assert resolved.template == "llemma"
+    assert "publish no prompt format" in caplog.records[0].getMessage()
+    assert apply_preset(GeneratorConfig(model="deepseek-ai/DeepSeek-Prover-V1.5-SFT")).template == "deepseek-v1.5"
 
 
 def test_whole_proof_presets_bring_their_decoding_unless_set() -> None:

@@ -7,12 +7,13 @@ it applies to. Sources are listed in docs/generators.md.
 
 Resolution (`apply_preset`): an explicit `template` (config key or `--template`, a preset or a
 template name) wins; else a trained checkpoint's recorded template; else the preset whose pattern
-the model id contains; else Llemma's. Decoding keys the user did not set (`decoding`,
-`temperature`, `top_p`, `max_new_tokens`) come from the preset.
+the model id contains; else Llemma's, with a one-line warning (once per model id). Decoding keys
+the user did not set (`decoding`, `temperature`, `top_p`, `max_new_tokens`) come from the preset.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -114,6 +115,19 @@ PRESETS: dict[str, ModelPreset] = {
             top_p=0.95,
             max_new_tokens=2048,
         ),
+        # Goedel-Prover-SFT (V1): eval/step1_inference.py formats DeepSeek-Prover-V1.5's CoT prompt, samples at
+        # temperature 1.0, top_p 0.95, max_tokens 2048, and reads the first lean4 block of prompt + output.
+        ModelPreset(
+            "goedel-prover-sft",
+            "whole",
+            "deepseek-v1.5-cot",
+            ("goedel-prover-sft",),
+            "https://github.com/Goedel-LM/Goedel-Prover/blob/main/eval/step1_inference.py",
+            decoding="sample",
+            temperature=1.0,
+            top_p=0.95,
+            max_new_tokens=2048,
+        ),
         ModelPreset(
             "deepseek-prover-v2",
             "whole",
@@ -152,6 +166,32 @@ PRESETS: dict[str, ModelPreset] = {
 }
 
 _DECODING_KEYS = ("decoding", "temperature", "top_p", "max_new_tokens")
+
+# Prover ids known to have no preset, and why (the fallback warning says so).
+WITHOUT_PRESET: dict[str, str] = {
+    "deepseek-prover-v1": "its model card and paper publish no prompt format or evaluation code",
+}
+
+log = logging.getLogger(__name__)
+_warned: set[str] = set()
+
+
+def fallback_warning(model: str) -> str:
+    """The one-line warning for a model id that gets Llemma's prompt only because nothing else is known of it."""
+    name = model.strip().rstrip("/").lower()
+    why = next((reason for pattern, reason in WITHOUT_PRESET.items() if pattern in name), None)
+    detail = f"no preset ({why})" if why else "no preset and no recorded prompt template"
+    return (
+        f"model {model!r} has {detail}: it gets Llemma's few-shot tactic prompt; "
+        "pick its format with --template (docs/generators.md lists the presets)"
+    )
+
+
+def _warn_fallback(model: str) -> None:
+    # Once per model id and process: the preset is resolved several times per command.
+    if model not in _warned:
+        _warned.add(model)
+        log.warning("warning: %s", fallback_warning(model))
 
 
 def preset_for_model(model: str) -> ModelPreset | None:
@@ -209,7 +249,10 @@ def apply_preset(cfg: GeneratorConfig) -> ResolvedGenerator:
         recorded = read_template_record(cfg.model)
         if recorded is not None:  # a checkpoint trained here knows its template; decoding stays as configured
             return ResolvedGenerator(cfg, None, "step", recorded.name)
-        preset = preset_for_model(cfg.model) or PRESETS["llemma"]
+        preset = preset_for_model(cfg.model)
+        if preset is None:
+            _warn_fallback(cfg.model)
+            preset = PRESETS["llemma"]
         template = preset.template
     updates: dict[str, object] = {"template": template}
     if preset is not None:
