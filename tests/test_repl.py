@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -725,3 +726,88 @@ def test_live_a_low_header_heartbeat_limit_binds_tactics_too() -> None:
     finally:
         proc.close()
     assert "maximum number of heartbeats (10)" in json.dumps(answer), answer
+
+
+# -- typed answers, read once where they arrive (lean_env.backends.repl_answers) ------------------------
+
+
+@pytest.mark.parametrize("release", RELEASES)
+def test_every_recorded_answer_reads_as_a_typed_record(shared: Path, release: str) -> None:
+    """Each answer real Lean printed, command or tactic, reads into its record without a protocol error, and
+    the record keeps what the dict said (env, proof state, goals, every message and sorry)."""
+    from lean_env.backends.repl_answers import CommandAnswer, ReplRefusal, TacticAnswer, command_answer, tactic_answer
+
+    counts = {CommandAnswer: 0, TacticAnswer: 0, ReplRefusal: 0}
+    for path in transcripts(shared, release):
+        requests = [json.loads(b, strict=False) for b in blocks(path)]
+        answers = [json.loads(b) for b in blocks(path.with_name(path.name[:-3] + ".expected.out"))]
+        for request, raw in zip(requests, answers, strict=True):
+            if "cmd" not in request and "tactic" not in request:
+                continue  # pickling requests and the like: not read by the client
+            answer = command_answer(raw) if "cmd" in request else tactic_answer(raw)
+            counts[type(answer)] += 1
+            if isinstance(answer, ReplRefusal):
+                assert answer.message == raw["message"]
+                continue
+            assert [m.to_json()["data"] for m in answer.messages] == [m["data"] for m in raw.get("messages", [])]
+            assert [s.goal for s in answer.sorries] == [s["goal"] for s in raw.get("sorries", [])]
+            assert [s.proof_state for s in answer.sorries] == [s.get("proofState") for s in raw.get("sorries", [])]
+            if isinstance(answer, CommandAnswer):
+                assert answer.env == raw.get("env")
+            else:
+                assert answer.proof_state == raw.get("proofState")
+                assert answer.goals == (tuple(raw["goals"]) if "goals" in raw else None)
+    assert counts[CommandAnswer] > 40 and counts[TacticAnswer] > 40 and counts[ReplRefusal] > 0, counts
+
+
+@pytest.mark.parametrize(
+    ("read", "answer", "names"),
+    [
+        ("command", {"env": "0"}, "env"),
+        ("command", {"env": 0, "messages": {"severity": "error"}}, "messages"),
+        ("command", {"env": 0, "sorries": [{"proofState": "zero", "goal": "⊢ Nat"}]}, "sorry proofState"),
+        ("command", {"env": 0, "messages": [{"severity": "fatal", "data": "x", "pos": {"line": 1}}]}, "severity"),
+        ("tactic", {"proofState": 1, "goals": "⊢ Nat"}, "goals"),
+        ("tactic", {"proofState": 1, "goals": [], "proofStatus": 3}, "proofStatus"),
+        ("tactic", {"message": ["Unknown proof state."]}, "message"),
+    ],
+)
+def test_an_answer_of_the_wrong_type_is_a_protocol_error_naming_the_field(
+    read: str, answer: dict[str, Any], names: str
+) -> None:
+    from lean_env.backends.repl_answers import command_answer, tactic_answer
+
+    with pytest.raises(ProtocolError, match=names):
+        (command_answer if read == "command" else tactic_answer)(answer)
+
+
+def test_answers_are_read_once_at_the_wire(shared: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A start and a tactic: each answer becomes a record exactly once, where it arrives, and nothing after
+    that reads the JSON again."""
+    import lean_env.backends.repl as repl_module
+
+    reads: list[str] = []
+    for name in ("command_answer", "tactic_answer"):
+        real = getattr(repl_module, name)
+
+        def counted(raw: Any, real: Any = real, name: str = name) -> Any:
+            reads.append(name)
+            return real(raw)
+
+        monkeypatch.setattr(repl_module, name, counted)
+    with ReplEnv(standin_settings(shared, "readme")) as env:
+        root = env.start(Theorem("f", "def f (x : Unit) : Nat"))
+        assert isinstance(env.run_tactic(root, "apply Int.natAbs"), StateResult)
+        assert reads == ["command_answer", "tactic_answer"] and env.requests == 2
+
+
+def test_a_malformed_answer_restarts_the_process(tmp_path: Path) -> None:
+    """`{"env": 0, "sorries": [{"proofState": "zero"}]}` is not something the REPL prints: the process is out of
+    step with us, as with an answer that is not JSON, and is restarted before the next request."""
+    requests = tmp_path / "t.in"
+    requests.write_text(json.dumps({"cmd": "theorem t : True := by sorry"}) + "\n")
+    (tmp_path / "t.expected.out").write_text(json.dumps({"env": 0, "sorries": [{"proofState": "zero"}]}) + "\n")
+    with ReplEnv(ReplSettings(command=(sys.executable, str(STANDIN), str(requests)))) as env:
+        with pytest.raises(ProtocolError, match="sorry proofState"):
+            env.start(Theorem("t", "theorem t : True"))
+        assert env.restarts == 1 and env.process_id is None

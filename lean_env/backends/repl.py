@@ -29,6 +29,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lean_env.backends.repl_answers import (
+    CommandAnswer,
+    ReplRefusal,
+    Sorry,
+    TacticAnswer,
+    command_answer,
+    tactic_answer,
+)
 from lean_env.backends.repl_process import DEFAULT_MAX_RESPONSE_BYTES, ReplMemoryError, ReplProcess
 from lean_env.errors import (
     LeanCrashError,
@@ -39,6 +47,7 @@ from lean_env.errors import (
     ProtocolError,
     TheoremStartError,
 )
+from lean_env.messages import Position
 from lean_env.project import setup
 from lean_env.project.setup import ELAN_INSTALL
 from lean_env.types import (
@@ -132,82 +141,95 @@ def default_repl_binary(project: Path) -> Path:
 
 
 # -- pure interpretation of REPL answers -------------------------------------------------------------
+# Each reads a typed answer (lean_env.backends.repl_answers); the dict forms are kept for callers holding the
+# JSON (recorded fixtures, `run_command`) and read it once with the same records.
+
+AnyAnswer = CommandAnswer | TacticAnswer | ReplRefusal
+
+
+def _as_command(response: Mapping[str, Any] | AnyAnswer) -> CommandAnswer | ReplRefusal | TacticAnswer:
+    return command_answer(response) if isinstance(response, Mapping) else response
 
 
 def error_messages(response: Mapping[str, Any]) -> list[dict[str, Any]]:
-    return [m for m in response.get("messages", []) if isinstance(m, dict) and m.get("severity") == "error"]
+    """The error messages of a REPL answer, in the REPL's JSON shape."""
+    answer = _as_command(response)
+    return [] if isinstance(answer, ReplRefusal) else [m.to_json() for m in answer.errors]
 
 
-def first_error_text(response: Mapping[str, Any]) -> str | None:
+def first_error_text(response: Mapping[str, Any] | AnyAnswer) -> str | None:
     """The REPL-level failure (`{"message": ...}`) or the first error message, with its position."""
-    if "message" in response and isinstance(response["message"], str):
-        return _strip_lean_error(response["message"])
-    errors = error_messages(response)
-    if not errors:
+    answer = _as_command(response)
+    if isinstance(answer, ReplRefusal):
+        return answer.text
+    if not answer.errors:
         return None
-    pos = errors[0].get("pos") or {}
-    where = f"line {pos.get('line')}:{pos.get('column')}: " if pos.get("line") else ""
-    return f"{where}{errors[0].get('data', '')}"
+    first = answer.errors[0]
+    where = f"line {first.pos.line}:{first.pos.column}: " if first.pos is not None and first.pos.line else ""
+    return f"{where}{first.data}"
 
 
-def _strip_lean_error(message: str) -> str:
-    return message.removeprefix("Lean error:\n").strip()
-
-
-def tactic_result_from_response(response: Mapping[str, Any]) -> TacticResult:
+def tactic_result_from_response(response: Mapping[str, Any] | TacticAnswer | ReplRefusal) -> TacticResult:
     """Turn a REPL answer to `{"tactic": ..., "proofState": n}` into a `TacticResult`.
 
     Handles are the REPL's raw `proofState` ids. Order matters: an answer can carry an error *and*
     `proofStatus: "Incomplete: contains sorry"` with no goals (Lean's error recovery inserted a sorry);
     that is the tactic failing, not a proof and not a give-up.
     """
-    if "message" in response and "proofStatus" not in response and "goals" not in response:
-        return LeanError(_strip_lean_error(str(response["message"])))
-    errors = error_messages(response)
-    if errors:
-        return LeanError("\n".join(str(m.get("data", "")) for m in errors))
-    status = str(response.get("proofStatus", ""))
+    answer = tactic_answer(response) if isinstance(response, Mapping) else response
+    if isinstance(answer, ReplRefusal):
+        return LeanError(answer.text)
+    if answer.errors:
+        return LeanError("\n".join(m.data for m in answer.errors))
+    status = answer.proof_status or ""
     if status.startswith("Error"):
         return LeanError(status)
-    goals = response.get("goals")
-    handle = response.get("proofState")
-    if not isinstance(goals, list) or not all(isinstance(g, str) for g in goals):
-        return LeanError(f"unexpected REPL answer (no goal list): {dict(response)!r:.200}")
-    if not isinstance(handle, int):
-        return LeanError(f"unexpected REPL answer (no proofState): {dict(response)!r:.200}")
-    if "sorry" in status or response.get("sorries"):
+    if answer.goals is None:
+        return LeanError(f"unexpected REPL answer (no goal list): {dict(answer.raw)!r:.200}")
+    if answer.proof_state is None:
+        return LeanError(f"unexpected REPL answer (no proofState): {dict(answer.raw)!r:.200}")
+    if "sorry" in status or answer.sorries:
         return ProofGivenUp()
-    if goals:
-        return StateResult(ProofState.from_goal_strings(goals, handle=handle))
+    if answer.goals:
+        return StateResult(ProofState.from_goal_strings(list(answer.goals), handle=answer.proof_state))
     if status in ("Completed", ""):
         # Older REPLs send no proofStatus; no goals and no error then means done. The verifier decides anyway.
-        return ProofFinished(handle=handle)
+        return ProofFinished(handle=answer.proof_state)
     return LeanError(f"unexpected proofStatus {status!r} with no goals")
 
 
-def theorem_start_from_response(response: Mapping[str, Any]) -> tuple[int, str]:
+def _command_or_start_error(response: Mapping[str, Any] | AnyAnswer, doing: str) -> CommandAnswer:
+    answer = _as_command(response)
+    problem = first_error_text(answer)
+    if problem is not None:
+        raise TheoremStartError(f"{doing}: {problem}")
+    if not isinstance(answer, CommandAnswer):
+        raise TheoremStartError(f"{doing}: the REPL answered a command as a tactic")
+    return answer
+
+
+def theorem_start_from_response(response: Mapping[str, Any] | CommandAnswer | ReplRefusal) -> tuple[int, str]:
     """The `(proofState, goal)` of the `by sorry` that starts a theorem, from the command's answer.
 
     Raises `TheoremStartError` with Lean's first error when the statement does not elaborate.
     """
-    problem = first_error_text(response)
-    if problem is not None:
-        raise TheoremStartError(f"the statement does not elaborate: {problem}")
-    sorries = [s for s in response.get("sorries", []) if isinstance(s, dict) and isinstance(s.get("proofState"), int)]
+    answer = _command_or_start_error(response, "the statement does not elaborate")
+    sorries = [s for s in answer.sorries if s.proof_state is not None]
     if not sorries:
         raise TheoremStartError("Lean returned no proof state for the statement (no `sorry` was elaborated)")
     # Our `by sorry` comes last in the text; a sorry inside the statement itself would come first.
-    last = max(sorries, key=lambda s: _pos_key(s.get("pos")))
-    return int(last["proofState"]), str(last.get("goal", ""))
+    last = max(sorries, key=lambda s: _pos_key(s.pos))
+    assert last.proof_state is not None
+    return last.proof_state, last.goal
 
 
-def _pos_key(pos: object) -> tuple[int, int]:
-    if isinstance(pos, dict):
-        return int(pos.get("line", 0)), int(pos.get("column", 0))
-    return (0, 0)
+def _pos_key(pos: Position | None) -> tuple[int, int]:
+    return (pos.line, pos.column) if pos is not None else (0, 0)
 
 
-def hole_start_from_response(response: Mapping[str, Any], target: HoleTarget) -> tuple[int, str]:
+def hole_start_from_response(
+    response: Mapping[str, Any] | CommandAnswer | ReplRefusal, target: HoleTarget
+) -> tuple[int, str]:
     """The `(proofState, goal)` of hole `target.index`, from the answer to `{"cmd": target.command()}`.
 
     The REPL answers a command with one `sorries` entry per elaborated `sorry`, each with `pos`
@@ -218,25 +240,23 @@ def hole_start_from_response(response: Mapping[str, Any], target: HoleTarget) ->
     and every hole must have exactly one; anything else raises `TheoremStartError`, because the
     hole we would fill is then not the goal Lean sees.
     """
-    problem = first_error_text(response)
-    if problem is not None:
-        raise TheoremStartError(f"the proof skeleton does not compile: {problem}")
+    answer = _command_or_start_error(response, "the proof skeleton does not compile")
     line_starts = [0]
     command = target.command()
     for i, ch in enumerate(command):
         if ch == "\n":
             line_starts.append(i + 1)
-    by_offset: dict[int, list[dict[str, Any]]] = {}
-    for entry in response.get("sorries", []):
-        if not isinstance(entry, dict) or not isinstance(entry.get("proofState"), int):
+    by_offset: dict[int, list[Sorry]] = {}
+    for entry in answer.sorries:
+        if entry.proof_state is None:
             continue
-        line, column = _pos_key(entry.get("pos"))
+        line, column = _pos_key(entry.pos)
         offset = line_starts[line - 1] + column if 1 <= line <= len(line_starts) else -1
         by_offset.setdefault(offset, []).append(entry)
     holes = target.command_offsets()
     stray = sorted(set(by_offset) - set(holes))
     if stray:
-        where = _pos_key(by_offset[stray[0]][0].get("pos"))
+        where = _pos_key(by_offset[stray[0]][0].pos)
         raise TheoremStartError(
             f"Lean elaborated a `sorry` at line {where[0]}, column {where[1]} of the declaration that is not "
             "one of its holes"
@@ -249,7 +269,8 @@ def hole_start_from_response(response: Mapping[str, Any], target: HoleTarget) ->
             f"hole {target.label}: this `sorry` stands for {len(entries)} goals (it runs under `all_goals`, `<;>` "
             "or similar); fill it by hand or prove the theorem with --from-statement"
         )
-    return int(entries[0]["proofState"]), str(entries[0].get("goal", ""))
+    assert entries[0].proof_state is not None
+    return entries[0].proof_state, entries[0].goal
 
 
 def split_header(header: str) -> tuple[str, str]:
@@ -417,9 +438,7 @@ class ReplEnv(ClosingContext):
             except LeanEnvError as exc:  # _RebuildError, or the new process failing while replaying
                 return LeanError(f"could not rebuild the proof state after a REPL restart: {exc}")
             try:
-                response = self._request(
-                    {"tactic": self._wire_tactic(node.theorem, tactic), "proofState": repl_state}, seconds
-                )
+                response = self._tactic(self._wire_tactic(node.theorem, tactic), repl_state, seconds)
             except LeanTimeoutError:
                 return TacticTimeout(seconds)
             except ReplMemoryError as exc:
@@ -453,11 +472,9 @@ class ReplEnv(ClosingContext):
         Raises `LeanTimeoutError`, `LeanCrashError` or `ProtocolError`; the process is then restarted on
         the next request.
         """
-        payload: dict[str, Any] = {"cmd": cmd}
-        if env is not None:
-            payload["env"] = env
         with self._lock:
-            return self._request(payload, self.settings.command_timeout_s if timeout is None else timeout)
+            answer = self._command(cmd, env, self.settings.command_timeout_s if timeout is None else timeout)
+        return dict(answer.raw)
 
     @property
     def process_id(self) -> int | None:
@@ -521,12 +538,27 @@ class ReplEnv(ClosingContext):
         self._env_cache.clear()
         return proc
 
-    def _request(self, payload: dict[str, Any], timeout: float) -> dict[str, Any]:
+    def _command(self, cmd: str, env: int | None, timeout: float) -> CommandAnswer | ReplRefusal:
+        """`{"cmd": cmd, "env": env}`, its answer read once into a typed record (lean_env.backends.repl_answers)."""
+        payload: dict[str, Any] = {"cmd": cmd} if env is None else {"cmd": cmd, "env": env}
+        answer = self._request(payload, timeout, command_answer)
+        assert isinstance(answer, CommandAnswer | ReplRefusal)
+        return answer
+
+    def _tactic(self, tactic: str, proof_state: int, timeout: float) -> TacticAnswer | ReplRefusal:
+        answer = self._request({"tactic": tactic, "proofState": proof_state}, timeout, tactic_answer)
+        assert isinstance(answer, TacticAnswer | ReplRefusal)
+        return answer
+
+    def _request(
+        self, payload: dict[str, Any], timeout: float, read: Callable[[Mapping[str, Any]], AnyAnswer]
+    ) -> AnyAnswer:
         proc = self._ensure_process()
         self.requests += 1
         try:
-            return proc.request(payload, timeout)
+            return read(proc.request(payload, timeout))
         except (LeanTimeoutError, LeanCrashError, ProtocolError) as exc:
+            # An answer of the wrong shape is the process out of step with us, like one that is not JSON.
             self._note_restart(str(exc))
             raise
 
@@ -546,11 +578,8 @@ class ReplEnv(ClosingContext):
             if key in self._env_cache:
                 env = self._env_cache[key]
                 continue
-            payload: dict[str, Any] = {"cmd": text}
-            if env is not None:
-                payload["env"] = env
             try:
-                response = self._request(payload, self.settings.start_timeout_s)
+                response = self._command(text, env, self.settings.start_timeout_s)
             except ReplMemoryError as exc:
                 raise LeanStartError(f"elaborating the header ran out of memory: {exc}") from None
             except LeanTimeoutError as exc:
@@ -559,21 +588,18 @@ class ReplEnv(ClosingContext):
             if problem is not None:
                 what = "imports" if text is imports else "header"
                 raise LeanStartError(f"the {what} failed to elaborate: {problem}")
-            new_env = response.get("env")
-            if not isinstance(new_env, int):
-                raise ProtocolError(f"the REPL answered the header without an env id: {response!r:.200}")
+            new_env = response.env if isinstance(response, CommandAnswer) else None
+            if new_env is None:
+                raise ProtocolError(f"the REPL answered the header without an env id: {dict(response.raw)!r:.200}")
             self._env_cache[key] = env = new_env
         return env
 
-    def _command_after_header(self, header: str, cmd: str, doing: str) -> dict[str, Any]:
+    def _command_after_header(self, header: str, cmd: str, doing: str) -> CommandAnswer | ReplRefusal:
         """The REPL's answer to `cmd` run on `header`'s environment (`_header_env`); a REPL that runs out of
         memory on it is a `TheoremStartError` "`doing` ran out of memory"."""
         env = self._header_env(header)
-        payload: dict[str, Any] = {"cmd": cmd}
-        if env is not None:
-            payload["env"] = env
         try:
-            return self._request(payload, self.settings.command_timeout_s)
+            return self._command(cmd, env, self.settings.command_timeout_s)
         except ReplMemoryError as exc:
             raise TheoremStartError(f"{doing} ran out of memory: {exc}") from None
 
@@ -620,7 +646,7 @@ class ReplEnv(ClosingContext):
                 assert n.tactic is not None
                 replay_timeout = 2 * max(n.timeout, self.settings.tactic_timeout_s)
                 wire = self._wire_tactic(n.theorem, n.tactic)
-                response = self._request({"tactic": wire, "proofState": parent_state}, replay_timeout)
+                response = self._tactic(wire, parent_state, replay_timeout)
                 result = tactic_result_from_response(response)
                 if isinstance(result, StateResult):
                     state, pp = int(result.state.handle or 0), result.state.pp
