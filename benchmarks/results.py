@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,16 +129,79 @@ def read_results(path: str | Path) -> LoadedResults:
     return LoadedResults(records, truncated, bad)
 
 
+class ResultsLockedError(ResultsError):
+    """Another writer holds the results file's lock (or left a stale one); the message says which and how to clear."""
+
+
+def lock_path(results_path: str | Path) -> Path:
+    """The lock beside a results file: `<results>.lock`, holding the writer's host, pid and start time."""
+    p = Path(results_path)
+    return p.with_name(p.name + ".lock")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def acquire_lock(results_path: str | Path) -> Path:
+    """Create the results file's lock for this process, or raise ResultsLockedError naming its holder.
+
+    A lock file made with O_EXCL (atomic on local and NFSv3+ file systems, unlike flock on some network ones)
+    holding `{"host", "pid", "started"}`: a second writer on any machine sees it. A lock of this host whose
+    process is gone is stale, and the error says so with the command that clears it; a lock of another host
+    cannot be checked from here, so the error names that host and the same command for when its sweep is over."""
+    lock = lock_path(results_path)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    me = {"host": socket.gethostname(), "pid": os.getpid(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    try:
+        fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        raise ResultsLockedError(_held_message(Path(results_path), lock)) from None
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(json.dumps(me) + "\n")
+    return lock
+
+
+def _held_message(results: Path, lock: Path) -> str:
+    try:
+        holder = json.loads(lock.read_text(encoding="utf-8"))
+        host, pid, started = str(holder["host"]), int(holder["pid"]), str(holder.get("started", "?"))
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"{results} is locked by {lock}, which cannot be read; if no sweep is writing it, run `rm {lock}`"
+    if host == socket.gethostname() and not _pid_alive(pid):
+        return f"{results} has a stale lock from pid {pid} (no longer running, started {started}): run `rm {lock}`"
+    where = "this machine" if host == socket.gethostname() else f"host {host}"
+    return (
+        f"another sweep (pid {pid} on {where}, started {started}) is writing {results}; wait for it or choose "
+        f"another --output (if that sweep is gone, run `rm {lock}`)"
+    )
+
+
 class ResultsStore:
-    """Appends records to a JSONL file; one `write` + fsync per line. Use as a context manager."""
+    """Appends records to a JSONL file; one `write` + fsync per line; one writer at a time (`acquire_lock`).
+    Use as a context manager."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._fd: int | None = None
+        self._lock: Path | None = None
+
+    def lock(self) -> None:
+        """Take the results file's lock (done by `open_for_append` too). Raises ResultsLockedError."""
+        if self._lock is None:
+            self._lock = acquire_lock(self.path)
 
     def open_for_append(self) -> LoadedResults:
-        """Open (creating parents), drop an unfinished tail line, and return what is already there."""
+        """Lock, open (creating parents), drop an unfinished tail line, and return what is already there.
+        Raises ResultsLockedError when another writer holds the file."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.lock()
         loaded = read_results(self.path)
         if loaded.truncated_tail:
             data = self.path.read_bytes()
@@ -161,6 +226,9 @@ class ResultsStore:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+        if self._lock is not None:
+            self._lock.unlink(missing_ok=True)
+            self._lock = None
 
     def __enter__(self) -> ResultsStore:
         return self

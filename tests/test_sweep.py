@@ -253,6 +253,12 @@ def test_kill_9_of_the_driver_loses_and_duplicates_nothing(
     with output.open("a") as fh:
         fh.write('{"problem": "mathd_algebra_116", "attempt": 0, "sta')
 
+    # The killed driver's lock stays; a resume is told it is stale and the command that clears it.
+    from benchmarks.results import ResultsLockedError, ResultsStore, lock_path
+
+    with pytest.raises(ResultsLockedError, match=rf"stale lock from pid {proc.pid}.*`rm {lock_path(output)}`"):
+        ResultsStore(output).open_for_append()
+    lock_path(output).unlink()
     done = subprocess.run([*argv, "1"], env=env, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "pass rate: 4/7 (57.1%)"

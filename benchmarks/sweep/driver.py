@@ -195,11 +195,23 @@ def _open_store(
     """The results store, the records already in it, and the config hash its lines carry."""
     output = Path(cfg.sweep.output).expanduser()
     store = ResultsStore(output)
+    store.lock()  # first: a second sweep on this file is told another one is writing it, whatever else differs
+    try:
+        return _open_locked(cfg, config_hash, problems, store, output)
+    except BaseException:
+        store.close()
+        raise
+
+
+def _open_locked(
+    cfg: SweepConfig, config_hash: str, problems: Sequence[Problem], store: ResultsStore, output: Path
+) -> tuple[ResultsStore, list[AttemptRecord], str]:
     if not cfg.sweep.resume and output.exists() and output.stat().st_size > 0:
         raise SweepError(
             f"results file {output} already exists; pass --resume to continue it or choose another --output"
         )
     recorded = cfg.model_dump(mode="json")
+    manifest = None
     if cfg.sweep.resume:
         manifest = read_manifest(output)
         if manifest is not None and isinstance(manifest.get("config"), dict):
@@ -224,6 +236,11 @@ def _open_store(
         raise SweepError(
             f"{output} holds results of config {others[0]}, this run is {config_hash}; choose another --output"
         )
+    planned = [p.name for p in problems]
+    if cfg.sweep.resume and manifest is not None and isinstance(manifest.get("problems"), list):
+        # A resume on a subset (`--names`) keeps every problem planned before in the denominator.
+        earlier = [str(name) for name in manifest["problems"]]
+        planned = earlier + [name for name in planned if name not in set(earlier)]
     write_manifest(
         output,
         {
@@ -231,7 +248,7 @@ def _open_store(
             "config_hash": config_hash,
             "model": cfg.model_name(),
             "benchmark": str(cfg.sweep.benchmark_path()),
-            "problems": [p.name for p in problems],
+            "problems": planned,
             "attempts": cfg.sweep.attempts,
         },
     )
@@ -285,10 +302,10 @@ def run_sweep(
     store, existing, config_hash = _open_store(cfg, config_hash, problems)
     names = {p.name for p in problems}
     done = finished_keys(r for r in existing if r.problem in names)
-    jobs = build_jobs(cfg, problems, done)
     new_records: list[AttemptRecord] = []
     stats = _GeneratorStats()
-    try:
+    try:  # the store's lock is released whatever happens from here
+        jobs = build_jobs(cfg, problems, done)
         if jobs:
             _run_jobs(cfg, jobs, comp, config_hash, store, new_records, progress, stats)
             if stats.calls:  # what the generator cost, for `prover sweep --plan --from RESULTS.jsonl`
