@@ -18,6 +18,7 @@ so REPL column = our column - 1); `start`/`end` are offsets into the Python stri
 from __future__ import annotations
 
 import bisect
+import gc
 from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields
@@ -853,7 +854,15 @@ def parse_lean_source(text: str, path: str = "<string>") -> LeanFile:
     The text is kept exactly (`LeanFile.source is text`): a UTF-8 BOM and `\r\n` line endings stay, and
     every span indexes this string, so edits apply to it directly. Headers never include the BOM.
     """
-    return _Parser(text, path).parse()
+    # The parse makes millions of small objects and no reference cycles: the cyclic collector would only walk
+    # them again and again (its full passes grow with the heap), so it is paused while the model is built.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _Parser(text, path).parse()
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def parse_lean_file(path: str | Path) -> LeanFile:
