@@ -111,14 +111,16 @@ def generate_suggestions(
     *,
     prefix: str = "",
     theorem_name: str | None = None,
+    proof_before: Sequence[str] = (),
 ) -> list[Suggestion]:
-    """The generator's top-k distinct tactics for one state, best first.
+    """The generator's top-k distinct tactics for one state, best first (`proof_before`: the tactics that
+    led to it, for prompts with a proof-so-far field).
 
     Candidates that do not start with `prefix`, that are empty or duplicated, or whose score is not
     finite are dropped:
     the generator is asked, but not trusted, to respect them.
     """
-    request = GenRequest(state=state_pp, theorem_name=theorem_name, prefix=prefix)
+    request = GenRequest(state=state_pp, theorem_name=theorem_name, prefix=prefix, proof_before=tuple(proof_before))
     [candidates] = generator([request], k)
     return suggestions_from_candidates(candidates, k, prefix)
 
@@ -256,7 +258,9 @@ class ProofSession:
     allow_native_decide: bool = False
     root: ProofState | None = None
     steps: list[Step] = field(default_factory=list)
-    _cache: dict[tuple[str, str, bool], list[Suggestion]] = field(default_factory=dict, init=False, repr=False)
+    _cache: dict[tuple[str, str, bool, tuple[str, ...]], list[Suggestion]] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         if self.root is None:
@@ -295,10 +299,15 @@ class ProofSession:
     def suggest(self, *, check: bool = True, prefix: str = "") -> list[Suggestion]:
         """Top-k suggestions for the current state (checked in Lean unless `check` is False); cached per state."""
         state = self._require_open()
-        key = (state.pp, prefix, check)
+        key = (state.pp, prefix, check, self.tactics)
         if key not in self._cache:
             found = generate_suggestions(
-                self.generator, state.pp, self.k, prefix=prefix, theorem_name=self.theorem.name
+                self.generator,
+                state.pp,
+                self.k,
+                prefix=prefix,
+                theorem_name=self.theorem.name,
+                proof_before=self.tactics,
             )
             if check:
                 found = check_suggestions(

@@ -230,3 +230,28 @@ def test_goedel_v2_decodes_as_its_pipeline() -> None:
     TEMPERATURE=1.0), top_p 0.95."""
     resolved = apply_preset(GeneratorConfig(model="Goedel-LM/Goedel-Prover-V2-8B"))
     assert (resolved.config.temperature, resolved.config.top_p, resolved.config.max_new_tokens) == (1.0, 0.95, 32768)
+
+
+# DEEPSEEK_V2_USER = `prompt.format(formal_statement)` of the "Quick Start" in github.com/deepseek-ai/DeepSeek-Prover-V2
+# README.md @ 24ec0822ed546234532e3c53e5f14cb0c35738c0, run as written (mathd_algebra_10 with its doc comment).
+DEEPSEEK_V2_USER = (
+    "Complete the following Lean 4 code:\n\n```lean4\nimport Mathlib\nimport Aesop\n\nset_option maxHeartbeats 0\n\n"
+    "open BigOperators Real Nat Topology Rat\n\n/-- What is the positive difference between $120\\%$ of 30 and $130\\%$ "
+    "of 20? Show that it is 10.-/\ntheorem mathd_algebra_10 : abs ((120 : ℝ) / 100 * 30 - 130 / 100 * 20) = 10 := by\n"
+    "  sorry\n```\n\nBefore producing the Lean 4 code to formally prove the given theorem, provide a detailed proof plan "
+    "outlining the main proof steps and strategies.\nThe plan should highlight key ideas, intermediate lemmas, and proof "
+    "structures that will guide the construction of the final formal proof."
+)
+
+
+def test_deepseek_v2_user_message_is_byte_equal_to_its_card() -> None:
+    from lean_env.types import Theorem
+
+    theorem = Theorem(
+        name="mathd_algebra_10",
+        statement="theorem mathd_algebra_10 : abs ((120 : ℝ) / 100 * 30 - 130 / 100 * 20) = 10",
+        header="import Mathlib\nimport Aesop\n\nset_option maxHeartbeats 0\n\nopen BigOperators Real Nat Topology Rat\n\n",
+    )
+    informal = "What is the positive difference between $120\\%$ of 30 and $130\\%$ of 20? Show that it is 10."
+    template = PRESETS["deepseek-prover-v2"].template
+    assert whole_proof_request(theorem, InformalContext(statement=informal), template) == DEEPSEEK_V2_USER

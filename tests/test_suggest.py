@@ -193,6 +193,8 @@ def test_session_suggestions_are_checked_per_state_and_cached(leandojo_cassette:
         session.apply(RW)
         second = session.suggest()
         assert second[0].tactic == APPLY and len(gen.requests) == 2
+        # The tactics so far go with the request (InternLM step provers' PROOF_BEFORE).
+        assert [r.proof_before for r in gen.requests] == [(), (RW,)]
         unchecked = session.suggest(check=False)
         assert all(s.check is None for s in unchecked)
         assert [s.tactic for s in unchecked] == [EXACT, RW, APPLY]
