@@ -145,13 +145,12 @@ def probe_lean_dojo(env: Mapping[str, str] | None = None, timeout_s: float = 120
     from lean_env.project.setup import Check
 
     fix_install = "pip install lean-dojo==4.20.0"
+    from lean_env.backends import processes
+
     try:
-        done = subprocess.run(
-            [sys.executable, "-c", _PROBE],
-            env=dict(os.environ if env is None else env),
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
+        # Guarded like every Lean-side process: importing lean_dojo may start git or lake; a timeout stops them too.
+        done = processes.run(
+            [sys.executable, "-c", _PROBE], timeout_s=timeout_s, env=os.environ if env is None else env
         )
     except subprocess.TimeoutExpired:
         return Check("LeanDojo", False, f"`import lean_dojo` took over {timeout_s:.0f} s", None, False, "python")
