@@ -71,7 +71,7 @@ class SearchSection(_Section):
 
 
 class GeneratorConfig(_Section):
-    kind: Literal["hf", "vllm", "fixed"] = "hf"
+    kind: Literal["hf", "vllm", "fixed", "scripted"] = "hf"
     model: str = DEFAULT_MODEL
     template: str = "llemma"
     custom_prompt: str | None = None  # must contain {state}; overrides `template`
@@ -95,6 +95,8 @@ class GeneratorConfig(_Section):
     tensor_parallel_size: int = Field(1, ge=1)
     device_map: str | None = None
     fixed_tactics: dict[str, float] | None = None  # tactic -> prior log-probability
+    # kind "scripted": model outputs played back from this JSONL (prover.generators.scripted), each verified.
+    outputs: str | None = None
     combine_fixed: bool = False  # also propose the fixed tactics next to the model's
 
 

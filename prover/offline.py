@@ -13,11 +13,11 @@ def model_unreachable(kind: str, model: str | None) -> str | None:
     A hub id that is already in the local Hugging Face cache is loaded with `HF_HUB_OFFLINE=1`, so
     no request is made at all; one that is not cached needs the hub, which is probed once (a TCP
     connection, 3 s) instead of letting huggingface_hub retry every file (its default is several
-    retries with back-off, twice: tokenizer and weights). `fixed` needs no model.
+    retries with back-off, twice: tokenizer and weights). `fixed` and `scripted` need no model.
     """
     import os
 
-    if kind == "fixed" or not model or Path(model).expanduser().exists():
+    if kind in ("fixed", "scripted") or not model or Path(model).expanduser().exists():
         return None
     # Spelled as a path (prover.generators.hf._looks_local): only a local checkpoint can be meant.
     if model.startswith(("/", "./", "../", "~")):

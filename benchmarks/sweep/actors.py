@@ -28,6 +28,7 @@ from benchmarks.sweep.attempt import (
     AttemptJob,
     AttemptOutcome,
     ProofCompleter,
+    run_scripted_attempt,
     run_search_attempt,
     run_whole_attempt,
 )
@@ -288,6 +289,7 @@ class ProverWorker:
         env_factory: Callable[[], Env],
         verifier_factory: Callable[[], ProofVerifier],
         generates_tokens: bool = True,
+        scripted_outputs: str | None = None,
     ) -> None:
         self.search_config = search_config
         self.env_factory = env_factory
@@ -296,6 +298,9 @@ class ProverWorker:
         # The model runs in the generator actor: whether its candidates are generated tokens (a fixed tactic
         # list's are not) is the configuration's to say (prover.engine.cost).
         self.generator.generates_tokens = generates_tokens
+        # `--generator scripted`: outputs played back here, no model actor involved.
+        self.scripted_outputs = scripted_outputs
+        self._scripted: Any = None
         self.completer = ActorCompleter(generator)
         self._env: Env | None = None
         self._verifier: ProofVerifier | None = None
@@ -316,7 +321,9 @@ class ProverWorker:
 
     def _run(self, job: AttemptJob) -> AttemptOutcome:
         try:
-            if job.mode == "whole":
+            if job.mode == "whole" and self.scripted_outputs is not None:
+                outcome = run_scripted_attempt(job, self._get_scripted(), self._get_verifier())
+            elif job.mode == "whole":
                 outcome = run_whole_attempt(job, self.completer, self._get_verifier())
             else:
                 outcome = run_search_attempt(
@@ -336,6 +343,13 @@ class ProverWorker:
 
     def close(self) -> None:
         self._reset()
+
+    def _get_scripted(self) -> Any:
+        if self._scripted is None:
+            from prover.generators.scripted import ScriptedOutputs
+
+            self._scripted = ScriptedOutputs.load(str(self.scripted_outputs))
+        return self._scripted
 
     def _get_env(self) -> Env:
         if self._env is None:

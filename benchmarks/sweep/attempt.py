@@ -10,7 +10,7 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from benchmarks.minif2f import NamedFewShot, Problem, few_shot_for
 from lean_env.checks.verdict import ProofVerifier
@@ -21,6 +21,9 @@ from prover.generators.sanitize import drop_reasoning
 from prover.generators.whole_proof import Completion, WholeProof, as_completion
 from prover.templates import WHOLE_PROOF_STOP
 from search.types import InformalContext, SearchConfig, TacticGenerator
+
+if TYPE_CHECKING:
+    from prover.generators.scripted import ScriptedOutputs
 
 
 @runtime_checkable
@@ -184,4 +187,15 @@ def run_whole_attempt(job: AttemptJob, completer: ProofCompleter, verifier: Proo
     started = time.time()
     # The results line keeps each attempt's helper lemmas with its proof, so the verifier may judge them.
     strategy = WholeStrategy(CompleterSampler(completer), 1, _extract, accept_helpers=True)
+    return AttemptOutcome.from_outcome(Engine(strategy, NoEnv(), verifier).prove(_target(job)), started)
+
+
+def run_scripted_attempt(job: AttemptJob, outputs: ScriptedOutputs, verifier: ProofVerifier) -> AttemptOutcome:
+    """Attempt I of a problem is sample I of the played-back outputs (`prover.generators.scripted`), verified
+    like any model's proof: published results re-verified."""
+    from prover.generators.scripted import ScriptedSampler
+
+    started = time.time()
+    sampler = ScriptedSampler(outputs, first=job.attempt)
+    strategy = WholeStrategy(sampler, 1, sampler.extract)
     return AttemptOutcome.from_outcome(Engine(strategy, NoEnv(), verifier).prove(_target(job)), started)

@@ -124,6 +124,8 @@ class SweepConfig(ProverConfig):
         return found
 
     def model_name(self) -> str:
+        if self.generator.kind == "scripted":
+            return f"scripted:{Path(self.generator.outputs or '').name}"
         return "fixed" if self.generator.kind == "fixed" else self.generator.model
 
     def config_hash(self) -> str:

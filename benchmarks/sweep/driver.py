@@ -257,11 +257,28 @@ def _open_locked(
 
 def _whole_template(cfg: SweepConfig) -> str:
     """The whole-proof template of the configured model (DeepSeek-Prover-V1.5's for models without one)."""
-    if cfg.generator.kind == "fixed":
+    if cfg.generator.kind in ("fixed", "scripted"):  # scripted: the prompt is not compared
         return "deepseek-v1.5"
     from prover.generators.whole_proof import whole_template_for
 
     return whole_template_for(cfg.generator, strict=False).name
+
+
+def _scripted_mode(cfg: SweepConfig) -> None:
+    """`--generator scripted` plays back whole proofs: the strategy is `whole`, and its outputs file must load."""
+    if cfg.generator.kind != "scripted":
+        return
+    if cfg.sweep.mode == "search" and "mode" in cfg.sweep.model_fields_set:
+        raise ConfigError("the scripted generator plays back whole proofs: use --strategy whole")
+    if cfg.generator.outputs is None:
+        raise ConfigError("the scripted generator needs its outputs file: --outputs FILE.jsonl")
+    from prover.generators.scripted import ScriptedOutputError, ScriptedOutputs
+
+    try:
+        ScriptedOutputs.load(cfg.generator.outputs)
+    except ScriptedOutputError as exc:
+        raise ConfigError(str(exc)) from None
+    cfg.sweep.mode = "whole"
 
 
 def build_jobs(cfg: SweepConfig, problems: Sequence[Problem], done: set[tuple[str, int]]) -> list[AttemptJob]:
@@ -287,6 +304,7 @@ def run_sweep(
     """Run (or resume) a sweep; every finished attempt is on disk before the next is collected."""
     t0 = time.perf_counter()
     comp = components or Components()
+    _scripted_mode(cfg)
     if cfg.sweep.mode == "whole" and comp.completer_factory is None and cfg.generator.kind == "fixed":
         raise ConfigError("sweep.mode 'whole' needs a model that writes whole proofs: set generator.kind = 'hf'")
     if cfg.sweep.mode == "search" and comp.tactic_factory is None and cfg.generator.kind != "fixed":
@@ -372,6 +390,8 @@ def _run_jobs(
         whole = s.mode == "whole"
         tactic_factory = None if whole else (comp.tactic_factory or ConfigGeneratorFactory(cfg.generator))
         completer_factory = (comp.completer_factory or ConfigCompleterFactory(cfg.generator)) if whole else None
+        if cfg.generator.kind == "scripted":  # the prover actors play the outputs back: no model to serve
+            completer_factory = None
         # Prover actors find their generator by name: a handle passed as a constructor argument would
         # live in the object store, which Ray cannot guarantee across actor restarts.
         run_id = uuid.uuid4().hex[:12]
@@ -389,12 +409,18 @@ def _run_jobs(
         worker_cls = ray.remote(ProverWorker)
         search_config = cfg.search.to_search_config()
         generates_tokens = cfg.generator.kind != "fixed"
+        scripted_outputs = cfg.generator.outputs if cfg.generator.kind == "scripted" else None
         reservation = [cpus]  # Ray CPUs of the next actor spawned (auto sizing changes it)
 
         def spawn(slot: int) -> Any:
             options = worker_cls.options(num_cpus=reservation[0], max_restarts=0, max_task_retries=0)
             worker = options.remote(
-                gen_names[slot % len(gen_names)], search_config, env_factory, verifier_factory, generates_tokens
+                gen_names[slot % len(gen_names)],
+                search_config,
+                env_factory,
+                verifier_factory,
+                generates_tokens,
+                scripted_outputs,
             )
             workers.append(worker)
             return worker

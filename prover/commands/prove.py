@@ -72,6 +72,9 @@ def prove(
     correction_samples: int = typer.Option(
         1, "--correction-samples", min=1, help="Corrections sampled per failed attempt and round."
     ),
+    outputs: Path | None = typer.Option(
+        None, "--outputs", help="JSONL of model outputs the scripted generator plays back (--generator scripted)."
+    ),
     repair: bool = typer.Option(
         False,
         "--repair",
@@ -99,7 +102,7 @@ def prove(
         config=config,
         overrides={
             "lean": {**lean_overrides(backend, cassette, lean_project), "pool_size": jobs, "strict": strict or None},
-            "generator": generator_overrides(generator, model, template),
+            "generator": {**generator_overrides(generator, model, template), "outputs": path_option(outputs)},
             "search": {"num_tactics": num_tactics, "time_s": time_limit, "max_expansions": max_expansions},
         },
         write=write,
@@ -114,6 +117,10 @@ def prove(
         repair=repair,
     )
     raise typer.Exit(run_prove(options))
+
+
+def path_option(path: Path | None) -> str | None:
+    return None if path is None else str(path)
 
 
 def strategy_option(strategy: str | None, mode: str | None) -> str | None:
@@ -273,7 +280,7 @@ def _prove_and_finish(run: _Run, strategy: Any) -> int:
     cfg, options = run.cfg, run.options
     # LeanDojo runs one theorem per process: its backend is not shared between threads.
     parallel = 1 if cfg.lean.backend == "dojo" else cfg.lean.pool_size
-    model = cfg.generator.model if cfg.generator.kind != "fixed" else None
+    model = cfg.generator.model if cfg.generator.kind not in ("fixed", "scripted") else cfg.generator.outputs
     file_report = FileReport(str(options.file), cfg.lean.backend, cfg.generator.kind, model)
     from_statement = options.from_statement or run.strategy in ("whole", "correct")  # whole proofs replace each
     plans, proof_targets = plan_targets(
@@ -422,7 +429,9 @@ def resolve_strategy(strategy: str, generator: Any, correction_rounds: int = 0) 
     if strategy in ("whole", "correct") and generator.kind == "fixed":
         raise ValueError(f"--strategy {strategy} needs a model that writes whole proofs (--generator hf or vllm)")
     if strategy == "auto":
-        strategy = "search" if generator.kind == "fixed" else _preset_strategy(generator)
+        strategy = {"fixed": "search", "scripted": "whole"}.get(generator.kind) or _preset_strategy(generator)
+    if strategy == "search" and generator.kind == "scripted":
+        raise ValueError("the scripted generator plays back whole proofs: --strategy whole or correct")
     if correction_rounds > 0 and strategy != "correct":
         if strategy != "whole":
             raise ValueError(

@@ -19,7 +19,7 @@ from prover.commands.options import (
     generator_overrides,
     lean_overrides,
 )
-from prover.commands.prove import strategy_option
+from prover.commands.prove import path_option, strategy_option
 from prover.console import console, err_console, fail
 
 _PLAN = "Plan (--plan: no model, no Lean)"
@@ -80,6 +80,9 @@ def sweep(
     generator: GeneratorOption = None,
     model: ModelOption = None,
     template: TemplateOption = None,
+    outputs: Path | None = typer.Option(
+        None, "--outputs", help="JSONL of model outputs the scripted generator plays back (--generator scripted)."
+    ),
     num_tactics: int | None = typer.Option(None, "--num-tactics", "-k", help="Tactics asked per expansion."),
     max_expansions: int | None = typer.Option(None, "--max-expansions", help="Expansions per attempt."),
     time_limit: float | None = typer.Option(None, "--time-limit", help="Seconds of search per attempt."),
@@ -144,7 +147,7 @@ def sweep(
             "attempt_timeout_s": attempt_timeout,
         },
         "lean": {**lean_overrides(backend, cassette, lean_project), "strict": strict or None},
-        "generator": generator_overrides(generator, model, template),
+        "generator": {**generator_overrides(generator, model, template), "outputs": path_option(outputs)},
         "search": {"num_tactics": num_tactics, "max_expansions": max_expansions, "time_s": time_limit},
     }
     plan_inputs = None

@@ -37,7 +37,25 @@ def build_strategy(cfg: StrategyConfig) -> Strategy:
     return RepairStrategy(base, filler)
 
 
+def _scripted(cfg: StrategyConfig) -> Strategy:
+    """Played-back model outputs (`prover.generators.scripted`): whole proofs, or corrections when recorded."""
+    from prover.engine.correct import CorrectionConfig, CorrectStrategy
+    from prover.generators.scripted import ScriptedOutputs, ScriptedSampler
+
+    if cfg.generator.outputs is None:
+        raise ValueError("the scripted generator needs its outputs file: --outputs FILE.jsonl")
+    sampler = ScriptedSampler(ScriptedOutputs.load(cfg.generator.outputs))
+    if cfg.name == "correct":
+        rounds = CorrectionConfig(cfg.samples, cfg.correction_rounds, cfg.correction_samples)
+        return CorrectStrategy(sampler, rounds, sampler.extract)
+    if cfg.name != "whole":
+        raise ValueError("the scripted generator plays back whole proofs: --strategy whole or correct")
+    return WholeStrategy(sampler, cfg.samples, sampler.extract)
+
+
 def _base_strategy(cfg: StrategyConfig) -> Strategy:
+    if cfg.generator.kind == "scripted":
+        return _scripted(cfg)
     if cfg.name == "search":
         from prover.generators import make_generator
 
@@ -58,6 +76,7 @@ def _base_strategy(cfg: StrategyConfig) -> Strategy:
             raise ValueError(
                 f"--strategy correct needs a chat model; the {sampler.setup.template.name!r} prompt is not one"
             )
-        rounds = CorrectionConfig(cfg.samples, cfg.correction_rounds, cfg.correction_samples, sampler.context_tokens())
+        context = cfg.generator.max_model_len or sampler.context_tokens()
+        rounds = CorrectionConfig(cfg.samples, cfg.correction_rounds, cfg.correction_samples, context)
         return CorrectStrategy(sampler, rounds, sampler.extract)
     raise ValueError(f"unknown strategy {cfg.name!r}")
