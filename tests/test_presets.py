@@ -1,6 +1,7 @@
-"""Model presets (issue 13, "Today's open prover models"): choice by model id, `--template` override, and each
-preset fed real-looking outputs, written by hand from the formats on the models' own cards (cited in
-docs/generators.md), checking the extracted tactic or proof."""
+"""Model presets: choice by model id, `--template` override, the fallback warning, and each preset fed
+real-looking outputs, written by hand from the formats on the models' own cards and evaluation code (cited in
+docs/generators.md), checking the extracted tactic or proof. The InternLM step provers' prompts are checked
+byte-equal to InternLM-Math's own functions here; the whole-proof prompts in tests/test_preset_prompts.py."""
 
 from __future__ import annotations
 
