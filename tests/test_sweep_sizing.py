@@ -340,6 +340,31 @@ def test_sweep_with_auto_actors_grows_the_pool_to_its_choice(local_ray: None, tm
     assert len(workers) == 10  # the 8 starting actors, then 2 more
 
 
+@pytest.mark.slow  # starts Ray actor processes
+def test_auto_actors_say_what_they_chose_even_when_the_sweep_ends_first(
+    local_ray: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from benchmarks.sweep import Components, run_sweep
+    from benchmarks.sweep.simulated import SimulatedLatencyEnv, SimulatedVerifier, TrivialGenerator, simulated_problems
+
+    cfg = load_sweep_config(
+        overrides={
+            "sweep": {"prover_actors": "auto", "cpus_per_prover": 0.2, "output": str(tmp_path / "r.jsonl")},
+            "generator": {"kind": "fixed"},
+            "search": {"num_tactics": 2, "max_expansions": 5, "time_s": 60},
+        }
+    )
+    components = Components(
+        env_factory=lambda: SimulatedLatencyEnv(depth=2, median_s=0.002, sigma=0.3),
+        verifier_factory=lambda: SimulatedVerifier(depth=2),
+        tactic_factory=lambda: TrivialGenerator(wrong=1, call_s=0.01, per_state_s=0.001),
+    )
+    run = run_sweep(cfg, problems=simulated_problems(2, prefix="few"), components=components, progress=False)
+    err = capsys.readouterr().err
+    assert "actors auto: starting" in err
+    assert ("actors auto: kept" in err) or (run.auto is not None and run.auto.describe() in err), err
+
+
 # ----------------------------------------------------------------------------- prover sweep --plan
 
 

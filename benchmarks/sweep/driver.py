@@ -440,10 +440,25 @@ def _run_jobs(
             raise SweepError(f"an actor failed to start: {_first_line(exc)}") from None
         resize = None
         if auto is not None:
+            from prover.console import err_console
+
+            err_console.print(
+                f"actors auto: starting {len(workers)} actors; sized after {auto.calibration} measured attempts",
+                highlight=False,
+                soft_wrap=True,
+            )
             resize = _auto_resize(auto, ray, generators, reservation, len(workers), s.mode)
         _schedule(
             cfg, jobs, list(workers), spawn, config_hash, store, sink, progress, ray, RayActorError, RayError, resize
         )
+        if auto is not None and auto.choice is None and s.mode == "search" and auto.calibration != 1 << 30:
+            # The sweep ended before sizing: the choice was to keep the starting actors, and the user is told so.
+            err_console.print(
+                f"actors auto: kept {len(workers)} actors (the sweep finished before {auto.calibration} attempts "
+                "were measured)",
+                highlight=False,
+                soft_wrap=True,
+            )
         stats.batch_sizes = [n for g in generators for n in ray.get(g.batch_sizes.remote())]
         stats.calls = _call_stats(ray, generators)
         stats.auto = auto.choice if auto is not None else None

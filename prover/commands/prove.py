@@ -529,7 +529,8 @@ def _print_summary(report: Any, diff: str, write: bool) -> None:
 
     if diff and not write:
         if console.is_terminal:
-            console.print(Syntax(diff, "diff", theme="ansi_dark"))
+            # Wrapped, never cropped: the diff a mathematician reads before `--write` hides no text.
+            console.print(Syntax(diff, "diff", theme="ansi_dark", word_wrap=True))
         else:  # keep the diff byte-exact for pipes (`prover prove F.lean > fix.patch`)
             console.print(diff, markup=False, highlight=False, soft_wrap=True, end="")
     # Notes go below the table, one per theorem, wrapped at the terminal's width: as a column they were
