@@ -8,6 +8,7 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from benchmarks.results import AttemptRecord, ResultsError, read_manifest, read_results
 from benchmarks.summary import Distribution, Summary, pass_rate_by_budget, summarize
@@ -34,7 +35,8 @@ def _fmt_dist(d: Distribution, unit: str) -> str:
 
 
 def _budgets(values: Sequence[float], upper: float) -> list[float]:
-    top = max([upper, *values, 1.0])
+    """41 budgets from 0 to the largest value in the data (a small run's axis ends at its data, not at 1)."""
+    top = max([upper, *values]) or 1.0
     steps = 40
     return [top * i / steps for i in range(steps + 1)]
 
@@ -45,14 +47,22 @@ def _png(fig: object) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def make_plots(summary: Summary, records: Sequence[AttemptRecord]) -> dict[str, str]:
-    """Base64 PNGs: pass rate against expansion and time budgets, and a time histogram."""
+# Budget and time axes end this far past the largest value in the data (a little room for the last step).
+AXIS_HEADROOM = 0.05
+
+
+def make_figures(summary: Summary, records: Sequence[AttemptRecord]) -> dict[str, Any]:
+    """The report's matplotlib figures by name: pass rate against expansion and time budgets, a time histogram.
+
+    Counts (expansions, attempts) get integer ticks; budget and time axes end AXIS_HEADROOM past the data's
+    largest value, so a small run's plot is not squeezed into a corner."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
-    plots: dict[str, str] = {}
+    figures: dict[str, Any] = {}
     total = summary.total
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     for ax, by, values, label in (
@@ -61,27 +71,50 @@ def make_plots(summary: Summary, records: Sequence[AttemptRecord]) -> dict[str, 
     ):
         upper = summary.expansions.max if by == "expansions" else summary.time_s.max
         budgets = _budgets(values, upper)
+        if by == "expansions":
+            budgets = sorted({round(b) for b in budgets})  # whole expansions: a budget of 2.5 means nothing
         rates = pass_rate_by_budget(records, budgets, by=by, total=total)
         ax.step(budgets, [100 * r for r in rates], where="post")
         ax.set_xlabel(label)
         ax.set_ylabel("pass rate (%)")
+        ax.set_xlim(0, budgets[-1] * (1 + AXIS_HEADROOM))
+        if by == "expansions":
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylim(0, max(5.0, 100 * max(rates, default=0) * 1.15))
         ax.grid(alpha=0.3)
     fig.suptitle(f"pass rate against budget ({summary.proved}/{total} proved)")
-    plots["pass_rate_vs_budget"] = _png(fig)
-    plt.close(fig)
+    figures["pass_rate_vs_budget"] = fig
 
     fig, ax = plt.subplots(figsize=(6, 3.6))
     proved = [r.duration_s for r in records if r.proved]
     failed = [r.duration_s for r in records if not r.proved]
-    bins = 20
-    ax.hist([failed, proved], bins=bins, stacked=True, label=["not proved", "proved"], color=["#c44e52", "#55a868"])
+    longest = max([*proved, *failed], default=0.0) or 1.0
+    ax.hist(
+        [failed, proved],
+        bins=20,
+        range=(0.0, longest),
+        stacked=True,
+        label=["not proved", "proved"],
+        color=["#c44e52", "#55a868"],
+    )
     ax.set_xlabel("time per attempt (s)")
     ax.set_ylabel("attempts")
+    ax.set_xlim(0, longest * (1 + AXIS_HEADROOM))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend()
     ax.grid(alpha=0.3)
-    plots["time_histogram"] = _png(fig)
-    plt.close(fig)
+    figures["time_histogram"] = fig
+    return figures
+
+
+def make_plots(summary: Summary, records: Sequence[AttemptRecord]) -> dict[str, str]:
+    """Base64 PNGs of `make_figures`."""
+    import matplotlib.pyplot as plt
+
+    plots: dict[str, str] = {}
+    for name, fig in make_figures(summary, records).items():
+        plots[name] = _png(fig)
+        plt.close(fig)
     return plots
 
 
@@ -146,7 +179,26 @@ def render_html(markdown: str, plots: dict[str, str], title: str) -> str:
         body.append("</table>")
         table.clear()
 
+    items: list[str] = []
+    plots_pending = False
+
+    def flush_list() -> None:
+        # Every <li> inside a <ul>; the plots follow the list that holds the pass rate.
+        nonlocal plots_pending
+        if items:
+            body.append("<ul>" + "".join(items) + "</ul>")
+            items.clear()
+        if plots_pending:
+            body.append("<h2>Plots</h2>")
+            body.extend(f'<img alt="{name}" src="data:image/png;base64,{data}"/>' for name, data in plots.items())
+            plots_pending = False
+
     for line in markdown.splitlines():
+        if line.startswith("- "):
+            items.append(f"<li>{html.escape(line[2:].replace('**', '').replace('`', ''))}</li>")
+            plots_pending = plots_pending or line.startswith("- **pass rate")
+            continue
+        flush_list()
         if line.startswith("|"):
             table.append([c.strip() for c in line.strip("|").split("|")])
             continue
@@ -155,12 +207,7 @@ def render_html(markdown: str, plots: dict[str, str], title: str) -> str:
             body.append(f"<h2>{html.escape(line[3:])}</h2>")
         elif line.startswith("# "):
             body.append(f"<h1>{html.escape(line[2:])}</h1>")
-        elif line.startswith("- "):
-            text = html.escape(line[2:].replace("**", "").replace("`", ""))
-            body.append(f"<li>{text}</li>")
-        if line.startswith("- **pass rate"):
-            body.append("<h2>Plots</h2>")
-            body.extend(f'<img alt="{name}" src="data:image/png;base64,{data}"/>' for name, data in plots.items())
+    flush_list()
     flush_table()
     style = (
         "body{font-family:sans-serif;max-width:1100px;margin:2em auto;}"

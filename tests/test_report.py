@@ -154,3 +154,81 @@ def test_sweep_output_that_cannot_be_written_is_one_line_before_ray(
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2, result.output
     assert result.output.startswith("error: --output ") and len(result.output.strip().splitlines()) == 1
+
+
+def _small_run(path: Path) -> None:
+    """A small run, as a new user's first sweep: three attempts of a few expansions and well under a second."""
+    with ResultsStore(path) as store:
+        store.open_for_append()
+        for name, proved, secs, exp in (("a", True, 0.31, 2), ("b", False, 0.42, 3), ("c", True, 0.12, 1)):
+            store.append(
+                AttemptRecord(
+                    problem=name,
+                    attempt=0,
+                    category="algebra",
+                    status="proved" if proved else "failed_expansions",
+                    proved=proved,
+                    verdict="verified" if proved else None,
+                    checker="replay" if proved else None,
+                    started_at=100.0,
+                    finished_at=100.0 + secs,
+                    stats={"expansions": exp},
+                    config_hash="abc",
+                    model="fixed",
+                )
+            )
+
+
+def test_every_list_item_of_the_html_report_is_inside_a_list(tmp_path: Path) -> None:
+    from html.parser import HTMLParser
+
+    results = tmp_path / "results.jsonl"
+    write_results(results)
+    page = write_report(results, tmp_path / "out").html.read_text(encoding="utf-8")
+
+    class Items(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.open: list[str] = []
+            self.items = self.orphans = 0
+
+        def handle_starttag(self, tag: str, attrs: object) -> None:
+            if tag == "li":
+                self.items += 1
+                self.orphans += not any(t in ("ul", "ol") for t in self.open)
+            if tag not in ("img", "meta", "br"):
+                self.open.append(tag)
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag in self.open:
+                del self.open[len(self.open) - 1 - self.open[::-1].index(tag) :]
+
+    parser = Items()
+    parser.feed(page)
+    assert parser.items >= 5 and parser.orphans == 0
+
+
+def test_plots_of_a_small_run_have_integer_counts_and_axes_that_end_at_the_data(tmp_path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    from benchmarks.report import load_summary, make_figures
+
+    results = tmp_path / "results.jsonl"
+    _small_run(results)
+    summary, records, _ = load_summary(results)
+    figures = make_figures(summary, records)
+    try:
+        budget, time_budget = figures["pass_rate_vs_budget"].axes
+        histogram = figures["time_histogram"].axes[0]
+        for ax, axis, largest in (
+            (budget, "x", 3.0),
+            (time_budget, "x", 0.42),
+            (histogram, "x", 0.42),
+        ):
+            low, high = ax.get_xlim()
+            assert low == 0 and largest <= high <= 1.1 * largest, (ax.get_xlabel(), high)
+        for ticks in (budget.get_xticks(), histogram.get_yticks()):  # expansions and attempts are counts
+            assert all(float(t).is_integer() for t in ticks), ticks
+    finally:
+        for fig in figures.values():
+            plt.close(fig)
