@@ -220,11 +220,7 @@ def test_plots_of_a_small_run_have_integer_counts_and_axes_that_end_at_the_data(
     try:
         budget, time_budget = figures["pass_rate_vs_budget"].axes
         histogram = figures["time_histogram"].axes[0]
-        for ax, axis, largest in (
-            (budget, "x", 3.0),
-            (time_budget, "x", 0.42),
-            (histogram, "x", 0.42),
-        ):
+        for ax, largest in ((budget, 3.0), (time_budget, 0.42), (histogram, 0.42)):
             low, high = ax.get_xlim()
             assert low == 0 and largest <= high <= 1.1 * largest, (ax.get_xlabel(), high)
         for ticks in (budget.get_xticks(), histogram.get_yticks()):  # expansions and attempts are counts
