@@ -7,6 +7,7 @@ and a verdict from here says checker="replay" so nobody mistakes it for Lean.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 import time
@@ -237,7 +238,25 @@ class ReplayVerifier:
         mismatch = same_theorem(record, theorem)
         if mismatch is not None:
             return Rejected(mismatch, checker=REPLAY_CHECKER)
+        compiled = self._recorded_compile(record, theorem, proof)
+        if compiled is not None:
+            return compiled
         return self._replay(record, proof)
+
+    def _recorded_compile(self, record: TheoremLine, theorem: Theorem, proof: str) -> Rejected | None:
+        """A recorded compile of this proof, judged as the REPL verifier judges an answer; only a rejection is
+        taken from it (with its messages and the compiled text), a proof is verified by its recorded steps."""
+        from lean_env.checks.verify import build_check_source, judge_compile
+
+        found = self.cassette.find_compile(record.name, proof)
+        if found is None:
+            return None
+        check = build_check_source(theorem, proof)
+        answer = {"messages": [dict(m) for m in found.messages], "env": 0}
+        verdict = judge_compile(answer, name=check.name, span=check.span, print_line=check.print_line)
+        if not isinstance(verdict, Rejected):
+            return None
+        return dataclasses.replace(verdict, checker=REPLAY_CHECKER, source=found.source or check.text)
 
     def _replay(self, record: TheoremLine, proof: str) -> Verdict:
         if record.initial_state is None:

@@ -4,7 +4,9 @@
 - theorem lines: ``{"kind": "theorem", "name", "statement", "header", "initial_state", ...}``;
 - step lines: ``{"kind": "step", "state", "tactic", "result": {"kind": "state"|"finished"|"error"|"given_up"|"timeout", ...}}``;
 - hole lines (version 2): ``{"kind": "holes", "theorem", "skeleton", "goals": [...]}``: what Lean answers when the
-  declaration is compiled with that proof skeleton: one goal per `sorry`, in source order.
+  declaration is compiled with that proof skeleton: one goal per `sorry`, in source order;
+- compile lines: ``{"kind": "compile", "theorem", "proof", "messages": [...]}``: Lean's messages when the whole
+  proof was compiled (older readers never see them: a file without them is unchanged).
 
 Every record must come from real Lean output. This module holds the records (pydantic models, read and written
 as they are) and the conversion between a recorded outcome and a tactic result.
@@ -133,6 +135,26 @@ class HolesLine(_Line):
     skeleton: str
     goals: tuple[str, ...]
     source: str | None = None
+    # As for compile lines: built by hand in the shape of the named release transcript (never by a recording).
+    constructed: bool | None = None
+    shape: str | None = None
+
+
+class CompileLine(_Line):
+    """A whole-proof compile: `proof` of `theorem` compiled as the verifier builds the check (header, statement,
+    proof, `#print axioms`), and Lean's messages in the REPL's shape (`severity`, `pos`, `endPos`, `data`),
+    positions in that text. Replayed by the replay verifier as the REPL verifier judges an answer; a compile
+    record only ever rejects (a proof is verified by its recorded steps). `constructed` marks a record built by
+    hand in the shape of the release transcript named in `shape` (a `.expected.out` of ../shared/lean_fixtures),
+    for a demonstration where no recording exists."""
+
+    kind: Literal["compile"]
+    theorem: str
+    proof: str
+    messages: tuple[dict[str, object], ...]
+    constructed: bool | None = None
+    shape: str | None = None
+    source: str | None = None
 
 
 class StateOutcome(_Line):
@@ -174,8 +196,8 @@ class StepLine(_Line):
 
 
 # Any one line of a cassette, told apart by its `kind`.
-RECORD: TypeAdapter[HeaderLine | TheoremLine | StepLine | HolesLine] = TypeAdapter(
-    Annotated[HeaderLine | TheoremLine | StepLine | HolesLine, Field(discriminator="kind")]
+RECORD: TypeAdapter[HeaderLine | TheoremLine | StepLine | HolesLine | CompileLine] = TypeAdapter(
+    Annotated[HeaderLine | TheoremLine | StepLine | HolesLine | CompileLine, Field(discriminator="kind")]
 )
 
 

@@ -20,6 +20,7 @@ from lean_env.cassette.format import (
     READABLE_VERSIONS,
     RECORD,
     CassetteError,
+    CompileLine,
     HeaderLine,
     HolesLine,
     SourceInfo,
@@ -53,6 +54,8 @@ class Cassette:
     # keeps only its first record in `steps`, but the replay verifier needs all of them: a step shows what
     # Lean does only in the context (header) of a theorem that recorded it.
     recorded_by: dict[StepKey, set[str | None]] = field(default_factory=dict)
+    # Whole-proof compiles with Lean's messages: (theorem, proof with surrounding blank lines dropped) -> record.
+    compiles: dict[tuple[str, str], CompileLine] = field(default_factory=dict)
 
     # ---- reading
 
@@ -105,6 +108,8 @@ class Cassette:
                     cassette.add_holes(line)
                 except CassetteError as exc:
                     raise CassetteError(f"{where}: {exc}") from None
+            elif isinstance(line, CompileLine):
+                cassette.add_compile(line)
             elif isinstance(line, TheoremLine):
                 if line.name in cassette.theorems:
                     raise CassetteError(f"{where}: duplicate theorem {line.name!r}")
@@ -132,6 +137,7 @@ class Cassette:
         lines = [record_json(self.header.model_copy(update={"version": FORMAT_VERSION}))]
         lines += [record_json(t) for t in self.theorems.values()]
         lines += [record_json(h) for h in self.holes.values()]
+        lines += [record_json(c) for c in self.compiles.values()]
         lines += [record_json(s) for s in self._step_lines()]
         return "\n".join(lines) + "\n"
 
@@ -200,9 +206,18 @@ class Cassette:
             raise CassetteError(f"conflicting hole records for {record.theorem!r} with the same skeleton")
         return False
 
+    def add_compile(self, record: CompileLine) -> None:
+        self.compiles[(record.theorem, _proof_key(record.proof))] = record
+
+    def find_compile(self, name: str, proof: str) -> CompileLine | None:
+        """The recorded compile of `proof` of the theorem recorded as `name`, if any."""
+        return self.compiles.get((name, _proof_key(proof)))
+
     def merge(self, other: Cassette) -> None:
         for thm in other.theorems.values():
             self.add_theorem(thm)
+        for compiled in other.compiles.values():
+            self.add_compile(compiled)
         for record in other.holes.values():
             self.add_holes(record)
         for st in other._step_lines():  # every theorem that recorded a step, not only the first
@@ -264,6 +279,11 @@ class Cassette:
 
     def __len__(self) -> int:
         return len(self.steps)
+
+
+def _proof_key(proof: str) -> str:
+    """A proof as a compile record keys it: its lines, surrounding blank lines and trailing spaces dropped."""
+    return "\n".join(line.rstrip() for line in proof.strip("\n").split("\n"))
 
 
 def _check_hash(record: BaseModel, digest: object, where: str, version: int) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from lean_env.checks.verdict import ProofVerifier, Verdict
 from lean_env.types import Env, Theorem
@@ -37,6 +38,18 @@ class _Serialised:
     def verify(self, theorem: Theorem, proof: str) -> Verdict:
         with self.lock:
             return self.inner.verify(theorem, proof)
+
+    def __getattr__(self, name: str) -> Any:
+        """The inner verifier's other checks (`verify_holes`, `verify_file`), under the same lock."""
+        attr = getattr(self.inner, name)
+        if not callable(attr):
+            return attr
+
+        def locked(*args: Any, **kwargs: Any) -> Any:
+            with self.lock:
+                return attr(*args, **kwargs)
+
+        return locked
 
 
 class Engine:

@@ -15,7 +15,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from typing import Any
 
-from lean_env.checks.verdict import Rejected, Verified
+from lean_env.checks.verdict import Rejected, Verdict, Verified
 from lean_env.messages import LeanMessage
 from lean_env.types import HoleTarget, Theorem, indent_block
 from prover.engine.cost import Meter, MeteredVerifier, RoundCost
@@ -48,10 +48,11 @@ class RepairStrategy:
         if sketch is None:
             cost = RoundCost(self.name, 1, meter.cost(time.perf_counter() - t0))
             return replace(outcome, costs=(*outcome.costs, cost), message=f"{outcome.message}; no repair: {why}")
-        repaired, status, reason = self._fill(target, ctx, sketch, meter)
+        filled, status, reason = self._fill(target, ctx, sketch, meter)
         checker = None
-        if repaired is not None:
-            verdict, _ = verify_safely(verifier, target.theorem, repaired)
+        repaired = filled[0] if filled is not None else None
+        if filled is not None:
+            verdict = _verify_filled(ctx, meter, target.theorem, filled)
             status = Status.PROVED if isinstance(verdict, Verified) else Status.REJECTED
             checker = verdict.checker or None
             reason = None if isinstance(verdict, Verified) else verdict.reason
@@ -64,7 +65,7 @@ class RepairStrategy:
 
     def _fill(
         self, target: ProofTarget, ctx: Context, sketch: str, meter: Meter
-    ) -> tuple[str | None, Status, str | None]:
+    ) -> tuple[tuple[str, str, dict[int, str]] | None, Status, str | None]:
         """Search every hole of `sketch` from its goal; the recombined proof, or None with why not."""
         from lean_env.source.parse import parse_lean_source
 
@@ -84,7 +85,22 @@ class RepairStrategy:
                 return None, Status.REJECTED, f"hole {index + 1} of {len(holes)} not filled ({found.status.value})"
             fills[index] = found.proof
         prefix = len(command) - len(skeleton) - 1 + len("by\n")
-        return _recombine(command, prefix, holes, fills), Status.REJECTED, None
+        return (_recombine(command, prefix, holes, fills), skeleton, fills), Status.REJECTED, None
+
+
+def _verify_filled(ctx: Context, meter: Meter, theorem: Theorem, filled: tuple[str, str, dict[int, str]]) -> Verdict:
+    """The recombined proof, verified whole; a verifier that checks filled skeletons hole by hole (replay, which
+    cannot compile) checks the sketch with its fills instead, as `prove` does for a file's skeletons."""
+    proof, skeleton, fills = filled
+    holes_check = getattr(ctx.verifier, "verify_holes", None)
+    if callable(holes_check) and not callable(getattr(ctx.verifier, "verify_file", None)):
+        meter.add(compiles=1)
+        try:
+            verdict: Verdict = holes_check(theorem, skeleton, fills)
+        except Exception as exc:  # a verifier crash is never a proof
+            return Rejected(f"verifier failed: {type(exc).__name__}: {exc}")
+        return verdict
+    return verify_safely(MeteredVerifier(ctx.verifier, meter), theorem, proof)[0]
 
 
 def _first_error(messages: tuple[LeanMessage, ...]) -> LeanMessage | None:
