@@ -1,0 +1,44 @@
+"""The offline self-correction demo runs as the README shows it: the model's first proof (written for the demo)
+is rejected with Lean's error from a constructed compile record (marked `constructed`, in the shape of the
+release transcript it cites), the correction is verified by the replay of a recorded real-Lean step."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from lean_env.cassette.store import Cassette
+from prover.cli import app
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def test_the_correction_demo_is_rejected_in_round_0_and_proved_in_round_1(tmp_path: Path, shared: Path) -> None:
+    demo = tmp_path / "correct.lean"
+    shutil.copy(EXAMPLES / "correct.lean", demo)
+    report = tmp_path / "r.json"
+    args = ["prove", str(demo), "--backend", "replay", "--cassette", str(EXAMPLES / "correct.cassette.jsonl")]
+    args += ["--generator", "scripted", "--outputs", str(EXAMPLES / "correct.outputs.jsonl"), "--num-proofs", "1"]
+    result = CliRunner().invoke(app, [*args, "--correction-rounds", "1", "--report", str(report)])
+    assert result.exit_code == 0, result.output
+    [entry] = json.loads(report.read_text(encoding="utf-8"))["theorems"]
+    assert entry["status"] == "proved" and entry["checker"] == "replay" and entry["strategy"] == "correct"
+    first, second = entry["attempts"]
+    assert (first["round"], first["status"], first["proof"]) == (0, "rejected", "ring_nf at h₀")
+    assert first["messages"][0]["data"].startswith("unsolved goals")
+    assert (second["round"], second["parent"], second["status"], second["proof"]) == (1, 0, "proved", "linarith")
+    assert [c["round"] for c in entry["costs"]] == [0, 1]
+
+
+def test_every_constructed_record_says_so_and_cites_a_real_transcript(shared: Path) -> None:
+    cassette = Cassette.load(EXAMPLES / "correct.cassette.jsonl")
+    assert cassette.compiles
+    for record in cassette.compiles.values():
+        assert record.constructed and record.shape
+        assert (shared / record.shape).is_file()
+    # Everything else in it is the demo cassette's recording.
+    demo = Cassette.load(EXAMPLES / "demo.cassette.jsonl")
+    assert all(demo.steps.get(key) == step for key, step in cassette.steps.items())
