@@ -6,10 +6,11 @@ benchmarks consume only these.
 
 from __future__ import annotations
 
+import enum
 import re
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Protocol, Self, runtime_checkable
+from typing import ClassVar, Protocol, Self, runtime_checkable
 
 NO_GOALS = "no goals"
 
@@ -154,10 +155,28 @@ class ProofState:
         return hash(self.pp)
 
 
+class ResultKind(enum.StrEnum):
+    """What running one tactic did: the one name for each outcome, used by every result, record and report.
+
+    The values are what cassette step records store on disk (`result.kind`), what search trees write on their
+    edges (`result`) and what `prover suggest --json` prints. Each `TacticResult` type carries its
+    kind as `kind`; `REFUSED` has no result type because no backend returns it: the tactic filter refused
+    the tactic before Lean saw it.
+    """
+
+    STATE = "state"  # the tactic succeeded and goals remain
+    FINISHED = "finished"  # the tactic closed every goal
+    ERROR = "error"  # Lean rejected the tactic
+    GIVEN_UP = "given_up"  # the tactic used `sorry`/`admit`: never progress
+    TIMEOUT = "timeout"  # the tactic ran past its wall-clock limit
+    REFUSED = "refused"  # the tactic filter refused it before Lean saw it
+
+
 @dataclass(frozen=True)
 class StateResult:
     """The tactic succeeded and goals remain."""
 
+    kind: ClassVar[ResultKind] = ResultKind.STATE
     state: ProofState
 
 
@@ -165,6 +184,7 @@ class StateResult:
 class ProofFinished:
     """The tactic closed every goal."""
 
+    kind: ClassVar[ResultKind] = ResultKind.FINISHED
     handle: int | str | None = None
 
 
@@ -172,6 +192,7 @@ class ProofFinished:
 class LeanError:
     """Lean rejected the tactic (or the tactic filter refused it before Lean saw it)."""
 
+    kind: ClassVar[ResultKind] = ResultKind.ERROR
     message: str
 
 
@@ -179,6 +200,7 @@ class LeanError:
 class ProofGivenUp:
     """The tactic used `sorry`/`admit`: never a proof."""
 
+    kind: ClassVar[ResultKind] = ResultKind.GIVEN_UP
     message: str = "proof contains `sorry`"
 
 
@@ -186,6 +208,7 @@ class ProofGivenUp:
 class TacticTimeout:
     """The tactic ran past its wall-clock limit; the backend has recovered."""
 
+    kind: ClassVar[ResultKind] = ResultKind.TIMEOUT
     seconds: float
 
 

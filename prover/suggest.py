@@ -12,7 +12,6 @@ finished proof back into its file, and only after an independent ProofVerifier a
 
 from __future__ import annotations
 
-import enum
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,12 +27,13 @@ from rich.text import Text
 from lean_env.checks.verdict import ProofVerifier, Rejected, Verdict, Verified
 from lean_env.errors import LeanEnvError
 from lean_env.types import (
+    NO_GOALS,
     Env,
     Goal,
     LeanError,
-    ProofFinished,
     ProofGivenUp,
     ProofState,
+    ResultKind,
     StateResult,
     TacticResult,
     TacticTimeout,
@@ -43,26 +43,27 @@ from lean_env.types import (
 from prover.files import UserFileChangedError, read_user_file, write_user_file
 from search.types import Candidate, GenRequest, SearchConfig, SearchResult, TacticGenerator, ValueFunction
 
-
-class Outcome(enum.StrEnum):
-    """What running a suggested tactic did, best first (the display order)."""
-
-    CLOSES = "closes"  # no goals remain
-    GOALS = "goals"  # the tactic worked and goals remain
-    ERROR = "error"  # Lean rejected it (its message is kept)
-    GAVE_UP = "gave_up"  # it used sorry/admit: never progress
-    TIMEOUT = "timeout"
-    REFUSED = "refused"  # the tactic filter refused it before Lean saw it
-
-
-_OUTCOME_RANK = {outcome: rank for rank, outcome in enumerate(Outcome)}
+# What running a suggested tactic did, best first (the display order).
+_OUTCOME_RANK = {
+    outcome: rank
+    for rank, outcome in enumerate(
+        (
+            ResultKind.FINISHED,
+            ResultKind.STATE,
+            ResultKind.ERROR,
+            ResultKind.GIVEN_UP,
+            ResultKind.TIMEOUT,
+            ResultKind.REFUSED,
+        )
+    )
+}
 
 
 @dataclass(frozen=True)
 class Check:
-    """The result of running one tactic in Lean. `state` is set for GOALS."""
+    """The result of running one tactic in Lean. `state` is set for `ResultKind.STATE`."""
 
-    outcome: Outcome
+    outcome: ResultKind
     message: str = ""
     state: ProofState | None = None
 
@@ -87,7 +88,7 @@ class Suggestion:
         out: dict[str, Any] = {"tactic": self.tactic, "score": self.score}
         if self.check is not None:
             out["result"] = self.check.outcome.value
-            if self.check.outcome is Outcome.GOALS:
+            if self.check.outcome is ResultKind.STATE:
                 out["goals"] = list(self.check.goals)
             if self.check.message:
                 out["message"] = self.check.message
@@ -140,20 +141,17 @@ def suggestions_from_candidates(candidates: Sequence[Candidate], k: int, prefix:
 
 
 def check_result(result: TacticResult) -> Check:
-    """Translate an Env's TacticResult into the suggestion's mark."""
-    if isinstance(result, ProofFinished):
-        return Check(Outcome.CLOSES)
+    """The suggestion's mark for an Env's result: its kind, with the message or state a reader is shown."""
     if isinstance(result, StateResult):
-        if not result.state.goals and result.state.pp.strip() in ("", "no goals"):
-            return Check(Outcome.CLOSES)
-        return Check(Outcome.GOALS, state=result.state)
-    if isinstance(result, LeanError):
-        return Check(Outcome.ERROR, message=result.message)
-    if isinstance(result, ProofGivenUp):
-        return Check(Outcome.GAVE_UP, message=result.message)
+        # LeanDojo's convention: a state of no goals is a finished proof, whichever way a backend reports it.
+        if not result.state.goals and result.state.pp.strip() in ("", NO_GOALS):
+            return Check(ResultKind.FINISHED)
+        return Check(result.kind, state=result.state)
     if isinstance(result, TacticTimeout):
-        return Check(Outcome.TIMEOUT, message=f"timed out after {result.seconds:g}s")
-    raise TypeError(f"unknown tactic result: {result!r}")
+        return Check(result.kind, message=f"timed out after {result.seconds:g}s")
+    if isinstance(result, LeanError | ProofGivenUp):
+        return Check(result.kind, message=result.message)
+    return Check(result.kind)
 
 
 def run_checked(
@@ -162,7 +160,7 @@ def run_checked(
     """Run one tactic unless the tactic filter refuses it; the raw result is None when refused."""
     reason = _tactic_filter(tactic, allow_native_decide)
     if reason is not None:
-        return Check(Outcome.REFUSED, message=reason), None
+        return Check(ResultKind.REFUSED, message=reason), None
     result = env.run_tactic(state, tactic, timeout)
     return check_result(result), result
 
@@ -328,9 +326,9 @@ class ProofSession:
             raise SessionError("empty tactic")
         state = self._require_open()
         applied, check, result = self._run(state, tactic)
-        if check.outcome is Outcome.CLOSES:
+        if check.outcome is ResultKind.FINISHED:
             self.steps.append(Step(applied, state, None))
-        elif check.outcome is Outcome.GOALS:
+        elif check.outcome is ResultKind.STATE:
             assert isinstance(result, StateResult)
             self.steps.append(Step(applied, state, result.state))
         return check
@@ -344,7 +342,7 @@ class ProofSession:
         the focused form (each tactic of a `·` block with its goal alone), so a replay answers only that.
         """
         check, result = run_checked(self.env, state, tactic, self.tactic_timeout_s, self.allow_native_decide)
-        if check.outcome is not Outcome.ERROR or tactic.lstrip().startswith(("·", ". ")):
+        if check.outcome is not ResultKind.ERROR or tactic.lstrip().startswith(("·", ". ")):
             return tactic, check, result
         if len(split_goals(state.pp)) < 2:
             return tactic, check, result
@@ -352,7 +350,7 @@ class ProofSession:
         focused_check, focused_result = run_checked(
             self.env, state, focused, self.tactic_timeout_s, self.allow_native_decide
         )
-        if focused_check.outcome in (Outcome.CLOSES, Outcome.GOALS):
+        if focused_check.outcome in (ResultKind.FINISHED, ResultKind.STATE):
             return focused, focused_check, focused_result
         return tactic, check, result
 
@@ -383,7 +381,7 @@ class ProofSession:
         try:
             for tactic in result.tactics:
                 check = self.apply(tactic)
-                if check.outcome not in (Outcome.CLOSES, Outcome.GOALS):
+                if check.outcome not in (ResultKind.FINISHED, ResultKind.STATE):
                     raise SessionError(f"the search's tactic {tactic!r} failed on replay: {check.message}")
                 applied += 1
             if not self.finished:
@@ -433,12 +431,12 @@ def write_verified_proof(
 # --- rendering ------------------------------------------------------------------------------------
 
 _MARKS = {
-    Outcome.CLOSES: ("green", "closes the goals"),
-    Outcome.GOALS: ("yellow", "{n} goal(s) left"),
-    Outcome.ERROR: ("red", "error"),
-    Outcome.GAVE_UP: ("red", "gives up (sorry)"),
-    Outcome.TIMEOUT: ("red", "timeout"),
-    Outcome.REFUSED: ("red", "refused"),
+    ResultKind.FINISHED: ("green", "closes the goals"),
+    ResultKind.STATE: ("yellow", "{n} goal(s) left"),
+    ResultKind.ERROR: ("red", "error"),
+    ResultKind.GIVEN_UP: ("red", "gives up (sorry)"),
+    ResultKind.TIMEOUT: ("red", "timeout"),
+    ResultKind.REFUSED: ("red", "refused"),
 }
 
 
@@ -491,7 +489,7 @@ def render_suggestions(console: Console, suggestions: Sequence[Suggestion], *, s
         row: list[Text | str] = [str(i), Text(s.tactic), f"{s.score:.3f}"]
         if checked:
             cell = describe_check(s.check) if s.check else Text("unchecked")
-            if show_goals and s.check is not None and s.check.outcome is Outcome.GOALS:
+            if show_goals and s.check is not None and s.check.outcome is ResultKind.STATE:
                 # Targets only: the hypotheses rarely change and would drown the table.
                 for goal in s.check.goals:
                     cell.append("\n" + _goal_summary(goal), style="dim")
@@ -579,7 +577,7 @@ def run_interactive(
                 continue
             command = suggestions[index - 1].tactic
         result = session.apply(command)
-        if result.outcome in (Outcome.CLOSES, Outcome.GOALS):
+        if result.outcome in (ResultKind.FINISHED, ResultKind.STATE):
             console.print(Text("applied: ", style="cyan") + Text(session.tactics[-1]))
         else:
             console.print(Text("not applied: ", style="red") + describe_check(result))

@@ -27,6 +27,7 @@ from lean_env.types import (
     ProofFinished,
     ProofGivenUp,
     ProofState,
+    ResultKind,
     StateResult,
     TacticTimeout,
     Theorem,
@@ -368,7 +369,7 @@ class _Run:
             refusal = check(tactic) if tactic else "empty tactic"
             if refusal is not None:
                 edges_append(
-                    (node, -1, tactic, logprob, num_tokens, score, T.RESULT_FILTERED, f"refused: {refusal}", 0.0)
+                    (node, -1, tactic, logprob, num_tokens, score, ResultKind.REFUSED, f"refused: {refusal}", 0.0)
                 )
                 continue
             # The Lean call: budgets first (within one tactic of the wall-clock limit), then the backend.
@@ -409,22 +410,21 @@ class _Run:
                             self.max_depth = child_depth
                     else:
                         child = self._reach(node, reached, tactic, score, fresh)
-                    edges_append((node, child, tactic, logprob, num_tokens, score, T.RESULT_STATE, "", lean_time))
+                    edges_append((node, child, tactic, logprob, num_tokens, score, ResultKind.STATE, "", lean_time))
                     continue
                 # LeanDojo's convention for a finished proof; some backends may report it as a state.
                 result = ProofFinished(reached.handle)
             if isinstance(result, ProofFinished):
-                kind, message = T.RESULT_PROOF_FINISHED, ""
-            elif isinstance(result, LeanError):
-                kind, message = T.RESULT_ERROR, result.message
+                message = ""
+            elif isinstance(result, LeanError | ProofGivenUp):
+                message = result.message
             elif isinstance(result, TacticTimeout):
-                kind, message = T.RESULT_TIMEOUT, f"tactic timed out after {result.seconds:g}s"
-            elif isinstance(result, ProofGivenUp):
-                kind, message = T.RESULT_GIVEN_UP, result.message
+                message = f"tactic timed out after {result.seconds:g}s"
             else:
                 raise _Stop(SearchStatus.FAILED_ERROR, f"Lean backend returned an unknown result: {result!r}")
+            kind = result.kind
             edges_append((node, -1, tactic, logprob, num_tokens, score, kind, message, lean_time))
-            if kind == T.RESULT_PROOF_FINISHED:
+            if kind == ResultKind.FINISHED:
                 self.proof_chain = self.nodes.path_to(node)
                 raise _Stop(SearchStatus.PROVED)
 
@@ -593,7 +593,7 @@ class _TreeRecords:
             if v < 0:  # a leaf of its own: the failed tactic's dead end, or the proof's "no goals"
                 v = len(node_attrs)
                 depth = n.depth[u] + 1
-                if kind == T.RESULT_PROOF_FINISHED:
+                if kind == ResultKind.FINISHED:
                     node_attrs[v] = {"pp": NO_GOALS, "status": T.PROVED, "depth": depth}
                 else:
                     node_attrs[v] = {"pp": "", "status": T.DEAD, "message": note, "depth": depth}

@@ -16,6 +16,8 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lean_env.types import ResultKind
+
 if TYPE_CHECKING:
     import networkx as nx
 
@@ -25,15 +27,9 @@ EXPANDED = "expanded"  # tactics were generated for it
 PROVED = "proved"  # the "no goals" leaf of a finished proof
 DEAD = "dead"  # leaf standing for a failed tactic (error, timeout, sorry, refused)
 
-# Edge results.
-RESULT_STATE = "state"
-RESULT_PROOF_FINISHED = "proof_finished"
-RESULT_ERROR = "error"
-RESULT_TIMEOUT = "timeout"
-RESULT_GIVEN_UP = "given_up"
-RESULT_FILTERED = "filtered"
-
-FORMAT_VERSION = 1
+# Edge results are `lean_env.types.ResultKind`s (a tactic the filter refused: `ResultKind.REFUSED`).
+# Version 2 writes them by that one name: `finished` and `refused` (version 1: `proof_finished`, `filtered`).
+FORMAT_VERSION = 2
 
 
 def digraph_from_adjacency(
@@ -144,7 +140,7 @@ def to_dot(g: nx.DiGraph, label_limit: int = 300) -> str:
             f"{_short(str(attrs.get('tactic', '')), 80)}\n{attrs.get('result', '')} score {_fmt(attrs.get('score'))}"
         )
         extra = ', penwidth=3, color="darkgreen"' if attrs.get("on_proof_path") else ""
-        if attrs.get("result") not in (RESULT_STATE, RESULT_PROOF_FINISHED):
+        if attrs.get("result") not in (ResultKind.STATE, ResultKind.FINISHED):
             extra += ', color="red3", fontcolor="red3"'
         out.append(f'  n{u} -> n{v} [label="{dot_escape(label)}\\l"{extra}];')
     out.append("}")

@@ -12,12 +12,29 @@ import typer
 from typer.testing import CliRunner
 
 from lean_env.cassette.build import SKIP_NO_RESULT, BuildReport, build_from_proofsteps, synthetic_name
-from lean_env.cassette.format import FORMAT_NAME, FORMAT_VERSION, CassetteError, FinishedOutcome, StateOutcome, StepLine
+from lean_env.cassette.format import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    CassetteError,
+    FinishedOutcome,
+    StateOutcome,
+    StepLine,
+    result_to_outcome,
+)
 from lean_env.cassette.keys import normalize_tactic, step_key
 from lean_env.cassette.leandojo import build_from_leandojo_benchmark
 from lean_env.cassette.minif2f import build_from_minif2f_fewshot
 from lean_env.cassette.store import Cassette, new_cassette
-from lean_env.types import NO_GOALS
+from lean_env.types import (
+    NO_GOALS,
+    LeanError,
+    ProofFinished,
+    ProofGivenUp,
+    ProofState,
+    StateResult,
+    TacticResult,
+    TacticTimeout,
+)
 from prover.commands import cassette as cassette_cmd
 
 
@@ -239,7 +256,7 @@ _STEP = {"kind": "step", "state": "⊢ True", "tactic": "trivial", "result": {"k
         ([json.dumps(_STEP)], ":1:", "first line must be the cassette header"),
         ([_HEADER.replace('"version": 2', '"version": 99')], ":1:", "unsupported cassette version"),
         ([_HEADER.replace(FORMAT_NAME, "other")], ":1:", "not a cassette"),
-        ([_HEADER, json.dumps({**_STEP, "result": {"kind": "maybe"}})], ":2:", "result"),
+        ([_HEADER, json.dumps({**_STEP, "result": {"kind": "maybe"}})], ":2:", "result: unknown kind 'maybe'"),
         ([_HEADER, "", json.dumps({**_STEP, "tactic": 3})], ":3:", "tactic"),
         ([_HEADER, json.dumps({"kind": "theorem"})], ":2:", "name"),
         (
@@ -264,6 +281,27 @@ def test_malformed_cassette_is_a_one_line_error(tmp_path: Path, lines: list[str]
     message = str(info.value)
     assert f"{path}{where}" in message and what in message
     assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("result", "on_disk"),
+    [
+        (StateResult(ProofState.from_pp("n : ℕ\n⊢ n = n", handle=4)), {"kind": "state", "pp": "n : ℕ\n⊢ n = n"}),
+        (ProofFinished(handle=4), {"kind": "finished"}),
+        (LeanError("unknown identifier 'x'"), {"kind": "error", "message": "unknown identifier 'x'"}),
+        (ProofGivenUp(), {"kind": "given_up", "message": "proof contains `sorry`"}),
+        (TacticTimeout(5.0), {"kind": "timeout", "seconds": 5.0}),
+    ],
+)
+def test_a_recorded_result_is_its_tactic_result_under_the_same_kind(
+    result: TacticResult, on_disk: dict[str, Any]
+) -> None:
+    step = StepLine(kind="step", state="⊢ p", tactic="t", result=result_to_outcome(result))
+    # The step line on disk keeps the cassette's JSON; read back, the result is the one recorded.
+    assert json.loads(step.model_dump_json(exclude_none=True))["result"] == on_disk
+    assert step.result.kind is result.kind
+    back = StepLine.model_validate_json(step.model_dump_json()).result.to_result(handle=4)
+    assert back == result and back.kind is result.kind
 
 
 def test_missing_cassette_file(tmp_path: Path) -> None:

@@ -99,10 +99,11 @@ def test_suggest_interactive_follows_the_recorded_proof_past_the_multi_goal_step
 
 
 def test_suggestions_on_a_multi_goal_state_are_checked_focused(cassette: Cassette, theorem: Theorem) -> None:
+    from lean_env.types import ResultKind
     from prover.generators import FixedTacticGenerator
-    from prover.suggest import Outcome, ProofSession
+    from prover.suggest import ProofSession
 
     session = ProofSession(ReplayEnv(cassette), theorem, FixedTacticGenerator({FIRST: -1.0, SECOND: -2.0}))
     session.apply(RW)
     marks = {s.tactic: s.check.outcome for s in session.suggest() if s.check is not None}
-    assert marks[FIRST] is Outcome.GOALS and marks[SECOND] is Outcome.ERROR
+    assert marks[FIRST] is ResultKind.STATE and marks[SECOND] is ResultKind.ERROR

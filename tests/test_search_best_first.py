@@ -22,7 +22,7 @@ from search_testkit import (
 
 from lean_env.backends.replay import ReplayEnv, flatten_proof
 from lean_env.errors import TheoremStartError
-from lean_env.types import LeanError, ProofFinished, ProofGivenUp, ProofState, StateResult, TacticTimeout
+from lean_env.types import LeanError, ProofFinished, ProofGivenUp, ProofState, ResultKind, StateResult, TacticTimeout
 from search import BestFirstSearch, Budget, Candidate, ProgressEvent, Scoring, SearchConfig, SearchStatus
 from search import tree as T
 from search.types import GenRequest
@@ -77,10 +77,10 @@ def test_finds_recorded_proof_among_distractors(shared: Path) -> None:
         # Every distractor was tried and recorded as a dead end with Lean's (replay's) message.
         g = result.tree
         assert g is not None
-        dead = [a for _, _, a in g.edges(data=True) if a["result"] == T.RESULT_ERROR]
+        dead = [a for _, _, a in g.edges(data=True) if a["result"] == ResultKind.ERROR]
         assert len(dead) == 3 * len(steps)
         assert all(a["message"].startswith("unrecorded") for a in dead)
-        refused = [a for _, _, a in g.edges(data=True) if a["result"] == T.RESULT_FILTERED]
+        refused = [a for _, _, a in g.edges(data=True) if a["result"] == ResultKind.REFUSED]
         assert [a["tactic"] for a in refused] == ["sorry"] * len(steps)
         # The script replays step by step through the recordings to "no goals".
         assert flatten_proof(result.proof or "") == list(result.tactics)
@@ -406,11 +406,11 @@ def test_failed_tactics_become_recorded_dead_ends() -> None:
     g = result.tree
     assert g is not None
     edges = {a["tactic"]: a for _, _, a in g.edges(0, data=True)}
-    assert edges["bad"]["result"] == T.RESULT_ERROR and "unknown identifier" in edges["bad"]["message"]
-    assert edges["slow"]["result"] == T.RESULT_TIMEOUT and "5s" in edges["slow"]["message"]
-    assert edges["cheat"]["result"] == T.RESULT_GIVEN_UP
-    assert edges["sorry"]["result"] == T.RESULT_FILTERED and "sorry" in edges["sorry"]["message"]
-    assert edges[""]["result"] == T.RESULT_FILTERED
+    assert edges["bad"]["result"] == ResultKind.ERROR and "unknown identifier" in edges["bad"]["message"]
+    assert edges["slow"]["result"] == ResultKind.TIMEOUT and "5s" in edges["slow"]["message"]
+    assert edges["cheat"]["result"] == ResultKind.GIVEN_UP
+    assert edges["sorry"]["result"] == ResultKind.REFUSED and "sorry" in edges["sorry"]["message"]
+    assert edges[""]["result"] == ResultKind.REFUSED
     # Refused tactics never reach Lean.
     assert [c[1] for c in env.calls] == ["bad", "slow", "cheat"]
     assert all(g.nodes[v]["status"] == T.DEAD for _, v in g.edges(0))

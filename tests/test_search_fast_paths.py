@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import pytest
 
 from lean_env.checks.tactic_filter import check_tactic, make_checker
-from lean_env.types import LeanError, ProofState, StateResult, TacticResult, Theorem
+from lean_env.types import LeanError, ProofState, ResultKind, StateResult, TacticResult, Theorem
 from search import BestFirstSearch, Budget, Candidate, GenRequest, Scoring, SearchConfig
 from search.scoring import candidate_score
 from search.types import SearchResult, SearchStats, SearchStatus
@@ -71,7 +71,7 @@ def test_the_default_check_gives_the_filters_verdicts() -> None:
     assert [checker(t) for t in texts] == [check_tactic(t) for t in texts]
     config = SearchConfig(num_tactics=len(CANDS), budget=Budget(time_s=None, max_expansions=1))
     result = BestFirstSearch(CountingEnv(), generator, config).search(Theorem("t", "theorem t : P"))
-    refused = {d["tactic"]: d["message"] for _, _, d in result.tree.edges(data=True) if d["result"] == "filtered"}  # type: ignore[union-attr]
+    refused = {d["tactic"]: d["message"] for _, _, d in result.tree.edges(data=True) if d["result"] == ResultKind.REFUSED}  # type: ignore[union-attr]
     assert refused == {"sorry": f"refused: {check_tactic('sorry')}"}
 
 

@@ -10,7 +10,7 @@ import networkx as nx
 import pytest
 from search_testkit import FINISHED, DictEnv, ScriptedGenerator, theorem
 
-from lean_env.types import LeanError
+from lean_env.types import LeanError, ResultKind
 from search import BestFirstSearch, Budget, SearchConfig, SearchStatus
 from search import tree as T
 
@@ -35,9 +35,9 @@ def test_tree_attributes() -> None:
     assert g.nodes[0]["status"] == T.EXPANDED and g.nodes[0]["depth"] == 0 and g.nodes[0]["on_proof_path"]
     kinds = {a["tactic"]: (g.nodes[v]["status"], a["result"]) for _, v, a in g.edges(0, data=True)}
     assert kinds == {
-        "bad": (T.DEAD, T.RESULT_ERROR),
-        "step": (T.OPEN, T.RESULT_STATE),
-        "rfl": (T.PROVED, T.RESULT_PROOF_FINISHED),
+        "bad": (T.DEAD, ResultKind.ERROR),
+        "step": (T.OPEN, ResultKind.STATE),
+        "rfl": (T.PROVED, ResultKind.FINISHED),
     }
     path = T.proof_path_edges(g)
     assert [a["tactic"] for _, _, a in path] == ["rfl"]

@@ -19,11 +19,10 @@ from lean_env.cassette.build import build_from_proofsteps
 from lean_env.cassette.store import Cassette
 from lean_env.checks.verdict import Rejected, Verdict, Verified
 from lean_env.source.parse import parse_lean_source
-from lean_env.types import LeanError, ProofFinished, ProofState, TacticResult, Theorem
+from lean_env.types import LeanError, ProofFinished, ProofState, ResultKind, TacticResult, Theorem
 from prover.generators.fixed import FixedTacticGenerator
 from prover.suggest import (
     InteractiveOutcome,
-    Outcome,
     ProofSession,
     SessionError,
     Suggestion,
@@ -110,9 +109,9 @@ def test_check_marks_closes_errors_and_refusals_through_replay(demo_cassette: Ca
         checked = check_suggestions(env, state, suggestions, timeout=5.0)
     # Closing tactics first, then failures; model order is kept within a group.
     assert [(s.tactic, s.check.outcome if s.check else None) for s in checked] == [
-        ("linarith", Outcome.CLOSES),
-        ("norm_num", Outcome.ERROR),
-        ("sorry", Outcome.REFUSED),
+        ("linarith", ResultKind.FINISHED),
+        ("norm_num", ResultKind.ERROR),
+        ("sorry", ResultKind.REFUSED),
     ]
     assert checked[1].check is not None and checked[1].check.message.startswith("unrecorded")
     assert checked[2].check is not None and "sorry" in checked[2].check.message
@@ -123,11 +122,11 @@ def test_check_shows_the_goals_a_tactic_leaves(leandojo_cassette: Cassette) -> N
     with ReplayEnv(leandojo_cassette) as env:
         root = env.start(add_abs_theorem())
         [checked] = check_suggestions(env, root, [Suggestion(RW, -0.1)])
-    assert checked.check is not None and checked.check.outcome is Outcome.GOALS
+    assert checked.check is not None and checked.check.outcome is ResultKind.STATE
     assert len(checked.check.goals) == 1
     assert checked.check.goals[0].endswith("⊢ a + -a ≤ a + abs a")
     assert checked.to_dict()["goals"] == list(checked.check.goals)
-    assert checked.to_dict()["result"] == "goals"
+    assert checked.to_dict()["result"] == "state"
 
 
 def test_render_suggestions_prints_lean_text_verbatim(demo_cassette: Cassette) -> None:
@@ -149,9 +148,9 @@ def test_session_apply_undo_and_finish(leandojo_cassette: Cassette) -> None:
         assert root is not None and root.pp.endswith("⊢ 0 ≤ a + abs a")
 
         bad = session.apply("simp")
-        assert bad.outcome is Outcome.ERROR and session.state == root and not session.steps
+        assert bad.outcome is ResultKind.ERROR and session.state == root and not session.steps
 
-        assert session.apply(RW).outcome is Outcome.GOALS
+        assert session.apply(RW).outcome is ResultKind.STATE
         after_rw = session.state
         assert after_rw is not None and after_rw != root
         step = session.undo()
@@ -159,10 +158,10 @@ def test_session_apply_undo_and_finish(leandojo_cassette: Cassette) -> None:
         assert session.undo() is None
 
         for tactic in (RW, APPLY):
-            assert session.apply(tactic).outcome is Outcome.GOALS
+            assert session.apply(tactic).outcome is ResultKind.STATE
         current = session.state
         assert current is not None and current.pp.startswith("case bc")
-        assert session.apply(EXACT).outcome is Outcome.CLOSES
+        assert session.apply(EXACT).outcome is ResultKind.FINISHED
         assert session.finished and session.state is None
         assert session.tactics == (RW, APPLY, EXACT)
         assert session.proof == f"{RW}\n{APPLY}\n{EXACT}"
@@ -179,7 +178,7 @@ def test_session_refuses_filtered_tactics_without_running_them(leandojo_cassette
         session = ProofSession(env, add_abs_theorem(), fixed(RW), k=1)
         calls = env.calls
         check = session.apply("sorry")
-        assert check.outcome is Outcome.REFUSED and env.calls == calls and not session.steps
+        assert check.outcome is ResultKind.REFUSED and env.calls == calls and not session.steps
 
 
 def test_session_suggestions_are_checked_per_state_and_cached(leandojo_cassette: Cassette) -> None:
@@ -188,7 +187,7 @@ def test_session_suggestions_are_checked_per_state_and_cached(leandojo_cassette:
         session = ProofSession(env, add_abs_theorem(), gen, k=3)
         first = session.suggest()
         assert [s.tactic for s in first][0] == RW  # the only one recorded at the root
-        assert [s.check.outcome for s in first if s.check] == [Outcome.GOALS, Outcome.ERROR, Outcome.ERROR]
+        assert [s.check.outcome for s in first if s.check] == [ResultKind.STATE, ResultKind.ERROR, ResultKind.ERROR]
         assert session.suggest() is first and len(gen.requests) == 1
         session.apply(RW)
         second = session.suggest()
@@ -374,7 +373,7 @@ def test_multiline_tactic_round_trips_through_file_and_verifier(tmp_path: Path, 
         session = ProofSession(
             env, Theorem("Nat.succ_sub_succ_eq_sub", "theorem Nat.succ_sub_succ_eq_sub"), fixed(induction)
         )
-        assert session.apply(induction).outcome is Outcome.CLOSES
+        assert session.apply(induction).outcome is ResultKind.FINISHED
     verdict = write_verified_proof(path, "Nat.succ_sub_succ_eq_sub", session.tactics, ReplayVerifier(leandojo_cassette))
     assert verdict == Verified(checker="replay")
     assert ":= by\n  induction m with\n    | zero" in path.read_text(encoding="utf-8")

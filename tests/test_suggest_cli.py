@@ -42,7 +42,7 @@ def test_file_and_theorem_checked_by_replay(demo: tuple[Path, Path, Path]) -> No
     assert payload["checked"] is True
     assert payload["goal"] == "x : ℝ\nh₀ : 2 * (2 * (2 * (2 * x))) = 48\n⊢ x = 3"
     results = [(s["tactic"], s["result"]) for s in payload["suggestions"]]
-    assert results == [("linarith", "closes"), ("norm_num", "error"), ("sorry", "refused")]
+    assert results == [("linarith", "finished"), ("norm_num", "error"), ("sorry", "refused")]
     assert payload["suggestions"][0]["score"] == -0.6
     assert payload["suggestions"][1]["message"].startswith("unrecorded")
 
@@ -66,7 +66,7 @@ def test_apply_prefix_then_suggest_shows_remaining_goals(project: tuple[Path, Pa
     payload = json.loads(out)
     assert payload["goal"].endswith("⊢ a + -a ≤ a + abs a")
     first = payload["suggestions"][0]
-    assert (first["tactic"], first["result"]) == (APPLY, "goals")
+    assert (first["tactic"], first["result"]) == (APPLY, "state")
     assert first["goals"][0].startswith("case bc") and first["goals"][0].endswith("⊢ -a ≤ abs a")
     assert {s["result"] for s in payload["suggestions"][1:]} == {"error"}
 
@@ -97,7 +97,7 @@ def test_goal_on_stdin_is_looked_up_in_the_cassette(demo: tuple[Path, Path, Path
     code, out, err = invoke("-c", config, "--backend", "replay", "--cassette", cassette, "--json", stdin=goal)
     assert code == 0, err
     payload = json.loads(out)
-    assert payload["checked"] and payload["suggestions"][0] == {"tactic": "linarith", "score": -0.6, "result": "closes"}
+    assert payload["checked"] and payload["suggestions"][0] == {"tactic": "linarith", "score": -0.6, "result": "finished"}
     assert "not a recorded state" not in err
     code, out, err = invoke("x : ℝ\n⊢ x = 4", "-c", config, "--backend", "replay", "--cassette", cassette, "--json")
     assert code == 0 and "not a recorded state" in err
@@ -221,6 +221,6 @@ def test_live_lean_checks_suggestions(tmp_path: Path) -> None:
     code, out, err = invoke(lean, "-t", "live_add_zero", "-c", config, "--lean-project", project, "--json")
     assert code == 0, err
     results = {s["tactic"]: s for s in json.loads(out)["suggestions"]}
-    assert results["simp"]["result"] == "closes"
+    assert results["simp"]["result"] == "finished"
     assert results["exact no_such_lemma_xyz"]["result"] == "error"
     assert "no_such_lemma_xyz" in results["exact no_such_lemma_xyz"]["message"]

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from lean_env.cassette.format import StepLine, TheoremLine, outcome_to_result, result_to_outcome
+from lean_env.cassette.format import StepLine, TheoremLine, result_to_outcome
 from lean_env.cassette.keys import normalize_statement, without_comments
 from lean_env.cassette.store import Cassette, new_cassette
 from lean_env.checks.verdict import Rejected, Verdict, Verified
@@ -134,7 +134,7 @@ class ReplayEnv(ClosingContext):
                 f"{UNRECORDED_PREFIX}: `{' '.join(tactic.split())}` {refused} (this is a replay, not Lean)"
             )
         # The answer keeps the state's handle, so the steps after it still know which theorem they belong to.
-        result = outcome_to_result(step.result, handle=state.handle)
+        result = step.result.to_result(handle=state.handle)
         if isinstance(result, TacticTimeout) and timeout is not None:
             return TacticTimeout(timeout)
         return result

@@ -9,7 +9,7 @@
   proof was compiled (older readers never see them: a file without them is unchanged).
 
 Every record must come from real Lean output. This module holds the records (pydantic models, read and written
-as they are) and the conversion between a recorded outcome and a tactic result.
+as they are); a step's recorded outcome is a `TacticResult` as JSON (`to_result`, `result_to_outcome`).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from lean_env.types import (
     ProofFinished,
     ProofGivenUp,
     ProofState,
+    ResultKind,
     StateResult,
     TacticResult,
     TacticTimeout,
@@ -158,32 +159,49 @@ class CompileLine(_Line):
 
 
 class StateOutcome(_Line):
-    kind: Literal["state"]
+    kind: Literal[ResultKind.STATE]
     pp: str
+
+    def to_result(self, handle: int | str | None = None) -> StateResult:
+        return StateResult(ProofState.from_pp(self.pp, handle=handle))
 
 
 class FinishedOutcome(_Line):
-    kind: Literal["finished"]
+    kind: Literal[ResultKind.FINISHED]
+
+    def to_result(self, handle: int | str | None = None) -> ProofFinished:
+        return ProofFinished(handle=handle)
 
 
 class ErrorOutcome(_Line):
-    kind: Literal["error"]
+    kind: Literal[ResultKind.ERROR]
     message: str
+
+    def to_result(self, handle: int | str | None = None) -> LeanError:
+        return LeanError(self.message)
 
 
 class GivenUpOutcome(_Line):
-    kind: Literal["given_up"]
+    kind: Literal[ResultKind.GIVEN_UP]
     message: str = "proof contains `sorry`"
+
+    def to_result(self, handle: int | str | None = None) -> ProofGivenUp:
+        return ProofGivenUp(self.message)
 
 
 class TimeoutOutcome(_Line):
-    kind: Literal["timeout"]
+    kind: Literal[ResultKind.TIMEOUT]
     seconds: float = 0.0
 
+    def to_result(self, handle: int | str | None = None) -> TacticTimeout:
+        return TacticTimeout(self.seconds)
 
+
+# A step's recorded result: a `TacticResult` as JSON, told apart by the same `ResultKind` (`result.kind`).
 Outcome = Annotated[
     StateOutcome | FinishedOutcome | ErrorOutcome | GivenUpOutcome | TimeoutOutcome, Field(discriminator="kind")
 ]
+_OUTCOME: TypeAdapter[Outcome] = TypeAdapter(Outcome)
 
 
 class StepLine(_Line):
@@ -204,33 +222,14 @@ RECORD: TypeAdapter[HeaderLine | TheoremLine | StepLine | HolesLine | CompileLin
 def outcome_from_pp(state_after: str) -> StateOutcome | FinishedOutcome:
     """LeanDojo convention: a state of `no goals` means the proof is finished."""
     if normalize_state(state_after) == NO_GOALS:
-        return FinishedOutcome(kind="finished")
-    return StateOutcome(kind="state", pp=state_after)
-
-
-def outcome_to_result(outcome: Outcome, handle: int | str | None = None) -> TacticResult:
-    if isinstance(outcome, StateOutcome):
-        return StateResult(ProofState.from_pp(outcome.pp, handle=handle))
-    if isinstance(outcome, FinishedOutcome):
-        return ProofFinished(handle=handle)
-    if isinstance(outcome, ErrorOutcome):
-        return LeanError(outcome.message)
-    if isinstance(outcome, GivenUpOutcome):
-        return ProofGivenUp(outcome.message)
-    return TacticTimeout(outcome.seconds)
+        return FinishedOutcome(kind=ResultKind.FINISHED)
+    return StateOutcome(kind=ResultKind.STATE, pp=state_after)
 
 
 def result_to_outcome(result: TacticResult) -> Outcome:
-    """The inverse of `outcome_to_result`, for recording results a live backend produced."""
-    if isinstance(result, StateResult):
-        return StateOutcome(kind="state", pp=result.state.pp)
-    if isinstance(result, ProofFinished):
-        return FinishedOutcome(kind="finished")
-    if isinstance(result, LeanError):
-        return ErrorOutcome(kind="error", message=result.message)
-    if isinstance(result, ProofGivenUp):
-        return GivenUpOutcome(kind="given_up", message=result.message)
-    return TimeoutOutcome(kind="timeout", seconds=result.seconds)
+    """The record of a result a live backend produced: its fields, a state as its pretty-printed text."""
+    fields = {"pp": result.state.pp} if isinstance(result, StateResult) else vars(result)
+    return _OUTCOME.validate_python({"kind": result.kind, **{k: v for k, v in fields.items() if k != "handle"}})
 
 
 _KINDS = ("header", "theorem", "step", "holes")
@@ -248,7 +247,7 @@ def record_error(data: object, exc: ValidationError) -> str:
         return f"not a cassette record (kind {kind!r}; expected one of {', '.join(_KINDS)})"
     first = exc.errors()[0]
     # loc is (kind, field, ...); a nested union adds its tag (step -> result -> state -> pp): drop tags.
-    loc = [str(p) for p in first["loc"][1:] if p not in ("state", "finished", "error", "given_up", "timeout")]
+    loc = [str(p) for p in first["loc"][1:] if p not in set(ResultKind)]
     field_name = ".".join(loc)
     if first["type"] == "missing":
         return f'{kind} record: no "{field_name}"'
@@ -256,6 +255,9 @@ def record_error(data: object, exc: ValidationError) -> str:
         return f'{kind} record: unknown field "{field_name}"'
     if first["type"] == "union_tag_not_found":
         return f'{kind} record: {field_name} has no "kind"'
+    if first["type"] == "union_tag_invalid":
+        tags = ", ".join(repr(str(k)) for k in ResultKind if k is not ResultKind.REFUSED)
+        return f"{kind} record: {field_name}: unknown kind {first['ctx']['tag']!r} (expected one of {tags})"
     return f"{kind} record: {field_name}: {first['msg']}" if field_name else f"{kind} record: {first['msg']}"
 
 

@@ -289,12 +289,12 @@ def check(
 def _same_outcome(recorded: Outcome, got: TacticResult) -> bool:
     """Whether replaying a step gave back what was recorded. A timeout's seconds are the budget it ran under, not
     part of what Lean answered."""
-    from lean_env.cassette.format import TimeoutOutcome, result_to_outcome
+    from lean_env.cassette.format import result_to_outcome
+    from lean_env.types import ResultKind
 
-    replayed = result_to_outcome(got)
-    if isinstance(recorded, TimeoutOutcome):
-        return isinstance(replayed, TimeoutOutcome)
-    return replayed == recorded
+    if recorded.kind is ResultKind.TIMEOUT:
+        return got.kind is ResultKind.TIMEOUT
+    return result_to_outcome(got) == recorded
 
 
 def _describe_outcome(outcome: Outcome) -> str:

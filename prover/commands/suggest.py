@@ -221,7 +221,8 @@ def _suggest_in_file(
 ) -> None:
     from lean_env.errors import LeanEnvError, LeanParseError
     from lean_env.source.parse import parse_lean_source
-    from prover.suggest import Outcome, ProofSession
+    from lean_env.types import ResultKind
+    from prover.suggest import ProofSession
 
     if not path.is_file():
         fail(f"no such file: {path}")
@@ -267,7 +268,7 @@ def _suggest_in_file(
         try:
             for i, tactic in enumerate(apply, 1):
                 result = session.apply(tactic)
-                if result.outcome not in (Outcome.CLOSES, Outcome.GOALS):
+                if result.outcome not in (ResultKind.FINISHED, ResultKind.STATE):
                     fail(f"--apply tactic {i} ({tactic!r}) failed: {result.outcome.value}: {result.message}")
             if interactive:
                 _interactive(cfg, session, path, write)
