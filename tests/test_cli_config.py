@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from timeouts import SUBPROCESS_TIMEOUT_S
 
 from prover.cli import COMMAND_MODULES
 from prover.config import ConfigError, load_config
@@ -14,7 +15,9 @@ from search.types import Scoring
 
 
 def test_help_lists_every_subcommand() -> None:
-    proc = subprocess.run([sys.executable, "-m", "prover.cli", "--help"], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "prover.cli", "--help"], capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT_S
+    )
     assert proc.returncode == 0
     for name in ("prove", "suggest", "serve", "sweep", "report", "train", "parse", "cassette", "doctor", "setup"):
         assert f" {name} " in proc.stdout, name
@@ -23,7 +26,7 @@ def test_help_lists_every_subcommand() -> None:
 
 def test_help_does_not_import_heavy_packages() -> None:
     code = "import sys, prover.cli; print(sorted(m for m in ('torch', 'transformers', 'ray', 'lean_dojo') if m in sys.modules))"
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT_S)
     assert proc.stdout.strip() == "[]", proc.stdout + proc.stderr
 
 

@@ -25,6 +25,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from timeouts import SUBPROCESS_TIMEOUT_S
 
 from lean_env.backends import dojo as dojo_env_mod
 from lean_env.backends.dojo import CRASHED_PREFIX, REQUEST_LINE_LIMIT, TOO_LONG_PREFIX, DojoEnv
@@ -440,7 +441,7 @@ def test_prove_with_a_broken_lean_dojo_exits_2_with_one_line(tmp_path: Path) -> 
         env=env,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=SUBPROCESS_TIMEOUT_S,
     )
     assert done.returncode == 2, done.stderr
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
@@ -524,7 +525,11 @@ def test_sweep_with_a_broken_lean_dojo_exits_2_with_one_line(standin: dict[str, 
     env = {**os.environ, "TACTIC_MEMORY_LIMIT": "32G", "COLUMNS": "300"}
     argv = ["sweep", "--benchmark", str(benchmark), "--backend", "dojo", "-o", str(tmp_path / "out.jsonl")]
     done = subprocess.run(
-        [sys.executable, "-m", "prover.cli", *argv], env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "prover.cli", *argv],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT_S,
     )
     assert done.returncode == 2, done.stderr
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]

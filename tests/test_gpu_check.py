@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from timeouts import SUBPROCESS_TIMEOUT_S
 
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
@@ -37,7 +38,7 @@ def test_tiny_gpu_check_runs_on_cpu_without_the_missing_packages(tmp_path: Path)
     proc = subprocess.run(
         [sys.executable, "-c", RUNNER, ",".join(ABSENT), str(ROOT / "benchmarks" / "gpu_check.py"), "--tiny",
          "--json", str(report_file)],
-        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT_S, cwd=tmp_path,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = proc.stdout.strip().splitlines()
@@ -95,7 +96,10 @@ def test_full_size_refuses_without_cuda(tmp_path: Path) -> None:
     if torch.cuda.is_available():
         pytest.skip("a GPU is present")
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "gpu_check.py")], capture_output=True, text=True, timeout=60
+        [sys.executable, str(ROOT / "benchmarks" / "gpu_check.py")],
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT_S,
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == ["gpu_check: no CUDA device; use --tiny for the CPU run"]

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from timeouts import SUBPROCESS_TIMEOUT_S
 from typer.testing import CliRunner
 
 from prover.cli import app
@@ -45,7 +46,7 @@ def test_the_download_hint_names_a_command_that_exists() -> None:
     hf = shutil.which("hf")
     if hf is None:
         pytest.skip("huggingface_hub's `hf` command is not on PATH")
-    assert subprocess.run([hf, "download", "--help"], capture_output=True, timeout=60).returncode == 0
+    assert subprocess.run([hf, "download", "--help"], capture_output=True, timeout=SUBPROCESS_TIMEOUT_S).returncode == 0
 
 
 @pytest.mark.usefixtures("no_network")

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from timeouts import SUBPROCESS_TIMEOUT_S
 from typer.testing import CliRunner
 
 from prover.cli import app
@@ -190,7 +191,7 @@ def test_real_process_exit_codes(demo: Path) -> None:
         [sys.executable, "-m", "prover.cli", "prove", str(demo) + ".missing"],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=SUBPROCESS_TIMEOUT_S,
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "no such file" in proc.stderr

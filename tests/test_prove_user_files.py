@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from timeouts import SUBPROCESS_TIMEOUT_S
 from typer.testing import CliRunner
 
 from prover.cli import app
@@ -116,7 +117,7 @@ def test_no_progress_table_when_stderr_is_a_log_file(demo: Path, tmp_path: Path)
             stdout=subprocess.PIPE,
             stderr=err,
             text=True,
-            timeout=120,
+            timeout=SUBPROCESS_TIMEOUT_S,
         )
     assert proc.returncode == 1 and "4/5 proved" in " ".join(proc.stdout.split())  # the summary: stdout
     assert log.read_text(encoding="utf-8") == ""

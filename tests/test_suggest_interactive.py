@@ -13,6 +13,7 @@ from pathlib import Path
 import pexpect
 import pytest
 from suggest_fixtures import ADD_ABS_FILE, APPLY, EXACT, RW, write_add_abs_project, write_fixed_config
+from timeouts import SUBPROCESS_TIMEOUT_S
 
 PROMPT = "tactic> "
 
@@ -37,7 +38,13 @@ def spawn(repo_root: Path, lean: Path, cassette: Path, config: Path, *extra: str
     args = ["-m", "prover.cli", "suggest", "-i", str(lean), "--theorem", "add_abs_nonneg"]
     args += ["-c", str(config), "--backend", "replay", "--cassette", str(cassette), *extra]
     child = pexpect.spawn(
-        sys.executable, args, cwd=str(repo_root), env=env, encoding="utf-8", timeout=60, dimensions=(60, 200)
+        sys.executable,
+        args,
+        cwd=str(repo_root),
+        env=env,
+        encoding="utf-8",
+        timeout=SUBPROCESS_TIMEOUT_S,
+        dimensions=(60, 200),
     )
     return child
 

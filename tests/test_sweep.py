@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from timeouts import SUBPROCESS_TIMEOUT_S
 
 from benchmarks.minif2f import Problem, load_few_shot, load_problems
 from benchmarks.results import read_results
@@ -259,7 +260,7 @@ def test_kill_9_of_the_driver_loses_and_duplicates_nothing(
     with pytest.raises(ResultsLockedError, match=rf"stale lock from pid {proc.pid}.*`rm {lock_path(output)}`"):
         ResultsStore(output).open_for_append()
     lock_path(output).unlink()
-    done = subprocess.run([*argv, "1"], env=env, capture_output=True, text=True, timeout=180)
+    done = subprocess.run([*argv, "1"], env=env, capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT_S)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "pass rate: 4/7 (57.1%)"
     after = lines(output)  # every line parses: the truncated tail was cut before appending

@@ -22,6 +22,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from timeouts import SUBPROCESS_TIMEOUT_S
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
@@ -97,7 +98,9 @@ def _config(out: Path) -> dict[str, object]:
     }
 
 
-def _launch(tmp_path: Path, extra_env: dict[str, str], timeout: float = 150) -> subprocess.CompletedProcess[str]:
+def _launch(
+    tmp_path: Path, extra_env: dict[str, str], timeout: float = SUBPROCESS_TIMEOUT_S
+) -> subprocess.CompletedProcess[str]:
     script = tmp_path / "worker.py"
     script.write_text(WORKER, encoding="utf-8")
     cfg = tmp_path / "cfg.json"
@@ -161,4 +164,4 @@ def test_sharded_run_ends_on_every_rank(tmp_path: Path) -> None:
     accelerate only builds an FSDP plugin for accelerator runs (accelerate/state.py: `MULTI_CPU` is chosen
     before, and instead of, `FSDP`), so FSDP itself cannot run on this CPU build.
     """
-    _check_finished(tmp_path, _launch(tmp_path, {"SHARDED_STAND_IN": "1"}, timeout=120))
+    _check_finished(tmp_path, _launch(tmp_path, {"SHARDED_STAND_IN": "1"}, timeout=SUBPROCESS_TIMEOUT_S))
