@@ -1,4 +1,5 @@
-"""`prover serve`: Lean Copilot's external model API over HTTP (POST /generate, /encode; docs at /docs)."""
+"""`prover serve`: Lean Copilot's external model API over HTTP (POST /generate, /encode; docs at /docs), and
+LLMLean's OpenAI-compatible (/v1/completions, /v1/chat/completions) and Ollama (/api/generate) endpoints."""
 
 from __future__ import annotations
 
@@ -100,6 +101,10 @@ def serve(
             max_batch=max_batch,
             max_wait_ms=max_wait_ms,
         )
+        from prover.serve_openai import catalog_for, register_llm_routes, served_preset_name
+
+        # LLMLean's OpenAI-compatible and Ollama requests (/v1/..., /api/generate) beside Lean Copilot's.
+        register_llm_routes(app, catalog_for(cfg.generator, gen, served_preset_name(cfg.generator)), k_default=k)
         err_console.print(f"serving on http://{host}:{port} (API docs at /docs)", highlight=False, soft_wrap=True)
         server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, lifespan="on"))
         # uvicorn re-raises the Ctrl-C it handled after a graceful shutdown.
