@@ -94,7 +94,7 @@ def _root(
 
 
 # Each module defines `register(app)`; the order is the order of `prover --help`.
-COMMAND_MODULES = ("prove", "suggest", "serve", "sweep", "train", "parse", "cassette", "doctor")
+COMMAND_MODULES = ("prove", "suggest", "serve", "index", "premises", "sweep", "train", "parse", "cassette", "doctor")
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"prover.commands.{_name}").register(app)
