@@ -52,6 +52,9 @@ def test_cli_device_cpu_picks_reprover(command: str, monkeypatch: pytest.MonkeyP
         raise ValueError("stop here")
 
     monkeypatch.setattr(prover.generators, "make_generator", capture)
+    import prover.offline
+
+    monkeypatch.setattr(prover.offline, "model_unreachable", lambda kind, model: None)  # no hub here
     import socket
 
     with socket.socket() as probe:
