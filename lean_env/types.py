@@ -174,18 +174,21 @@ class ResultKind(enum.StrEnum):
 
 @dataclass(frozen=True)
 class StateResult:
-    """The tactic succeeded and goals remain."""
+    """The tactic succeeded and goals remain. `replacement`: the stable form Lean suggested for a tactic that
+    asks for one (`exact?` -> `exact foo`, `lean_env.try_this`), which a written proof holds instead."""
 
     kind: ClassVar[ResultKind] = ResultKind.STATE
     state: ProofState
+    replacement: str | None = None
 
 
 @dataclass(frozen=True)
 class ProofFinished:
-    """The tactic closed every goal."""
+    """The tactic closed every goal. `replacement`: as for `StateResult`."""
 
     kind: ClassVar[ResultKind] = ResultKind.FINISHED
     handle: int | str | None = None
+    replacement: str | None = None
 
 
 @dataclass(frozen=True)

@@ -389,6 +389,9 @@ class _Run:
                 ) from None
             lean_time = clock() - t0
             self.lean_time += lean_time
+            if isinstance(result, StateResult | ProofFinished) and result.replacement:
+                # `exact?` and kin: the written proof holds the stable form Lean suggested.
+                tactic = result.replacement
             if isinstance(result, StateResult):
                 reached = result.state
                 pp = reached.pp

@@ -47,9 +47,10 @@ from lean_env.errors import (
     ProtocolError,
     TheoremStartError,
 )
-from lean_env.messages import Position
+from lean_env.messages import Position, Severity
 from lean_env.project import setup
 from lean_env.project.setup import ELAN_INSTALL
+from lean_env.try_this import stable_form
 from lean_env.types import (
     ClosingContext,
     HoleTarget,
@@ -167,6 +168,16 @@ def first_error_text(response: Mapping[str, Any] | AnyAnswer) -> str | None:
     first = answer.errors[0]
     where = f"line {first.pos.line}:{first.pos.column}: " if first.pos is not None and first.pos.line else ""
     return f"{where}{first.data}"
+
+
+def info_messages(response: Mapping[str, Any] | TacticAnswer | ReplRefusal) -> list[str]:
+    """The text of a tactic answer's info messages, in order (where Lean's "Try this" suggestions come)."""
+    if isinstance(response, ReplRefusal):
+        return []
+    if isinstance(response, TacticAnswer):
+        return [m.data for m in response.messages if m.severity is Severity.INFO]
+    messages = response.get("messages") or []
+    return [str(m.get("data", "")) for m in messages if isinstance(m, Mapping) and m.get("severity") == "info"]
 
 
 def tactic_result_from_response(response: Mapping[str, Any] | TacticAnswer | ReplRefusal) -> TacticResult:
@@ -452,9 +463,11 @@ class ReplEnv(ClosingContext):
                 pp = result.state.pp if isinstance(result, StateResult) else "no goals"
                 assert isinstance(raw, int)
                 self._nodes[new_id] = _Node(node.theorem, node_id, tactic, pp, raw, self._generation, seconds)
+                # `exact?` and kin: the written proof holds the form Lean suggested (its info message).
+                replacement = stable_form(tactic, info_messages(response))
                 if isinstance(result, StateResult):
-                    return StateResult(dataclasses.replace(result.state, handle=new_id))
-                return ProofFinished(handle=new_id)
+                    return StateResult(dataclasses.replace(result.state, handle=new_id), replacement)
+                return ProofFinished(handle=new_id, replacement=replacement)
             return result
 
     def close(self) -> None:

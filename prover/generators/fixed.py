@@ -34,6 +34,44 @@ DEFAULT_FIXED_TACTICS: dict[str, float] = {
 }
 
 
+# Lean's own model-free suggestions, each with the first release that has it and a prior. A suggestion that
+# succeeds is written into the proof in the stable form its "Try this" message gives (`lean_env.try_this`):
+# - `exact?`: every release the REPL supports (recorded: ../shared/lean_fixtures/repl_versions/*/Mathlib/test/
+#   exact.expected.out);
+# - `grind`: ships with Lean from v4.22.0 (the language reference's `grind` chapter, 4.22.0);
+# - `simp_all? +suggestions`: library suggestions (`Lean.LibrarySuggestions`), taken from v4.27.0, the first
+#   recorded release after the ones (v4.26, lean4#11132) whose `try?` already calls it.
+LEAN_SUGGESTION_TACTICS: tuple[tuple[str, str, float], ...] = (
+    ("exact?", "v4.8.0", math.log(0.03)),
+    ("grind", "v4.22.0", math.log(0.03)),
+    ("simp_all? +suggestions", "v4.27.0", math.log(0.02)),
+)
+
+
+def lean_suggestion_tactics(lean_version: str) -> dict[str, float]:
+    """Lean's model-free suggestion tactics that `lean_version` (`v4.24.0` or a `lean-toolchain` line) has,
+    with their priors; none for a version that names no release."""
+    from lean_env.project.setup import lean_version_key
+
+    have = lean_version_key(lean_version.rsplit(":", 1)[-1])
+    if have is None:
+        return {}
+    out: dict[str, float] = {}
+    for tactic, since, prior in LEAN_SUGGESTION_TACTICS:
+        first = lean_version_key(since)
+        if first is not None and have >= first:
+            out[tactic] = prior
+    return out
+
+
+def with_lean_suggestions(priors: Mapping[str, float] | None, lean_version: str) -> dict[str, float]:
+    """`priors` (default: `DEFAULT_FIXED_TACTICS`) plus the Lean version's own suggestion tactics."""
+    merged = dict(DEFAULT_FIXED_TACTICS if priors is None else priors)
+    for tactic, prior in lean_suggestion_tactics(lean_version).items():
+        merged.setdefault(tactic, prior)
+    return merged
+
+
 class FixedTacticGenerator:
     """Proposes the same automation tactics for every state, best prior first.
 
