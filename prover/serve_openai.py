@@ -347,6 +347,7 @@ def whole_proof_writer(cfg: Any) -> ProofWriter:
     last declaration of LLMLean's file context; proofs are sampled and their tactic blocks extracted."""
     from lean_env.types import Theorem
     from prover.generators.whole_proof import (
+        as_completion,
         extract_whole_proof,
         load_whole_proof_model,
         render_prompt,
@@ -361,7 +362,7 @@ def whole_proof_writer(cfg: Any) -> ProofWriter:
         theorem = Theorem(name="", statement=statement, header=header)
         prompt = render_prompt(setup.template, whole_proof_request(theorem, template=setup.template), setup.tokenizer)
         [completions] = setup.model([prompt], n)
-        proofs = [extract_whole_proof(c) for c in completions]
+        proofs = [extract_whole_proof(as_completion(c).text) for c in completions]
         return [p for p in proofs if p]
 
     return write
