@@ -42,3 +42,37 @@ def test_every_constructed_record_says_so_and_cites_a_real_transcript(shared: Pa
     # Everything else in it is the demo cassette's recording.
     demo = Cassette.load(EXAMPLES / "demo.cassette.jsonl")
     assert all(demo.steps.get(key) == step for key, step in cassette.steps.items())
+
+
+def test_the_repair_demo_fills_the_failing_have_with_the_tactic_search(tmp_path: Path) -> None:
+    demo = tmp_path / "repair.lean"
+    shutil.copy(EXAMPLES / "repair.lean", demo)
+    report = tmp_path / "r.json"
+    args = ["prove", str(demo), "--backend", "replay", "--cassette", str(EXAMPLES / "repair.cassette.jsonl")]
+    args += ["--generator", "scripted", "--outputs", str(EXAMPLES / "repair.outputs.jsonl"), "--num-proofs", "1"]
+    result = CliRunner().invoke(app, [*args, "--repair", "--report", str(report), "--write"])
+    assert result.exit_code == 0, result.output
+    [entry] = json.loads(report.read_text(encoding="utf-8"))["theorems"]
+    assert entry["status"] == "proved" and entry["strategy"] == "repair"
+    failed, repaired = entry["attempts"]
+    assert failed["status"] == "rejected" and "ring_nf at h₀" in failed["proof"]
+    assert (repaired["round"], repaired["parent"], repaired["proof"]) == (
+        1,
+        0,
+        "have h : x = 3 := by linarith\nexact h",
+    )
+    assert demo.read_text(encoding="utf-8").endswith("  have h : x = 3 := by linarith\n  exact h\n")
+
+
+def test_a_repaired_proof_of_another_skeleton_or_a_wrong_fill_is_not_verified() -> None:
+    from lean_env.backends.replay import ReplayVerifier
+    from lean_env.checks.verdict import Rejected, Verified
+    from lean_env.source.parse import parse_lean_file
+
+    verifier = ReplayVerifier(EXAMPLES / "repair.cassette.jsonl")
+    theorem = parse_lean_file(EXAMPLES / "repair.lean").theorems[0].to_theorem()
+    assert isinstance(verifier.verify(theorem, "have h : x = 3 := by linarith\nexact h"), Verified)
+    assert isinstance(verifier.verify(theorem, "have h : x = 3 := by norm_num\nexact h"), Rejected)  # not recorded
+    assert isinstance(verifier.verify(theorem, "have h : x = 4 := by linarith\nexact h"), Rejected)  # no such sketch
+    sketch = verifier.verify(theorem, "have h : x = 3 := by sorry\nexact h")
+    assert isinstance(sketch, Rejected) and [m.severity.value for m in sketch.messages] == ["warning"]

@@ -229,19 +229,46 @@ class ReplayVerifier:
     def verify(self, theorem: Theorem, proof: str) -> Verdict:
         from lean_env.checks.verify import static_check  # lazily: the static checks live with the Lean verifier
 
+        record = self.cassette.find_theorem(theorem)
+        # A recorded compile only ever rejects, so it is consulted first: a sketch's `sorry` is refused by the
+        # static checks below too, but its compile's messages say which holes remain.
+        if record is not None and same_theorem(record, theorem) is None:
+            compiled = self._recorded_compile(record, theorem, proof)
+            if compiled is not None:
+                return compiled
         reason = static_check(theorem, proof, allow_native_decide=self.allow_native_decide)
         if reason is not None:
             return Rejected(reason, checker=REPLAY_CHECKER)
-        record = self.cassette.find_theorem(theorem)
         if record is None:
             return Rejected(f"theorem {theorem.name!r} is not in the replay cassette", checker=REPLAY_CHECKER)
         mismatch = same_theorem(record, theorem)
         if mismatch is not None:
             return Rejected(mismatch, checker=REPLAY_CHECKER)
-        compiled = self._recorded_compile(record, theorem, proof)
-        if compiled is not None:
-            return compiled
-        return self._replay(record, proof)
+        verdict = self._replay(record, proof)
+        if isinstance(verdict, Rejected):
+            return self._as_filled_skeleton(record, theorem, proof) or verdict
+        return verdict
+
+    def _as_filled_skeleton(self, record: TheoremLine, theorem: Theorem, proof: str) -> Verdict | None:
+        """A proof that is a recorded skeleton of this theorem with every `sorry` replaced by a script (a repaired
+        sketch) replays hole by hole, as `verify_holes` checks a filled skeleton; None when it is none."""
+        from lean_env.cassette.keys import skeleton_key
+
+        wanted = skeleton_key("by\n" + "\n".join("  " + line for line in proof.split("\n")))
+        for (name, _), holes in self.cassette.holes.items():
+            if name != record.name:
+                continue
+            parts = skeleton_key(holes.skeleton).split("sorry")
+            match = re.fullmatch("(.+?)".join(re.escape(p) for p in parts), wanted, re.DOTALL)
+            if match is None:
+                continue
+            fills = {i: text for i, text in enumerate(match.groups())}
+            verdict = replay_filled_skeleton(
+                self.cassette, theorem, holes.skeleton, fills, allow_native_decide=self.allow_native_decide
+            )
+            if isinstance(verdict, Verified):
+                return verdict
+        return None
 
     def _recorded_compile(self, record: TheoremLine, theorem: Theorem, proof: str) -> Rejected | None:
         """A recorded compile of this proof, judged as the REPL verifier judges an answer; only a rejection is
