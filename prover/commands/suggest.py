@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +89,8 @@ def suggest(
         return
     if target is None or target == "-":
         fail("--theorem needs the .lean FILE it is in")
-    _suggest_in_file(cfg, Path(target), theorem, k, prefix, check, as_json, apply, interactive, write)
+    request = FileRequest(Path(target), theorem, k, prefix, check, as_json, list(apply), interactive, write)
+    _suggest_in_file(cfg, request)
 
 
 def _read_goal(target: str | None) -> str:
@@ -207,82 +209,102 @@ def _note_unrecorded_goal(env: Any, goal: str) -> None:
         )
 
 
-def _suggest_in_file(
-    cfg: Any,
-    path: Path,
-    theorem_name: str,
-    k: int,
-    prefix: str,
-    check: bool | None,
-    as_json: bool,
-    apply: list[str],
-    interactive: bool,
-    write: bool,
-) -> None:
-    from lean_env.errors import LeanEnvError, LeanParseError
+@dataclass(frozen=True)
+class FileRequest:
+    """`prover suggest FILE --theorem NAME`: what to suggest and how to show it."""
+
+    path: Path
+    theorem: str
+    k: int
+    prefix: str
+    check: bool | None  # None: run the tactics in Lean when Lean is available
+    as_json: bool
+    apply: list[str]  # tactics applied before suggesting
+    interactive: bool
+    write: bool
+
+
+def _suggest_in_file(cfg: Any, request: FileRequest) -> None:
+    theorem = _load_theorem(request.path, request.theorem)
+    gen = _build_generator(cfg)
+    if request.interactive and request.check is False:
+        fail("--interactive runs tactics in Lean; it cannot be combined with --no-check")
+    env = _open_env(cfg, True if request.interactive else request.check)
+    if env is None:
+        _suggest_without_lean(gen, theorem, request)
+        return
+    with env:
+        _suggest_in_session(cfg, env, gen, theorem, request)
+
+
+def _load_theorem(path: Path, name: str) -> Any:
+    from lean_env.errors import LeanParseError
     from lean_env.source.parse import parse_lean_source
-    from lean_env.types import ResultKind
-    from prover.suggest import ProofSession
 
     if not path.is_file():
         fail(f"no such file: {path}")
     try:
-        source = path.read_text(encoding="utf-8")
-        lean_file = parse_lean_source(source, str(path))
+        lean_file = parse_lean_source(path.read_text(encoding="utf-8"), str(path))
     except UnicodeDecodeError:
         fail(f"{path}: not a UTF-8 text file")
     except LeanParseError as exc:
         fail(str(exc))
     try:
-        decl = lean_file.get(theorem_name)
+        return lean_file.get(name).to_theorem()
     except KeyError as exc:
         known = ", ".join(d.name for d in lean_file.theorems) or "none"
         fail(f"{exc.args[0]} (theorems: {known})")
-    theorem = decl.to_theorem()
-    gen = _build_generator(cfg)
-    if interactive and check is False:
-        fail("--interactive runs tactics in Lean; it cannot be combined with --no-check")
-    env = _open_env(cfg, True if interactive else check)
-    if env is None:
-        if apply:
-            fail("--apply runs tactics in Lean; it needs a Lean backend (drop --no-check)")
-        suggestions = _generate(gen, theorem.statement, k, prefix, theorem.name)
-        err_console.print(
-            "note: without Lean the model sees the theorem's statement, not its goal", highlight=False, soft_wrap=True
-        )
-        _print(theorem.statement, suggestions, False, as_json)
-        return
 
-    with env:
-        try:
-            session = ProofSession(
-                env,
-                theorem,
-                gen,
-                k=k,
-                tactic_timeout_s=cfg.search.tactic_timeout_s,
-                allow_native_decide=cfg.lean.allow_native_decide,
-            )
-        except LeanEnvError as exc:
-            fail(f"cannot start {theorem_name}: {exc}")
-        try:
-            for i, tactic in enumerate(apply, 1):
-                result = session.apply(tactic)
-                if result.outcome not in (ResultKind.FINISHED, ResultKind.STATE):
-                    fail(f"--apply tactic {i} ({tactic!r}) failed: {result.outcome.value}: {result.message}")
-            if interactive:
-                _interactive(cfg, session, path, write)
-                return
-            if session.finished:
-                fail("the --apply tactics already close every goal; nothing to suggest")
-            suggestions = _session_suggestions(session, prefix)
-        except LeanEnvError as exc:
-            if session.tactics:
-                err_console.print(f"tactics so far: {'; '.join(session.tactics)}", highlight=False, soft_wrap=True)
-            fail(f"Lean failed: {exc}")
-        state = session.state
-        assert state is not None
-        _print(state.pp, suggestions, True, as_json)
+
+def _suggest_without_lean(gen: Any, theorem: Any, request: FileRequest) -> None:
+    if request.apply:
+        fail("--apply runs tactics in Lean; it needs a Lean backend (drop --no-check)")
+    suggestions = _generate(gen, theorem.statement, request.k, request.prefix, theorem.name)
+    err_console.print(
+        "note: without Lean the model sees the theorem's statement, not its goal", highlight=False, soft_wrap=True
+    )
+    _print(theorem.statement, suggestions, False, request.as_json)
+
+
+def _suggest_in_session(cfg: Any, env: Any, gen: Any, theorem: Any, request: FileRequest) -> None:
+    from lean_env.errors import LeanEnvError
+    from prover.suggest import ProofSession
+
+    try:
+        session = ProofSession(
+            env,
+            theorem,
+            gen,
+            k=request.k,
+            tactic_timeout_s=cfg.search.tactic_timeout_s,
+            allow_native_decide=cfg.lean.allow_native_decide,
+        )
+    except LeanEnvError as exc:
+        fail(f"cannot start {request.theorem}: {exc}")
+    try:
+        _apply_all(session, request.apply)
+        if request.interactive:
+            _interactive(cfg, session, request.path, request.write)
+            return
+        if session.finished:
+            fail("the --apply tactics already close every goal; nothing to suggest")
+        suggestions = _session_suggestions(session, request.prefix)
+    except LeanEnvError as exc:
+        if session.tactics:
+            err_console.print(f"tactics so far: {'; '.join(session.tactics)}", highlight=False, soft_wrap=True)
+        fail(f"Lean failed: {exc}")
+    state = session.state
+    assert state is not None
+    _print(state.pp, suggestions, True, request.as_json)
+
+
+def _apply_all(session: Any, tactics: list[str]) -> None:
+    from lean_env.types import ResultKind
+
+    for i, tactic in enumerate(tactics, 1):
+        result = session.apply(tactic)
+        if result.outcome not in (ResultKind.FINISHED, ResultKind.STATE):
+            fail(f"--apply tactic {i} ({tactic!r}) failed: {result.outcome.value}: {result.message}")
 
 
 def _print(goal: str, suggestions: list[Any], checked: bool, as_json: bool) -> None:
