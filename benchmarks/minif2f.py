@@ -131,8 +131,7 @@ def _minif2f_problem(row: dict[str, Any], where: str, statement: StatementField)
         header=str(header),
         informal_statement=row.get("informal_statement"),
         informal_proof=row.get("informal_proof"),
-        metadata=(("split", split), ("statement_field", stmt_key))
-        + ((("aliases", ",".join(aliases)),) if aliases else ()),
+        aliases=aliases,
     )
     return Problem(name, split, theorem, category(name), stmt_key, source, aliases)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import TracebackType
 from typing import ClassVar, Protocol, Self, runtime_checkable
 
@@ -234,7 +234,9 @@ class Theorem:
 
     `statement` is the declaration up to (not including) `:=`, for example
     `theorem foo (n : ℕ) : n + 0 = n`. `header` is what must precede it:
-    imports, `open`s, `set_option`s and any earlier declarations it uses.
+    imports, `open`s, `set_option`s and any earlier declarations it uses. Where a theorem came from
+    (a parsed declaration's kind and line, a benchmark problem's split) stays on the record it was made
+    from (`TheoremDecl`, `benchmarks.minif2f.Problem`, `TheoremLine`).
     """
 
     name: str
@@ -243,7 +245,9 @@ class Theorem:
     informal_statement: str | None = None
     informal_proof: str | None = None
     dojo: DojoSource | None = None
-    metadata: tuple[tuple[str, str], ...] = field(default=())
+    # Other names of this theorem (miniF2F versions spell some names differently); a cassette recorded
+    # under one of them answers for it (`Cassette.find_theorem`).
+    aliases: tuple[str, ...] = ()
 
     def source_with_proof(self, proof: str) -> str:
         """The whole Lean source of this theorem with `proof` as a tactic block."""

@@ -1,4 +1,4 @@
-"""Issue 11 point 7: miniF2F names differ between versions (LeanDojo's copy spells
+"""miniF2F names differ between versions (LeanDojo's copy spells
 `numbertheory_notequiv2i2jasqbsqdiv8` what ours spells `numbertheory_notEquiv2i2jasqbsqdiv8`; the shared rows
 carry `aliases`). `--names` and the replay backend's theorem lookup accept either."""
 
@@ -43,10 +43,17 @@ def test_cassette_lookup_by_the_records_alias() -> None:
 
 
 def test_cassette_lookup_by_the_theorems_alias(minif2f: Path) -> None:
-    """A cassette recorded under LeanDojo's name answers for our miniF2F row (its aliases metadata)."""
+    """A cassette recorded under LeanDojo's name answers for our miniF2F row (the theorem's `aliases`)."""
     cassette = new_cassette("test")
     cassette.add_theorem(TheoremLine(kind="theorem", name=DOJO, initial_state=STATE))
     [problem] = load_problems(minif2f, names=[OURS])
+    assert problem.theorem.aliases == problem.aliases and DOJO in problem.theorem.aliases
     record = cassette.find_theorem(problem.theorem)
     assert record is not None and record.name == DOJO
     assert cassette.find_theorem(Theorem(name="other", statement="")) is None
+
+
+def test_a_recorded_theorem_keeps_its_aliases() -> None:
+    line = TheoremLine(kind="theorem", name=OURS, initial_state=STATE, aliases=(DOJO, "other_name"))
+    assert line.to_theorem().aliases == (DOJO, "other_name")
+    assert TheoremLine(kind="theorem", name=OURS).to_theorem().aliases == ()

@@ -108,9 +108,6 @@ class TheoremLine(_Line):
 
     def to_theorem(self) -> Theorem:
         dojo = DojoSource(**self.dojo.model_dump()) if self.dojo else None
-        meta: list[tuple[str, str]] = [("cassette", "true")]
-        if self.source:
-            meta.append(("source", self.source))
         return Theorem(
             name=self.name,
             statement=self.statement,
@@ -118,7 +115,7 @@ class TheoremLine(_Line):
             informal_statement=self.informal_statement,
             informal_proof=self.informal_proof,
             dojo=dojo,
-            metadata=tuple(meta),
+            aliases=self.aliases or (),
         )
 
 

@@ -251,13 +251,12 @@ class Cassette:
         return frozenset(found)
 
     def find_theorem(self, theorem: Theorem) -> TheoremLine | None:
-        """By name, then by an alias (the theorem's own, from its `aliases` metadata, or the record's),
+        """By name, then by an alias (the theorem's own `aliases`, or the record's),
         then by whitespace-normalised statement."""
         found = self.theorems.get(theorem.name)
         if found is not None:
             return found
-        own_aliases = [a for key, value in theorem.metadata if key == "aliases" for a in value.split(",") if a]
-        for alias in own_aliases:
+        for alias in theorem.aliases:
             if alias in self.theorems:
                 return self.theorems[alias]
         for candidate in self.theorems.values():

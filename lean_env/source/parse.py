@@ -243,7 +243,6 @@ class TheoremDecl:
             name=self.name,
             statement=kept_prefix + statement,
             header=self.header,
-            metadata=(("kind", self.kind), ("line", str(self.line))),
         )
 
     def to_json(self) -> dict[str, Any]:
