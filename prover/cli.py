@@ -10,6 +10,7 @@ import importlib
 import inspect
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -37,6 +38,7 @@ class _OneLineUsageErrors(TyperGroup):
         windows_expand_args: bool = True,
         **extra: Any,
     ) -> Any:
+        _plain_help(self)
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, False, windows_expand_args, **extra)
         try:
@@ -57,6 +59,76 @@ class _OneLineUsageErrors(TyperGroup):
         except typer.Abort:  # end of input at a prompt (typer raises its own Abort)
             sys.exit(1)
         sys.exit(rv if isinstance(rv, int) else 0)
+
+
+# Path parameters whose value is a folder (the rest name files).
+_FOLDER_WORDS = ("dir", "root", "folder", "project", "out_dir")
+
+
+def _type_label(param: Any) -> str | None:
+    """What a help page shows for a parameter's value, in click's plain words: `FILE`, `DIR`, `INTEGER >= 1`,
+    `NUMBER`, `TEXT`, `a|b`; nothing for a flag (it takes no value: typer 0.29 showed `<bool>`, `{file}`,
+    `<list[str]>`, `<int range> [x>=1]`)."""
+    if getattr(param, "is_flag", False) or getattr(param, "count", False):
+        return None
+    desc = param.type_descriptor
+    annotation = desc.annotation
+    if desc.is_list:
+        args = getattr(annotation, "__args__", ())
+        annotation = args[0] if args else str
+    if desc.is_choice and desc.choices is not None:
+        label = "|".join(str(getattr(c, "value", c)) for c in desc.choices)
+    elif desc.is_path or annotation is Path:
+        label = "DIR" if any(w in (param.name or "") for w in _FOLDER_WORDS) else "FILE"
+    elif annotation is int:
+        label = "INTEGER"
+    elif annotation is float:
+        label = "NUMBER"
+    else:
+        label = "TEXT"
+    low, high = getattr(param, "min", None), getattr(param, "max", None)
+    if low is not None and high is not None:
+        label += f" {low} to {high}"
+    elif low is not None:
+        label += f" >= {low}"
+    elif high is not None:
+        label += f" <= {high}"
+    return f"{label} ..." if desc.is_list else label
+
+
+def _plain_help(command: Any) -> None:
+    """Give every parameter of `command` and its subcommands its plain value label (`_type_label`), once."""
+    if getattr(command, "_plain_help_done", False):
+        return
+    command._plain_help_done = True
+    for param in getattr(command, "params", []):
+        if not hasattr(param, "type_descriptor"):
+            continue
+        label = _type_label(param)
+        param._get_number_range_help_str = lambda: None  # the range is part of the label
+        if param.param_type_name == "argument":
+            # Named as README writes them (`prove FILE`, `cassette build OUT [INPUTS]`), plain in the usage line.
+            name = param.metavar or (param.name or "arg").upper()
+            param.metavar = name
+            many = "..." if param.nargs != 1 else ""
+            usage = name + many if param.required else f"[{name}]{many}"
+            param._usage_display_name = lambda usage=usage: usage
+            param.display_type_rich = lambda ctx: None  # the name column already shows it
+        else:
+            shown = param.metavar or label
+            param.display_type_rich = lambda ctx, shown=shown: shown
+    make_help_option = getattr(command, "get_help_option", None)
+    if make_help_option is not None:  # --help is made per context, outside `params`: a flag like the others
+
+        def get_help_option(ctx: Any, make: Any = make_help_option) -> Any:
+            option = make(ctx)
+            if option is not None:
+                option.display_type_rich = lambda ctx: None
+            return option
+
+        command.get_help_option = get_help_option
+    for sub in getattr(command, "commands", {}).values():
+        _plain_help(sub)
 
 
 app = typer.Typer(

@@ -72,10 +72,10 @@ def test_reflow_keeps_paragraphs_and_lists() -> None:
     [
         (["prove", "x.lean", "--jobs", "0"], "Invalid value for '--jobs' / '-j'"),
         (["prove", "x.lean", "--bogus"], "No such option: --bogus"),
-        (["prove"], "Missing argument 'file'"),
+        (["prove"], "Missing argument 'FILE'"),
         (["bogus"], "No such command 'bogus'"),
         (["sweep", "--plan", "--gpus", "many"], "Invalid value for '--gpus'"),
-        (["cassette", "build"], "Missing argument 'out'"),
+        (["cassette", "build"], "Missing argument 'OUT'"),
     ],
 )
 def test_usage_errors_are_one_line_on_stderr_exit_2(args: list[str], message: str) -> None:
@@ -142,3 +142,27 @@ def test_error_lines_show_user_text_as_written(capsys: pytest.CaptureFixture[str
     assert exit_info.value.exit_code == 2
     err = capsys.readouterr().err
     assert err.strip() == "error: invalid config /tmp/a[1].toml: [lean] backend: bad"
+
+
+@pytest.mark.parametrize("path", [p for p, _ in commands(app)], ids=lambda p: " ".join(p))
+def test_help_names_values_plainly(path: tuple[str, ...]) -> None:
+    """`--write -w <bool>`, `{file}`, `<list[str]>`, `<int range> [x>=1]`: flags show a value they refuse."""
+    result = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    page = result.output
+    for typer_label in ("<bool>", "<str>", "<path>", "<int", "<float>", "<list[", "[x>=", "{"):
+        assert typer_label not in page, (typer_label, page)
+    rows = {
+        ln.split()[1]: ln.split()[1:] for ln in page.splitlines() if ln.split()[1:2] and ln.split()[1].startswith("--")
+    }
+    assert rows["--help"][1] == "Show"  # a flag: its help follows, no value label
+
+
+def test_prove_help_values() -> None:
+    page = runner.invoke(app, ["prove", "--help"], env={"COLUMNS": "200"}).output
+    assert "prove [OPTIONS] FILE" in page
+    rows = {ln.split()[1]: ln.split("│")[1] for ln in page.splitlines() if ln.startswith("│ --")}
+    assert rows["--write"].split()[1:3] == ["-w", "Write"]  # no `<bool>` between the flag and its help
+    assert "INTEGER >= 1" in rows["--num-proofs"] and "FILE" in rows["--report"] and "DIR" in rows["--tree-dir"]
+    build = runner.invoke(app, ["cassette", "build", "--help"], env={"COLUMNS": "200"}).output
+    assert "build [OPTIONS] OUT [INPUTS]..." in build
