@@ -5,6 +5,8 @@ Unknown keys are errors, so a typo never silently falls back to a default.
 
 from __future__ import annotations
 
+import difflib
+
 import tomllib
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -106,11 +108,34 @@ class ProverConfig(_Section):
     generator: GeneratorConfig = Field(default_factory=GeneratorConfig)
 
 
-def _one_line(err: ValidationError, source: str) -> str:
-    first = err.errors()[0]
+def _one_line(err: ValidationError, source: str, model: type[BaseModel] | None = None, what: str = "config") -> str:
+    """`invalid config SOURCE: where: what is wrong (and N more)`, an unknown key first: a misspelt key also
+    leaves a required one missing, and "Field required" would hide the typo. An unknown key gets the same
+    "did you mean" as a mistyped flag, from the keys its section has."""
+    errors = sorted(err.errors(), key=lambda e: e.get("type") != "extra_forbidden")
+    first = errors[0]
     where = ".".join(str(p) for p in first["loc"]) or "<root>"
+    message = first["msg"]
+    if first.get("type") == "extra_forbidden":
+        message = "unknown key"
+        close = _close_keys(model, tuple(str(p) for p in first["loc"]))
+        if close:
+            message += f" (did you mean {' or '.join(close)}?)"
     more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
-    return f"invalid config {source}: {where}: {first['msg']}{more}"
+    return f"invalid {what} {source}: {where}: {message}{more}"
+
+
+def _close_keys(model: type[BaseModel] | None, loc: tuple[str, ...]) -> list[str]:
+    """Keys of the section holding `loc`'s last part that are spelt like it, as dotted paths."""
+    section: Any = model
+    for part in loc[:-1]:
+        field = getattr(section, "model_fields", {}).get(part)
+        section = getattr(field, "annotation", None) if field is not None else None
+        if not (isinstance(section, type) and issubclass(section, BaseModel)):
+            return []
+    known = list(getattr(section, "model_fields", {}))
+    prefix = ".".join(loc[:-1])
+    return [f"{prefix}.{k}" if prefix else k for k in difflib.get_close_matches(loc[-1], known, n=2, cutoff=0.6)]
 
 
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -200,4 +225,4 @@ def load_config_as(
     except ValidationError as exc:
         loc = tuple(str(p) for p in exc.errors()[0]["loc"][:2])
         # A bad value that came from a flag is the command line's, not the file's or the defaults'.
-        raise ConfigError(_one_line(exc, "(command line)" if loc in given else source)) from None
+        raise ConfigError(_one_line(exc, "(command line)" if loc in given else source, model)) from None

@@ -70,3 +70,21 @@ def test_invalid_config_is_one_line(tmp_path: Path, text: str, needle: str) -> N
 def test_missing_config_file() -> None:
     with pytest.raises(ConfigError, match="not found"):
         load_config("/no/such/config.toml")
+
+
+def test_a_config_key_typo_gets_did_you_mean(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[generator]\nkindd = "fixed"\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as refused:
+        load_config(bad)
+    assert str(refused.value) == f"invalid config {bad}: generator.kindd: unknown key (did you mean generator.kind?)"
+
+
+def test_a_training_config_typo_is_named_not_hidden_behind_field_required() -> None:
+    from train.config import parse_train_config
+
+    with pytest.raises(ConfigError) as refused:
+        parse_train_config({"template": "proofsteps", "dta": {"sources": []}}, "t.toml")
+    message = str(refused.value)
+    assert message.startswith("invalid training config t.toml: dta: unknown key (did you mean data?)"), message
+    assert "Field required" not in message

@@ -335,7 +335,9 @@ def test_gpu_example_config_loads(repo_root: Path) -> None:
 
 def test_config_errors_are_one_line(tmp_path: Path) -> None:
     base = {"data": {"sources": [{"path": "x"}]}}
-    with pytest.raises(ConfigError, match=r"training\.learnin_rate: Extra inputs"):
+    with pytest.raises(
+        ConfigError, match=r"training\.learnin_rate: unknown key \(did you mean training\.learning_rate\?\)"
+    ):
         parse_train_config({**base, "training": {"learnin_rate": 1.0}})
     with pytest.raises(ConfigError, match="unknown template"):
         parse_train_config({**base, "template": "nope"})

@@ -149,10 +149,10 @@ class TrainConfig(_Section):
 
 
 def _one_line(err: ValidationError, source: str) -> str:
-    first = err.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "<root>"
-    more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
-    return f"invalid training config {source}: {where}: {first['msg']}{more}"
+    """One line naming the first problem, a misspelt key before the required one it leaves missing."""
+    from prover.config import _one_line as config_line
+
+    return config_line(err, source, TrainConfig, "training config")
 
 
 def resolve_config_path(path: str | Path) -> Path:
