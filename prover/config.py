@@ -6,7 +6,6 @@ Unknown keys are errors, so a typo never silently falls back to a default.
 from __future__ import annotations
 
 import difflib
-
 import tomllib
 from pathlib import Path
 from typing import Any, Literal, TypeVar
