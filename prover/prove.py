@@ -64,6 +64,7 @@ class ProveOptions:
     correction_rounds: int = 0  # > 0: the `correct` strategy (self-correction rounds after the samples)
     correction_samples: int = 1  # corrections per failed sample and round
     repair: bool = False  # failed whole proofs: failing blocks become holes the tactic search fills
+    keep_partial: bool = False  # write a skeleton with some holes filled when it compiles with just the others
 
 
 # 1: entries without strategy, costs and attempts, statuses as the search named them (failed_exhausted, ...);
@@ -328,8 +329,13 @@ def finalize_file(
     verifier: ProofVerifier,
     report: FileReport,
     write: bool,
+    keep_partial: bool = False,
 ) -> tuple[str, str]:
     """Fill the holes and proofs found, re-verify every changed declaration whole, drop any that fail.
+
+    With `keep_partial`, a skeleton with some holes filled is kept with those filled and the others still
+    `sorry`, when the verifier confirms it compiles with nothing but the remaining holes (`partial_problem`):
+    its entries become `partial`, never proved.
 
     A declaration changes only when all its holes were filled (one that still has a `sorry` is not
     proved). Edits are spans of the one parse, applied in one pass to the original text, so nothing
@@ -340,6 +346,7 @@ def finalize_file(
     original = lean_file.source
     newline = "\r\n" if "\r\n" in original else "\n"
     changes: dict[str, tuple[DeclPlan, list[Edit], dict[int, str]]] = {}
+    partial: dict[str, list[Edit]] = {}  # declarations kept with some holes still `sorry` (--keep-partial)
     for plan in plans:
         if not plan.holes:
             script = proofs.get(plan.decl.name)
@@ -347,6 +354,16 @@ def finalize_file(
                 changes[plan.decl.name] = (plan, [render_whole_proof(plan.decl, script, newline)], {})
             continue
         fills = {h.index: proofs[n] for h, n in zip(plan.holes, plan.targets, strict=True) if n in proofs}
+        if keep_partial and 0 < len(fills) < len(plan.holes):
+            edits = [Edit(h.span, render_script_at(h, fills[h.index], newline)) for h in plan.holes if h.index in fills]
+            problem = partial_problem(verifier, lean_file, plan, fills, apply_edits(original, edits))
+            if problem is None:
+                partial[plan.decl.name] = edits
+                _mark_partial(plan, fills, by_name)
+                continue
+            for name in plan.targets:
+                by_name[name].message = f"partial proof not kept: {problem}"
+            continue
         if len(fills) < len(plan.holes):
             missing = next(n for n in plan.targets if n not in proofs)
             for name in plan.targets:
@@ -358,8 +375,9 @@ def finalize_file(
         edits = [Edit(h.span, render_script_at(h, fills[h.index], newline)) for h in plan.holes]
         changes[plan.decl.name] = (plan, edits, fills)
     new_source = original
+    kept = [e for edits in partial.values() for e in edits]
     for _ in range(len(changes) + 1):
-        new_source = apply_edits(original, [e for _, edits, _ in changes.values() for e in edits])
+        new_source = apply_edits(original, [e for _, edits, _ in changes.values() for e in edits] + kept)
         if not changes:
             break
         verdicts = _check_declarations(verifier, lean_file, new_source, list(changes.values()))
@@ -391,7 +409,7 @@ def finalize_file(
             tofile=f"b/{path.name}",
         )
     )
-    if write and changes:
+    if write and (changes or partial):
         # A search takes minutes to hours: the user may have edited the file meanwhile. The edits are
         # spans of the text read at the start, so they are written only onto that same text.
         try:
@@ -401,6 +419,44 @@ def finalize_file(
             raise FileChangedError(path, diff, reason) from None
         report.written, report.backup = True, str(backup)
     return new_source, diff
+
+
+def partial_problem(
+    verifier: ProofVerifier, lean_file: LeanFile, plan: DeclPlan, fills: dict[int, str], new_source: str
+) -> str | None:
+    """Why a skeleton with only `fills` filled may not be written, or None: it must have fewer `sorry`s than
+    before and compile with no error (the REPL verifier: its messages hold warnings only; replay: every filled
+    hole replays to the end from its recorded goal, as Lean compiles the skeleton with those goals)."""
+    from lean_env.source.lexer import TokenKind, tokenize
+
+    def sorries(text: str) -> int:
+        return sum(t.kind is TokenKind.IDENT and t.text == "sorry" for t in tokenize(text, keep_comments=False))
+
+    if sorries(new_source) >= sorries(lean_file.source):
+        return "it would not have fewer `sorry`s"
+    whole = getattr(verifier, "verify_file", None)
+    if callable(whole):
+        verdict = whole(lean_file.source, new_source, [plan.decl.name]).get(plan.decl.name)
+        if not isinstance(verdict, Rejected) or not verdict.messages:
+            return "the compile gave no messages to confirm that only the holes remain"
+        errors = [m for m in verdict.messages if m.is_error]
+        return f"Lean reports an error: {errors[0].data.splitlines()[0]}" if errors else None
+    partial_check = getattr(verifier, "verify_partial", None)
+    if callable(partial_check):
+        reason: str | None = partial_check(plan.theorem, plan.skeleton, fills)
+        return reason
+    return f"{type(verifier).__name__} cannot check a partial proof"
+
+
+def _mark_partial(plan: DeclPlan, fills: dict[int, str], by_name: dict[str, TheoremReport]) -> None:
+    left = [name for hole, name in zip(plan.holes, plan.targets, strict=True) if hole.index not in fills]
+    for hole, name in zip(plan.holes, plan.targets, strict=True):
+        entry = by_name[name]
+        if hole.index in fills:
+            entry.status = Status.PARTIAL
+            entry.message = f"written into a partial proof; still `sorry`: {', '.join(left)}"
+        else:
+            entry.message = f"{entry.message}; left as `sorry` in the written partial proof".lstrip("; ")
 
 
 class FileChangedError(Exception):

@@ -299,6 +299,13 @@ class ReplayVerifier:
             return Rejected(f"{len(outcome)} goal(s) remain after the last step", checker=REPLAY_CHECKER)
         return Verified(checker=REPLAY_CHECKER)
 
+    def verify_partial(self, theorem: Theorem, skeleton: str, fills: dict[int, str]) -> str | None:
+        """Why the skeleton with only `fills` filled would not compile with just its other holes left, or None.
+
+        The recorded compile of the skeleton met one goal per `sorry`; a filled hole whose script replays to
+        the end from its goal leaves the others as they were. Never a proof: the other holes stay `sorry`."""
+        return replay_fills(self.cassette, theorem, skeleton, fills, allow_native_decide=self.allow_native_decide)
+
     def verify_holes(self, theorem: Theorem, skeleton: str, fills: dict[int, str]) -> Verdict:
         """A skeleton with each `sorry` replaced by `fills[i]`: see `replay_filled_skeleton`."""
         record = self.cassette.find_theorem(theorem)
@@ -643,17 +650,34 @@ def replay_filled_skeleton(
     finished proof, as `replay_script` replays (`·` blocks focused; steps recorded in this theorem's
     context). Every hole must be filled (a declaration that keeps a `sorry` is not proved).
     """
-    from lean_env.checks.verify import static_check  # lazily, as ReplayVerifier.verify
-
     record = cassette.find_holes(theorem, skeleton)
     if record is None:
         return Rejected("the cassette has no recorded compilation of this proof skeleton", checker=REPLAY_CHECKER)
     missing = sorted(set(range(len(record.goals))) - set(fills))
     if missing:
         return Rejected(f"hole {missing[0] + 1} of {len(record.goals)} is not filled", checker=REPLAY_CHECKER)
+    reason = replay_fills(cassette, theorem, skeleton, fills, allow_native_decide=allow_native_decide)
+    return Verified(checker=REPLAY_CHECKER) if reason is None else Rejected(reason, checker=REPLAY_CHECKER)
+
+
+def replay_fills(
+    cassette: Cassette,
+    theorem: Theorem,
+    skeleton: str,
+    fills: dict[int, str],
+    *,
+    allow_native_decide: bool = False,
+) -> str | None:
+    """Why one of `fills` (hole index -> script) does not replay to the end from its hole's recorded goal of
+    the skeleton, or None when each does. Holes not in `fills` are not looked at."""
+    from lean_env.checks.verify import static_check  # lazily, as ReplayVerifier.verify
+
+    record = cassette.find_holes(theorem, skeleton)
+    if record is None:
+        return "the cassette has no recorded compilation of this proof skeleton"
     owner = cassette.find_theorem(theorem)
     if owner is None:
-        return Rejected(f"theorem {theorem.name!r} is not in the replay cassette", checker=REPLAY_CHECKER)
+        return f"theorem {theorem.name!r} is not in the replay cassette"
 
     def counts(state_pp: str, tactic: str) -> str | None:
         return step_counts(cassette, owner, state_pp, tactic)
@@ -661,13 +685,13 @@ def replay_filled_skeleton(
     env = ReplayEnv(cassette, allow_native_decide=allow_native_decide)
     for index in sorted(fills):
         if index >= len(record.goals):
-            return Rejected(f"hole {index + 1}: the skeleton has {len(record.goals)} holes", checker=REPLAY_CHECKER)
+            return f"hole {index + 1}: the skeleton has {len(record.goals)} holes"
         reason = static_check(theorem, fills[index], allow_native_decide=allow_native_decide)
         if reason is not None:
-            return Rejected(f"hole {index + 1}: {reason}", checker=REPLAY_CHECKER)
+            return f"hole {index + 1}: {reason}"
         left = replay_script(env, ProofState.from_pp(record.goals[index]), fills[index], counts)
         if isinstance(left, str):
-            return Rejected(f"hole {index + 1}: {left}", checker=REPLAY_CHECKER)
+            return f"hole {index + 1}: {left}"
         if left:
-            return Rejected(f"hole {index + 1}: goals remain after the last step", checker=REPLAY_CHECKER)
-    return Verified(checker=REPLAY_CHECKER)
+            return f"hole {index + 1}: goals remain after the last step"
+    return None

@@ -75,6 +75,12 @@ def prove(
     outputs: Path | None = typer.Option(
         None, "--outputs", help="JSONL of model outputs the scripted generator plays back (--generator scripted)."
     ),
+    keep_partial: bool = typer.Option(
+        False,
+        "--keep-partial",
+        help="Write a skeleton with only some holes filled when it compiles with just the others left "
+        "(status partial, exit 1; never proved).",
+    ),
     repair: bool = typer.Option(
         False,
         "--repair",
@@ -115,6 +121,7 @@ def prove(
         correction_rounds=correction_rounds,
         correction_samples=correction_samples,
         repair=repair,
+        keep_partial=keep_partial,
     )
     raise typer.Exit(run_prove(options))
 
@@ -356,7 +363,8 @@ def _finish(run: _Run, plans: Any, proofs: dict[str, str], report: Any, watch: _
         watch.save()
         fail(f"the {run.cfg.lean.backend} backend cannot start ({unusable}); run `prover doctor`")
     try:
-        _, diff = finalize_file(run.options.file, run.lean_file, plans, proofs, run.verifier, report, run.options.write)
+        o = run.options
+        _, diff = finalize_file(o.file, run.lean_file, plans, proofs, run.verifier, report, o.write, o.keep_partial)
     except FileChangedError as exc:
         watch.save()
         # The verified proofs, as a patch against the text the search started from: nothing found is lost.
