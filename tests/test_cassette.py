@@ -304,6 +304,13 @@ def test_a_recorded_result_is_its_tactic_result_under_the_same_kind(
     assert back == result and back.kind is result.kind
 
 
+def test_a_suggestions_replacement_is_not_recorded() -> None:
+    """A cassette keeps what Lean answered to the tactic run; the stable form Lean suggested is not part of it."""
+    assert result_to_outcome(ProofFinished(handle=1, replacement="exact h")) == FinishedOutcome(kind="finished")
+    state = StateResult(ProofState.from_pp("⊢ p"), replacement="simp only [h]")
+    assert result_to_outcome(state) == StateOutcome(kind="state", pp="⊢ p")
+
+
 def test_missing_cassette_file(tmp_path: Path) -> None:
     with pytest.raises(CassetteError, match="cassette not found"):
         Cassette.load(tmp_path / "none.jsonl")

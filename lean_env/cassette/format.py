@@ -198,7 +198,6 @@ class TimeoutOutcome(_Line):
 Outcome = Annotated[
     StateOutcome | FinishedOutcome | ErrorOutcome | GivenUpOutcome | TimeoutOutcome, Field(discriminator="kind")
 ]
-_OUTCOME: TypeAdapter[Outcome] = TypeAdapter(Outcome)
 
 
 class StepLine(_Line):
@@ -224,9 +223,17 @@ def outcome_from_pp(state_after: str) -> StateOutcome | FinishedOutcome:
 
 
 def result_to_outcome(result: TacticResult) -> Outcome:
-    """The record of a result a live backend produced: its fields, a state as its pretty-printed text."""
-    fields = {"pp": result.state.pp} if isinstance(result, StateResult) else vars(result)
-    return _OUTCOME.validate_python({"kind": result.kind, **{k: v for k, v in fields.items() if k != "handle"}})
+    """The record of a result a live backend produced: its kind and what the cassette keeps of it (a state as its
+    pretty-printed text; a backend's handle and a suggestion's replacement are not recorded)."""
+    if isinstance(result, StateResult):
+        return StateOutcome(kind=result.kind, pp=result.state.pp)
+    if isinstance(result, ProofFinished):
+        return FinishedOutcome(kind=result.kind)
+    if isinstance(result, LeanError):
+        return ErrorOutcome(kind=result.kind, message=result.message)
+    if isinstance(result, ProofGivenUp):
+        return GivenUpOutcome(kind=result.kind, message=result.message)
+    return TimeoutOutcome(kind=result.kind, seconds=result.seconds)
 
 
 _KINDS = ("header", "theorem", "step", "holes")
