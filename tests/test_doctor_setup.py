@@ -894,3 +894,39 @@ def test_setup_refuses_a_repl_the_patch_does_not_fit(tmp_path: Path, tags: ReplT
     with pytest.raises(SetupError, match="hunk 1 .* does not match REPL/Snapshots.lean; the REPL at .* differs"):
         run_setup(plan_setup(tmp_path / "proj", "v4.32.0", tags=tags), env=env, tags=tags)
     assert not any(line.startswith("lake build") for line in _argv_log(tmp_path))
+
+
+def test_a_folder_without_lakefile_is_sent_to_prover_setup(tmp_path: Path) -> None:
+    """doctor listed lakefile fixes for a folder that has no lakefile; its one fix is `prover setup`."""
+    from lean_env.project.setup import repl_binary_fix
+
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "Scratch.lean").write_text("theorem t : True := trivial\n")
+    fix = repl_binary_fix(folder)
+    assert fix.startswith(f"{folder} has no lakefile") and f"prover setup --lean-project {folder}" in fix
+    assert "require" not in fix and "ls-remote" not in fix
+
+
+def test_the_tag_hint_greps_a_pattern_that_matches_a_fork_tag(tmp_path: Path) -> None:
+    """The hint grepped `lean-toolchain-$` when the Lean version was unknown: no tag ends that way."""
+    import re
+    import shlex
+
+    from lean_env.project.setup import require_repl_fix
+
+    project = tmp_path / "mine"
+    project.mkdir()
+    (project / "lakefile.lean").write_text("import Lake\n")
+    # `git ls-remote --tags` lines of the fork, an annotated tag listed twice (the second peeled).
+    listing = [
+        "0123\trefs/tags/v1.3.18_lean-toolchain-v4.20.0",
+        "4567\trefs/tags/v1.3.18_lean-toolchain-v4.20.0^{}",
+        "89ab\trefs/tags/v1.3.18_lean-toolchain-v4.19.0",
+    ]
+    for lean, expected in ((None, 3), ("v4.20.0", 1)):
+        fix = require_repl_fix(project, lean)
+        grep = re.search(r"\| grep ([^`]+)`", fix)
+        assert grep is not None, fix
+        pattern = shlex.split(grep.group(1))[0]
+        assert len([line for line in listing if re.search(pattern, line)]) == expected, (pattern, fix)

@@ -394,14 +394,23 @@ def made_by_setup(project: Path) -> bool:
 def require_repl_fix(project: Path, lean: str | None) -> str:
     """How to add the REPL to a user's own Lake project (`prover setup` never edits one): the `require` for its
     lakefile (`lakefile.lean` or `lakefile.toml` syntax), naming the fork tag built for the project's Lean."""
+    if not (project / "lakefile.lean").is_file() and not (project / "lakefile.toml").is_file():
+        # No Lake project at all: there is no lakefile to add to, and set-up may build one here.
+        return (
+            f"{project} has no lakefile (it is no Lake project): `prover setup --lean-project {project}` builds "
+            "Mathlib and the REPL there"
+        )
     tag = f"<release>_lean-toolchain-{lean or '<its Lean>'}"
+    # ls-remote lists each annotated tag twice (`…-v4.20.0` and its peeled `…-v4.20.0^{}`): the pattern ends at
+    # the version, so one line per release; without a known Lean it lists every fork tag.
+    pattern = f"'_lean-toolchain-{lean}$'" if lean else "_lean-toolchain-"
     if (project / "lakefile.lean").is_file():
         require = f'require REPL from git "{REPL_FORK_GIT}" @ "{tag}"'
     else:
         require = f'a [[require]] table with name = "REPL", git = "{REPL_FORK_GIT}", rev = "{tag}"'
     return (
         f"add to {project}'s lakefile: {require} (the tag: `git ls-remote --tags {REPL_FORK_GIT} | grep "
-        f"'lean-toolchain-{lean or ''}$'`), then cd {project} && lake update REPL && lake build repl"
+        f"{pattern}`), then cd {project} && lake update REPL && lake build repl"
     )
 
 
