@@ -8,6 +8,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from lean_env.cassette.store import Cassette
@@ -76,3 +77,28 @@ def test_a_repaired_proof_of_another_skeleton_or_a_wrong_fill_is_not_verified() 
     assert isinstance(verifier.verify(theorem, "have h : x = 4 := by linarith\nexact h"), Rejected)  # no such sketch
     sketch = verifier.verify(theorem, "have h : x = 3 := by sorry\nexact h")
     assert isinstance(sketch, Rejected) and [m.severity.value for m in sketch.messages] == ["warning"]
+
+
+@pytest.mark.lean
+@pytest.mark.parametrize("name", ["correct", "repair"])
+def test_constructed_compiles_match_a_live_lean(name: str) -> None:
+    """Where Lean is configured: each constructed compile of a demo, run by the REPL verifier, gives the same
+    kinds of messages at the same places (the real messages are printed, to re-record the demo from them)."""
+    from lean_env.backends.repl import ReplSettings
+    from lean_env.checks.verdict import Rejected
+    from lean_env.checks.verify import ReplVerifier
+    from lean_env.source.parse import parse_lean_file
+    from tests.conftest import live_lean_project
+
+    project = live_lean_project()
+    assert project is not None
+    theorem = parse_lean_file(EXAMPLES / f"{name}.lean").theorems[0].to_theorem()
+    cassette = Cassette.load(EXAMPLES / f"{name}.cassette.jsonl")
+    with ReplVerifier(ReplSettings(project=project, command_timeout_s=300.0)) as verifier:
+        for record in cassette.compiles.values():
+            verdict = verifier.verify(theorem, record.proof)
+            assert isinstance(verdict, Rejected)
+            print(json.dumps([m.to_json() for m in verdict.messages], ensure_ascii=False))
+            live = {(m.severity.value, m.pos.line if m.pos else None) for m in verdict.messages}
+            shape = {(str(m["severity"]), m["pos"]["line"]) for m in record.messages}  # type: ignore[index]
+            assert shape <= live
