@@ -99,6 +99,10 @@ class GeneratorConfig(_Section):
     # kind "scripted": model outputs played back from this JSONL (prover.generators.scripted), each verified.
     outputs: str | None = None
     combine_fixed: bool = False  # also propose the fixed tactics next to the model's
+    # reprover-retrieval: the Lean project whose premise index (`prover index`) the generator retrieves from,
+    # and that index's cache folder (default ~/.cache/lean-prover/premises).
+    premises_project: str | None = None
+    premises_cache: str | None = None
 
 
 class ProverConfig(_Section):

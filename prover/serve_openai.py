@@ -19,6 +19,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from fastapi import FastAPI
@@ -410,3 +411,64 @@ def served_preset_name(cfg: Any) -> str:
 
 
 __all__: Sequence[str] = ("ModelCatalog", "LLMEndpoints", "register_llm_routes", "catalog_for", "served_preset_name")
+
+
+# --- premises -----------------------------------------------------------------------------------------
+
+
+class PremisesRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    file: str = Field(..., min_length=1, max_length=4096, description="The .lean file (on the server's disk).")
+    theorem: str = Field(..., min_length=1, max_length=1024)
+    line: int | None = Field(None, ge=1, description="Only declarations before this line (default: the theorem's).")
+    k: int = Field(10, ge=1, le=1000)
+    goal: str | None = Field(None, max_length=64 * 1024, description="Query with this goal instead of the statement.")
+
+
+@dataclass
+class PremiseService:
+    """`prover premises` behind HTTP: one project's index, the retriever loaded on first use."""
+
+    project: Path
+    cache: Path
+    load_encoder: Callable[[], Any]
+    _encoder: Any = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def query(self, req: PremisesRequest) -> list[dict[str, Any]]:
+        from prover.premises.index import PremiseIndex
+        from prover.premises.query import best_premises, file_query, lean_version, project_revision
+
+        with self._lock:
+            if self._encoder is None:
+                self._encoder = self.load_encoder()
+            query = file_query(self.project, Path(req.file), req.theorem, req.line, req.goal)
+            index = PremiseIndex(self.cache, lean_version(self.project))
+            hits, _skipped = best_premises(index, project_revision(self.project), query, self._encoder, req.k)
+        return [
+            {"name": h.declaration.name, "module": h.declaration.module, "score": h.score, "code": h.declaration.code()}
+            for h in hits
+        ]
+
+
+def register_premise_routes(app: FastAPI, service: PremiseService | None) -> None:
+    """`POST /premises`: the premises accessible at a theorem of a file, best first (501 without an index)."""
+
+    @app.post("/premises")
+    async def premises(req: PremisesRequest) -> Any:
+        """Like `prover premises FILE --theorem T [--line L] -k K`, over the index the server was started with."""
+        if service is None:
+            return JSONResponse(
+                status_code=501, content={"error": "no premise index is configured; start with --premises-project DIR"}
+            )
+        from prover.premises.index import PremiseIndexError
+        from prover.premises.query import PremiseQueryError
+
+        try:
+            rows = await asyncio.to_thread(service.query, req)
+        except (PremiseQueryError, PremiseIndexError) as exc:
+            return JSONResponse(status_code=400, content={"error": str(exc)})
+        except Exception as exc:  # noqa: BLE001 - the server keeps serving
+            return JSONResponse(status_code=500, content={"error": f"premise retrieval failed: {exc}"})
+        return {"theorem": req.theorem, "premises": rows}

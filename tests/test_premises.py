@@ -213,3 +213,36 @@ def test_live_dump_of_a_core_module() -> None:
         proc.close()
     by_name = {d.name: d for d in prelude.declarations}
     assert by_name["Eq.symm"].kind == "theorem" and "=" in by_name["Eq.symm"].type
+
+
+def test_premises_endpoint_and_retrieval_input(project: Path, encoder_dir: Path, tmp_path: Path) -> None:
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from prover.premises.index import RetrieverEncoder
+    from prover.premises.query import RetrievalInput
+    from prover.serve_openai import PremiseService, register_premise_routes
+    from search.types import GenRequest
+
+    cache = tmp_path / "cache"
+    modules = (f"--modules={m}" for m in ("Init", "Mathlib", "MyProj", "Other"))
+    assert _index(project, cache, encoder_dir, DUMP, "--revision", "worktree", *modules).exit_code == 0
+    encoder = RetrieverEncoder.from_pretrained(str(encoder_dir))
+    app = FastAPI()
+    register_premise_routes(app, PremiseService(project, cache, lambda: encoder))
+    client = TestClient(app)
+    main = str(project / "MyProj" / "Main.lean")
+    resp = client.post("/premises", json={"file": main, "theorem": "main_target", "k": 3})
+    assert resp.status_code == 200, resp.text
+    rows = resp.json()["premises"]
+    assert len(rows) == 3 and [r["score"] for r in rows] == sorted((r["score"] for r in rows), reverse=True)
+    assert all(r["name"] not in ("later_lemma", "Other.unrelated_fact") for r in rows)
+    bad = client.post("/premises", json={"file": main, "theorem": "nope"})
+    assert bad.status_code == 400 and "no theorem" in bad.json()["error"]
+    unconfigured = FastAPI()
+    register_premise_routes(unconfigured, None)
+    assert TestClient(unconfigured).post("/premises", json={"file": main, "theorem": "t"}).status_code == 501
+    # reprover-retrieval's input: the best premises above the state, within ReProver's byte budget.
+    build = RetrievalInput(PremiseIndex(cache, "v4.24.0"), "worktree", encoder, k=2)
+    text = build(GenRequest("n : ℕ\n⊢ n + 0 = n"))
+    assert text.endswith("\n\nn : ℕ\n⊢ n + 0 = n") and text.count("\n\n") == 2

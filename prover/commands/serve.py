@@ -4,6 +4,7 @@ LLMLean's OpenAI-compatible (/v1/completions, /v1/chat/completions) and Ollama (
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -36,6 +37,10 @@ def serve(
     max_wait_ms: float = typer.Option(10.0, "--max-wait-ms", help="How long to gather a batch (milliseconds)."),
     retriever: str | None = typer.Option(None, "--retriever", help="HF encoder model for POST /encode."),
     retriever_device: str = typer.Option("cpu", "--retriever-device", help="Device of the retriever model."),
+    premises_project: Path | None = typer.Option(
+        None, "--premises-project", help="Serve POST /premises from this project's index (`prover index`)."
+    ),
+    premises_cache: Path | None = typer.Option(None, "--premises-cache", help="The index's cache folder."),
     log_level: str = typer.Option("info", "--log-level", help="uvicorn log level."),
 ) -> None:
     """Serve tactic suggestions to Lean Copilot (`suggest_tactics` with an ExternalGenerator)."""
@@ -101,10 +106,11 @@ def serve(
             max_batch=max_batch,
             max_wait_ms=max_wait_ms,
         )
-        from prover.serve_openai import catalog_for, register_llm_routes, served_preset_name
+        from prover.serve_openai import catalog_for, register_llm_routes, register_premise_routes, served_preset_name
 
         # LLMLean's OpenAI-compatible and Ollama requests (/v1/..., /api/generate) beside Lean Copilot's.
         register_llm_routes(app, catalog_for(cfg.generator, gen, served_preset_name(cfg.generator)), k_default=k)
+        register_premise_routes(app, _premise_service(premises_project, premises_cache, retriever, retriever_device))
         err_console.print(f"serving on http://{host}:{port} (API docs at /docs)", highlight=False, soft_wrap=True)
         server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, lifespan="on"))
         # uvicorn re-raises the Ctrl-C it handled after a graceful shutdown.
@@ -113,3 +119,16 @@ def serve(
     finally:
         sock.close()
     err_console.print("server stopped", highlight=False)
+
+
+def _premise_service(project: Path | None, cache: Path | None, retriever: str | None, device: str) -> Any:
+    """The /premises backend, or None when no project was given."""
+    if project is None:
+        return None
+    from prover.premises.index import DEFAULT_CACHE, RetrieverEncoder
+    from prover.serve_openai import PremiseService
+
+    model = retriever or "kaiyuy/leandojo-lean4-retriever-byt5-small"
+    return PremiseService(
+        project.expanduser(), cache or DEFAULT_CACHE, lambda: RetrieverEncoder.from_pretrained(model, device=device)
+    )

@@ -98,9 +98,9 @@ def make_generator(cfg: GeneratorConfig) -> TacticGenerator:
     model: TacticGenerator
     if cfg.kind == "hf" and cfg.custom_prompt is None and is_seq2seq_model(cfg.model):
         # An encoder-decoder (ReProver's ByT5): its own generator; the template only names the input.
-        from prover.generators.seq2seq import Seq2SeqGenerator
+        from prover.generators.seq2seq import Seq2SeqGenerator, retrieval_input
 
-        model = Seq2SeqGenerator.from_config(cfg)
+        model = Seq2SeqGenerator.from_config(cfg, retrieval_input(cfg))
     elif cfg.kind == "hf":
         from prover.generators.hf import HFGenerator
 

@@ -292,6 +292,30 @@ def state_input(request: GenRequest) -> str:
     return request.state
 
 
+def retrieval_input(cfg: GeneratorConfig) -> InputBuilder:
+    """The generator input for `cfg`: ReProver's retrieval-augmented input when the model is
+    `reprover-retrieval` and `premises_project` names an indexed project (`prover index`), else the state."""
+    from prover.generators.presets import apply_preset
+
+    resolved = apply_preset(cfg)
+    if resolved.preset is None or resolved.preset.name != "reprover-retrieval":
+        return state_input
+    if cfg.premises_project is None:
+        print(
+            "note: reprover-retrieval without generator.premises_project reads the state alone (no premises)",
+            file=sys.stderr,
+            flush=True,
+        )
+        return state_input
+    from prover.premises.index import DEFAULT_CACHE, PremiseIndex, RetrieverEncoder
+    from prover.premises.query import RetrievalInput, lean_version, project_revision
+
+    project = Path(cfg.premises_project).expanduser()
+    index = PremiseIndex(Path(cfg.premises_cache) if cfg.premises_cache else DEFAULT_CACHE, lean_version(project))
+    encoder = RetrieverEncoder.from_pretrained(REPROVER_RETRIEVER, device=cfg.device)
+    return RetrievalInput(index, project_revision(project), encoder)
+
+
 @dataclass(frozen=True)
 class ScoredSequence:
     """One decoded output before sanitising: text (prefix included), the summed log-probability of its

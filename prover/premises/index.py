@@ -41,7 +41,7 @@ class Encoder(Protocol):
     def encode(self, texts: Sequence[str]) -> list[list[float]]: ...
 
 
-class PremiseIndexError(LookupError):
+class PremiseIndexError(ValueError):
     """The index lacks what was asked for (no manifest for the revision, an unknown module): one line."""
 
 

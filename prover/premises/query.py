@@ -14,7 +14,8 @@ from pathlib import Path
 from lean_env.source.parse import LeanFile, parse_lean_source
 from prover.premises.dump import Declaration
 from prover.premises.index import Encoder, Hit, PremiseIndex, premise_text
-from prover.premises.reprover_format import serialize_premise
+from prover.premises.reprover_format import augmented_state, serialize_premise
+from search.types import GenRequest
 
 
 class PremiseQueryError(ValueError):
@@ -98,3 +99,22 @@ def best_premises(
     vectors = encoder.encode(texts)
     extra = list(zip(query.earlier, vectors[1:], strict=True))
     return index.retrieve(manifest, modules, vectors[0], k, extra)
+
+
+class RetrievalInput:
+    """`reprover-retrieval`'s generator input (a `Seq2SeqGenerator.build_input`): the state with the best
+    premises of the project's index prepended as ReProver does (`reprover_format.augmented_state`; upstream
+    retrieves 100, prover/evaluate.py `max_num_retrieved`). Every embedded module of the revision is a
+    candidate, since a proof state alone does not say which file it is in."""
+
+    def __init__(self, index: PremiseIndex, revision: str, encoder: Encoder, k: int = 100) -> None:
+        self.index = index
+        self.manifest = index.manifest(revision)
+        self.modules = sorted(self.manifest)
+        self.encoder = encoder
+        self.k = k
+
+    def __call__(self, request: GenRequest) -> str:
+        [vector] = self.encoder.encode([request.state])
+        hits, _ = self.index.retrieve(self.manifest, self.modules, vector, self.k)
+        return augmented_state(request.state, [premise_text(h.declaration) for h in hits])
