@@ -56,10 +56,12 @@ def test_the_download_hint_names_a_command_that_exists() -> None:
         ["suggest", "⊢ True", "-g", "hf", "-m", MODEL, "--no-check"],
         ["serve", "-g", "hf", "-m", MODEL],
         ["serve", "-g", "fixed", "--retriever", "kaiyuy/leandojo-lean4-retriever-byt5-small"],
+        ["sweep", "--split", "valid", "--limit", "2", "-g", "hf", "-m", MODEL, "--output", "{tmp}/r.jsonl"],
     ],
-    ids=["suggest", "serve", "serve-retriever"],
+    ids=["suggest", "serve", "serve-retriever", "sweep"],
 )
-def test_a_model_command_without_network_fails_at_once_with_one_line(args: list[str]) -> None:
+def test_a_model_command_without_network_fails_at_once_with_one_line(args: list[str], tmp_path: Path) -> None:
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
     if args[0] == "serve":
         with socket.socket() as probe:  # a free port: the server binds before it checks the models
             probe.bind(("127.0.0.1", 0))
@@ -70,3 +72,20 @@ def test_a_model_command_without_network_fails_at_once_with_one_line(args: list[
     line = _one_error_line(result)
     assert "unreachable" in line and "hf download" in line
     assert time.monotonic() - started < 20
+    assert result.stdout.strip() == ""  # stdout keeps only results
+
+
+def test_an_actor_failure_names_its_cause_in_one_plain_line() -> None:
+    """The sweep's error line lost the cause (the last line of Ray's text) and carried raw ANSI codes."""
+    from benchmarks.sweep.driver import _first_line
+
+    ray_text = (
+        "The actor died because of an error raised in its creation task, \x1b[36mray::GeneratorServer.__init__()"
+        "\x1b[39m (pid=4242, ip=10.0.0.7, actor_id=ab12)\n"
+        '  File "benchmarks/sweep/actors.py", line 88, in __init__\n'
+        "    self.generator = tactic_factory()\n"
+        "\x1b[31mOSError\x1b[0m: We couldn't connect to 'https://huggingface.co' to load the files"
+    )
+    line = _first_line(RuntimeError(ray_text))
+    assert line == "OSError: We couldn't connect to 'https://huggingface.co' to load the files"
+    assert _first_line(RuntimeError("plain failure\n")) == "plain failure"

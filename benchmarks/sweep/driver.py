@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import time
 import uuid
 from collections import deque
@@ -505,9 +506,20 @@ def _kill(ray: Any, actor: Any) -> None:
         ray.kill(actor, no_restart=True)
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_CAUSE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b.*")
+
+
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    """One plain line saying why: Ray's text of an actor's failure starts with where it happened (`The actor
+    died because of an error raised in its creation task, ray::GeneratorServer.__init__() (pid=…)`) and ends
+    with the cause (`OSError: We couldn't connect to 'https://huggingface.co' …`), in terminal colours; the
+    cause is the line a user can act on, without the colour codes."""
+    lines = [ln.strip() for ln in _ANSI.sub("", str(exc)).splitlines() if ln.strip()]
+    if not lines:
+        return type(exc).__name__
+    cause = next((ln for ln in reversed(lines) if _CAUSE.match(ln)), None)
+    return cause if cause is not None else lines[0]
 
 
 def _schedule(

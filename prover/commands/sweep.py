@@ -212,6 +212,15 @@ def _preflight(cfg: Any) -> None:
         from lean_env.backends.dojo import require_lean_dojo
 
         require_lean_dojo()
+    # A model that is not cached, without network: one line before Ray or any actor starts (each actor would
+    # retry the hub for a minute and fail with a traceback). On a cluster (--address) the generator's node reads
+    # the model from its own cache, which this machine cannot see.
+    if cfg.sweep.address is None:
+        from prover.offline import model_unreachable
+
+        problem = model_unreachable(cfg.generator.kind, cfg.generator.model)
+        if problem is not None:
+            fail(problem)
     # An unwritable results path (the store opens it later).
     from prover.commands.outputs import output_problem
 
