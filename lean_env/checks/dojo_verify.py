@@ -12,7 +12,9 @@ checks on top, so a dojo proof meets the same bar as any other:
   source is that file's text before the theorem, the theorem with the proof, and `#print axioms`
   (`lean_env.checks.verify.build_check_source`; the rest of the file is left out, as it cannot change the verdict);
 - Lean's output is judged like the REPL verifier's answer (`lean_env.checks.verify.judge_compile`): any error
-  rejects, a `declaration uses 'sorry'` warning rejects, and the axioms must be the standard ones.
+  rejects, a `declaration uses 'sorry'` warning rejects, and the axioms must be the standard ones, listed by
+  `#print axioms _root_.<full name>` for exactly the traced theorem's full name (`JudgedName`: a constant of the
+  traced file that the open namespaces resolve first cannot answer for it).
 
 Like lean-dojo (`set_option maxHeartbeats 0 in` before the theorem in both `Dojo` and `check_proof`), the
 theorem is compiled with no heartbeat limit; the proof itself may not set options (the tactic filter).
