@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lean_env.checks.verdict import ProofVerifier
 from lean_env.types import Env
 from prover.config import LeanConfig
+
+if TYPE_CHECKING:
+    from lean_env.cassette.store import Cassette
 
 
 def repl_settings(cfg: LeanConfig, tactic_timeout_s: float = 5.0):  # type: ignore[no-untyped-def]
@@ -32,12 +37,27 @@ def _cassette_path(cfg: LeanConfig) -> Path:
     return path
 
 
+def _cassette(cfg: LeanConfig) -> Cassette:
+    """The configured cassette, read once for the backend and its verifier (both only look records up)."""
+    path = _cassette_path(cfg).resolve()
+    stat = path.stat()
+    return _load_cassette(path, stat.st_mtime_ns, stat.st_size)
+
+
+# Keyed by the file's modification time and size as well, so a cassette rewritten on disk is read again.
+@functools.lru_cache(maxsize=2)
+def _load_cassette(path: Path, mtime_ns: int, size: int) -> Cassette:
+    from lean_env.cassette.store import Cassette
+
+    return Cassette.load(path)
+
+
 def make_env(cfg: LeanConfig) -> Env:
     """The configured backend. Raises LeanNotFoundError (with the fix command) when Lean is missing."""
     if cfg.backend == "replay":
         from lean_env.backends.replay import ReplayEnv
 
-        return ReplayEnv(_cassette_path(cfg), allow_native_decide=cfg.allow_native_decide)
+        return ReplayEnv(_cassette(cfg), allow_native_decide=cfg.allow_native_decide)
     if cfg.backend == "dojo":
         from lean_env.backends.dojo import DojoEnv
 
@@ -71,7 +91,7 @@ def make_verifier(cfg: LeanConfig) -> ProofVerifier:
     if cfg.backend == "replay":
         from lean_env.backends.replay import ReplayVerifier
 
-        return ReplayVerifier(_cassette_path(cfg), allow_native_decide=cfg.allow_native_decide)
+        return ReplayVerifier(_cassette(cfg), allow_native_decide=cfg.allow_native_decide)
     if cfg.backend == "dojo":
         # A dojo theorem is checked where it lives: its traced repository at its commit (issue 10 point 7).
         from lean_env.checks.dojo_verify import DojoVerifier

@@ -385,8 +385,10 @@ def same_theorem(record: TheoremLine, theorem: Theorem) -> str | None:
 
 
 # One theorem's header (all file text before it: the whole file for its last declaration) is compared when its
-# search starts and at each verification: it is parsed once, not once per comparison.
-@functools.lru_cache(maxsize=4)
+# search starts and at each verification: it is parsed once, not once per comparison. A file's theorems each have
+# their own header and a run compares all of them twice (search, then verification), so the memo holds a file's
+# worth: with room for only a few, every comparison of a file of more theorems than that parsed its header again.
+@functools.lru_cache(maxsize=256)
 def _header_context(header: str) -> str:
     """What in a header can change what a statement means, as a key: its imports as a set (`_IMPORTED_BY`), then
     its other commands without comments (`open`, `set_option`, `variable`, `notation`, `instance`, `def`, compfiles' `determine`, namespaces, ...),
