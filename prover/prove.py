@@ -21,7 +21,15 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from lean_env.checks.verdict import ProofVerifier, Rejected, Verdict, Verified
+from lean_env.checks.verdict import (
+    FileVerifier,
+    HoleVerifier,
+    PartialVerifier,
+    ProofVerifier,
+    Rejected,
+    Verdict,
+    Verified,
+)
 from lean_env.source.parse import (
     Edit,
     Hole,
@@ -434,17 +442,14 @@ def partial_problem(
 
     if sorries(new_source) >= sorries(lean_file.source):
         return "it would not have fewer `sorry`s"
-    whole = getattr(verifier, "verify_file", None)
-    if callable(whole):
-        verdict = whole(lean_file.source, new_source, [plan.decl.name]).get(plan.decl.name)
+    if isinstance(verifier, FileVerifier):
+        verdict = verifier.verify_file(lean_file.source, new_source, [plan.decl.name]).get(plan.decl.name)
         if not isinstance(verdict, Rejected) or not verdict.messages:
             return "the compile gave no messages to confirm that only the holes remain"
         errors = [m for m in verdict.messages if m.is_error]
         return f"Lean reports an error: {errors[0].data.splitlines()[0]}" if errors else None
-    partial_check = getattr(verifier, "verify_partial", None)
-    if callable(partial_check):
-        reason: str | None = partial_check(plan.theorem, plan.skeleton, fills)
-        return reason
+    if isinstance(verifier, PartialVerifier):
+        return verifier.verify_partial(plan.theorem, plan.skeleton, fills)
     return f"{type(verifier).__name__} cannot check a partial proof"
 
 
@@ -479,20 +484,17 @@ def _check_declarations(
     """Each changed declaration, judged as it now stands: the REPL verifier compiles the whole new file
     once; replay checks a filled skeleton hole by hole (`verify_holes`) and a whole proof by replaying it."""
     names = [plan.decl.name for plan, _, _ in changes]
-    whole = getattr(verifier, "verify_file", None)
-    if callable(whole):
-        result: dict[str, Verdict] = whole(lean_file.source, new_source, names)
-        return result
+    if isinstance(verifier, FileVerifier):
+        return verifier.verify_file(lean_file.source, new_source, names)
     verdicts: dict[str, Verdict] = {}
     whole_proofs = [plan.decl.name for plan, _, fills in changes if not plan.holes]
     if whole_proofs:
         verdicts.update(_replay_whole_proofs(verifier, lean_file, new_source, whole_proofs))
-    holes_check = getattr(verifier, "verify_holes", None)
     for plan, _, fills in changes:
         if not plan.holes:
             continue
-        if not callable(holes_check):
+        if not isinstance(verifier, HoleVerifier):
             verdicts[plan.decl.name] = Rejected(f"{type(verifier).__name__} cannot check a filled skeleton")
             continue
-        verdicts[plan.decl.name] = holes_check(plan.theorem, plan.skeleton, fills)
+        verdicts[plan.decl.name] = verifier.verify_holes(plan.theorem, plan.skeleton, fills)
     return verdicts

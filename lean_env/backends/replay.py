@@ -11,7 +11,7 @@ import dataclasses
 import functools
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from lean_env.cassette.format import StepLine, TheoremLine, result_to_outcome
@@ -299,14 +299,14 @@ class ReplayVerifier:
             return Rejected(f"{len(outcome)} goal(s) remain after the last step", checker=REPLAY_CHECKER)
         return Verified(checker=REPLAY_CHECKER)
 
-    def verify_partial(self, theorem: Theorem, skeleton: str, fills: dict[int, str]) -> str | None:
+    def verify_partial(self, theorem: Theorem, skeleton: str, fills: Mapping[int, str]) -> str | None:
         """Why the skeleton with only `fills` filled would not compile with just its other holes left, or None.
 
         The recorded compile of the skeleton met one goal per `sorry`; a filled hole whose script replays to
         the end from its goal leaves the others as they were. Never a proof: the other holes stay `sorry`."""
         return replay_fills(self.cassette, theorem, skeleton, fills, allow_native_decide=self.allow_native_decide)
 
-    def verify_holes(self, theorem: Theorem, skeleton: str, fills: dict[int, str]) -> Verdict:
+    def verify_holes(self, theorem: Theorem, skeleton: str, fills: Mapping[int, str]) -> Verdict:
         """A skeleton with each `sorry` replaced by `fills[i]`: see `replay_filled_skeleton`."""
         record = self.cassette.find_theorem(theorem)
         if record is None:
@@ -641,7 +641,7 @@ def replay_filled_skeleton(
     cassette: Cassette,
     theorem: Theorem,
     skeleton: str,
-    fills: dict[int, str],
+    fills: Mapping[int, str],
     *,
     allow_native_decide: bool = False,
 ) -> Verdict:
@@ -666,7 +666,7 @@ def replay_fills(
     cassette: Cassette,
     theorem: Theorem,
     skeleton: str,
-    fills: dict[int, str],
+    fills: Mapping[int, str],
     *,
     allow_native_decide: bool = False,
 ) -> str | None:

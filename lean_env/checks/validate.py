@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Protocol
 
 from lean_env.backends import processes
-from lean_env.checks.verdict import ProofVerifier, Rejected, Verdict, Verified
+from lean_env.checks.verdict import FileVerifier, ProofVerifier, Rejected, Verdict, Verified
 from lean_env.errors import LeanEnvError
 from lean_env.types import ClosingContext, Theorem
 
@@ -252,10 +252,9 @@ class LadderVerifier(ClosingContext):
         return self._climb(verdict, self.validator.check(challenge, solution, [name]))
 
     def verify_file(self, original_source: str, new_source: str, names: Sequence[str]) -> dict[str, Verdict]:
-        whole = getattr(self.inner, "verify_file", None)
-        if whole is None:
-            raise AttributeError("verify_file")
-        verdicts: dict[str, Verdict] = whole(original_source, new_source, names)
+        if not isinstance(self.inner, FileVerifier):
+            raise TypeError(f"{type(self.inner).__name__} cannot compile a whole file")
+        verdicts = self.inner.verify_file(original_source, new_source, names)
         verified = [n for n, v in verdicts.items() if isinstance(v, Verified)]
         if not verified:
             return verdicts

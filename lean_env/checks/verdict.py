@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -63,3 +64,34 @@ class ProofVerifier(Protocol):
     """Checks a complete proof of `theorem` from scratch, sharing nothing with the search."""
 
     def verify(self, theorem: Theorem, proof: str) -> Verdict: ...
+
+
+# What a verifier can check besides one whole proof. Callers ask with `isinstance` (the protocols are
+# runtime-checkable: the method's presence is what is checked) and fall back to what the verifier lacks.
+
+
+@runtime_checkable
+class FileVerifier(ProofVerifier, Protocol):
+    """Compiles a whole rewritten file: the REPL verifier (and the kernel ladder around it)."""
+
+    def verify_file(self, original_source: str, new_source: str, names: Sequence[str]) -> dict[str, Verdict]:
+        """A verdict for each of `names` as it stands in `new_source`, judged against `original_source`."""
+        ...
+
+
+@runtime_checkable
+class HoleVerifier(ProofVerifier, Protocol):
+    """Checks a proof skeleton with every `sorry` filled, hole by hole: the replay verifier, which cannot compile."""
+
+    def verify_holes(self, theorem: Theorem, skeleton: str, fills: Mapping[int, str]) -> Verdict:
+        """`skeleton` with `sorry` number i replaced by `fills[i]`, for every hole."""
+        ...
+
+
+@runtime_checkable
+class PartialVerifier(ProofVerifier, Protocol):
+    """Checks a skeleton with only some holes filled: whether it compiles with just the others left."""
+
+    def verify_partial(self, theorem: Theorem, skeleton: str, fills: Mapping[int, str]) -> str | None:
+        """Why `skeleton` with only `fills` filled would not compile with just its other holes left, or None."""
+        ...

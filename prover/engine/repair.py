@@ -15,7 +15,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from typing import Any
 
-from lean_env.checks.verdict import Rejected, Verdict, Verified
+from lean_env.checks.verdict import FileVerifier, HoleVerifier, Rejected, Verdict, Verified
 from lean_env.messages import LeanMessage
 from lean_env.types import HoleTarget, Theorem, indent_block
 from prover.engine.cost import Meter, MeteredVerifier, RoundCost
@@ -92,11 +92,11 @@ def _verify_filled(ctx: Context, meter: Meter, theorem: Theorem, filled: tuple[s
     """The recombined proof, verified whole; a verifier that checks filled skeletons hole by hole (replay, which
     cannot compile) checks the sketch with its fills instead, as `prove` does for a file's skeletons."""
     proof, skeleton, fills = filled
-    holes_check = getattr(ctx.verifier, "verify_holes", None)
-    if callable(holes_check) and not callable(getattr(ctx.verifier, "verify_file", None)):
+    verifier = ctx.verifier
+    if isinstance(verifier, HoleVerifier) and not isinstance(verifier, FileVerifier):
         meter.add(compiles=1)
         try:
-            verdict: Verdict = holes_check(theorem, skeleton, fills)
+            verdict: Verdict = verifier.verify_holes(theorem, skeleton, fills)
         except Exception as exc:  # a verifier crash is never a proof
             return Rejected(f"verifier failed: {type(exc).__name__}: {exc}")
         return verdict
