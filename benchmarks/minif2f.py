@@ -99,6 +99,8 @@ def strip_proof(statement: str) -> str:
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     """Rows of a JSONL file, or of a `.json` file holding one JSON list (LeanDojo Benchmark 4's split files,
     `{random,novel_premises}/{train,val,test}.json`: a list of theorems with url/commit/file_path/full_name)."""
+    if path.is_dir():
+        raise BenchmarkError(f"{path} is a folder, not a benchmark file (a JSONL of problems)")
     if not path.is_file():
         raise BenchmarkError(f"benchmark file not found: {path}")
     if path.suffix == ".json":
@@ -182,6 +184,7 @@ def load_problems(
             raise BenchmarkError(f"{where}: duplicate problem name {problem.name}")
         seen.add(problem.name)
         problems.append(problem)
+    every = problems
     if split != "all":
         problems = [pr for pr in problems if pr.split == split]
     if names:
@@ -190,6 +193,12 @@ def load_problems(
         by_name.update({pr.name: pr for pr in problems})
         missing = [n for n in names if n not in by_name]
         if missing:
+            elsewhere = next((pr for pr in every if missing[0] in (pr.name, *pr.aliases)), None)
+            if elsewhere is not None:  # the right name in the wrong split: say which split has it
+                raise BenchmarkError(
+                    f"problem {missing[0]!r} is in split {elsewhere.split}, not {split}, of {p}; "
+                    f"pass --split {elsewhere.split} (or --split all)"
+                )
             raise BenchmarkError(f"unknown problem {missing[0]!r} in {p} (split {split})")
         problems = list({by_name[n].name: by_name[n] for n in names}.values())
     if limit is not None:

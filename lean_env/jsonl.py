@@ -10,8 +10,12 @@ from typing import Any
 
 def read_json_objects(path: Path, error: Callable[[str], Exception]) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, object) for each non-blank line; a bad line raises `error("PATH:LINE: reason")`."""
-    with path.open(encoding="utf-8") as fh:
-        for lineno, raw in enumerate(fh, start=1):
+    with path.open("rb") as fh:
+        for lineno, data in enumerate(fh, start=1):
+            try:
+                raw = data.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise error(f"{path}:{lineno}: not valid UTF-8 (byte 0x{data[exc.start]:02x})") from None
             if not raw.strip():
                 continue
             try:

@@ -189,12 +189,12 @@ def _check_paths(options: Any) -> None:
         fail(f"no such file: {file}")
     # Before any search: a refused path costs nothing, a clobbered one costs user bytes, and one that could
     # never be written costs the search's results (minutes to hours).
-    for problem in (
-        output_paths_problem(file, options.report, options.tree_dir),
-        output_problem(options.report, options.tree_dir),
-    ):
-        if problem is not None:
-            fail(problem)
+    # In order, each only after the one before passed: output_problem creates missing folders.
+    problem = output_paths_problem(file, options.report, options.tree_dir)
+    if problem is None:
+        problem = output_problem(options.report, options.tree_dir)
+    if problem is not None:
+        fail(problem)
 
 
 def _read_source(file: Path) -> str:
@@ -261,8 +261,29 @@ def _start_backends(run: _Run) -> None:
     except (LeanEnvError, ValueError) as exc:
         fail(f"cannot start the {cfg.lean.backend} backend: {exc}")
     problem = model_unreachable(cfg.generator.kind, cfg.generator.model)
+    if problem is None and cfg.lean.backend == "replay":
+        problem = _none_recorded(run)
     if problem is not None:
         fail(problem)
+
+
+def _none_recorded(run: _Run) -> str | None:
+    """One line when the replay cassette records none of the theorems to prove (each would fail to start, one
+    footnote per theorem), else None."""
+    from lean_env.types import Theorem
+
+    cassette = getattr(run.env, "cassette", None)
+    if cassette is None or not run.targets:
+        return None
+    # Found by name, alias or statement, as the replay backend's start looks them up; no header is needed for it.
+    if any(cassette.find_theorem(Theorem(d.name, d.statement)) is not None for d in run.targets):
+        return None
+    names = ", ".join(d.name for d in run.targets[:3]) + (", ..." if len(run.targets) > 3 else "")
+    return (
+        f"none of the {len(run.targets)} theorems to prove in {run.options.file} ({names}) is in the replay "
+        f"cassette {cassette.path} ({len(cassette.theorems)} recorded theorems): replay only replays recorded Lean; "
+        "record them (`prover cassette build`) or prove with --backend repl"
+    )
 
 
 def _build_strategy(run: _Run) -> Any:

@@ -97,7 +97,11 @@ def _read_goal(target: str | None) -> str:
     if target is None or target == "-":
         if target is None and sys.stdin.isatty():
             fail("give a goal (argument or stdin), or a .lean FILE with --theorem NAME")
-        text = sys.stdin.read()
+        data = sys.stdin.buffer.read()
+        try:  # refused like a file that is not UTF-8, not read with replacement characters into a goal
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            fail(f"stdin: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})")
     else:
         text = target
     goal = text.replace("\r\n", "\n").strip("\n")
@@ -147,6 +151,12 @@ def _suggest_for_goal(cfg: Any, goal: str, k: int, prefix: str, check: bool | No
     from lean_env.types import ProofState
     from prover.suggest import check_suggestions
 
+    if check is True and cfg.lean.backend != "replay":
+        # docs/suggest_serve.md: an explicit --check that cannot run fails; it is not quietly unchecked.
+        fail(
+            f"--check: the {cfg.lean.backend} backend cannot enter a bare goal (a pretty-printed goal does not "
+            "re-elaborate soundly); pass FILE --theorem NAME to check suggestions, or --backend replay"
+        )
     gen = _build_generator(cfg)
     env = None
     if check is not False and cfg.lean.backend != "replay":

@@ -324,6 +324,10 @@ def _report(results: Path, out: Path | None) -> None:
     from benchmarks.report import write_report
     from benchmarks.results import ResultsError
 
+    if results.is_dir():
+        hint = sorted(results.glob("*.jsonl"))
+        named = f" (it holds {', '.join(str(h) for h in hint[:3])})" if hint else ""
+        fail(f"{results} is a folder, not a results file: give the sweep's --output JSONL{named}")
     if not results.is_file():
         fail(f"no such results file: {results}")
     if out is not None and out.exists() and not out.is_dir():
