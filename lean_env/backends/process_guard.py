@@ -25,6 +25,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable
+from typing import NoReturn
 
 POLL_S = 0.25
 
@@ -43,12 +44,8 @@ def _exit_notifier(pid: int) -> Callable[[float], object]:
     return lambda timeout: select.select([fd], [], [], timeout)
 
 
-def main(argv: list[str]) -> int:
-    if len(argv) < 2:
-        print("usage: process_guard.py PARENT_PID COMMAND [ARG...]", file=sys.stderr)
-        return 2
-    parent = int(argv[0])
-    command = argv[1:]
+def _watch_parent(parent: int) -> None:
+    """Kill the group on SIGTERM/SIGHUP once `parent` is gone; also if it is gone already."""
 
     def on_signal(signum: int, frame: object) -> None:
         if os.getppid() != parent:
@@ -59,23 +56,42 @@ def main(argv: list[str]) -> int:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, (signal.SIGTERM, signal.SIGHUP))  # blocked by the caller
     if os.getppid() != parent:  # the parent died before the handler was in place
         _kill_group()
-    child = os.fork()
-    if child == 0:
-        for sig in (signal.SIGTERM, signal.SIGHUP):
-            signal.signal(sig, signal.SIG_DFL)
-        try:
-            os.execvp(command[0], command)
-        except OSError as exc:
-            os.write(2, f"cannot run {command[0]!r}: {exc.strerror}\n".encode())
-        os._exit(127)
+
+
+def _exec_command(command: list[str]) -> NoReturn:
+    """In the forked child: run COMMAND with default signal handling, or exit 127 if it cannot start."""
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+    try:
+        os.execvp(command[0], command)
+    except OSError as exc:
+        os.write(2, f"cannot run {command[0]!r}: {exc.strerror}\n".encode())
+    os._exit(127)
+
+
+def _wait_while_parent_lives(child: int, parent: int) -> int:
+    """The child's wait status; kills the whole group as soon as `parent` is gone."""
     exited = _exit_notifier(child)
     while True:
         done, status = os.waitpid(child, os.WNOHANG)
         if done:
-            break
+            return status
         if os.getppid() != parent:
             _kill_group()
         exited(POLL_S)
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) < 2:
+        print("usage: process_guard.py PARENT_PID COMMAND [ARG...]", file=sys.stderr)
+        return 2
+    parent = int(argv[0])
+    command = argv[1:]
+    _watch_parent(parent)
+    child = os.fork()
+    if child == 0:
+        _exec_command(command)
+    status = _wait_while_parent_lives(child, parent)
     if os.WIFSIGNALED(status):
         killed_by = os.WTERMSIG(status)
         signal.signal(killed_by, signal.SIG_DFL)

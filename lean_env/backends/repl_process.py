@@ -167,32 +167,45 @@ class ReplProcess:
             sel.register(proc.stdin.fileno(), selectors.EVENT_WRITE)
             while True:
                 now = time.monotonic()
-                if now >= deadline:
-                    self.kill()
-                    raise LeanTimeoutError(f"the Lean REPL did not answer within {timeout:g} s; it was killed")
-                if self.memory_limit_mb is not None and now >= next_memory_check:
-                    self._check_memory()
-                    next_memory_check = now + self.poll_interval_s
+                next_memory_check = self._enforce_limits(now, deadline, timeout, next_memory_check)
                 events = sel.select(min(deadline - now, self.poll_interval_s))
                 for key, mask in events:
                     if mask & selectors.EVENT_WRITE:
-                        try:
-                            written += os.write(key.fd, data[written : written + 65536])
-                        except (BrokenPipeError, ConnectionResetError):
-                            self._crash("while receiving the request")
+                        written = self._write_request(key.fd, data, written)
                         if written >= len(data):
                             sel.unregister(key.fd)
                     elif mask & selectors.EVENT_READ:
-                        try:
-                            chunk = os.read(key.fd, 1 << 16)
-                        except BlockingIOError:
-                            continue
-                        if not chunk:
-                            self._crash("while answering")
-                        buf += chunk
-                        answer = self._complete_answer(buf)
+                        answer = self._read_answer(key.fd, buf)
                         if answer is not None:
                             return answer
+
+    def _enforce_limits(self, now: float, deadline: float, timeout: float, next_memory_check: float) -> float:
+        """Kill the REPL past its deadline or memory limit; returns when memory is next due to be checked."""
+        if now >= deadline:
+            self.kill()
+            raise LeanTimeoutError(f"the Lean REPL did not answer within {timeout:g} s; it was killed")
+        if self.memory_limit_mb is not None and now >= next_memory_check:
+            self._check_memory()
+            return now + self.poll_interval_s
+        return next_memory_check
+
+    def _write_request(self, fd: int, data: bytes, written: int) -> int:
+        """Write the next piece of the request; returns how many bytes of `data` are written in all."""
+        try:
+            return written + os.write(fd, data[written : written + 65536])
+        except (BrokenPipeError, ConnectionResetError):
+            self._crash("while receiving the request")
+
+    def _read_answer(self, fd: int, buf: bytearray) -> dict[str, Any] | None:
+        """Append what the REPL printed to `buf`; the answer once `buf` holds a whole one."""
+        try:
+            chunk = os.read(fd, 1 << 16)
+        except BlockingIOError:
+            return None
+        if not chunk:
+            self._crash("while answering")
+        buf += chunk
+        return self._complete_answer(buf)
 
     def _complete_answer(self, buf: bytearray) -> dict[str, Any] | None:
         start = len(buf) - len(buf.lstrip())

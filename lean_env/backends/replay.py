@@ -523,35 +523,58 @@ def _replay_steps(
         bullet = _BULLET.match(step)
         if bullet is not None:
             body = split_steps(dedent_script(" " * bullet.end() + step[bullet.end() :]))
-            focused = _replay_focused(env, body, state, goals, counts)
-            if isinstance(focused, ProofState):
-                state = focused
-                continue
-            # Recordings of the whole goal list (the REPL's tactic mode): run on it, the goals after the focus
-            # must come out as they were.
-            inner = _replay_steps(env, body, state, goals[1:], counts)
-            if isinstance(inner, str):
-                return inner
-            if _goals(inner.pp) != goals[1:]:
-                return f"{where}: the `·` block leaves its goal unsolved (Lean's error: unsolved goals)"
-            state = inner
+            after_bullet = _replay_bullet(env, body, state, goals, counts, where)
+            if isinstance(after_bullet, str):
+                return after_bullet
+            state = after_bullet
             continue
-        refused = counts(state.pp, step)
-        if refused is not None:
-            return f"{where}: {refused}"
-        result = env.run_tactic(state, step)
-        if isinstance(result, ProofFinished):
-            state = ProofState.from_pp(NO_GOALS)
-        elif isinstance(result, StateResult):
-            state = result.state
-        elif isinstance(result, (LeanError, ProofGivenUp)):
-            return f"{where}: {result.message}"
-        else:
-            return f"{where}: timed out after {result.seconds:g}s"
+        after_step = _replay_tactic(env, state, step, counts)
+        if isinstance(after_step, str):
+            return f"{where}: {after_step}"
+        state = after_step
         after = _goals(state.pp)
         if rest and after[len(after) - len(rest) :] != rest:
             return f"{where}: changed goals outside its `·` focus (Lean runs it on the focused goal only)"
     return state
+
+
+def _replay_bullet(
+    env: ReplayEnv,
+    body: list[str],
+    state: ProofState,
+    goals: tuple[str, ...],
+    counts: Callable[[str, str], str | None],
+    where: str,
+) -> ProofState | str:
+    """The state after the `·` block `where` whose steps are `body`, or why it fails."""
+    focused = _replay_focused(env, body, state, goals, counts)
+    if isinstance(focused, ProofState):
+        return focused
+    # Recordings of the whole goal list (the REPL's tactic mode): run on it, the goals after the focus must
+    # come out as they were.
+    inner = _replay_steps(env, body, state, goals[1:], counts)
+    if isinstance(inner, str):
+        return inner
+    if _goals(inner.pp) != goals[1:]:
+        return f"{where}: the `·` block leaves its goal unsolved (Lean's error: unsolved goals)"
+    return inner
+
+
+def _replay_tactic(
+    env: ReplayEnv, state: ProofState, step: str, counts: Callable[[str, str], str | None]
+) -> ProofState | str:
+    """The state after one tactic step, or why it fails (refused by `counts`, Lean's error, a time-out)."""
+    refused = counts(state.pp, step)
+    if refused is not None:
+        return refused
+    result = env.run_tactic(state, step)
+    if isinstance(result, ProofFinished):
+        return ProofState.from_pp(NO_GOALS)
+    if isinstance(result, StateResult):
+        return result.state
+    if isinstance(result, (LeanError, ProofGivenUp)):
+        return result.message
+    return f"timed out after {result.seconds:g}s"
 
 
 # A metavariable in a printed goal (`?m.5`, `?a`, `?_`): goals that share one are not independent.

@@ -78,57 +78,53 @@ class Cassette:
             if not raw.strip():
                 continue
             where = f"{source}:{lineno}"
-            try:
-                data = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise CassetteError(f"{where}: invalid JSON: {exc.msg} (column {exc.colno})") from None
-            digest = data.pop(HASH_FIELD, None) if isinstance(data, dict) else None
-            try:
-                line = RECORD.validate_python(data)
-            except ValidationError as exc:
-                raise CassetteError(f"{where}: {record_error(data, exc)}") from None
-            if cassette is not None:
-                _check_hash(line, digest, where, version=cassette.header.version)
+            line, digest = _parse_record(raw, where)
             if cassette is None:
-                if not isinstance(line, HeaderLine):
-                    raise CassetteError(f"{where}: the first line must be the cassette header (kind 'header')")
-                if line.format != FORMAT_NAME:
-                    raise CassetteError(f"{where}: not a cassette: format is {line.format!r}, expected {FORMAT_NAME!r}")
-                if line.version not in READABLE_VERSIONS:
-                    known = ", ".join(map(str, READABLE_VERSIONS))
-                    raise CassetteError(
-                        f"{where}: unsupported cassette version {line.version} (this reader knows {known})"
-                    )
-                _check_hash(line, digest, where, version=line.version)
-                cassette = cls(header=line, path=source)
-            elif isinstance(line, HeaderLine):
-                raise CassetteError(f"{where}: a second header line")
-            elif isinstance(line, HolesLine):
-                try:
-                    cassette.add_holes(line)
-                except CassetteError as exc:
-                    raise CassetteError(f"{where}: {exc}") from None
-            elif isinstance(line, CompileLine):
-                cassette.add_compile(line)
-            elif isinstance(line, TheoremLine):
-                if line.name in cassette.theorems:
-                    raise CassetteError(f"{where}: duplicate theorem {line.name!r}")
-                cassette.theorems[line.name] = line
-            else:
-                key = step_key(line.state, line.tactic)
-                cassette.recorded_by.setdefault(key, set()).add(line.theorem)
-                previous = cassette.steps.get(key)
-                if previous is not None and previous.result != line.result:
-                    raise CassetteError(
-                        f"{where}: step conflicts with line {step_lines[key]}: same state and tactic "
-                        f"`{key[1]}`, different result"
-                    )
-                if previous is None:
-                    cassette.steps[key] = line
-                    step_lines[key] = lineno
+                cassette = cls(header=_checked_header(line, digest, where), path=source)
+                continue
+            _check_hash(line, digest, where, version=cassette.header.version)
+            cassette._add_record(line, where, lineno, step_lines)
         if cassette is None:
             raise CassetteError(f"{source}:1: empty cassette (no header line)")
         return cassette
+
+    def _add_record(
+        self,
+        line: HeaderLine | TheoremLine | StepLine | HolesLine | CompileLine,
+        where: str,
+        lineno: int,
+        step_lines: dict[StepKey, int],
+    ) -> None:
+        """Add one line after the header; `step_lines` maps each step key to the line it was first read from."""
+        if isinstance(line, HeaderLine):
+            raise CassetteError(f"{where}: a second header line")
+        if isinstance(line, HolesLine):
+            try:
+                self.add_holes(line)
+            except CassetteError as exc:
+                raise CassetteError(f"{where}: {exc}") from None
+        elif isinstance(line, CompileLine):
+            self.add_compile(line)
+        elif isinstance(line, TheoremLine):
+            if line.name in self.theorems:
+                raise CassetteError(f"{where}: duplicate theorem {line.name!r}")
+            self.theorems[line.name] = line
+        else:
+            self._add_step_line(line, where, lineno, step_lines)
+
+    def _add_step_line(self, line: StepLine, where: str, lineno: int, step_lines: dict[StepKey, int]) -> None:
+        # The same step under another theorem is one step recorded twice; a different result is a conflict.
+        key = step_key(line.state, line.tactic)
+        self.recorded_by.setdefault(key, set()).add(line.theorem)
+        previous = self.steps.get(key)
+        if previous is not None and previous.result != line.result:
+            raise CassetteError(
+                f"{where}: step conflicts with line {step_lines[key]}: same state and tactic "
+                f"`{key[1]}`, different result"
+            )
+        if previous is None:
+            self.steps[key] = line
+            step_lines[key] = lineno
 
     # ---- writing
 
@@ -283,6 +279,32 @@ class Cassette:
 def _proof_key(proof: str) -> str:
     """A proof as a compile record keys it: its lines, surrounding blank lines and trailing spaces dropped."""
     return "\n".join(line.rstrip() for line in proof.strip("\n").split("\n"))
+
+
+def _parse_record(raw: str, where: str) -> tuple[HeaderLine | TheoremLine | StepLine | HolesLine | CompileLine, object]:
+    """One cassette line as its record and the content hash it carried (None when it carried none)."""
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise CassetteError(f"{where}: invalid JSON: {exc.msg} (column {exc.colno})") from None
+    digest = data.pop(HASH_FIELD, None) if isinstance(data, dict) else None
+    try:
+        return RECORD.validate_python(data), digest
+    except ValidationError as exc:
+        raise CassetteError(f"{where}: {record_error(data, exc)}") from None
+
+
+def _checked_header(line: BaseModel, digest: object, where: str) -> HeaderLine:
+    """The first line, checked to be a header of a cassette format version this reader knows."""
+    if not isinstance(line, HeaderLine):
+        raise CassetteError(f"{where}: the first line must be the cassette header (kind 'header')")
+    if line.format != FORMAT_NAME:
+        raise CassetteError(f"{where}: not a cassette: format is {line.format!r}, expected {FORMAT_NAME!r}")
+    if line.version not in READABLE_VERSIONS:
+        known = ", ".join(map(str, READABLE_VERSIONS))
+        raise CassetteError(f"{where}: unsupported cassette version {line.version} (this reader knows {known})")
+    _check_hash(line, digest, where, version=line.version)
+    return line
 
 
 def _check_hash(record: BaseModel, digest: object, where: str, version: int) -> None:
