@@ -67,3 +67,23 @@ def test_a_file_none_of_whose_theorems_is_recorded_gets_one_line(tmp_path: Path)
     args = ["prove", str(lean), "--backend", "replay", "--cassette", str(cassette), "--generator", "fixed"]
     line = _error_line(runner.invoke(app, args))
     assert "none of the 3 theorems to prove" in line and "(a1, a2, a3)" in line and "replay cassette" in line
+
+
+def test_a_replay_refusal_for_a_statement_that_differs_only_in_parentheses_names_the_statement_version(
+    shared: Path,
+) -> None:
+    """miniF2F's primary statement of mathd_algebra_141 differs from the DeepSeek one the demo cassette records
+    only in parentheses: the refusal stands (Lean reads them) and says which statement version to pass."""
+    from lean_env.backends.replay import same_theorem
+    from lean_env.cassette.store import Cassette
+
+    cassette = Cassette.load(ROOT / "examples" / "demo.cassette.jsonl")
+    [problem] = load_problems(shared / "data" / "minif2f" / "minif2f.jsonl", names=["mathd_algebra_141"])
+    record = cassette.find_theorem(problem.theorem)
+    assert record is not None
+    why = same_theorem(record, problem.theorem)
+    assert why is not None and "has another statement" in why and "--statement deepseek" in why
+    [deepseek] = load_problems(
+        shared / "data" / "minif2f" / "minif2f.jsonl", statement="deepseek", names=["mathd_algebra_141"]
+    )
+    assert same_theorem(record, deepseek.theorem) is None

@@ -319,6 +319,12 @@ class ReplayVerifier:
         )
 
 
+def _without_parentheses(statement: str) -> str:
+    """The statement after its name with `(`/`)` and spaces dropped: equal for two printings of one problem that
+    differ only in parenthesisation."""
+    return "".join(ch for ch in _signature(statement) if ch not in "() \n\t")
+
+
 def _signature(statement: str) -> str:
     """What a statement states, as a key: its `… in` command prefixes (`open Nat in` and `open Real in` make
     `sqrt` different functions) and the statement after its declared name, each normalised
@@ -370,9 +376,17 @@ def same_theorem(record: TheoremLine, theorem: Theorem) -> str | None:
     if not record.statement.strip():
         return None
     if _signature(record.statement) != _signature(theorem.statement):
+        hint = ""
+        if _without_parentheses(record.statement) == _without_parentheses(theorem.statement):
+            # Two printings of one problem (miniF2F's statement versions differ so): parentheses matter to Lean, so
+            # this stays refused, and the user is told which statement version the cassette was recorded from.
+            hint = (
+                " (the two differ only in parentheses: another version of the same statement; for miniF2F "
+                "pass --statement deepseek, the version the demo cassettes record)"
+            )
         return (
             f"the cassette's theorem {record.name!r} has another statement ({' '.join(record.statement.split())!r}); "
-            "its recorded initial state is not this theorem's goal"
+            f"its recorded initial state is not this theorem's goal{hint}"
         )
     if record.header.strip() and theorem.header.strip():
         recorded_context, context = _header_context(record.header), _header_context(theorem.header)
