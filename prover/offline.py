@@ -55,3 +55,15 @@ def model_unreachable(kind: str, model: str | None) -> str | None:
             f"download it where there is network (`hf download {model}`) or pass --model PATH"
         )
     return None
+
+
+class ModelUnreachableError(RuntimeError):
+    """The model can be neither read locally nor fetched; the message is `model_unreachable`'s one line."""
+
+
+def require_model(kind: str, model: str | None) -> None:
+    """Raise ModelUnreachableError with `model_unreachable`'s line, where a process (a sweep's generator actor) is
+    about to load the model: its failure's last line, the one the sweep's driver reports, is then the cause."""
+    problem = model_unreachable(kind, model)
+    if problem is not None:
+        raise ModelUnreachableError(problem)

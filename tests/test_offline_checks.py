@@ -89,3 +89,25 @@ def test_an_actor_failure_names_its_cause_in_one_plain_line() -> None:
     line = _first_line(RuntimeError(ray_text))
     assert line == "OSError: We couldn't connect to 'https://huggingface.co' to load the files"
     assert _first_line(RuntimeError("plain failure\n")) == "plain failure"
+
+
+@pytest.mark.usefixtures("no_network")
+def test_a_sweeps_generator_actor_checks_its_model_first_and_its_cause_reaches_the_error_line() -> None:
+    """With --address the check runs where the model loads (the generator actor), and its line is the cause."""
+    from benchmarks.sweep.actors import ConfigGeneratorFactory
+    from benchmarks.sweep.driver import _first_line
+    from prover.config import GeneratorConfig
+    from prover.offline import ModelUnreachableError
+
+    started = time.monotonic()
+    with pytest.raises(ModelUnreachableError) as failed:
+        ConfigGeneratorFactory(GeneratorConfig(kind="hf", model=MODEL))()
+    assert time.monotonic() - started < 20
+    # As Ray reports an actor that failed in its creation task: where, the traceback, then the cause.
+    ray_text = (
+        "The actor died because of an error raised in its creation task, ray::GeneratorServer.__init__() (pid=7)\n"
+        '  File "benchmarks/sweep/actors.py", line 122, in __init__\n'
+        f"prover.offline.ModelUnreachableError: {failed.value}"
+    )
+    line = _first_line(RuntimeError(ray_text))
+    assert "hf download" in line and "unreachable" in line and "\n" not in line

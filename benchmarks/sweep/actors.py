@@ -75,7 +75,10 @@ class ConfigGeneratorFactory:
 
     def __call__(self) -> TacticGenerator:
         from prover.generators import make_generator
+        from prover.offline import require_model
 
+        # On the generator's own node (a cluster's driver cannot see its cache): one line, not a minute of retries.
+        require_model(self.generator.kind, self.generator.model)
         if self.generator.kind == "vllm":
             # vLLM's async engine: each request goes straight in and joins its continuous batching.
             from prover.generators import apply_preset, resolve_template
@@ -93,7 +96,9 @@ class ConfigCompleterFactory:
 
     def __call__(self) -> ProofCompleter:
         from benchmarks.sweep.completion import HFCompleter
+        from prover.offline import require_model
 
+        require_model(self.generator.kind, self.generator.model)
         return HFCompleter(self.generator)
 
 
