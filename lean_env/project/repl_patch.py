@@ -51,52 +51,51 @@ def parse_patch(text: str, name: str) -> ReplPatch:
     if start is None:
         raise PatchError(f"{name}: no `--- a/FILE` line; not a unified diff")
     summary = next((line.strip() for line in lines[:start] if line.strip()), name)
-    files: list[FilePatch] = []
-    path: str | None = None
-    hunks: list[Hunk] = []
-    old: list[str] = []
-    new: list[str] = []
-    in_hunk = False
+    parsed = (_parse_file_section(section, name) for section in _file_sections(lines[start:]))
+    return ReplPatch(name, summary, tuple(file for file in parsed if file is not None))
 
-    def close_hunk() -> None:
-        nonlocal old, new, in_hunk
-        if in_hunk:
-            hunks.append(Hunk(tuple(old), tuple(new)))
-        old, new, in_hunk = [], [], False
 
-    def close_file() -> None:
-        nonlocal hunks
-        close_hunk()
-        if path is not None:
-            if not hunks:
-                raise PatchError(f"{name}: no hunks for {path}")
-            files.append(FilePatch(path, tuple(hunks)))
-        hunks = []
-
-    for line in lines[start:]:
+def _file_sections(lines: list[str]) -> list[list[str]]:
+    """The diff cut before each `--- ` line; `lines` starts with one."""
+    sections: list[list[str]] = []
+    for line in lines:
         if line.startswith("--- "):
-            close_file()
-            path = None
-        elif line.startswith("+++ "):
-            target = line[4:].split("\t")[0].strip()
-            path = target[2:] if target.startswith("b/") else target
+            sections.append([line])
+        else:
+            sections[-1].append(line)
+    return sections
+
+
+def _parse_file_section(section: list[str], name: str) -> FilePatch | None:
+    """One file's `---`, `+++` and `@@` hunks; None for a `---` line with no `+++` after it."""
+    path: str | None = None
+    hunks: list[tuple[list[str], list[str]]] = []  # each hunk's old and new lines
+    for line in section[1:]:
+        if line.startswith("+++ "):
+            path = _target_path(line)
         elif line.startswith("@@"):
             if path is None:
                 raise PatchError(f"{name}: a hunk before its `+++` line")
-            close_hunk()
-            in_hunk = True
-        elif in_hunk and (line[:1] in (" ", "-", "+") or line == ""):
-            body = line[1:]
+            hunks.append(([], []))
+        elif hunks and (line[:1] in (" ", "-", "+") or line == ""):
+            old, new = hunks[-1]
             if not line.startswith("+"):
-                old.append(body)
+                old.append(line[1:])
             if not line.startswith("-"):
-                new.append(body)
-        elif line.startswith("\\"):  # "\ No newline at end of file"
-            continue
-        else:
+                new.append(line[1:])
+        elif not line.startswith("\\"):  # "\ No newline at end of file" is skipped
             raise PatchError(f"{name}: unexpected line in the diff: {line[:60]!r}")
-    close_file()
-    return ReplPatch(name, summary, tuple(files))
+    if path is None:
+        return None
+    if not hunks:
+        raise PatchError(f"{name}: no hunks for {path}")
+    return FilePatch(path, tuple(Hunk(tuple(old), tuple(new)) for old, new in hunks))
+
+
+def _target_path(line: str) -> str:
+    """The file a `+++ b/X` line names, relative to the checkout."""
+    target = line[4:].split("\t")[0].strip()
+    return target[2:] if target.startswith("b/") else target
 
 
 def load_patches(directory: Path = PATCH_DIR) -> tuple[ReplPatch, ...]:

@@ -482,11 +482,7 @@ def run_setup(
     for step in plan.resolve_steps:
         run(step)
     toolchain = _align_toolchain(project, plan.toolchain)
-    lean = toolchain_lean_version(toolchain)
-    if lean is None:
-        raise SetupError(
-            f"Mathlib {plan.mathlib_rev} uses {toolchain!r}, which is not a Lean release; no REPL is built for it"
-        )
+    lean = _toolchain_lean(toolchain, plan.mathlib_rev)
     if plan.repl_rev is not None:
         pin = pin_for_rev(plan.repl_rev, lean, tags)
     else:
@@ -499,27 +495,49 @@ def run_setup(
     if repl_dir.is_dir():  # a re-run: `lake update REPL` gets a clean checkout to move
         revert_patches(repl_dir)
     run(plan.repl_steps[0])  # lake update REPL
-    repl_toolchain = repl_dir / "lean-toolchain"
-    if repl_toolchain.is_file():
-        fetched = toolchain_lean_version(repl_toolchain.read_text(encoding="utf-8"))
-        if fetched != lean:
-            raise SetupError(
-                f"the REPL at {pin.rev} is written for Lean {fetched}, but the project uses Lean {lean}; "
-                "it would not build (choose another --repl-rev, or none)"
-            )
-    # Before `lake build repl`: the REPL's tactic mode gets the header's maxHeartbeats (repl_patch, lean4#8646).
-    try:
-        patches = apply_patches(repl_dir)
-    except PatchError as exc:
-        raise SetupError(f"{exc}; the REPL at {pin.rev} differs from every tag the patch was checked against") from None
-    with log_path.open("a", encoding="utf-8") as log:
-        log.write(f"\nREPL patches applied in {repl_dir}: {', '.join(patches) or 'none needed (applied before)'}\n")
+    _check_fetched_repl(repl_dir, pin, lean)
+    patches = _patch_repl(repl_dir, pin, log_path)
     for step in plan.repl_steps[1:]:
         run(step)
     binary = plan.repl_binary
     if not binary.is_file():
         raise SetupError(f"`lake build repl` finished but {binary} does not exist; see {log_path}")
     return SetupResult(project, binary, toolchain, log_path, tuple(done), pin, patches)
+
+
+def _toolchain_lean(toolchain: str, mathlib_rev: str) -> str:
+    """The Lean release `toolchain` names; no REPL is built for anything else."""
+    lean = toolchain_lean_version(toolchain)
+    if lean is None:
+        raise SetupError(
+            f"Mathlib {mathlib_rev} uses {toolchain!r}, which is not a Lean release; no REPL is built for it"
+        )
+    return lean
+
+
+def _check_fetched_repl(repl_dir: Path, pin: ReplPin, lean: str) -> None:
+    """The fetched REPL's `lean-toolchain` must name the project's Lean, or it would not build."""
+    repl_toolchain = repl_dir / "lean-toolchain"
+    if not repl_toolchain.is_file():
+        return
+    fetched = toolchain_lean_version(repl_toolchain.read_text(encoding="utf-8"))
+    if fetched != lean:
+        raise SetupError(
+            f"the REPL at {pin.rev} is written for Lean {fetched}, but the project uses Lean {lean}; "
+            "it would not build (choose another --repl-rev, or none)"
+        )
+
+
+def _patch_repl(repl_dir: Path, pin: ReplPin, log_path: Path) -> tuple[str, ...]:
+    """Apply the REPL patches before `lake build repl` and log which; their names."""
+    # The REPL's tactic mode gets the header's maxHeartbeats (repl_patch, lean4#8646).
+    try:
+        patches = apply_patches(repl_dir)
+    except PatchError as exc:
+        raise SetupError(f"{exc}; the REPL at {pin.rev} differs from every tag the patch was checked against") from None
+    with log_path.open("a", encoding="utf-8") as log:
+        log.write(f"\nREPL patches applied in {repl_dir}: {', '.join(patches) or 'none needed (applied before)'}\n")
+    return patches
 
 
 def _align_toolchain(project: Path, toolchain: str) -> str:
