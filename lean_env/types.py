@@ -335,9 +335,16 @@ class Env(Protocol):
     Backends: `lean_env.backends.repl.ReplEnv`, `lean_env.backends.dojo.DojoEnv`, `lean_env.backends.replay.ReplayEnv`.
     `start` raises `lean_env.errors.TheoremStartError` when the theorem cannot be
     started; `run_tactic` never raises for a tactic's own failure.
+
+    `start_hole` starts at a `sorry` of a proof skeleton instead: it returns the hole's own proof state (its goal
+    as Lean elaborates it at that point) and raises `TheoremStartError` with one clear line when the skeleton does
+    not compile, the hole is not where Lean sees a `sorry`, or the environment cannot reach holes of that shape
+    (a wrapper that starts only at statements says so).
     """
 
     def start(self, theorem: Theorem) -> ProofState: ...
+
+    def start_hole(self, target: HoleTarget) -> ProofState: ...
 
     def run_tactic(self, state: ProofState, tactic: str, timeout: float | None = None) -> TacticResult: ...
 
@@ -351,15 +358,3 @@ class Env(Protocol):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None: ...
-
-
-@runtime_checkable
-class HoleEnv(Env, Protocol):
-    """An `Env` that can also start at a `sorry` of a proof skeleton (every backend of lean_env does).
-
-    `start_hole` returns the hole's own proof state (its goal as Lean elaborates it at that point) and
-    raises `lean_env.errors.TheoremStartError` with one clear line when the skeleton does not compile,
-    the hole is not where Lean sees a `sorry`, or the backend cannot reach holes of that shape.
-    """
-
-    def start_hole(self, target: HoleTarget) -> ProofState: ...

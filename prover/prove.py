@@ -1,7 +1,7 @@
 """`prover prove`'s file handling: fill each `sorry` of a file where it stands (or prove whole theorems), verify, write.
 
 The file is parsed once (`lean_env.source.parse.LeanFile`); each `sorry` of a declaration's skeleton is a
-target searched from its own goal (`HoleEnv.start_hole`), a declaration whose proof is just `sorry`
+target searched from its own goal (`Env.start_hole`), a declaration whose proof is just `sorry`
 (or every one, with `--from-statement`) is searched from its statement. The scripts found become
 span edits of the one parse, applied in one pass. A target counts as proved only when (1) the search
 found a proof, (2) for a whole proof, the backend's verifier re-checked it from scratch, and (3) the

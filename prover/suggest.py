@@ -25,11 +25,12 @@ from rich.table import Table
 from rich.text import Text
 
 from lean_env.checks.verdict import ProofVerifier, Rejected, Verdict, Verified
-from lean_env.errors import LeanEnvError
+from lean_env.errors import LeanEnvError, TheoremStartError
 from lean_env.types import (
     NO_GOALS,
     Env,
     Goal,
+    HoleTarget,
     LeanError,
     ProofGivenUp,
     ProofState,
@@ -225,6 +226,9 @@ class _ResumeEnv:
 
     def start(self, theorem: Theorem) -> ProofState:
         return self._state
+
+    def start_hole(self, target: HoleTarget) -> ProofState:
+        raise TheoremStartError("a proof in progress continues from its own state, not from a hole")
 
     def run_tactic(self, state: ProofState, tactic: str, timeout: float | None = None) -> TacticResult:
         return self._env.run_tactic(state, tactic, timeout)

@@ -15,8 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from lean_env.errors import TheoremStartError
 from lean_env.types import (
     ClosingContext,
+    HoleTarget,
     LeanError,
     ProofFinished,
     ProofState,
@@ -62,6 +64,9 @@ class DictEnv(ClosingContext):
         if self.start_error is not None:
             raise self.start_error
         return ProofState.from_pp(self.root, handle="root")
+
+    def start_hole(self, target: HoleTarget) -> ProofState:
+        raise TheoremStartError(f"{type(self).__name__} starts only at a theorem's statement, not at a hole")
 
     def run_tactic(self, state: ProofState, tactic: str, timeout: float | None = None) -> TacticResult:
         self.calls.append((state.pp, tactic, timeout))
@@ -124,6 +129,9 @@ class GrowingEnv(ClosingContext):
     def start(self, theorem: Theorem) -> ProofState:
         return ProofState.from_pp("⊢ root", handle=0)
 
+    def start_hole(self, target: HoleTarget) -> ProofState:
+        raise TheoremStartError(f"{type(self).__name__} starts only at a theorem's statement, not at a hole")
+
     def run_tactic(self, state: ProofState, tactic: str, timeout: float | None = None) -> TacticResult:
         self.calls.append((state.pp, tactic, timeout))
         if self.clock is not None:
@@ -146,6 +154,9 @@ class ReplayedEnv(ClosingContext):
 
     def start(self, theorem: Theorem) -> ProofState:
         return self.root
+
+    def start_hole(self, target: HoleTarget) -> ProofState:
+        raise TheoremStartError(f"{type(self).__name__} starts only at a theorem's statement, not at a hole")
 
     def run_tactic(self, state: ProofState, tactic: str, timeout: float | None = None) -> TacticResult:
         result = self.results[self.next]

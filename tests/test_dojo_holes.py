@@ -9,7 +9,7 @@ import pytest
 
 from lean_env.backends.dojo import DojoEnv
 from lean_env.errors import TheoremStartError
-from lean_env.types import HoleEnv, HoleTarget, ProofFinished, Theorem
+from lean_env.types import Env, HoleTarget, ProofFinished, Theorem
 from tests.test_dojo import recorded, standin  # noqa: F401  (pytest fixtures)
 
 
@@ -23,7 +23,7 @@ def _hole(info: dict[str, Any], prefix: list[str] | None) -> HoleTarget:
 def test_dojo_replays_the_steps_before_a_top_level_hole(standin: dict[str, Any]) -> None:  # noqa: F811
     rows = standin["rows"]
     with DojoEnv(timeout=20) as env:
-        assert isinstance(env, HoleEnv)
+        assert isinstance(env, Env)
         state = env.start_hole(_hole(standin, [rows[0]["tactic"]]))
         assert state.pp == rows[1]["state_before"]
         last = state

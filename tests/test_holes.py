@@ -17,7 +17,7 @@ import pytest
 
 from lean_env.backends.repl import ReplEnv, ReplPool, ReplSettings, hole_start_from_response
 from lean_env.errors import TheoremStartError
-from lean_env.types import HoleEnv, HoleTarget, Theorem
+from lean_env.types import Env, HoleTarget, Theorem
 
 STANDIN = Path(__file__).parent / "standins" / "replay_repl.py"
 
@@ -80,7 +80,7 @@ def standin(shared: Path, name: str) -> ReplSettings:
 def test_repl_env_starts_at_a_term_position_hole_through_the_process(shared: Path) -> None:
     # dup_sorries.in: {"cmd": "theorem thm1 : 1 = 1 := sorry"}: exactly what start_hole sends.
     with ReplEnv(standin(shared, "dup_sorries")) as env:
-        assert isinstance(env, HoleEnv)
+        assert isinstance(env, Env)
         state = env.start_hole(target("theorem thm1 : 1 = 1", "sorry"))
         assert state.pp == "⊢ 1 = 1" and isinstance(state.handle, int)
 
@@ -93,7 +93,7 @@ def test_repl_pool_starts_holes_on_a_member(shared: Path) -> None:
         header="import Mathlib.Tactic.Cases",
     )
     with ReplPool(standin(shared, "Mathlib/test/H20231115_2"), 1) as pool:
-        assert isinstance(pool, HoleEnv)
+        assert isinstance(pool, Env)
         with pytest.raises(TheoremStartError, match="stands for 2 goals"):
             pool.start_hole(hole)
 
@@ -159,7 +159,7 @@ def test_replay_starts_at_a_recorded_hole_and_checks_the_fill(built) -> None:  #
     skeleton = "by\n    ext\n    sorry"  # indented differently from the record: same skeleton
     hole = HoleTarget(theorem, skeleton, (skeleton.index("sorry"),), 0)
     env = ReplayEnv(built.cassette)
-    assert isinstance(env, HoleEnv)
+    assert isinstance(env, Env)
     state = env.start_hole(hole)
     assert state.pp.startswith("case h\n")
     assert isinstance(env.run_tactic(state, "simp"), ProofFinished)

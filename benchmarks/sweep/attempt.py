@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from benchmarks.minif2f import NamedFewShot, Problem, few_shot_for
 from lean_env.checks.verdict import ProofVerifier
-from lean_env.types import ClosingContext, Env, ProofState, TacticResult, Theorem
+from lean_env.types import ClosingContext, Env, HoleTarget, ProofState, TacticResult, Theorem
 from prover.engine import Engine, Outcome, ProofTarget, SearchStrategy, Status, WholeStrategy
 from prover.engine.strategies import Sample
 from prover.generators.sanitize import drop_reasoning
@@ -37,6 +37,9 @@ class NoEnv(ClosingContext):
     """The Lean backend of a whole-proof attempt, which only the verifier compiles: never asked for a state."""
 
     def start(self, theorem: Theorem) -> ProofState:
+        raise RuntimeError("a whole-proof attempt runs no tactic")
+
+    def start_hole(self, target: HoleTarget) -> ProofState:
         raise RuntimeError("a whole-proof attempt runs no tactic")
 
     def run_tactic(self, state: ProofState, tactic: str, timeout: float | None = None) -> TacticResult:

@@ -12,7 +12,17 @@ from collections.abc import Sequence
 
 from benchmarks.minif2f import Problem, StatementSource
 from lean_env.checks.verdict import Rejected, Verdict, Verified
-from lean_env.types import ClosingContext, LeanError, ProofFinished, ProofState, StateResult, TacticResult, Theorem
+from lean_env.errors import TheoremStartError
+from lean_env.types import (
+    ClosingContext,
+    HoleTarget,
+    LeanError,
+    ProofFinished,
+    ProofState,
+    StateResult,
+    TacticResult,
+    Theorem,
+)
 from search.types import Candidate, GenRequest
 
 SIMULATED_CHECKER = "simulated"
@@ -52,6 +62,9 @@ class SimulatedLatencyEnv(ClosingContext):
 
     def start(self, theorem: Theorem) -> ProofState:
         return ProofState.from_pp(f"⊢ {theorem.name} remaining {self.depth}")
+
+    def start_hole(self, target: HoleTarget) -> ProofState:
+        raise TheoremStartError(f"{type(self).__name__} starts only at a theorem's statement, not at a hole")
 
     def run_tactic(self, state: ProofState, tactic: str, timeout: float | None = None) -> TacticResult:
         delay = self.rng.lognormvariate(self.mu, self.sigma)

@@ -655,6 +655,10 @@ class RecordingEnv(ClosingContext):
         )
         return state
 
+    def start_hole(self, target: HoleTarget) -> ProofState:
+        # A cassette records a skeleton's holes together (one holes line: every goal, in order), not one at a time.
+        raise TheoremStartError("a recording starts only at a theorem's statement: holes are not recorded")
+
     def run_tactic(self, state: ProofState, tactic: str, timeout: float | None = None) -> TacticResult:
         result = self.inner.run_tactic(state, tactic, timeout)
         not_lean = isinstance(result, LeanError) and result.message.startswith((UNRECORDED_PREFIX, "refused by"))

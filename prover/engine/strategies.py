@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from lean_env.checks.verdict import ProofVerifier, Rejected, Verdict, Verified
 from lean_env.errors import LeanCrashError, LeanStartError, LeanTimeoutError, ProtocolError
-from lean_env.types import ClosingContext, Env, HoleEnv, HoleTarget, ProofState, TacticResult, Theorem
+from lean_env.types import ClosingContext, Env, HoleTarget, ProofState, TacticResult, Theorem
 from prover.engine.cost import Meter, MeteredGenerator, MeteredVerifier, RoundCost, generates_tokens
 from prover.engine.outcome import Attempt, Outcome
 from prover.engine.status import Status
@@ -78,12 +78,13 @@ class _AtHole(ClosingContext):
     """The backend seen from one hole: `start` enters the hole instead of the theorem's statement."""
 
     def __init__(self, env: Env, hole: HoleTarget) -> None:
-        if not isinstance(env, HoleEnv):
-            raise TypeError(f"the {type(env).__name__} backend cannot start at a hole")
         self.env, self.hole = env, hole
 
     def start(self, theorem: Theorem) -> ProofState:
         return self.env.start_hole(self.hole)
+
+    def start_hole(self, target: HoleTarget) -> ProofState:
+        return self.env.start_hole(target)
 
     def run_tactic(self, state: ProofState, tactic: str, timeout: float | None = None) -> TacticResult:
         return self.env.run_tactic(state, tactic, timeout)
