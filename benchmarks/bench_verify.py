@@ -1,7 +1,7 @@
 """Verifier throughput: every check re-importing the header (the old way) against the imports' environment
 elaborated once per verifier process (the new way), side by side.
 
-Both ways run the real `lean_env.checks.verify.ReplVerifier` over a real subprocess speaking the REPL's protocol
+Both ways run the real `lean_env.checks.verifier.ReplVerifier` over a real subprocess speaking the REPL's protocol
 (`ReplProcess`: JSON requests separated by blank lines). The subprocess is a stand-in REPL (this file with
 `--standin`) that charges what Lean charges:
 
@@ -146,7 +146,7 @@ class Run:
 def run_way(way: str, checks: int, costs: Costs, max_checks: int | None, restart_mb: int | None) -> Run:
     from lean_env.backends.repl import ReplSettings
     from lean_env.checks.verdict import Verified
-    from lean_env.checks.verify import ReplVerifier, VerifierPolicy
+    from lean_env.checks.verifier import ReplVerifier, VerifierPolicy
     from lean_env.types import Theorem
 
     policy = VerifierPolicy(share_imports=way == "new", max_checks=max_checks, restart_memory_mb=restart_mb)

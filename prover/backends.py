@@ -97,12 +97,12 @@ def make_verifier(cfg: LeanConfig) -> ProofVerifier:
         from lean_env.checks.dojo_verify import DojoVerifier
 
         return DojoVerifier(timeout_s=cfg.command_timeout_s, allow_native_decide=cfg.allow_native_decide)
-    from lean_env.checks.verify import ReplVerifier, VerifierPolicy
+    from lean_env.checks.verifier import ReplVerifier, VerifierPolicy
 
     settings = repl_settings(cfg)
     settings.resolve_argv()
     # Headers with command macros or meta code are checked only by comparator, which reads the axioms from the
-    # compiled environment instead of the verifier's `#print axioms` line (lean_env.checks.verify.header_problem).
+    # compiled environment instead of the verifier's `#print axioms` line (lean_env.checks.static.header_problem).
     policy = VerifierPolicy(
         max_checks=cfg.verifier_max_checks,
         restart_memory_mb=cfg.verifier_restart_mb,

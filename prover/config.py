@@ -38,7 +38,7 @@ class LeanConfig(_Section):
     allow_native_decide: bool = False
     # The verifier's own REPL process: replaced after this many checks / when its resident memory has grown this
     # much above what it was right after its first import / above this absolute resident memory
-    # (lean_env.checks.verify.VerifierPolicy; None = never).
+    # (lean_env.checks.verifier.VerifierPolicy; None = never).
     verifier_max_checks: int | None = Field(100, ge=1)
     verifier_restart_growth_mb: int | None = Field(4096, ge=256)
     verifier_restart_mb: int | None = Field(None, ge=256)

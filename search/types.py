@@ -136,7 +136,7 @@ _UNBUILT = object()
 class SearchResult:
     """Outcome of one search. `proof` is an indented tactic script, `tactics` the same steps flat.
 
-    A PROVED search result is a claim, not a verdict: only `lean_env.checks.verify` decides.
+    A PROVED search result is a claim, not a verdict: only the verifier (`lean_env.checks.verifier`) decides.
     `tree` (a networkx DiGraph, see `search.tree`) is built by `tree_builder` from the search's compact
     records the first time it is read, then kept: a sweep, which never reads it, never pays for it.
     """

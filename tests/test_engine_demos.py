@@ -86,7 +86,7 @@ def test_constructed_compiles_match_a_live_lean(name: str) -> None:
     kinds of messages at the same places (the real messages are printed, to re-record the demo from them)."""
     from lean_env.backends.repl import ReplSettings
     from lean_env.checks.verdict import Rejected
-    from lean_env.checks.verify import ReplVerifier
+    from lean_env.checks.verifier import ReplVerifier
     from lean_env.source.parse import parse_lean_file
     from tests.conftest import live_lean_project
 

@@ -16,7 +16,7 @@ import pytest
 
 from lean_env.backends.repl import REFUSED_PREFIX, ReplEnv, ReplPool, ReplSettings
 from lean_env.checks.verdict import Rejected, Verified
-from lean_env.checks.verify import ReplVerifier
+from lean_env.checks.verifier import ReplVerifier
 from lean_env.types import LeanError, ProofFinished, StateResult, TacticTimeout, Theorem
 from tests.conftest import live_lean_project
 

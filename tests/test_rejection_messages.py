@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from lean_env.checks.dojo_verify import messages_from_lean_output
+from lean_env.checks.judge import judge_compile
 from lean_env.checks.verdict import Rejected, Verified
-from lean_env.checks.verify import judge_compile
 from lean_env.messages import LeanMessage, Position, Severity
 from tests.test_repl import RELEASES, blocks, transcripts
 

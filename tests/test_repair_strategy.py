@@ -1,7 +1,7 @@
 """The `repair` strategy: a whole proof with one failing `have` becomes a sketch with that have's body as a hole,
 the sketch is compiled (only the hole's `sorry` warning remains), the tactic search fills the hole from its goal,
 and the recombined proof is verified whole. Stand-ins model the REPL verifier (messages in the REPL's shape,
-positions in the compiled text, as lean_env.checks.verify builds it) and a backend entering holes."""
+positions in the compiled text, as lean_env.checks.static builds it) and a backend entering holes."""
 
 from __future__ import annotations
 

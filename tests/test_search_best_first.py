@@ -87,7 +87,6 @@ def test_finds_recorded_proof_among_distractors(shared: Path) -> None:
 
 
 def test_found_proof_reverifies_in_replay_backend(shared: Path) -> None:
-    pytest.importorskip("lean_env.checks.verify", reason="lean_env.checks.verify (static checks) has not landed yet")
     from lean_env.backends.replay import ReplayVerifier
     from lean_env.checks.verdict import Verified
 
@@ -604,7 +603,6 @@ def test_bulleted_proof_reverifies_through_a_cassette() -> None:
     result = BestFirstSearch(ReplayEnv(cassette), gen, cfg()).search(thm)
     assert result.status is SearchStatus.PROVED
     assert result.proof == "constructor\n· exact hp\n· exact hq"
-    pytest.importorskip("lean_env.checks.verify", reason="lean_env.checks.verify (static checks) has not landed yet")
     verdict = ReplayVerifier(cassette).verify(thm, result.proof)
     assert isinstance(verdict, Verified) and verdict.checker == "replay"
 

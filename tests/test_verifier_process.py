@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from lean_env.backends.repl import ReplSettings
+from lean_env.checks.static import build_check_source
 from lean_env.checks.verdict import Rejected, Verified
-from lean_env.checks.verify import ReplVerifier, VerifierPolicy, build_check_source
+from lean_env.checks.verifier import ReplVerifier, VerifierPolicy
 from lean_env.types import Theorem
 from tests.print_axioms_model import printed_name
 

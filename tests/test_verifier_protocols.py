@@ -6,7 +6,7 @@ from lean_env.backends.replay import ReplayVerifier
 from lean_env.checks.dojo_verify import DojoVerifier
 from lean_env.checks.validate import LadderVerifier
 from lean_env.checks.verdict import FileVerifier, HoleVerifier, PartialVerifier, ProofVerifier
-from lean_env.checks.verify import ReplVerifier
+from lean_env.checks.verifier import ReplVerifier
 
 
 def test_the_repl_verifier_compiles_files_and_replay_checks_holes() -> None:

@@ -15,14 +15,10 @@ from typing import Any
 import pytest
 
 from lean_env.backends.repl import ReplEnv, ReplSettings
+from lean_env.checks.judge import judge_compile, parse_axioms_message
+from lean_env.checks.static import build_check_source, static_check
 from lean_env.checks.verdict import Rejected, Verified
-from lean_env.checks.verify import (
-    ReplVerifier,
-    build_check_source,
-    judge_compile,
-    parse_axioms_message,
-    static_check,
-)
+from lean_env.checks.verifier import ReplVerifier
 from lean_env.source.parse import parse_lean_source
 from lean_env.types import Theorem
 from tests.print_axioms_model import printed_name
@@ -622,7 +618,7 @@ def test_print_axioms_answers_from_leans_source(extra: list[dict[str, Any]], nat
 
 
 def test_native_auxiliary_axioms_are_native() -> None:
-    from lean_env.checks.verify import JudgedName, axiom_problem, is_native_axiom
+    from lean_env.checks.judge import JudgedName, axiom_problem, is_native_axiom
 
     assert is_native_axiom("SierpinskiNumber.selfridge_78557._native.native_decide.ax_1_8")
     assert is_native_axiom("Lean.ofReduceBool") and not is_native_axiom("my_native_lemma")
@@ -650,7 +646,7 @@ MODULE_HEADER = (
 
 def module_aware_lean(cmd: str) -> dict[str, Any]:
     """Lean's answer as `elabPrintAxioms` gives it: refused in a module, the listing otherwise."""
-    from lean_env.checks.verify import has_module_header
+    from lean_env.checks.static import has_module_header
 
     if has_module_header(cmd):
         line = cmd.rstrip("\n").count("\n") + 1
@@ -659,7 +655,7 @@ def module_aware_lean(cmd: str) -> dict[str, Any]:
 
 
 def test_module_files_are_checked_as_plain_files() -> None:
-    from lean_env.checks.verify import plain_module_source
+    from lean_env.checks.static import plain_module_source
 
     theorem = Theorem("Foo.bar", "public theorem bar (n : Nat) : n + 0 = n", header=MODULE_HEADER)
     source = build_check_source(theorem, "simp")

@@ -26,13 +26,9 @@ from typing import Any
 import pytest
 
 from lean_env.backends.repl import ReplSettings
+from lean_env.checks.static import command_extension_problem, helper_declarations_problem, plain_module_source
 from lean_env.checks.verdict import Rejected, Verified
-from lean_env.checks.verify import (
-    ReplVerifier,
-    command_extension_problem,
-    helper_declarations_problem,
-    plain_module_source,
-)
+from lean_env.checks.verifier import ReplVerifier
 from lean_env.types import Theorem
 from tests.print_axioms_model import Name, answer_print_axioms, axioms_message, parse, printed_name
 
@@ -446,7 +442,7 @@ class ScriptedComparator:
 @pytest.mark.parametrize(("label", "forgery"), FORGERIES[:3] + FORGERIES[10:11], ids=lambda x: str(x)[:30])
 def test_strict_comparator_is_the_route_for_headers_with_command_macros(shared: Path, label: str, forgery: str) -> None:
     from lean_env.checks.validate import LadderVerifier
-    from lean_env.checks.verify import VerifierPolicy
+    from lean_env.checks.verifier import VerifierPolicy
 
     attack = Attack(label, header=f"{HEADER}\n{forgery}\n")
     open_policy = VerifierPolicy(command_extensions=True)

@@ -3,7 +3,7 @@
 Kimina-Prover's own extractor (github.com/MoonshotAI/Kimina-Prover-Preview kimina_prover_demo/utils.py
 `extract_proof_from_text`) keeps the whole last lean4 block, so a solution may define lemmas before the theorem
 and use them. The tactic block is kept with those declarations (`WholeProof.helpers`); whether they may stand
-before the theorem is the verifier's judgement (`lean_env.checks.verify.helper_declarations_problem`, run here
+before the theorem is the verifier's judgement (`lean_env.checks.static.helper_declarations_problem`, run here
 for real through `prepare_check`; only the Lean compile is left out, as no Lean runs here).
 """
 
@@ -16,8 +16,8 @@ import pytest
 
 from benchmarks.minif2f import Problem, StatementSource
 from benchmarks.sweep.attempt import AttemptJob, run_whole_attempt
+from lean_env.checks.static import prepare_check
 from lean_env.checks.verdict import Rejected, Verdict, Verified
-from lean_env.checks.verify import prepare_check
 from lean_env.types import Theorem
 from prover.engine import Engine, ProofTarget, Status, WholeStrategy
 from prover.engine.strategies import CUT_AT_LIMIT, Sample

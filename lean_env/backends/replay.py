@@ -227,7 +227,7 @@ class ReplayVerifier:
         self.allow_native_decide = allow_native_decide
 
     def verify(self, theorem: Theorem, proof: str) -> Verdict:
-        from lean_env.checks.verify import static_check  # lazily: the static checks live with the Lean verifier
+        from lean_env.checks.static import static_check  # lazily: the Lean verifiers' own static checks
 
         record = self.cassette.find_theorem(theorem)
         # A recorded compile only ever rejects, so it is consulted first: a sketch's `sorry` is refused by the
@@ -273,7 +273,8 @@ class ReplayVerifier:
     def _recorded_compile(self, record: TheoremLine, theorem: Theorem, proof: str) -> Rejected | None:
         """A recorded compile of this proof, judged as the REPL verifier judges an answer; only a rejection is
         taken from it (with its messages and the compiled text), a proof is verified by its recorded steps."""
-        from lean_env.checks.verify import build_check_source, judge_compile
+        from lean_env.checks.judge import judge_compile
+        from lean_env.checks.static import build_check_source
 
         found = self.cassette.find_compile(record.name, proof)
         if found is None:
@@ -713,7 +714,7 @@ def replay_fills(
 ) -> str | None:
     """Why one of `fills` (hole index -> script) does not replay to the end from its hole's recorded goal of
     the skeleton, or None when each does. Holes not in `fills` are not looked at."""
-    from lean_env.checks.verify import static_check  # lazily, as ReplayVerifier.verify
+    from lean_env.checks.static import static_check  # lazily, as ReplayVerifier.verify
 
     record = cassette.find_holes(theorem, skeleton)
     if record is None:

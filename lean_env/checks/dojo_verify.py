@@ -7,11 +7,11 @@ does (`lean_dojo.check_proof`, src/lean_dojo/interaction/dojo.py: the traced fil
 place, written next to it, compiled with `lake env lean` in the traced repository), with this project's
 checks on top, so a dojo proof meets the same bar as any other:
 
-- the proof passes `lean_env.checks.verify.static_check` (the tactic filter: no `sorry`, no commands, ...);
+- the proof passes `lean_env.checks.static.static_check` (the tactic filter: no `sorry`, no commands, ...);
 - the statement is read from the traced file (`lean_env.source.parse`), never from the search, and the checked
   source is that file's text before the theorem, the theorem with the proof, and `#print axioms`
-  (`lean_env.checks.verify.build_check_source`; the rest of the file is left out, as it cannot change the verdict);
-- Lean's output is judged like the REPL verifier's answer (`lean_env.checks.verify.judge_compile`): any error
+  (`lean_env.checks.static.build_check_source`; the rest of the file is left out, as it cannot change the verdict);
+- Lean's output is judged like the REPL verifier's answer (`lean_env.checks.judge.judge_compile`): any error
   rejects, a `declaration uses 'sorry'` warning rejects, and the axioms must be the standard ones, listed by
   `#print axioms _root_.<full name>` for exactly the traced theorem's full name (`JudgedName`: a constant of the
   traced file that the open namespaces resolve first cannot answer for it).
@@ -110,7 +110,8 @@ class DojoVerifier(ClosingContext):
         self._fallback = fallback
 
     def verify(self, theorem: Theorem, proof: str) -> Verdict:
-        from lean_env.checks.verify import judge_compile, prepare_check
+        from lean_env.checks.judge import judge_compile
+        from lean_env.checks.static import prepare_check
         from lean_env.errors import LeanParseError
         from lean_env.source.lexer import LexError
         from lean_env.source.parse import parse_lean_source

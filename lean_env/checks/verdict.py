@@ -17,7 +17,7 @@ RUNG_AXIOMS = "axioms audited"
 RUNG_KERNEL = "kernel replayed"
 RUNG_REPLAYED = "replayed recording"  # the replay backend: recorded real-Lean steps, not a rung of a real run
 RUNGS = (RUNG_COMPILED, RUNG_AXIOMS, RUNG_KERNEL)
-# Checkers that audit the axiom listing of what they compile (`lean_env.checks.verify.judge_compile`).
+# Checkers that audit the axiom listing of what they compile (`lean_env.checks.judge.judge_compile`).
 AXIOM_AUDITING_CHECKERS = frozenset({"lean-repl", "lean"})
 
 

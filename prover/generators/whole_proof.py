@@ -118,7 +118,7 @@ class WholeProof:
     lemmas before the theorem and the proof uses them, those declarations (`helpers`, as the model wrote them).
 
     The verifier decides whether the helpers may stand before the theorem
-    (`lean_env.checks.verify.helper_declarations_problem`: attribute-free `theorem`/`lemma` with fresh names
+    (`lean_env.checks.static.helper_declarations_problem`: attribute-free `theorem`/`lemma` with fresh names
     only); nothing here judges them."""
 
     proof: str
