@@ -112,3 +112,20 @@ def test_a_hole_the_search_cannot_fill_leaves_the_target_rejected() -> None:
     search = SearchStrategy(FixedTacticGenerator(["nlinarith"]), SearchConfig(budget=Budget(max_expansions=2)))
     outcome = Engine(RepairStrategy(whole, search), HoleBackend(), CompilingVerifier()).prove(ProofTarget("t", THEOREM))
     assert outcome.status is Status.REJECTED and not outcome.proved and "hole 1 of 1 not filled" in outcome.message
+
+
+def test_a_sweep_whole_attempt_with_repair_fills_the_failing_have() -> None:
+    """The sweep's whole-proof attempt (`sweep --repair`), as a prover actor runs it: its Lean backend
+    searches the hole, its verifier checks the sketch and the repaired proof."""
+    from benchmarks.minif2f import Problem, StatementSource
+    from benchmarks.sweep.attempt import AttemptJob, RepairOptions, run_whole_attempt
+
+    job_problem = Problem("t", "valid", THEOREM, "algebra", "formal_statement", StatementSource("test", "", ""))
+    job = AttemptJob(job_problem, 0, "f2f", "whole", "Complete the following Lean 4 code:")
+    options = RepairOptions({"nlinarith": -1.0, "linarith": -2.0}, SearchConfig(budget=Budget(max_expansions=2)))
+    completer = lambda prompts: [FAILED for _ in prompts]  # noqa: E731 - a model written for the test
+    plain = run_whole_attempt(job, completer, CompilingVerifier())
+    assert plain.status is Status.REJECTED and not plain.proved
+    repaired = run_whole_attempt(job, completer, CompilingVerifier(), HoleBackend(), options)
+    assert repaired.status is Status.PROVED and repaired.proved and repaired.proof == REPAIRED
+    assert repaired.strategy == "repair" and [c["round"] for c in repaired.costs] == [0, 1]

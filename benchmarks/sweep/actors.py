@@ -28,6 +28,7 @@ from benchmarks.sweep.attempt import (
     AttemptJob,
     AttemptOutcome,
     ProofCompleter,
+    RepairOptions,
     run_scripted_attempt,
     run_search_attempt,
     run_whole_attempt,
@@ -295,6 +296,7 @@ class ProverWorker:
         verifier_factory: Callable[[], ProofVerifier],
         generates_tokens: bool = True,
         scripted_outputs: str | None = None,
+        repair: RepairOptions | None = None,
     ) -> None:
         self.search_config = search_config
         self.env_factory = env_factory
@@ -306,6 +308,7 @@ class ProverWorker:
         # `--generator scripted`: outputs played back here, no model actor involved.
         self.scripted_outputs = scripted_outputs
         self._scripted: Any = None
+        self.repair = repair
         self.completer = ActorCompleter(generator)
         self._env: Env | None = None
         self._verifier: ProofVerifier | None = None
@@ -329,7 +332,8 @@ class ProverWorker:
             if job.mode == "whole" and self.scripted_outputs is not None:
                 outcome = run_scripted_attempt(job, self._get_scripted(), self._get_verifier())
             elif job.mode == "whole":
-                outcome = run_whole_attempt(job, self.completer, self._get_verifier())
+                env = self._get_env() if self.repair is not None else None
+                outcome = run_whole_attempt(job, self.completer, self._get_verifier(), env, self.repair)
             else:
                 outcome = run_search_attempt(
                     job, self._get_env(), self.generator, self._get_verifier(), self.search_config

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from benchmarks.minif2f import NamedFewShot, Problem, few_shot_for
 from lean_env.checks.verdict import ProofVerifier
 from lean_env.types import ClosingContext, Env, HoleTarget, ProofState, TacticResult, Theorem
-from prover.engine import Engine, Outcome, ProofTarget, SearchStrategy, Status, WholeStrategy
+from prover.engine import Engine, Outcome, ProofTarget, SearchStrategy, Status, Strategy, WholeStrategy
 from prover.engine.strategies import Sample
 from prover.generators.sanitize import drop_reasoning
 from prover.generators.whole_proof import Completion, WholeProof, as_completion
@@ -183,14 +183,37 @@ def _extract(completion: str, theorem_name: str) -> WholeProof | None:
     return WholeProof(proof) if proof else None
 
 
-def run_whole_attempt(job: AttemptJob, completer: ProofCompleter, verifier: ProofVerifier) -> AttemptOutcome:
-    """One sampled whole proof, checked by the verifier (pass@N is N of these): the engine's `whole` strategy."""
+@dataclass(frozen=True)
+class RepairOptions:
+    """`sweep --repair`: a rejected sample's failing blocks become holes, searched from their goals with these
+    automation tactics (`[generator] fixed_tactics`) under the sweep's search settings."""
+
+    fixed_tactics: dict[str, float] | None
+    search: SearchConfig
+
+
+def run_whole_attempt(
+    job: AttemptJob,
+    completer: ProofCompleter,
+    verifier: ProofVerifier,
+    env: Env | None = None,
+    repair: RepairOptions | None = None,
+) -> AttemptOutcome:
+    """One sampled whole proof, checked by the verifier (pass@N is N of these): the engine's `whole` strategy,
+    or with `repair` (and the actor's Lean `env` to search holes in) its `repair` strategy over it."""
     if job.prompt is None:
         raise ValueError("a whole-proof attempt needs its prompt")
     started = time.time()
     # The results line keeps each attempt's helper lemmas with its proof, so the verifier may judge them.
-    strategy = WholeStrategy(CompleterSampler(completer), 1, _extract, accept_helpers=True)
-    return AttemptOutcome.from_outcome(Engine(strategy, NoEnv(), verifier).prove(_target(job)), started)
+    strategy: Strategy = WholeStrategy(CompleterSampler(completer), 1, _extract, accept_helpers=True)
+    if repair is not None and env is not None:
+        from prover.engine.repair import RepairStrategy
+        from prover.generators.fixed import FixedTacticGenerator
+
+        filler = SearchStrategy(FixedTacticGenerator(repair.fixed_tactics), repair.search)
+        strategy = RepairStrategy(strategy, filler)
+    engine = Engine(strategy, env if env is not None and repair is not None else NoEnv(), verifier)
+    return AttemptOutcome.from_outcome(engine.prove(_target(job)), started)
 
 
 def run_scripted_attempt(job: AttemptJob, outputs: ScriptedOutputs, verifier: ProofVerifier) -> AttemptOutcome:

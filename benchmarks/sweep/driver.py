@@ -41,6 +41,7 @@ from benchmarks.sweep.attempt import (
     AttemptJob,
     AttemptOutcome,
     ProofCompleter,
+    RepairOptions,
     whole_proof_request,
 )
 from benchmarks.sweep.autosize import AutoChoice, AutoSizer
@@ -411,6 +412,7 @@ def _run_jobs(
         search_config = cfg.search.to_search_config()
         generates_tokens = cfg.generator.kind != "fixed"
         scripted_outputs = cfg.generator.outputs if cfg.generator.kind == "scripted" else None
+        repair = RepairOptions(cfg.generator.fixed_tactics, search_config) if s.repair and whole else None
         reservation = [cpus]  # Ray CPUs of the next actor spawned (auto sizing changes it)
 
         def spawn(slot: int) -> Any:
@@ -422,6 +424,7 @@ def _run_jobs(
                 verifier_factory,
                 generates_tokens,
                 scripted_outputs,
+                repair,
             )
             workers.append(worker)
             return worker

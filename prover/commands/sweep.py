@@ -54,6 +54,9 @@ def sweep(
     ),
     mode: str | None = typer.Option(None, "--mode", help="Deprecated alias of --strategy."),
     attempts: int | None = typer.Option(None, "--attempts", "-n", help="Attempts (samples) per problem, for pass@k."),
+    repair: bool = typer.Option(
+        False, "--repair", help="Whole proofs: a rejected sample's failing blocks become holes the tactic search fills."
+    ),
     few_shot: str | None = typer.Option(None, "--few-shot", help="Few-shot JSONL for --mode whole."),
     num_few_shot: int | None = typer.Option(None, "--num-few-shot", help="Few-shot examples per prompt."),
     actors: str | None = typer.Option(
@@ -132,6 +135,7 @@ def sweep(
             "task": task,
             "mode": strategy_option(strategy, mode),
             "attempts": attempts,
+            "repair": repair or None,
             "few_shot": few_shot,
             "num_few_shot": num_few_shot,
             "prover_actors": actors,
