@@ -370,6 +370,7 @@ def test_evaluation_runs_the_configured_beams_on_the_model_in_memory(
     second (float32) copy next to it."""
     import transformers
 
+    from train.config import EvalSection
     from train.evaluate import evaluate_checkpoint
 
     def no_second_copy(*args: Any, **kwargs: Any) -> Any:
@@ -387,8 +388,8 @@ def test_evaluation_runs_the_configured_beams_on_the_model_in_memory(
 
     monkeypatch.setattr(model, "generate", generate)
     report = evaluate_checkpoint(
-        model, tokenizer, TEMPLATE, steps[:50], steps[50:54], max_length=256, k=2, num_beams=6,
-        max_new_tokens=4, batch_size=4, blank_state_ablation=False,
+        model, tokenizer, TEMPLATE, steps[:50], steps[50:54], max_length=256,
+        settings=EvalSection(topk=2, num_beams=6, max_new_tokens=4, batch_size=4, blank_state_ablation=False),
     )  # fmt: skip
     assert report.model is not None and report.model.examples == 4 and report.model.k == 2
     assert beams and set(beams) == {6}

@@ -150,47 +150,61 @@ def read_leandojo(path: str | Path, split: str = "train") -> Iterator[ProofStep]
     the evaluation split) and the benchmark's top level `metadata.json` is no theorem list.
     `traced_tactics` may also be a Python-repr string (some public copies store it that way).
     """
-    folder = Path(path)
-    files = [folder]
-    if folder.is_dir():
-        files = [folder / f"{split}.json"]
-        if not files[0].is_file():
-            present = ", ".join(sorted(p.name for p in folder.glob("*.json"))) or "no .json files"
+    file = _leandojo_split_file(Path(path), split)
+    for index, thm in enumerate(_leandojo_theorems(file)):
+        yield from _leandojo_theorem_steps(file, index, thm)
+
+
+def _leandojo_split_file(path: Path, split: str) -> Path:
+    """`path` itself, or `<split>.json` of a split folder."""
+    if path.is_dir():
+        file = path / f"{split}.json"
+        if not file.is_file():
+            present = ", ".join(sorted(p.name for p in path.glob("*.json"))) or "no .json files"
             raise DataError(
-                f"{folder}: no {split}.json (a LeanDojo split folder holds train/val/test.json; has {present})"
+                f"{path}: no {split}.json (a LeanDojo split folder holds train/val/test.json; has {present})"
             )
-    elif not folder.exists():
-        raise DataError(f"data path not found: {folder}")
-    for file in files:
+        return file
+    if not path.exists():
+        raise DataError(f"data path not found: {path}")
+    return path
+
+
+def _leandojo_theorems(file: Path) -> list[Any]:
+    """The split file's JSON list of theorems."""
+    try:
+        theorems = json.loads(file.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{file}: invalid JSON ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(theorems, list):
+        raise DataError(f"{file}: expected a JSON list of theorems (LeanDojo Benchmark 4 format)")
+    return theorems
+
+
+def _leandojo_theorem_steps(file: Path, index: int, thm: Any) -> Iterator[ProofStep]:
+    """The proof steps of theorem #`index`, from its `traced_tactics` (a list, or its Python repr)."""
+    if not isinstance(thm, dict) or "traced_tactics" not in thm:
+        raise DataError(f"{file}: theorem #{index} has no traced_tactics")
+    tactics = thm["traced_tactics"]
+    if isinstance(tactics, str):
         try:
-            theorems = json.loads(file.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{file}: invalid JSON ({exc.msg} at line {exc.lineno})") from None
-        if not isinstance(theorems, list):
-            raise DataError(f"{file}: expected a JSON list of theorems (LeanDojo Benchmark 4 format)")
-        for index, thm in enumerate(theorems):
-            if not isinstance(thm, dict) or "traced_tactics" not in thm:
-                raise DataError(f"{file}: theorem #{index} has no traced_tactics")
-            tactics = thm["traced_tactics"]
-            if isinstance(tactics, str):
-                try:
-                    tactics = ast.literal_eval(tactics)
-                except (ValueError, SyntaxError):
-                    raise DataError(f"{file}: theorem #{index}: unreadable traced_tactics string") from None
-            name = _opt_str(thm.get("full_name"))
-            qualified = f"{thm.get('file_path', '')}:{name}" if name else None
-            for step_no, tac in enumerate(tactics):
-                if not isinstance(tac, dict) or not isinstance(tac.get("state_before"), str):
-                    raise DataError(f"{file}: theorem #{index} step {step_no}: needs state_before and tactic")
-                if not isinstance(tac.get("tactic"), str):
-                    raise DataError(f"{file}: theorem #{index} step {step_no}: needs state_before and tactic")
-                yield ProofStep(
-                    state=tac["state_before"],
-                    tactic=tac["tactic"],
-                    theorem=qualified,
-                    source=f"{file.name}#{index}.{step_no}",
-                    state_after=_opt_str(tac.get("state_after")),
-                )
+            tactics = ast.literal_eval(tactics)
+        except (ValueError, SyntaxError):
+            raise DataError(f"{file}: theorem #{index}: unreadable traced_tactics string") from None
+    name = _opt_str(thm.get("full_name"))
+    qualified = f"{thm.get('file_path', '')}:{name}" if name else None
+    for step_no, tac in enumerate(tactics):
+        if not isinstance(tac, dict) or not isinstance(tac.get("state_before"), str):
+            raise DataError(f"{file}: theorem #{index} step {step_no}: needs state_before and tactic")
+        if not isinstance(tac.get("tactic"), str):
+            raise DataError(f"{file}: theorem #{index} step {step_no}: needs state_before and tactic")
+        yield ProofStep(
+            state=tac["state_before"],
+            tactic=tac["tactic"],
+            theorem=qualified,
+            source=f"{file.name}#{index}.{step_no}",
+            state_after=_opt_str(tac.get("state_after")),
+        )
 
 
 _GOAL, _STEP = "[GOAL]", "[PROOFSTEP]"

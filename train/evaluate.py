@@ -15,6 +15,7 @@ from typing import Any
 
 from prover.templates import PromptTemplate
 from search.types import Candidate, GenRequest, TacticGenerator
+from train.config import EvalSection
 from train.data import ProofStep, collapse_ws, most_frequent_tactics
 from train.formatting import IGNORE_INDEX, TokenizedExample, tokenize_steps
 from train.packing import PaddingCollator, as_dicts
@@ -210,21 +211,18 @@ def evaluate_checkpoint(
     held_out: Sequence[ProofStep],
     *,
     max_length: int,
-    blank_state_ablation: bool = True,
-    k: int = 5,
-    num_beams: int = 5,
-    max_new_tokens: int = 64,
-    max_examples: int | None = None,
-    batch_size: int = 16,
+    settings: EvalSection,
     accuracy: bool = True,
 ) -> EvalReport:
     """Loss with real and blanked states on the same held-out rows, then top-1/top-k against the frequency baseline.
 
-    Everything runs on `model` as it is in memory (in eval mode for the call)."""
+    `settings` is the config's `[eval]` section (`topk` tactics from `num_beams` beams, `max_examples` held-out
+    rows for the generation metrics). Everything runs on `model` as it is in memory (in eval mode for the call)."""
+    k, batch_size, max_examples = settings.topk, settings.batch_size, settings.max_examples
     real, _ = tokenize_steps(held_out, template, tokenizer, max_length)
     with_state = tactic_loss(model, real, tokenizer.pad_token_id, batch_size)
     blanked = None
-    if blank_state_ablation:
+    if settings.blank_state_ablation:
         blank, _ = tokenize_steps(held_out, template, tokenizer, max_length, blank_state=True)
         blanked = tactic_loss(model, blank, tokenizer.pad_token_id, batch_size)
     model_acc = baseline = None
@@ -233,7 +231,9 @@ def evaluate_checkpoint(
         was_training = model.training
         model.eval()
         try:
-            generator = make_eval_generator(model, tokenizer, template, num_beams, k, max_new_tokens, batch_size)
+            generator = make_eval_generator(
+                model, tokenizer, template, settings.num_beams, k, settings.max_new_tokens, batch_size
+            )
             predictions = generate_topk(generator, rows, k, batch_size)
         finally:
             model.train(was_training)

@@ -382,12 +382,7 @@ def _run_training(
             data.train,
             data.validation,
             max_length=cfg.data.max_length,
-            blank_state_ablation=cfg.eval.blank_state_ablation,
-            k=cfg.eval.topk,
-            num_beams=cfg.eval.num_beams,
-            max_new_tokens=cfg.eval.max_new_tokens,
-            max_examples=cfg.eval.max_examples,
-            batch_size=cfg.eval.batch_size,
+            settings=cfg.eval,
         )
         (out / "eval.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
     _leave_process_group()
