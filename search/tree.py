@@ -30,6 +30,8 @@ DEAD = "dead"  # leaf standing for a failed tactic (error, timeout, sorry, refus
 # Edge results are `lean_env.types.ResultKind`s (a tactic the filter refused: `ResultKind.REFUSED`).
 # Version 2 writes them by that one name: `finished` and `refused` (version 1: `proof_finished`, `filtered`).
 FORMAT_VERSION = 2
+# What version 1 called the edge results that version 2 names by their `ResultKind`.
+_V1_RESULTS = {"proof_finished": ResultKind.FINISHED.value, "filtered": ResultKind.REFUSED.value}
 
 
 def digraph_from_adjacency(
@@ -86,10 +88,15 @@ def to_json(g: nx.DiGraph, indent: int | None = None) -> str:
 def from_json(text: str) -> nx.DiGraph:
     """Rebuild a tree written by `to_json` (node ids, attributes and edge order preserved).
 
-    Public API for readers of `--tree-dir` exports (tests use it to check what was written)."""
+    Public API for readers of `--tree-dir` exports (tests use it to check what was written). A version-1
+    export reads with its edge results renamed to version 2's (`proof_finished` → `finished`, `filtered` →
+    `refused`), so trees written before the rename still load as today's."""
     data = json.loads(text)
     if not isinstance(data, dict) or "nodes" not in data or "edges" not in data:
         raise ValueError("not a search tree: expected an object with 'nodes' and 'edges'")
+    version = data.get("format", 1)
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ValueError(f"search tree format {version!r} is newer than this reader ({FORMAT_VERSION})")
     import networkx as nx
 
     g = nx.DiGraph()
@@ -99,6 +106,8 @@ def from_json(text: str) -> nx.DiGraph:
         g.add_node(attrs.pop("id"), **attrs)
     for edge in data["edges"]:
         attrs = dict(edge)
+        if version == 1 and attrs.get("result") in _V1_RESULTS:
+            attrs["result"] = _V1_RESULTS[attrs["result"]]
         g.add_edge(attrs.pop("source"), attrs.pop("target"), **attrs)
     return g
 

@@ -99,3 +99,20 @@ def test_fast_graph_build_matches_the_public_api() -> None:
     assert set(fast.predecessors(2)) == {0, 1}
     assert nx.descendants(fast, 1) == {0, 2}
     assert fast.edges[1, 2] is fast.pred[2][1]  # one attribute dict shared by both directions
+
+
+def test_a_version_1_export_reads_with_todays_result_names() -> None:
+    # Version 1 (before the one tactic-outcome vocabulary) wrote `proof_finished` and `filtered`.
+    v1 = {
+        "format": 1,
+        "graph": {},
+        "nodes": [{"id": 0, "status": "expanded"}, {"id": 1, "status": "proved"}, {"id": 2, "status": "dead"}],
+        "edges": [
+            {"source": 0, "target": 1, "tactic": "simp", "result": "proof_finished"},
+            {"source": 0, "target": 2, "tactic": "sorry", "result": "filtered"},
+        ],
+    }
+    g = T.from_json(json.dumps(v1))
+    assert [g.edges[0, 1]["result"], g.edges[0, 2]["result"]] == ["finished", "refused"]
+    with pytest.raises(ValueError, match="newer than this reader"):
+        T.from_json(json.dumps({**v1, "format": T.FORMAT_VERSION + 1}))
