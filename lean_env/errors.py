@@ -62,3 +62,12 @@ class LeanParseError(LeanEnvError):
         self.line = line
         self.column = column
         self.reason = reason
+
+
+class SetupError(Exception):
+    """A set-up step failed or cannot start; the message is one line naming the step."""
+
+    def __init__(self, message: str, step: str | None = None, exit_code: int | None = None) -> None:
+        super().__init__(message)
+        self.step = step
+        self.exit_code = exit_code

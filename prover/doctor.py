@@ -1,6 +1,6 @@
 """The Python stack's rows of `prover doctor`: torch and the GPU, flash-attn, vLLM, Ray, LeanDojo.
 
-They live here, not in `lean_env.project.setup` (which probes Lean), because lean_env never imports torch.
+They live here, not in `lean_env.project.probes` (which probes Lean), because lean_env never imports torch.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from lean_env.project.setup import Check
+from lean_env.project.probes import Check
 
 if TYPE_CHECKING:
     from prover.config import GeneratorConfig

@@ -29,25 +29,18 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from lean_env.project.setup import (
+from lean_env.errors import SetupError
+from lean_env.project.lake_project import (
     DEFAULT_MATHLIB_REV,
     DEFAULT_REPL_RELPATH,
     ELAN_INSTALL,
     MATHLIB_BUILD_RELPATH,
-    REPL_FORK_GIT,
-    REPL_GIT,
-    ReplTags,
-    SetupError,
     default_repl_binary,
-    find_validator,
-    lean_version_key,
-    plan_repl,
     plan_setup,
-    probe_project,
-    probe_toolchain,
-    run_doctor,
     run_setup,
 )
+from lean_env.project.probes import find_validator, probe_project, probe_toolchain, run_doctor
+from lean_env.project.repl_versions import REPL_FORK_GIT, REPL_GIT, ReplTags, lean_version_key, plan_repl
 from prover.cli import app
 
 runner = CliRunner()
@@ -673,7 +666,7 @@ def test_offline_tag_listing_names_the_offline_option(tmp_path: Path) -> None:
     bin_dir.mkdir()
     (bin_dir / "git").write_text("#!/bin/sh\necho 'fatal: unable to access' >&2\nexit 128\n")
     (bin_dir / "git").chmod(0o755)
-    from lean_env.project.setup import fetch_repl_tags
+    from lean_env.project.repl_versions import fetch_repl_tags
 
     with pytest.raises(SetupError) as info:
         fetch_repl_tags({"PATH": f"{bin_dir}:/usr/bin:/bin"})
@@ -753,7 +746,7 @@ def test_doctor_fixes_for_a_users_own_project_never_say_prover_setup(tmp_path: P
     assert not checks["REPL binary"].ok and "prover setup" not in fix and "lake build repl" in fix
     assert 'require REPL from git "https://github.com/augustepoiroux/repl" @ "' in fix
     assert "_lean-toolchain-v4.20.0" in fix and "git ls-remote --tags" in fix
-    from lean_env.project.setup import repl_binary_fix  # the same fix for the REPL backend's own start error
+    from lean_env.project.lake_project import repl_binary_fix  # the same fix for the REPL backend's own start error
 
     assert repl_binary_fix(project) == fix
     with pytest.raises(SetupError):  # what the fix must not send the user to
@@ -800,10 +793,10 @@ def test_doctor_starts_the_repl_as_the_backend_does(tmp_path: Path, tags: ReplTa
 def test_doctor_repl_probe_that_hangs_is_a_failed_row(
     tmp_path: Path, tags: ReplTags, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import lean_env.project.setup as setup_module
+    import lean_env.project.probes as probes_module
 
     project, env = _set_up(tmp_path, tags)
-    monkeypatch.setattr(setup_module, "REPL_PROBE_TIMEOUT_S", 1.0)
+    monkeypatch.setattr(probes_module, "REPL_PROBE_TIMEOUT_S", 1.0)
     from tests.process_checks import gone, pid_from
 
     pidfile = tmp_path / "repl.pid"
@@ -816,7 +809,7 @@ def test_doctor_repl_probe_that_hangs_is_a_failed_row(
 def test_setup_cli_interrupted_says_how_to_finish(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Ctrl-C during a long step (`lake update` downloads Mathlib): exit 130 and one line saying that running the
     same command again finishes (the project's lakefile is set-up's own, so set-up accepts it again)."""
-    import lean_env.project.setup as setup_module
+    import lean_env.project.lake_project as setup_module
 
     for key, value in _env(tmp_path, _make_bin(tmp_path)).items():
         monkeypatch.setenv(key, value)
@@ -850,15 +843,15 @@ def test_doctor_on_a_file_as_project_does_not_say_it_is_missing(tmp_path: Path) 
 
 
 def test_probes_share_one_capture_that_never_reads_the_terminal() -> None:
-    """`git ls-remote`, `--version` and the REPL probe run through one `_capture`: stdin is the probe's request or
+    """`git ls-remote`, `--version` and the REPL probe run through one `capture`: stdin is the probe's request or
     nothing (a probe that reads stdin gets EOF at once instead of waiting on the user's terminal)."""
     import sys
 
-    from lean_env.project.setup import _capture
+    from lean_env.project.tools import capture
 
     echo = [sys.executable, "-c", "import sys; print(repr(sys.stdin.read()))"]
-    assert _capture(echo, 30, None).stdout.strip() == "''"
-    assert _capture(echo, 30, None, stdin_text='{"cmd": "def x := 1"}\n\n').stdout.strip() == repr(
+    assert capture(echo, 30, None).stdout.strip() == "''"
+    assert capture(echo, 30, None, stdin_text='{"cmd": "def x := 1"}\n\n').stdout.strip() == repr(
         '{"cmd": "def x := 1"}\n\n'
     )
 
@@ -898,7 +891,7 @@ def test_setup_refuses_a_repl_the_patch_does_not_fit(tmp_path: Path, tags: ReplT
 
 def test_a_folder_without_lakefile_is_sent_to_prover_setup(tmp_path: Path) -> None:
     """doctor listed lakefile fixes for a folder that has no lakefile; its one fix is `prover setup`."""
-    from lean_env.project.setup import repl_binary_fix
+    from lean_env.project.lake_project import repl_binary_fix
 
     folder = tmp_path / "notes"
     folder.mkdir()
@@ -913,7 +906,7 @@ def test_the_tag_hint_greps_a_pattern_that_matches_a_fork_tag(tmp_path: Path) ->
     import re
     import shlex
 
-    from lean_env.project.setup import require_repl_fix
+    from lean_env.project.lake_project import require_repl_fix
 
     project = tmp_path / "mine"
     project.mkdir()

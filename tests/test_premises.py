@@ -198,7 +198,7 @@ def test_live_dump_of_a_core_module() -> None:
     from conftest import live_lean_project
 
     from lean_env.backends.repl_process import ReplProcess
-    from lean_env.project.setup import default_repl_binary
+    from lean_env.project.lake_project import default_repl_binary
     from prover.premises.dump import dump_with_repl
 
     project = live_lean_project()

@@ -266,13 +266,13 @@ def test_backup_names_are_unique_within_a_second(tmp_path: Path, monkeypatch: py
 
 
 # K28: a missing REPL binary in a user's own project names a fix that works there (set-up refuses such a
-# project: it never rewrites a user's lakefile), via lean_env.project.setup.repl_binary_fix.
+# project: it never rewrites a user's lakefile), via lean_env.project.lake_project.repl_binary_fix.
 def test_missing_repl_in_a_users_own_project_names_the_require_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from lean_env.backends.repl import ReplSettings
     from lean_env.errors import LeanNotFoundError
-    from lean_env.project.setup import PROJECT_NAME, REPL_PACKAGE_RELPATH
+    from lean_env.project.lake_project import PROJECT_NAME, REPL_PACKAGE_RELPATH
 
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()

@@ -22,7 +22,7 @@ from lean_env.project.repl_patch import (
     patches_missing,
     revert_patches,
 )
-from lean_env.project.setup import REPL_FORK_GIT, REPL_GIT, ReplTags
+from lean_env.project.repl_versions import REPL_FORK_GIT, REPL_GIT, ReplTags
 
 FIXTURES = Path(__file__).parent / "fixtures" / "repl_snapshots"
 NEW_LINE = "let coreContext := { p.coreContext with maxHeartbeats := Lean.Core.getMaxHeartbeats p.coreContext.options }"

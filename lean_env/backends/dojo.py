@@ -56,7 +56,7 @@ from lean_env.types import (
 )
 
 if TYPE_CHECKING:
-    from lean_env.project.setup import Check
+    from lean_env.project.probes import Check
 
 # The longest request line a Dojo can send. Dojo writes each request with pexpect's `sendline` to a pty in
 # canonical mode, and the line discipline keeps at most 4095 bytes of a line before its newline, dropping
@@ -142,7 +142,7 @@ def probe_lean_dojo(env: Mapping[str, str] | None = None, timeout_s: float = 120
     Imported in a fresh interpreter (an import's side effects run once per process, and a failure must not
     leave half a module behind in the doctor's). Not required: only `--backend dojo` needs it.
     """
-    from lean_env.project.setup import Check
+    from lean_env.project.probes import Check
 
     fix_install = "pip install lean-dojo==4.20.0"
     from lean_env.backends import processes

@@ -48,8 +48,8 @@ from lean_env.errors import (
     TheoremStartError,
 )
 from lean_env.messages import Position, Severity
-from lean_env.project import setup
-from lean_env.project.setup import ELAN_INSTALL
+from lean_env.project import lake_project
+from lean_env.project.lake_project import ELAN_INSTALL
 from lean_env.try_this import stable_form
 from lean_env.types import (
     ClosingContext,
@@ -120,9 +120,9 @@ class ReplSettings:
             binary = project / binary
         if not binary.is_file():
             # `prover setup` refuses a user's own project (it never rewrites their lakefile): the fix depends
-            # on who made the project and whether the REPL package is fetched (lean_env.project.setup.repl_binary_fix).
+            # on who made the project and whether the REPL package is fetched (lean_env.project.lake_project.repl_binary_fix).
             fix = (
-                setup.repl_binary_fix(project)
+                lake_project.repl_binary_fix(project)
                 if not self.repl_binary
                 else f"point [lean] repl_binary at a built REPL, or remove it to use {default_repl_binary(project)}"
             )
@@ -138,7 +138,7 @@ class ReplSettings:
 
 def default_repl_binary(project: Path) -> Path:
     """The REPL that `prover setup` builds inside `project`."""
-    return setup.default_repl_binary(project)
+    return lake_project.default_repl_binary(project)
 
 
 # -- pure interpretation of REPL answers -------------------------------------------------------------

@@ -67,7 +67,7 @@ class ValidatorError(LeanEnvError):
 
 def project_lean(project: Path | None) -> str | None:
     """The Lean release of `project` (its `lean-toolchain`), e.g. `v4.32.0`; None for a nightly, a commit or none."""
-    from lean_env.project.setup import toolchain_lean_version
+    from lean_env.project.repl_versions import toolchain_lean_version
 
     if project is None:
         return None
@@ -78,7 +78,7 @@ def project_lean(project: Path | None) -> str | None:
 
 
 def _at_least(lean: str | None, first: str) -> bool | None:
-    from lean_env.project.setup import lean_version_key
+    from lean_env.project.repl_versions import lean_version_key
 
     key = lean_version_key(lean) if lean is not None else None
     bound = lean_version_key(first)

@@ -5,7 +5,7 @@ leanprover/lean4 src/Lean/Parser/Basic.lean): `#check` is one token wherever the
 the token `#` (Mathlib's `Finset.card` notation) then the identifier `s_1`, because no token is a prefix of
 `#s_1`. So `lean_env.source.lexer.is_hash_command` asks whether one of these tokens begins the text, nothing else.
 
-The default pin is Mathlib `v4.32.0` (`lean_env.project.setup.DEFAULT_MATHLIB_REV`), commit
+The default pin is Mathlib `v4.32.0` (`lean_env.project.lake_project.DEFAULT_MATHLIB_REV`), commit
 81a5d257c8e410db227a6665ed08f64fea08e997, whose lake-manifest (../shared/lean_fixtures/repl_versions/v4.32.0/
 Mathlib/lake-manifest.json) pins Lean v4.32.0 and the packages named below. Provenance per part:
 

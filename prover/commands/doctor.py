@@ -16,7 +16,7 @@ EXIT_INTERRUPTED = 130  # README: 130 interrupted
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from lean_env.project.setup import DoctorReport
+    from lean_env.project.probes import DoctorReport
 
 
 def register(app: typer.Typer) -> None:
@@ -85,7 +85,7 @@ def doctor(
     no_python: bool = typer.Option(False, "--no-python", help="Skip the torch/GPU/vllm/flash-attn/Ray checks."),
 ) -> None:
     """Print what is and is not available (Lean, Lake, Mathlib, REPL, GPU, vllm, Ray) and how to fix it."""
-    from lean_env.project.setup import run_doctor
+    from lean_env.project.probes import run_doctor
     from prover.config import load_config
     from prover.doctor import probe_python
 
@@ -130,16 +130,9 @@ def setup(
     ),
 ) -> None:
     """Create a Lake project pinned to a Mathlib release, fetch Mathlib's cache and build the Lean REPL."""
-    from lean_env.project.setup import (
-        DEFAULT_MATHLIB_REV,
-        ReplTags,
-        SetupError,
-        SetupStep,
-        check_setup_tools,
-        fetch_repl_tags,
-        plan_setup,
-        run_setup,
-    )
+    from lean_env.errors import SetupError
+    from lean_env.project.lake_project import DEFAULT_MATHLIB_REV, SetupStep, check_setup_tools, plan_setup, run_setup
+    from lean_env.project.repl_versions import ReplTags, fetch_repl_tags
 
     try:
         check_setup_tools()

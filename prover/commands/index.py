@@ -94,7 +94,7 @@ def _dump_through_lean(project: Path, own: list[str]) -> list[ModuleDump]:
     import shutil
 
     from lean_env.backends.repl_process import ReplProcess
-    from lean_env.project.setup import default_repl_binary
+    from lean_env.project.lake_project import default_repl_binary
     from prover.premises.dump import dump_with_repl
 
     lake = shutil.which("lake")

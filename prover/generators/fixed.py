@@ -51,7 +51,7 @@ LEAN_SUGGESTION_TACTICS: tuple[tuple[str, str, float], ...] = (
 def lean_suggestion_tactics(lean_version: str) -> dict[str, float]:
     """Lean's model-free suggestion tactics that `lean_version` (`v4.24.0` or a `lean-toolchain` line) has,
     with their priors; none for a version that names no release."""
-    from lean_env.project.setup import lean_version_key
+    from lean_env.project.repl_versions import lean_version_key
 
     have = lean_version_key(lean_version.rsplit(":", 1)[-1])
     if have is None:
