@@ -165,19 +165,11 @@ def main(argv: list[str]) -> int:
     source = Path(file).read_text(encoding="utf-8")
     if "lean_dojo_repl" not in source:
         return _compile(file, source)
-    if "import Lean4Repl" not in source:
-        print(f"{file}:1:0: error: unknown tactic (stand-in: the file does not import Lean4Repl)", flush=True)
+    name = _repl_theorem(file, source)
+    if name is None:
         return 1
-    m = re.search(r"(?:theorem|lemma)\s+(\S+)[^\n]*\n(?:.*\n)*?\s*lean_dojo_repl", source)
-    if m is None:
-        print(f"{file}:1:0: error: stand-in: no theorem runs lean_dojo_repl", flush=True)
-        return 1
-    name = m.group(1)
     state_dir = Path(os.environ["FAKE_DOJO_STATE_DIR"])
-    starts_log = state_dir / "starts.log"
-    earlier = len(starts_log.read_text(encoding="utf-8").splitlines()) if starts_log.exists() else 0
-    with starts_log.open("a", encoding="utf-8") as log:
-        log.write(name + "\n")
+    earlier = _log_start(state_dir, name)
     offset = 1000 * earlier if os.environ.get("FAKE_DOJO_RENUMBER") else 0
     crash_on = {t for t in os.environ.get("FAKE_DOJO_CRASH_ON", "").split("\n") if t}
     theorems, steps = _load_cassette(os.environ["FAKE_DOJO_CASSETTE"])
@@ -185,7 +177,39 @@ def main(argv: list[str]) -> int:
     if initial is None:
         print(f"{file}:1:0: error: unknown identifier '{name}' (stand-in: not in the cassette)", flush=True)
         return 1
+    return _serve(file, initial, steps, state_dir, offset, crash_on)
 
+
+def _repl_theorem(file: str, source: str) -> str | None:
+    """The theorem whose proof runs `lean_dojo_repl`; None (after Lean's error) when there is none to run."""
+    if "import Lean4Repl" not in source:
+        print(f"{file}:1:0: error: unknown tactic (stand-in: the file does not import Lean4Repl)", flush=True)
+        return None
+    m = re.search(r"(?:theorem|lemma)\s+(\S+)[^\n]*\n(?:.*\n)*?\s*lean_dojo_repl", source)
+    if m is None:
+        print(f"{file}:1:0: error: stand-in: no theorem runs lean_dojo_repl", flush=True)
+        return None
+    return m.group(1)
+
+
+def _log_start(state_dir: Path, name: str) -> int:
+    """Append `name` to the starts log; how many starts it held before."""
+    starts_log = state_dir / "starts.log"
+    earlier = len(starts_log.read_text(encoding="utf-8").splitlines()) if starts_log.exists() else 0
+    with starts_log.open("a", encoding="utf-8") as log:
+        log.write(name + "\n")
+    return earlier
+
+
+def _serve(
+    file: str,
+    initial: str,
+    steps: dict[tuple[str, str], dict[str, object]],
+    state_dir: Path,
+    offset: int,
+    crash_on: set[str],
+) -> int:
+    """Answer `lean_dojo_repl` requests from stdin until `exit`; the exit code."""
     states: list[str] = [initial]  # as recorded (traced form): the cassette's keys
     _respond(0, _live(initial, offset), None)
     for raw in sys.stdin:
@@ -194,43 +218,64 @@ def main(argv: list[str]) -> int:
         line = raw.strip()
         if line == "exit":
             break
-        try:
-            req = json.loads(line)
-        except ValueError as exc:
-            return _tactic_error(file, f"[fatal] failed to parse JSON {exc}")
-        try:
-            sid, tactic = int(req["sid"]), str(req["cmd"])
-        except (ValueError, KeyError, TypeError) as exc:
-            return _tactic_error(file, f"[fatal] parse_failed: data={exc}")
-        if not 0 <= sid < len(states):
-            return _tactic_error(file, f"[fatal] unknown tsid: {sid}")
-        if tactic in crash_on:
-            os.kill(os.getpid(), signal.SIGSEGV)
-        if tactic == "standin_hang":
-            time.sleep(3600)
-        if tactic == "standin_crash":
-            return 1
-        if tactic == "standin_crash_once":
-            marker = state_dir / "crashed_once"
-            if not marker.exists():
-                marker.write_text("1", encoding="utf-8")
-                return 1
-        if tactic == "standin_chatty":
-            print("info: a message Lean printed while running the tactic", flush=True)
-        result = steps.get((states[sid].strip(), _norm(tactic)))
-        if result is None:
-            _respond(None, None, f"unrecorded: the fake_dojo stand-in (not Lean) has no result for `{_norm(tactic)}`")
-        elif result["kind"] == "state":
-            states.append(str(result["pp"]))
-            _respond(len(states) - 1, _live(states[-1], offset), None)
-        elif result["kind"] == "finished":
-            states.append("no goals")
-            _respond(len(states) - 1, "no goals", None)
-        elif result["kind"] == "given_up":
-            _respond(None, None, "proof contains `sorry`")
-        else:
-            _respond(None, None, str(result.get("message", "error")))
+        request = _parse_request(file, line, len(states))
+        if isinstance(request, int):
+            return request
+        sid, tactic = request
+        crashed = _stand_in_fault(tactic, crash_on, state_dir)
+        if crashed is not None:
+            return crashed
+        _answer(steps.get((states[sid].strip(), _norm(tactic))), tactic, states, offset)
     return 0
+
+
+def _parse_request(file: str, line: str, known_states: int) -> tuple[int, str] | int:
+    """The request's state id and tactic, or the exit code after the tactic's fatal error."""
+    try:
+        req = json.loads(line)
+    except ValueError as exc:
+        return _tactic_error(file, f"[fatal] failed to parse JSON {exc}")
+    try:
+        sid, tactic = int(req["sid"]), str(req["cmd"])
+    except (ValueError, KeyError, TypeError) as exc:
+        return _tactic_error(file, f"[fatal] parse_failed: data={exc}")
+    if not 0 <= sid < known_states:
+        return _tactic_error(file, f"[fatal] unknown tsid: {sid}")
+    return sid, tactic
+
+
+def _stand_in_fault(tactic: str, crash_on: set[str], state_dir: Path) -> int | None:
+    """The faults tests ask for by tactic: a segfault, a hang, an exit (once, or every time), a stray line."""
+    if tactic in crash_on:
+        os.kill(os.getpid(), signal.SIGSEGV)
+    if tactic == "standin_hang":
+        time.sleep(3600)
+    if tactic == "standin_crash":
+        return 1
+    if tactic == "standin_crash_once":
+        marker = state_dir / "crashed_once"
+        if not marker.exists():
+            marker.write_text("1", encoding="utf-8")
+            return 1
+    if tactic == "standin_chatty":
+        print("info: a message Lean printed while running the tactic", flush=True)
+    return None
+
+
+def _answer(result: dict[str, object] | None, tactic: str, states: list[str], offset: int) -> None:
+    """Reply with the recorded result of `tactic`; a new proof state is appended to `states`."""
+    if result is None:
+        _respond(None, None, f"unrecorded: the fake_dojo stand-in (not Lean) has no result for `{_norm(tactic)}`")
+    elif result["kind"] == "state":
+        states.append(str(result["pp"]))
+        _respond(len(states) - 1, _live(states[-1], offset), None)
+    elif result["kind"] == "finished":
+        states.append("no goals")
+        _respond(len(states) - 1, "no goals", None)
+    elif result["kind"] == "given_up":
+        _respond(None, None, "proof contains `sorry`")
+    else:
+        _respond(None, None, str(result.get("message", "error")))
 
 
 if __name__ == "__main__":

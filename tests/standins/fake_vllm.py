@@ -110,33 +110,24 @@ class RequestOutputKind(enum.Enum):
     FINAL_ONLY = 2
 
 
+@dataclass(kw_only=True)
 class SamplingParams:
-    def __init__(
-        self,
-        n: int = 1,
-        temperature: float = 1.0,
-        top_p: float = 1.0,
-        top_k: int = 0,
-        max_tokens: int | None = 16,
-        stop: str | list[str] | None = None,
-        seed: int | None = None,
-        logprobs: int | None = None,
-        include_stop_str_in_output: bool = False,
-        output_kind: RequestOutputKind = RequestOutputKind.CUMULATIVE,
-        repetition_penalty: float = 1.0,
-        **_: Any,
-    ) -> None:
-        self.n = n
-        self.temperature = temperature
-        self.top_p = top_p
-        self.top_k = top_k
-        self.output_kind = output_kind
-        self.repetition_penalty = repetition_penalty
-        self.max_tokens = max_tokens
-        self.stop = [stop] if isinstance(stop, str) else list(stop or [])
-        self.seed = seed
-        self.logprobs = logprobs
-        self.include_stop_str_in_output = include_stop_str_in_output
+    # Keyword fields with vLLM's defaults, as `vllm/sampling_params.py` declares them; `stop` is normalised
+    # to a list in `__post_init__` there too.
+    n: int = 1
+    temperature: float = 1.0
+    top_p: float = 1.0
+    top_k: int = 0
+    max_tokens: int | None = 16
+    stop: str | list[str] | None = None
+    seed: int | None = None
+    logprobs: int | None = None
+    include_stop_str_in_output: bool = False
+    output_kind: RequestOutputKind = RequestOutputKind.CUMULATIVE
+    repetition_penalty: float = 1.0
+
+    def __post_init__(self) -> None:
+        self.stop = [self.stop] if isinstance(self.stop, str) else list(self.stop or [])
 
 
 @dataclass
