@@ -185,6 +185,10 @@ def test_summary_notes_readable_with_long_names(width: int, tmp_path: Path) -> N
         pytest.skip("the shared corpus is not here")
     target = tmp_path / "c.lean"
     shutil.copy(source, target)
+    # One theorem the cassette records, so the others are per-theorem notes (a file with none recorded at all
+    # is one error line instead).
+    with target.open("a", encoding="utf-8") as handle:
+        handle.write("\ntheorem mathd_algebra_182 (y : ℂ) : 7 * (3 * y + 2) = 21 * y + 14 := by\n  sorry\n")
     result = runner.invoke(app, replay_args(target), env={"COLUMNS": str(width)})
     assert result.exit_code == 1
     flat = " ".join(result.stdout.split())
@@ -358,7 +362,11 @@ def test_an_unavailable_dojo_repository_is_one_line_rc2(monkeypatch: pytest.Monk
 def test_a_per_theorem_start_failure_stays_a_row(tmp_path: Path) -> None:
     """A theorem the cassette does not hold is that theorem's failed start, a row, exit 1 (not the backend)."""
     path = tmp_path / "other.lean"
-    path.write_text("import Mathlib\n\ntheorem not_recorded : 1 + 1 = 2 := by\n  sorry\n", encoding="utf-8")
+    path.write_text(
+        "import Mathlib\n\ntheorem mathd_algebra_182 (y : ℂ) : 7 * (3 * y + 2) = 21 * y + 14 := by\n  sorry\n\n"
+        "theorem not_recorded : 1 + 1 = 2 := by\n  sorry\n",
+        encoding="utf-8",
+    )
     code, out = run(*replay_args(path))
     assert code == 1, out
     assert "failed_start" in out and "prover doctor" not in out
