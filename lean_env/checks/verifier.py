@@ -17,10 +17,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lean_env.backends.repl import ReplEnv, ReplSettings
 from lean_env.checks.judge import CHECKER, judge_compile, judged_name, message_line, response_messages
@@ -36,6 +36,9 @@ from lean_env.checks.verdict import Rejected, Verdict
 from lean_env.errors import LeanCrashError, LeanEnvError, LeanParseError, LeanTimeoutError, ProtocolError
 from lean_env.source.lexer import LexError, TokenKind, tokenize
 from lean_env.types import ClosingContext, Theorem, indent_block
+
+if TYPE_CHECKING:
+    from lean_env.source.parse import LeanFile, TheoremDecl
 
 log = logging.getLogger(__name__)
 
@@ -147,39 +150,17 @@ class ReplVerifier(ClosingContext):
             new = parse_lean_source(new_source, "<rewritten>")
         except LeanParseError as exc:
             return dict.fromkeys(names, Rejected(f"the file does not parse: {exc}", CHECKER))
+        if (problem := self._rewritten_file_problem(new_source)) is not None:
+            return dict.fromkeys(names, Rejected(problem, CHECKER))
         verdicts: dict[str, Verdict] = {}
-        if (prelude := prelude_problem(new_source)) is not None:
-            return dict.fromkeys(names, Rejected(prelude, CHECKER))
-        # The rewritten file's text outside the judged proofs is its header for every judged theorem.
-        header = None if self.policy.command_extensions else header_problem(new_source, self._project)
-        if header is not None:
-            return dict.fromkeys(names, Rejected(header, CHECKER))
-        targets = {}
+        targets: dict[str, tuple[TheoremDecl, TheoremDecl]] = {}
         paired = pair_theorems(old, new)
         for name in names:
-            try:
-                old_decl = old.get(name)
-            except KeyError as exc:
-                verdicts[name] = Rejected(str(exc.args[0]), CHECKER)
-                continue
-            new_decl = paired.get(old_decl.name)
-            if new_decl is None:
-                verdicts[name] = Rejected("the rewritten file no longer has the same theorems", CHECKER)
-                continue
-            if normalize_space(old_decl.statement) != normalize_space(new_decl.statement):
-                verdicts[name] = Rejected("the statement in the rewritten file differs from the original", CHECKER)
-                continue
-            body = new_decl.proof.strip()
-            body = body[2:] if body.startswith("by") and not body[2:3].isalnum() else body
-            problem = static_check(
-                new_decl.to_theorem(), indent_block(body.strip("\n"), 0) or body, self.allow_native_decide
-            )
-            if problem is None and new_decl.suffix.strip():
-                problem = "text follows the proof outside its `by` block"
-            if problem is not None:
-                verdicts[name] = Rejected(problem, CHECKER)
-                continue
-            targets[name] = (old_decl, new_decl)
+            target = self._file_target(old, paired, name)
+            if isinstance(target, Rejected):
+                verdicts[name] = target
+            else:
+                targets[name] = target
         if not targets:
             return verdicts
         if _outside_proofs(original_source, [d for d, _ in targets.values()]) != _outside_proofs(
@@ -187,21 +168,58 @@ class ReplVerifier(ClosingContext):
         ):
             reason = "the rewritten file differs from the original outside the rewritten proofs"
             return {**verdicts, **dict.fromkeys(targets, Rejected(reason, CHECKER))}
+        verdicts.update(self._judge_file(new_source, new, {name: decl for name, (_, decl) in targets.items()}))
+        return {name: verdicts[name] for name in names}
 
+    def _rewritten_file_problem(self, new_source: str) -> str | None:
+        """Why no theorem of the rewritten file can be judged (a `prelude`, or a header that may forge the
+        appended `#print axioms` lines), or None."""
+        if (prelude := prelude_problem(new_source)) is not None:
+            return prelude
+        # The rewritten file's text outside the judged proofs is its header for every judged theorem.
+        return None if self.policy.command_extensions else header_problem(new_source, self._project)
+
+    def _file_target(
+        self, old: LeanFile, paired: Mapping[str, TheoremDecl], name: str
+    ) -> tuple[TheoremDecl, TheoremDecl] | Rejected:
+        """The original and rewritten declarations of the theorem `name`, or why it is refused before Lean."""
+        try:
+            old_decl = old.get(name)
+        except KeyError as exc:
+            return Rejected(str(exc.args[0]), CHECKER)
+        new_decl = paired.get(old_decl.name)
+        if new_decl is None:
+            return Rejected("the rewritten file no longer has the same theorems", CHECKER)
+        if normalize_space(old_decl.statement) != normalize_space(new_decl.statement):
+            return Rejected("the statement in the rewritten file differs from the original", CHECKER)
+        body = new_decl.proof.strip()
+        body = body[2:] if body.startswith("by") and not body[2:3].isalnum() else body
+        problem = static_check(
+            new_decl.to_theorem(), indent_block(body.strip("\n"), 0) or body, self.allow_native_decide
+        )
+        if problem is None and new_decl.suffix.strip():
+            problem = "text follows the proof outside its `by` block"
+        if problem is not None:
+            return Rejected(problem, CHECKER)
+        return old_decl, new_decl
+
+    def _judge_file(self, new_source: str, new: LeanFile, targets: Mapping[str, TheoremDecl]) -> dict[str, Verdict]:
+        """Compile `new_source` once with one `#print axioms` line per target appended, and judge each target
+        (name -> its rewritten declaration) by the messages inside its own span and on its own line."""
         # A module file is compiled as a plain file (same lines): `#print axioms` is refused in a module.
-        text = plain_module_source(_name_examples(new_source, [d for _, d in targets.values()]))
+        text = plain_module_source(_name_examples(new_source, list(targets.values())))
         text = text if text.endswith("\n") else text + "\n"
         first_print = text.count("\n") + 1
         print_lines = {}
-        for i, (name, (_, decl)) in enumerate(targets.items()):
+        for i, (name, decl) in enumerate(targets.items()):
             print_lines[name] = first_print + i
             text += f"#print axioms {judged_name(decl).print_argument}\n"
         response = self._check(text)  # on the imports' environment, like every check
+        if isinstance(response, Rejected):
+            return dict.fromkeys(targets, response)
         spans = [(d.span.start_line, d.span.end_line) for d in new.declarations]
-        for name, (_, decl) in targets.items():
-            if isinstance(response, Rejected):
-                verdicts[name] = response
-                continue
+        verdicts: dict[str, Verdict] = {}
+        for name, decl in targets.items():
             span = (decl.decl_span.start_line, (decl.proof_span or decl.statement_span).end_line)
             verdicts[name] = judge_compile(
                 response,
@@ -213,7 +231,7 @@ class ReplVerifier(ClosingContext):
                 outside_ok=[s for s in spans if s != span],
                 next_start=_next_start(new_source, (decl.proof_span or decl.statement_span).end),
             )
-        return {name: verdicts[name] for name in names}
+        return verdicts
 
     def _check(self, text: str) -> dict[str, Any] | Rejected:
         """Compile one check source (header + theorem + `#print axioms`) and count it for the restart policy."""
