@@ -18,14 +18,14 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lean_env.checks.judge import CHECKER, NATIVE_AXIOM_COMPONENT, JudgedName, judged_name
 from lean_env.checks.verdict import Rejected
 from lean_env.errors import LeanParseError
-from lean_env.source.lexer import COMMAND_KEYWORDS, LexError, TokenKind, tokenize, unescape_name
+from lean_env.source.lexer import COMMAND_KEYWORDS, LexError, Token, TokenKind, tokenize, unescape_name
 from lean_env.source.parse import TARGET_KEYWORDS
 from lean_env.types import Theorem
 
@@ -219,74 +219,97 @@ def command_extension_problem(text: str, where: str, first_line: int = 1) -> str
     except LexError as exc:
         return f"{where}:{first_line}: does not lex ({exc.reason})"
 
-    def refuse(tok: Any, what: str) -> str:
+    def refuse(tok: Token, what: str) -> str:
         return (
             f"{where}:{tok.line + first_line - 1}: `{tok.text}` {what}: the verifier cannot trust its own "
             "`#print axioms` line after it (check such files with --strict and comparator)"
         )
 
-    bracket_depth = 0
-    in_attribute: list[int] = []  # depths of open attribute brackets
-    syntax_head: Any = None
-    for i, tok in enumerate(tokens):
-        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
-        if tok.kind is TokenKind.KEYWORD_HASH:
-            if unescape_name(tok.text[1:]) in HEADER_META_HASH_COMMANDS:
-                return refuse(tok, "runs code while the file elaborates")
-            continue
-        # `#«eval»`: Lean reads `#` then a name (no token starts `#«`); refused all the same, as the filter does.
-        if (
-            tok.kind is TokenKind.SYMBOL
-            and tok.text == "#"
-            and nxt is not None
-            and nxt.start == tok.end
-            and nxt.kind is TokenKind.IDENT
-            and unescape_name(nxt.text) in HEADER_META_HASH_COMMANDS
-        ):
-            return refuse(nxt, "runs code while the file elaborates")
-        if tok.kind is TokenKind.SYMBOL:
-            opens_attribute = (
-                tok.text == "["
-                and i > 0
-                and (tokens[i - 1].text == "@" or unescape_name(tokens[i - 1].text) == "attribute")
-            )
-            if tok.text in "([{⟨⦃⟦":
-                bracket_depth += 1
-                if opens_attribute:
-                    in_attribute.append(bracket_depth)
-            elif tok.text in ")]}⟩⦄⟧":
-                if in_attribute and in_attribute[-1] == bracket_depth:
-                    in_attribute.pop()
-                bracket_depth -= 1
-            elif (
-                tok.text == ":"
-                and syntax_head is not None
-                and nxt is not None
-                and nxt.kind is TokenKind.IDENT
-                and unescape_name(nxt.text) == "command"
-            ):
-                return refuse(syntax_head, "declares syntax of category `command`")
-            continue
-        if tok.kind is not TokenKind.IDENT:
-            continue
+    scan = _HeaderScan(tokens)
+    for i in range(len(tokens)):
+        if (hashed := _meta_hash_command(tokens, i)) is not None:
+            return refuse(hashed, "runs code while the file elaborates")
+        if (found := scan.step(i)) is not None:
+            return refuse(*found)
+    return None
+
+
+def _meta_hash_command(tokens: Sequence[Token], i: int) -> Token | None:
+    """The token naming a code-evaluating `#` command (`HEADER_META_HASH_COMMANDS`) that starts at `tokens[i]`, or
+    None. `#«eval»`: Lean reads `#` then a name (no token starts `#«`); refused all the same, as the filter does."""
+    tok = tokens[i]
+    if tok.kind is TokenKind.KEYWORD_HASH:
+        return tok if unescape_name(tok.text[1:]) in HEADER_META_HASH_COMMANDS else None
+    nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+    if (
+        tok.kind is TokenKind.SYMBOL
+        and tok.text == "#"
+        and nxt is not None
+        and nxt.start == tok.end
+        and nxt.kind is TokenKind.IDENT
+        and unescape_name(nxt.text) in HEADER_META_HASH_COMMANDS
+    ):
+        return nxt
+    return None
+
+
+@dataclass
+class _HeaderScan:
+    """Where `command_extension_problem`'s walk over a header's tokens stands: the bracket depth, the depths of the
+    open attribute brackets (`@[…]`, `attribute […]`), and the head of the `syntax`/`macro` command being read (None
+    outside one)."""
+
+    tokens: Sequence[Token]
+    bracket_depth: int = 0
+    in_attribute: list[int] = field(default_factory=list)
+    syntax_head: Token | None = None
+
+    def step(self, i: int) -> tuple[Token, str] | None:
+        """Read `tokens[i]`: the token to refuse and why, or None."""
+        kind = self.tokens[i].kind
+        if kind is TokenKind.SYMBOL:
+            return self._symbol(i)
+        if kind is TokenKind.IDENT:
+            return self._ident(i)
+        return None
+
+    def _symbol(self, i: int) -> tuple[Token, str] | None:
+        tok = self.tokens[i]
+        if tok.text in "([{⟨⦃⟦":
+            self.bracket_depth += 1
+            prev = self.tokens[i - 1] if i > 0 else None
+            if tok.text == "[" and prev is not None and (prev.text == "@" or unescape_name(prev.text) == "attribute"):
+                self.in_attribute.append(self.bracket_depth)
+        elif tok.text in ")]}⟩⦄⟧":
+            if self.in_attribute and self.in_attribute[-1] == self.bracket_depth:
+                self.in_attribute.pop()
+            self.bracket_depth -= 1
+        elif tok.text == ":" and self.syntax_head is not None and self._next_name(i) == "command":
+            return self.syntax_head, "declares syntax of category `command`"
+        return None
+
+    def _next_name(self, i: int) -> str | None:
+        nxt = self.tokens[i + 1] if i + 1 < len(self.tokens) else None
+        return unescape_name(nxt.text) if nxt is not None and nxt.kind is TokenKind.IDENT else None
+
+    def _ident(self, i: int) -> tuple[Token, str] | None:
+        tok = self.tokens[i]
         name = unescape_name(tok.text)
         if NATIVE_AXIOM_COMPONENT in name.split("."):
-            return refuse(tok, "uses a `_native` name, which only native evaluation's auxiliary axioms may bear")
-        if in_attribute:
+            return tok, "uses a `_native` name, which only native evaluation's auxiliary axioms may bear"
+        if self.in_attribute:
             if name in COMMAND_EXTENSION_ATTRIBUTES:
-                return refuse(tok, "registers a command macro, elaborator or parser")
-            continue
+                return tok, "registers a command macro, elaborator or parser"
+            return None
         if name in HEADER_META_COMMANDS:
-            return refuse(tok, "changes how commands elaborate or runs code")
-        if name == "macro_rules" and _macro_rules_problem(tokens, i):
-            return refuse(
-                tok, "may rewrite commands (only `(tactic| …)`, `(term| …)`, `(conv| …)` patterns are allowed)"
-            )
+            return tok, "changes how commands elaborate or runs code"
+        if name == "macro_rules" and _macro_rules_problem(self.tokens, i):
+            return tok, "may rewrite commands (only `(tactic| …)`, `(term| …)`, `(conv| …)` patterns are allowed)"
         if name in _SYNTAX_COMMANDS:
-            syntax_head = tok
+            self.syntax_head = tok
         elif tok.column == 1 and name in COMMAND_KEYWORDS and name not in MODIFIER_KEYWORDS:
-            syntax_head = None  # the syntax command ended where the next command begins
-    return None
+            self.syntax_head = None  # the syntax command ended where the next command begins
+        return None
 
 
 # Declaration modifiers and attribute kinds that precede a command keyword (lean4 `declModifiers`).
@@ -516,8 +539,6 @@ def helper_declarations_problem(helpers: str, statement: str, allow_native_decid
     The verifier applies it to the text it places between the header and the theorem (`build_check_source`'s
     `helpers`); a whole-proof generator that keeps such a block calls it to decide whether to keep it.
     """
-    from lean_env.checks.tactic_filter import check_tactic
-
     try:
         tokens = tokenize(helpers, keep_comments=False)
         statement_tokens = tokenize(statement, keep_comments=False)
@@ -540,39 +561,55 @@ def helper_declarations_problem(helpers: str, statement: str, allow_native_decid
     }
     for n, start in enumerate(heads):
         chunk = tokens[start : heads[n + 1] if n + 1 < len(heads) else len(tokens)]
-        where = f"the declaration before the theorem at line {chunk[0].line}"
-        if len(chunk) < 2 or chunk[1].kind is not TokenKind.IDENT:
-            return f"{where} has no name"
-        name = unescape_name(chunk[1].text)
-        clash = sorted(set(name.split(".")) & used)
-        if clash:
-            return (
-                f"{where} is named `{name}`, which shadows `{clash[0]}` of the statement: a helper needs a fresh name"
-            )
-        depth, assign = 0, None
-        for k, tok in enumerate(chunk):
-            if tok.kind is TokenKind.SYMBOL and tok.text in "([{⟨⦃⟦":
-                depth += 1
-            elif tok.kind is TokenKind.SYMBOL and tok.text in ")]}⟩⦄⟧":
-                depth -= 1
-            elif depth == 0 and tok.kind is TokenKind.SYMBOL and tok.text == ":=" and assign is None:
-                assign = k
-            if tok.kind is TokenKind.SYMBOL and tok.text == "@" and k + 1 < len(chunk) and chunk[k + 1].text == "[":
-                return f"{where} is followed by an attribute `@[` (line {tok.line}): helpers must be attribute-free"
-            if depth == 0 and tok.kind is TokenKind.IDENT and tok.text in ("where", "termination_by", "decreasing_by"):
-                return f"{where} has a `{tok.text}` clause (line {tok.line}): helpers are plain theorems"
-        if assign is None:
-            return f"{where} has no `:= proof`"
-        if chunk[-1].kind is TokenKind.IDENT and chunk[-1].text == "in":
-            return f"{where} ends in `in` (line {chunk[-1].line}): it would scope a command over what follows"
-        for part in (
-            helpers[chunk[2].start : chunk[assign].start] if assign > 2 else "",
-            helpers[chunk[assign].end : chunk[-1].end],
-        ):
-            reason = check_tactic(part, allow_native_decide) if part.strip() else None
-            if reason is not None:
-                return f"{where} is refused: {reason}"
+        problem = _helper_problem(helpers, chunk, used, allow_native_decide)
+        if problem is not None:
+            return problem
     return None
+
+
+def _helper_problem(helpers: str, chunk: Sequence[Token], used: set[str], allow_native_decide: bool) -> str | None:
+    """Why one helper declaration is refused, or None: `chunk` is its tokens in `helpers` from its `theorem`/`lemma`
+    on, `used` the name components of the judged statement."""
+    from lean_env.checks.tactic_filter import check_tactic
+
+    where = f"the declaration before the theorem at line {chunk[0].line}"
+    if len(chunk) < 2 or chunk[1].kind is not TokenKind.IDENT:
+        return f"{where} has no name"
+    name = unescape_name(chunk[1].text)
+    clash = sorted(set(name.split(".")) & used)
+    if clash:
+        return f"{where} is named `{name}`, which shadows `{clash[0]}` of the statement: a helper needs a fresh name"
+    assign = _helper_assignment(chunk, where)
+    if isinstance(assign, str):
+        return assign
+    if chunk[-1].kind is TokenKind.IDENT and chunk[-1].text == "in":
+        return f"{where} ends in `in` (line {chunk[-1].line}): it would scope a command over what follows"
+    for part in (
+        helpers[chunk[2].start : chunk[assign].start] if assign > 2 else "",
+        helpers[chunk[assign].end : chunk[-1].end],
+    ):
+        reason = check_tactic(part, allow_native_decide) if part.strip() else None
+        if reason is not None:
+            return f"{where} is refused: {reason}"
+    return None
+
+
+def _helper_assignment(chunk: Sequence[Token], where: str) -> int | str:
+    """The index in `chunk` of the helper's first top-level `:=` (its proof follows), or why the helper is refused:
+    an attribute `@[` anywhere in it, a top-level `where`/`termination_by`/`decreasing_by` clause, no `:=`."""
+    depth, assign = 0, None
+    for k, tok in enumerate(chunk):
+        if tok.kind is TokenKind.SYMBOL and tok.text in "([{⟨⦃⟦":
+            depth += 1
+        elif tok.kind is TokenKind.SYMBOL and tok.text in ")]}⟩⦄⟧":
+            depth -= 1
+        elif depth == 0 and tok.kind is TokenKind.SYMBOL and tok.text == ":=" and assign is None:
+            assign = k
+        if tok.kind is TokenKind.SYMBOL and tok.text == "@" and k + 1 < len(chunk) and chunk[k + 1].text == "[":
+            return f"{where} is followed by an attribute `@[` (line {tok.line}): helpers must be attribute-free"
+        if depth == 0 and tok.kind is TokenKind.IDENT and tok.text in ("where", "termination_by", "decreasing_by"):
+            return f"{where} has a `{tok.text}` clause (line {tok.line}): helpers are plain theorems"
+    return f"{where} has no `:= proof`" if assign is None else assign
 
 
 def _strip_in_prefixes(statement: str) -> str:
