@@ -45,7 +45,7 @@ MAX_ACTORS_PER_REPLICA = 512
 
 # Documented defaults for `prover sweep --plan` without --from (flags override each):
 DEFAULT_TACTIC_S = 0.09  # mean Lean time per tactic: lognormal, median 50 ms, p95 ~300 ms (bench_sweep)
-DEFAULT_GEN_FIXED_S = 1.0  # seconds per generator call, whatever its size (issue 14's latency curve)
+DEFAULT_GEN_FIXED_S = 1.0  # seconds per generator call, whatever its size
 DEFAULT_GEN_PER_STATE_S = 0.1  # extra seconds per state in the call (k = 32 beams of 256 tokens)
 DEFAULT_LEAN_CPU = 1.0  # CPU cores a running Lean call keeps busy
 DEFAULT_ACTOR_MEMORY_GB = 8.0  # a prover actor's REPL with `import Mathlib` (several GB) + its verifier's

@@ -25,7 +25,7 @@ class BackendUnavailableError(LeanStartError):
     """The backend cannot work at all (its library fails to import, its Lean rejects how it is started).
 
     Not a property of any theorem: searches re-raise it instead of recording a failed start, and the CLI
-    stops with this one line (exit 2). Raised by lean_env.backends.dojo (issue 10, point 10 and 13).
+    stops with this one line (exit 2). Raised by lean_env.backends.dojo.
     """
 
 

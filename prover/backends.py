@@ -93,7 +93,7 @@ def make_verifier(cfg: LeanConfig) -> ProofVerifier:
 
         return ReplayVerifier(_cassette(cfg), allow_native_decide=cfg.allow_native_decide)
     if cfg.backend == "dojo":
-        # A dojo theorem is checked where it lives: its traced repository at its commit (issue 10 point 7).
+        # A dojo theorem is checked where it lives: its traced repository at its commit.
         from lean_env.checks.dojo_verify import DojoVerifier
 
         return DojoVerifier(timeout_s=cfg.command_timeout_s, allow_native_decide=cfg.allow_native_decide)

@@ -99,7 +99,7 @@ def probe_python(generator: GeneratorConfig | None = None) -> list[Check]:
         probe_module("flash-attn", "flash_attn", "flash-attn", "pip install flash-attn --no-build-isolation"),
         probe_module("vllm", "vllm", "vllm", "pip install vllm"),
         probe_module("Ray", "ray", "ray", "pip install 'ray[default]'"),
-        probe_lean_dojo(),  # helper B: imports it in a fresh interpreter, naming import-time failures
+        probe_lean_dojo(),  # imports it in a fresh interpreter, naming import-time failures
     ]
 
 

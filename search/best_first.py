@@ -226,7 +226,7 @@ class _Run:
         self.t_start = self.clock()
         try:
             root_state = self.env.start(self.theorem)
-        except BackendUnavailableError:  # the backend, not this theorem: the caller stops (issue 10, B)
+        except BackendUnavailableError:  # the backend, not this theorem: the caller stops
             raise
         except Exception as exc:  # a theorem that fails to start is a result, never a crash
             self.lean_time += self.clock() - self.t_start

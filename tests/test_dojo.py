@@ -378,7 +378,7 @@ def test_close_kills_the_process(standin: dict[str, Any]) -> None:
     assert not proc.isalive()
 
 
-# ---- `import lean_dojo` side effects (issue 10 point 10): real lean-dojo 4.20.0, imported afresh
+# ---- `import lean_dojo` side effects: real lean-dojo 4.20.0, imported afresh
 
 
 def _without_git(tmp_path: Path) -> dict[str, str]:
@@ -448,7 +448,7 @@ def test_prove_with_a_broken_lean_dojo_exits_2_with_one_line(tmp_path: Path) -> 
     assert len(errors) == 1 and "TACTIC_MEMORY_LIMIT='32G'" in errors[0], done.stderr
 
 
-# ---- dojo proofs verified in the traced repository (issue 10 point 7)
+# ---- dojo proofs verified in the traced repository
 
 
 def _benchmark_json(standin: dict[str, Any], tmp_path: Path) -> Path:

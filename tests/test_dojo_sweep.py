@@ -1,5 +1,5 @@
-"""A sweep whose backend cannot work at all stops with the cause and records no problem as failed (issue 10
-point 10): `BackendUnavailableError` (e.g. `import lean_dojo` failing on TACTIC_MEMORY_LIMIT=32G, or a Lean that
+"""A sweep whose backend cannot work at all stops with the cause and records no problem as failed:
+`BackendUnavailableError` (e.g. `import lean_dojo` failing on TACTIC_MEMORY_LIMIT=32G, or a Lean that
 refuses lean-dojo's `--memory`) is the backend's failure, never a `failed_start` of every theorem."""
 
 from __future__ import annotations

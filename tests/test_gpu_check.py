@@ -62,12 +62,12 @@ def test_tiny_gpu_check_runs_on_cpu_without_the_missing_packages(tmp_path: Path)
     assert report["lora"]["tokens_per_s"] > 0 and report["lora"]["trainable_params"] > 0
     assert any(line.startswith("batched speedup at 4 states") for line in lines)
     assert "applies to the GPU run" in proc.stdout
-    # K30: transformers 5.24's "`is_gradient_checkpointing` is deprecated" FutureWarning (read by peft).
+    # transformers 5.24's "`is_gradient_checkpointing` is deprecated" FutureWarning (read by peft).
     assert "Warning" not in proc.stderr, proc.stderr[-3000:]
 
 
 def test_lora_wrapping_raises_no_deprecation_warning() -> None:
-    """K30: get_peft_model read the deprecated `is_gradient_checkpointing` (peft PeftModel.__init__); the
+    """get_peft_model read the deprecated `is_gradient_checkpointing` (peft PeftModel.__init__); the
     trainer and gpu_check wrap through train.peft_compat, which feature-detects the new name."""
     import warnings
 

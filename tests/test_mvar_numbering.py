@@ -1,4 +1,4 @@
-"""States compared modulo metavariable numbering (issue 10 point 12), in both backends that replay paths.
+"""States compared modulo metavariable numbering, in both backends that replay paths.
 
 Lean numbers metavariables from a process-wide counter (`?m.N`, `?u.N`: see `lean_env.types.normalize_mvars`
 for the pretty-printer sources), so a restarted process that replays a proof path prints the same goals

@@ -393,7 +393,7 @@ def test_generated_files_roundtrip(names: list[str], comments: list[str], proofs
         assert parse_lean_source(out).theorems[i].proof == "by\n  omega"
 
 
-# ------------------------------------------------------------------------------------------ issue 11, points 1-5
+# --------------------------------------------------- real-file shapes: `… in` prefixes, `:=` in types, attributes
 
 MATHD_182 = "theorem mathd_algebra_182 (y : ℂ) : 7 * (3 * y + 2) = 21 * y + 14 := by\n  sorry\n"
 

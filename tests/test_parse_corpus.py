@@ -73,7 +73,7 @@ def test_whole_corpus_parses_and_round_trips(corpus: list[Path]) -> None:
         d, h = _round_trip(str(path), path.read_text(encoding="utf-8"), "\n")
         decls += d
         holes += h
-    # Every file parses (issue 11: 3 files were refused), with thousands of declarations and holes.
+    # Every file parses, with thousands of declarations and holes.
     assert decls > 5000 and holes > 1200
 
 

@@ -409,13 +409,13 @@ def test_commands_after_a_sorry_theorem_survive_write(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("body", "name"),
     [
-        (  # issue 11, point 2: stacked `… in` prefixes, one per line (today: 0 theorems, exit 0, sorry left)
+        (  # stacked `… in` prefixes, one per line (today: 0 theorems, exit 0, sorry left)
             "set_option autoImplicit true in\nopen Finset in\nopen Classical in\n"
             "attribute [local instance] Classical.dec in\n"
             "lemma card_filter_ne_le (S : Finset ℕ) : (S.filter (fun v => v ≠ 0)).card ≤ S.card := by sorry\n",
             "card_filter_ne_le",
         ),
-        (  # issue 11, point 3: `:=` inside the statement's type
+        (  # `:=` inside the statement's type
             "theorem odd_cubic (x : ℝ) : let f := fun y : ℝ => y ^ 3 - y\n  f (-x) = -f x := by sorry\n",
             "odd_cubic",
         ),

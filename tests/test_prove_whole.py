@@ -1,4 +1,4 @@
-"""`prover prove --mode whole` (issue 13): N whole proofs per theorem from a whole-proof model, each verified.
+"""`prover prove --mode whole`: N whole proofs per theorem from a whole-proof model, each verified.
 
 The replay backend (recorded real Lean, examples/demo.cassette.jsonl) verifies; the model is a scripted
 stand-in (loading a real DeepSeek-Prover / Kimina-Prover needs the hub and a GPU) that answers in Kimina's

@@ -439,7 +439,7 @@ def test_missing_project_and_binary_name_prover_setup(tmp_path: Path, monkeypatc
         ReplEnv(ReplSettings(project=tmp_path / "nope"))
     project = tmp_path / "proj"
     project.mkdir()
-    # A project `prover setup` made (K28: a user's own project gets its `require REPL` line instead).
+    # A project `prover setup` made (a user's own project gets its `require REPL` line instead).
     (project / "lakefile.toml").write_text('name = "lean_prover_project"\n')
     with pytest.raises(LeanNotFoundError, match="REPL binary .* does not exist.*prover setup"):
         ReplEnv(ReplSettings(project=project))
@@ -503,7 +503,7 @@ def test_pool_map_runs_items_in_parallel_in_order(shared: Path) -> None:
         assert len({pid for _, pid in out}) == 2
 
 
-# -- tactic mode runs under the options the verifier compiles with (issue 10 point 4) ------------------
+# -- tactic mode runs under the options the verifier compiles with ------------------
 
 OPTIONS_HEADER = "set_option maxHeartbeats 0\nopen Nat\n"
 OPTIONS_STATEMENT = "theorem t (x : Unit) : Nat"

@@ -86,7 +86,7 @@ def test_sanitised_output_is_clean_and_idempotent(raw: str) -> None:
     assert clean_tactic(tactic) == tactic
 
 
-# ----------------------------------------------------------------------------- issue 13, point 8: code over prose
+# ----------------------------------------------------------------------------- code over prose
 
 
 @pytest.mark.parametrize(

@@ -477,7 +477,7 @@ def test_sweep_with_auto_actors_retires_actors_above_its_choice(local_ray: None,
 
 
 def test_plan_refuses_a_cluster_without_gpus() -> None:
-    """K13: `--plan --gpus 0` planned "0 GPUs (1 generator replicas)" and "0.0 GPU hours"; the plan sizes one
+    """`--plan --gpus 0` planned "0 GPUs (1 generator replicas)" and "0.0 GPU hours"; the plan sizes one
     generator replica per GPU, so no GPU is bad input, in one line, like `--cpus 0`."""
     for gpus in ("0", "-1"):
         code, out = run_cli(["sweep", "--plan", "--gpus", gpus])

@@ -43,7 +43,7 @@ REFUSED = [
     ("simp /- the rest of the file vanishes", "unterminated comment"),
     ('exact "unterminated', "unterminated string"),
     ('macro "cheat" : tactic => `(tactic| sorry)', "macro"),
-    # Admitting tactics (issue 12 point 4; lean4#8212): `apply?` and Mathlib's `hint` close the goal with
+    # Admitting tactics (lean4#8212): `apply?` and Mathlib's `hint` close the goal with
     # `sorry` when they find nothing (Lean `src/Lean/Elab/Tactic/LibrarySearch.lean`, `admitGoal`).
     ("apply?", "apply?"),
     ("apply? using h", "apply?"),
@@ -221,7 +221,7 @@ def test_hash_commands_and_notation() -> None:
         assert check_tactic(f"exact foo (#{name})") is None, name
 
 
-# Lexer disagreements (red-team, issue 12): a string literal the filter reads as text but Lean reads as code
+# Lexer disagreements: a string literal the filter reads as text but Lean reads as code
 # hides whatever it spans. Lean's interpolated strings (`interpolatedStr`, leanprover/lean4
 # src/Lean/Parser/Term.lean / StrInterpolation.lean) elaborate the terms between `{` and `}`; whether a string
 # is interpolated depends on the syntax before it (`s!`, `m!`, `throwError`, but not the function `logInfo`);
@@ -247,7 +247,7 @@ def test_strings_that_lean_may_read_as_code_are_refused(tactic: str, word: str) 
     assert word in reason
 
 
-# More red-team rows (issue 12): admitting tactics beyond `apply?`/`hint`, native evaluation in config forms.
+# More rows: admitting tactics beyond `apply?`/`hint`, native evaluation in config forms.
 RED_TEAM_REFUSED = [
     # Plausible / Mathlib's `slim_check`: when no counter-example is found the goal is closed like `sorry`
     # (lean-ja/lean-by-example LeanByExample/Reference/Tactic/Plausible.lean records "declaration uses 'sorry'").
@@ -297,7 +297,7 @@ def test_red_team_rows_take_the_same_verdict_on_the_fast_path() -> None:
         assert check_tactic(tactic) == lexed(tactic) is not None, tactic
 
 
-# Admitting forms found by a new-user tester (helper K): the term elaborators and the old name of `apply?`.
+# More admitting forms: the term elaborators and the old name of `apply?`.
 # Lean core `src/Lean/Elab/Tactic/LibrarySearch.lean` (leanprover/lean4@09ef1835aaa2609ad7def69237c3566d58ece8f7):
 # `exact?%` elaborates to `mkLabeledSorry expectedType` when no lemma closes the goal. Mathlib
 # `Mathlib/Tactic/LibrarySearch.lean` (leanprover-community/mathlib4@01ad9ede56d53b26cdfe20f01eac9e62587b0e64):

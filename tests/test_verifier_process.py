@@ -1,4 +1,4 @@
-"""The verifier's REPL process (issue 10 point 5): imports elaborated once per process and import set,
+"""The verifier's REPL process: imports elaborated once per process and import set,
 each check compiled on the imports' environment (so no check sees another), restarts by count and memory.
 
 Two stand-ins, both real subprocesses speaking the REPL's protocol: tests/standins/replay_repl.py answers

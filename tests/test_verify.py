@@ -218,7 +218,7 @@ def test_well_formed_proofs_pass_the_text_checks(proof: str) -> None:
 
 @pytest.mark.parametrize("proof", ["have h : #s ≤ #s := le_rfl\nexact rfl", "open Finset in\nshow #s = _\nrfl"])
 def test_card_notation_is_not_a_command(proof: str) -> None:
-    """`#s` is Mathlib's `Finset.card` notation, not a `#command` (issue 12 point 6)."""
+    """`#s` is Mathlib's `Finset.card` notation, not a `#command`."""
     theorem = Theorem("Foo.card", "theorem card (s : Finset Nat) : #s = s.card", header="import Mathlib\nopen Finset\n")
     assert static_check(theorem, proof) is None
     assert build_check_source(theorem, proof).name.text == "card"
@@ -258,7 +258,7 @@ def test_verify_sends_one_fresh_command_and_accepts(shared: Path, tmp_path: Path
     answer = with_messages(
         recorded(shared, "Mathlib/test/H20231020", 1), axioms_info(source.print_line, theorem.name, STD)
     )
-    # (helper A, issue 10 point 5) The imports are elaborated once, alone; the check is compiled on their env
+    # The imports are elaborated once, alone; the check is compiled on their env
     # with the import lines blanked, so the answer's line numbers are those of the whole source.
     imports_line = "import Mathlib"
     check = {"cmd": "\n" * imports_line.count("\n") + source.text[len(imports_line) :], "env": 0}
@@ -415,7 +415,7 @@ def test_verify_file_finds_an_example_whose_line_moved() -> None:
     assert all(isinstance(v, Verified) for v in verdicts.values()), verdicts
 
 
-# -- every release: the judge over the REPL's recorded answers (issue 12 point 1) ------------------------
+# -- every release: the judge over the REPL's recorded answers ------------------------
 
 # For each recorded session (a `.in` file of the REPL's own test suite, same name at every release), the
 # meaning of each answer, in order: "ok" a clean compile (errors none, no sorry warning: info messages and
@@ -636,7 +636,7 @@ def test_native_auxiliary_axioms_are_native() -> None:
     assert axiom_problem(["_private.M.0.foo._native.native_decide.ax_1_1"], True, private_foo) is None
 
 
-# -- module files (issue 12 point 2) -----------------------------------------------------------------------
+# -- module files -----------------------------------------------------------------------
 
 MODULE_HEADER = (
     "module\n\npublic import Mathlib\npublic meta import Lean.Elab.Command\nimport all Foo.Bar\n\n"

@@ -136,7 +136,7 @@ class GeneratorServer:
         # (unix start time, seconds, batch size) per model call: the generator's measured service curve,
         # read by `prover sweep --actors auto` (benchmarks.sizing) and bench_sweep.py (busy fraction).
         self._calls: list[tuple[float, float, int]] = []
-        # vLLM's async engine (issue 13 point 3): no queue here, the engine batches continuously.
+        # vLLM's async engine: no queue here, the engine batches continuously.
         self._agenerate: Callable[..., Awaitable[list[list[Candidate]]]] | None = getattr(
             self._tactics, "agenerate", None
         )

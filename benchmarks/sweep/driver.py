@@ -287,7 +287,7 @@ def build_jobs(cfg: SweepConfig, problems: Sequence[Problem], done: set[tuple[st
     s = cfg.sweep
     few_shot = load_few_shot(s.few_shot_path()) if s.mode == "whole" and s.num_few_shot > 0 else []
     jobs: list[AttemptJob] = []
-    # The whole-proof prompt format is the model's preset (issue 13: DeepSeek-Prover-V1.5/V2, Goedel, Kimina).
+    # The whole-proof prompt format is the model's preset.
     template = _whole_template(cfg) if s.mode == "whole" else "deepseek-v1.5"
     for problem in problems:
         prompt = whole_proof_request(problem, s.task, few_shot, s.num_few_shot, template) if s.mode == "whole" else None

@@ -472,7 +472,7 @@ class DojoEnv(ClosingContext):
             return LeanError(result.error)
         raise LeanCrashError(f"LeanDojo returned an unknown result: {type(result).__name__}")
 
-    # ---- holes (helper F; kept apart from the Dojo process code above)
+    # ---- holes
 
     def start_hole(self, target: HoleTarget) -> ProofState:
         """Replay the skeleton's tactics before the hole in a Dojo, and return the state at the hole.

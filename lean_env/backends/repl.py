@@ -651,7 +651,7 @@ class ReplEnv(ClosingContext):
                     state, goal = self._start_root(n)
                 except TheoremStartError as exc:
                     raise _RebuildError(str(exc)) from None
-                # Metavariable numbers depend on the process's history (issue 10 point 12, helper B).
+                # Metavariable numbers depend on the process's history.
                 if not same_state_modulo_mvars(goal, n.pp):
                     raise _RebuildError(f"the theorem now starts at a different goal: {goal!r}")
             else:
@@ -667,7 +667,7 @@ class ReplEnv(ClosingContext):
                     state, pp = int(result.handle or 0), "no goals"
                 else:
                     raise _RebuildError(f"replaying {n.tactic!r} now gives {result}")
-                if not same_state_modulo_mvars(pp, n.pp):  # modulo `?m.N`/`?u.N` numbering (helper B)
+                if not same_state_modulo_mvars(pp, n.pp):  # modulo `?m.N`/`?u.N` numbering
                     raise _RebuildError(f"replaying {n.tactic!r} now gives a different state")
             n.repl_state, n.generation = state, self._generation
         return node.repl_state
