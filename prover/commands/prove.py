@@ -268,12 +268,12 @@ def _start_backends(run: _Run) -> None:
 
 
 def _none_recorded(run: _Run) -> str | None:
-    """One line when the replay cassette records none of the theorems to prove (each would fail to start, one
+    """One line when the replay cassette records none of several theorems to prove (each would fail to start, one
     footnote per theorem), else None."""
     from lean_env.types import Theorem
 
     cassette = getattr(run.env, "cassette", None)
-    if cassette is None or not run.targets:
+    if cassette is None or len(run.targets) < 2:  # one theorem: its own row and note say it as briefly
         return None
     # Found by name, alias or statement, as the replay backend's start looks them up; no header is needed for it.
     if any(cassette.find_theorem(Theorem(d.name, d.statement)) is not None for d in run.targets):
