@@ -1,6 +1,8 @@
-"""The Python stack's rows of `prover doctor`: torch and the GPU, flash-attn, vLLM, Ray, LeanDojo.
+"""The Python stack's rows of `prover doctor`: torch and the GPU, model placement, the default model, flash-attn,
+vLLM, Ray, LeanDojo (`probe_python`).
 
-They live here, not in `lean_env.project.probes` (which probes Lean), because lean_env never imports torch.
+They live here, not in `lean_env.project.probes` (the Lean side's rows), because lean_env never imports torch. Both
+return the same row type, `lean_env.project.probes.Probe`; `prover.commands.doctor` collects both and prints them.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from lean_env.project.probes import Check
+from lean_env.project.probes import Probe
 
 if TYPE_CHECKING:
     from prover.config import GeneratorConfig
@@ -24,24 +26,24 @@ def _package_version(dist: str) -> str:
         return "installed"
 
 
-def probe_torch_gpu() -> Check:
+def probe_torch_gpu() -> Probe:
     """torch's CUDA view of the machine (imports torch, which takes a second or two)."""
     if importlib.util.find_spec("torch") is None:
-        return Check("torch / GPU", False, "torch is not installed", "pip install torch", False, "python")
+        return Probe("torch / GPU", False, "torch is not installed", "pip install torch", False, "python")
     try:
         import torch
 
         version = str(torch.__version__)
         if torch.cuda.is_available():
             names = sorted({torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())})
-            return Check(
+            return Probe(
                 "torch / GPU",
                 True,
                 f"torch {version}, {torch.cuda.device_count()} GPU(s): {', '.join(names)}",
                 group="python",
             )
     except Exception as exc:  # a broken CUDA install must not crash the doctor
-        return Check(
+        return Probe(
             "torch / GPU", False, f"torch failed to load: {exc}", "pip install --force-reinstall torch", False, "python"
         )
     cuda = getattr(torch.version, "cuda", None)
@@ -49,7 +51,7 @@ def probe_torch_gpu() -> Check:
     if cuda is None and hip is None:
         # A CPU-only build (this repository's constraints pin one) already satisfies `pip install torch`, which then
         # does nothing: the fix must force the reinstall. PyPI's Linux x86_64 wheel is the CUDA build.
-        return Check(
+        return Probe(
             "torch / GPU",
             False,
             f"torch {version}: a CPU-only build (generation runs on CPU)",
@@ -58,7 +60,7 @@ def probe_torch_gpu() -> Check:
             False,
             "python",
         )
-    return Check(
+    return Probe(
         "torch / GPU",
         False,
         f"torch {version} ({f'CUDA {cuda}' if cuda else f'ROCm {hip}'}) sees no GPU (generation runs on CPU)",
@@ -68,19 +70,19 @@ def probe_torch_gpu() -> Check:
     )
 
 
-def probe_module(name: str, module: str, dist: str, fix: str) -> Check:
+def probe_module(name: str, module: str, dist: str, fix: str) -> Probe:
     if importlib.util.find_spec(module) is None:
-        return Check(name, False, "not installed", fix, False, "python")
-    return Check(name, True, f"{dist} {_package_version(dist)}", group="python")
+        return Probe(name, False, "not installed", fix, False, "python")
+    return Probe(name, True, f"{dist} {_package_version(dist)}", group="python")
 
 
-def probe_default_model() -> Check:
+def probe_default_model() -> Probe:
     """Which model `suggest`/`serve` run when none is named (and why), next to `prove`/`sweep`'s."""
     from prover.config import DEFAULT_MODEL
     from prover.generators.seq2seq import interactive_default
 
     default = interactive_default("auto", DEFAULT_MODEL)
-    return Check(
+    return Probe(
         "default model",
         True,
         f"suggest/serve: {default.model} ({default.reason}; --device/--model change it); prove/sweep: {DEFAULT_MODEL}",
@@ -88,7 +90,7 @@ def probe_default_model() -> Check:
     )
 
 
-def probe_python(generator: GeneratorConfig | None = None) -> list[Check]:
+def probe_python(generator: GeneratorConfig | None = None) -> list[Probe]:
     from lean_env.backends.dojo import probe_lean_dojo
 
     placement = [probe_model_placement(generator)] if generator is not None else []
@@ -138,7 +140,7 @@ def model_shape(config: Any, dtype_bytes: int = 2) -> ModelShape:
     )
 
 
-def placement_advice(shape: ModelShape, gpu_bytes: Sequence[int], cfg: GeneratorConfig) -> Check:
+def placement_advice(shape: ModelShape, gpu_bytes: Sequence[int], cfg: GeneratorConfig) -> Probe:
     """Whether `cfg`'s model fits the GPUs as configured, and else the `[generator]` key to set.
 
     vLLM: the weights shard over `tensor_parallel_size` GPUs, and the engine refuses to start unless one
@@ -146,7 +148,7 @@ def placement_advice(shape: ModelShape, gpu_bytes: Sequence[int], cfg: Generator
     `device_map` the whole model goes to one device."""
     name = "model placement"
     if not gpu_bytes:
-        return Check(name, True, f"{cfg.model}: no GPU, nothing to place", group="python")
+        return Probe(name, True, f"{cfg.model}: no GPU, nothing to place", group="python")
     per_gpu = min(gpu_bytes)
     need = shape.weight_bytes * PLACEMENT_HEADROOM
     gib = 2**30
@@ -156,16 +158,16 @@ def placement_advice(shape: ModelShape, gpu_bytes: Sequence[int], cfg: Generator
         if need > per_gpu * shards:
             wanted = next((n for n in (1, 2, 4, 8) if need <= per_gpu * n), None)
             if wanted is None or wanted > len(gpu_bytes):
-                return Check(
+                return Probe(
                     name, False, f"{weights}: too large for these GPUs", "use more or larger GPUs", False, "python"
                 )
-            return Check(name, False, weights, f"set [generator] tensor_parallel_size = {wanted}", False, "python")
+            return Probe(name, False, weights, f"set [generator] tensor_parallel_size = {wanted}", False, "python")
         free = per_gpu * shards - need
         context = cfg.max_model_len or shape.context
         if context and context * shape.kv_bytes_per_token > free:
             fits = int(free // shape.kv_bytes_per_token)
             detail = f"{weights}: one {context}-token sequence needs more KV cache than is left"
-            return Check(
+            return Probe(
                 name,
                 False,
                 detail,
@@ -173,17 +175,17 @@ def placement_advice(shape: ModelShape, gpu_bytes: Sequence[int], cfg: Generator
                 False,
                 "python",
             )
-        return Check(name, True, f"{weights}, tensor_parallel_size {shards}: fits", group="python")
+        return Probe(name, True, f"{weights}, tensor_parallel_size {shards}: fits", group="python")
     if cfg.kind == "hf" and cfg.device_map is None and need > per_gpu:
         fix = 'set [generator] device_map = "auto"' if need <= sum(gpu_bytes) else "use more or larger GPUs"
-        return Check(name, False, f"{weights}: more than one GPU holds", fix, False, "python")
-    return Check(name, True, f"{weights}: fits", group="python")
+        return Probe(name, False, f"{weights}: more than one GPU holds", fix, False, "python")
+    return Probe(name, True, f"{weights}: fits", group="python")
 
 
-def probe_model_placement(cfg: GeneratorConfig) -> Check:
+def probe_model_placement(cfg: GeneratorConfig) -> Probe:
     """`placement_advice` for the configured model, its config read from a local folder or the hub cache."""
     if cfg.kind == "fixed" or importlib.util.find_spec("torch") is None:
-        return Check("model placement", True, "no model to place", group="python")
+        return Probe("model placement", True, "no model to place", group="python")
     try:
         import torch
         from transformers import AutoConfig
@@ -196,4 +198,4 @@ def probe_model_placement(cfg: GeneratorConfig) -> Check:
     except Exception as exc:  # noqa: BLE001 - an unreadable config is a row, not a crash
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         detail = f"{cfg.model}: no local config to size it from (not downloaded yet?): {first}"
-        return Check("model placement", True, detail, group="python")
+        return Probe("model placement", True, detail, group="python")

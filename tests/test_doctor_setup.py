@@ -339,7 +339,7 @@ def test_run_setup_pins_the_repl_for_mathlibs_actual_toolchain(tmp_path: Path, t
     assert "STAND-IN lake exe cache get" in result.log_path.read_text()
     # The doctor now finds everything a real proving run needs.
     report = run_doctor(project, env=env)
-    assert report.ready, [c for c in report.checks if not c.ok]
+    assert report.ready, [c for c in report.probes if not c.ok]
 
 
 def test_run_setup_lists_tags_with_git_when_not_given(tmp_path: Path) -> None:
@@ -469,7 +469,7 @@ def test_doctor_runs_lean_and_lake_in_the_project(tmp_path: Path, tags: ReplTags
     inside = {c.name: c for c in probe_toolchain(env, project)}
     assert "version 4.32.0" in inside["lean"].detail and str(project) in inside["lean"].detail
     assert any(line.startswith("lean --version (in ") and str(project) in line for line in _argv_log(tmp_path))
-    versions = {c.name: c for c in run_doctor(project, env=env).checks}["Lean versions"]
+    versions = {c.name: c for c in run_doctor(project, env=env).probes}["Lean versions"]
     assert versions.ok, versions
     assert versions.detail.count("v4.32.0") == 5 and "Mathlib rev v4.32.0" in versions.detail
 
@@ -478,12 +478,12 @@ def test_doctor_does_not_demand_elan_when_lake_is_on_path(tmp_path: Path, tags: 
     project, _ = _set_up(tmp_path, tags)
     env = _env(tmp_path, _make_bin(tmp_path / "no-elan", ("lake", "lean", "git")))
     report = run_doctor(project, env=env)
-    elan = {c.name: c for c in report.checks}["elan"]
+    elan = {c.name: c for c in report.probes}["elan"]
     assert not elan.ok and not elan.required and "not needed" in elan.detail
     assert report.ready, report.missing_required
     # Without lake, elan is how to get it.
     env = _env(tmp_path, _make_bin(tmp_path / "nothing", ("git",)))
-    checks = {c.name: c for c in run_doctor(project, env=env).checks}
+    checks = {c.name: c for c in run_doctor(project, env=env).probes}
     assert checks["elan"].required and checks["lake"].fix is not None and "elan-init.sh" in checks["lake"].fix
 
 
@@ -491,7 +491,7 @@ def test_doctor_reports_a_repl_built_for_another_lean_with_the_fix(tmp_path: Pat
     project, env = _set_up(tmp_path, tags)
     (project / ".lake/packages/REPL/lean-toolchain").write_text("leanprover/lean4:v4.31.0\n")
     report = run_doctor(project, env=env)
-    versions = {c.name: c for c in report.checks}["Lean versions"]
+    versions = {c.name: c for c in report.probes}["Lean versions"]
     assert not versions.ok and versions.required and not report.ready
     assert "REPL v4.31.0" in versions.detail and "lean-toolchain v4.32.0" in versions.detail
     assert (
@@ -503,7 +503,7 @@ def test_doctor_reports_a_repl_built_for_another_lean_with_the_fix(tmp_path: Pat
 def test_doctor_reports_mathlib_on_another_toolchain(tmp_path: Path, tags: ReplTags) -> None:
     project, env = _set_up(tmp_path, tags)
     (project / ".lake/packages/mathlib/lean-toolchain").write_text("leanprover/lean4:v4.32.0-rc1\n")
-    versions = {c.name: c for c in run_doctor(project, env=env).checks}["Lean versions"]
+    versions = {c.name: c for c in run_doctor(project, env=env).probes}["Lean versions"]
     assert not versions.ok and "Mathlib v4.32.0-rc1" in versions.detail
     assert versions.fix is not None and versions.fix.startswith(f"cp {project}/.lake/packages/mathlib/lean-toolchain")
 
@@ -513,13 +513,13 @@ def test_doctor_validator_rows(tmp_path: Path, tags: ReplTags) -> None:
     has no tag (its last is v4.29.0-rc8, lean_env/data/lean4checker_tags.txt) and none is needed: the toolchain
     ships `leanchecker` from v4.28.0-rc1 (lean4#11887)."""
     project, env = _set_up(tmp_path, tags)
-    checks = {c.name: c for c in run_doctor(project, env=env).checks}
+    checks = {c.name: c for c in run_doctor(project, env=env).probes}
     assert checks["lean4checker"].ok and "leanchecker" in checks["lean4checker"].detail
     assert not checks["comparator"].ok and not checks["comparator"].required
     fix = checks["comparator"].fix
     assert fix is not None and "github.com/leanprover/comparator" in fix and "--validator comparator" in fix
     (project / "lean-toolchain").write_text("leanprover/lean4:v4.20.0\n")
-    older = {c.name: c for c in run_doctor(project, env=env).checks}["lean4checker"]
+    older = {c.name: c for c in run_doctor(project, env=env).probes}["lean4checker"]
     assert not older.ok and older.fix is not None
     assert older.fix.startswith("git clone --branch v4.20.0 https://github.com/leanprover/lean4checker")
     built = project / ".lake" / "build" / "bin" / "lean4checker"
@@ -528,7 +528,7 @@ def test_doctor_validator_rows(tmp_path: Path, tags: ReplTags) -> None:
     built.chmod(0o755)
     assert find_validator("lean4checker", project, env) == built
     assert find_validator("comparator", project, env) is None
-    assert {c.name: c for c in run_doctor(project, env=env).checks}["lean4checker"].ok
+    assert {c.name: c for c in run_doctor(project, env=env).probes}["lean4checker"].ok
 
 
 def test_setup_with_comparator_declares_the_lib_comparator_builds(tmp_path: Path, tags: ReplTags) -> None:
@@ -544,10 +544,10 @@ def test_setup_with_comparator_declares_the_lib_comparator_builds(tmp_path: Path
     comparator = tmp_path / "bin" / "comparator"
     comparator.write_text("#!/bin/sh\nexit 0\n")
     comparator.chmod(0o755)
-    assert {c.name: c for c in run_doctor(project, env=env).checks}["comparator"].ok
+    assert {c.name: c for c in run_doctor(project, env=env).probes}["comparator"].ok
     plain = tmp_path / "plain"
     run_setup(plan_setup(plain, "v4.32.0", tags=tags), env=env, tags=tags)
-    row = {c.name: c for c in run_doctor(plain, env=env).checks}["comparator"]
+    row = {c.name: c for c in run_doctor(plain, env=env).probes}["comparator"]
     assert not row.ok and row.fix == f"prover setup --lean-project {plain} --validator comparator"
     with pytest.raises(SetupError, match="unknown --validator"):
         plan_setup(tmp_path / "x", "v4.32.0", tags=tags, validator="nanoda")
@@ -598,9 +598,9 @@ def test_doctor_python_checks_do_not_crash() -> None:
     from prover.doctor import probe_python
 
     report = run_doctor(Path("/nonexistent-project"), env={"PATH": "/nonexistent"}, extra=probe_python())
-    names = [c.name for c in report.checks]
+    names = [c.name for c in report.probes]
     assert {"torch / GPU", "flash-attn", "vllm", "Ray"} <= set(names)
-    assert all(c.ok or c.fix for c in report.checks)  # every missing piece names its fix
+    assert all(c.ok or c.fix for c in report.probes)  # every missing piece names its fix
 
 
 # -- found by trying set-up and doctor as a new user (helper K) ----------------------------------------
@@ -741,7 +741,7 @@ def test_doctor_fixes_for_a_users_own_project_never_say_prover_setup(tmp_path: P
     (project / ".lake/packages/mathlib/lean-toolchain").write_text("leanprover/lean4:v4.20.0\n")
     (project / "lean-toolchain").write_text("leanprover/lean4:v4.20.0\n")
     (project / "lakefile.lean").write_text('import Lake\nopen Lake DSL\npackage mine\nrequire mathlib from git "x"\n')
-    checks = {c.name: c for c in run_doctor(project, env=env).checks}
+    checks = {c.name: c for c in run_doctor(project, env=env).probes}
     fix = checks["REPL binary"].fix or ""
     assert not checks["REPL binary"].ok and "prover setup" not in fix and "lake build repl" in fix
     assert 'require REPL from git "https://github.com/augustepoiroux/repl" @ "' in fix
@@ -754,13 +754,13 @@ def test_doctor_fixes_for_a_users_own_project_never_say_prover_setup(tmp_path: P
 
     (project / "lakefile.lean").unlink()
     (project / "lakefile.toml").write_text('name = "mine"\n')
-    fix = {c.name: c for c in run_doctor(project, env=env).checks}["REPL binary"].fix or ""
+    fix = {c.name: c for c in run_doctor(project, env=env).probes}["REPL binary"].fix or ""
     assert '[[require]]\\nname = "REPL"' not in fix and 'name = "REPL"' in fix and "prover setup" not in fix
 
     # The REPL is required and fetched but not built: building it is the fix.
     (project / ".lake/packages/REPL").mkdir(parents=True)
     (project / ".lake/packages/REPL/lean-toolchain").write_text("leanprover/lean4:v4.19.0\n")
-    checks = {c.name: c for c in run_doctor(project, env=env).checks}
+    checks = {c.name: c for c in run_doctor(project, env=env).probes}
     assert checks["REPL binary"].fix == f"cd {project} && lake build repl"
     versions = checks["Lean versions"]
     assert not versions.ok and "REPL v4.19.0" in versions.detail
@@ -772,13 +772,13 @@ def test_doctor_starts_the_repl_as_the_backend_does(tmp_path: Path, tags: ReplTa
     doctor runs `lake env <repl>` in the project, sends one command without imports and reads the answer."""
     project, env = _set_up(tmp_path, tags)
     report = run_doctor(project, env=env)
-    starts = {c.name: c for c in report.checks}["REPL starts"]
+    starts = {c.name: c for c in report.probes}["REPL starts"]
     assert starts.ok and "env" in starts.detail and report.ready, starts
     assert any(line.startswith(f"repl  (in {project})") for line in _argv_log(tmp_path))
 
     crash = {**env, "STANDIN_REPL_CRASH": "libc++abi: terminating: incompatible .olean version"}
     report = run_doctor(project, env=crash)
-    starts = {c.name: c for c in report.checks}["REPL starts"]
+    starts = {c.name: c for c in report.probes}["REPL starts"]
     assert not starts.ok and starts.required and not report.ready
     assert "exited with code 134" in starts.detail and "incompatible .olean version" in starts.detail
     assert starts.fix is not None and f"cd {project} && lake build repl" in starts.fix
@@ -787,7 +787,7 @@ def test_doctor_starts_the_repl_as_the_backend_does(tmp_path: Path, tags: ReplTa
 
     # Nothing to start (no lake, no binary): the other rows already say so; no second row about it.
     nothing = _env(tmp_path, _make_bin(tmp_path / "nothing", ("git",)))
-    assert "REPL starts" not in {c.name for c in run_doctor(project, env=nothing).checks}
+    assert "REPL starts" not in {c.name for c in run_doctor(project, env=nothing).probes}
 
 
 def test_doctor_repl_probe_that_hangs_is_a_failed_row(
@@ -800,7 +800,7 @@ def test_doctor_repl_probe_that_hangs_is_a_failed_row(
     from tests.process_checks import gone, pid_from
 
     pidfile = tmp_path / "repl.pid"
-    starts = {c.name: c for c in run_doctor(project, env={**env, "STANDIN_REPL_HANG": str(pidfile)}).checks}
+    starts = {c.name: c for c in run_doctor(project, env={**env, "STANDIN_REPL_HANG": str(pidfile)}).probes}
     assert not starts["REPL starts"].ok and "no answer within 1 s" in starts["REPL starts"].detail
     # `lake env <repl>` runs the REPL as lake's child: the timeout kills it too, not just `lake`.
     assert gone(pid_from(pidfile)), "the REPL that `lake env` started outlived the probe's timeout"
@@ -867,13 +867,13 @@ def test_setup_patches_the_repl_before_building_it(tmp_path: Path, tags: ReplTag
     log = _argv_log(tmp_path)
     assert "build: REPL/Snapshots.lean patched" in log  # what `lake build repl` found in the checkout
     assert "snapshots-maxheartbeats" in (project / ".prover-setup.log").read_text()
-    rows = {c.name: c for c in run_doctor(project, env=env).checks}
+    rows = {c.name: c for c in run_doctor(project, env=env).probes}
     assert rows["REPL patches"].ok
     again = run_setup(plan_setup(project, "v4.32.0", tags=tags), env=env, tags=tags)
     assert again.patches == ("snapshots-maxheartbeats",)  # `lake update REPL` checked the source out again
     snapshots = project / ".lake/packages/REPL/REPL/Snapshots.lean"
     snapshots.write_text((REPL_SOURCES / _newest_upstream_snapshots()).read_text())
-    row = {c.name: c for c in run_doctor(project, env=env).checks}["REPL patches"]
+    row = {c.name: c for c in run_doctor(project, env=env).probes}["REPL patches"]
     assert not row.ok and not row.required and row.fix == f"prover setup --lean-project {project}"
 
 

@@ -56,7 +56,7 @@ from lean_env.types import (
 )
 
 if TYPE_CHECKING:
-    from lean_env.project.probes import Check
+    from lean_env.project.probes import Probe
 
 # The longest request line a Dojo can send. Dojo writes each request with pexpect's `sendline` to a pty in
 # canonical mode, and the line discipline keeps at most 4095 bytes of a line before its newline, dropping
@@ -136,13 +136,13 @@ _PROBE = (
 )
 
 
-def probe_lean_dojo(env: Mapping[str, str] | None = None, timeout_s: float = 120.0) -> Check:
+def probe_lean_dojo(env: Mapping[str, str] | None = None, timeout_s: float = 120.0) -> Probe:
     """`prover doctor`'s LeanDojo row: does `import lean_dojo` work in this environment, and if not, why.
 
     Imported in a fresh interpreter (an import's side effects run once per process, and a failure must not
     leave half a module behind in the doctor's). Not required: only `--backend dojo` needs it.
     """
-    from lean_env.project.probes import Check
+    from lean_env.project.probes import Probe
 
     fix_install = "pip install lean-dojo==4.20.0"
     from lean_env.backends import processes
@@ -153,7 +153,7 @@ def probe_lean_dojo(env: Mapping[str, str] | None = None, timeout_s: float = 120
             [sys.executable, "-c", _PROBE], timeout_s=timeout_s, env=os.environ if env is None else env
         )
     except subprocess.TimeoutExpired:
-        return Check("LeanDojo", False, f"`import lean_dojo` took over {timeout_s:.0f} s", None, False, "python")
+        return Probe("LeanDojo", False, f"`import lean_dojo` took over {timeout_s:.0f} s", None, False, "python")
     if done.returncode == 0:
         from importlib.metadata import PackageNotFoundError, version
 
@@ -161,7 +161,7 @@ def probe_lean_dojo(env: Mapping[str, str] | None = None, timeout_s: float = 120
             found = f"lean-dojo {version('lean-dojo')} imports"
         except PackageNotFoundError:
             found = "lean_dojo imports"
-        return Check("LeanDojo", True, found, None, False, "python")
+        return Probe("LeanDojo", True, found, None, False, "python")
     lines = [line for line in done.stdout.splitlines() if line.strip()]
     detail = lines[-1] if done.returncode == 3 and lines else f"the import probe exited {done.returncode}"
     detail = detail.removeprefix("LeanDojo is unusable: ")
@@ -172,7 +172,7 @@ def probe_lean_dojo(env: Mapping[str, str] | None = None, timeout_s: float = 120
         "git": "install git >= 2.25",
     }
     fix = next((f for key, f in fixes.items() if key in detail), "see the detail")
-    return Check("LeanDojo", False, detail, fix, False, "python")
+    return Probe("LeanDojo", False, detail, fix, False, "python")
 
 
 # ----------------------------------------------------------------------------- building Dojos

@@ -1,5 +1,5 @@
 """The Lean side of `prover doctor`: the toolchain, the project, its Lean versions, whether the REPL starts, its
-patches and the optional kernel-replay validators. Each probe returns `Check` rows saying what was found and the
+patches and the optional kernel-replay validators. Each probe returns `Probe` rows saying what was found and the
 command that fixes what is missing; the Python stack's rows live in `prover.doctor` (lean_env never imports
 torch), and `prover doctor` only collects both and prints them.
 """
@@ -32,7 +32,7 @@ PROBE_TIMEOUT_S = 20.0
 
 
 @dataclass(frozen=True)
-class Check:
+class Probe:
     """One probe: what it is, whether it is there, what was found, and the command that fixes it."""
 
     name: str
@@ -47,11 +47,11 @@ class Check:
 @dataclass(frozen=True)
 class DoctorReport:
     project: Path
-    checks: tuple[Check, ...] = field(default=())
+    probes: tuple[Probe, ...] = field(default=())
 
     @property
-    def missing_required(self) -> tuple[Check, ...]:
-        return tuple(c for c in self.checks if c.required and not c.ok)
+    def missing_required(self) -> tuple[Probe, ...]:
+        return tuple(c for c in self.probes if c.required and not c.ok)
 
     @property
     def ready(self) -> bool:
@@ -73,12 +73,12 @@ def _version_of(program: str, env: Mapping[str, str] | None, cwd: Path | None = 
     return path, lines[0] if lines else "(no version output)"
 
 
-def probe_toolchain(env: Mapping[str, str] | None = None, project: Path | None = None) -> list[Check]:
+def probe_toolchain(env: Mapping[str, str] | None = None, project: Path | None = None) -> list[Probe]:
     """`lake`, `lean`, `elan`, `git`. `lean --version` and `lake --version` run IN the project: elan's proxies
     pick the toolchain named by the `lean-toolchain` of the directory they run in, so outside the project
     they would report elan's default toolchain instead of the project's. elan is only demanded when there
     is no `lake` (a Lean installed another way works as long as its version is the project's)."""
-    checks: list[Check] = []
+    probes: list[Probe] = []
     where = project if project is not None and project.is_dir() else None
     lake_path, lake_detail = _version_of("lake", env, where)
     elan_path, elan_detail = _version_of("elan", env)
@@ -91,15 +91,15 @@ def probe_toolchain(env: Mapping[str, str] | None = None, project: Path | None =
     lean_path, lean_detail = _version_of("lean", env, where)
     for program, path, detail in (("lean", lean_path, lean_detail), ("lake", lake_path, lake_detail)):
         fix = None if path else (toolchain_fix if elan_path else ELAN_INSTALL)
-        checks.append(Check(program, path is not None, detail + (in_project if path else ""), fix, True))
+        probes.append(Probe(program, path is not None, detail + (in_project if path else ""), fix, True))
     if elan_path is None and lake_path is not None:
         elan_detail = "not on PATH (not needed: lake is on PATH; elan switches Lean versions per project)"
-    checks.append(
-        Check("elan", elan_path is not None, elan_detail, None if elan_path else ELAN_INSTALL, lake_path is None)
+    probes.append(
+        Probe("elan", elan_path is not None, elan_detail, None if elan_path else ELAN_INSTALL, lake_path is None)
     )
     git_path, git_detail = _version_of("git", env)
-    checks.append(Check("git", git_path is not None, git_detail, None if git_path else "install git", False))
-    return checks
+    probes.append(Probe("git", git_path is not None, git_detail, None if git_path else "install git", False))
+    return probes
 
 
 def _repl_source_dir(binary: Path) -> Path | None:
@@ -123,7 +123,7 @@ def _mathlib_manifest_rev(project: Path) -> str | None:
     return None
 
 
-def probe_versions(project: Path, repl_binary: Path | None = None, env: Mapping[str, str] | None = None) -> list[Check]:
+def probe_versions(project: Path, repl_binary: Path | None = None, env: Mapping[str, str] | None = None) -> list[Probe]:
     """Does one Lean version run everything? The project's Lean (`lean --version` run in the project),
     its `lean-toolchain`, the Lean the REPL binary was built for (its checkout's `lean-toolchain`) and
     Mathlib's (`.lake/packages/mathlib/lean-toolchain`, at the `lake-manifest.json` revision)."""
@@ -147,7 +147,7 @@ def probe_versions(project: Path, repl_binary: Path | None = None, env: Mapping[
     versions = set(known.values())
     if len(versions) <= 1:
         return [
-            Check(
+            Probe(
                 "Lean versions",
                 bool(known),
                 detail,
@@ -168,7 +168,7 @@ def probe_versions(project: Path, repl_binary: Path | None = None, env: Mapping[
         fix = f"cp {project / MATHLIB_TOOLCHAIN_RELPATH} {project / 'lean-toolchain'} && prover setup --lean-project {project} --mathlib-rev {mathlib_rev or target}"
     else:
         fix = f"rebuild the REPL for Lean {target}: prover setup --lean-project {project} --mathlib-rev {mathlib_rev or target}"
-    return [Check("Lean versions", False, "mismatch: " + detail, fix, True, "project", problem="mismatch")]
+    return [Probe("Lean versions", False, "mismatch: " + detail, fix, True, "project", problem="mismatch")]
 
 
 def find_validator(name: str, project: Path | None = None, env: Mapping[str, str] | None = None) -> Path | None:
@@ -192,21 +192,21 @@ def _declares_validate_lib(project: Path) -> bool:
     return False
 
 
-def probe_validators(project: Path, env: Mapping[str, str] | None = None) -> list[Check]:
+def probe_validators(project: Path, env: Mapping[str, str] | None = None) -> list[Probe]:
     """The kernel-replay tools `prove --strict` can use (optional): present, or how to get them for the project's
     Lean (lean4checker's tag for it; from v4.28.0-rc1 the toolchain's own `leanchecker`, nothing to install)."""
     from lean_env.checks.validate import INSTALL_HINTS, MODULE_DIR, TOOLCHAIN_CHECKER, lean4checker_hint, project_lean
 
     project = Path(project).expanduser()
-    checks = []
+    probes = []
     for name in ("lean4checker", "comparator"):
         path = find_validator(name, project, env)
         if path is None:
             fix = lean4checker_hint(project_lean(project)) if name == "lean4checker" else INSTALL_HINTS[name]
-            checks.append(Check(name, False, "not found (only needed for --strict)", fix, False, "validators"))
+            probes.append(Probe(name, False, "not found (only needed for --strict)", fix, False, "validators"))
         elif path == Path(TOOLCHAIN_CHECKER):
             detail = f"the toolchain's `{TOOLCHAIN_CHECKER}` (Lean {project_lean(project)} ships it)"
-            checks.append(Check(name, True, detail, group="validators"))
+            probes.append(Probe(name, True, detail, group="validators"))
         elif name == "comparator" and project.is_dir() and not _declares_validate_lib(project):
             detail = f"{path}, but the project's lakefile has no lean_lib {MODULE_DIR} (comparator builds with it)"
             fix = (
@@ -214,23 +214,23 @@ def probe_validators(project: Path, env: Mapping[str, str] | None = None) -> lis
                 if made_by_setup(project)
                 else f'add to {project}\'s lakefile: [[lean_lib]] with name = "{MODULE_DIR}"'
             )
-            checks.append(Check(name, False, detail, fix, False, "validators", problem="mismatch"))
+            probes.append(Probe(name, False, detail, fix, False, "validators", problem="mismatch"))
         else:
-            checks.append(Check(name, True, str(path), group="validators"))
-    return checks
+            probes.append(Probe(name, True, str(path), group="validators"))
+    return probes
 
 
-def probe_project(project: Path, repl_binary: Path | None = None) -> list[Check]:
+def probe_project(project: Path, repl_binary: Path | None = None) -> list[Probe]:
     project = Path(project).expanduser()
     setup_fix = f"prover setup --lean-project {project}"
     if project.exists() and not project.is_dir():
         fix = "prover setup --lean-project DIR with a new directory, and use --lean-project DIR (or [lean] project)"
-        return [Check("Lean project", False, f"{project} is a file, not a directory", fix, True, "project")]
+        return [Probe("Lean project", False, f"{project} is a file, not a directory", fix, True, "project")]
     if not project.is_dir():
-        return [Check("Lean project", False, f"{project} does not exist", setup_fix, True, "project")]
+        return [Probe("Lean project", False, f"{project} does not exist", setup_fix, True, "project")]
     lakefiles = [name for name in ("lakefile.toml", "lakefile.lean") if (project / name).is_file()]
-    checks = [
-        Check(
+    probes = [
+        Probe(
             "Lean project",
             bool(lakefiles),
             f"{project} ({lakefiles[0]})" if lakefiles else f"{project} has no lakefile.toml/lakefile.lean",
@@ -241,8 +241,8 @@ def probe_project(project: Path, repl_binary: Path | None = None) -> list[Check]
     ]
     toolchain_file = project / "lean-toolchain"
     toolchain = toolchain_file.read_text(encoding="utf-8").strip() if toolchain_file.is_file() else ""
-    checks.append(
-        Check(
+    probes.append(
+        Probe(
             "lean-toolchain",
             bool(toolchain),
             toolchain or "missing",
@@ -253,8 +253,8 @@ def probe_project(project: Path, repl_binary: Path | None = None) -> list[Check]
     )
     mathlib_build = project / MATHLIB_BUILD_RELPATH
     mathlib_ok = mathlib_build.is_dir() and any(mathlib_build.iterdir())
-    checks.append(
-        Check(
+    probes.append(
+        Probe(
             "Mathlib built",
             mathlib_ok,
             str(mathlib_build) if mathlib_ok else f"{mathlib_build} is missing or empty",
@@ -268,8 +268,8 @@ def probe_project(project: Path, repl_binary: Path | None = None) -> list[Check]
     if not binary.is_absolute():
         binary = project / binary
     repl_ok = binary.is_file() and os.access(binary, os.X_OK)
-    checks.append(
-        Check(
+    probes.append(
+        Probe(
             "REPL binary",
             repl_ok,
             str(binary) if repl_ok else f"{binary} is missing" + (" or not executable" if binary.exists() else ""),
@@ -278,10 +278,10 @@ def probe_project(project: Path, repl_binary: Path | None = None) -> list[Check]
             "project",
         )
     )
-    return checks
+    return probes
 
 
-def probe_repl_patches(project: Path, repl_binary: Path | None = None) -> list[Check]:
+def probe_repl_patches(project: Path, repl_binary: Path | None = None) -> list[Probe]:
     """Whether the REPL checkout the binary is built from carries lean_env/data/repl_patches/ (without them tactic
     mode runs at the default 200000 heartbeats whatever the header sets: repl#69). Not required: proving works
     without, only with a different limit. Nothing is probed when there is no checkout (other rows say so)."""
@@ -293,7 +293,7 @@ def probe_repl_patches(project: Path, repl_binary: Path | None = None) -> list[C
         return []
     missing = patches_missing(repl_dir)
     if not missing:
-        return [Check("REPL patches", True, f"applied in {repl_dir}", group="project")]
+        return [Probe("REPL patches", True, f"applied in {repl_dir}", group="project")]
     if made_by_setup(project) and repl_dir == project / REPL_PACKAGE_RELPATH:
         fix = f"prover setup --lean-project {project}"
     else:
@@ -302,7 +302,7 @@ def probe_repl_patches(project: Path, repl_binary: Path | None = None) -> list[C
     detail = (
         f"not applied in {repl_dir}: {', '.join(missing)} (tactics run at 200000 heartbeats whatever the header sets)"
     )
-    return [Check("REPL patches", False, detail, fix, False, "project")]
+    return [Probe("REPL patches", False, detail, fix, False, "project")]
 
 
 # (leanprover-community/repl `REPL/Main.lean`@9bd82d50ae217694bbca2c54e01505da8716574e) reads a request up to a
@@ -313,7 +313,7 @@ REPL_PROBE_TIMEOUT_S = 60.0  # `lake env` may first elaborate a lakefile.lean
 
 def probe_repl_start(
     project: Path, repl_binary: Path | None = None, env: Mapping[str, str] | None = None
-) -> list[Check]:
+) -> list[Probe]:
     """Start the REPL as the REPL backend does (`lake env <repl>` in the project) and send one command.
 
     Files can agree while the binary cannot run (built against other `.olean`s, a broken toolchain). Nothing
@@ -331,38 +331,39 @@ def probe_repl_start(
         proc = capture([lake, "env", str(binary)], REPL_PROBE_TIMEOUT_S, env, project, stdin_text=request)
     except subprocess.TimeoutExpired:
         detail = f"no answer within {REPL_PROBE_TIMEOUT_S:.0f} s to `{REPL_PROBE_COMMAND}` (no imports)"
-        return [Check("REPL starts", False, detail, fix, True, "project", problem="fails")]
+        return [Probe("REPL starts", False, detail, fix, True, "project", problem="fails")]
     except OSError as exc:
-        return [Check("REPL starts", False, f"`lake env` failed: {exc}", fix, True, "project", problem="fails")]
+        return [Probe("REPL starts", False, f"`lake env` failed: {exc}", fix, True, "project", problem="fails")]
     try:
         answer, _ = json.JSONDecoder().raw_decode(proc.stdout.strip())
     except ValueError:
         answer = None
     if proc.returncode == 0 and isinstance(answer, dict) and "env" in answer:
         detail = f"`lake env {binary.name}` answers `{REPL_PROBE_COMMAND}` (env {answer['env']})"
-        return [Check("REPL starts", True, detail, group="project")]
+        return [Probe("REPL starts", True, detail, group="project")]
     said = (proc.stderr.strip().splitlines() or proc.stdout.strip().splitlines() or ["no output"])[-1]
     detail = f"`lake env {binary}` exited with code {proc.returncode}: {said[:200]}"
     if proc.returncode == 0:
         detail = f"`lake env {binary}` gave no REPL answer to `{REPL_PROBE_COMMAND}`: {said[:200]}"
-    return [Check("REPL starts", False, detail, fix, True, "project", problem="fails")]
+    return [Probe("REPL starts", False, detail, fix, True, "project", problem="fails")]
 
 
 def run_doctor(
     project: Path,
     repl_binary: Path | None = None,
     env: Mapping[str, str] | None = None,
-    extra: Sequence[Check] = (),
+    extra: Sequence[Probe] = (),
 ) -> DoctorReport:
-    """The Lean side of `prover doctor` (toolchain, project, versions, REPL start, validators) plus `extra` checks
-    from the layers above (the Python stack's probes live in `prover.doctor`: lean_env never imports torch)."""
+    """The Lean side of `prover doctor` (toolchain, project, versions, REPL start and patches, validators), then
+    `extra` rows from the layers above (the Python stack's, `prover.doctor.probe_python`: lean_env never imports
+    torch)."""
     project = Path(project).expanduser()
-    checks: list[Check] = []
-    checks += probe_toolchain(env, project if project.is_dir() else None)
-    checks += probe_project(project, repl_binary)
-    checks += probe_versions(project, repl_binary, env)
-    checks += probe_repl_start(project, repl_binary, env)
-    checks += probe_repl_patches(project, repl_binary)
-    checks += probe_validators(project, env)
-    checks += extra
-    return DoctorReport(project, tuple(checks))
+    probes: list[Probe] = []
+    probes += probe_toolchain(env, project if project.is_dir() else None)
+    probes += probe_project(project, repl_binary)
+    probes += probe_versions(project, repl_binary, env)
+    probes += probe_repl_start(project, repl_binary, env)
+    probes += probe_repl_patches(project, repl_binary)
+    probes += probe_validators(project, env)
+    probes += extra
+    return DoctorReport(project, tuple(probes))

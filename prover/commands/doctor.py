@@ -1,4 +1,10 @@
-"""`prover doctor` (what is and is not available, with fixes) and `prover setup` (build a Lean project)."""
+"""`prover doctor` (what is and is not available, with fixes) and `prover setup` (build a Lean project).
+
+Both only collect and print. The doctor's rows are `lean_env.project.probes.Probe`s: the Lean side's from
+`lean_env.project.probes.run_doctor` (toolchain, project, Lean versions, REPL start and patches, validators), the
+Python stack's from `prover.doctor.probe_python` (torch/GPU, model placement, vLLM, Ray, LeanDojo). Set-up's plan and
+steps are `lean_env.project.lake_project`'s, the REPL revision `lean_env.project.repl_versions`'.
+"""
 
 from __future__ import annotations
 
@@ -36,7 +42,7 @@ def _configured_project(lean_project: str | None, config: Path | None) -> tuple[
 
 
 def render_report(report: DoctorReport, out: Console) -> None:
-    """The checks as a table (check, status, what was found), then one line per fix.
+    """The probes as a table (check, status, what was found), then one line per fix.
 
     Fixes are commands to copy: they are printed whole on their own lines (soft-wrapped by the terminal,
     never folded into a narrow column), so a URL never breaks one character a line in 80 columns. Checks
@@ -54,22 +60,22 @@ def render_report(report: DoctorReport, out: Console) -> None:
     inside = f"{report.project}/"
     needed: dict[str, list[str]] = {}
     optional: dict[str, list[str]] = {}
-    for check in report.checks:
-        if check.ok:
+    for probe in report.probes:
+        if probe.ok:
             status = "[green]OK[/]"
-        elif check.required:
-            status = f"[red]{check.problem}[/]"
+        elif probe.required:
+            status = f"[red]{probe.problem}[/]"
         else:
             status = "[yellow]optional[/]"
-        if not check.ok and check.fix:
-            (needed if check.required else optional).setdefault(check.fix, []).append(check.name)
-        table.add_row(check.name, status, Text(check.detail.replace(inside, "")))
+        if not probe.ok and probe.fix:
+            (needed if probe.required else optional).setdefault(probe.fix, []).append(probe.name)
+        table.add_row(probe.name, status, Text(probe.detail.replace(inside, "")))
     out.print(table)
     for title, fixes in (("How to fix:", needed), ("Optional (not needed for proving):", optional)):
         if fixes:
             out.print(title)
-            for fix, checks in fixes.items():
-                out.print(Text(f"  {', '.join(checks)}: ", style="bold") + Text(fix), soft_wrap=True)
+            for fix, probed in fixes.items():
+                out.print(Text(f"  {', '.join(probed)}: ", style="bold") + Text(fix), soft_wrap=True)
     if report.ready:
         out.print("[green]Ready for real proving.[/]")
     else:
@@ -95,7 +101,7 @@ def doctor(
     if as_json:
         typer.echo(
             json.dumps(
-                {"project": str(report.project), "ready": report.ready, "checks": [asdict(c) for c in report.checks]},
+                {"project": str(report.project), "ready": report.ready, "checks": [asdict(c) for c in report.probes]},
                 indent=2,
             )
         )
