@@ -1,4 +1,4 @@
-"""Error messages that name the real problem, each from the input a new user gave."""
+"""Error messages that name the real problem, each checked on the input that once got a misleading one."""
 
 from __future__ import annotations
 

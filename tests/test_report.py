@@ -157,7 +157,7 @@ def test_sweep_output_that_cannot_be_written_is_one_line_before_ray(
 
 
 def _small_run(path: Path) -> None:
-    """A small run, as a new user's first sweep: three attempts of a few expansions and well under a second."""
+    """A small run: three attempts of a few expansions each, all well under a second."""
     with ResultsStore(path) as store:
         store.open_for_append()
         for name, proved, secs, exp in (("a", True, 0.31, 2), ("b", False, 0.42, 3), ("c", True, 0.12, 1)):
