@@ -1,5 +1,5 @@
 """`prover cassette build` refuses what it cannot use before writing anything, and a cassette line that is
-JSON but no record is named in the cassette's terms (findings K15, K16, K23, K24 of a new-user tester)."""
+JSON but no record is named in the cassette's terms."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def one_line(out: str) -> str:
 
 
 def test_build_that_records_nothing_is_refused_and_writes_nothing(shared: Path, tmp_path: Path) -> None:
-    """K15: every row of the LeanSTaR file has `state_after: null`; the build wrote a 0-theorem cassette, rc 0."""
+    """every row of the LeanSTaR file has `state_after: null`; the build wrote a 0-theorem cassette, rc 0."""
     out = tmp_path / "c.jsonl"
     code, text = build(str(out), str(shared / "data/proofsteps/leanstar_leandojo_state_tactic.jsonl"))
     assert code == 2 and not out.exists()
@@ -52,7 +52,7 @@ def test_build_that_records_nothing_is_refused_and_writes_nothing(shared: Path, 
 def test_a_json_line_that_is_no_record_names_file_line_and_what_is_missing(
     tmp_path: Path, line: str, expected: str
 ) -> None:
-    """K16: `{"x":1}` gave pydantic's "Unable to extract tag using discriminator 'kind'"."""
+    """`{"x":1}` gave pydantic's "Unable to extract tag using discriminator 'kind'"."""
     path = tmp_path / "b.jsonl"
     path.write_text(line + "\n", encoding="utf-8")
     with pytest.raises(CassetteError) as err:
@@ -62,7 +62,7 @@ def test_a_json_line_that_is_no_record_names_file_line_and_what_is_missing(
 
 
 def test_prove_on_a_cassette_line_that_is_no_record_is_one_line(tmp_path: Path) -> None:
-    """K16's reproduction: `prover prove examples/demo.lean --backend replay --cassette b.jsonl -g fixed`."""
+    """`prover prove examples/demo.lean --backend replay --cassette b.jsonl -g fixed`."""
     bad = tmp_path / "b.jsonl"
     bad.write_text('{"x":1}\n', encoding="utf-8")
     args = ["prove", str(ROOT / "examples/demo.lean"), "--backend", "replay", "--cassette", str(bad), "-g", "fixed"]
@@ -74,7 +74,7 @@ def test_prove_on_a_cassette_line_that_is_no_record_is_one_line(tmp_path: Path) 
 
 
 def test_lean_out_that_cannot_be_written_as_one_file_writes_nothing(shared: Path, tmp_path: Path) -> None:
-    """K23: the build refused --lean-out (rc 2) after it had written the 660 KB cassette, without saying so."""
+    """the build refused --lean-out (rc 2) after it had written the 660 KB cassette, without saying so."""
     out, lean = tmp_path / "c.jsonl", tmp_path / "c.lean"
     code, text = build(
         str(out),
@@ -110,7 +110,7 @@ def test_the_header_check_counts_only_stated_theorems() -> None:
 
 
 def test_lean_out_states_only_theorems_the_replay_backend_can_start(shared: Path, tmp_path: Path) -> None:
-    """K24: --lean-out stated all 342 Lean Workbook theorems; none has a recorded initial state, so `prover prove`
+    """--lean-out stated all 342 Lean Workbook theorems; none has a recorded initial state, so `prover prove`
     on the file failed every one at start. Now: refused when none can start; a mix states the startable ones and
     says how many it left out."""
     out, lean = tmp_path / "wb.jsonl", tmp_path / "wb.lean"
@@ -140,7 +140,7 @@ def test_lean_out_says_how_many_it_left_out(tmp_path: Path) -> None:
 
 
 def test_lean_out_equal_to_out_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """K35: `--lean-out` naming OUT wrote the cassette, then the .lean text over it (rc 0)."""
+    """`--lean-out` naming OUT wrote the cassette, then the .lean text over it (rc 0)."""
     monkeypatch.chdir(tmp_path)
     out = tmp_path / "cc.jsonl"
     code, text = build(str(out), "--from-minif2f-fewshot", "--names", "mathd_algebra_182", "--lean-out", "cc.jsonl")
@@ -148,7 +148,7 @@ def test_lean_out_equal_to_out_is_refused(tmp_path: Path, monkeypatch: pytest.Mo
 
 
 def test_check_of_a_cassette_that_records_nothing_is_refused(tmp_path: Path) -> None:
-    """K15's second half: `cassette check` on the empty cassette said "replayed 0/0 steps", rc 0."""
+    """`cassette check` on the empty cassette said "replayed 0/0 steps", rc 0."""
     empty = tmp_path / "empty.jsonl"
     empty.write_text('{"kind":"header","format":"lean-prover-cassette","version":2}\n', encoding="utf-8")
     result = runner.invoke(app, ["cassette", "check", str(empty)])

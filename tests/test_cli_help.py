@@ -1,4 +1,4 @@
-"""CLI-wide conventions (findings K14, K17 of a new-user tester): help descriptions wrap to the terminal, and a
+"""CLI-wide conventions: help descriptions wrap to the terminal, and a
 command line the argument parser refuses is one `error:` line on stderr with exit 2, like every other error."""
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def test_every_command_is_checked() -> None:
 
 @pytest.mark.parametrize(("path", "doc"), ALL, ids=[" ".join(p) for p, _ in ALL])
 def test_help_description_wraps_to_the_terminal(path: tuple[str, ...], doc: str) -> None:
-    """K14: `prover sweep --help` in 80 columns showed "... of this sweep on --gpus / --cpus" then "are printed
+    """`prover sweep --help` in 80 columns showed "... of this sweep on --gpus / --cpus" then "are printed
     per number ..." (the docstring's own line breaks); `prover train --help` likewise ("... and" / "top-k")."""
     result = runner.invoke(app, [*path, "--help"], env={"COLUMNS": str(WIDTH)})
     assert result.exit_code == 0, result.output
@@ -79,7 +79,7 @@ def test_reflow_keeps_paragraphs_and_lists() -> None:
     ],
 )
 def test_usage_errors_are_one_line_on_stderr_exit_2(args: list[str], message: str) -> None:
-    """K17: typer printed the usage, a hint and a boxed panel for these; README: errors are one line on stderr."""
+    """typer printed the usage, a hint and a boxed panel for these; README: errors are one line on stderr."""
     result = runner.invoke(app, args, env={"COLUMNS": str(WIDTH)})
     assert result.exit_code == 2
     assert result.stdout == ""
@@ -100,7 +100,7 @@ def test_command_errors_and_exit_codes_pass_through() -> None:
 
 
 def test_version() -> None:
-    """K29: `prover --version` was "No such option: --version" (rc 2); bug reports need the version."""
+    """`prover --version` was "No such option: --version" (rc 2); bug reports need the version."""
     from importlib.metadata import version
 
     result = runner.invoke(app, ["--version"])
@@ -116,13 +116,13 @@ def option_helps(path: tuple[str, ...]) -> list[str]:
     return [str(getattr(p, "help", "")) for p in command.params if getattr(p, "help", None)]
 
 
-# prove's options are prover/commands/prove.py's (K5 there: `sets [lean] strict` renders as `sets  strict`).
+# prove's options are prover/commands/prove.py's.
 OPTION_PATHS = [p for p, _ in ALL]
 
 
 @pytest.mark.parametrize("path", OPTION_PATHS, ids=[" ".join(p) for p in OPTION_PATHS])
 def test_option_help_shows_its_brackets(path: tuple[str, ...]) -> None:
-    """K5 in sweep: `--strict` help read "...; sets  strict." (rich took `[lean]` for markup). Every option's help
+    """In sweep: `--strict` help read "...; sets  strict." (rich took `[lean]` for markup). Every option's help
     is shown whole, brackets included (`\\[` is rich's escape for a literal `[`)."""
     result = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "1000"})
     shown = " ".join(result.output.split())

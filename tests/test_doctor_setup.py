@@ -196,7 +196,7 @@ def _no_real_lean_on_system_path() -> None:
                 pytest.skip(f"a real {tool} in {directory} would shadow the missing-tool cases")
 
 
-# -- the REPL revision planner against the real tag lists (issue 10 point 1) --------------------------
+# -- the REPL revision planner against the real tag lists --------------------------
 
 PLANNED_VERSIONS = [
     "v4.8.0",
@@ -280,7 +280,7 @@ def test_planner_refuses_in_one_line_naming_the_nearest_versions(tags: ReplTags)
 
 
 def test_default_pin_is_the_repls_own_mathlib_test_pin(tags: ReplTags) -> None:
-    """The REPL's own `test/Mathlib/lakefile.toml` at its v4.32.0 tag pins Mathlib v4.32.0 (issue 10 point 2)."""
+    """The REPL's own `test/Mathlib/lakefile.toml` at its v4.32.0 tag pins Mathlib v4.32.0."""
     lakefile = _tags_dir() / "v4.32.0" / "Mathlib" / "lakefile.toml"
     pinned = {r["name"]: r["rev"] for r in tomllib.loads(lakefile.read_text())["require"]}
     assert DEFAULT_MATHLIB_REV == pinned["mathlib"] == "v4.32.0"
@@ -462,7 +462,7 @@ def _set_up(tmp_path: Path, tags: ReplTags, rev: str = "v4.32.0", **extra: str) 
 
 
 def test_doctor_runs_lean_and_lake_in_the_project(tmp_path: Path, tags: ReplTags) -> None:
-    """elan's `lean` answers for the toolchain of the directory it runs in (issue 10 point 3)."""
+    """elan's `lean` answers for the toolchain of the directory it runs in."""
     project, env = _set_up(tmp_path, tags)
     outside = {c.name: c for c in probe_toolchain(env)}
     assert "version 4.19.0" in outside["lean"].detail  # elan's default toolchain
@@ -603,7 +603,7 @@ def test_doctor_python_checks_do_not_crash() -> None:
     assert all(c.ok or c.fix for c in report.probes)  # every missing piece names its fix
 
 
-# -- found by trying set-up and doctor as a new user (helper K) ----------------------------------------
+# -- found by trying set-up and doctor as a new user ----------------------------------------
 
 
 def test_setup_refuses_a_lakefile_toml_it_did_not_write(tmp_path: Path, tags: ReplTags) -> None:

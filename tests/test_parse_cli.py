@@ -91,7 +91,7 @@ def test_missing_and_non_utf8_files(tmp_path: Path) -> None:
 
 
 def test_listing_is_readable_in_80_columns_on_a_formal_conjectures_file(shared: Path) -> None:
-    """K18: at 80 columns the 7-column table folded names and statements to 11 characters a line
+    """at 80 columns the 7-column table folded names and statements to 11 characters a line
     ("CasasAlvero / .HasCasasAl / veroPropᵣ.h / ..."), and the header dump dropped the file's blank lines."""
     path = shared / "lean_corpus/formal-conjectures/FormalConjectures/Paper/CasasAlvero.lean"
     result = runner.invoke(app, ["parse", str(path)], env={"COLUMNS": "80"})

@@ -114,7 +114,7 @@ def test_sweep_refuses_to_overwrite_results_without_resume(app: typer.Typer, tmp
 
 @pytest.mark.parametrize("content", ["import Mathlib\n\ntheorem t : True := by\n  sorry\n", ""])
 def test_report_that_fails_writes_nothing(app: typer.Typer, tmp_path: Path, content: str) -> None:
-    """K25: `prover report demo.lean` (not a results file) and an empty .jsonl failed with rc 2 but left
+    """`prover report demo.lean` (not a results file) and an empty .jsonl failed with rc 2 but left
     report.md and report.html next to the input."""
     results = tmp_path / "input.jsonl"
     results.write_text(content, encoding="utf-8")
@@ -139,7 +139,7 @@ def test_report_out_naming_a_file_is_refused(app: typer.Typer, tmp_path: Path) -
 def test_sweep_output_that_cannot_be_written_is_one_line_before_ray(
     app: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
 ) -> None:
-    """K26: `prover sweep ... -o /proc/x/r.jsonl` was a FileNotFoundError traceback, rc 1."""
+    """`prover sweep ... -o /proc/x/r.jsonl` was a FileNotFoundError traceback, rc 1."""
     import benchmarks.sweep.driver as driver
 
     def no_ray(*args: object, **kwargs: object) -> bool:

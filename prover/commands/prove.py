@@ -411,13 +411,13 @@ def _unprove_all(report: Any, exc: Exception) -> None:
 
 
 def output_paths_problem(file: Path, report: Path | None, tree_dir: Path | None) -> str | None:
-    """Why `--report` / `--tree-dir` would destroy a user's file, or None when they would not (K34).
+    """Why `--report` / `--tree-dir` would destroy a user's file, or None when they would not.
 
     The report is written after each theorem (atomic replace) and trees as DIR/NAME.json and .dot, so
     either can only ever add or replace prove's own output: `--report` may name a new file, an empty one or
     an earlier prove report (a JSON object with "file" and "theorems"); anything else there (the input
     .lean file itself, a config, a cassette) is refused, as is `--tree-dir` naming an existing non-folder.
-    Whether the paths can be created at all (K1/K2) is checked by output_problem where it is called.
+    Whether the paths can be created at all is checked by output_problem where it is called.
     """
     if report is not None:
         if report.exists() and file.exists() and os.path.samefile(report, file):
@@ -480,7 +480,7 @@ class _ProgressDisplay:
     """Live table on a terminal's stderr: theorem, expansions, best depth, elapsed time, status.
 
     Nothing when stderr is not a terminal (CI logs, `2>log`): rich's Live prints its last frame when it
-    stops even there (rich Live.stop -> refresh), which repeated the summary table stdout gets anyway (K33).
+    stops even there (rich Live.stop -> refresh), which repeated the summary table stdout gets anyway.
     """
 
     def __init__(self, names: list[str]) -> None:
@@ -593,8 +593,7 @@ def _print_summary(report: Any, diff: str, write: bool) -> None:
 
 
 def output_problem(report: Path | None, tree_dir: Path | None) -> str | None:
-    """Why `--report` or `--tree-dir` can never be written (one line), else None; checked before any search
-    (K1/K2), after output_paths_problem (K34: what they must never overwrite). Missing folders are created
+    """Why `--report` or `--tree-dir` can never be written (one line), else None; checked before any search, after output_paths_problem. Missing folders are created
     here, as the writes would create them."""
     from prover.commands.outputs import folder_problem
     from prover.commands.outputs import output_problem as file_problem

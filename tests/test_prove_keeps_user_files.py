@@ -1,5 +1,5 @@
 """`prover prove` never destroys a user's file with its own outputs, keeps the user's indentation, and
-keeps stderr free of the live progress table when it is not a terminal (new-user findings K32-K34)."""
+keeps stderr free of the live progress table when it is not a terminal."""
 
 from __future__ import annotations
 
@@ -36,12 +36,12 @@ def demo(tmp_path: Path) -> Path:
     return target
 
 
-# -- K34: --report / --tree-dir naming a user's file --------------------------------------------------------
+# -- --report / --tree-dir naming a user's file --------------------------------------------------------
 
 
 @pytest.mark.parametrize("write", [False, True])
 def test_report_naming_the_input_file_is_refused_before_searching(demo: Path, write: bool) -> None:
-    """K34: `prove same.lean -r same.lean` replaced the .lean text by the JSON report (rc 1, no backup);
+    """`prove same.lean -r same.lean` replaced the .lean text by the JSON report (rc 1, no backup);
     with -w it wrote the proofs, then the report over them."""
     original = demo.read_bytes()
     code, out, err = prove(demo, "-r", str(demo), *(["-w"] if write else []))
@@ -88,7 +88,7 @@ def test_an_earlier_report_or_an_empty_file_is_replaced(demo: Path, tmp_path: Pa
 
 
 def test_tree_dir_naming_a_file_is_refused_before_searching(demo: Path, tmp_path: Path) -> None:
-    """K34/K1: `--tree-dir same.lean` (a file) was a FileExistsError traceback after the search."""
+    """`--tree-dir same.lean` (a file) was a FileExistsError traceback after the search."""
     other = tmp_path / "same2.lean"
     shutil.copy(DEMO, other)
     report = tmp_path / "r.json"
@@ -104,11 +104,11 @@ def test_report_and_tree_dir_the_same_path_is_refused(demo: Path, tmp_path: Path
     assert code == 2 and "is also the --tree-dir" in err and not both.exists()
 
 
-# -- K33: the live progress table only on a terminal ----------------------------------------------------------
+# -- the live progress table only on a terminal ----------------------------------------------------------
 
 
 def test_no_progress_table_when_stderr_is_a_log_file(demo: Path, tmp_path: Path) -> None:
-    """K33: `prover prove F 2>log` (CI) ended with the "proof search" table on stderr, repeating stdout's."""
+    """`prover prove F 2>log` (CI) ended with the "proof search" table on stderr, repeating stdout's."""
     log = tmp_path / "log"
     with log.open("w", encoding="utf-8") as err:
         args = ["--backend", "replay", "--cassette", str(CASSETTE), "--generator", "fixed"]
@@ -134,12 +134,12 @@ def test_the_progress_table_is_shown_on_a_terminal(demo: Path, monkeypatch: pyte
     assert code == 1 and "proof search" in screen.getvalue() and "proof search" not in err
 
 
-# -- K32: a filled proof keeps the indentation characters the user's proof used there ---------------------------
+# -- a filled proof keeps the indentation characters the user's proof used there ---------------------------
 
 
 @pytest.mark.parametrize("margin", ["\t", "    "])
 def test_a_proof_that_is_just_sorry_keeps_its_indentation(demo: Path, margin: str) -> None:
-    """K32: `sed 's/^  sorry$/\\tsorry/' demo.lean`, prove -w: `\\tsorry` became `  ring` (two spaces, the
+    """`sed 's/^  sorry$/\\tsorry/' demo.lean`, prove -w: `\\tsorry` became `  ring` (two spaces, the
     whole-proof rendering's own); four spaces became two the same way. Only the hole's bytes may change."""
     demo.write_text(DEMO.read_text(encoding="utf-8").replace("\n  sorry\n", f"\n{margin}sorry\n"), encoding="utf-8")
     code, out, err = prove(demo, "-w")

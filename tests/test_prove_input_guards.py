@@ -1,5 +1,5 @@
-"""New-user findings K1-K28 on `prover prove` and the config loader, each from its reproduction
-(/work/brief/FINDINGS.md): bad input is one line and exit 2, before any search; nothing is lost."""
+"""`prover prove` and the config loader on bad input, each case from a reproduction a user ran: bad input is one
+line and exit 2, before any search; nothing is lost."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def demo(tmp_path: Path) -> Path:
     return target
 
 
-# K3: a config path naming a directory is one line, for every command that takes --config.
+# a config path naming a directory is one line, for every command that takes --config.
 @pytest.mark.parametrize("command", [["prove", str(DEMO)], ["suggest", str(DEMO)], ["doctor"], ["serve"]])
 def test_config_directory_is_one_line_rc2(command: list[str], tmp_path: Path) -> None:
     code, out = run(*command, "--config", str(tmp_path))
@@ -49,7 +49,7 @@ def test_config_directory_is_one_line_rc2(command: list[str], tmp_path: Path) ->
     assert "is a directory" in one_error_line(out)
 
 
-# K4 / K26: a flag's bad value is the command line's, not "(defaults)".
+# a flag's bad value is the command line's, not "(defaults)".
 @pytest.mark.parametrize(
     ("flags", "key"),
     [
@@ -74,7 +74,7 @@ def test_config_file_value_error_still_names_the_file(tmp_path: Path) -> None:
         load_config(cfg, {"lean": {"cassette": "x"}})
 
 
-# K19: relative paths in a config file are relative to the file's folder, not the current directory.
+# relative paths in a config file are relative to the file's folder, not the current directory.
 def test_config_relative_paths_resolve_against_the_config_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -103,7 +103,7 @@ def test_skeleton_config_runs_from_another_directory(tmp_path: Path, monkeypatch
     assert code == 0, out
 
 
-# K12: a theorem whose statement differs from the cassette's is a failed start, before any search.
+# a theorem whose statement differs from the cassette's is a failed start, before any search.
 def test_replay_start_refuses_a_theorem_with_another_statement(tmp_path: Path) -> None:
     import json
 
@@ -120,7 +120,7 @@ def test_replay_start_refuses_a_theorem_with_another_statement(tmp_path: Path) -
     assert entry["stats"].get("expansions", 0) == 0 and entry["proof"] is None
 
 
-# K1 / K2: output paths are checked before any search, one line, rc 2.
+# output paths are checked before any search, one line, rc 2.
 @pytest.mark.parametrize(
     ("flags", "needle"),
     [
@@ -143,19 +143,19 @@ def test_unwritable_outputs_are_refused_before_the_search(
     assert needle in one_error_line(out)
 
 
-# K11: a directory given as FILE.
+# a directory given as FILE.
 def test_a_directory_as_file_says_so(tmp_path: Path) -> None:
     code, out = run(*replay_args(tmp_path))
     assert code == 2 and "is a directory" in one_error_line(out)
 
 
-# K20: an unknown --template is refused whatever the generator.
+# an unknown --template is refused whatever the generator.
 def test_unknown_template_is_refused_with_the_fixed_generator() -> None:
     code, out = run(*replay_args(DEMO, "--template", "bogus"))
     assert code == 2 and "unknown template 'bogus'" in one_error_line(out)
 
 
-# K21: a local model path that does not exist is one clean line (no HFValidationError traceback).
+# a local model path that does not exist is one clean line (no HFValidationError traceback).
 @pytest.mark.parametrize("model", ["/nonexistent", "./nonexistent", "runs/cpu-tiny"])
 def test_missing_local_model_is_one_line(model: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from prover.commands.prove import model_unreachable
@@ -170,19 +170,17 @@ def test_missing_local_model_is_one_line(model: str, tmp_path: Path, monkeypatch
     assert code == 2 and "no such local checkpoint" in one_error_line(out)
 
 
-# K5: `--strict` help shows `[lean]` (rich took it for markup and printed "sets  strict").
+# `--strict` help shows `[lean]` (rich took it for markup and printed "sets  strict").
 def test_prove_option_help_shows_its_brackets() -> None:
     result = runner.invoke(app, ["prove", "--help"], env={"COLUMNS": "1000"})
     shown = " ".join(result.output.split())
     assert "sets [lean] strict." in shown and "sets [lean] pool_size" in shown
 
 
-# K6: long names leave the summary readable: notes below the table, whole, not a 4-character column.
+# long names leave the summary readable: notes below the table, whole, not a 4-character column.
 @pytest.mark.parametrize("width", [80, 100])
-def test_summary_notes_readable_with_long_names(width: int, tmp_path: Path) -> None:
-    source = Path("/work/shared/lean_corpus/formal-conjectures/FormalConjectures/Paper/CasasAlvero.lean")
-    if not source.exists():
-        pytest.skip("the shared corpus is not here")
+def test_summary_notes_readable_with_long_names(width: int, tmp_path: Path, shared: Path) -> None:
+    source = shared / "lean_corpus" / "formal-conjectures" / "FormalConjectures" / "Paper" / "CasasAlvero.lean"
     target = tmp_path / "c.lean"
     shutil.copy(source, target)
     # One theorem the cassette records, so the others are per-theorem notes (a file with none recorded at all
@@ -197,7 +195,7 @@ def test_summary_notes_readable_with_long_names(width: int, tmp_path: Path) -> N
     assert "checker" in result.stdout  # the header is not cut to "che…"
 
 
-# K7 / K31: sorries in declarations prove does not target are named, and exit is not 0.
+# sorries in declarations prove does not target are named, and exit is not 0.
 def test_untargeted_sorries_are_named_and_not_success(tmp_path: Path) -> None:
     path = tmp_path / "o.lean"
     path.write_text(
@@ -219,7 +217,7 @@ def test_compfiles_determine_sorry_is_named(tmp_path: Path) -> None:
     assert code != 0
 
 
-# K8: a name declared twice is refused like Lean (lean4 src/Lean/Elab/DeclModifiers.lean, checkNotAlreadyDeclared:
+# a name declared twice is refused like Lean (lean4 src/Lean/Elab/DeclModifiers.lean, checkNotAlreadyDeclared:
 # "`name` has already been declared", at the second one's name), before any search.
 def test_duplicate_declaration_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "dup.lean"
@@ -233,7 +231,7 @@ def test_duplicate_declaration_is_refused(tmp_path: Path) -> None:
     assert path.read_text(encoding="utf-8") == head + again + again
 
 
-# K9: edits the user made while the search ran are never overwritten.
+# edits the user made while the search ran are never overwritten.
 def test_write_refuses_when_the_file_changed_during_the_search(demo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import prover.prove
 
@@ -255,7 +253,7 @@ def test_write_refuses_when_the_file_changed_during_the_search(demo: Path, monke
     assert not list(demo.parent.glob("*.bak"))
 
 
-# K10: two writes in the same second get two backups.
+# two writes in the same second get two backups.
 def test_backup_names_are_unique_within_a_second(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import time
 
@@ -269,7 +267,7 @@ def test_backup_names_are_unique_within_a_second(tmp_path: Path, monkeypatch: py
     assert first.name == "f.lean.20261130-190000.bak" and second.name == "f.lean.20261130-190000.1.bak"
 
 
-# K28: a missing REPL binary in a user's own project names a fix that works there (set-up refuses such a
+# a missing REPL binary in a user's own project names a fix that works there (set-up refuses such a
 # project: it never rewrites a user's lakefile), via lean_env.project.lake_project.repl_binary_fix.
 def test_missing_repl_in_a_users_own_project_names_the_require_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -301,7 +299,7 @@ def test_missing_repl_in_a_users_own_project_names_the_require_line(
         ReplSettings(project=made).resolve_argv()
 
 
-# K27: a REPL that dies at start for every theorem (built for another Lean) stops prove with one line
+# a REPL that dies at start for every theorem (built for another Lean) stops prove with one line
 # naming the cause and `prover doctor`, exit 2, instead of a failed_start row per theorem. The real
 # subprocess path runs: only the argv is a stand-in (ReplSettings.command), a script that dies as such a
 # REPL does (libc++abi's abort on an .olean version mismatch: SIGABRT, exit 134).
@@ -330,7 +328,7 @@ def test_a_repl_that_cannot_start_is_one_line_rc2(tmp_path: Path, monkeypatch: p
     assert report.exists()  # the rows are kept for the record
 
 
-# K22: a LeanDojo repository that cannot be opened (offline, not a repository) is the backend's failure.
+# a LeanDojo repository that cannot be opened (offline, not a repository) is the backend's failure.
 def test_an_unavailable_dojo_repository_is_one_line_rc2(monkeypatch: pytest.MonkeyPatch) -> None:
     import prover.backends
     from lean_env.backends.replay import ReplayEnv
@@ -372,7 +370,7 @@ def test_a_per_theorem_start_failure_stays_a_row(tmp_path: Path) -> None:
     assert "failed_start" in out and "prover doctor" not in out
 
 
-# K26 (label part): the sweep's flags too are the command line's, not "(defaults)".
+# the sweep's flags too are the command line's, not "(defaults)".
 @pytest.mark.parametrize(
     ("flags", "key"),
     [
