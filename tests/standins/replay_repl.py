@@ -22,12 +22,14 @@ test can assert the exact request sent.
 from __future__ import annotations
 
 import argparse
+import enum
 import json
 import os
 import re
 import sys
 import time
 from pathlib import Path
+from typing import Any, TextIO
 
 
 def split_blocks(text: str) -> list[str]:
@@ -71,64 +73,86 @@ def main() -> int:
     answers = split_blocks(out_path.read_text(encoding="utf-8"))
     out = sys.stdout
 
-    def fault_fires(n: int) -> bool:
-        if args.fault is None or n != args.at:
-            return False
-        if args.once:
-            if os.path.exists(args.once):
-                return False
-            Path(args.once).write_text("fired\n")
-        return True
-
     for n, block in enumerate(read_requests(sys.stdin, args.log), start=1):
-        try:
-            got = json.loads(block, strict=False)
-        except json.JSONDecodeError as exc:
-            sys.stderr.write(f"replay stand-in: request #{n} is not JSON ({exc})\n")
-            return 3
-        if n > len(recorded):
-            sys.stderr.write(
-                f"replay stand-in: request #{n} is beyond the {len(recorded)} recorded in {in_path.name}\n"
-            )
-            return 3
-        if got != recorded[n - 1]:
-            sys.stderr.write(
-                f"replay stand-in: request #{n} differs from {in_path.name}\n"
-                f"  recorded: {json.dumps(recorded[n - 1], ensure_ascii=False)}\n"
-                f"  received: {json.dumps(got, ensure_ascii=False)}\n"
-            )
+        mismatch = _check_request(n, block, recorded, in_path.name)
+        if mismatch is not None:
+            sys.stderr.write(f"replay stand-in: {mismatch}\n")
             return 3
         answer = answers[n - 1]
         if args.delay:
             time.sleep(args.delay)
-        if fault_fires(n):
-            if args.fault == "hang":
-                time.sleep(3600)
-            elif args.fault == "crash":
-                out.write(answer[: len(answer) // 2])
-                out.flush()
-                os._exit(1)
-            elif args.fault == "garbage":
-                out.write("uncaught exception: this is not JSON\n\n")
-                out.flush()
+        if _fault_fires(args, n):
+            written = _inject_fault(args, answer, out)
+            if written is _FaultDone.NEXT_REQUEST:
                 continue
-            elif args.fault == "huge":
-                chunk = '{"messages": [' + ('{"data": "' + "x" * 65536 + '"}, ') * 16
-                while True:
-                    out.write(chunk)
-                    out.flush()
-            elif args.fault == "memory":
-                hog = b"x" * (args.mb * 1024 * 1024)  # noqa: F841  (resident until killed)
-                time.sleep(3600)
-            elif args.fault == "stray":
-                out.write(answer.strip() + "\n\n" + answer.strip() + "\n\n")
-                out.flush()
-                continue
-            elif args.fault == "exit":
+            if written is _FaultDone.EXIT:
                 return 0
         out.write(answer.strip() + "\n\n")
         out.flush()
     return 0
+
+
+def _check_request(n: int, block: str, recorded: list[Any], recording: str) -> str | None:
+    """Why request #`n` is not the one recorded in `recording` (not JSON, one too many, different); None if it is."""
+    try:
+        got = json.loads(block, strict=False)
+    except json.JSONDecodeError as exc:
+        return f"request #{n} is not JSON ({exc})"
+    if n > len(recorded):
+        return f"request #{n} is beyond the {len(recorded)} recorded in {recording}"
+    if got != recorded[n - 1]:
+        return (
+            f"request #{n} differs from {recording}\n"
+            f"  recorded: {json.dumps(recorded[n - 1], ensure_ascii=False)}\n"
+            f"  received: {json.dumps(got, ensure_ascii=False)}"
+        )
+    return None
+
+
+def _fault_fires(args: argparse.Namespace, n: int) -> bool:
+    """Whether `--fault` hits request #`n` (`--at`); with `--once FILE`, only in the first process to get there."""
+    if args.fault is None or n != args.at:
+        return False
+    if args.once:
+        if os.path.exists(args.once):
+            return False
+        Path(args.once).write_text("fired\n")
+    return True
+
+
+class _FaultDone(enum.Enum):
+    ANSWER = "answer"  # the recorded answer follows as usual
+    NEXT_REQUEST = "next request"  # the fault's output stands in for the answer
+    EXIT = "exit"  # the process exits cleanly without answering
+
+
+def _inject_fault(args: argparse.Namespace, answer: str, out: TextIO) -> _FaultDone:
+    """Misbehave as `--fault` says; the faults that end the process never return."""
+    if args.fault == "hang":
+        time.sleep(3600)
+    elif args.fault == "crash":
+        out.write(answer[: len(answer) // 2])
+        out.flush()
+        os._exit(1)
+    elif args.fault == "garbage":
+        out.write("uncaught exception: this is not JSON\n\n")
+        out.flush()
+        return _FaultDone.NEXT_REQUEST
+    elif args.fault == "huge":
+        chunk = '{"messages": [' + ('{"data": "' + "x" * 65536 + '"}, ') * 16
+        while True:
+            out.write(chunk)
+            out.flush()
+    elif args.fault == "memory":
+        hog = b"x" * (args.mb * 1024 * 1024)  # noqa: F841  (resident until killed)
+        time.sleep(3600)
+    elif args.fault == "stray":
+        out.write(answer.strip() + "\n\n" + answer.strip() + "\n\n")
+        out.flush()
+        return _FaultDone.NEXT_REQUEST
+    elif args.fault == "exit":
+        return _FaultDone.EXIT
+    return _FaultDone.ANSWER
 
 
 if __name__ == "__main__":
