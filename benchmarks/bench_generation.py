@@ -96,11 +96,13 @@ def random_llama(shape: dict[str, Any], device: str, dtype: Any) -> Any:
 def build_generator(args: argparse.Namespace) -> tuple[Any, str]:
     import torch
 
-    from prover.generators.hf import HFGenerator, load_model_and_tokenizer, resolve_device, resolve_dtype
+    from prover.generators.decoding import DecodingOptions
+    from prover.generators.hf import HFGenerator, HFOptions, load_model_and_tokenizer, resolve_device, resolve_dtype
     from prover.generators.tokenizers import byte_level_tokenizer
 
     device = resolve_device(args.device)
-    common = {"max_new_tokens": args.new_tokens, "batch_size": args.states, "decoding": "beam"}
+    decode = DecodingOptions(decoding="beam", max_new_tokens=args.new_tokens)
+    batching = HFOptions(batch_size=args.states)
     if args.random_7b or (args.model is None and device == "cpu"):
         if args.random_7b:
             shape, template, what = dict(LLAMA_7B), args.template or "llemma", "random-init Llama-7B shape"
@@ -109,14 +111,14 @@ def build_generator(args: argparse.Namespace) -> tuple[Any, str]:
             template = args.template or template
             what = f"random-init cpu-tiny shape {shape}"
         model = random_llama(shape, device, resolve_dtype("auto", device))
-        gen = HFGenerator(model, byte_level_tokenizer(), template, **common)
+        gen = HFGenerator(model, byte_level_tokenizer(), template, decode, batching)
         return gen, f"{what} on {device}"
     name = args.model or "EleutherAI/llemma_7b"
     try:
         model, tokenizer = load_model_and_tokenizer(name, device=device)
     except RuntimeError as exc:
         raise SystemExit(f"error: {exc}") from None
-    gen = HFGenerator(model, tokenizer, args.template or "llemma", **common)
+    gen = HFGenerator(model, tokenizer, args.template or "llemma", decode, batching)
     return gen, f"{name} on {device} ({torch.get_default_dtype() if device == 'cpu' else 'bfloat16'})"
 
 

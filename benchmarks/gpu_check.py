@@ -134,9 +134,12 @@ def generation_figures(
     rows = []
     for beams in size.beams:
         gen = hf.HFGenerator(
-            model, tok, "proofsteps", max_new_tokens=size.new_tokens, batch_size=size.states,
-            forbidden_token_ids=forbidden, max_batch_tokens=None,
-        )  # fmt: skip
+            model,
+            tok,
+            "proofsteps",
+            decode=hf.DecodingOptions(max_new_tokens=size.new_tokens),
+            hf=hf.HFOptions(batch_size=size.states, forbidden_token_ids=forbidden, max_batch_tokens=None),
+        )
         gen(requests[:1], beams)  # warm-up: kernels, allocator
         _sync(device)
         start = time.perf_counter()
@@ -171,9 +174,12 @@ def memory_figures(hf: Any, model: Any, tok: Any, forbidden: list[int], size: Si
 
     beams = max(size.beams)
     gen = hf.HFGenerator(
-        model, tok, "proofsteps", max_new_tokens=size.new_tokens, batch_size=size.states,
-        forbidden_token_ids=forbidden, max_batch_tokens=None,
-    )  # fmt: skip
+        model,
+        tok,
+        "proofsteps",
+        decode=hf.DecodingOptions(max_new_tokens=size.new_tokens),
+        hf=hf.HFOptions(batch_size=size.states, forbidden_token_ids=forbidden, max_batch_tokens=None),
+    )
     requests = [GenRequest(s) for s in synthetic_states(size.states)]
     longest = max(gen._prompt_lengths([gen.prompt(r) for r in requests]))
     per_token = hf.kv_cache_bytes_per_token(model.config, next(model.parameters()).element_size())
@@ -198,7 +204,13 @@ def memory_figures(hf: Any, model: Any, tok: Any, forbidden: list[int], size: Si
         out["measured_peak_bytes"] = int(peak)
         out["measured_over_predicted"] = round(peak / predicted, 3)
         # What the automatic budget would do with this GPU's free memory right now.
-        auto = hf.HFGenerator(model, tok, "proofsteps", max_new_tokens=size.new_tokens, batch_size=size.states)
+        auto = hf.HFGenerator(
+            model,
+            tok,
+            "proofsteps",
+            decode=hf.DecodingOptions(max_new_tokens=size.new_tokens),
+            hf=hf.HFOptions(batch_size=size.states),
+        )
         out["auto_budget_tokens"] = auto.max_batch_tokens
         out["auto_batches"] = len(auto.plan_batches([auto.prompt(r) for r in requests], beams))
     return out
@@ -210,15 +222,24 @@ def whole_proof_figures(hf: Any, model: Any, tok: Any, forbidden: list[int], siz
 
     from search.types import GenRequest
 
-    probe = hf.HFGenerator(model, tok, "proofsteps", max_new_tokens=size.new_tokens, max_batch_tokens=None)
+    probe = hf.HFGenerator(
+        model,
+        tok,
+        "proofsteps",
+        decode=hf.DecodingOptions(max_new_tokens=size.new_tokens),
+        hf=hf.HFOptions(max_batch_tokens=None),
+    )
     prompt = probe.prompt(GenRequest(synthetic_states(1)[0]))
     [length] = probe._prompt_lengths([prompt])
     per_token = hf.kv_cache_bytes_per_token(model.config, next(model.parameters()).element_size())
     budget = hf.batch_cache_tokens(1, WHOLE_PROOF_SAMPLES // 3, length, size.new_tokens) * per_token
     gen = hf.HFGenerator(
-        model, tok, "proofsteps", decoding="sample", max_new_tokens=size.new_tokens, batch_size=1,
-        forbidden_token_ids=forbidden, max_cache_bytes=budget,
-    )  # fmt: skip
+        model,
+        tok,
+        "proofsteps",
+        decode=hf.DecodingOptions(decoding="sample", max_new_tokens=size.new_tokens),
+        hf=hf.HFOptions(batch_size=1, forbidden_token_ids=forbidden, max_cache_bytes=budget),
+    )
     rows: list[int] = []
     real = model.generate
 
@@ -268,7 +289,13 @@ def isolation_figures(hf: Any, model: Any, tok: Any, forbidden: list[int], size:
     GenerationConfig: Any = _GenerationConfig  # untyped in transformers
     saved = model.generation_config
     model.generation_config = GenerationConfig(bos_token_id=1, eos_token_id=2, pad_token_id=0, **OPINIONATED_GENERATION)
-    gen = hf.HFGenerator(model, tok, "proofsteps", max_new_tokens=size.new_tokens, forbidden_token_ids=forbidden)
+    gen = hf.HFGenerator(
+        model,
+        tok,
+        "proofsteps",
+        decode=hf.DecodingOptions(max_new_tokens=size.new_tokens),
+        hf=hf.HFOptions(forbidden_token_ids=forbidden),
+    )
     seen: list[str] = []
     real = model._get_logits_processor
 

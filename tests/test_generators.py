@@ -13,6 +13,8 @@ transformers = pytest.importorskip("transformers")
 
 from prover.config import GeneratorConfig  # noqa: E402
 from prover.generators import CombinedGenerator, HFGenerator, make_generator, write_template_record  # noqa: E402
+from prover.generators.decoding import DecodingOptions  # noqa: E402
+from prover.generators.hf import HFOptions  # noqa: E402
 from prover.generators.tokenizers import byte_level_tokenizer, printable_ascii_ids  # noqa: E402
 from prover.templates import get_template  # noqa: E402
 from search.types import GenRequest, InformalContext, TacticGenerator  # noqa: E402
@@ -111,7 +113,7 @@ def check_contract(cands: list[Any], k: int) -> None:
 
 
 def test_trained_model_beam_search_ranks_the_learned_tactic_first(trained_model: Any, tok: Any) -> None:
-    gen = HFGenerator(trained_model, tok, "proofsteps", max_new_tokens=24)
+    gen = HFGenerator(trained_model, tok, "proofsteps", decode=DecodingOptions(max_new_tokens=24))
     assert isinstance(gen, TacticGenerator)
     out = gen([GenRequest(s) for s in TRAINED], 4)
     for (state, tactic), cands in zip(TRAINED.items(), out, strict=True):
@@ -129,7 +131,11 @@ def test_beam_logprobs_are_true_sums_even_with_length_penalty(
     random_model: Any, tok: Any, printable_only: list[int]
 ) -> None:
     gen = HFGenerator(
-        random_model, tok, "bfs", max_new_tokens=12, length_penalty=1.0, forbidden_token_ids=printable_only
+        random_model,
+        tok,
+        "bfs",
+        decode=DecodingOptions(max_new_tokens=12, length_penalty=1.0),
+        hf=HFOptions(forbidden_token_ids=printable_only),
     )
     request = GenRequest(STATES[1])
     raws = gen.generate_raw([gen.prompt(request)], 4)[0]
@@ -146,7 +152,13 @@ def test_beam_logprobs_are_true_sums_even_with_length_penalty(
 def test_random_model_returns_k_unique_valid_tactics(
     random_model: Any, tok: Any, printable_only: list[int], template: str
 ) -> None:
-    gen = HFGenerator(random_model, tok, template, max_new_tokens=10, forbidden_token_ids=printable_only, oversample=2)
+    gen = HFGenerator(
+        random_model,
+        tok,
+        template,
+        decode=DecodingOptions(max_new_tokens=10),
+        hf=HFOptions(forbidden_token_ids=printable_only, oversample=2),
+    )
     out = gen([GenRequest(s) for s in STATES], 6)
     assert len(out) == len(STATES)
     for cands in out:
@@ -156,7 +168,7 @@ def test_random_model_returns_k_unique_valid_tactics(
 
 def test_unrestricted_garbage_still_honours_the_contract(tok: Any) -> None:
     model = tiny_llama(vocab_size=300, init=0.3, seed=1)
-    gen = HFGenerator(model, tok, "proofsteps", max_new_tokens=16)
+    gen = HFGenerator(model, tok, "proofsteps", decode=DecodingOptions(max_new_tokens=16))
     # Ids past the tokenizer (padded embedding rows) are never generated.
     assert gen.forbidden_token_ids == list(range(len(tok), 300))
     for cands in gen([GenRequest(s) for s in STATES], 8):
@@ -170,7 +182,11 @@ def test_batched_equals_one_at_a_time(random_model: Any, tok: Any, printable_onl
     # States of very different lengths, so the batch is heavily left-padded.
     requests = [GenRequest(s) for s in STATES] + [GenRequest("⊢ " + " ∧ ".join(["True"] * 20))]
     gen = HFGenerator(
-        random_model, tok, "proofsteps", max_new_tokens=12, batch_size=8, forbidden_token_ids=printable_only
+        random_model,
+        tok,
+        "proofsteps",
+        decode=DecodingOptions(max_new_tokens=12),
+        hf=HFOptions(batch_size=8, forbidden_token_ids=printable_only),
     )
     batched = gen(requests, 5)
     single = [gen([r], 5)[0] for r in requests]
@@ -188,12 +204,8 @@ def test_sampling_reports_untempered_logprobs(random_model: Any, tok: Any, print
         random_model,
         tok,
         "bfs",
-        decoding="sample",
-        temperature=0.7,
-        top_p=0.95,
-        max_new_tokens=8,
-        forbidden_token_ids=printable_only,
-        seed=3,
+        decode=DecodingOptions(decoding="sample", temperature=0.7, top_p=0.95, max_new_tokens=8, seed=3),
+        hf=HFOptions(forbidden_token_ids=printable_only),
     )
     request = GenRequest(STATES[0])
     raws = gen.generate_raw([gen.prompt(request)], 4)[0]
@@ -208,7 +220,7 @@ def test_sampling_reports_untempered_logprobs(random_model: Any, tok: Any, print
 
 
 def test_prefix_is_prompted_and_kept(trained_model: Any, tok: Any) -> None:
-    gen = HFGenerator(trained_model, tok, "proofsteps", max_new_tokens=24)
+    gen = HFGenerator(trained_model, tok, "proofsteps", decode=DecodingOptions(max_new_tokens=24))
     request = GenRequest(STATES[1], prefix="lin")
     assert gen.prompt(request).endswith("[PROOFSTEP]\nlin")
     [cands] = gen([request], 3)
@@ -225,7 +237,7 @@ def test_informal_context_enters_the_prompt(trained_model: Any, tok: Any) -> Non
 
 
 def test_forbidden_generations_are_filtered(trained_model: Any, tok: Any) -> None:
-    gen = HFGenerator(trained_model, tok, "proofsteps", max_new_tokens=12)
+    gen = HFGenerator(trained_model, tok, "proofsteps", decode=DecodingOptions(max_new_tokens=12))
     raws = gen.generate_raw([gen.prompt(GenRequest(SORRY_STATE))], 4)[0]
     assert max(raws, key=lambda r: r.logprob).text.startswith("sorry")
     [cands] = gen([GenRequest(SORRY_STATE)], 4)
@@ -253,15 +265,19 @@ def test_cache_strategies_agree(
     random_model: Any, tok: Any, printable_only: list[int], share_prefill: bool, kv_cache: Any
 ) -> None:
     requests = [GenRequest(s) for s in STATES]
-    default = HFGenerator(random_model, tok, "proofsteps", max_new_tokens=10, forbidden_token_ids=printable_only)
+    default = HFGenerator(
+        random_model,
+        tok,
+        "proofsteps",
+        decode=DecodingOptions(max_new_tokens=10),
+        hf=HFOptions(forbidden_token_ids=printable_only),
+    )
     other = HFGenerator(
         random_model,
         tok,
         "proofsteps",
-        max_new_tokens=10,
-        forbidden_token_ids=printable_only,
-        share_prefill=share_prefill,
-        kv_cache=kv_cache,
+        decode=DecodingOptions(max_new_tokens=10),
+        hf=HFOptions(forbidden_token_ids=printable_only, share_prefill=share_prefill, kv_cache=kv_cache),
     )
     for a, b in zip(default(requests, 5), other(requests, 5), strict=True):
         assert [c.tactic for c in a] == [c.tactic for c in b]
@@ -298,10 +314,8 @@ def test_a_memory_budget_sizes_the_batches(random_model: Any, tok: Any, printabl
         random_model,
         tok,
         "proofsteps",
-        max_new_tokens=new,
-        batch_size=16,
-        forbidden_token_ids=printable_only,
-        max_cache_bytes=budget,
+        decode=DecodingOptions(max_new_tokens=new),
+        hf=HFOptions(batch_size=16, forbidden_token_ids=printable_only, max_cache_bytes=budget),
     )
     assert gen.cache_bytes_per_token == per_token
     assert gen.max_batch_tokens == budget // per_token
@@ -317,7 +331,13 @@ def test_a_memory_budget_sizes_the_batches(random_model: Any, tok: Any, printabl
     for batch, following in zip(batches, batches[1:], strict=False):
         grown = batch + following[:1]
         assert batch_cache_tokens(len(grown), n, max(lengths[i] for i in grown), new) * per_token > budget
-    unbudgeted = HFGenerator(random_model, tok, "proofsteps", max_new_tokens=new, forbidden_token_ids=printable_only)
+    unbudgeted = HFGenerator(
+        random_model,
+        tok,
+        "proofsteps",
+        decode=DecodingOptions(max_new_tokens=new),
+        hf=HFOptions(forbidden_token_ids=printable_only),
+    )
     assert [[c.tactic for c in cs] for cs in gen(requests, n)] == [
         [c.tactic for c in cs] for cs in unbudgeted(requests, n)
     ]
@@ -343,7 +363,13 @@ def test_out_of_memory_halves_the_batch_and_retries(
     random_model: Any, tok: Any, printable_only: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     requests = [GenRequest(s) for s in STATES] + [GenRequest("⊢ " + " ∧ ".join(["True"] * 12))]
-    gen = HFGenerator(random_model, tok, "proofsteps", max_new_tokens=8, batch_size=8, max_batch_tokens=None)
+    gen = HFGenerator(
+        random_model,
+        tok,
+        "proofsteps",
+        decode=DecodingOptions(max_new_tokens=8),
+        hf=HFOptions(batch_size=8, max_batch_tokens=None),
+    )
     gen.forbidden_token_ids = printable_only
     expected = [[c.tactic for c in cs] for cs in gen(requests, 4)]
     calls = _oom_above(random_model, monkeypatch, max_states=2)
@@ -361,7 +387,9 @@ def test_out_of_memory_halves_the_batch_and_retries(
 def test_out_of_memory_on_one_state_and_other_errors_propagate(
     random_model: Any, tok: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    gen = HFGenerator(random_model, tok, "proofsteps", max_new_tokens=4, max_batch_tokens=None)
+    gen = HFGenerator(
+        random_model, tok, "proofsteps", decode=DecodingOptions(max_new_tokens=4), hf=HFOptions(max_batch_tokens=None)
+    )
     _oom_above(random_model, monkeypatch, max_states=0)
     with pytest.raises(torch.OutOfMemoryError):
         gen([GenRequest(STATES[0])], 2)
@@ -419,9 +447,12 @@ def test_the_checkpoints_generation_config_does_not_reach_decoding(
     from transformers import TemperatureLogitsWarper, TopPLogitsWarper
 
     gen = HFGenerator.from_pretrained(
-        str(opinionated_checkpoint), "proofsteps", device="cpu", decoding="sample", temperature=0.5, top_p=0.9,
-        max_new_tokens=8, forbidden_token_ids=printable_only,
-    )  # fmt: skip
+        str(opinionated_checkpoint),
+        "proofsteps",
+        device="cpu",
+        decode=DecodingOptions(decoding="sample", temperature=0.5, top_p=0.9, max_new_tokens=8),
+        hf=HFOptions(forbidden_token_ids=printable_only),
+    )
     assert gen.model.generation_config.top_k == 20  # the file was read...
     seen = _record_processors(gen.model, monkeypatch)
     gen([GenRequest(STATES[0])], 4)
@@ -450,9 +481,12 @@ def test_beam_scores_under_an_opinionated_checkpoint_are_plain_forward_pass_sums
     opinionated_checkpoint: Path, tok: Any, printable_only: list[int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     gen = HFGenerator.from_pretrained(
-        str(opinionated_checkpoint), "proofsteps", device="cpu", decoding="beam", max_new_tokens=10,
-        forbidden_token_ids=printable_only,
-    )  # fmt: skip
+        str(opinionated_checkpoint),
+        "proofsteps",
+        device="cpu",
+        decode=DecodingOptions(decoding="beam", max_new_tokens=10),
+        hf=HFOptions(forbidden_token_ids=printable_only),
+    )
     seen = _record_processors(gen.model, monkeypatch)
     prompt = gen.prompt(GenRequest(STATES[1]))
     raws = gen.generate_raw([prompt], 4)[0]
@@ -472,7 +506,13 @@ def test_every_end_of_sequence_id_of_the_generation_config_ends_a_completion(
     import copy
 
     request = GenRequest(STATES[0])
-    plain = HFGenerator(random_model, tok, "proofsteps", max_new_tokens=10, forbidden_token_ids=printable_only)
+    plain = HFGenerator(
+        random_model,
+        tok,
+        "proofsteps",
+        decode=DecodingOptions(max_new_tokens=10),
+        hf=HFOptions(forbidden_token_ids=printable_only),
+    )
     written = [
         tok(r.text, add_special_tokens=False)["input_ids"] for r in plain.generate_raw([plain.prompt(request)], 4)[0]
     ]
@@ -483,7 +523,11 @@ def test_every_end_of_sequence_id_of_the_generation_config_ends_a_completion(
     model.generation_config.eos_token_id = [tok.eos_token_id, turn_end]
     for decoding in ("beam", "sample"):
         gen = HFGenerator(
-            model, tok, "proofsteps", decoding=decoding, max_new_tokens=10, forbidden_token_ids=printable_only
+            model,
+            tok,
+            "proofsteps",
+            decode=DecodingOptions(decoding=decoding, max_new_tokens=10),
+            hf=HFOptions(forbidden_token_ids=printable_only),
         )
         assert set(gen.eos_token_ids) == {tok.eos_token_id, turn_end}
         raws = gen.generate_raw([gen.prompt(request)], 4)[0]
@@ -508,7 +552,7 @@ def test_a_chat_prompt_that_writes_its_bos_is_not_given_a_second_one(
     assert encode_prompt(tok, rendered)[:2] == [tok.bos_token_id, tok("U", add_special_tokens=False)["input_ids"][0]]
     plain = "Complete the proof"
     assert encode_prompt(tok, plain) == tok(plain)["input_ids"]  # a plain prompt still gets its one BOS
-    gen = HFGenerator(random_model, tok, "proofsteps", decoding="sample", max_new_tokens=4)
+    gen = HFGenerator(random_model, tok, "proofsteps", decode=DecodingOptions(decoding="sample", max_new_tokens=4))
     seen: list[list[int]] = []
     real = random_model.generate
 
@@ -534,9 +578,12 @@ def test_whole_proof_samples_are_split_by_the_memory_plan(
 
     new = 6
     gen = HFGenerator(
-        random_model, tok, "proofsteps", decoding="sample", max_new_tokens=new, batch_size=1,
-        forbidden_token_ids=printable_only, max_batch_tokens=None,
-    )  # fmt: skip
+        random_model,
+        tok,
+        "proofsteps",
+        decode=DecodingOptions(decoding="sample", max_new_tokens=new),
+        hf=HFOptions(batch_size=1, forbidden_token_ids=printable_only, max_batch_tokens=None),
+    )
     prompt = gen.prompt(GenRequest(STATES[3]))
     [length] = gen._prompt_lengths([prompt])
     gen.max_batch_tokens = batch_cache_tokens(1, 3, length, new)  # room for 3 samples of this prompt

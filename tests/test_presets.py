@@ -455,6 +455,7 @@ def test_internlm_candidates_come_ranked_by_mean_token_logprob(monkeypatch: pyte
     import importlib.util
     import sys
 
+    from prover.generators.decoding import DecodingOptions
     from prover.generators.vllm import VLLMGenerator
 
     path = Path(__file__).parent / "standins" / "fake_vllm.py"
@@ -466,7 +467,7 @@ def test_internlm_candidates_come_ranked_by_mean_token_logprob(monkeypatch: pyte
     long = "nlinarith [sq_nonneg (a - b), sq_nonneg (a + b), mul_pos ha hb]"
     vllm = fake.install(monkeypatch, {"simp<|im_end|>": 0.6, f"{long}<|im_end|>": 0.4}, marker=CHAT_ASSISTANT)
     template = get_template("internlm-step")
-    gen = VLLMGenerator(vllm.LLM(model="m"), template, decoding="beam", max_new_tokens=120)
+    gen = VLLMGenerator(vllm.LLM(model="m"), template, decode=DecodingOptions(decoding="beam", max_new_tokens=120))
     [cands] = gen([GenRequest("a b : ℝ\n⊢ 0 < a * b", theorem_name="t")], 2)
     assert [c.tactic for c in cands] == [long, "simp"]
     assert cands[0].logprob < cands[1].logprob  # the sum alone would put `simp` first

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from prover.config import GeneratorConfig
+from prover.generators.decoding import DecodingOptions
 from prover.generators.vllm import (
     MAX_BEAM_WIDTH,
     AsyncVLLMGenerator,
@@ -79,7 +80,7 @@ def test_the_standin_reproduces_llm_beam_search_running_past_the_stop(vllm: Any)
 
 @pytest.mark.parametrize("width", [1, 3])
 def test_beams_end_at_the_stop_string_and_score_the_tactic_tokens_only(vllm: Any, width: int) -> None:
-    gen = VLLMGenerator(vllm.LLM(model="m"), "llemma", decoding="beam", max_new_tokens=60)
+    gen = VLLMGenerator(vllm.LLM(model="m"), "llemma", decode=DecodingOptions(decoding="beam", max_new_tokens=60))
     [cands] = gen([GenRequest(STATE)], width)
     assert [c.tactic for c in cands] == ["simp", "omega", "linarith"][:width]
     for c in cands:
@@ -90,7 +91,7 @@ def test_beams_end_at_the_stop_string_and_score_the_tactic_tokens_only(vllm: Any
 
 def test_beam_steps_ask_vllm_for_two_width_next_tokens_without_sampling(vllm: Any) -> None:
     llm = vllm.LLM(model="m")
-    VLLMGenerator(llm, "llemma", max_new_tokens=60)([GenRequest(STATE)], 3)
+    VLLMGenerator(llm, "llemma", decode=DecodingOptions(max_new_tokens=60))([GenRequest(STATE)], 3)
     params = llm.core.stats.params
     assert params and all(p.max_tokens == 1 and p.logprobs == 6 and p.temperature == 0.0 for p in params)
     # The search stops once every beam ended: far fewer steps than max_new_tokens.
@@ -104,7 +105,7 @@ def test_engine_is_started_with_room_for_the_widest_beam(vllm: Any) -> None:
 
 def test_sampling_requests_logprobs_and_reports_true_sums(vllm: Any) -> None:
     llm = vllm.LLM(model="m")
-    gen = VLLMGenerator(llm, "llemma", decoding="sample", max_new_tokens=60, seed=3)
+    gen = VLLMGenerator(llm, "llemma", decode=DecodingOptions(decoding="sample", max_new_tokens=60, seed=3))
     [cands] = gen([GenRequest(STATE)], 16)
     assert cands, "16 samples over three tactics give at least one"
     assert all(p.logprobs is not None and p.stop == ["---"] for p in llm.core.stats.params)
@@ -125,7 +126,7 @@ def test_a_missing_cumulative_logprob_fails_loudly(vllm: Any, monkeypatch: pytes
         return out
 
     monkeypatch.setattr(llm.core, "run", run_without_scores)
-    gen = VLLMGenerator(llm, "llemma", decoding="sample", max_new_tokens=60)
+    gen = VLLMGenerator(llm, "llemma", decode=DecodingOptions(decoding="sample", max_new_tokens=60))
     with pytest.raises(MissingScoreError, match="cumulative_logprob"):
         gen([GenRequest(STATE)], 4)
 
@@ -151,8 +152,8 @@ def test_stop_aware_beam_search_finds_the_exact_top_k() -> None:
 
 def test_async_generator_matches_the_sync_one(vllm: Any) -> None:
     engine = vllm.AsyncLLMEngine.from_engine_args(vllm.AsyncEngineArgs(model="m"))
-    agen = AsyncVLLMGenerator(engine, "llemma", decoding="beam", max_new_tokens=60)
-    sync = VLLMGenerator(vllm.LLM(model="m"), "llemma", decoding="beam", max_new_tokens=60)
+    agen = AsyncVLLMGenerator(engine, "llemma", decode=DecodingOptions(decoding="beam", max_new_tokens=60))
+    sync = VLLMGenerator(vllm.LLM(model="m"), "llemma", decode=DecodingOptions(decoding="beam", max_new_tokens=60))
     requests = [GenRequest(STATE), GenRequest(STATE + " ")]
     assert asyncio.run(agen.agenerate(requests, 3)) == sync(requests, 3)
 
@@ -172,7 +173,9 @@ def test_generator_actor_feeds_vllms_async_engine_so_concurrent_searches_share_i
 
     monkeypatch.setattr(vllm.AsyncLLMEngine, "step_s", 0.02)
     engine = vllm.AsyncLLMEngine.from_engine_args(vllm.AsyncEngineArgs(model="m"))
-    server = GeneratorServer(lambda: AsyncVLLMGenerator(engine, "llemma", max_new_tokens=60), None, max_batch=1)
+    server = GeneratorServer(
+        lambda: AsyncVLLMGenerator(engine, "llemma", decode=DecodingOptions(max_new_tokens=60)), None, max_batch=1
+    )
 
     async def searches() -> list[Any]:
         # 8 searches asking at once; with max_batch=1 the queued path would serve them one at a time.
@@ -203,8 +206,10 @@ def test_async_sampling_returns_all_n_samples(vllm: Any) -> None:
     item alone holds one sample. The async generator must see all `n`, as `LLM.generate` does."""
     prompt = get_template("llemma").render(STATE)
     engine = vllm.AsyncLLMEngine.from_engine_args(vllm.AsyncEngineArgs(model="m"))
-    agen = AsyncVLLMGenerator(engine, "llemma", decoding="sample", max_new_tokens=60, seed=3)
-    sync = VLLMGenerator(vllm.LLM(model="m"), "llemma", decoding="sample", max_new_tokens=60, seed=3)
+    agen = AsyncVLLMGenerator(engine, "llemma", decode=DecodingOptions(decoding="sample", max_new_tokens=60, seed=3))
+    sync = VLLMGenerator(
+        vllm.LLM(model="m"), "llemma", decode=DecodingOptions(decoding="sample", max_new_tokens=60, seed=3)
+    )
     [samples] = asyncio.run(agen.agenerate_raw([prompt], 16))
     assert len(samples) == 16
     assert [samples] == sync.generate_raw([prompt], 16)
@@ -218,11 +223,13 @@ def test_a_prompt_over_the_context_limit_is_cut_and_its_companions_still_answere
     assert len(get_template("llemma").render(long_state)) > limit
     for decoding in ("beam", "sample"):
         llm = vllm.LLM(model="m", max_model_len=limit)
-        gen = VLLMGenerator(llm, "llemma", decoding=decoding, max_new_tokens=60, seed=1)
+        gen = VLLMGenerator(llm, "llemma", decode=DecodingOptions(decoding=decoding, max_new_tokens=60, seed=1))
         results = gen(requests, 3)
         assert all(results), f"{decoding}: every state gets candidates"
         engine = vllm.AsyncLLMEngine.from_engine_args(vllm.AsyncEngineArgs(model="m", max_model_len=limit))
-        agen = AsyncVLLMGenerator(engine, "llemma", decoding=decoding, max_new_tokens=60, seed=1)
+        agen = AsyncVLLMGenerator(
+            engine, "llemma", decode=DecodingOptions(decoding=decoding, max_new_tokens=60, seed=1)
+        )
         assert all(asyncio.run(agen.agenerate(requests, 3)))
 
 
@@ -231,7 +238,9 @@ def test_a_beam_that_reaches_the_context_limit_is_finished_not_an_error(vllm: An
     prompt_len = len(get_template("llemma").render(STATE))
     room = len("\nsimp\n")  # the limit falls inside every tactic, before its `---`
     llm = vllm.LLM(model="m", max_model_len=prompt_len + room)
-    gen = VLLMGenerator(llm, "llemma", decoding="beam", max_new_tokens=60, max_prompt_tokens=prompt_len)
+    gen = VLLMGenerator(
+        llm, "llemma", decode=DecodingOptions(decoding="beam", max_new_tokens=60, max_prompt_tokens=prompt_len)
+    )
     [raws] = gen.generate_raw([get_template("llemma").render(STATE)], 2)
     assert raws, "the beams cut by the limit are results"
     assert all(num == room for _, _, num in raws)
@@ -247,19 +256,23 @@ def test_beams_end_at_every_end_of_sequence_id_of_the_generation_config(
     monkeypatch.setattr(fake.LLM, "lm", fake.TrieLM({"\nsimp" + turn_end + "junk junk": 0.7, "\nrfl\n---": 0.3}, "---"))
     prompt = "Next tactic:\n---"
     llm = vllm.LLM(model="m")
-    beams = VLLMGenerator(llm, "llemma", decoding="beam", max_new_tokens=40).generate_raw([prompt], 2)
+    beams = VLLMGenerator(llm, "llemma", decode=DecodingOptions(decoding="beam", max_new_tokens=40)).generate_raw(
+        [prompt], 2
+    )
     assert [(text, num) for text, _, num in beams[0]] == [("\nsimp", 6), ("\nrfl\n", 8)]
     assert beams[0][0][1] == pytest.approx(math.log(0.7))
-    samples = VLLMGenerator(llm, "llemma", decoding="sample", max_new_tokens=40).generate_raw([prompt], 8)
+    samples = VLLMGenerator(llm, "llemma", decode=DecodingOptions(decoding="sample", max_new_tokens=40)).generate_raw(
+        [prompt], 8
+    )
     assert {text for text, _, _ in samples[0]} <= {"\nsimp", "\nrfl\n"}
 
 
 def test_sampling_params_say_every_decoding_setting(vllm: Any) -> None:
     """Temperature, top-p and top-k are always sent, so nothing falls back to a model's own defaults."""
     llm = vllm.LLM(model="m")
-    VLLMGenerator(llm, "llemma", decoding="sample", temperature=0.7, top_p=0.9, max_new_tokens=60)(
-        [GenRequest(STATE)], 4
-    )
+    VLLMGenerator(
+        llm, "llemma", decode=DecodingOptions(decoding="sample", temperature=0.7, top_p=0.9, max_new_tokens=60)
+    )([GenRequest(STATE)], 4)
     [params] = llm.core.stats.params
     assert (params.temperature, params.top_p, params.top_k, params.repetition_penalty) == (0.7, 0.9, 0, 1.0)
 

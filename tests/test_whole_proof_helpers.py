@@ -159,7 +159,8 @@ def test_a_sample_cut_by_the_limit_is_counted_apart_from_no_proof(completion: An
 def test_the_hf_whole_proof_model_reports_samples_stopped_by_the_limit() -> None:
     torch = pytest.importorskip("torch")
     transformers = pytest.importorskip("transformers")
-    from prover.generators.hf import HFGenerator
+    from prover.generators.decoding import DecodingOptions
+    from prover.generators.hf import HFGenerator, HFOptions
     from prover.generators.tokenizers import byte_level_tokenizer
     from prover.generators.whole_proof import HFWholeProofModel
     from prover.templates import PromptTemplate
@@ -183,7 +184,11 @@ def test_the_hf_whole_proof_model_reports_samples_stopped_by_the_limit() -> None
     def whole_model(max_new_tokens: int, forbid_eos: bool) -> HFWholeProofModel:
         forbidden = [2] if forbid_eos else list(range(3, 264))  # only EOS left: every sample ends at once
         gen = HFGenerator(
-            model, tok, identity, decoding="sample", max_new_tokens=max_new_tokens, forbidden_token_ids=forbidden
+            model,
+            tok,
+            identity,
+            decode=DecodingOptions(decoding="sample", max_new_tokens=max_new_tokens),
+            hf=HFOptions(forbidden_token_ids=forbidden),
         )
         return HFWholeProofModel(gen)
 

@@ -186,17 +186,16 @@ def make_eval_generator(
 
     beams = max(num_beams, k)
     if importlib.util.find_spec("prover.generators.hf") is not None:
-        from prover.generators.hf import HFGenerator
+        from prover.generators.decoding import DecodingOptions
+        from prover.generators.hf import HFGenerator, HFOptions
 
         # HFGenerator runs ceil(k * oversample) beams for k tactics.
         gen: TacticGenerator = HFGenerator(
             model,
             tokenizer,
             template,
-            decoding="beam",
-            max_new_tokens=max_new_tokens,
-            batch_size=batch_size,
-            oversample=beams / k,
+            decode=DecodingOptions(decoding="beam", max_new_tokens=max_new_tokens),
+            hf=HFOptions(batch_size=batch_size, oversample=beams / k),
         )
         return gen
     # The prover's generator may be missing from a partial checkout; fall back to plain beam search.

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from prover.generators.decoding import DecodingOptions
 from prover.generators.sanitize import Sanitizer
 from prover.generators.tokenizers import encode_prompt
 from prover.templates import PromptTemplate, get_template
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
 
     from prover.config import GeneratorConfig
 
-Decoding = Literal["beam", "sample"]
 # transformers' own annotations are too loose for mypy to add anything here.
 PreTrainedModel = Any
 PreTrainedTokenizerBase = Any
@@ -363,6 +363,52 @@ def _as_processor(obj: Any) -> Any:
     return wrapper()
 
 
+KvCache = Literal["auto", "static", "dynamic"]
+
+
+@dataclass(frozen=True)
+class HFOptions:
+    """The transformers generator's own options: `batch_size` prompts per `generate` call; beams or samples
+    per state are `ceil(k * oversample)` for `k` tactics; `forbidden_token_ids` are never generated;
+    `share_prefill` encodes a prompt once for all its beams; `kv_cache` (`auto`: static, dynamic under
+    flash-attention 2); a call's token budget is `max_batch_tokens`, else `max_cache_bytes` of KV cache, else
+    (`auto`) `cache_memory_fraction` of free CUDA memory or `CPU_MAX_BATCH_TOKENS` on CPU."""
+
+    batch_size: int = 16
+    oversample: float = 1.0
+    forbidden_token_ids: Sequence[int] = ()
+    share_prefill: bool = True
+    kv_cache: KvCache = "auto"
+    max_batch_tokens: int | None | Literal["auto"] = "auto"
+    max_cache_bytes: int | None = None
+    cache_memory_fraction: float = CUDA_CACHE_MEMORY_FRACTION
+
+    def __post_init__(self) -> None:
+        if self.kv_cache not in ("auto", "static", "dynamic"):
+            raise ValueError(f"kv_cache must be 'auto', 'static' or 'dynamic', got {self.kv_cache!r}")
+        if not 0 < self.cache_memory_fraction <= 1:
+            raise ValueError("cache_memory_fraction must be in (0, 1]")
+        if self.max_cache_bytes is not None and self.max_cache_bytes < 1:
+            raise ValueError("max_cache_bytes must be >= 1")
+
+
+def _prompt_token_limit(model: PreTrainedModel, decode: DecodingOptions) -> int | None:
+    """`max_prompt_tokens`, else the model's positions minus `max_new_tokens` (None when it states none)."""
+    if decode.max_prompt_tokens is not None:
+        return decode.max_prompt_tokens
+    positions = getattr(model.config, "max_position_embeddings", None)
+    return max(int(positions) - decode.max_new_tokens, 1) if positions else None
+
+
+def _kv_cache_kind(model: PreTrainedModel, kv_cache: KvCache) -> Literal["static", "dynamic"]:
+    if kv_cache != "auto":
+        return kv_cache
+    # Static caches are the faster choice for SDPA/eager attention; flash-attention 2 handles padding through
+    # unpadding and is the well-trodden path with dynamic ones.
+    attn = getattr(model.config, "_attn_implementation", None)
+    return "dynamic" if attn == "flash_attention_2" else "static"
+
+
 class HFGenerator:
     """`TacticGenerator` over a transformers causal LM.
 
@@ -377,87 +423,62 @@ class HFGenerator:
         model: PreTrainedModel,
         tokenizer: PreTrainedTokenizerBase,
         template: PromptTemplate | str = "llemma",
-        *,
-        decoding: Decoding = "beam",
-        max_new_tokens: int = 256,
-        batch_size: int = 16,
-        temperature: float = 1.0,
-        top_p: float = 1.0,
-        seed: int = 0,
-        length_penalty: float = 0.0,
-        oversample: float = 1.0,
-        allow_native_decide: bool = False,
-        forbidden_token_ids: Sequence[int] = (),
-        max_prompt_tokens: int | None = None,
-        share_prefill: bool = True,
-        kv_cache: Literal["auto", "static", "dynamic"] = "auto",
-        max_batch_tokens: int | None | Literal["auto"] = "auto",
-        max_cache_bytes: int | None = None,
-        cache_memory_fraction: float = CUDA_CACHE_MEMORY_FRACTION,
+        decode: DecodingOptions = DecodingOptions(),
+        hf: HFOptions = HFOptions(),
     ) -> None:
-        if decoding not in ("beam", "sample"):
-            raise ValueError(f"decoding must be 'beam' or 'sample', got {decoding!r}")
-        if batch_size < 1 or max_new_tokens < 1:
+        if hf.batch_size < 1 or decode.max_new_tokens < 1:
             raise ValueError("batch_size and max_new_tokens must be >= 1")
-        if oversample < 1.0:
+        if hf.oversample < 1.0:
             raise ValueError("oversample must be >= 1")
         self.model = model
         self.tokenizer = prepare_tokenizer(tokenizer)
         self.eos_token_ids = end_token_ids(model, self.tokenizer)
         self.template = get_template(template) if isinstance(template, str) else template
-        self.decoding = decoding
-        self.max_new_tokens = max_new_tokens
-        self.batch_size = batch_size
-        self.temperature = temperature
-        self.top_p = top_p
-        self.seed = seed
-        self.length_penalty = length_penalty
-        self.oversample = oversample
-        self.sanitizer = Sanitizer(self.template, allow_native_decide=allow_native_decide)
+        self.decoding = decode.decoding
+        self.max_new_tokens = decode.max_new_tokens
+        self.batch_size = hf.batch_size
+        self.temperature = decode.temperature
+        self.top_p = decode.top_p
+        self.seed = decode.seed
+        self.length_penalty = decode.length_penalty
+        self.oversample = hf.oversample
+        self.sanitizer = Sanitizer(self.template, allow_native_decide=decode.allow_native_decide)
         vocab_size = getattr(model.config, "vocab_size", None) or len(tokenizer)
         # Ids the tokenizer cannot decode (padded embeddings) are never generated.
-        self.forbidden_token_ids = sorted(set(forbidden_token_ids) | set(range(len(tokenizer), vocab_size)))
-        if max_prompt_tokens is None:
-            positions = getattr(model.config, "max_position_embeddings", None)
-            if positions:
-                max_prompt_tokens = max(int(positions) - max_new_tokens, 1)
-        self.max_prompt_tokens = max_prompt_tokens
-        self.share_prefill = share_prefill
-        if kv_cache not in ("auto", "static", "dynamic"):
-            raise ValueError(f"kv_cache must be 'auto', 'static' or 'dynamic', got {kv_cache!r}")
-        if kv_cache == "auto":
-            # Static caches are the faster choice for SDPA/eager attention; flash-attention 2
-            # handles padding through unpadding and is the well-trodden path with dynamic ones.
-            attn = getattr(model.config, "_attn_implementation", None)
-            kv_cache = "dynamic" if attn == "flash_attention_2" else "static"
-        self.kv_cache = kv_cache
-        if not 0 < cache_memory_fraction <= 1:
-            raise ValueError("cache_memory_fraction must be in (0, 1]")
-        if max_cache_bytes is not None and max_cache_bytes < 1:
-            raise ValueError("max_cache_bytes must be >= 1")
+        self.forbidden_token_ids = sorted(set(hf.forbidden_token_ids) | set(range(len(tokenizer), vocab_size)))
+        self.max_prompt_tokens = _prompt_token_limit(model, decode)
+        self.share_prefill = hf.share_prefill
+        self.kv_cache = _kv_cache_kind(model, hf.kv_cache)
         first = next(model.parameters())
         self.device_type: str = first.device.type
         try:
             self.cache_bytes_per_token: int | None = kv_cache_bytes_per_token(model.config, first.element_size())
         except ValueError:
             self.cache_bytes_per_token = None
+        self.max_batch_tokens: int | None = self._batch_token_budget(first.device, hf)
+        self.oom_retries = 0  # batches split after an out-of-memory error, over this generator's life
+        self._calls = 0
+
+    def _batch_token_budget(self, device: Any, hf: HFOptions) -> int | None:
+        """Tokens one `generate` call may hold: `max_batch_tokens`, or `max_cache_bytes` (by default a share of
+        free CUDA memory) at this model's KV-cache bytes per token, or the CPU default."""
+        max_batch_tokens = hf.max_batch_tokens
+        max_cache_bytes = hf.max_cache_bytes
         if max_cache_bytes is None and max_batch_tokens == "auto" and self.device_type == "cuda":
             import torch
 
-            free, _total = torch.cuda.mem_get_info(first.device)
-            max_cache_bytes = max(int(free * cache_memory_fraction), 1)
+            free, _total = torch.cuda.mem_get_info(device)
+            max_cache_bytes = max(int(free * hf.cache_memory_fraction), 1)
         if max_cache_bytes is not None:
             # One mechanism for every device: a memory budget is a token budget at this model's bytes per token.
             if self.cache_bytes_per_token is None:
                 raise ValueError("max_cache_bytes needs a model config with layer and head sizes")
-            max_batch_tokens = max(max_cache_bytes // self.cache_bytes_per_token, 1)
-        elif max_batch_tokens == "auto":
-            max_batch_tokens = CPU_MAX_BATCH_TOKENS if self.device_type == "cpu" else None
+            return max(max_cache_bytes // self.cache_bytes_per_token, 1)
+        if max_batch_tokens == "auto":
+            return CPU_MAX_BATCH_TOKENS if self.device_type == "cpu" else None
         if max_batch_tokens is not None and max_batch_tokens < 1:
             raise ValueError("max_batch_tokens must be >= 1")
-        self.max_batch_tokens: int | None = max_batch_tokens
-        self.oom_retries = 0  # batches split after an out-of-memory error, over this generator's life
-        self._calls = 0
+        return max_batch_tokens
 
     @classmethod
     def from_pretrained(
@@ -469,7 +490,8 @@ class HFGenerator:
         dtype: str = "auto",
         trust_remote_code: bool = False,
         device_map: str | None = None,
-        **kwargs: Any,
+        decode: DecodingOptions = DecodingOptions(),
+        hf: HFOptions = HFOptions(),
     ) -> HFGenerator:
         """Load `model_or_path` (hub id or local folder); `template=None` uses the checkpoint's record or llemma."""
         from prover.generators.checkpoint import read_template_record
@@ -479,7 +501,7 @@ class HFGenerator:
         model, tokenizer = load_model_and_tokenizer(
             model_or_path, device=device, dtype=dtype, trust_remote_code=trust_remote_code, device_map=device_map
         )
-        return cls(model, tokenizer, template, **kwargs)
+        return cls(model, tokenizer, template, decode, hf)
 
     @classmethod
     def from_config(cls, cfg: GeneratorConfig, template: PromptTemplate) -> HFGenerator:
@@ -490,13 +512,15 @@ class HFGenerator:
             dtype=cfg.dtype,
             trust_remote_code=cfg.trust_remote_code,
             device_map=cfg.device_map,
-            decoding=cfg.decoding,
-            max_new_tokens=cfg.max_new_tokens,
-            batch_size=cfg.batch_size,
-            temperature=cfg.temperature,
-            top_p=cfg.top_p,
-            seed=cfg.seed,
-            max_prompt_tokens=prompt_budget(cfg),
+            decode=DecodingOptions(
+                decoding=cfg.decoding,
+                max_new_tokens=cfg.max_new_tokens,
+                temperature=cfg.temperature,
+                top_p=cfg.top_p,
+                seed=cfg.seed,
+                max_prompt_tokens=prompt_budget(cfg),
+            ),
+            hf=HFOptions(batch_size=cfg.batch_size),
         )
 
     def prompt(self, request: GenRequest) -> str:

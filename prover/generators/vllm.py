@@ -56,6 +56,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from prover.generators.combined import merge_candidates
+from prover.generators.decoding import DecodingOptions
 from prover.generators.sanitize import Sanitizer
 from prover.generators.tokenizers import encode_prompt
 from prover.templates import PromptTemplate, get_template
@@ -286,36 +287,32 @@ def _sampled(out: Any) -> list[RawSeq]:
 # ----------------------------------------------------------------------------- generators
 
 
+def _decoding_options(cfg: GeneratorConfig) -> DecodingOptions:
+    return DecodingOptions(
+        decoding=cfg.decoding,
+        max_new_tokens=cfg.max_new_tokens,
+        temperature=cfg.temperature,
+        top_p=cfg.top_p,
+        seed=cfg.seed,
+    )
+
+
 class _VLLMBase:
     """Prompting, decoding parameters and sanitising shared by the sync and async generators."""
 
-    def __init__(
-        self,
-        template: PromptTemplate | str = "llemma",
-        *,
-        decoding: str = "beam",
-        max_new_tokens: int = 256,
-        temperature: float = 1.0,
-        top_p: float = 1.0,
-        seed: int = 0,
-        length_penalty: float = 0.0,
-        allow_native_decide: bool = False,
-        max_prompt_tokens: int | None = None,
-    ) -> None:
-        if decoding not in ("beam", "sample"):
-            raise ValueError(f"decoding must be 'beam' or 'sample', got {decoding!r}")
-        if max_prompt_tokens is not None and max_prompt_tokens < 1:
+    def __init__(self, template: PromptTemplate | str = "llemma", decode: DecodingOptions = DecodingOptions()) -> None:
+        if decode.max_prompt_tokens is not None and decode.max_prompt_tokens < 1:
             raise ValueError("max_prompt_tokens must be >= 1")
-        self.max_prompt_tokens = max_prompt_tokens
+        self.max_prompt_tokens = decode.max_prompt_tokens
         self.template = get_template(template) if isinstance(template, str) else template
-        self.decoding = decoding
-        self.max_new_tokens = max_new_tokens
-        self.temperature = temperature
-        self.top_p = top_p
-        self.seed = seed
-        self.length_penalty = length_penalty
-        self.sanitizer = Sanitizer(self.template, allow_native_decide=allow_native_decide)
-        self._seeds = itertools.count(seed)
+        self.decoding = decode.decoding
+        self.max_new_tokens = decode.max_new_tokens
+        self.temperature = decode.temperature
+        self.top_p = decode.top_p
+        self.seed = decode.seed
+        self.length_penalty = decode.length_penalty
+        self.sanitizer = Sanitizer(self.template, allow_native_decide=decode.allow_native_decide)
+        self._seeds = itertools.count(decode.seed)
 
     def prompt(self, request: GenRequest) -> str:
         return self.template.render_request(
@@ -418,8 +415,10 @@ def _one_line(exc: BaseException) -> str:
 class VLLMGenerator(_VLLMBase):
     """`TacticGenerator` over a synchronous `vllm.LLM`."""
 
-    def __init__(self, llm: Any, template: PromptTemplate | str = "llemma", **options: Any) -> None:
-        super().__init__(template, **options)
+    def __init__(
+        self, llm: Any, template: PromptTemplate | str = "llemma", decode: DecodingOptions = DecodingOptions()
+    ) -> None:
+        super().__init__(template, decode)
         self.llm = llm
         self._limits: EngineLimits | None = None
 
@@ -439,11 +438,7 @@ class VLLMGenerator(_VLLMBase):
         return cls(
             llm,
             template,
-            decoding=cfg.decoding,
-            max_new_tokens=cfg.max_new_tokens,
-            temperature=cfg.temperature,
-            top_p=cfg.top_p,
-            seed=cfg.seed,
+            _decoding_options(cfg),
         )
 
     def generate_raw(self, prompts: Sequence[str], n: int) -> list[list[RawSeq]]:
@@ -489,9 +484,9 @@ class AsyncVLLMGenerator(_VLLMBase):
         engine: Any,
         template: PromptTemplate | str = "llemma",
         fallback: TacticGenerator | None = None,
-        **options: Any,
+        decode: DecodingOptions = DecodingOptions(),
     ) -> None:
-        super().__init__(template, **options)
+        super().__init__(template, decode)
         self.engine = engine
         self.fallback = fallback
         self._ids = itertools.count()
@@ -521,11 +516,7 @@ class AsyncVLLMGenerator(_VLLMBase):
             engine,
             template,
             fallback,
-            decoding=cfg.decoding,
-            max_new_tokens=cfg.max_new_tokens,
-            temperature=cfg.temperature,
-            top_p=cfg.top_p,
-            seed=cfg.seed,
+            _decoding_options(cfg),
         )
 
     async def _final(self, prompt: Any, params: Any) -> Any:

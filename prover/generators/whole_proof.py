@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from lean_env.types import Theorem, indent_block
+from prover.generators.decoding import DecodingOptions
 from prover.generators.sanitize import drop_reasoning
 from prover.templates import (
     DEEPSEEK_HEADER,
@@ -329,13 +330,13 @@ def load_whole_proof_model(cfg: GeneratorConfig) -> WholeProofSetup:
     template = whole_template_for(cfg, strict=False)
     cfg = apply_preset(cfg).config
     identity = PromptTemplate(name=f"whole:{template.name}", prompt="{state}", stop=template.stop)
-    common: dict[str, Any] = {
-        "decoding": "sample",
-        "max_new_tokens": cfg.max_new_tokens,
-        "temperature": cfg.temperature,
-        "top_p": cfg.top_p,
-        "seed": cfg.seed,
-    }
+    sampling = DecodingOptions(
+        decoding="sample",
+        max_new_tokens=cfg.max_new_tokens,
+        temperature=cfg.temperature,
+        top_p=cfg.top_p,
+        seed=cfg.seed,
+    )
     if cfg.kind == "vllm":
         from prover.generators.vllm import VLLMGenerator, _engine_kwargs, _one_line, import_vllm
 
@@ -345,11 +346,11 @@ def load_whole_proof_model(cfg: GeneratorConfig) -> WholeProofSetup:
             llm = vllm.LLM(**engine_kwargs)
         except Exception as exc:  # noqa: BLE001 - any engine start failure is reported as one line
             raise RuntimeError(f"cannot load model {cfg.model!r} with vLLM: {_one_line(exc)}") from None
-        vmodel = VLLMWholeProofModel(VLLMGenerator(llm, identity, **common))
+        vmodel = VLLMWholeProofModel(VLLMGenerator(llm, identity, sampling))
         return WholeProofSetup(vmodel, template, vmodel.tokenizer)
     if cfg.kind != "hf":
         raise ValueError(f"whole-proof generation needs a model (generator kind 'hf' or 'vllm'), not {cfg.kind!r}")
-    from prover.generators.hf import HFGenerator, prompt_budget
+    from prover.generators.hf import HFGenerator, HFOptions, prompt_budget
 
     hf = HFGenerator.from_pretrained(
         cfg.model,
@@ -358,9 +359,8 @@ def load_whole_proof_model(cfg: GeneratorConfig) -> WholeProofSetup:
         dtype=cfg.dtype,
         trust_remote_code=cfg.trust_remote_code,
         device_map=cfg.device_map,
-        batch_size=cfg.batch_size,
-        max_prompt_tokens=prompt_budget(cfg),
-        **common,
+        decode=replace(sampling, max_prompt_tokens=prompt_budget(cfg)),
+        hf=HFOptions(batch_size=cfg.batch_size),
     )
     hmodel = HFWholeProofModel(hf)
     return WholeProofSetup(hmodel, template, hmodel.tokenizer)
