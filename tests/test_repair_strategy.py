@@ -129,3 +129,86 @@ def test_a_sweep_whole_attempt_with_repair_fills_the_failing_have() -> None:
     repaired = run_whole_attempt(job, completer, CompilingVerifier(), HoleBackend(), options)
     assert repaired.status is Status.PROVED and repaired.proved and repaired.proof == REPAIRED
     assert repaired.strategy == "repair" and [c["round"] for c in repaired.costs] == [0, 1]
+
+
+TWO_FAILED = "have h : x = 3 := by\n  nlinarith [h₀, sq_nonneg x]\nhave g : x + 0 = 3 := by\n  nlinarith [h]\nexact g"
+TWO_SKETCH = "have h : x = 3 := by sorry\nhave g : x + 0 = 3 := by sorry\nexact g"
+TWO_REPAIRED = "have h : x = 3 := by linarith\nhave g : x + 0 = 3 := by linarith\nexact g"
+
+
+class TwoHoleVerifier(CompilingVerifier):
+    """Both haves fail: the sketch is compiled twice (one hole, then both), and only the proof with both holes
+    filled by `linarith` verifies."""
+
+    def verify(self, theorem: Theorem, proof: str) -> Verdict:
+        if proof == TWO_REPAIRED:
+            self.proofs.append(proof)
+            return Verified("lean-repl")
+        return super().verify(theorem, proof)
+
+
+class OverlapBackend(HoleBackend):
+    """Enters a hole only once another hole search is running too (a barrier of two): searches run one after
+    another would break the barrier after its timeout. Records how many were entered at once."""
+
+    def __init__(self, parties: int) -> None:
+        import threading
+
+        super().__init__()
+        self.barrier = threading.Barrier(parties, timeout=10)
+        self.lock, self.active, self.most = threading.Lock(), 0, 0
+
+    def start_hole(self, target: HoleTarget) -> ProofState:
+        with self.lock:
+            self.active += 1
+            self.most = max(self.most, self.active)
+        self.barrier.wait()
+        with self.lock:
+            self.active -= 1
+        return super().start_hole(target)
+
+
+def _two_hole_repair(tactics: list[str]) -> RepairStrategy:
+    whole = WholeStrategy(lambda target, n: [Sample(TWO_FAILED, 30)], 1, lambda text, name: text)
+    search = SearchStrategy(FixedTacticGenerator(tactics), SearchConfig(budget=Budget(max_expansions=2)))
+    return RepairStrategy(whole, search)
+
+
+def test_the_holes_of_one_sketch_are_searched_concurrently_with_the_sequential_result() -> None:
+    from prover.engine import EngineConfig
+
+    sequential_env = HoleBackend()
+    sequential = Engine(_two_hole_repair(["nlinarith", "linarith"]), sequential_env, TwoHoleVerifier()).prove(
+        ProofTarget("t", THEOREM)
+    )
+    concurrent_env, verifier = OverlapBackend(2), TwoHoleVerifier()
+    engine = Engine(_two_hole_repair(["nlinarith", "linarith"]), concurrent_env, verifier, EngineConfig(jobs=2))
+    concurrent = engine.prove(ProofTarget("t", THEOREM))
+    assert concurrent_env.most == 2 and not concurrent_env.barrier.broken
+    assert sorted(h.index for h in concurrent_env.holes) == [0, 1]
+    assert verifier.proofs == [
+        TWO_FAILED,
+        "have h : x = 3 := by sorry\nhave g : x + 0 = 3 := by\n  nlinarith [h]\nexact g",
+        TWO_SKETCH,
+        TWO_REPAIRED,
+    ]
+    for outcome in (sequential, concurrent):
+        assert outcome.status is Status.PROVED and outcome.proof == TWO_REPAIRED
+    assert [(a.round, a.parent, a.status, a.proof) for a in concurrent.attempts] == [
+        (a.round, a.parent, a.status, a.proof) for a in sequential.attempts
+    ]
+    assert [(c.strategy, c.round, c.cost.compiles, c.cost.tactic_calls) for c in concurrent.costs] == [
+        (c.strategy, c.round, c.cost.compiles, c.cost.tactic_calls) for c in sequential.costs
+    ]
+
+
+def test_concurrent_hole_searches_that_fail_leave_the_target_rejected_like_sequential_ones() -> None:
+    from prover.engine import EngineConfig
+
+    sequential = Engine(_two_hole_repair(["nlinarith"]), HoleBackend(), TwoHoleVerifier()).prove(
+        ProofTarget("t", THEOREM)
+    )
+    engine = Engine(_two_hole_repair(["nlinarith"]), OverlapBackend(2), TwoHoleVerifier(), EngineConfig(jobs=2))
+    concurrent = engine.prove(ProofTarget("t", THEOREM))
+    for outcome in (sequential, concurrent):
+        assert outcome.status is Status.REJECTED and "hole 1 of 2 not filled (exhausted)" in outcome.message

@@ -23,7 +23,8 @@ from search.types import ProgressEvent
 
 @dataclass(frozen=True)
 class EngineConfig:
-    """How many targets run at once (each on its own Lean process of a pool) and where search trees go."""
+    """How many targets run at once (each on its own Lean process of a pool; also the holes of one repaired
+    target) and where search trees go."""
 
     jobs: int = 1
     tree_dir: Path | None = None
@@ -60,7 +61,7 @@ class Engine:
 
     def prove(self, target: ProofTarget, on_progress: Callable[[ProgressEvent], None] | None = None) -> Outcome:
         """One target, on the calling thread."""
-        ctx = Context(self.env, self.verifier, on_progress, self.config.tree_dir)
+        ctx = Context(self.env, self.verifier, on_progress, self.config.tree_dir, self.config.jobs)
         return self.strategy.prove(target, ctx)
 
     def prove_all(
@@ -78,7 +79,8 @@ class Engine:
 
         def one(target: ProofTarget, strategy: Strategy) -> Outcome:
             progress = None if on_progress is None else (lambda event: on_progress(target.name, event))
-            outcome = strategy.prove(target, Context(self.env, verifier, progress, self.config.tree_dir))
+            ctx = Context(self.env, verifier, progress, self.config.tree_dir, self.config.jobs)
+            outcome = strategy.prove(target, ctx)
             if on_done is not None:
                 on_done(outcome)
             return outcome

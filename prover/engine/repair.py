@@ -11,6 +11,7 @@ hole filled, is verified whole. Nothing but that final verdict makes a proof.
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from typing import Any
@@ -75,17 +76,50 @@ class RepairStrategy:
         holes = list(decl.holes)
         start = decl.proof_span.start if decl.proof_span is not None else 0
         offsets = tuple(h.span.start - start for h in holes)
+        targets = [
+            ProofTarget(h.label, target.theorem, h, target.context)
+            for h in (HoleTarget(target.theorem, skeleton, offsets, i) for i in range(len(holes)))
+        ]
+        found = self._search_holes(targets, ctx)
         fills: dict[int, str] = {}
-        for index in range(len(holes)):
-            hole = HoleTarget(target.theorem, skeleton, offsets, index)
-            found = self.filler.prove(ProofTarget(hole.label, target.theorem, hole, target.context), ctx)
-            meter.add(model_calls=found.cost.model_calls, generated_tokens=found.cost.generated_tokens)
-            meter.add(tactic_calls=found.cost.tactic_calls)
-            if found.status is not Status.FOUND or found.proof is None:
-                return None, Status.REJECTED, f"hole {index + 1} of {len(holes)} not filled ({found.status.value})"
-            fills[index] = found.proof
+        for ran in filter(None, found):  # every search that ran, filled or not
+            meter.add(model_calls=ran.cost.model_calls, generated_tokens=ran.cost.generated_tokens)
+            meter.add(tactic_calls=ran.cost.tactic_calls)
+        for index, outcome in enumerate(found):
+            if outcome is None or outcome.status is not Status.FOUND or outcome.proof is None:
+                status = "not searched" if outcome is None else outcome.status.value
+                return None, Status.REJECTED, f"hole {index + 1} of {len(holes)} not filled ({status})"
+            fills[index] = outcome.proof
         prefix = len(command) - len(skeleton) - 1 + len("by\n")
         return (_recombine(command, prefix, holes, fills), skeleton, fills), Status.REJECTED, None
+
+    def _search_holes(self, targets: list[ProofTarget], ctx: Context) -> list[Outcome | None]:
+        """Each hole's search outcome in hole order; None for a hole left unsearched because an earlier one
+        was not filled (the sketch is then not repaired). With `ctx.jobs` > 1 the holes are searched that many
+        at a time on the backend (a pool's processes), sharing one batched generator, as `prove` runs targets."""
+        found: list[Outcome | None] = [None] * len(targets)
+        if ctx.jobs <= 1 or len(targets) <= 1:
+            for index, hole in enumerate(targets):
+                found[index] = self.filler.prove(hole, ctx)
+                if not _filled(found[index]):
+                    break
+            return found
+        with self.filler.shared() as filler, ThreadPoolExecutor(max_workers=min(ctx.jobs, len(targets))) as pool:
+            futures = [pool.submit(filler.prove, hole, ctx) for hole in targets]
+            for index, future in enumerate(futures):
+                found[index] = future.result()
+                if not _filled(found[index]):
+                    for later in futures[index + 1 :]:
+                        later.cancel()  # a search already running finishes; its cost is counted
+                    break
+        for index, future in enumerate(futures):  # searches that ran past the first unfilled hole
+            if found[index] is None and future.done() and not future.cancelled():
+                found[index] = future.result()
+        return found
+
+
+def _filled(outcome: Outcome | None) -> bool:
+    return outcome is not None and outcome.status is Status.FOUND and outcome.proof is not None
 
 
 def _verify_filled(ctx: Context, meter: Meter, theorem: Theorem, filled: tuple[str, str, dict[int, str]]) -> Verdict:

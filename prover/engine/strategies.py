@@ -31,12 +31,14 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Context:
-    """What a strategy works with for one target: the Lean backend, the verifier, where progress goes."""
+    """What a strategy works with for one target: the Lean backend, the verifier, where progress goes, and how
+    many searches of one target may run at once on the backend (`jobs`: a repaired sketch's holes)."""
 
     env: Env
     verifier: ProofVerifier
     on_progress: Callable[[ProgressEvent], None] | None = None
     tree_dir: Path | None = None
+    jobs: int = 1
 
 
 class Strategy(Protocol):
