@@ -368,17 +368,15 @@ class ProofSession:
         Replaying through the Env records every intermediate state (so each step can be undone) and
         catches a search claim that does not hold up. Nothing changes when the search fails.
         """
-        from search import BestFirstSearch
+        from prover.engine import Engine, ProofTarget, SearchStrategy
+        from prover.engine.engine import SearchOnly
 
         state = self._require_open()
-        search = BestFirstSearch(
-            _ResumeEnv(self.env, state),
-            self.generator,
-            config,
-            value_fn,
-            allow_native_decide=self.allow_native_decide,
+        strategy = SearchStrategy(
+            self.generator, config, value_fn=value_fn, allow_native_decide=self.allow_native_decide
         )
-        result = search.search(self.theorem)
+        engine = Engine(strategy, _ResumeEnv(self.env, state), SearchOnly())
+        result = engine.search(ProofTarget(self.theorem.name, self.theorem))
         if not result.status.proved:
             return result
         applied = 0

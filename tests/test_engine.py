@@ -183,3 +183,18 @@ def test_mcnemar_exact_matches_the_binomial_tail() -> None:
     assert mcnemar_exact(0, 5) == pytest.approx(2 / 32)
     assert mcnemar_exact(9, 1) == pytest.approx(2 * 11 / 1024)
     assert mcnemar_exact(3, 3) == 1.0
+
+
+def test_engine_search_is_the_search_strategy_alone_and_judges_nothing() -> None:
+    """`Engine.search` returns the tactic search's result without a verdict (its caller checks the proof);
+    the engine that only searches never calls a proof verified, and refuses a strategy that is not a search."""
+    from lean_env.checks.verdict import Rejected
+    from prover.engine.engine import SearchOnly
+
+    assert isinstance(SearchOnly().verify(Theorem("t", "theorem t : True"), "trivial"), Rejected)
+    with pytest.raises(TypeError, match="search strategy"):
+        Engine(
+            WholeStrategy(ScriptedSampler([]), 1, lambda text, name: text),
+            FailingStart(TheoremStartError("x")),
+            SearchOnly(),
+        ).search(ProofTarget("t", Theorem("t", "theorem t : True")))

@@ -227,6 +227,33 @@ def test_failed_search_leaves_the_session_unchanged(leandojo_cassette: Cassette)
         assert (session.tactics, session.state) == before
 
 
+def test_finish_by_search_runs_the_engines_search_strategy(
+    leandojo_cassette: Cassette, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The session's search is the engine's `search` strategy (the one `prove` and the sweep run), started
+    from the session's current state, with the session's generator and native_decide setting."""
+    from prover.engine import Engine, ProofTarget, SearchStrategy
+
+    searched: list[tuple[SearchStrategy, ProofTarget]] = []
+    inner = Engine.search
+
+    def spy(engine: Engine, target: ProofTarget, on_progress: object = None) -> object:
+        assert isinstance(engine.strategy, SearchStrategy)
+        searched.append((engine.strategy, target))
+        return inner(engine, target)
+
+    monkeypatch.setattr(Engine, "search", spy)
+    with ReplayEnv(leandojo_cassette) as env:
+        generator = fixed("simp", EXACT, APPLY, RW)
+        session = ProofSession(env, add_abs_theorem(), generator, k=4, allow_native_decide=True)
+        session.apply(RW)
+        assert session.finish_by_search(_config()).status.proved and session.tactics == (RW, APPLY, EXACT)
+    [(strategy, target)] = searched
+    assert strategy.name == "search" and strategy.generator is generator
+    assert strategy.allow_native_decide is True and target.theorem == session.theorem
+    assert target.hole is None
+
+
 class ForgetfulEnv(ReplayEnv):
     """A replay whose recording of `forget` is lost after its first use: a search claim that replay then refutes."""
 

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lean_env.checks.verdict import ProofVerifier, Verdict
+from lean_env.checks.verdict import ProofVerifier, Rejected, Verdict
 from lean_env.types import Env, Theorem
+from prover.engine.cost import Meter
 from prover.engine.outcome import Outcome
-from prover.engine.strategies import Context, Strategy
+from prover.engine.strategies import Context, SearchStrategy, Strategy
 from prover.engine.target import ProofTarget
-from search.types import ProgressEvent
+from search.types import ProgressEvent, SearchResult
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,15 @@ class _Serialised:
         return locked
 
 
+class SearchOnly:
+    """The verifier of an engine that only searches (`Engine.search`): its caller checks what the search found
+    (suggest replays the tactics into its session and writes through its own verifier), so nothing is judged
+    proved here."""
+
+    def verify(self, theorem: Theorem, proof: str) -> Verdict:
+        return Rejected("this engine only searches; its caller checks the proof")
+
+
 class Engine:
     """One strategy over a Lean backend and an independent verifier."""
 
@@ -63,6 +73,14 @@ class Engine:
         """One target, on the calling thread."""
         ctx = Context(self.env, self.verifier, on_progress, self.config.tree_dir, self.config.jobs)
         return self.strategy.prove(target, ctx)
+
+    def search(self, target: ProofTarget, on_progress: Callable[[ProgressEvent], None] | None = None) -> SearchResult:
+        """The `search` strategy's tactic search alone, on the calling thread, with no verdict: for a caller
+        that continues from the search's tactics (a suggest session from its current state)."""
+        if not isinstance(self.strategy, SearchStrategy):
+            raise TypeError(f"Engine.search needs the search strategy, not {self.strategy.name!r}")
+        ctx = Context(self.env, self.verifier, on_progress, self.config.tree_dir, self.config.jobs)
+        return self.strategy.search(target, ctx, Meter())
 
     def prove_all(
         self,

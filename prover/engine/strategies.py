@@ -22,7 +22,7 @@ from prover.engine.cost import Meter, MeteredGenerator, MeteredVerifier, RoundCo
 from prover.engine.outcome import Attempt, Outcome
 from prover.engine.status import Status
 from prover.engine.target import ProofTarget
-from search import BestFirstSearch, SearchConfig, SearchResult, TacticGenerator
+from search import BestFirstSearch, SearchConfig, SearchResult, TacticGenerator, ValueFunction
 from search.types import ProgressEvent, SearchStatus
 
 if TYPE_CHECKING:
@@ -102,6 +102,8 @@ class SearchStrategy:
     generator: TacticGenerator
     config: SearchConfig
     name: str = "search"
+    value_fn: ValueFunction | None = None  # a critic ordering the open states, where the caller has one
+    allow_native_decide: bool = False  # the search's own tactic check lets `native_decide` through
 
     @contextmanager
     def _batched(self) -> Iterator[Strategy]:
@@ -116,9 +118,14 @@ class SearchStrategy:
     def search(self, target: ProofTarget, ctx: Context, meter: Meter) -> SearchResult:
         env: Env = ctx.env if target.hole is None else _AtHole(ctx.env, target.hole)
         generator = MeteredGenerator(self.generator, meter, generates_tokens(self.generator))
-        result = BestFirstSearch(env, generator, self.config, on_progress=ctx.on_progress).search(
-            target.theorem, target.context
-        )
+        result = BestFirstSearch(
+            env,
+            generator,
+            self.config,
+            self.value_fn,
+            on_progress=ctx.on_progress,
+            allow_native_decide=self.allow_native_decide,
+        ).search(target.theorem, target.context)
         meter.add(tactic_calls=result.stats.lean_calls)
         if ctx.tree_dir is not None and result.tree is not None:
             export_tree(result, target.name, ctx.tree_dir)
