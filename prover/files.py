@@ -59,7 +59,7 @@ def write_preserving(path: Path, new_text: str) -> None:
     """Atomically replace the existing file `path` by `new_text`, keeping the file's permission bits.
 
     `new_text` is written exactly (UTF-8, no newline translation: `newline=""`), so a text made by
-    `lean_env.source.parse.apply_edits` on the file's own contents keeps its BOM (`\ufeff` encodes as EF BB BF)
+    `lean_env.source.edits.apply_edits` on the file's own contents keeps its BOM (`\ufeff` encodes as EF BB BF)
     and its `\r\n` line endings. The original mode is set on the temporary file before the rename; a symlink
     stays a symlink (its target is replaced). Raises FileNotFoundError when `path` does not exist (there is no
     mode to keep: use `atomic_write`), OSError on write failures (the original file is then untouched).

@@ -1,6 +1,6 @@
 """`prover prove`'s file handling: fill each `sorry` of a file where it stands (or prove whole theorems), verify, write.
 
-The file is parsed once (`lean_env.source.parse.LeanFile`); each `sorry` of a declaration's skeleton is a
+The file is parsed once (`lean_env.source.document.LeanFile`); each `sorry` of a declaration's skeleton is a
 target searched from its own goal (`Env.start_hole`), a declaration whose proof is just `sorry`
 (or every one, with `--from-statement`) is searched from its statement. The scripts found become
 span edits of the one parse, applied in one pass. A target counts as proved only when (1) the search
@@ -30,19 +30,10 @@ from lean_env.checks.verdict import (
     Verdict,
     Verified,
 )
-from lean_env.source.parse import (
-    Edit,
-    Hole,
-    LeanFile,
-    TheoremDecl,
-    apply_edits,
-    dedent_script,
-    pair_theorems,
-    parse_lean_source,
-    render_script_at,
-    render_whole_proof,
-    split_steps,
-)
+from lean_env.source.declarations import parse_lean_source
+from lean_env.source.document import Hole, LeanFile, TheoremDecl, pair_theorems
+from lean_env.source.edits import Edit, apply_edits, dedent_script, split_steps
+from lean_env.source.render import render_script_at, render_whole_proof
 from lean_env.types import DojoSource, HoleTarget, Theorem
 from prover.engine import Engine, Outcome, ProofTarget, Status
 from prover.files import UserFileChangedError, atomic_write, write_user_file

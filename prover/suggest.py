@@ -407,7 +407,9 @@ def write_verified_proof(
     theorem's statement is no longer `expected_statement` the proof is rejected: it was found for
     another statement. Nothing is written unless the verdict is Verified.
     """
-    from lean_env.source.parse import apply_edits, parse_lean_source, render_whole_proof
+    from lean_env.source.declarations import parse_lean_source
+    from lean_env.source.edits import apply_edits
+    from lean_env.source.render import render_whole_proof
 
     # The bytes as they are (read_text would turn CRLF into LF), so the edit below changes only the proof.
     source = read_user_file(path)

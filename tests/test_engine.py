@@ -12,7 +12,7 @@ import pytest
 from benchmarks.compare import mcnemar_exact
 from lean_env.backends.replay import ReplayEnv, ReplayVerifier
 from lean_env.errors import LeanCrashError, TheoremStartError
-from lean_env.source.parse import parse_lean_file
+from lean_env.source.declarations import parse_lean_file
 from lean_env.types import ProofState, TacticResult, Theorem
 from prover.engine import Cost, Engine, EngineConfig, ProofTarget, RoundCost, SearchStrategy, Status, WholeStrategy
 from prover.engine.strategies import Sample

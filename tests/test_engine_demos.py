@@ -68,7 +68,7 @@ def test_the_repair_demo_fills_the_failing_have_with_the_tactic_search(tmp_path:
 def test_a_repaired_proof_of_another_skeleton_or_a_wrong_fill_is_not_verified() -> None:
     from lean_env.backends.replay import ReplayVerifier
     from lean_env.checks.verdict import Rejected, Verified
-    from lean_env.source.parse import parse_lean_file
+    from lean_env.source.declarations import parse_lean_file
 
     verifier = ReplayVerifier(EXAMPLES / "repair.cassette.jsonl")
     theorem = parse_lean_file(EXAMPLES / "repair.lean").theorems[0].to_theorem()
@@ -87,7 +87,7 @@ def test_constructed_compiles_match_a_live_lean(name: str) -> None:
     from lean_env.backends.repl import ReplSettings
     from lean_env.checks.verdict import Rejected
     from lean_env.checks.verifier import ReplVerifier
-    from lean_env.source.parse import parse_lean_file
+    from lean_env.source.declarations import parse_lean_file
     from tests.conftest import live_lean_project
 
     project = live_lean_project()

@@ -1,4 +1,5 @@
-"""`lean_env.source.parse`: declarations, statements, proofs, sorry positions, errors and proof rewriting."""
+"""`lean_env.source` document model, command splitter, declaration parser and renderers: declarations, statements,
+proofs, sorry positions, errors and proof rewriting."""
 
 from __future__ import annotations
 
@@ -12,18 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lean_env.errors import LeanParseError
+from lean_env.source.declarations import parse_lean_file, parse_lean_source
+from lean_env.source.document import TARGET_KEYWORDS, LeanFile
+from lean_env.source.edits import Edit, apply_edits
 from lean_env.source.lexer import COMMAND_KEYWORDS, TokenKind, tokenize
-from lean_env.source.parse import (
-    TARGET_KEYWORDS,
-    Edit,
-    LeanFile,
-    apply_edits,
-    parse_lean_file,
-    parse_lean_source,
-    render_script_at,
-    render_whole_proof,
-    replace_proof,
-)
+from lean_env.source.render import render_script_at, render_whole_proof, replace_proof
 
 TRICKY = """\
 import Mathlib

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from lean_env.source.declarations import parse_lean_source
+from lean_env.source.document import LeanFile
 from lean_env.source.edits import Edit, apply_edits
 from lean_env.source.lexer import TokenKind, tokenize
-from lean_env.source.parse import LeanFile, parse_lean_source, render_script_at
+from lean_env.source.render import render_script_at
 
 EXPECTED_FILES = 759
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import tracemalloc
 
-from lean_env.source.parse import parse_lean_source
+from lean_env.source.declarations import parse_lean_source
 
 HEADER = "import Mathlib\n\nopen Real\n\n"
 

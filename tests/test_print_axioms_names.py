@@ -25,7 +25,7 @@ from lean_env.checks.judge import JudgedName, judge_compile
 from lean_env.checks.static import build_check_source
 from lean_env.checks.verdict import Rejected, Verified
 from lean_env.checks.verifier import ReplVerifier
-from lean_env.source.parse import parse_lean_source
+from lean_env.source.declarations import parse_lean_source
 from lean_env.types import DojoSource, Theorem
 from tests.print_axioms_model import Name, answer_print_axioms, namespace_at, parse, private, resolve
 

@@ -51,7 +51,7 @@ def test_proves_recorded_theorems_and_writes_them_back(demo: Path, tmp_path: Pat
     assert all(t["checker"] == "replay" for t in report["theorems"] if t["status"] == "proved")
     assert report["written"] and report["file_verified"]
 
-    from lean_env.source.parse import parse_lean_file
+    from lean_env.source.declarations import parse_lean_file
 
     new_file = parse_lean_file(demo)
     by_name = {d.name: d for d in new_file.theorems}
@@ -199,7 +199,7 @@ def test_real_process_exit_codes(demo: Path) -> None:
 
 def _planned_file(tmp_path: Path, source: str) -> tuple[Path, Any, list[Any], list[Any], Any]:
     """`source` written to e.lean, parsed and planned as `prover prove` does: (path, file, plans, targets, report)."""
-    from lean_env.source.parse import parse_lean_source
+    from lean_env.source.declarations import parse_lean_source
     from prover.prove import FileReport, plan_targets
 
     path = tmp_path / "e.lean"
@@ -433,7 +433,7 @@ def test_quoted_inputs_are_targets_not_skipped(tmp_path: Path, body: str, name: 
 
 
 def test_plan_targets_one_per_hole_with_the_steps_before_top_level_holes() -> None:
-    from lean_env.source.parse import parse_lean_source
+    from lean_env.source.declarations import parse_lean_source
     from prover.prove import plan_targets
 
     source = (

@@ -151,8 +151,9 @@ def test_a_proof_that_is_just_sorry_keeps_its_indentation(demo: Path, margin: st
 
 
 def test_further_lines_of_a_fill_keep_the_holes_line_margin() -> None:
+    from lean_env.source.declarations import parse_lean_source
     from lean_env.source.edits import Edit, apply_edits
-    from lean_env.source.parse import parse_lean_source, render_script_at, render_whole_proof
+    from lean_env.source.render import render_script_at, render_whole_proof
 
     src = "theorem t (p q : Prop) (hp : p) (hq : q) : p ∧ q := by\n\tconstructor\n\t· sorry\n\texact ⟨sorry, hq⟩.1\n"
     decl = parse_lean_source(src).theorems[0]

@@ -7,7 +7,7 @@ from pathlib import Path
 from lean_env.backends.replay import ReplayEnv, ReplayVerifier
 from lean_env.cassette.store import Cassette
 from lean_env.checks.verdict import Verified
-from lean_env.source.parse import parse_lean_file
+from lean_env.source.declarations import parse_lean_file
 from prover.generators.fixed import FixedTacticGenerator
 from search import BestFirstSearch
 from search.types import Budget, SearchConfig

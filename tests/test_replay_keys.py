@@ -94,7 +94,7 @@ def test_a_comment_after_a_skeleton_hole_keeps_the_skeleton_key() -> None:
 def test_the_readme_skeleton_with_a_todo_comment_is_found(tmp_path: Path) -> None:
     """The README's skeleton demo with `-- todo` after each hole: Lean ignores comments, so the recorded
     compilation of that skeleton answers for it."""
-    from lean_env.source.parse import parse_lean_source
+    from lean_env.source.declarations import parse_lean_source
 
     cassette = Cassette.load(EXAMPLES / "skeleton.cassette.jsonl")
     source = (EXAMPLES / "skeleton.lean").read_text(encoding="utf-8").replace("· sorry", "· sorry -- todo")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from lean_env.backends import replay
 from lean_env.backends.replay import ReplayEnv, ReplayVerifier
-from lean_env.source.parse import parse_lean_source
+from lean_env.source.declarations import parse_lean_source
 from prover.backends import make_env, make_verifier
 from prover.config import LeanConfig
 

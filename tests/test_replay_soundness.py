@@ -278,7 +278,7 @@ def test_a_file_header_that_changes_what_the_statement_means_is_not_the_recorded
 
 
 def test_earlier_compfiles_problems_in_the_header_are_no_context() -> None:
-    """compfiles' `problem` is a theorem (`lean_env.source.parse.TARGET_KEYWORDS`: its elab_rules elaborate `theorem`,
+    """compfiles' `problem` is a theorem (`lean_env.source.document.TARGET_KEYWORDS`: its elab_rules elaborate `theorem`,
     dwrensha/compfiles ProblemExtraction.lean): an earlier `problem` in the header is dropped from the header's
     context like an earlier `theorem`, so a file that proves one more problem above still matches the record;
     an earlier `determine` (an `abbrev`: its value is part of what later statements mean) still counts."""
@@ -310,7 +310,7 @@ def test_earlier_compfiles_problems_in_the_header_are_no_context() -> None:
 
 
 def test_a_compfiles_problem_states_what_the_recorded_theorem_states() -> None:
-    """`problem two : P` is `theorem two : P` (compfiles' synonym, `lean_env.source.parse.TARGET_KEYWORDS`): the replay
+    """`problem two : P` is `theorem two : P` (compfiles' synonym, `lean_env.source.document.TARGET_KEYWORDS`): the replay
     verifier's statement check strips its keyword and name like a theorem's, so the recorded steps answer for it.
     A `… in` prefix is part of what is stated, so it must be the recorded one."""
     from lean_env.backends.replay import same_theorem

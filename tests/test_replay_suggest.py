@@ -20,7 +20,7 @@ from rich.console import Console
 from lean_env.backends.replay import ReplayEnv, ReplayVerifier
 from lean_env.cassette.store import Cassette
 from lean_env.checks.verdict import Rejected, Verified
-from lean_env.source.parse import parse_lean_source
+from lean_env.source.declarations import parse_lean_source
 from lean_env.types import ProofFinished, StateResult, Theorem, split_goals
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

@@ -18,7 +18,7 @@ from lean_env.backends.replay import ReplayEnv, ReplayVerifier
 from lean_env.cassette.build import build_from_proofsteps
 from lean_env.cassette.store import Cassette
 from lean_env.checks.verdict import Rejected, Verdict, Verified
-from lean_env.source.parse import parse_lean_source
+from lean_env.source.declarations import parse_lean_source
 from lean_env.types import LeanError, ProofFinished, ProofState, ResultKind, TacticResult, Theorem
 from prover.generators.fixed import FixedTacticGenerator
 from prover.suggest import (

@@ -19,7 +19,7 @@ from lean_env.checks.judge import judge_compile, parse_axioms_message
 from lean_env.checks.static import build_check_source, static_check
 from lean_env.checks.verdict import Rejected, Verified
 from lean_env.checks.verifier import ReplVerifier
-from lean_env.source.parse import parse_lean_source
+from lean_env.source.declarations import parse_lean_source
 from lean_env.types import Theorem
 from tests.print_axioms_model import printed_name
 from tests.test_verify_header_attacks import FORGERIES
@@ -232,7 +232,7 @@ def test_examples_get_a_printable_name() -> None:
 
 @pytest.mark.parametrize("prefix", ["", "set_option maxHeartbeats 400000 in\n", "open Real in\n"])
 def test_a_compfiles_problem_checks_like_a_theorem(prefix: str) -> None:
-    """compfiles' `problem` is a synonym of `theorem` (`lean_env.source.parse.TARGET_KEYWORDS`, dwrensha/compfiles
+    """compfiles' `problem` is a synonym of `theorem` (`lean_env.source.document.TARGET_KEYWORDS`, dwrensha/compfiles
     ProblemExtraction.lean): the check source keeps its `… in` prefixes and its name, as for a theorem."""
     header = "import Mathlib\nimport ProblemExtraction\n\nproblem_file\n"
     source = build_check_source(Theorem("foo", f"{prefix}problem foo : (2 : ℕ) ≤ 5", header=header), "norm_num")

@@ -17,8 +17,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lean_env.backends.replay import flatten_proof
+from lean_env.source.declarations import parse_lean_file, parse_lean_source
+from lean_env.source.document import Hole
 from lean_env.source.edits import Edit, Span, apply_edits, dedent_script, split_steps
-from lean_env.source.parse import Hole, parse_lean_file, parse_lean_source, render_script_at, render_whole_proof
+from lean_env.source.render import render_script_at, render_whole_proof
 from prover.files import write_preserving
 
 SKELETON = """theorem t (x : ℕ) (h : x = 2) : x = 2 ∧ 2 = x := by

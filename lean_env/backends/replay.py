@@ -19,9 +19,9 @@ from lean_env.cassette.keys import normalize_statement, without_comments
 from lean_env.cassette.store import Cassette, new_cassette
 from lean_env.checks.verdict import Rejected, Verdict, Verified
 from lean_env.errors import TheoremStartError
+from lean_env.source.document import TARGET_KEYWORDS
 from lean_env.source.edits import dedent_script, split_steps
 from lean_env.source.lexer import LexError, TokenKind, tokenize
-from lean_env.source.parse import TARGET_KEYWORDS
 from lean_env.types import (
     NO_GOALS,
     ClosingContext,
@@ -410,9 +410,9 @@ def _header_context(header: str) -> str:
     tokens joined by spaces, string literals as written. Earlier theorems are left out unless they carry
     attributes (`@[simp]`, `@[instance]` change what later elaboration does): earlier theorems are every
     `Declaration.is_target` kind (`theorem`, `lemma`, `example` and compfiles' `problem`, a synonym of `theorem`:
-    `lean_env.source.parse.TARGET_KEYWORDS`)."""
+    `lean_env.source.document.TARGET_KEYWORDS`)."""
     from lean_env.errors import LeanParseError
-    from lean_env.source.parse import parse_lean_source
+    from lean_env.source.declarations import parse_lean_source
 
     try:
         theorems = [d for d in parse_lean_source(header, "<header>").declarations if d.is_target]

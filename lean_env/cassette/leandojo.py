@@ -61,7 +61,7 @@ def leandojo_initial_state(
 
 
 def _opens_top_level_by(path: Path, theorem_start: tuple[int, int], tactic_start: tuple[int, int]) -> bool:
-    from lean_env.source.parse import parse_lean_source
+    from lean_env.source.declarations import parse_lean_source
 
     try:
         parsed = parse_lean_source(path.read_text(encoding="utf-8"), str(path))

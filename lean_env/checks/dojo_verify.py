@@ -8,7 +8,7 @@ place, written next to it, compiled with `lake env lean` in the traced repositor
 checks on top, so a dojo proof meets the same bar as any other:
 
 - the proof passes `lean_env.checks.static.static_check` (the tactic filter: no `sorry`, no commands, ...);
-- the statement is read from the traced file (`lean_env.source.parse`), never from the search, and the checked
+- the statement is read from the traced file (`lean_env.source.declarations`), never from the search, and the checked
   source is that file's text before the theorem, the theorem with the proof, and `#print axioms`
   (`lean_env.checks.static.build_check_source`; the rest of the file is left out, as it cannot change the verdict);
 - Lean's output is judged like the REPL verifier's answer (`lean_env.checks.judge.judge_compile`): any error
@@ -113,8 +113,8 @@ class DojoVerifier(ClosingContext):
         from lean_env.checks.judge import judge_compile
         from lean_env.checks.static import prepare_check
         from lean_env.errors import LeanParseError
+        from lean_env.source.declarations import parse_lean_source
         from lean_env.source.lexer import LexError
-        from lean_env.source.parse import parse_lean_source
 
         source = theorem.dojo
         if source is None:

@@ -300,6 +300,6 @@ def _judge(
 
 
 def judged_name(decl: Any) -> JudgedName:
-    """The full name Lean gives a parsed theorem (`lean_env.source.parse.TheoremDecl`): the parser's name
+    """The full name Lean gives a parsed theorem (`lean_env.source.document.TheoremDecl`): the parser's name
     (namespaces prepended, `_root_` dropped) and its `private` modifier."""
     return JudgedName.parse(str(decl.name), private="private" in getattr(decl, "modifiers", ()))

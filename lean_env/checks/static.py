@@ -25,8 +25,8 @@ from typing import Any
 from lean_env.checks.judge import CHECKER, NATIVE_AXIOM_COMPONENT, JudgedName, judged_name
 from lean_env.checks.verdict import Rejected
 from lean_env.errors import LeanParseError
+from lean_env.source.document import TARGET_KEYWORDS
 from lean_env.source.lexer import COMMAND_KEYWORDS, LexError, Token, TokenKind, tokenize, unescape_name
-from lean_env.source.parse import TARGET_KEYWORDS
 from lean_env.types import Theorem
 
 EXAMPLE_NAME = "_verify_example"
@@ -486,7 +486,7 @@ def build_check_source(theorem: Theorem, proof: str, helpers: str = "") -> Check
     exactly this theorem with this statement, ending with the proof, or when `helpers` (declarations placed
     between the header and the theorem) are not plain fresh lemmas (`helper_declarations_problem`).
     """
-    from lean_env.source.parse import parse_lean_source
+    from lean_env.source.declarations import parse_lean_source
 
     problem = prelude_problem(f"{theorem.header}\n{helpers}\n{theorem.statement}")
     if problem is None and helpers.strip():

@@ -38,7 +38,7 @@ from lean_env.source.lexer import LexError, TokenKind, tokenize
 from lean_env.types import ClosingContext, Theorem, indent_block
 
 if TYPE_CHECKING:
-    from lean_env.source.parse import LeanFile, TheoremDecl
+    from lean_env.source.document import LeanFile, TheoremDecl
 
 log = logging.getLogger(__name__)
 
@@ -142,8 +142,9 @@ class ReplVerifier(ClosingContext):
         return dataclasses.replace(verdict, source=source.text) if isinstance(verdict, Rejected) else verdict
 
     def verify_file(self, original_source: str, new_source: str, names: Sequence[str]) -> dict[str, Verdict]:
-        """Compile `new_source` once and judge each named theorem (`names` as `lean_env.source.parse` names them)."""
-        from lean_env.source.parse import pair_theorems, parse_lean_source
+        """Compile `new_source` once and judge each named theorem (`names` as `lean_env.source.declarations` names them)."""
+        from lean_env.source.declarations import parse_lean_source
+        from lean_env.source.document import pair_theorems
 
         try:
             old = parse_lean_source(original_source, "<original>")

@@ -3,7 +3,7 @@
 Everything that changes a user's file goes through `apply_edits`: a list of (span, replacement) edits on
 the ORIGINAL text, applied in one pass, so a BOM, CRLF line endings, comments and trailing commands can
 never be touched by accident. Tactic-script layout (dedenting, splitting into top-level steps) lives here
-too, so that the prover, the replay backend and the renderers in `lean_env.source.parse` agree on it.
+too, so that the prover, the replay backend and the renderers in `lean_env.source.render` agree on it.
 
 Layout rules follow Lean's tactic-sequence parser: `Lean.Parser.Tactic.tacticSeq1Indented` is
 `sepByIndent tactic "; "` (leanprover/lean4 `src/Lean/Parser/Term.lean`), and `sepByIndent`

@@ -113,7 +113,7 @@ COMMAND_KEYWORDS: frozenset[str] = frozenset(_LEAN_COMMANDS + list(_BATTERIES_CO
     frozenset(_COMPFILES_COMMANDS)
 )
 # Of those, the ones that are also tactics or term syntax (`open Real in simp`, `set_option x v in tac`,
-# `deriving` after a structure): they begin a command only where a command can begin (see lean_env.source.parse).
+# `deriving` after a structure): they begin a command only where a command can begin (see lean_env.source.commands).
 AMBIGUOUS_COMMAND_KEYWORDS = frozenset({"open", "set_option", "deriving", "local", "scoped", "meta"})
 
 # `#` command tokens of Lean core, Batteries and Mathlib at the default pin, with provenance: `hash_commands`.

@@ -11,7 +11,7 @@ import typer
 from prover.console import console, fail
 
 if TYPE_CHECKING:
-    from lean_env.source.parse import Hole
+    from lean_env.source.document import Hole
 
 
 def register(app: typer.Typer) -> None:
@@ -44,7 +44,7 @@ def parse(
     inside a statement (formal-conjectures' `answer(sorry)`) is listed with the sorries but is no hole.
     """
     from lean_env.errors import LeanParseError
-    from lean_env.source.parse import parse_lean_file
+    from lean_env.source.declarations import parse_lean_file
 
     if not file.exists():
         fail(f"no such file: {file}")

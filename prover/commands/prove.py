@@ -207,7 +207,7 @@ def _read_source(file: Path) -> str:
 
 def _parse_file(run: _Run, original: str) -> None:
     from lean_env.errors import LeanParseError
-    from lean_env.source.parse import parse_lean_source
+    from lean_env.source.declarations import parse_lean_source
     from prover.prove import UnknownTheoremError, select_targets
 
     try:

@@ -249,7 +249,7 @@ def _suggest_in_file(cfg: Any, request: FileRequest) -> None:
 
 def _load_theorem(path: Path, name: str) -> Any:
     from lean_env.errors import LeanParseError
-    from lean_env.source.parse import parse_lean_source
+    from lean_env.source.declarations import parse_lean_source
 
     if not path.is_file():
         fail(f"no such file: {path}")

@@ -68,7 +68,7 @@ class RepairStrategy:
         self, target: ProofTarget, ctx: Context, sketch: str, meter: Meter
     ) -> tuple[tuple[str, str, dict[int, str]] | None, Status, str | None]:
         """Search every hole of `sketch` from its goal; the recombined proof, or None with why not."""
-        from lean_env.source.parse import parse_lean_source
+        from lean_env.source.declarations import parse_lean_source
 
         skeleton = "by\n" + indent_block(sketch, 2)
         command = f"{target.theorem.statement.rstrip()} := {skeleton}\n"
@@ -170,7 +170,7 @@ def _sketch(
 def _recombine(command: str, prefix: int, holes: list[Any], fills: dict[int, str]) -> str:
     """The sketch's declaration with every hole replaced by its script (rendered for its place), as a proof."""
     from lean_env.source.edits import Edit, apply_edits, dedent_script
-    from lean_env.source.parse import render_script_at
+    from lean_env.source.render import render_script_at
 
     text = apply_edits(command, [Edit(h.span, render_script_at(h, fills[i])) for i, h in enumerate(holes)])
     return dedent_script(text[prefix:])  # the statement and `:= by` (before every hole) are unchanged

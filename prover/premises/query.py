@@ -11,7 +11,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from lean_env.source.parse import LeanFile, parse_lean_source
+from lean_env.source.declarations import parse_lean_source
+from lean_env.source.document import LeanFile
 from prover.premises.dump import Declaration
 from prover.premises.index import Encoder, Hit, PremiseIndex, premise_text
 from prover.premises.reprover_format import augmented_state, serialize_premise
