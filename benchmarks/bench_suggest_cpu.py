@@ -77,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     import torch
     import transformers
 
-    from prover.generators.seq2seq import BatchingParams, DecodingParams, Seq2SeqGenerator
+    from prover.generators.decoding import DecodingOptions
+    from prover.generators.hf import HFOptions
+    from prover.generators.seq2seq import Seq2SeqGenerator
 
     torch.manual_seed(0)
     model: Any = transformers.T5ForConditionalGeneration(transformers.T5Config(**BYT5_SMALL))
@@ -86,8 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     gen = Seq2SeqGenerator(
         model,
         transformers.ByT5Tokenizer(),
-        DecodingParams(max_new_tokens=NEW_BYTES, min_new_tokens=NEW_BYTES),
-        BatchingParams(batch_size=args.states, max_batch_tokens=None),
+        DecodingOptions(max_new_tokens=NEW_BYTES),
+        HFOptions(batch_size=args.states, max_batch_tokens=None),
+        min_new_tokens=NEW_BYTES,
     )
     states = median_states(args.states)
     sizes = [len(s.encode("utf-8")) for s in states]

@@ -10,13 +10,9 @@ from typing import Any
 import pytest
 
 from prover.generators import seq2seq
-from prover.generators.seq2seq import (
-    BatchingParams,
-    CpuBudget,
-    DecodingParams,
-    Seq2SeqGenerator,
-    available_cpus,
-)
+from prover.generators.decoding import DecodingOptions
+from prover.generators.hf import HFOptions
+from prover.generators.seq2seq import CpuBudget, Seq2SeqGenerator, available_cpus
 from search.types import GenRequest
 from tests.seq2seq_models import save_tiny_byt5, tiny_byt5
 
@@ -34,9 +30,10 @@ def model_and_tokenizer() -> tuple[Any, Any]:
     return tiny_byt5(seed=3)
 
 
-def _generator(model_and_tokenizer: tuple[Any, Any], **decoding: Any) -> Seq2SeqGenerator:
+def _generator(model_and_tokenizer: tuple[Any, Any], min_new_tokens: int = 0, **decoding: Any) -> Seq2SeqGenerator:
     model, tok = model_and_tokenizer
-    return Seq2SeqGenerator(model, tok, DecodingParams(**{"max_new_tokens": 12, **decoding}), BatchingParams())
+    options = DecodingOptions(**{"max_new_tokens": 12, **decoding})
+    return Seq2SeqGenerator(model, tok, options, HFOptions(), min_new_tokens=min_new_tokens)
 
 
 def _incremental_logprob(model: Any, tok: Any, state: str, generated: list[int]) -> float:
@@ -115,7 +112,7 @@ def test_prefix_is_forced_and_not_scored(model_and_tokenizer: tuple[Any, Any]) -
 def test_plan_batches_respects_caps_and_prefixes(model_and_tokenizer: tuple[Any, Any]) -> None:
     model, tok = model_and_tokenizer
     gen = Seq2SeqGenerator(
-        model, tok, DecodingParams(max_new_tokens=10), BatchingParams(batch_size=2, max_batch_tokens=200)
+        model, tok, DecodingOptions(max_new_tokens=10), HFOptions(batch_size=2, max_batch_tokens=200)
     )
     inputs = ["x" * 5, "x" * 30, "x" * 6, "x" * 200, "x" * 7]
     prefixes = ["", "", "simp", "", ""]

@@ -10,6 +10,10 @@ model, EOS included (the chance that the tactic ends there): after `generate`, t
 scored once more by a teacher-forced decoder pass over the same encoder output. Beam scores are steered by
 the length penalty and sampling by temperature/top-p; neither leaks into the score.
 
+It takes the causal generator's parameter objects: `DecodingOptions` (`prover.generators.decoding`; its
+`max_prompt_tokens` defaults here to ReProver's 2048-byte input, cut on the right as upstream's tokenizer does)
+and `HFOptions` (batch size, oversample, the batch token budget; the KV-cache and prefill knobs do not apply).
+
 The memory plan is the decoder's: each row caches its self-attention keys/values for every generated
 token and its cross-attention keys/values for every input token, so a batch costs
 rows x (input length + new tokens) cached tokens (`prover.generators.hf.batch_cache_tokens`).
@@ -26,13 +30,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
+from prover.generators.decoding import DecodingOptions
 from prover.generators.sanitize import Sanitizer
 from search.types import Candidate, GenRequest
 
 if TYPE_CHECKING:
     from prover.config import GeneratorConfig
-
-Decoding = Literal["beam", "sample"]
+    from prover.generators.hf import HFOptions
 
 # Hub ids of ReProver's Lean 4 checkpoints (huggingface.co/kaiyuy): the tactic generator without and with
 # retrieval, and the retriever's encoder.
@@ -51,48 +55,6 @@ SEQ2SEQ_PRESET_MODELS: dict[str, str] = {"reprover": REPROVER_MODEL, "reprover-r
 # Rows x (input + new tokens) per `generate` call on CPU; like the causal generator's cap, beyond it the
 # per-step cache reordering of beam search falls out of the CPU caches.
 CPU_MAX_BATCH_TOKENS = 16384
-
-
-@dataclass(frozen=True)
-class DecodingParams:
-    """How candidates are decoded. `min_new_tokens` forbids EOS before that many tokens (benchmarks)."""
-
-    decoding: Decoding = "beam"
-    max_new_tokens: int = 256
-    min_new_tokens: int = 0
-    temperature: float = 1.0
-    top_p: float = 1.0
-    seed: int = 0
-    length_penalty: float = 0.0
-    oversample: float = 1.0
-
-    def __post_init__(self) -> None:
-        if self.decoding not in ("beam", "sample"):
-            raise ValueError(f"decoding must be 'beam' or 'sample', got {self.decoding!r}")
-        if self.max_new_tokens < 1 or not 0 <= self.min_new_tokens <= self.max_new_tokens:
-            raise ValueError("need max_new_tokens >= 1 and 0 <= min_new_tokens <= max_new_tokens")
-        if self.oversample < 1.0:
-            raise ValueError("oversample must be >= 1")
-        if self.temperature <= 0 or not 0 < self.top_p <= 1:
-            raise ValueError("temperature must be > 0 and top_p in (0, 1]")
-
-
-@dataclass(frozen=True)
-class BatchingParams:
-    """How states are grouped into `generate` calls: at most `batch_size` states and (when set) at most
-    `max_batch_tokens` cached tokens; "auto" is `CPU_MAX_BATCH_TOKENS` on CPU and no cap elsewhere."""
-
-    batch_size: int = 16
-    max_batch_tokens: int | None | Literal["auto"] = "auto"
-    max_input_tokens: int | None = REPROVER_MAX_INPUT
-
-    def __post_init__(self) -> None:
-        if self.batch_size < 1:
-            raise ValueError("batch_size must be >= 1")
-        if isinstance(self.max_batch_tokens, int) and self.max_batch_tokens < 1:
-            raise ValueError("max_batch_tokens must be >= 1")
-        if self.max_input_tokens is not None and self.max_input_tokens < 2:
-            raise ValueError("max_input_tokens must be >= 2")
 
 
 # --- CPU threads -------------------------------------------------------------------------------------------
@@ -338,14 +300,25 @@ class Seq2SeqGenerator:
 
     model: Any
     tokenizer: Any
-    decoding: DecodingParams = field(default_factory=DecodingParams)
-    batching: BatchingParams = field(default_factory=BatchingParams)
+    decoding: DecodingOptions = field(default_factory=DecodingOptions)
+    batching: HFOptions | None = None
     build_input: InputBuilder = state_input
-    allow_native_decide: bool = False
     name: str = ""
+    # No EOS before this many tokens (a benchmark's fixed output length); 0 in real use.
+    min_new_tokens: int = 0
 
     def __post_init__(self) -> None:
-        self.sanitizer = Sanitizer(None, allow_native_decide=self.allow_native_decide)
+        from prover.generators.hf import HFOptions
+
+        if self.batching is None:
+            self.batching = HFOptions()
+        if not 0 <= self.min_new_tokens <= self.decoding.max_new_tokens:
+            raise ValueError("min_new_tokens must be in 0..max_new_tokens")
+        if self.batching.oversample < 1.0:
+            raise ValueError("oversample must be >= 1")
+        # ReProver truncates its input on the right at 2048 bytes (tokenizer default, prover/evaluate.py).
+        self.max_input_tokens: int = self.decoding.max_prompt_tokens or REPROVER_MAX_INPUT
+        self.sanitizer = Sanitizer(None, allow_native_decide=self.decoding.allow_native_decide)
         first = next(self.model.parameters())
         self.device_type: str = first.device.type
         if self.device_type == "cpu":
@@ -359,23 +332,23 @@ class Seq2SeqGenerator:
 
     @classmethod
     def from_config(cls, cfg: GeneratorConfig, build_input: InputBuilder = state_input) -> Seq2SeqGenerator:
+        from prover.generators.hf import HFOptions
+
         model, tokenizer = load_seq2seq(cfg.model, device=cfg.device, dtype=cfg.dtype)
-        decoding = DecodingParams(
+        decoding = DecodingOptions(
             decoding=cfg.decoding,
             max_new_tokens=cfg.max_new_tokens,
             temperature=cfg.temperature,
             top_p=cfg.top_p,
             seed=cfg.seed,
         )
-        batching = BatchingParams(batch_size=cfg.batch_size)
-        return cls(model, tokenizer, decoding, batching, build_input, allow_native_decide=False, name=cfg.model)
+        return cls(model, tokenizer, decoding, HFOptions(batch_size=cfg.batch_size), build_input, name=cfg.model)
 
     # -- planning
 
     def _encode_lengths(self, texts: Sequence[str]) -> list[int]:
         lengths = [len(ids) for ids in self.tokenizer(list(texts))["input_ids"]]
-        cap = self.batching.max_input_tokens
-        return [min(n, cap) for n in lengths] if cap is not None else lengths
+        return [min(n, self.max_input_tokens) for n in lengths]
 
     def plan_batches(self, inputs: Sequence[str], prefixes: Sequence[str], n: int) -> list[list[int]]:
         """Group request indices into `generate` calls: one prefix per call, similar input lengths together,
@@ -392,6 +365,7 @@ class Seq2SeqGenerator:
             cost = batch_cache_tokens(len(current) + 1, n, longest, self.decoding.max_new_tokens)
             over = self.max_batch_tokens is not None and cost > self.max_batch_tokens
             other_prefix = bool(current) and prefixes[current[0]] != prefixes[i]
+            assert self.batching is not None
             if current and (len(current) >= self.batching.batch_size or over or other_prefix):
                 batches.append(current)
                 current = []
@@ -405,7 +379,8 @@ class Seq2SeqGenerator:
     def __call__(self, requests: Sequence[GenRequest], k: int) -> list[list[Candidate]]:
         if k <= 0:
             return [[] for _ in requests]
-        n = max(k, math.ceil(k * self.decoding.oversample))
+        assert self.batching is not None
+        n = max(k, math.ceil(k * self.batching.oversample))
         inputs = [self.build_input(r) for r in requests]
         prefixes = [r.prefix for r in requests]
         out: list[list[Candidate]] = [[] for _ in requests]
@@ -438,8 +413,7 @@ class Seq2SeqGenerator:
         GenerationConfig: Any = _GenerationConfig
         tok = self.tokenizer
         device = next(self.model.parameters()).device
-        cap = self.batching.max_input_tokens
-        enc = tok(list(inputs), return_tensors="pt", padding=True, truncation=cap is not None, max_length=cap)
+        enc = tok(list(inputs), return_tensors="pt", padding=True, truncation=True, max_length=self.max_input_tokens)
         enc = {key: value.to(device) for key, value in enc.items()}
         start = self.model.config.decoder_start_token_id
         if start is None:
@@ -450,7 +424,7 @@ class Seq2SeqGenerator:
         params = self.decoding
         common: dict[str, Any] = {
             "max_new_tokens": params.max_new_tokens,
-            "min_new_tokens": params.min_new_tokens or None,
+            "min_new_tokens": self.min_new_tokens or None,
             "num_return_sequences": n,
             "pad_token_id": tok.pad_token_id,
             "eos_token_id": tok.eos_token_id,
