@@ -248,6 +248,10 @@ class Theorem:
     # Other names of this theorem (miniF2F versions spell some names differently); a cassette recorded
     # under one of them answers for it (`Cassette.find_theorem`).
     aliases: tuple[str, ...] = ()
+    # The rest of the same declaration after its proof (a `where` clause, `termination_by`/`decreasing_by`):
+    # Lean judges the declaration whole, so a `sorry` there leaves it unproved whatever the proof
+    # (`lean_env.checks.static.static_check` refuses it).
+    suffix: str = ""
 
     def source_with_proof(self, proof: str) -> str:
         """The whole Lean source of this theorem with `proof` as a tactic block."""

@@ -255,7 +255,10 @@ def plan_targets(
     for decl in decls:
         theorem = make_theorem(decl) if make_theorem else decl.to_theorem()
         context = informal_context(decl) if use_informal else None
-        holes = tuple(decl.holes)
+        # Only the proof's own holes are targets; a `sorry` after the proof (`where`, `decreasing_by`) stays in the
+        # declaration, and every verifier refuses it (`static_check`), so the declaration is never proved.
+        proof_end = decl.proof_span.end if decl.proof_span is not None else -1
+        holes = tuple(h for h in decl.holes if h.span.start < proof_end)
         if from_statement or not holes or decl.proof_span is None or proof_is_just_sorry(decl):
             plans.append(DeclPlan(decl, theorem, (), "", (decl.name,)))
             targets.append(ProofTarget(decl.name, theorem, context=context))

@@ -52,6 +52,8 @@ def static_check(theorem: Theorem, proof: str, allow_native_decide: bool = False
     """
     from lean_env.checks.tactic_filter import check_tactic
 
+    if (left := suffix_sorry(theorem)) is not None:
+        return left
     if not proof.strip():
         return "the proof is empty"
     if len(proof) > MAX_PROOF_CHARS:
@@ -75,6 +77,22 @@ def static_check(theorem: Theorem, proof: str, allow_native_decide: bool = False
         # scope at once), so a proof ending in `in` changes what the rest of the file means.
         return f"the proof ends in `in` (line {last.line}): it would scope the command that follows it"
     return _dedent_problem(proof, tokens[0].line)
+
+
+def suffix_sorry(theorem: Theorem) -> str | None:
+    """Why `theorem` cannot be proved by any proof: a `sorry` in the rest of its declaration after the proof (a
+    `where` clause, `termination_by`/`decreasing_by`), which Lean elaborates as part of the same declaration and
+    reports as "declaration uses 'sorry'"; None when that rest has none."""
+    if not theorem.suffix.strip():
+        return None
+    try:
+        tokens = tokenize(theorem.suffix, keep_comments=False)
+    except LexError as exc:
+        return f"the text after the proof does not lex: {exc.reason}"
+    if any(t.kind is TokenKind.IDENT and unescape_name(t.text) == "sorry" for t in tokens):
+        first = theorem.suffix.split(None, 1)[0]
+        return f"the declaration keeps a `sorry` after its proof (in its `{first}` part): it is not proved"
+    return None
 
 
 def _next_is(tokens: Sequence[Any], offset: int, text: str) -> bool:

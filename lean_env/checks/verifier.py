@@ -221,7 +221,9 @@ class ReplVerifier(ClosingContext):
         spans = [(d.span.start_line, d.span.end_line) for d in new.declarations]
         verdicts: dict[str, Verdict] = {}
         for name, decl in targets.items():
-            span = (decl.decl_span.start_line, (decl.proof_span or decl.statement_span).end_line)
+            # The whole declaration, its `where`/`termination_by`/`decreasing_by` part included: Lean reports its
+            # `sorry`s and errors as the declaration's own.
+            span = (decl.decl_span.start_line, decl.decl_span.end_line)
             verdicts[name] = judge_compile(
                 response,
                 name=judged_name(decl),
@@ -230,7 +232,7 @@ class ReplVerifier(ClosingContext):
                 allow_native_decide=self.allow_native_decide,
                 errors_anywhere=False,
                 outside_ok=[s for s in spans if s != span],
-                next_start=_next_start(new_source, (decl.proof_span or decl.statement_span).end),
+                next_start=_next_start(new_source, decl.decl_span.end),
             )
         return verdicts
 

@@ -186,6 +186,7 @@ class TheoremDecl:
             name=self.name,
             statement=kept_prefix + statement,
             header=self.header,
+            suffix=self.suffix,
         )
 
     def to_json(self) -> dict[str, Any]:
