@@ -45,34 +45,62 @@ def test_every_constructed_record_says_so_and_cites_a_real_transcript(shared: Pa
     assert all(demo.steps.get(key) == step for key, step in cassette.steps.items())
 
 
-def test_the_repair_demo_fills_the_failing_have_with_the_tactic_search(tmp_path: Path) -> None:
+def test_the_repair_demo_fills_the_failing_have_but_a_constructed_sketch_record_never_proves(tmp_path: Path) -> None:
+    """The repair flow runs offline: the model's proof is rejected, its sketch's hole is filled by the tactic
+    search from a recorded real-Lean step. The sketch's compile (its hole goal) is a constructed record, never
+    observed from Lean, so the final check refuses it by name: not proved, exit 1, the file left as it was."""
     demo = tmp_path / "repair.lean"
     shutil.copy(EXAMPLES / "repair.lean", demo)
     report = tmp_path / "r.json"
     args = ["prove", str(demo), "--backend", "replay", "--cassette", str(EXAMPLES / "repair.cassette.jsonl")]
     args += ["--generator", "scripted", "--outputs", str(EXAMPLES / "repair.outputs.jsonl"), "--num-proofs", "1"]
     result = CliRunner().invoke(app, [*args, "--repair", "--report", str(report), "--write"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output
     [entry] = json.loads(report.read_text(encoding="utf-8"))["theorems"]
-    assert entry["status"] == "proved" and entry["strategy"] == "repair"
+    assert entry["status"] == "rejected" and entry["strategy"] == "repair"
     failed, repaired = entry["attempts"]
     assert failed["status"] == "rejected" and "ring_nf at h₀" in failed["proof"]
-    assert (repaired["round"], repaired["parent"], repaired["proof"]) == (
+    assert (repaired["round"], repaired["parent"], repaired["proof"], repaired["status"]) == (
         1,
         0,
         "have h : x = 3 := by linarith\nexact h",
+        "rejected",
     )
-    assert demo.read_text(encoding="utf-8").endswith("  have h : x = 3 := by linarith\n  exact h\n")
+    assert "constructed" in repaired["reason"] and "constructed" in entry["message"]
+    assert demo.read_bytes() == (EXAMPLES / "repair.lean").read_bytes()
 
 
-def test_a_repaired_proof_of_another_skeleton_or_a_wrong_fill_is_not_verified() -> None:
+def test_a_constructed_sketch_record_only_ever_rejects() -> None:
+    """Every replay path that reads a sketch's recorded hole goals refuses a constructed one: the whole-proof
+    check (`verify`, as a filled skeleton), `verify_holes` and the partial check `verify_partial`."""
     from lean_env.backends.replay import ReplayVerifier
-    from lean_env.checks.verdict import Rejected, Verified
+    from lean_env.checks.verdict import Rejected
     from lean_env.source.declarations import parse_lean_file
 
     verifier = ReplayVerifier(EXAMPLES / "repair.cassette.jsonl")
     theorem = parse_lean_file(EXAMPLES / "repair.lean").theorems[0].to_theorem()
-    assert isinstance(verifier.verify(theorem, "have h : x = 3 := by linarith\nexact h"), Verified)
+    [holes] = verifier.cassette.holes.values()
+    assert holes.constructed
+    whole = verifier.verify(theorem, "have h : x = 3 := by linarith\nexact h")
+    filled = verifier.verify_holes(theorem, holes.skeleton, {0: "linarith"})
+    for verdict in (whole, filled):
+        assert isinstance(verdict, Rejected), verdict
+    assert "constructed" in filled.reason  # type: ignore[union-attr]
+    assert "constructed" in (verifier.verify_partial(theorem, holes.skeleton, {0: "linarith"}) or "")
+    # The same record observed from Lean (not constructed) vouches for the fill.
+    key = next(iter(verifier.cassette.holes))
+    verifier.cassette.holes[key] = holes.model_copy(update={"constructed": None})
+    assert not isinstance(verifier.verify_holes(theorem, holes.skeleton, {0: "linarith"}), Rejected)
+    assert not isinstance(verifier.verify(theorem, "have h : x = 3 := by linarith\nexact h"), Rejected)
+
+
+def test_a_repaired_proof_of_another_skeleton_or_a_wrong_fill_is_not_verified() -> None:
+    from lean_env.backends.replay import ReplayVerifier
+    from lean_env.checks.verdict import Rejected
+    from lean_env.source.declarations import parse_lean_file
+
+    verifier = ReplayVerifier(EXAMPLES / "repair.cassette.jsonl")
+    theorem = parse_lean_file(EXAMPLES / "repair.lean").theorems[0].to_theorem()
     assert isinstance(verifier.verify(theorem, "have h : x = 3 := by norm_num\nexact h"), Rejected)  # not recorded
     assert isinstance(verifier.verify(theorem, "have h : x = 4 := by linarith\nexact h"), Rejected)  # no such sketch
     sketch = verifier.verify(theorem, "have h : x = 3 := by sorry\nexact h")

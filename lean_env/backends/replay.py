@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from lean_env.cassette.format import StepLine, TheoremLine, result_to_outcome
+from lean_env.cassette.format import HolesLine, StepLine, TheoremLine, result_to_outcome
 from lean_env.cassette.keys import normalize_statement, without_comments
 from lean_env.cassette.store import Cassette, new_cassette
 from lean_env.checks.verdict import Rejected, Verdict, Verified
@@ -679,6 +679,25 @@ class RecordingEnv(ClosingContext):
         self.inner.close()
 
 
+def vouching_holes(cassette: Cassette, theorem: Theorem, skeleton: str) -> HolesLine | str:
+    """The cassette's record of `theorem` compiled with `skeleton`, when it may vouch for a verdict; otherwise why not.
+
+    A record marked `constructed` was built by hand in the shape of a release transcript, never observed from
+    Lean: like a constructed compile it only ever rejects, so its hole goals never make a filled skeleton (or a
+    partial one) count as compiled. The search may still start from them (`ReplayEnv.start_hole`): a search's
+    result is no verdict."""
+    record = cassette.find_holes(theorem, skeleton)
+    if record is None:
+        return "the cassette has no recorded compilation of this proof skeleton"
+    if record.constructed:
+        shape = f" in the shape of {record.shape}" if record.shape else ""
+        return (
+            f"the cassette's record of this proof skeleton for {record.theorem!r} is constructed{shape}, never "
+            "observed from Lean: it cannot vouch for a proof (check it with Lean or a real recording)"
+        )
+    return record
+
+
 def replay_filled_skeleton(
     cassette: Cassette,
     theorem: Theorem,
@@ -694,9 +713,9 @@ def replay_filled_skeleton(
     finished proof, as `replay_script` replays (`·` blocks focused; steps recorded in this theorem's
     context). Every hole must be filled (a declaration that keeps a `sorry` is not proved).
     """
-    record = cassette.find_holes(theorem, skeleton)
-    if record is None:
-        return Rejected("the cassette has no recorded compilation of this proof skeleton", checker=REPLAY_CHECKER)
+    record = vouching_holes(cassette, theorem, skeleton)
+    if isinstance(record, str):
+        return Rejected(record, checker=REPLAY_CHECKER)
     missing = sorted(set(range(len(record.goals))) - set(fills))
     if missing:
         return Rejected(f"hole {missing[0] + 1} of {len(record.goals)} is not filled", checker=REPLAY_CHECKER)
@@ -716,9 +735,9 @@ def replay_fills(
     the skeleton, or None when each does. Holes not in `fills` are not looked at."""
     from lean_env.checks.static import static_check  # lazily, as ReplayVerifier.verify
 
-    record = cassette.find_holes(theorem, skeleton)
-    if record is None:
-        return "the cassette has no recorded compilation of this proof skeleton"
+    record = vouching_holes(cassette, theorem, skeleton)
+    if isinstance(record, str):
+        return record
     owner = cassette.find_theorem(theorem)
     if owner is None:
         return f"theorem {theorem.name!r} is not in the replay cassette"
