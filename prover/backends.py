@@ -71,8 +71,9 @@ def make_env(cfg: LeanConfig) -> Env:
     return ReplEnv(settings)
 
 
-def make_verifier(cfg: LeanConfig) -> ProofVerifier:
+def make_verifier(cfg: LeanConfig, infotree: str | None = None) -> ProofVerifier:
     """An independent checker: replay re-runs the proof through the cassette; otherwise a fresh Lean REPL.
+    `infotree`: the REPL verifier asks for each compile's info tree of that kind (kept on a rejection).
 
     With `cfg.strict` every proof the REPL verifier accepts is also kernel-replayed (`lean_env.checks.validate`);
     `ValidatorError` (one line, with the install command) when no tool is installed or the backend is replay.
@@ -108,6 +109,7 @@ def make_verifier(cfg: LeanConfig) -> ProofVerifier:
         restart_memory_mb=cfg.verifier_restart_mb,
         restart_growth_mb=cfg.verifier_restart_growth_mb,
         command_extensions=tool == "comparator",
+        infotree=infotree,
     )
     verifier = ReplVerifier(settings, policy=policy)
     if cfg.strict:

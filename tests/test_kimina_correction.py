@@ -49,3 +49,93 @@ def test_the_goal_before_the_error_comes_from_the_info_tree() -> None:
         case["code"], messages, case["infotree"]
     )
     assert "Goals state" not in tool_message(case["code"], messages, None)
+
+
+# -- the correct strategy with Kimina's turn, and the compiles that give it its info tree --------------------
+
+SUBSTANTIVE = CASES["substantive_tree_constructed_error"]
+
+
+class TreeVerifier:
+    """Rejects every proof as the REPL verifier does when asked for the info tree: the compile of
+    repl/infotree (its recorded tree) with a constructed error on `constructor`."""
+
+    def verify(self, theorem: object, proof: str) -> object:
+        from lean_env.checks.verdict import Rejected
+
+        messages = tuple(LeanMessage.from_json(m) for m in SUBSTANTIVE["messages"])
+        return Rejected("Lean error", "lean-repl", messages, SUBSTANTIVE["code"], tuple(SUBSTANTIVE["infotree"]))
+
+
+def test_a_kimina_correction_round_sends_its_own_turn_with_the_goal_from_the_info_tree() -> None:
+    from prover.engine import Engine, ProofTarget
+    from prover.engine.correct import CorrectionConfig, CorrectStrategy, TurnFormat
+    from prover.engine.correction import ChatTurn
+    from tests.test_correct_strategy import THEOREM, ScriptedChat, _extract
+    from tests.test_engine import CASSETTE, ReplayEnv
+
+    first = "Try.\n```lean4\nconstructor\n```"
+    chat = ScriptedChat({0: [first], 1: ["Again.\n```lean4\nexact 0\n```"]})
+    config = CorrectionConfig(samples=1, rounds=1, correction_samples=1, turn_format=TurnFormat.KIMINA)
+    strategy = CorrectStrategy(chat, config, _extract)
+    Engine(strategy, ReplayEnv(CASSETTE), TreeVerifier()).prove(ProofTarget("t", THEOREM))  # type: ignore[arg-type]
+    messages = [LeanMessage.from_json(m) for m in SUBSTANTIVE["messages"]]
+    turn = tool_message(SUBSTANTIVE["code"], messages, SUBSTANTIVE["infotree"])
+    assert turn == UPSTREAM["substantive_tree_constructed_error"] and "h : Int\n⊢ Nat" in turn
+    [(_, opening), (number, sent)] = chat.sent
+    assert number == 1 and sent == [*opening, ChatTurn("assistant", first), ChatTurn("user", turn)]
+
+
+class TreeEnv:
+    """The REPL verifier's backend, answering as repl/infotree records when the command asks for the tree."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, object]] = []
+
+    def run_command(
+        self, cmd: str, env: int | None = None, timeout: float | None = None, infotree: str | None = None
+    ) -> dict[str, object]:
+        self.requests.append({"cmd": cmd, "infotree": infotree})
+        error = {"severity": "error", "pos": {"line": 3, "column": 0}, "endPos": {"line": 3, "column": 5}, "data": "e"}
+        answer: dict[str, object] = {"messages": [error], "env": 0}
+        if infotree is not None:
+            answer["infotree"] = SUBSTANTIVE["infotree"]
+        return answer
+
+    def close(self) -> None:
+        pass
+
+
+def test_the_repl_verifier_asks_for_the_info_tree_and_keeps_it_on_the_rejection() -> None:
+    from lean_env.backends.repl import ReplSettings
+    from lean_env.checks.verdict import Rejected
+    from lean_env.checks.verifier import ReplVerifier, VerifierPolicy
+    from lean_env.types import Theorem
+
+    theorem = Theorem("t", "theorem t : True", header="")
+    for policy, tree in ((VerifierPolicy(infotree="original"), tuple(SUBSTANTIVE["infotree"])), (VerifierPolicy(), ())):
+        backend = TreeEnv()
+        backend.settings = ReplSettings(command=("true",))  # type: ignore[attr-defined]
+        verdict = ReplVerifier(env=backend, policy=policy).verify(theorem, "trivial")  # type: ignore[arg-type]
+        assert isinstance(verdict, Rejected) and verdict.infotree == tree
+        assert [r["infotree"] for r in backend.requests] == [policy.infotree]
+
+
+def test_a_recorded_compile_keeps_its_info_tree_through_the_cassette() -> None:
+    from lean_env.cassette.format import CompileLine
+
+    line = CompileLine(kind="compile", theorem="t", proof="p", messages=(), infotree=tuple(SUBSTANTIVE["infotree"]))
+    again = CompileLine.model_validate_json(line.model_dump_json())
+    assert again.infotree == line.infotree and "goalsBefore" in again.model_dump_json()
+
+
+def test_the_kimina_preset_corrects_in_its_own_format_and_asks_for_the_original_info_tree() -> None:
+    from prover.config import GeneratorConfig
+    from prover.engine.build import needs_infotree, turn_format
+    from prover.engine.correct import TurnFormat
+
+    kimina = GeneratorConfig(kind="vllm", model="AI-MO/Kimina-Prover-72B")
+    goedel = GeneratorConfig(kind="vllm", model="Goedel-LM/Goedel-Prover-V2-8B")
+    assert turn_format(kimina) is TurnFormat.KIMINA and turn_format(goedel) is TurnFormat.GOEDEL
+    assert needs_infotree("correct", kimina) == "original"
+    assert needs_infotree("whole", kimina) is None and needs_infotree("correct", goedel) is None

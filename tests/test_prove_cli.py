@@ -174,7 +174,7 @@ def test_verifier_rejection_is_never_reported_as_proved(
         def verify(self, theorem: object, proof: str) -> Rejected:
             return Rejected("refused for the test", "test")
 
-    monkeypatch.setattr(backends, "make_verifier", lambda cfg: RejectAll())
+    monkeypatch.setattr(backends, "make_verifier", lambda cfg, infotree=None: RejectAll())
     before = demo.read_text(encoding="utf-8")
     report = tmp_path / "r.json"
     code, _ = run(*replay_args(demo, "--write", "--report", str(report)))

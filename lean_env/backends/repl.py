@@ -479,14 +479,17 @@ class ReplEnv(ClosingContext):
 
     # -- commands --------------------------------------------------------------------------------------
 
-    def run_command(self, cmd: str, env: int | None = None, timeout: float | None = None) -> dict[str, Any]:
-        """Send one `{"cmd": ...}` (a fresh environment when `env` is None) and return the raw answer.
+    def run_command(
+        self, cmd: str, env: int | None = None, timeout: float | None = None, infotree: str | None = None
+    ) -> dict[str, Any]:
+        """Send one `{"cmd": ...}` (a fresh environment when `env` is None) and return the raw answer; `infotree`
+        (`"original"`, `"full"`, ...) asks the REPL for the command's info tree too.
 
         Raises `LeanTimeoutError`, `LeanCrashError` or `ProtocolError`; the process is then restarted on
         the next request.
         """
         with self._lock:
-            answer = self._command(cmd, env, self.settings.command_timeout_s if timeout is None else timeout)
+            answer = self._command(cmd, env, self.settings.command_timeout_s if timeout is None else timeout, infotree)
         return dict(answer.raw)
 
     @property
@@ -551,9 +554,13 @@ class ReplEnv(ClosingContext):
         self._env_cache.clear()
         return proc
 
-    def _command(self, cmd: str, env: int | None, timeout: float) -> CommandAnswer | ReplRefusal:
+    def _command(
+        self, cmd: str, env: int | None, timeout: float, infotree: str | None = None
+    ) -> CommandAnswer | ReplRefusal:
         """`{"cmd": cmd, "env": env}`, its answer read once into a typed record (lean_env.backends.repl_answers)."""
         payload: dict[str, Any] = {"cmd": cmd} if env is None else {"cmd": cmd, "env": env}
+        if infotree is not None:
+            payload["infotree"] = infotree
         answer = self._request(payload, timeout, command_answer)
         assert isinstance(answer, CommandAnswer | ReplRefusal)
         return answer

@@ -284,7 +284,8 @@ class ReplayVerifier:
         verdict = judge_compile(answer, name=check.name, span=check.span, print_line=check.print_line)
         if not isinstance(verdict, Rejected):
             return None
-        return dataclasses.replace(verdict, checker=REPLAY_CHECKER, source=found.source or check.text)
+        tree = tuple(found.infotree or ())
+        return dataclasses.replace(verdict, checker=REPLAY_CHECKER, source=found.source or check.text, infotree=tree)
 
     def _replay(self, record: TheoremLine, proof: str) -> Verdict:
         if record.initial_state is None:

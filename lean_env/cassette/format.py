@@ -5,8 +5,9 @@
 - step lines: ``{"kind": "step", "state", "tactic", "result": {"kind": "state"|"finished"|"error"|"given_up"|"timeout", ...}}``;
 - hole lines (version 2): ``{"kind": "holes", "theorem", "skeleton", "goals": [...]}``: what Lean answers when the
   declaration is compiled with that proof skeleton: one goal per `sorry`, in source order;
-- compile lines: ``{"kind": "compile", "theorem", "proof", "messages": [...]}``: Lean's messages when the whole
-  proof was compiled (older readers never see them: a file without them is unchanged).
+- compile lines: ``{"kind": "compile", "theorem", "proof", "messages": [...], "infotree"?: [...]}``: Lean's messages
+  (and its info tree, where the compile asked for one) when the whole proof was compiled (older readers never see
+  them: a file without them is unchanged).
 
 Every record must come from real Lean output. This module holds the records (pydantic models, read and written
 as they are); a step's recorded outcome is a `TacticResult` as JSON (`to_result`, `result_to_outcome`).
@@ -150,6 +151,8 @@ class CompileLine(_Line):
     theorem: str
     proof: str
     messages: tuple[dict[str, object], ...]
+    # The REPL's info tree of the compile where it was asked for (`"infotree": "original"`), as it answered.
+    infotree: tuple[dict[str, object], ...] | None = None
     constructed: bool | None = None
     shape: str | None = None
     source: str | None = None

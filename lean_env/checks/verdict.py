@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from lean_env.messages import LeanMessage
 from lean_env.types import Theorem
@@ -54,6 +54,8 @@ class Rejected:
     messages: tuple[LeanMessage, ...] = ()
     # The text Lean compiled, to which the messages' positions refer ("" when nothing was compiled).
     source: str = ""
+    # The REPL's info tree of that compile (JSON nodes), where the verifier asked for one (`VerifierPolicy.infotree`).
+    infotree: tuple[Any, ...] = ()
 
 
 Verdict = Verified | Rejected

@@ -65,6 +65,9 @@ class VerifierPolicy:
     """
 
     share_imports: bool = True
+    # Ask the REPL for each check's info tree (`"original"`: the tactics as written, with the goals before and
+    # after each), kept on a rejection (`Rejected.infotree`) for a correction turn that shows the goal at the error.
+    infotree: str | None = None
     max_checks: int | None = 100
     restart_memory_mb: int | None = None
     restart_growth_mb: int | None = 4096
@@ -139,7 +142,10 @@ class ReplVerifier(ClosingContext):
             print_line=source.print_line,
             allow_native_decide=self.allow_native_decide,
         )
-        return dataclasses.replace(verdict, source=source.text) if isinstance(verdict, Rejected) else verdict
+        if not isinstance(verdict, Rejected):
+            return verdict
+        tree = response.get("infotree") if self.policy.infotree is not None else None
+        return dataclasses.replace(verdict, source=source.text, infotree=tuple(tree) if isinstance(tree, list) else ())
 
     def verify_file(self, original_source: str, new_source: str, names: Sequence[str]) -> dict[str, Verdict]:
         """Compile `new_source` once and judge each named theorem (`names` as `lean_env.source.declarations` names them)."""
@@ -259,7 +265,7 @@ class ReplVerifier(ClosingContext):
             if isinstance(env_id, Rejected):
                 return env_id
             try:
-                response = self._env.run_command(body, env=env_id, timeout=self.timeout_s)
+                response = self._env.run_command(body, env=env_id, timeout=self.timeout_s, **self._tree())
             except LeanTimeoutError:
                 return Rejected(f"Lean did not finish checking the proof within {self.timeout_s:g} s", CHECKER)
             except (LeanCrashError, ProtocolError) as exc:
@@ -349,12 +355,16 @@ class ReplVerifier(ClosingContext):
             self._checks_in_process = 0
             self.recycles += 1
 
+    def _tree(self) -> dict[str, str]:
+        """The request's `infotree` option where the policy asks for one (a stand-in backend never sees it else)."""
+        return {} if self.policy.infotree is None else {"infotree": self.policy.infotree}
+
     def _compile(self, text: str) -> dict[str, Any] | Rejected:
         # One retry on a crash or protocol failure: a long-lived REPL that piled up environments can die
         # (or hit the memory limit) on an innocent proof; a fresh process decides. Timeouts are final.
         for attempt in (1, 2):
             try:
-                return self._env.run_command(text, env=None, timeout=self.timeout_s)
+                return self._env.run_command(text, env=None, timeout=self.timeout_s, **self._tree())
             except LeanTimeoutError:
                 return Rejected(f"Lean did not finish checking the proof within {self.timeout_s:g} s", CHECKER)
             except (LeanCrashError, ProtocolError) as exc:

@@ -247,6 +247,7 @@ def _start_backends(run: _Run) -> None:
     missing one fails in a second, not after minutes of loading a model."""
     from lean_env.errors import LeanEnvError, LeanNotFoundError
     from prover.backends import make_env, make_verifier
+    from prover.engine.build import needs_infotree
     from prover.jobs import default_pool_size
     from prover.prove import dojo_source_for
 
@@ -255,7 +256,8 @@ def _start_backends(run: _Run) -> None:
         cfg.lean.pool_size = default_pool_size(cfg.lean.memory_limit_mb) if cfg.lean.backend == "repl" else 1
     try:
         run.make_theorem = dojo_source_for(run.options.file) if cfg.lean.backend == "dojo" else None
-        run.env, run.verifier = make_env(cfg.lean), make_verifier(cfg.lean)
+        infotree = needs_infotree(run.strategy, cfg.generator)
+        run.env, run.verifier = make_env(cfg.lean), make_verifier(cfg.lean, infotree=infotree)
     except LeanNotFoundError as exc:
         fail(str(exc))
     except (LeanEnvError, ValueError) as exc:

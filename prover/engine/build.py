@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from prover.engine.correct import TurnFormat
 from prover.engine.strategies import SearchStrategy, Strategy, WholeStrategy
 
 
@@ -19,6 +20,22 @@ class StrategyConfig:
     correction_rounds: int = 1
     correction_samples: int = 1
     repair: bool = False  # failed whole proofs: their failing blocks become holes the tactic search fills
+
+
+def turn_format(generator: Any) -> TurnFormat:
+    """The correction turn of the configured whole-proof model: Kimina-Prover's own for its preset, else Goedel's."""
+    from prover.generators.whole_proof import whole_template_for
+
+    kimina = whole_template_for(generator, strict=False).name == "kimina"
+    return TurnFormat.KIMINA if kimina else TurnFormat.GOEDEL
+
+
+def needs_infotree(strategy: str, generator: Any) -> str | None:
+    """The info tree the verifier's compiles must ask for (`"original"`: Kimina's correction turn shows the goals
+    before each error from it), or None."""
+    if strategy != "correct" or generator.kind == "scripted":
+        return None
+    return "original" if turn_format(generator) is TurnFormat.KIMINA else None
 
 
 def build_strategy(cfg: StrategyConfig) -> Strategy:
@@ -77,6 +94,8 @@ def _base_strategy(cfg: StrategyConfig) -> Strategy:
                 f"--strategy correct needs a chat model; the {sampler.setup.template.name!r} prompt is not one"
             )
         context = cfg.generator.max_model_len or sampler.context_tokens()
-        rounds = CorrectionConfig(cfg.samples, cfg.correction_rounds, cfg.correction_samples, context)
+        rounds = CorrectionConfig(
+            cfg.samples, cfg.correction_rounds, cfg.correction_samples, context, turn_format(cfg.generator)
+        )
         return CorrectStrategy(sampler, rounds, sampler.extract)
     raise ValueError(f"unknown strategy {cfg.name!r}")

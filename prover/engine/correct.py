@@ -13,12 +13,14 @@ import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Protocol
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Protocol
 
 from lean_env.checks.verdict import Rejected
 from lean_env.messages import LeanMessage
 from prover.engine.correction import ChatTurn, correction_chat, error_report, fits_context
 from prover.engine.cost import Meter, MeteredVerifier, RoundCost
+from prover.engine.kimina_correction import tool_message
 from prover.engine.outcome import Attempt, Outcome
 from prover.engine.status import Status
 from prover.engine.strategies import CUT_AT_LIMIT, Context, Sample, Strategy, _as_is, verify_safely
@@ -40,12 +42,21 @@ class ChatSampler(Protocol):
     def prompt_tokens(self, turns: Sequence[ChatTurn]) -> int: ...
 
 
+class TurnFormat(Enum):
+    """Which model family's correction turn: Goedel-Prover-V2's (`prover.engine.correction`) or Kimina-Prover's
+    (`prover.engine.kimina_correction`: the goals before each error, from the compile's info tree)."""
+
+    GOEDEL = "goedel"
+    KIMINA = "kimina"
+
+
 @dataclass(frozen=True)
 class CorrectionConfig:
     samples: int = 8  # round 0
     rounds: int = 1  # correction rounds after round 0
     correction_samples: int = 1  # per failed sample and round
     context_tokens: int = 32768  # the model's context (the 3/4 rule)
+    turn_format: TurnFormat = TurnFormat.GOEDEL
 
 
 @dataclass
@@ -57,6 +68,7 @@ class _Live:
     output: str
     verdict_source: str = ""
     messages: tuple[LeanMessage, ...] = ()
+    infotree: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -114,8 +126,7 @@ class _Run:
             return False
         meter, t0 = Meter(), time.perf_counter()
         for parent in parents:
-            report = error_report(parent.verdict_source, parent.messages)
-            turns = correction_chat(parent.turns, parent.output, report, number)
+            turns = self._correction_turns(parent, number)
             prompt_tokens = self.s.sampler.prompt_tokens(turns)
             if not fits_context(prompt_tokens, self.s.config.context_tokens):
                 continue  # too long to send (Goedel-Prover-V2's rule); the parent stays failed
@@ -125,6 +136,15 @@ class _Run:
                 break
         self.costs.append(RoundCost(self.s.name, number, meter.cost(time.perf_counter() - t0)))
         return True
+
+    def _correction_turns(self, parent: _Live, number: int) -> list[ChatTurn]:
+        if self.s.config.turn_format is TurnFormat.KIMINA:
+            # Kimina's error-fixing chat (kimina_prover_demo/error_fix.py @d31a49e): the model's output, then the
+            # tool message alone as the user's turn.
+            report = tool_message(parent.verdict_source, parent.messages, parent.infotree)
+            return [*parent.turns, ChatTurn("assistant", parent.output), ChatTurn("user", report)]
+        report = error_report(parent.verdict_source, parent.messages)
+        return correction_chat(parent.turns, parent.output, report, number)
 
     def _judge(
         self, sample: Sample, turns: list[ChatTurn], number: int, parent: int | None, prompt: int, meter: Meter
@@ -169,7 +189,8 @@ class _Run:
         )
         self.attempts.append(attempt)
         self.last_rejected = attempt
-        self.live.append(_Live(len(self.attempts) - 1, turns, sample.text, verdict.source, verdict.messages))
+        live = _Live(len(self.attempts) - 1, turns, sample.text, verdict.source, verdict.messages, verdict.infotree)
+        self.live.append(live)
         return False
 
     def outcome(self, base: Outcome) -> Outcome:
