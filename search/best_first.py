@@ -29,6 +29,7 @@ from lean_env.types import (
     ProofState,
     ResultKind,
     StateResult,
+    TacticResult,
     TacticTimeout,
     Theorem,
     split_goals,
@@ -417,19 +418,32 @@ class _Run:
                     continue
                 # LeanDojo's convention for a finished proof; some backends may report it as a state.
                 result = ProofFinished(reached.handle)
-            if isinstance(result, ProofFinished):
-                message = ""
-            elif isinstance(result, LeanError | ProofGivenUp):
-                message = result.message
-            elif isinstance(result, TacticTimeout):
-                message = f"tactic timed out after {result.seconds:g}s"
-            else:
-                raise _Stop(SearchStatus.FAILED_ERROR, f"Lean backend returned an unknown result: {result!r}")
-            kind = result.kind
-            edges_append((node, -1, tactic, logprob, num_tokens, score, kind, message, lean_time))
-            if kind == ResultKind.FINISHED:
-                self.proof_chain = self.nodes.path_to(node)
-                raise _Stop(SearchStatus.PROVED)
+            self._record_leaf(node, tactic, logprob, num_tokens, score, result, lean_time)
+
+    def _record_leaf(
+        self,
+        node: int,
+        tactic: str,
+        logprob: float,
+        num_tokens: int,
+        score: float,
+        result: TacticResult,
+        lean_time: float,
+    ) -> None:
+        """Record a tactic that reached no new state (finished, failed, timed out); stop the search if it proved."""
+        if isinstance(result, ProofFinished):
+            message = ""
+        elif isinstance(result, LeanError | ProofGivenUp):
+            message = result.message
+        elif isinstance(result, TacticTimeout):
+            message = f"tactic timed out after {result.seconds:g}s"
+        else:
+            raise _Stop(SearchStatus.FAILED_ERROR, f"Lean backend returned an unknown result: {result!r}")
+        kind = result.kind
+        self.edges.append((node, -1, tactic, logprob, num_tokens, score, kind, message, lean_time))
+        if kind == ResultKind.FINISHED:
+            self.proof_chain = self.nodes.path_to(node)
+            raise _Stop(SearchStatus.PROVED)
 
     def _reach(self, parent: int, state: ProofState, tactic: str, score: float, fresh: dict[int, None]) -> int:
         """The node for `state` reached from `parent`: new, or the existing one (improved if still open)."""
