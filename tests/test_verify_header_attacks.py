@@ -136,6 +136,31 @@ FORGERIES: list[tuple[str, str]] = [
         "tactic attribute on meta code",
         "@[tactic Lean.Parser.Tactic.simp] def fake : Lean.Elab.Tactic.Tactic := fun _ => pure ()",
     ),
+    # meta code that a proof's own tactics run (simp, norm_num, positivity) or that prints its goals (a delaborator):
+    # lean4 src/Init/Simproc.lean (simproc/dsimproc expand to a `*_decl` def plus `simproc_pattern%` and an
+    # `attribute [simproc]`), Mathlib/Tactic/NormNum/Core.lean, Mathlib/Tactic/Positivity/Core.lean
+    (
+        "simproc command",
+        'open Lean Meta Simp in simproc foo (_ + _) := fun e => do logInfo "x"; return .continue',
+    ),
+    ("local dsimproc command", "open Lean Meta Simp in local dsimproc foo (_ + _) := fun _ => return .continue"),
+    ("simproc_decl", "open Lean Meta Simp in simproc_decl foo (_ + _) := fun _ => return .continue"),
+    ("simproc_pattern% on a plain def of type Simproc", "simproc_pattern% _ + _ => foo"),
+    ("simproc attribute", "attribute [simproc] foo"),
+    ("@[simproc] on meta code", "@[simproc] def foo : Lean.Meta.Simp.Simproc := fun _ => return .continue"),
+    ("sevalproc attribute", "attribute [sevalproc] foo"),
+    ("a simp set's simproc attribute", "attribute [field_simps_proc] foo"),
+    (
+        "norm_num extension",
+        "@[norm_num _ + _] def evalFake : Mathlib.Meta.NormNum.NormNumExt where eval _ := failure",
+    ),
+    ("escaped «norm_num» extension", "attribute [«norm_num» _ + _] evalFake"),
+    (
+        "positivity extension",
+        "@[positivity _ + _] def evalFake : Mathlib.Meta.Positivity.PositivityExt where core _ _ _ := failure",
+    ),
+    ("delab attribute", "@[delab app.HAdd.hAdd] def fakeDelab : Lean.PrettyPrinter.Delaborator.Delab := failure"),
+    ("app_delab attribute", "@[app_delab HAdd.hAdd] def fakeDelab : Lean.PrettyPrinter.Delaborator.Delab := failure"),
     # a macro_rules whose pattern is not an explicit tactic/term quotation may rewrite commands
     ("macro_rules with an unprefixed quotation", "macro_rules | `(foo) => `(bar)"),
     (
@@ -256,6 +281,18 @@ ATTACKS: list[Attack] = [
 ]
 
 LEGITIMATE: list[Attack] = [
+    Attack(
+        # An unexpander is `Syntax → UnexpandM Syntax` (no `MetaM`, no logging); simp lemmas and a simprocs option
+        # register no code.
+        "header with an app_unexpander, simp lemmas and the simprocs option",
+        header=(
+            "import Mathlib\n\nset_option simprocs false\n\n"
+            "@[app_unexpander Nat.succ] def unexpandSucc : Lean.PrettyPrinter.Unexpander\n"
+            "  | `($_ $n) => `($n + 1)\n  | _ => throw ()\n\n"
+            "@[simp, field_simps] theorem my_simp_lemma (m : ℕ) : m * 1 = m := by simp\n\n"
+            "namespace Foo\n"
+        ),
+    ),
     Attack("a comment ends the last line", proof="omega -- linear arithmetic"),
     Attack("the last line is only a comment", proof="omega\n-- done"),
     Attack("a block comment after the proof", proof="simp /- closes it -/"),

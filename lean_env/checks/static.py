@@ -173,9 +173,24 @@ def prelude_problem(source: str) -> str | None:
 # command, and what it does to the proof shows in the compile and the listing. `elab`/`elab_rules` of any category
 # run meta code (which could log a message positioned on the appended line) and are refused, as are the
 # attributes that register such code as a tactic or term elaborator.
+#
+# The same holds for meta code that a proof's own tactics run: a simproc runs whenever `simp` meets its pattern
+# (`simproc`/`dsimproc` expand to a `*_decl` — a `def` of type `Simproc`/`DSimproc` (`Expr → SimpM …`) plus a
+# `simproc_pattern%` command — and an `attribute [simproc]`, or `[X_proc]` for a simp set `X`: lean4
+# src/Init/Simproc.lean at leanprover/lean4@09c02176b0ae00d498838fc16f9ede65228d7241), a `@[norm_num …]`
+# extension's `eval` (a `MetaM`, Mathlib/Tactic/NormNum/Core.lean) whenever `norm_num` or `simp` with the norm_num
+# plugin meets its pattern, a `@[positivity …]` extension's `core` (a `MetaM`, Mathlib/Tactic/Positivity/Core.lean)
+# inside `positivity`, and a `@[delab …]` delaborator (`DelabM`, over `MetaM`: lean4
+# src/Lean/PrettyPrinter/Delaborator/Basic.lean) whenever a goal or term in a message is printed. Each can log a
+# message positioned on the appended line or change the environment, so each is refused with the commands and
+# attributes that declare or register it. An `app_unexpander` stays allowed: an `Unexpander` is
+# `Syntax → UnexpandM Syntax` (`ReaderT Syntax (EStateM Unit Unit)`), which can neither log nor reach the environment.
 HEADER_META_COMMANDS = frozenset(
     {"elab", "elab_rules", "declare_syntax_cat", "run_cmd", "run_elab", "run_meta", "initialize"}
     | {"builtin_initialize"}
+    | {"simproc", "dsimproc", "simproc_decl", "dsimproc_decl", "simproc_pattern"}
+    | {"builtin_simproc", "builtin_dsimproc", "builtin_simproc_decl", "builtin_dsimproc_decl"}
+    | {"builtin_simproc_pattern"}
 )
 # The quotation categories a header's `macro_rules` may rewrite.
 _MACRO_RULES_CATEGORIES = frozenset({"tactic", "term", "conv"})
@@ -186,7 +201,17 @@ HEADER_META_HASH_COMMANDS = frozenset({"eval", "eval!", "exec", "html", "widget"
 COMMAND_EXTENSION_ATTRIBUTES = frozenset(
     {"command_elab", "macro", "command_parser", "builtin_command_elab", "builtin_macro", "builtin_command_parser"}
     | {"tactic", "term_elab", "builtin_tactic", "builtin_term_elab"}
+    # meta code a proof's tactics run (see HEADER_META_COMMANDS); a simp set `X`'s simprocs are `X_proc`
+    | {"simproc", "sevalproc", "builtin_simproc", "builtin_sevalproc", "norm_num", "positivity"}
+    | {"delab", "app_delab", "builtin_delab"}
 )
+
+
+def _registers_meta_code(attribute: str) -> bool:
+    """Whether `attribute` (a name inside `@[…]`/`attribute […]`, as Lean reads it) registers meta code."""
+    return attribute in COMMAND_EXTENSION_ATTRIBUTES or attribute.endswith("_proc")
+
+
 # Commands that declare syntax with a category: refused when the category is `command`.
 _SYNTAX_COMMANDS = frozenset({"syntax", "macro"})
 
@@ -316,8 +341,8 @@ class _HeaderScan:
         if NATIVE_AXIOM_COMPONENT in name.split("."):
             return tok, "uses a `_native` name, which only native evaluation's auxiliary axioms may bear"
         if self.in_attribute:
-            if name in COMMAND_EXTENSION_ATTRIBUTES:
-                return tok, "registers a command macro, elaborator or parser"
+            if _registers_meta_code(name):
+                return tok, "registers a command macro, an elaborator or meta code that proofs run"
             return None
         if name in HEADER_META_COMMANDS:
             return tok, "changes how commands elaborate or runs code"
