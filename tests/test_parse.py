@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 
 from lean_env.errors import LeanParseError
 from lean_env.source.declarations import parse_lean_file, parse_lean_source
-from lean_env.source.document import TARGET_KEYWORDS, LeanFile
+from lean_env.source.document import TARGET_KEYWORDS, LeanFile, TheoremDecl
 from lean_env.source.edits import Edit, apply_edits
 from lean_env.source.lexer import COMMAND_KEYWORDS, TokenKind, tokenize
-from lean_env.source.render import render_script_at, render_whole_proof, replace_proof
+from lean_env.source.render import render_script_at, render_whole_proof
 
 TRICKY = """\
 import Mathlib
@@ -316,13 +316,18 @@ def test_missing_file(tmp_path: Path) -> None:
         parse_lean_file(tmp_path / "nope.lean")
 
 
-def test_replace_proof_changes_only_that_proof(tricky: LeanFile) -> None:
+def _rewrite_proof(source: str, decl: TheoremDecl, script: str) -> str:
+    """`source` with `decl`'s whole proof replaced by `by` + `script`, as `prover prove` writes it."""
+    return apply_edits(source, [render_whole_proof(decl, script)])
+
+
+def test_whole_proof_rewrite_changes_only_that_proof(tricky: LeanFile) -> None:
     script = "intro x\nsimp\n  <;> ring"
     for thm in tricky.theorems:
-        out = replace_proof(TRICKY, thm, script)
+        out = _rewrite_proof(TRICKY, thm, script)
         again = parse_lean_source(out)
         new = again.get(thm.name)
-        assert new.proof == "by\n  intro x\n  simp\n    <;> ring"
+        assert new.tactic_script == script
         assert new.statement == thm.statement
         assert new.suffix == thm.suffix
         # Everything before the statement's end and after the old proof is byte-identical.
@@ -334,27 +339,25 @@ def test_replace_proof_changes_only_that_proof(tricky: LeanFile) -> None:
         assert others == [(t.statement, t.proof) for t in tricky.theorems if t.statement != thm.statement]
 
 
-def test_replace_proof_indents_relative_to_declaration() -> None:
+def test_whole_proof_rewrite_indents_as_the_old_proof() -> None:
     src = "namespace A\n  theorem t : True := by\n    sorry\nend A\n"
     thm = parse_lean_source(src).get("A.t")
-    out = replace_proof(src, thm, "trivial")
+    out = _rewrite_proof(src, thm, "trivial")
     assert out == "namespace A\n  theorem t : True := by\n    trivial\nend A\n"
 
 
-def test_replace_proof_adds_missing_proof(shared: Path) -> None:
+def test_whole_proof_rewrite_adds_missing_proof(shared: Path) -> None:
     row = _minif2f_rows(shared)[0]
     src = row["header"] + row["formal_statement_llemma"]
     thm = parse_lean_source(src).theorems[0]
-    out = replace_proof(src, thm, "norm_num")
+    out = _rewrite_proof(src, thm, "norm_num")
     assert out == src.rstrip() + " := by\n  norm_num" + src[len(src.rstrip()) :]
     assert parse_lean_source(out).theorems[0].proof == "by\n  norm_num"
 
 
-def test_replace_proof_rejects_foreign_declaration(tricky: LeanFile) -> None:
-    with pytest.raises(ValueError):
-        replace_proof("theorem x : True := trivial", tricky.theorems[0], "simp")
+def test_whole_proof_rewrite_rejects_empty_script(tricky: LeanFile) -> None:
     with pytest.raises(ValueError, match="empty"):
-        replace_proof(TRICKY, tricky.theorems[0], "  \n")
+        render_whole_proof(tricky.theorems[0], "  \n")
 
 
 _names = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True).filter(
@@ -383,7 +386,7 @@ def test_generated_files_roundtrip(names: list[str], comments: list[str], proofs
         assert thm.statement == f"theorem {names[i]} (x : ℕ) (h : x = x) :\n    x + 0 = x"
         assert thm.proof == proofs[i]
         assert len(thm.sorries) == proofs[i].count("sorry")
-        out = replace_proof(src, thm, "omega")
+        out = _rewrite_proof(src, thm, "omega")
         assert parse_lean_source(out).theorems[i].proof == "by\n  omega"
 
 

@@ -5,28 +5,8 @@ from __future__ import annotations
 
 from lean_env.source.document import Hole, TheoremDecl
 from lean_env.source.edits import Edit, Span, dedent_script
-from lean_env.types import indent_block
 
-__all__ = ["line_pad", "render_script_at", "render_whole_proof", "replace_proof"]
-
-
-def replace_proof(source: str, decl: TheoremDecl, new_proof_tactics: str) -> str:
-    """`source` with `decl`'s proof replaced by `:= by` and the tactic script, indented 2 spaces more
-    than the declaration's line; every other byte is unchanged. `decl` must come from parsing `source`."""
-    script = new_proof_tactics.strip("\n")
-    if not script.strip():
-        raise ValueError("the new proof is empty")
-    kw = decl.statement_span.start
-    if source[kw : decl.statement_span.end] != decl.statement:
-        raise ValueError(f"{decl.name}: the declaration does not come from this source")
-    line_start = source.rfind("\n", 0, decl.decl_span.start) + 1
-    base = len(source[line_start:]) - len(source[line_start:].lstrip(" \t"))
-    body = "by\n" + indent_block(script, base + 2)
-    if decl.assign_span is not None and decl.proof_span is not None:
-        # Keep the original `:=` and whatever separated it from the statement.
-        return source[: decl.assign_span.end] + " " + body + source[decl.proof_span.end :]
-    end = decl.proof_span.end if decl.proof_span is not None else decl.statement_span.end
-    return source[: decl.statement_span.end] + " := " + body + source[end:]
+__all__ = ["line_pad", "render_script_at", "render_whole_proof"]
 
 
 def render_script_at(hole: Hole, script: str, newline: str = "\n") -> str:
