@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import gc
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
@@ -105,6 +106,17 @@ class _Source:
         return LeanParseError(self.path, line, col, reason)
 
 
+@dataclass(slots=True)
+class _DeclPrefix:
+    """What may precede a command's keyword: a doc comment, `@[…]` attributes, modifiers, and `set_option x v in` /
+    `open A in` / `#guard_msgs in` prefixes (without the `in`)."""
+
+    doc: str | None = None
+    attributes: list[str] = field(default_factory=list)
+    modifiers: list[str] = field(default_factory=list)
+    prefixes: list[str] = field(default_factory=list)
+
+
 class _Parser:
     def __init__(self, text: str, path: str) -> None:
         self.src = _Source(text, path)
@@ -149,35 +161,47 @@ class _Parser:
         )
 
     def command(self, a: int, b: int) -> None:
+        i, prefix = self._command_prefix(a, b)
+        if i >= b:
+            return
+        head = self.tokens[i]
+        word = head.text if head.kind is TokenKind.IDENT else ""
+        if word in TARGET_KEYWORDS:
+            self.target(a, i, b, prefix)
+        elif word in OTHER_DECL_KEYWORDS:
+            self.other_decl(a, i, b)
+        else:
+            self._scope_command(word, i, b)
+
+    def _command_prefix(self, a: int, b: int) -> tuple[int, _DeclPrefix]:
+        """What precedes command a..b's keyword: its doc comment, attributes, modifiers and `… in` prefixes;
+        with the index of the first token after them."""
         toks = self.tokens
+        prefix = _DeclPrefix()
         i = a
-        doc: str | None = None
-        attributes: list[str] = []
-        modifiers: list[str] = []
-        prefixes: list[str] = []
         while i < b:
             tok = toks[i]
             if tok.kind is TokenKind.DOC_COMMENT and tok.text.startswith("/--"):
-                doc = tok.text
+                prefix.doc = tok.text
                 i += 1
             elif tok.text == "@" and i + 1 < b and toks[i + 1].text == "[":
                 close = self._matching(i + 1, b)
-                attributes.append(self.text[toks[i + 1].end : toks[close].start].strip())
+                prefix.attributes.append(self.text[toks[i + 1].end : toks[close].start].strip())
                 i = close + 1
             elif is_ident(tok, MODIFIERS):
-                modifiers.append(tok.text)
+                prefix.modifiers.append(tok.text)
                 i += 1
-            elif self._in_prefix_end(i, b) is not None:
-                end = self._in_prefix_end(i, b)
-                assert end is not None
-                prefixes.append(self.text[tok.start : toks[end - 1].end])
+            elif (end := self._in_prefix_end(i, b)) is not None:
+                prefix.prefixes.append(self.text[tok.start : toks[end - 1].end])
                 i = end + 1
             else:
                 break
-        if i >= b:
-            return
+        return i, prefix
+
+    def _scope_command(self, word: str, i: int, b: int) -> None:
+        """`import`, and the commands that open and close scopes (`namespace`, `section`, `mutual`, `end`)."""
+        toks = self.tokens
         head = toks[i]
-        word = head.text if head.kind is TokenKind.IDENT else ""
         if word == "import":
             self.imports.extend(t.text for t in toks[i + 1 : b] if t.kind is TokenKind.IDENT)
         elif word in ("namespace", "section"):
@@ -191,10 +215,6 @@ class _Parser:
             if not self.scopes:
                 raise self.src.error(head.start, "`end` without an open namespace, section or mutual block")
             self.scopes.pop()
-        elif word in TARGET_KEYWORDS:
-            self.target(a, i, b, doc, attributes, modifiers, prefixes)
-        elif word in OTHER_DECL_KEYWORDS:
-            self.other_decl(a, i, b)
 
     def _matching(self, open_idx: int, b: int) -> int:
         # A closing bracket is recorded at the depth of its opener.
@@ -233,65 +253,23 @@ class _Parser:
             name = self.qualify(toks[j].text)
         self.declarations.append(Declaration(kind, name, self.src.span(toks[a].start, toks[b - 1].end)))
 
-    def target(
-        self,
-        a: int,
-        i: int,
-        b: int,
-        doc: str | None,
-        attributes: list[str],
-        modifiers: list[str],
-        prefixes: list[str],
-    ) -> None:
-        toks, depths, src = self.tokens, self.depths, self.src
+    def target(self, a: int, i: int, b: int, prefix: _DeclPrefix) -> None:
+        toks, src = self.tokens, self.src
         keyword = toks[i]
         kind = cast(TheoremKind, keyword.text)
-        j = i + 1
-        short_name: str | None = None
-        if kind != "example":
-            if j >= b or toks[j].kind is not TokenKind.IDENT or toks[j].text in ("where", "by"):
-                raise src.error(keyword.start, f"`{kind}` has no name")
-            short_name = toks[j].text
-            j += 1
-
-        assign = self._statement_assign(j, b)
-        stmt_limit = assign if assign is not None else b
-        colon = next((k for k in range(j, stmt_limit) if depths[k] == 0 and toks[k].text == ":"), None)
-        if colon is None:
-            if kind == "example":
-                # `example := t` is valid Lean but states nothing to prove.
-                self.declarations.append(Declaration("example", None, src.span(toks[a].start, toks[b - 1].end)))
-                return
-            raise src.error(keyword.start, f"`{kind} {short_name}` has no type (expected `: <statement>`)")
-        equations = self._equations_start(colon, stmt_limit, b)
-        if equations is not None:
-            assign = None
-            stmt_end_idx = equations  # statement ends before the first `|`
-        else:
-            stmt_end_idx = stmt_limit
-        if stmt_end_idx <= colon + 1:
-            raise src.error(toks[colon].start, f"`{kind}` has an empty type after `:`")
-
-        proof_first = equations if equations is not None else (assign + 1 if assign is not None else None)
-        proof_end_idx = b
-        if proof_first is not None:
-            for k in range(proof_first, b):
-                if depths[k] == 0 and is_ident(toks[k], PROOF_SUFFIX_KEYWORDS):
-                    proof_end_idx = k
-                    break
+        short_name, j = self._target_name(kind, i, b)
+        shape = self._target_shape(kind, short_name, i, j, b)
+        if shape is None:
+            # `example := t` is valid Lean but states nothing to prove.
+            self.declarations.append(Declaration("example", None, src.span(toks[a].start, toks[b - 1].end)))
+            return
+        assign, stmt_end_idx, proof_first = shape
+        proof_end_idx = self._proof_end(proof_first, b)
 
         stmt_end = toks[stmt_end_idx - 1].end
         statement_span = src.span(keyword.start, stmt_end)
         assign_span = src.span(toks[assign].start, toks[assign].end) if assign is not None else None
-        proof_span: Span | None = None
-        proof = ""
-        if proof_first is not None:
-            after_assign = toks[assign].end if assign is not None else toks[proof_first].start
-            if proof_first < proof_end_idx:
-                proof_span = src.span(toks[proof_first].start, toks[proof_end_idx - 1].end)
-            else:
-                proof_span = src.span(after_assign, after_assign)
-            proof = self.text[proof_span.start : proof_span.end]
+        proof_span, proof = self._proof_text(assign, proof_first, proof_end_idx)
         suffix = self.text[toks[proof_end_idx].start : toks[b - 1].end] if proof_end_idx < b else ""
 
         decl_start = toks[a].start
@@ -318,16 +296,72 @@ class _Parser:
                 proof_span=proof_span,
                 assign_span=assign_span,
                 suffix=suffix,
-                doc=doc,
-                attributes=tuple(attributes),
-                modifiers=tuple(modifiers),
-                command_prefixes=tuple(prefixes),
+                doc=prefix.doc,
+                attributes=tuple(prefix.attributes),
+                modifiers=tuple(prefix.modifiers),
+                command_prefixes=tuple(prefix.prefixes),
                 holes=holes,
                 proof_column=src.line_col(proof_span.start)[1] - 1 if proof_span is not None else 0,
                 indent=self._line_indent(decl_start),
                 source=self.text,
             )
         )
+
+    def _target_name(self, kind: TheoremKind, i: int, b: int) -> tuple[str | None, int]:
+        """The declared name after the keyword at i (None for an `example`), and the index after it."""
+        toks = self.tokens
+        j = i + 1
+        if kind == "example":
+            return None, j
+        if j >= b or toks[j].kind is not TokenKind.IDENT or toks[j].text in ("where", "by"):
+            raise self.src.error(toks[i].start, f"`{kind}` has no name")
+        return toks[j].text, j + 1
+
+    def _target_shape(
+        self, kind: TheoremKind, short_name: str | None, i: int, j: int, b: int
+    ) -> tuple[int | None, int, int | None] | None:
+        """(the statement's `:=`, one past the statement's last token, the proof's first token) of the target
+        whose keyword is at i and whose binders start at j; None for an `example` with no type."""
+        toks, depths, src = self.tokens, self.depths, self.src
+        assign = self._statement_assign(j, b)
+        stmt_limit = assign if assign is not None else b
+        colon = next((k for k in range(j, stmt_limit) if depths[k] == 0 and toks[k].text == ":"), None)
+        if colon is None:
+            if kind == "example":
+                return None
+            raise src.error(toks[i].start, f"`{kind} {short_name}` has no type (expected `: <statement>`)")
+        equations = self._equations_start(colon, stmt_limit, b)
+        if equations is not None:
+            assign = None
+            stmt_end_idx = equations  # statement ends before the first `|`
+        else:
+            stmt_end_idx = stmt_limit
+        if stmt_end_idx <= colon + 1:
+            raise src.error(toks[colon].start, f"`{kind}` has an empty type after `:`")
+        proof_first = equations if equations is not None else (assign + 1 if assign is not None else None)
+        return assign, stmt_end_idx, proof_first
+
+    def _proof_end(self, proof_first: int | None, b: int) -> int:
+        """One past the proof's last token: the first depth-0 `where`/`termination_by`/`decreasing_by`, else b."""
+        if proof_first is None:
+            return b
+        toks, depths = self.tokens, self.depths
+        for k in range(proof_first, b):
+            if depths[k] == 0 and is_ident(toks[k], PROOF_SUFFIX_KEYWORDS):
+                return k
+        return b
+
+    def _proof_text(self, assign: int | None, proof_first: int | None, proof_end_idx: int) -> tuple[Span | None, str]:
+        """The proof's span and text; an empty span right after `:=` when nothing follows it, None without a proof."""
+        if proof_first is None:
+            return None, ""
+        toks, src = self.tokens, self.src
+        after_assign = toks[assign].end if assign is not None else toks[proof_first].start
+        if proof_first < proof_end_idx:
+            proof_span = src.span(toks[proof_first].start, toks[proof_end_idx - 1].end)
+        else:
+            proof_span = src.span(after_assign, after_assign)
+        return proof_span, self.text[proof_span.start : proof_span.end]
 
     def _line_indent(self, offset: int) -> int:
         """Spaces before the first character of the line holding `offset` (a BOM is not indentation)."""
