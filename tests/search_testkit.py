@@ -50,7 +50,7 @@ def chained_proofs(rows: Iterable[dict[str, object]]) -> dict[str, list[dict[str
 
 
 @functools.cache
-def leandojo_cassette(shared: Path):  # type: ignore[no-untyped-def]
+def leandojo_cassette(shared: Path):
     from lean_env.cassette.build import build_from_proofsteps
 
     return build_from_proofsteps([shared / "data" / "proofsteps" / LEANDOJO_FILE]).cassette

@@ -21,10 +21,10 @@ def tiny_byt5(seed: int = 0, d_model: int = 32, layers: int = 2) -> tuple[Any, A
         num_layers=layers,
         num_decoder_layers=layers,
         num_heads=4,
-        decoder_start_token_id=0,
         pad_token_id=0,
         eos_token_id=1,
     )
+    config.decoder_start_token_id = 0  # a T5 config attribute that transformers 5 no longer lists as a parameter
     torch.manual_seed(seed)
     model = transformers.T5ForConditionalGeneration(config).eval()
     return model, transformers.ByT5Tokenizer()

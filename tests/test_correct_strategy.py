@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from lean_env.backends.replay import ReplayEnv
 from lean_env.checks.verdict import Rejected, Verdict, Verified
 from lean_env.messages import LeanMessage
 from lean_env.types import Theorem
@@ -13,7 +14,7 @@ from prover.engine import Engine, ProofTarget, Status
 from prover.engine.correct import CorrectionConfig, CorrectStrategy
 from prover.engine.correction import ChatTurn, correction_chat, error_report
 from prover.engine.strategies import Sample
-from tests.test_engine import CASSETTE, ReplayEnv
+from tests.test_engine import CASSETTE
 
 THEOREM = Theorem("t", "theorem t (x : ℝ) (h₀ : 2 * x = 6) : x = 3", header="import Mathlib")
 REQUEST = "Complete the following Lean 4 code:\n\n```lean4\ntheorem t (x : ℝ) (h₀ : 2 * x = 6) : x = 3 := by sorry```"
@@ -44,7 +45,8 @@ class ScriptedChat:
     """Replies by round (a chat model written for the test); records every conversation it is sent."""
 
     def __init__(self, replies: dict[int, list[str]], context: int = 10**6) -> None:
-        self.replies, self.sent, self.context = replies, [], context
+        self.replies, self.context = replies, context
+        self.sent: list[tuple[int, list[ChatTurn]]] = []
 
     def opening(self, target: ProofTarget) -> list[ChatTurn]:
         return [ChatTurn("user", REQUEST)]

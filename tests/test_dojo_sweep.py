@@ -23,6 +23,9 @@ class UnusableEnv:
     def start(self, theorem: Any) -> Any:
         raise BackendUnavailableError("LeanDojo is unusable: TACTIC_MEMORY_LIMIT='32G' is refused")
 
+    def start_hole(self, target: Any) -> Any:
+        raise BackendUnavailableError("LeanDojo is unusable: TACTIC_MEMORY_LIMIT='32G' is refused")
+
     def run_tactic(self, state: Any, tactic: str, timeout: float | None = None) -> Any:
         raise AssertionError("never started")
 

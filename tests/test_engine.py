@@ -13,7 +13,7 @@ from benchmarks.compare import mcnemar_exact
 from lean_env.backends.replay import ReplayEnv, ReplayVerifier
 from lean_env.errors import LeanCrashError, TheoremStartError
 from lean_env.source.declarations import parse_lean_file
-from lean_env.types import ProofState, TacticResult, Theorem
+from lean_env.types import HoleTarget, ProofState, TacticResult, Theorem
 from prover.engine import Cost, Engine, EngineConfig, ProofTarget, RoundCost, SearchStrategy, Status, WholeStrategy
 from prover.engine.strategies import Sample
 from prover.generators import FixedTacticGenerator
@@ -49,7 +49,7 @@ class CountingVerifier(ReplayVerifier):
         super().__init__(path)
         self.calls = 0
 
-    def verify(self, theorem: Theorem, proof: str):  # type: ignore[no-untyped-def]
+    def verify(self, theorem: Theorem, proof: str):
         self.calls += 1
         return super().verify(theorem, proof)
 
@@ -150,6 +150,9 @@ class FailingStart:
         self.exc = exc
 
     def start(self, theorem: Theorem) -> ProofState:
+        raise self.exc
+
+    def start_hole(self, target: HoleTarget) -> ProofState:
         raise self.exc
 
     def run_tactic(self, state: ProofState, tactic: str, timeout: float | None = None) -> TacticResult:

@@ -114,13 +114,13 @@ LEANDOJO_ROWS = "data/proofsteps/leandojo_benchmark4_random_test_sample100.jsonl
 
 
 @pytest.fixture(scope="module")
-def built(shared: Path):  # type: ignore[no-untyped-def]
+def built(shared: Path):
     from lean_env.cassette.build import build_from_proofsteps
 
     return build_from_proofsteps([shared / LEANDOJO_ROWS], relative_to=shared)
 
 
-def test_build_makes_skeletons_from_traces(built) -> None:  # type: ignore[no-untyped-def]
+def test_build_makes_skeletons_from_traces(built) -> None:
     from lean_env.cassette.keys import skeleton_key
 
     holes = built.cassette.holes
@@ -136,7 +136,7 @@ def test_build_makes_skeletons_from_traces(built) -> None:  # type: ignore[no-un
     assert "skeletons" in built.summary()
 
 
-def test_cassette_round_trips_and_reads_v1(built, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cassette_round_trips_and_reads_v1(built, tmp_path: Path) -> None:
     from lean_env.cassette.format import CassetteError
     from lean_env.cassette.store import Cassette
 
@@ -150,7 +150,7 @@ def test_cassette_round_trips_and_reads_v1(built, tmp_path: Path) -> None:  # ty
         Cassette.loads(v1.replace(":1}", ":4}"))
 
 
-def test_replay_starts_at_a_recorded_hole_and_checks_the_fill(built) -> None:  # type: ignore[no-untyped-def]
+def test_replay_starts_at_a_recorded_hole_and_checks_the_fill(built) -> None:
     from lean_env.backends.replay import ReplayEnv, ReplayVerifier
     from lean_env.checks.verdict import Rejected, Verified
     from lean_env.types import ProofFinished

@@ -11,7 +11,7 @@ from lean_env.messages import LeanMessage, Position, Severity
 from tests.test_repl import RELEASES, blocks, transcripts
 
 
-def _recorded_messages(shared, release):  # type: ignore[no-untyped-def]
+def _recorded_messages(shared, release):
     for path in transcripts(shared, release):
         for block in blocks(path.with_name(path.name[:-3] + ".expected.out")):
             answer = json.loads(block)
@@ -20,7 +20,7 @@ def _recorded_messages(shared, release):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("release", RELEASES)
-def test_every_recorded_message_reads_and_round_trips(shared, release):  # type: ignore[no-untyped-def]
+def test_every_recorded_message_reads_and_round_trips(shared, release):
     seen = 0
     for raw in _recorded_messages(shared, release):
         message = LeanMessage.from_json(raw)
@@ -34,7 +34,7 @@ def test_every_recorded_message_reads_and_round_trips(shared, release):  # type:
     assert seen > 20, f"too few recorded messages at {release}: {seen}"
 
 
-def test_end_position_null_is_unknown_not_an_error():  # type: ignore[no-untyped-def]
+def test_end_position_null_is_unknown_not_an_error():
     # The REPL prints `"endPos": null` when Lean's message has no end position (repl `REPL/JSON.lean`).
     message = LeanMessage.from_json({"severity": "error", "pos": {"line": 3, "column": 2}, "endPos": None, "data": "x"})
     assert message.end_pos is None and message.is_error and message.severity is Severity.ERROR
@@ -49,6 +49,6 @@ def test_end_position_null_is_unknown_not_an_error():  # type: ignore[no-untyped
         ["error"],
     ],
 )
-def test_shapes_the_repl_never_prints_are_protocol_errors(raw):  # type: ignore[no-untyped-def]
+def test_shapes_the_repl_never_prints_are_protocol_errors(raw):
     with pytest.raises(ProtocolError):
         LeanMessage.from_json(raw)

@@ -169,23 +169,23 @@ GOEDEL_V2_USER = (
 
 
 @pytest.fixture(scope="module")
-def problem(shared: Path):  # type: ignore[no-untyped-def]
+def problem(shared: Path):
     [found] = load_problems(
         shared / "data" / "minif2f" / "minif2f.jsonl", statement="deepseek", names=["mathd_algebra_478"]
     )
     return found
 
 
-def _context(problem) -> InformalContext:  # type: ignore[no-untyped-def]
+def _context(problem) -> InformalContext:
     return InformalContext(statement=problem.theorem.informal_statement)
 
 
-def test_deepseek_v15_non_cot_prompt_is_byte_equal_to_upstream(problem) -> None:  # type: ignore[no-untyped-def]
+def test_deepseek_v15_non_cot_prompt_is_byte_equal_to_upstream(problem) -> None:
     template = PRESETS["deepseek-prover-v1.5"].template
     assert whole_proof_request(problem.theorem, _context(problem), template) == DEEPSEEK_V15_NON_COT
 
 
-def test_deepseek_v15_cot_prompt_is_byte_equal_to_upstream(problem, shared: Path) -> None:  # type: ignore[no-untyped-def]
+def test_deepseek_v15_cot_prompt_is_byte_equal_to_upstream(problem, shared: Path) -> None:
     template = PRESETS["deepseek-prover-v1.5-cot"].template
     assert whole_proof_request(problem.theorem, _context(problem), template) == DEEPSEEK_V15_COT
     pool = load_few_shot(shared / "data" / "minif2f" / "deepseek_minif2f_valid_few_shot.jsonl")
@@ -193,7 +193,7 @@ def test_deepseek_v15_cot_prompt_is_byte_equal_to_upstream(problem, shared: Path
     assert whole_proof_request(problem.theorem, _context(problem), template, shots) == DEEPSEEK_V15_COT_TWO_SHOTS
 
 
-def test_goedel_prover_sft_prompt_is_byte_equal_to_upstream(problem) -> None:  # type: ignore[no-untyped-def]
+def test_goedel_prover_sft_prompt_is_byte_equal_to_upstream(problem) -> None:
     """github.com/Goedel-LM/Goedel-Prover eval/step1_inference.py @ d80349d93a80305765492014f0b395cec46e5023 formats
     DeepSeek-Prover-V1.5's CoT prompt; run on that commit's datasets/minif2f.jsonl row for mathd_algebra_478 it
     produced exactly DEEPSEEK_V15_COT (compared outside the repository)."""
@@ -203,7 +203,7 @@ def test_goedel_prover_sft_prompt_is_byte_equal_to_upstream(problem) -> None:  #
     assert (resolved.config.temperature, resolved.config.top_p, resolved.config.max_new_tokens) == (1.0, 0.95, 2048)
 
 
-def test_goedel_v2_user_message_is_byte_equal_to_upstream(problem) -> None:  # type: ignore[no-untyped-def]
+def test_goedel_v2_user_message_is_byte_equal_to_upstream(problem) -> None:
     template = PRESETS["goedel-prover-v2"].template
     assert whole_proof_request(problem.theorem, _context(problem), template) == GOEDEL_V2_USER
 

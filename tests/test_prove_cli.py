@@ -218,12 +218,13 @@ class _AcceptAll:
 
 def test_examples_below_a_longer_proof_are_written_in_one_pass(tmp_path: Path) -> None:
     """Examples are named after their line; filling one above must not lose the one below (one parse, span edits)."""
+    from prover.engine import Status
     from prover.prove import TheoremReport, finalize_file
 
     source = "example : 1 = 1 := by\n  sorry\n\nexample : 2 = 2 := by\n  sorry\n"
     path, lean_file, plans, targets, report = _planned_file(tmp_path, source)
     report.theorems = [
-        TheoremReport(t.name, "proved", proof=p) for t, p in zip(targets, ["skip\nrfl", "rfl"], strict=True)
+        TheoremReport(t.name, Status.PROVED, proof=p) for t, p in zip(targets, ["skip\nrfl", "rfl"], strict=True)
     ]
     proofs = {t.name: p for t, p in zip(targets, ["skip\nrfl", "rfl"], strict=True)}
     out, _ = finalize_file(path, lean_file, plans, proofs, _AcceptAll(), report, write=True)
@@ -234,6 +235,7 @@ def test_examples_below_a_longer_proof_are_written_in_one_pass(tmp_path: Path) -
 def test_a_declaration_the_verifier_says_nothing_about_is_not_written(tmp_path: Path) -> None:
     """A whole-file verifier that omits a changed declaration from its answer has not verified it: the change is
     dropped, the file is left as it was, and nothing is reported proved (Definition of done: nothing unverified)."""
+    from prover.engine import Status
     from prover.prove import TheoremReport, finalize_file
 
     class SaysNothing:
@@ -245,7 +247,7 @@ def test_a_declaration_the_verifier_says_nothing_about_is_not_written(tmp_path: 
 
     source = "theorem t : 1 = 1 := by\n  sorry\n"
     path, lean_file, plans, targets, report = _planned_file(tmp_path, source)
-    report.theorems = [TheoremReport(t.name, "found", proof="rfl") for t in targets]
+    report.theorems = [TheoremReport(t.name, Status.FOUND, proof="rfl") for t in targets]
     proofs = {t.name: "rfl" for t in targets}
     out, _ = finalize_file(path, lean_file, plans, proofs, SaysNothing(), report, write=True)  # type: ignore[arg-type]
     assert out == source and path.read_text(encoding="utf-8") == source and not report.written
@@ -256,6 +258,7 @@ def test_a_compfiles_problem_is_filled_and_its_determine_is_not(tmp_path: Path) 
     """compfiles' `problem` is a `theorem` (ProblemExtraction.lean): `prover prove` plans and writes its holes; the
     `sorry` of a `determine` (an answer a human judges) is no target and stays."""
     from lean_env.checks.verdict import Verified
+    from prover.engine import Status
     from prover.prove import TheoremReport, finalize_file
 
     asked: list[list[str]] = []
@@ -271,7 +274,7 @@ def test_a_compfiles_problem_is_filled_and_its_determine_is_not(tmp_path: Path) 
     source = "determine answer : ℕ := sorry\n\nproblem p : 1 = 1 := by\n  constructor\n  sorry\n"
     path, lean_file, plans, targets, report = _planned_file(tmp_path, source)
     assert [t.name for t in targets] == ["p#1"]  # hole 1 of p, numbered from 1
-    report.theorems = [TheoremReport(t.name, "found", proof="rfl") for t in targets]
+    report.theorems = [TheoremReport(t.name, Status.FOUND, proof="rfl") for t in targets]
     out, _ = finalize_file(path, lean_file, plans, {"p#1": "rfl"}, WholeFile(), report, write=True)  # type: ignore[arg-type]
     assert asked == [["p"]]
     assert out == "determine answer : ℕ := sorry\n\nproblem p : 1 = 1 := by\n  constructor\n  rfl\n"

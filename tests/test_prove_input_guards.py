@@ -158,7 +158,7 @@ def test_unknown_template_is_refused_with_the_fixed_generator() -> None:
 # a local model path that does not exist is one clean line (no HFValidationError traceback).
 @pytest.mark.parametrize("model", ["/nonexistent", "./nonexistent", "runs/cpu-tiny"])
 def test_missing_local_model_is_one_line(model: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from prover.commands.prove import model_unreachable
+    from prover.offline import model_unreachable
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "runs").mkdir()  # README's `-m runs/cpu-tiny` before `prover train` wrote the checkpoint

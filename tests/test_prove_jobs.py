@@ -86,7 +86,7 @@ def _prove_report(tmp_path: Path, jobs: int) -> dict[str, object]:
     args += ["--max-expansions", "20", "--time-limit", "600", "--jobs", str(jobs), "--report", str(report)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 1, result.output  # one demo theorem has no recorded proof
-    return json.loads(report.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    return json.loads(report.read_text(encoding="utf-8"))
 
 
 def test_jobs_give_the_same_results_as_a_sequential_run(tmp_path: Path) -> None:
@@ -117,7 +117,7 @@ def test_lean_prerequisites_fail_before_the_model_is_loaded(tmp_path: Path, monk
 
 
 def test_an_unreachable_hub_fails_once_with_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from prover.commands.prove import model_unreachable
+    from prover.offline import model_unreachable
 
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))  # an empty cache
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))

@@ -15,7 +15,7 @@ from lean_env.messages import LeanMessage, Position, Severity
 from tests.test_repl import RELEASES, blocks, transcripts
 
 
-def _answers_with_errors(shared: Path, release: str):  # type: ignore[no-untyped-def]
+def _answers_with_errors(shared: Path, release: str):
     for path in transcripts(shared, release):
         for block in blocks(path.with_name(path.name[:-3] + ".expected.out")):
             answer = json.loads(block)

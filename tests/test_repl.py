@@ -667,7 +667,7 @@ def test_a_lean_process_dies_with_a_driver_killed_by_sigkill(tmp_path: Path, sta
 # leanprover-community/repl#69, as its report sends it: the header's `set_option maxHeartbeats 0` reaches the
 # file's commands but, without lean_env/data/repl_patches/snapshots-maxheartbeats.patch, not tactic mode, where
 # `interval_cases` ran out at 200000 heartbeats. Needs a REPL built by `prover setup` (patched) and Mathlib.
-REPL_69 = [
+REPL_69: list[dict[str, Any]] = [
     {"cmd": "import Mathlib\n\nset_option maxHeartbeats 0\nset_option maxRecDepth 1000000\n"},
     {
         "cmd": "theorem mathd_numbertheory_314 (r n : ℕ) (h₀ : r = 1342 % 13) (h₁ : 0 < n) (h₂ : 1342 ∣ n)\n"

@@ -20,6 +20,7 @@ from lean_env.types import (
     LeanError,
     ProofFinished,
     ProofState,
+    ResultKind,
     StateResult,
     TacticTimeout,
     Theorem,
@@ -90,7 +91,7 @@ def test_every_recorded_step_replays(cassette: Cassette) -> None:
     env = ReplayEnv(cassette)
     for step in cassette.steps.values():
         result = env.run_tactic(ProofState.from_pp(step.state), step.tactic)
-        if step.result.kind == "finished":
+        if step.result.kind == ResultKind.FINISHED:
             assert isinstance(result, ProofFinished)
         else:
             assert isinstance(result, StateResult) and result.state.pp == step.result.pp  # type: ignore[union-attr]

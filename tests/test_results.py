@@ -24,7 +24,7 @@ def rec(problem: str, attempt: int = 0, proved: bool = False, status: str | None
         status=status or ("proved" if proved else "failed_exhausted"),
         proved=proved,
         category=category(problem),
-        **kw,  # type: ignore[arg-type]
+        **kw,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -205,7 +206,7 @@ def test_value_function_reorders_the_frontier() -> None:
     gen = ScriptedGenerator({"⊢ r": [("a", -0.1), ("b", -0.2)]})
     seen: list[list[str]] = []
 
-    def critic(states: list[str]) -> list[float]:
+    def critic(states: Sequence[str]) -> list[float]:
         seen.append(list(states))
         return [1.0 if s == "⊢ b" else 0.0 for s in states]
 
@@ -427,7 +428,7 @@ def test_generator_exception_keeps_partial_tree() -> None:
     calls = {"n": 0}
     scripted = ScriptedGenerator(default=[("x", -0.1)])
 
-    def flaky(requests: list[GenRequest], k: int) -> list[list[Candidate]]:
+    def flaky(requests: Sequence[GenRequest], k: int) -> list[list[Candidate]]:
         calls["n"] += 1
         if calls["n"] == 3:
             return failing_generator("CUDA out of memory")(requests, k)
@@ -459,7 +460,7 @@ def test_backend_crash_is_an_error_result() -> None:
 def test_generator_is_asked_for_k_and_extra_candidates_are_dropped() -> None:
     seen_k: list[int] = []
 
-    def gen(requests: list[GenRequest], k: int) -> list[list[Candidate]]:
+    def gen(requests: Sequence[GenRequest], k: int) -> list[list[Candidate]]:
         seen_k.append(k)
         return [[Candidate(f"t{i}", -0.1 * i) for i in range(10)] for _ in requests]
 
@@ -504,7 +505,7 @@ def test_context_and_theorem_name_reach_the_generator() -> None:
 
     seen: list[GenRequest] = []
 
-    def gen(requests: list[GenRequest], k: int) -> list[list[Candidate]]:
+    def gen(requests: Sequence[GenRequest], k: int) -> list[list[Candidate]]:
         seen.extend(requests)
         return [[] for _ in requests]
 
@@ -545,12 +546,12 @@ def test_handle_of_state_follows_the_reported_path() -> None:
     handles: list[object] = []
     real_run = env.run_tactic
 
-    def spy(state: ProofState, tactic: str, timeout: float | None = None):  # type: ignore[no-untyped-def]
+    def spy(state: ProofState, tactic: str, timeout: float | None = None):
         if state.pp == "⊢ S":
             handles.append(state.handle)
         return real_run(state, tactic, timeout)
 
-    env.run_tactic = spy  # type: ignore[method-assign]
+    env.run_tactic = spy
     gen2 = ScriptedGenerator({**gen.proposals, "⊢ S": [("z", -0.1)]})
     BestFirstSearch(env, gen2, cfg()).search(theorem())
     # The S reached via B was produced by the 4th Lean call (handles are call numbers).
@@ -586,12 +587,12 @@ def test_bulleted_proof_reverifies_through_a_cassette() -> None:
             initial_state=root,
         )
     )
-    for state, tactic, result in [
+    for state, tactic, outcome in [
         (root, "constructor", StateOutcome(kind="state", pp=both)),
         (both, "exact hp", StateOutcome(kind="state", pp=right)),
         (right, "exact hq", FinishedOutcome(kind="finished")),
     ]:
-        cassette.add_step(StepLine(kind="step", state=state, tactic=tactic, result=result, theorem="and_intro"))
+        cassette.add_step(StepLine(kind="step", state=state, tactic=tactic, result=outcome, theorem="and_intro"))
     gen = ScriptedGenerator(
         {
             root: [("simp [distractor]", -0.1), ("constructor", -0.5)],

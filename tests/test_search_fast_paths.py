@@ -10,7 +10,8 @@ from collections.abc import Sequence
 import pytest
 
 from lean_env.checks.tactic_filter import check_tactic, make_checker
-from lean_env.types import LeanError, ProofState, ResultKind, StateResult, TacticResult, Theorem
+from lean_env.errors import TheoremStartError
+from lean_env.types import HoleTarget, LeanError, ProofState, ResultKind, StateResult, TacticResult, Theorem
 from search import BestFirstSearch, Budget, Candidate, GenRequest, Scoring, SearchConfig
 from search.scoring import candidate_score
 from search.types import SearchResult, SearchStats, SearchStatus
@@ -29,6 +30,9 @@ class CountingEnv:
 
     def start(self, theorem: Theorem) -> ProofState:
         return ProofState.from_pp("⊢ P")
+
+    def start_hole(self, target: HoleTarget) -> ProofState:
+        raise TheoremStartError(f"{type(self).__name__} starts only at a theorem's statement, not at a hole")
 
     def run_tactic(self, state: ProofState, tactic: str, timeout: float | None = None) -> TacticResult:
         if tactic == "weird":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from typing import cast
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -73,9 +74,9 @@ def _reachable(edges: dict[int, list[int]]) -> set[int]:
     batch=st.integers(1, 4),
     max_expansions=st.one_of(st.none(), st.integers(1, 8)),
 )
-def test_random_graphs(spec, finish_weight, scoring, batch, max_expansions) -> None:  # type: ignore[no-untyped-def]
+def test_random_graphs(spec, finish_weight, scoring, batch, max_expansions) -> None:
     transitions, proposals, finishing, edges = _build(spec, finish_weight)
-    env = DictEnv(root=_pp(0), transitions=transitions)  # type: ignore[arg-type]
+    env = DictEnv(root=_pp(0), transitions=transitions)
     gen = ScriptedGenerator(proposals)
     config = SearchConfig(
         num_tactics=5,
@@ -132,7 +133,7 @@ def _linearise(roots: list[tuple[str, list[object]]]) -> list[ProofStep]:
     steps = []
     while goals:
         (name, (_, children)), rest = goals[0], goals[1:]
-        new = [(f"⊢ g{next(counter)}", c) for c in children]  # type: ignore[misc]
+        new = [(f"⊢ g{next(counter)}", cast(tuple[str, list[object]], c)) for c in children]
         after = new + rest
         steps.append(ProofStep(f"tac_for {name[2:]}", tuple(g for g, _ in goals), tuple(g for g, _ in after)))
         goals = after
@@ -141,7 +142,7 @@ def _linearise(roots: list[tuple[str, list[object]]]) -> list[ProofStep]:
 
 @settings(max_examples=200, deadline=None)
 @given(root=goal_trees())
-def test_random_goal_trees_render_with_structure(root) -> None:  # type: ignore[no-untyped-def]
+def test_random_goal_trees_render_with_structure(root) -> None:
     steps = _linearise([root])
     assert goal_tree(steps) is not None
     script = proof_script(steps)

@@ -37,7 +37,7 @@ def test_at_least_twenty_proofs_of_the_few_shot_file() -> None:
 
 
 @pytest.mark.parametrize("case", GOLDEN, ids=[f"{c['problem']}@{c['message']['pos']['line']}" for c in GOLDEN])
-def test_golden_sketch(case: dict, few_shot: dict[str, str]) -> None:  # type: ignore[type-arg]
+def test_golden_sketch(case: dict, few_shot: dict[str, str]) -> None:
     message = LeanMessage.from_json(case["message"])
     assert message.pos is not None
     sketch = sketch_proof(few_shot[case["problem"]], message.pos)

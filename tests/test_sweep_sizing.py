@@ -28,7 +28,8 @@ from benchmarks.sweep import SweepConfig, load_sweep_config
 from benchmarks.sweep.actors import GeneratorServer
 from benchmarks.sweep.autosize import AutoSizer
 from benchmarks.sweep.plan import format_duration, generator_calls_path, read_generator_calls, write_generator_calls
-from lean_env.types import ClosingContext, ProofFinished, ProofState, TacticResult, Theorem
+from lean_env.errors import TheoremStartError
+from lean_env.types import ClosingContext, HoleTarget, ProofFinished, ProofState, TacticResult, Theorem
 from search.types import Candidate, GenRequest, SearchConfig
 
 
@@ -77,6 +78,9 @@ class BusyChildEnv(ClosingContext):
 
     def start(self, theorem: Theorem) -> ProofState:
         return ProofState.from_pp("⊢ True")
+
+    def start_hole(self, target: HoleTarget) -> ProofState:
+        raise TheoremStartError(f"{type(self).__name__} starts only at a theorem's statement, not at a hole")
 
     def run_tactic(self, state: ProofState, tactic: str, timeout: float | None = None) -> TacticResult:
         assert self.proc.stdin is not None and self.proc.stdout is not None

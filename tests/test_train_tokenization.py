@@ -48,7 +48,8 @@ def llama_style_tokenizer() -> Any:
     # Rebuild from the learned vocabulary so the byte pieces are ordinary vocabulary (as in Llama's), not
     # added special tokens that decoding would skip.
     learned = json.loads(core.to_str())["model"]
-    merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in learned["merges"]]
+    pairs = [m.split(" ") if isinstance(m, str) else m for m in learned["merges"]]
+    merges = [(first, second) for first, second in pairs]
     core = Tokenizer(models.BPE(vocab=learned["vocab"], merges=merges, byte_fallback=True, fuse_unk=True))
     core.add_special_tokens(["<unk>", "<s>", "</s>"])
     core.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="first", split=False)

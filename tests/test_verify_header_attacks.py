@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -472,7 +473,7 @@ class ScriptedComparator:
     problem: str | None
     name: str = "comparator"
 
-    def check(self, challenge: str, solution: str, names: list[str]) -> str | None:
+    def check(self, challenge: str, solution: str, theorem_names: Sequence[str]) -> str | None:
         return self.problem
 
 
@@ -511,7 +512,7 @@ def test_only_strict_comparator_opens_the_header(tmp_path: Path, monkeypatch: An
     executable.chmod(0o755)
     monkeypatch.setenv(f"PROVER_{tool.upper()}", str(executable))
     monkeypatch.setattr(Settings, "resolve_argv", lambda self: ["unused"])
-    verifier = make_verifier(LeanConfig(project=str(tmp_path), strict=True, validator=tool))  # type: ignore[arg-type]
+    verifier = make_verifier(LeanConfig(project=str(tmp_path), strict=True, validator=tool))
     try:
         assert verifier.inner.policy.command_extensions is extensions  # type: ignore[attr-defined]
     finally:

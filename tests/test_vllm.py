@@ -173,8 +173,11 @@ def test_generator_actor_feeds_vllms_async_engine_so_concurrent_searches_share_i
 
     monkeypatch.setattr(vllm.AsyncLLMEngine, "step_s", 0.02)
     engine = vllm.AsyncLLMEngine.from_engine_args(vllm.AsyncEngineArgs(model="m"))
+    # GeneratorServer finds `agenerate` by getattr; its factory type names only TacticGenerator (as in actors.py).
     server = GeneratorServer(
-        lambda: AsyncVLLMGenerator(engine, "llemma", decode=DecodingOptions(max_new_tokens=60)), None, max_batch=1
+        lambda: AsyncVLLMGenerator(engine, "llemma", decode=DecodingOptions(max_new_tokens=60)),  # type: ignore[arg-type, return-value]
+        None,
+        max_batch=1,
     )
 
     async def searches() -> list[Any]:

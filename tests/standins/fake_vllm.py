@@ -255,7 +255,7 @@ class _Core:
                     break
                 completion += chr(tok - 1)
                 new_text = self.tokenizer.decode(generated)
-                hits = [new_text.find(s) for s in params.stop if s in new_text]
+                hits = [new_text.find(s) for s in params.stop or () if s in new_text]
                 if hits:
                     finish, cut_text = "stop", new_text[: min(hits)]
                     break

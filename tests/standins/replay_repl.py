@@ -36,7 +36,7 @@ def split_blocks(text: str) -> list[str]:
     return [b for b in re.split(r"\n[ \t]*\n", text) if b.strip()]
 
 
-def read_requests(stream, log=None):  # type: ignore[no-untyped-def]
+def read_requests(stream, log=None):
     lines: list[str] = []
     for line in stream:
         if line.strip():
