@@ -68,11 +68,12 @@ class TreeVerifier:
 
 
 def test_a_kimina_correction_round_sends_its_own_turn_with_the_goal_from_the_info_tree() -> None:
+    from lean_env.backends.replay import ReplayEnv
     from prover.engine import Engine, ProofTarget
     from prover.engine.correct import CorrectionConfig, CorrectStrategy, TurnFormat
     from prover.engine.correction import ChatTurn
     from tests.test_correct_strategy import THEOREM, ScriptedChat, _extract
-    from tests.test_engine import CASSETTE, ReplayEnv
+    from tests.test_engine import CASSETTE
 
     first = "Try.\n```lean4\nconstructor\n```"
     chat = ScriptedChat({0: [first], 1: ["Again.\n```lean4\nexact 0\n```"]})
