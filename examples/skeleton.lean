@@ -3,7 +3,8 @@ import Mathlib
 /-! A proof skeleton with two holes: `prover prove --write` fills each `sorry` where it stands.
 The theorem is Mathlib's `CancelDenoms.cancel_factors_le` (leanprover-community/mathlib4 @ 5a919533,
 Mathlib/Tactic/CancelDenoms/Core.lean) with its proof cut after the first step; skeleton.cassette.jsonl
-holds LeanDojo's recording of that proof (`prover cassette build … --theorems CancelDenoms.cancel_factors_le`). -/
+holds LeanDojo's recording of that proof (`prover cassette build … --theorems CancelDenoms.cancel_factors_le
+--statements skeleton.lean`: the trace records no statement text, this file states the traced one). -/
 
 namespace CancelDenoms
 

@@ -2,7 +2,7 @@
 
 `add_abs_nonneg` is a Mathlib theorem whose three proof steps LeanDojo recorded from real Lean
 (shared/data/proofsteps/leandojo_benchmark4_random_test_sample100.jsonl); the replay backend finds it
-in the cassette by name.
+in the cassette by name, and the cassette states it from this file (`--statements`).
 """
 
 from __future__ import annotations
@@ -32,13 +32,17 @@ theorem other_theorem : True := by
 
 def write_add_abs_project(tmp: Path, shared: Path) -> tuple[Path, Path]:
     """The .lean file and a replay cassette built from the LeanDojo proofsteps, under `tmp`."""
-    from lean_env.cassette.build import build_from_proofsteps
+    from lean_env.cassette.build import build_from_proofsteps, state_traced_theorems
+    from lean_env.source.declarations import parse_lean_file
 
     lean = tmp / "AddAbs.lean"
     lean.write_text(ADD_ABS_FILE, encoding="utf-8")
     cassette = tmp / "leandojo.cassette.jsonl"
     source = shared / "data" / "proofsteps" / "leandojo_benchmark4_random_test_sample100.jsonl"
-    build_from_proofsteps([source], relative_to=shared).cassette.save(cassette)
+    built = build_from_proofsteps([source], relative_to=shared).cassette
+    # The trace records no statement: this file states the traced declaration (`cassette build --statements`).
+    state_traced_theorems(built, [d.to_theorem() for d in parse_lean_file(lean).theorems], lean.name)
+    built.save(cassette)
     return lean, cassette
 
 

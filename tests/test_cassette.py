@@ -467,10 +467,14 @@ def test_replay_cannot_verify_a_side_goal(tmp_path: Path) -> None:
     bench = tmp_path / "test.json"
     bench.write_text(json.dumps([_bench_row(*TRACES[1][:3])]), encoding="utf-8")
     cassette = build_from_leandojo_benchmark(bench, source_root=tmp_path).cassette
+    traced = cassette.theorems["auto"].to_theorem().dojo  # the traced declaration itself: its source vouches
     verdict = ReplayVerifier(cassette).verify(
-        Theorem("auto", "theorem auto (n : Nat) (h : n = n := by rfl) : True"), "rfl"
+        Theorem("auto", "theorem auto (n : Nat) (h : n = n := by rfl) : True", dojo=traced), "rfl"
     )
     assert isinstance(verdict, Rejected) and "initial state" in verdict.reason
+    # The same name stated in a file is no evidence at all: the trace recorded no statement to compare.
+    in_a_file = ReplayVerifier(cassette).verify(Theorem("auto", "theorem auto : True"), "rfl")
+    assert isinstance(in_a_file, Rejected) and "no statement" in in_a_file.reason
 
 
 def test_cli_build_source_root(cli: typer.Typer, tmp_path: Path) -> None:

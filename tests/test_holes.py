@@ -152,18 +152,25 @@ def test_cassette_round_trips_and_reads_v1(built, tmp_path: Path) -> None:
 
 def test_replay_starts_at_a_recorded_hole_and_checks_the_fill(built) -> None:
     from lean_env.backends.replay import ReplayEnv, ReplayVerifier
+    from lean_env.cassette.build import state_traced_theorems
     from lean_env.checks.verdict import Rejected, Verified
     from lean_env.types import ProofFinished
 
     theorem = Theorem("Set.image2_eq_seq", "theorem Set.image2_eq_seq (f : α → β → γ) (s : Set α) (t : Set β) : X")
     skeleton = "by\n    ext\n    sorry"  # indented differently from the record: same skeleton
     hole = HoleTarget(theorem, skeleton, (skeleton.index("sorry"),), 0)
-    env = ReplayEnv(built.cassette)
+    # The trace records no statement: it vouches for no theorem of a file until one states it.
+    with pytest.raises(TheoremStartError, match="no statement"):
+        ReplayEnv(built.cassette).start_hole(hole)
+    assert not isinstance(ReplayVerifier(built.cassette).verify_holes(theorem, skeleton, {0: "simp"}), Verified)
+    cassette = built.cassette.restricted_to(["Set.image2_eq_seq"])
+    assert state_traced_theorems(cassette, [theorem], "t.lean") == ["Set.image2_eq_seq"]
+    env = ReplayEnv(cassette)
     assert isinstance(env, Env)
     state = env.start_hole(hole)
     assert state.pp.startswith("case h\n")
     assert isinstance(env.run_tactic(state, "simp"), ProofFinished)
-    verifier = ReplayVerifier(built.cassette)
+    verifier = ReplayVerifier(cassette)
     assert isinstance(verifier.verify_holes(theorem, skeleton, {0: "simp"}), Verified)
     wrong = verifier.verify_holes(theorem, skeleton, {0: "ring"})
     assert isinstance(wrong, Rejected) and "unrecorded" in wrong.reason

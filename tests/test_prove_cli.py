@@ -352,7 +352,6 @@ def test_a_multi_step_script_is_indented_for_its_hole(tmp_path: Path, shared: Pa
     cassette = tmp_path / "c.jsonl"
     rows = str(shared / "data" / "proofsteps" / "leandojo_benchmark4_random_test_sample100.jsonl")
     name = "Nat.Linear.Poly.denote_eq_cancel"
-    assert run("cassette", "build", str(cassette), rows, "--theorems", name)[0] == 0
     path = tmp_path / "t.lean"
     path.write_text(
         "namespace Nat.Linear.Poly\n\n"
@@ -362,6 +361,8 @@ def test_a_multi_step_script_is_indented_for_its_hole(tmp_path: Path, shared: Pa
         "  sorry\n\nend Nat.Linear.Poly\n",
         encoding="utf-8",
     )
+    # The trace has no statement: the file states the traced declaration.
+    assert run("cassette", "build", str(cassette), rows, "--theorems", name, "--statements", str(path))[0] == 0
     config = tmp_path / "c.toml"
     config.write_text(
         '[generator]\nkind = "fixed"\nfixed_tactics = { "apply denote_eq_cancelAux" = -1.0, "simp [h]" = -1.5 }\n',

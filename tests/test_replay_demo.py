@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+from timeouts import SUBPROCESS_TIMEOUT_S as TIMEOUT_S
+
 from lean_env.backends.replay import ReplayEnv, ReplayVerifier
 from lean_env.cassette.store import Cassette
 from lean_env.checks.verdict import Verified
@@ -41,6 +44,7 @@ def test_skeleton_demo_is_rebuilt_by_its_documented_command(repo_root: Path, sha
     out = tmp_path / "skeleton.cassette.jsonl"
     rows = shared / "data" / "proofsteps" / "leandojo_benchmark4_random_test_sample100.jsonl"
     args = ["cassette", "build", str(out), str(rows), "--theorems", "CancelDenoms.cancel_factors_le"]
+    args += ["--statements", str(repo_root / "examples" / "skeleton.lean")]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     shipped = repo_root / "examples" / "skeleton.cassette.jsonl"
@@ -71,3 +75,44 @@ def test_skeleton_demo_holes_fill_from_their_recorded_goals(repo_root: Path) -> 
     # A hole left unfilled, or filled with the other hole's script, is not a proof.
     assert not isinstance(verifier.verify_holes(plan.theorem, plan.skeleton, {0: scripts[0]}), Verified)
     assert not isinstance(verifier.verify_holes(plan.theorem, plan.skeleton, {0: scripts[1], 1: scripts[0]}), Verified)
+
+
+SKELETON_PROOF = """  rw [mul_le_mul_left, ← ha, ← hb, ← mul_assoc, ← mul_assoc, mul_comm bd, mul_le_mul_left]
+  · sorry
+  · sorry
+"""
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        # Another statement under the traced name: the recorded goals are not its goals.
+        lambda text: "import Mathlib\nnamespace CancelDenoms\ntheorem cancel_factors_le : False := by\n"
+        + SKELETON_PROOF
+        + "end CancelDenoms\n",
+        # The same statement text under a header that changes what it means.
+        lambda text: text.replace("namespace CancelDenoms\n", "set_option autoImplicit true\nnamespace CancelDenoms\n"),
+        lambda text: text.replace("(a ≤ b) = (1 / gcd", "(a < b) = (1 / gcd"),
+    ],
+    ids=["false-statement", "header-option", "edited-statement"],
+)
+def test_the_skeleton_recording_never_proves_another_theorem(repo_root: Path, tmp_path: Path, edit) -> None:  # type: ignore[no-untyped-def]
+    """A trace vouches for the declaration it was recorded from, not for whatever a file states under its name."""
+    import shutil
+    import subprocess
+    import sys
+
+    for name in ("skeleton.toml", "skeleton.cassette.jsonl"):
+        shutil.copy(repo_root / "examples" / name, tmp_path / name)
+    target = tmp_path / "s.lean"
+    target.write_text(edit((repo_root / "examples" / "skeleton.lean").read_text(encoding="utf-8")), encoding="utf-8")
+    before = target.read_bytes()
+    done = subprocess.run(
+        [sys.executable, "-m", "prover.cli", "prove", str(target), "--config", str(tmp_path / "skeleton.toml"), "-w"],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "s.lean: 0/2 proved" in " ".join(done.stdout.split()) and "│ proved" not in done.stdout
+    assert target.read_bytes() == before

@@ -15,10 +15,10 @@ from rich.console import Console
 from suggest_fixtures import ADD_ABS, ADD_ABS_FILE, APPLY, EXACT, RW
 
 from lean_env.backends.replay import ReplayEnv, ReplayVerifier
-from lean_env.cassette.build import build_from_proofsteps
+from lean_env.cassette.build import build_from_proofsteps, state_traced_theorems
 from lean_env.cassette.store import Cassette
 from lean_env.checks.verdict import Rejected, Verdict, Verified
-from lean_env.source.declarations import parse_lean_source
+from lean_env.source.declarations import parse_lean_file, parse_lean_source
 from lean_env.types import LeanError, ProofFinished, ProofState, ResultKind, TacticResult, Theorem
 from prover.generators.fixed import FixedTacticGenerator
 from prover.suggest import (
@@ -40,7 +40,10 @@ from search.types import Budget, Candidate, GenRequest, SearchConfig
 @pytest.fixture(scope="module")
 def leandojo_cassette(shared: Path) -> Cassette:
     path = shared / "data" / "proofsteps" / "leandojo_benchmark4_random_test_sample100.jsonl"
-    return build_from_proofsteps([path]).cassette
+    cassette = build_from_proofsteps([path]).cassette
+    # The trace records no statement; the test file states the traced declaration (`cassette build --statements`).
+    state_traced_theorems(cassette, [d.to_theorem() for d in parse_lean_source(ADD_ABS_FILE).theorems], "AddAbs.lean")
+    return cassette
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +52,7 @@ def demo_cassette(repo_root: Path) -> Cassette:
 
 
 def add_abs_theorem() -> Theorem:
-    return Theorem(name=ADD_ABS, statement="theorem add_abs_nonneg (a : α) : 0 ≤ a + |a|")
+    return parse_lean_source(ADD_ABS_FILE).get(ADD_ABS).to_theorem()
 
 
 class RecordingGenerator:
@@ -396,12 +399,14 @@ def test_multiline_tactic_round_trips_through_file_and_verifier(tmp_path: Path, 
     path.write_text(
         "theorem Nat.succ_sub_succ_eq_sub (n m : Nat) : succ n - succ m = n - m := by\n  sorry\n", encoding="utf-8"
     )
-    with ReplayEnv(leandojo_cassette) as env:
-        session = ProofSession(
-            env, Theorem("Nat.succ_sub_succ_eq_sub", "theorem Nat.succ_sub_succ_eq_sub"), fixed(induction)
-        )
+    # The trace records no statement: this file states the traced declaration (`cassette build --statements`).
+    cassette = leandojo_cassette.restricted_to(["Nat.succ_sub_succ_eq_sub"])
+    stated = [d.to_theorem() for d in parse_lean_file(path).theorems]
+    assert state_traced_theorems(cassette, stated, path.name) == ["Nat.succ_sub_succ_eq_sub"]
+    with ReplayEnv(cassette) as env:
+        session = ProofSession(env, stated[0], fixed(induction))
         assert session.apply(induction).outcome is ResultKind.FINISHED
-    verdict = write_verified_proof(path, "Nat.succ_sub_succ_eq_sub", session.tactics, ReplayVerifier(leandojo_cassette))
+    verdict = write_verified_proof(path, "Nat.succ_sub_succ_eq_sub", session.tactics, ReplayVerifier(cassette))
     assert verdict == Verified(checker="replay")
     assert ":= by\n  induction m with\n    | zero" in path.read_text(encoding="utf-8")
 

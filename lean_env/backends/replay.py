@@ -106,6 +106,13 @@ class ReplayEnv(ClosingContext):
                 f"hole {target.label}: the cassette records {len(record.goals)} holes for this skeleton, "
                 f"the file has {target.count}"
             )
+        # The hole goals were recorded for the skeleton of one theorem: another statement under the same name
+        # has other goals, so its record must vouch for this theorem as `start` requires.
+        theorem_record = self.cassette.theorems.get(record.theorem)
+        if theorem_record is not None and target.theorem.statement.strip():
+            mismatch = same_theorem(theorem_record, target.theorem)
+            if mismatch is not None:
+                raise TheoremStartError(f"hole {target.label}: {mismatch}")
         return ProofState.from_pp(record.goals[target.index], handle=f"{_HANDLE_PREFIX}{record.theorem}#{target.index}")
 
     def run_tactic(self, state: ProofState, tactic: str, timeout: float | None = None) -> TacticResult:
@@ -356,9 +363,11 @@ def same_theorem(record: TheoremLine, theorem: Theorem) -> str | None:
     """Why the cassette's `record` (found by name or statement) is not `theorem`, or None when it is.
 
     With a recorded statement, the two must state the same (layout, modifiers and the declared name aside:
-    miniF2F aliases rename). A record without a statement (LeanDojo traces) is only checked against the
-    traced declaration `theorem.dojo` names, when it names one; otherwise the name is all there is to match.
-    A record with neither a statement nor a traced source is no evidence for any theorem.
+    miniF2F aliases rename). A record without a statement (a LeanDojo trace) vouches only for the traced
+    declaration itself, when `theorem.dojo` names the same one: a theorem of a file may state anything under
+    that name, so a name is no evidence (`prover cassette build --statements FILE` gives such records the
+    statement they were traced from). A record with neither a statement nor a traced source is no evidence
+    for any theorem.
     """
     if not record.statement.strip() and record.dojo is None:
         return (
@@ -376,7 +385,12 @@ def same_theorem(record: TheoremLine, theorem: Theorem) -> str | None:
         if not record.statement.strip():
             return None
     if not record.statement.strip():
-        return None
+        assert record.dojo is not None  # the statement-less, source-less record was refused above
+        return (
+            f"the cassette's record of {record.name!r} is a trace of {record.dojo.url}@{record.dojo.commit[:12]}:"
+            f"{record.dojo.file_path} with no statement: it cannot show that this theorem states what was traced "
+            "(build the cassette with --statements FILE naming the traced declarations' text)"
+        )
     if _signature(record.statement) != _signature(theorem.statement):
         hint = ""
         if _without_parentheses(record.statement) == _without_parentheses(theorem.statement):

@@ -25,6 +25,7 @@ from lean_env.cassette.store import Cassette, new_cassette
 from lean_env.jsonl import read_json_objects
 from lean_env.types import (
     NO_GOALS,
+    Theorem,
 )
 
 LEAN_WORKBOOK_HEADER = (
@@ -221,3 +222,31 @@ def display_path(path: Path, relative_to: Path | None) -> str:
         except ValueError:
             pass
     return path.as_posix()
+
+
+def state_traced_theorems(cassette: Cassette, declarations: Iterable[Theorem], source: str) -> list[str]:
+    """Give the cassette's statement-less theorem records (LeanDojo traces carry no statement text) the statement
+    and header of the declaration of the same full name in `declarations`, the theorems of the Lean file `source`.
+
+    The builder states, by naming `source`, that these declarations are the ones the traces were recorded from
+    (for example a copy of the traced file's declaration); the cassette's header lists `source` among its
+    sources. Without a statement a record vouches only for the traced declaration itself
+    (`lean_env.backends.replay.same_theorem`). Returns the names that gained a statement, in cassette order.
+    Records that already state a statement are left as they are.
+    """
+    by_name = {theorem.name: theorem for theorem in declarations}
+    stated: list[str] = []
+    for name, record in cassette.theorems.items():
+        declared = by_name.get(name)
+        if record.statement.strip() or declared is None:
+            continue
+        cassette.theorems[name] = record.model_copy(
+            update={"statement": declared.statement, "header": declared.header}
+        )
+        stated.append(name)
+    if stated:
+        note = "statements of " + ", ".join(stated) + ": the declarations these traces were recorded from"
+        cassette.header = cassette.header.model_copy(
+            update={"sources": (*cassette.header.sources, SourceInfo(path=source, note=note))}
+        )
+    return stated

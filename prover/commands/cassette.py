@@ -12,6 +12,7 @@ from prover.console import EXIT_NOT_PROVED, console, err_console, fail
 
 if TYPE_CHECKING:
     from lean_env.cassette.format import Outcome
+    from lean_env.cassette.store import Cassette
     from lean_env.types import TacticResult
 
 cassette_app = typer.Typer(
@@ -53,6 +54,14 @@ def build(
     ),
     theorems: str | None = typer.Option(
         None, "--theorems", help="Comma-separated theorem names: keep only their records (theorem, steps, holes)."
+    ),
+    statements: Path | None = typer.Option(
+        None,
+        "--statements",
+        metavar="FILE",
+        help="A .lean file holding the declarations the traces were recorded from (e.g. a copy of the traced "
+        "file's theorem): records without a statement take the statement and header of the declaration of the "
+        "same full name. Without one a trace vouches only for the traced declaration itself.",
     ),
     source_root: Path | None = typer.Option(
         None,
@@ -125,6 +134,8 @@ def build(
             if missing:
                 fail(f"--theorems: not in the inputs: {', '.join(missing)}")
             report.cassette = report.cassette.restricted_to(keep)
+        if statements is not None:
+            _state_traced_theorems(report.cassette, statements)
         if not (report.cassette.theorems or report.cassette.steps or report.cassette.holes):
             fail(f"nothing to record: {report.summary()}")  # an empty cassette replays nothing
     except CassetteError as exc:
@@ -166,6 +177,21 @@ def build(
             highlight=False,
             soft_wrap=True,
         )
+
+
+def _state_traced_theorems(cassette: Cassette, statements: Path) -> None:
+    """`--statements FILE`: statement-less records take their statement from FILE's declarations; one line and
+    exit 2 when FILE cannot be read or states none of them."""
+    from lean_env.cassette.build import state_traced_theorems
+    from lean_env.errors import LeanParseError
+    from lean_env.source.declarations import parse_lean_file
+
+    try:
+        declared = [decl.to_theorem() for decl in parse_lean_file(statements).theorems]
+    except (OSError, UnicodeDecodeError, LeanParseError) as exc:
+        fail(f"--statements {statements}: {exc}")
+    if not state_traced_theorems(cassette, declared, statements.name):
+        fail(f"--statements {statements}: declares none of the recorded theorems without a statement")
 
 
 def _outputs_problem(out: Path, lean_out: Path | None, inputs: list[Path]) -> str | None:
