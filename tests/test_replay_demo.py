@@ -96,7 +96,7 @@ SKELETON_PROOF = """  rw [mul_le_mul_left, ← ha, ← hb, ← mul_assoc, ← mu
     ],
     ids=["false-statement", "header-option", "edited-statement"],
 )
-def test_the_skeleton_recording_never_proves_another_theorem(repo_root: Path, tmp_path: Path, edit) -> None:  # type: ignore[no-untyped-def]
+def test_the_skeleton_recording_never_proves_another_theorem(repo_root: Path, tmp_path: Path, edit) -> None:
     """A trace vouches for the declaration it was recorded from, not for whatever a file states under its name."""
     import shutil
     import subprocess
