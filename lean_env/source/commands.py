@@ -32,6 +32,11 @@ __all__ = ["COMMAND_HEADS", "MODIFIERS", "bracket_depths", "command_ranges", "is
 MODIFIERS = frozenset(
     {"private", "public", "protected", "meta", "noncomputable", "nonrec", "unsafe", "partial", "local", "scoped"}
 )
+# Declaration keywords that begin a command wherever they stand at bracket depth 0, mid-line too: each is a
+# keyword token of Lean core or Mathlib, never a term or tactic, so Lean's tactic block or term ends before it
+# (`… := by sorry theorem bar …` is two declarations). Keywords another command keyword may precede on its line
+# (`class inductive`, `deriving instance`) and those of other packages are left to the line rule.
+MIDLINE_DECL_KEYWORDS = frozenset({"theorem", "lemma", "def", "example", "abbrev", "axiom", "structure", "opaque"})
 # Every command keyword (Lean core, Batteries, Mathlib, compfiles; cited in lean_env.source.lexer).
 COMMAND_HEADS = COMMAND_KEYWORDS | DECL_KEYWORDS
 
@@ -82,7 +87,7 @@ def _is_command_head(tokens: list[Token], depths: Sequence[int], i: int, command
             return line_start or (tok.text != "deriving" and _after_modifier(tokens, depths, i))
         if tok.text in ("instance", "inductive", "abbrev") and prev is not None and prev.text in ("deriving", "class"):
             return False
-        return first_on_line or _after_modifier(tokens, depths, i)
+        return first_on_line or tok.text in MIDLINE_DECL_KEYWORDS or _after_modifier(tokens, depths, i)
     if not line_start:
         return False
     if tok.kind in (TokenKind.KEYWORD_HASH, TokenKind.DOC_COMMENT):

@@ -117,6 +117,9 @@ class _DeclPrefix:
     prefixes: list[str] = field(default_factory=list)
 
 
+_IMPORT_KEYWORDS = frozenset({"import", "public", "meta", "all"})
+
+
 class _Parser:
     def __init__(self, text: str, path: str) -> None:
         self.src = _Source(text, path)
@@ -203,7 +206,11 @@ class _Parser:
         toks = self.tokens
         head = toks[i]
         if word == "import":
-            self.imports.extend(t.text for t in toks[i + 1 : b] if t.kind is TokenKind.IDENT)
+            # `import A import B` on one line is two imports (Lean's module header is `many import`, each
+            # `(public)? (meta)? import (all)? ident`: lean4 src/Lean/Parser/Module.lean); the keywords are no modules.
+            self.imports.extend(
+                t.text for t in toks[i + 1 : b] if t.kind is TokenKind.IDENT and t.text not in _IMPORT_KEYWORDS
+            )
         elif word in ("namespace", "section"):
             name = toks[i + 1].text if i + 1 < b and toks[i + 1].kind is TokenKind.IDENT else ""
             if word == "namespace" and not name:

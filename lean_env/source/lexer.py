@@ -426,6 +426,11 @@ def tokenize(text: str, keep_comments: bool = True, keep_doc_comments: bool | No
 
     while i < n:
         c = text[i]
+        if c == "\r" and not text.startswith("\r\n", i):
+            # Lean's `whitespace` (lean4 src/Lean/Parser/Basic.lean at 00c1b82722b50e9b1ae4999ccc97f932b2788b51)
+            # fails with "isolated carriage returns are not allowed": a `\r` outside a comment or string is
+            # whitespace only before `\n` (a CRLF line end), so a file with classic-Mac line ends does not parse.
+            raise LexError(i, "isolated carriage return (`\\r` not followed by `\\n`): Lean does not accept it")
         if c.isspace() or (i == 0 and c == "\ufeff"):  # a UTF-8 BOM opening the file is no token
             i += 1
             continue
