@@ -194,9 +194,12 @@ def test_generator_actor_feeds_vllms_async_engine_so_concurrent_searches_share_i
     assert sum(sizes) / len(sizes) > 1.0  # bench_sweep's mean batch reads it like a batch
 
 
-def test_sweep_generator_factory_builds_the_async_vllm_generator(vllm: Any) -> None:
+def test_sweep_generator_factory_builds_the_async_vllm_generator(vllm: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import prover.offline
     from benchmarks.sweep.actors import ConfigGeneratorFactory
 
+    # The model is not here and the hub is not reachable from a test: the offline check is not what this tests.
+    monkeypatch.setattr(prover.offline, "model_unreachable", lambda kind, model: None)
     gen = ConfigGeneratorFactory(GeneratorConfig(kind="vllm", model="ByteDance-Seed/BFS-Prover-V2-7B"))()
     assert isinstance(gen, AsyncVLLMGenerator) and gen.template.name == "bfs"
 
