@@ -346,18 +346,19 @@ def finalize_file(
     """
     by_name = {t.name: t for t in report.theorems}
     original = lean_file.source
-    newline = "\r\n" if "\r\n" in original else "\n"
     changes: dict[str, tuple[DeclPlan, list[Edit], dict[int, str]]] = {}
     partial: dict[str, list[Edit]] = {}  # declarations kept with some holes still `sorry` (--keep-partial)
     for plan in plans:
         if not plan.holes:
             script = proofs.get(plan.decl.name)
             if script is not None:
+                where = plan.decl.proof_span or plan.decl.decl_span
+                newline = line_ending_at(original, where.start)
                 changes[plan.decl.name] = (plan, [render_whole_proof(plan.decl, script, newline)], {})
             continue
         fills = {h.index: proofs[n] for h, n in zip(plan.holes, plan.targets, strict=True) if n in proofs}
         if keep_partial and 0 < len(fills) < len(plan.holes):
-            edits = [Edit(h.span, render_script_at(h, fills[h.index], newline)) for h in plan.holes if h.index in fills]
+            edits = [_fill_edit(original, h, fills[h.index]) for h in plan.holes if h.index in fills]
             problem = partial_problem(verifier, lean_file, plan, fills, apply_edits(original, edits))
             if problem is None:
                 partial[plan.decl.name] = edits
@@ -374,7 +375,7 @@ def finalize_file(
                         name
                     ].message = f"found, not written: {missing} was not filled, so the declaration is unproved"
             continue
-        edits = [Edit(h.span, render_script_at(h, fills[h.index], newline)) for h in plan.holes]
+        edits = [_fill_edit(original, h, fills[h.index]) for h in plan.holes]
         changes[plan.decl.name] = (plan, edits, fills)
     new_source = original
     kept = [e for edits in partial.values() for e in edits]
@@ -421,6 +422,20 @@ def finalize_file(
             raise FileChangedError(path, diff, reason) from None
         report.written, report.backup = True, str(backup)
     return new_source, diff
+
+
+def line_ending_at(text: str, offset: int) -> str:
+    """The line ending of the line holding `offset` (`\\r\\n` or `\\n`): a file may mix them, and a rewritten
+    proof's new lines take its own line's, so no other line's bytes change. A last line without one takes the
+    line ending before it; a file of one line, `\\n`."""
+    end = text.find("\n", offset)
+    if end == -1:
+        end = text.rfind("\n", 0, offset)
+    return "\r\n" if end > 0 and text[end - 1] == "\r" else "\n"
+
+
+def _fill_edit(original: str, hole: Hole, script: str) -> Edit:
+    return Edit(hole.span, render_script_at(hole, script, line_ending_at(original, hole.span.start)))
 
 
 def partial_problem(
