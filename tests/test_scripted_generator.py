@@ -107,3 +107,56 @@ def test_sweep_re_verifies_published_outputs_by_sample_index(tmp_path: Path, rep
     assert {r["mode"] for r in rows.values()} == {"whole"} and {r["model"] for r in rows.values()} == {
         "scripted:outputs.jsonl"
     }
+
+
+def _correct_outputs(path: Path) -> Path:
+    """examples/correct.outputs.jsonl's two outputs (round 0 rejected with the recorded compile's error, round 1
+    verified), the round-1 reply keyed by the conversation the sweep sends: its prompt (no few-shot examples),
+    the failed output and Goedel's correction turn on the replay verifier's rejection."""
+    from benchmarks.minif2f import load_problems
+    from benchmarks.sweep.attempt import whole_proof_request
+    from lean_env.backends.replay import ReplayVerifier
+    from lean_env.cassette.store import Cassette
+    from lean_env.checks.verdict import Rejected
+    from prover.engine.correction import correction_chat, error_report
+    from prover.paths import shared_dir
+
+    benchmark = shared_dir() / "data" / "minif2f" / "minif2f.jsonl"
+    [problem] = load_problems(benchmark, "all", names=["mathd_algebra_455"])
+    rows = [json.loads(line) for line in (EXAMPLES / "correct.outputs.jsonl").read_text(encoding="utf-8").splitlines()]
+    first, fixed = rows[0]["output"], rows[1]
+    verdict = ReplayVerifier(Cassette.load(EXAMPLES / "correct.cassette.jsonl")).verify(
+        problem.theorem, "ring_nf at h₀"
+    )
+    assert isinstance(verdict, Rejected) and verdict.messages
+    opening = [ChatTurn("user", whole_proof_request(problem, "f2f", [], 0))]
+    turns = correction_chat(opening, first, error_report(verdict.source, verdict.messages), 1)
+    fixed["prompt_sha256"] = prompt_hash(turns)
+    path.write_text(json.dumps(rows[0], ensure_ascii=False) + "\n" + json.dumps(fixed, ensure_ascii=False) + "\n")
+    return path
+
+
+def test_sweep_corrects_a_rejected_sample_in_round_1_and_records_both_rounds(tmp_path: Path) -> None:
+    """`sweep --strategy correct --correction-rounds 1` on local Ray with the scripted generator: the prover actor
+    continues the chat with Lean's error, the corrected proof verifies, the results line keeps both rounds; a
+    resume with the same settings finds the attempt done."""
+    pytest.importorskip("ray")
+    outputs = _correct_outputs(tmp_path / "outputs.jsonl")
+    results = tmp_path / "out" / "results.jsonl"
+    args = ["sweep", "--backend", "replay", "--cassette", str(EXAMPLES / "correct.cassette.jsonl")]
+    args += ["--generator", "scripted", "--outputs", str(outputs), "--split", "all", "--num-few-shot", "0"]
+    args += ["--strategy", "correct", "--correction-rounds", "1", "--names", "mathd_algebra_455"]
+    args += ["--actors", "1", "--output", str(results), "--no-progress", "--no-report"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    [row] = [json.loads(line) for line in results.read_text(encoding="utf-8").splitlines()]
+    assert row["proved"] and row["proof"] == "linarith" and row["status"] == "proved"
+    assert row["mode"] == "correct" and row["strategy"] == "correct"
+    assert [(a["round"], a["parent"], a["status"]) for a in row["attempts"]] == [
+        (0, None, "rejected"),
+        (1, 0, "proved"),
+    ]
+    assert [c["round"] for c in row["costs"]] == [0, 1]
+    again = CliRunner().invoke(app, [*args, "--resume"])
+    assert again.exit_code == 0, again.output
+    assert len(results.read_text(encoding="utf-8").splitlines()) == 1  # nothing left to run

@@ -27,11 +27,15 @@ from typing import Any
 from benchmarks.sweep.attempt import (
     AttemptJob,
     AttemptOutcome,
+    ChatCompleterSampler,
+    CorrectionOptions,
     ProofCompleter,
     RepairOptions,
+    run_correct_attempt,
     run_scripted_attempt,
     run_search_attempt,
     run_whole_attempt,
+    whole_proof_extract,
 )
 from lean_env.checks.verdict import ProofVerifier
 from lean_env.errors import BackendUnavailableError
@@ -43,6 +47,7 @@ from search.types import Candidate, GenRequest, SearchConfig, TacticGenerator
 
 TACTICS = "tactics"
 COMPLETIONS = "completions"
+CHATS = "chats"  # conversations of the `correct` strategy, rendered by the model tokenizer's chat template
 
 
 # ----------------------------------------------------------------------------- factories (picklable)
@@ -63,11 +68,12 @@ class ConfigEnvFactory:
 @dataclass(frozen=True)
 class ConfigVerifierFactory:
     lean: LeanConfig
+    infotree: str | None = None  # each compile's info tree, for Kimina-Prover's correction turn
 
     def __call__(self) -> ProofVerifier:
         from prover.backends import make_verifier
 
-        return make_verifier(self.lean)
+        return make_verifier(self.lean) if self.infotree is None else make_verifier(self.lean, infotree=self.infotree)
 
 
 @dataclass(frozen=True)
@@ -171,6 +177,15 @@ class GeneratorServer:
     async def complete(self, prompts: list[str]) -> list[str | Completion]:
         return list(await asyncio.gather(*(self._submit(COMPLETIONS, 0, p) for p in prompts)))
 
+    async def chat(self, conversations: list[list[dict[str, str]]]) -> list[str | Completion]:
+        """One reply per conversation; they join the batch forming like plain prompts do."""
+        return list(await asyncio.gather(*(self._submit(CHATS, 0, c) for c in conversations)))
+
+    def prompt_tokens(self, conversation: list[dict[str, str]]) -> int:
+        if self._completer is None or not hasattr(self._completer, "prompt_tokens"):
+            raise RuntimeError("this generator actor has no chat whole-proof model")
+        return int(self._completer.prompt_tokens(conversation))
+
     def batch_sizes(self) -> list[int]:
         return list(self._batch_sizes)
 
@@ -240,7 +255,10 @@ class GeneratorServer:
         else:
             if self._completer is None:
                 raise RuntimeError("this generator actor has no whole-proof generator")
-            out = self._completer(list(items))
+            chat = getattr(self._completer, "chat", None) if kind == CHATS else None
+            if kind == CHATS and chat is None:
+                raise RuntimeError("this generator actor's model does not take conversations")
+            out = chat(list(items)) if chat is not None else self._completer(list(items))
         if len(out) != len(items):
             raise RuntimeError(f"generator returned {len(out)} results for {len(items)} requests")
         return out
@@ -273,13 +291,24 @@ class ActorTacticGenerator(_ActorClient):
 
 
 class ActorCompleter(_ActorClient):
-    """A ProofCompleter that asks a GeneratorServer actor."""
+    """A ProofCompleter (and a chat completer, for `correct`) that asks a GeneratorServer actor."""
 
     def __call__(self, prompts: Sequence[str]) -> list[str | Completion]:
         import ray
 
         result: list[str | Completion] = ray.get(self.handle.complete.remote(list(prompts)))
         return result
+
+    def chat(self, conversations: Sequence[list[dict[str, str]]]) -> list[str | Completion]:
+        import ray
+
+        result: list[str | Completion] = ray.get(self.handle.chat.remote(list(conversations)))
+        return result
+
+    def prompt_tokens(self, conversation: list[dict[str, str]]) -> int:
+        import ray
+
+        return int(ray.get(self.handle.prompt_tokens.remote(conversation)))
 
 
 # ----------------------------------------------------------------------------- prover actor
@@ -297,6 +326,7 @@ class ProverWorker:
         generates_tokens: bool = True,
         scripted_outputs: str | None = None,
         repair: RepairOptions | None = None,
+        correction: CorrectionOptions | None = None,
     ) -> None:
         self.search_config = search_config
         self.env_factory = env_factory
@@ -309,6 +339,7 @@ class ProverWorker:
         self.scripted_outputs = scripted_outputs
         self._scripted: Any = None
         self.repair = repair
+        self.correction = correction
         self.completer = ActorCompleter(generator)
         self._env: Env | None = None
         self._verifier: ProofVerifier | None = None
@@ -329,7 +360,9 @@ class ProverWorker:
 
     def _run(self, job: AttemptJob) -> AttemptOutcome:
         try:
-            if job.mode == "whole" and self.scripted_outputs is not None:
+            if job.mode == "correct":
+                outcome = self._correct(job)
+            elif job.mode == "whole" and self.scripted_outputs is not None:
                 outcome = run_scripted_attempt(job, self._get_scripted(), self._get_verifier())
             elif job.mode == "whole":
                 env = self._get_env() if self.repair is not None else None
@@ -352,6 +385,21 @@ class ProverWorker:
 
     def close(self) -> None:
         self._reset()
+
+    def _correct(self, job: AttemptJob) -> AttemptOutcome:
+        """`--strategy correct`: the played-back outputs (their recorded replies by round and prompt), or the
+        generator actor's chat model."""
+        if self.correction is None:
+            raise RuntimeError("a correct attempt needs the sweep's correction settings")
+        if self.scripted_outputs is not None:
+            from prover.generators.scripted import ScriptedSampler
+
+            sampler: Any = ScriptedSampler(self._get_scripted(), first=job.attempt)
+            extract = sampler.extract
+        else:
+            sampler = ChatCompleterSampler(self.completer, self.correction.template)
+            extract = whole_proof_extract
+        return run_correct_attempt(job, sampler, extract, self._get_verifier(), self.correction.config)
 
     def _get_scripted(self) -> Any:
         if self._scripted is None:

@@ -16,6 +16,8 @@ from benchmarks.minif2f import NamedFewShot, Problem, few_shot_for
 from lean_env.checks.verdict import ProofVerifier
 from lean_env.types import ClosingContext, Env, HoleTarget, ProofState, TacticResult, Theorem
 from prover.engine import Engine, Outcome, ProofTarget, SearchStrategy, Status, Strategy, WholeStrategy
+from prover.engine.correct import ChatSampler, CorrectionConfig
+from prover.engine.correction import ChatTurn
 from prover.engine.strategies import Sample
 from prover.generators.sanitize import drop_reasoning
 from prover.generators.whole_proof import Completion, WholeProof, as_completion
@@ -54,7 +56,7 @@ class AttemptJob:
     problem: Problem
     attempt: int
     task: str  # "f2f" | "i2f"
-    mode: str  # "search" | "whole"
+    mode: str  # "search" | "whole" | "correct"
     prompt: str | None = None  # whole-proof prompt, built by the driver
 
 
@@ -172,7 +174,7 @@ class CompleterSampler:
         return [Sample(c.text, hit_limit=c.hit_limit) for c in completions]
 
 
-def _extract(completion: str, theorem_name: str) -> WholeProof | None:
+def whole_proof_extract(completion: str, theorem_name: str) -> WholeProof | None:
     """`extract_whole_proof`, with the helper lemmas a chat prover's block uses before the theorem."""
     from prover.generators.whole_proof import read_whole_proof
 
@@ -205,7 +207,7 @@ def run_whole_attempt(
         raise ValueError("a whole-proof attempt needs its prompt")
     started = time.time()
     # The results line keeps each attempt's helper lemmas with its proof, so the verifier may judge them.
-    strategy: Strategy = WholeStrategy(CompleterSampler(completer), 1, _extract, accept_helpers=True)
+    strategy: Strategy = WholeStrategy(CompleterSampler(completer), 1, whole_proof_extract, accept_helpers=True)
     if repair is not None and env is not None:
         from prover.engine.repair import RepairStrategy
         from prover.generators.fixed import FixedTacticGenerator
@@ -214,6 +216,60 @@ def run_whole_attempt(
         strategy = RepairStrategy(strategy, filler)
     engine = Engine(strategy, env if env is not None and repair is not None else NoEnv(), verifier)
     return AttemptOutcome.from_outcome(engine.prove(_target(job)), started)
+
+
+class ChatCompleter(Protocol):
+    """The sweep's chat model (the generator actor): one reply per conversation (each a list of
+    `{"role", "content"}` turns, rendered by the model tokenizer's own chat template where the model runs), and
+    a conversation's prompt size in that tokenizer's tokens."""
+
+    def chat(self, conversations: Sequence[list[dict[str, str]]]) -> Sequence[str | Completion]: ...
+
+    def prompt_tokens(self, conversation: list[dict[str, str]]) -> int: ...
+
+
+@dataclass(frozen=True)
+class CorrectionOptions:
+    """`sweep --strategy correct`: the rounds (`--correction-rounds`, `--correction-samples`) and the whole-proof
+    template whose chat opens each attempt (its system turn, if any, then the driver's request)."""
+
+    config: CorrectionConfig
+    template: str
+
+
+@dataclass(frozen=True)
+class ChatCompleterSampler:
+    """The engine's chat sampler (`prover.engine.correct.ChatSampler`) over the sweep's chat model."""
+
+    completer: ChatCompleter
+    template: str
+
+    def opening(self, target: ProofTarget) -> list[ChatTurn]:
+        from prover.templates import get_whole_template
+
+        if target.prompt is None:
+            raise ValueError("a whole-proof attempt needs its prompt")
+        return [ChatTurn(m["role"], m["content"]) for m in get_whole_template(self.template).messages(target.prompt)]
+
+    def chat(self, target: ProofTarget, turns: Sequence[ChatTurn], round_number: int, n: int) -> list[Sample]:
+        conversation = [t.to_json() for t in turns]
+        completions = [as_completion(c) for c in self.completer.chat([conversation] * n)]
+        return [Sample(c.text, hit_limit=c.hit_limit) for c in completions]
+
+    def prompt_tokens(self, turns: Sequence[ChatTurn]) -> int:
+        return self.completer.prompt_tokens([t.to_json() for t in turns])
+
+
+def run_correct_attempt(
+    job: AttemptJob, sampler: ChatSampler, extract: Any, verifier: ProofVerifier, config: CorrectionConfig
+) -> AttemptOutcome:
+    """One whole proof, then `config.rounds` rounds of self-correction from Lean's errors: the engine's `correct`
+    strategy, as `prover prove --strategy correct` runs it; every round's attempts and costs are recorded."""
+    from prover.engine.correct import CorrectStrategy
+
+    started = time.time()
+    strategy = CorrectStrategy(sampler, config, extract)
+    return AttemptOutcome.from_outcome(Engine(strategy, NoEnv(), verifier).prove(_target(job)), started)
 
 
 def run_scripted_attempt(job: AttemptJob, outputs: ScriptedOutputs, verifier: ProofVerifier) -> AttemptOutcome:

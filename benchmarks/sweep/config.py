@@ -61,10 +61,13 @@ class SweepSection(BaseModel):
     names: list[str] = Field(default_factory=list)
     limit: int | None = Field(None, ge=1)
     task: Literal["f2f", "i2f"] = "f2f"
-    mode: Literal["search", "whole"] = "search"  # i2f: (a) informal-guided search, (b) whole-proof pass@N
+    # i2f: (a) informal-guided search, (b) whole-proof pass@N; correct: whole proofs, then self-correction rounds
+    mode: Literal["search", "whole", "correct"] = "search"
     attempts: int = Field(1, ge=1)  # independent attempts (samples) per problem, for pass@k
     # whole: a rejected sample's failing blocks become holes the tactic search fills (prover.engine.repair)
     repair: bool = False
+    correction_rounds: int = Field(1, ge=1)  # correct: rounds after the first sample (`--correction-rounds`)
+    correction_samples: int = Field(1, ge=1)  # correct: corrections per failed sample and round
     few_shot: str | None = None  # default: ../shared/data/minif2f/deepseek_minif2f_valid_few_shot.jsonl
     num_few_shot: int = Field(3, ge=0)
     # An int, or "auto": start a few, measure the first attempts, then size the pool (benchmarks.sizing).

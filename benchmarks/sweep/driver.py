@@ -40,6 +40,7 @@ from benchmarks.sweep.actors import (
 from benchmarks.sweep.attempt import (
     AttemptJob,
     AttemptOutcome,
+    CorrectionOptions,
     ProofCompleter,
     RepairOptions,
     whole_proof_request,
@@ -266,12 +267,24 @@ def _whole_template(cfg: SweepConfig) -> str:
     return whole_template_for(cfg.generator, strict=False).name
 
 
+def _correction(cfg: SweepConfig) -> CorrectionOptions:
+    """`--strategy correct`'s rounds, one sample per attempt (pass@N is N attempts), within the model's context."""
+    from prover.engine.build import turn_format
+    from prover.engine.correct import CorrectionConfig, TurnFormat
+
+    s = cfg.sweep
+    context = cfg.generator.max_model_len or CorrectionConfig().context_tokens
+    turns = turn_format(cfg.generator) if cfg.generator.kind not in ("fixed", "scripted") else TurnFormat.GOEDEL
+    config = CorrectionConfig(1, s.correction_rounds, s.correction_samples, context, turns)
+    return CorrectionOptions(config, _whole_template(cfg))
+
+
 def _scripted_mode(cfg: SweepConfig) -> None:
     """`--generator scripted` plays back whole proofs: the strategy is `whole`, and its outputs file must load."""
     if cfg.generator.kind != "scripted":
         return
     if cfg.sweep.mode == "search" and "mode" in cfg.sweep.model_fields_set:
-        raise ConfigError("the scripted generator plays back whole proofs: use --strategy whole")
+        raise ConfigError("the scripted generator plays back whole proofs: use --strategy whole or correct")
     if cfg.generator.outputs is None:
         raise ConfigError("the scripted generator needs its outputs file: --outputs FILE.jsonl")
     from prover.generators.scripted import ScriptedOutputError, ScriptedOutputs
@@ -280,17 +293,19 @@ def _scripted_mode(cfg: SweepConfig) -> None:
         ScriptedOutputs.load(cfg.generator.outputs)
     except ScriptedOutputError as exc:
         raise ConfigError(str(exc)) from None
-    cfg.sweep.mode = "whole"
+    if cfg.sweep.mode != "correct":
+        cfg.sweep.mode = "whole"
 
 
 def build_jobs(cfg: SweepConfig, problems: Sequence[Problem], done: set[tuple[str, int]]) -> list[AttemptJob]:
     s = cfg.sweep
-    few_shot = load_few_shot(s.few_shot_path()) if s.mode == "whole" and s.num_few_shot > 0 else []
+    whole = s.mode in ("whole", "correct")  # whole proofs from the driver's prompt, corrected or not
+    few_shot = load_few_shot(s.few_shot_path()) if whole and s.num_few_shot > 0 else []
     jobs: list[AttemptJob] = []
     # The whole-proof prompt format is the model's preset.
-    template = _whole_template(cfg) if s.mode == "whole" else "deepseek-v1.5"
+    template = _whole_template(cfg) if whole else "deepseek-v1.5"
     for problem in problems:
-        prompt = whole_proof_request(problem, s.task, few_shot, s.num_few_shot, template) if s.mode == "whole" else None
+        prompt = whole_proof_request(problem, s.task, few_shot, s.num_few_shot, template) if whole else None
         for attempt in range(s.attempts):
             if (problem.name, attempt) not in done:
                 jobs.append(AttemptJob(problem, attempt, s.task, s.mode, prompt))
@@ -307,7 +322,7 @@ def run_sweep(
     t0 = time.perf_counter()
     comp = components or Components()
     _scripted_mode(cfg)
-    if cfg.sweep.mode == "whole" and comp.completer_factory is None and cfg.generator.kind == "fixed":
+    if cfg.sweep.mode in ("whole", "correct") and comp.completer_factory is None and cfg.generator.kind == "fixed":
         raise ConfigError("sweep.mode 'whole' needs a model that writes whole proofs: set generator.kind = 'hf'")
     if cfg.sweep.mode == "search" and comp.tactic_factory is None and cfg.generator.kind != "fixed":
         # A whole-proof model (Kimina-Prover, DeepSeek-Prover-V2, ...) cannot propose tactics: say so before Ray.
@@ -389,7 +404,7 @@ def _run_jobs(
         else:
             actors, cpus = s.prover_actors, s.cpus_per_prover
         gpus = _resources(cfg, actors, cpus)
-        whole = s.mode == "whole"
+        whole = s.mode in ("whole", "correct")
         tactic_factory = None if whole else (comp.tactic_factory or ConfigGeneratorFactory(cfg.generator))
         completer_factory = (comp.completer_factory or ConfigCompleterFactory(cfg.generator)) if whole else None
         if cfg.generator.kind == "scripted":  # the prover actors play the outputs back: no model to serve
@@ -405,7 +420,10 @@ def _run_jobs(
             for name in gen_names
         ]
         env_factory = comp.env_factory or ConfigEnvFactory(cfg.lean)
-        verifier_factory = comp.verifier_factory or ConfigVerifierFactory(cfg.lean)
+        from prover.engine.build import needs_infotree
+
+        infotree = needs_infotree(s.mode, cfg.generator)
+        verifier_factory = comp.verifier_factory or ConfigVerifierFactory(cfg.lean, infotree)
         # No automatic restarts: the scheduler replaces a dead prover actor with a fresh one, whose
         # calls queue until it is up (a restarting actor would refuse them instead).
         worker_cls = ray.remote(ProverWorker)
@@ -413,6 +431,7 @@ def _run_jobs(
         generates_tokens = cfg.generator.kind != "fixed"
         scripted_outputs = cfg.generator.outputs if cfg.generator.kind == "scripted" else None
         repair = RepairOptions(cfg.generator.fixed_tactics, search_config) if s.repair and whole else None
+        correction = _correction(cfg) if s.mode == "correct" else None
         reservation = [cpus]  # Ray CPUs of the next actor spawned (auto sizing changes it)
 
         def spawn(slot: int) -> Any:
@@ -425,6 +444,7 @@ def _run_jobs(
                 generates_tokens,
                 scripted_outputs,
                 repair,
+                correction,
             )
             workers.append(worker)
             return worker

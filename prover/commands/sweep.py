@@ -50,12 +50,21 @@ def sweep(
     limit: int | None = typer.Option(None, "--limit", help="Only the first N selected problems."),
     task: str | None = typer.Option(None, "--task", help="f2f (default) or i2f."),
     strategy: str | None = typer.Option(
-        None, "--strategy", help="search (default: best-first tactic search) or whole (whole-proof pass@N)."
+        None,
+        "--strategy",
+        help="search (default: best-first tactic search), whole (whole-proof pass@N) or correct (whole proofs, "
+        "then rounds of self-correction from Lean's errors).",
     ),
     mode: str | None = typer.Option(None, "--mode", help="Deprecated alias of --strategy."),
     attempts: int | None = typer.Option(None, "--attempts", "-n", help="Attempts (samples) per problem, for pass@k."),
     repair: bool = typer.Option(
         False, "--repair", help="Whole proofs: a rejected sample's failing blocks become holes the tactic search fills."
+    ),
+    correction_rounds: int | None = typer.Option(
+        None, "--correction-rounds", help="--strategy correct: correction rounds after the first sample (default 1)."
+    ),
+    correction_samples: int | None = typer.Option(
+        None, "--correction-samples", help="--strategy correct: corrections per failed sample and round (default 1)."
     ),
     few_shot: str | None = typer.Option(None, "--few-shot", help="Few-shot JSONL for --mode whole."),
     num_few_shot: int | None = typer.Option(None, "--num-few-shot", help="Few-shot examples per prompt."),
@@ -136,6 +145,8 @@ def sweep(
             "mode": strategy_option(strategy, mode),
             "attempts": attempts,
             "repair": repair or None,
+            "correction_rounds": correction_rounds,
+            "correction_samples": correction_samples,
             "few_shot": few_shot,
             "num_few_shot": num_few_shot,
             "prover_actors": actors,

@@ -380,6 +380,21 @@ class WholeProofCompleter:
         rendered = [render_prompt(self.setup.template, p, self.setup.tokenizer) for p in prompts]
         return [as_completion(outs[0]) if outs else Completion("") for outs in self.setup.model(rendered, 1)]
 
+    def chat(self, conversations: Sequence[list[dict[str, str]]]) -> list[Completion]:
+        """One reply per conversation, each rendered by the tokenizer's own chat template (self-correction)."""
+        rendered = [self._render(c) for c in conversations]
+        return [as_completion(outs[0]) if outs else Completion("") for outs in self.setup.model(rendered, 1)]
+
+    def prompt_tokens(self, conversation: list[dict[str, str]]) -> int:
+        """The rendered conversation's size in the model's tokens (the correction's 3/4-of-context rule)."""
+        encode = getattr(self.setup.tokenizer, "encode", None)
+        return len(encode(self._render(conversation), add_special_tokens=False)) if callable(encode) else 0
+
+    def _render(self, conversation: list[dict[str, str]]) -> str:
+        if not self.setup.template.chat or self.setup.tokenizer is None:
+            raise ValueError(f"self-correction continues a chat; the {self.setup.template.name!r} prompt is not one")
+        return str(self.setup.tokenizer.apply_chat_template(conversation, tokenize=False, add_generation_prompt=True))
+
 
 def render_proof(theorem: Theorem, proof: str) -> str:
     """`theorem` with `proof` as its tactic block, as the verifier checks it (for reports)."""
