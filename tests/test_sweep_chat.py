@@ -39,7 +39,7 @@ class EchoModel:
 
 def _completer() -> tuple[WholeProofCompleter, ChatTokenizer]:
     tokenizer = ChatTokenizer()
-    setup: Any = WholeProofSetup(EchoModel(), get_whole_template("kimina"), tokenizer)  # type: ignore[arg-type]
+    setup: Any = WholeProofSetup(EchoModel(), get_whole_template("kimina"), tokenizer)
     return WholeProofCompleter(setup), tokenizer
 
 
@@ -65,7 +65,8 @@ class DirectChat:
     """The prover actor's view of the generator actor (`ActorCompleter`), without Ray."""
 
     def __init__(self, completer: WholeProofCompleter) -> None:
-        self.completer, self.sent = completer, []
+        self.completer = completer
+        self.sent: list[list[dict[str, str]]] = []
 
     def chat(self, conversations: Sequence[list[dict[str, str]]]) -> list[Any]:
         self.sent.extend(conversations)
