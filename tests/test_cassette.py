@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 import typer
-from typer.testing import CliRunner
 
 from lean_env.cassette.build import SKIP_NO_RESULT, BuildReport, build_from_proofsteps, synthetic_name
 from lean_env.cassette.format import (
@@ -36,6 +35,7 @@ from lean_env.types import (
     TacticTimeout,
 )
 from prover.commands import cassette as cassette_cmd
+from tests.cli_support import run_app
 
 
 def _rows(path: Path) -> list[dict[str, Any]]:
@@ -338,14 +338,13 @@ def cli() -> typer.Typer:
 
 def test_cli_build_and_check_shared_proofsteps(cli: typer.Typer, tmp_path: Path, proofsteps_files: list[Path]) -> None:
     out = tmp_path / "ps.jsonl"
-    runner = CliRunner()
-    built = runner.invoke(cli, ["cassette", "build", str(out)])
+    built = run_app(cli, ["cassette", "build", str(out)])
     assert built.exit_code == 0, built.output
     rows = [r for f in proofsteps_files for r in _rows(f)]
     nulls = sum(r["state_after"] is None for r in rows)
     assert f"skipped: {nulls} rows with state_after null" in " ".join(built.output.split())
     n = len(Cassette.load(out).steps)
-    checked = runner.invoke(cli, ["cassette", "check", str(out)])
+    checked = run_app(cli, ["cassette", "check", str(out)])
     assert checked.exit_code == 0, checked.output
     assert f"replayed {n}/{n} steps" in checked.output
 
@@ -357,7 +356,7 @@ def test_cli_check_reports_mismatches(cli: typer.Typer, tmp_path: Path) -> None:
     cas.add_step(StepLine(kind="step", state="⊢ True", tactic="trivial", result=FinishedOutcome(kind="finished")))
     path = tmp_path / "c.jsonl"
     cas.save(path)
-    result = CliRunner().invoke(cli, ["cassette", "check", str(path)])
+    result = run_app(cli, ["cassette", "check", str(path)])
     assert result.exit_code == 1
     assert "replayed 1/2 steps" in result.output
     assert "mismatch" in result.output and "sorry" in result.output
@@ -366,10 +365,10 @@ def test_cli_check_reports_mismatches(cli: typer.Typer, tmp_path: Path) -> None:
 def test_cli_build_bad_input(cli: typer.Typer, tmp_path: Path) -> None:
     bad = tmp_path / "rows.jsonl"
     bad.write_text('{"state_before": "⊢ True"}\n', encoding="utf-8")
-    result = CliRunner().invoke(cli, ["cassette", "build", str(tmp_path / "o.jsonl"), str(bad)])
+    result = run_app(cli, ["cassette", "build", str(tmp_path / "o.jsonl"), str(bad)])
     assert result.exit_code == 2
     assert f"{bad}:1" in result.output and not (tmp_path / "o.jsonl").exists()
-    missing = CliRunner().invoke(cli, ["cassette", "check", str(tmp_path / "none.jsonl")])
+    missing = run_app(cli, ["cassette", "check", str(tmp_path / "none.jsonl")])
     assert missing.exit_code == 2 and "cassette not found" in missing.output
 
 
@@ -379,7 +378,7 @@ def test_cli_demo_build_is_reproducible(cli: typer.Typer, tmp_path: Path, repo_r
     args = ["cassette", "build", str(out), "--from-minif2f-fewshot"]
     args += ["--names", ",".join(cassette_cmd.DEMO_NAMES), "--unproved", ",".join(cassette_cmd.DEMO_UNPROVED)]
     args += ["--lean-out", str(lean)]
-    result = CliRunner().invoke(cli, args)
+    result = run_app(cli, args)
     assert result.exit_code == 0, result.output
     assert out.read_text(encoding="utf-8") == (repo_root / "examples" / "demo.cassette.jsonl").read_text(
         encoding="utf-8"
@@ -482,11 +481,10 @@ def test_cli_build_source_root(cli: typer.Typer, tmp_path: Path) -> None:
     (tmp_path / "Traced.lean").write_text(TRACED_FILE, encoding="utf-8")
     bench = tmp_path / "test.json"
     bench.write_text(json.dumps([_bench_row(*t[:3]) for t in TRACES]), encoding="utf-8")
-    runner = CliRunner()
     with_root, without_root = tmp_path / "with.jsonl", tmp_path / "without.jsonl"
-    built = runner.invoke(cli, ["cassette", "build", str(with_root), str(bench), "--source-root", str(tmp_path)])
+    built = run_app(cli, ["cassette", "build", str(with_root), str(bench), "--source-root", str(tmp_path)])
     assert built.exit_code == 0, built.output
-    assert runner.invoke(cli, ["cassette", "build", str(without_root), str(bench)]).exit_code == 0
+    assert run_app(cli, ["cassette", "build", str(without_root), str(bench)]).exit_code == 0
     for name, _, first, recorded in TRACES:
         got = Cassette.load(with_root).theorems[name].initial_state
         assert got == (first["state_before"] if recorded else None), name
@@ -499,10 +497,10 @@ def test_cli_build_source_root(cli: typer.Typer, tmp_path: Path) -> None:
     ):
         out = tmp_path / "bad.jsonl"
         args = ["cassette", "build", str(out)] + ([] if "--from-minif2f-fewshot" in extra else [str(bench)])
-        result = runner.invoke(cli, args + extra)
+        result = run_app(cli, args + extra)
         assert result.exit_code == 2 and why in result.output and not out.exists(), result.output
     # Only LeanDojo Benchmark `.json` inputs have positions to check: with proofsteps alone the flag is refused.
     rows = tmp_path / "rows.jsonl"
     rows.write_text("", encoding="utf-8")
-    refused = runner.invoke(cli, ["cassette", "build", str(tmp_path / "o.jsonl"), str(rows), "--source-root", "."])
+    refused = run_app(cli, ["cassette", "build", str(tmp_path / "o.jsonl"), str(rows), "--source-root", "."])
     assert refused.exit_code == 2 and ".json" in refused.output

@@ -6,19 +6,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from lean_env.cassette.format import CassetteError, TheoremLine
 from lean_env.cassette.sorry_file import lean_source_with_sorry
 from lean_env.cassette.store import Cassette
-from prover.cli import app
+from tests.cli_support import run_cli
 
-runner = CliRunner()
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def build(*args: str) -> tuple[int, str]:
-    result = runner.invoke(app, ["cassette", "build", *args])
+    result = run_cli(["cassette", "build", *args])
     return result.exit_code, result.output
 
 
@@ -66,7 +64,7 @@ def test_prove_on_a_cassette_line_that_is_no_record_is_one_line(tmp_path: Path) 
     bad = tmp_path / "b.jsonl"
     bad.write_text('{"x":1}\n', encoding="utf-8")
     args = ["prove", str(ROOT / "examples/demo.lean"), "--backend", "replay", "--cassette", str(bad), "-g", "fixed"]
-    result = runner.invoke(app, args)
+    result = run_cli(args)
     assert result.exit_code == 2
     assert one_line(result.output) == (
         f'error: cannot start the replay backend: {bad}:1: not a cassette record (no "kind")'
@@ -151,7 +149,7 @@ def test_check_of_a_cassette_that_records_nothing_is_refused(tmp_path: Path) -> 
     """`cassette check` on the empty cassette said "replayed 0/0 steps", rc 0."""
     empty = tmp_path / "empty.jsonl"
     empty.write_text('{"kind":"header","format":"lean-prover-cassette","version":2}\n', encoding="utf-8")
-    result = runner.invoke(app, ["cassette", "check", str(empty)])
+    result = run_cli(["cassette", "check", str(empty)])
     assert (
         result.exit_code == 2
         and one_line(result.output) == f"error: {empty} records nothing (no theorem, step or skeleton)"

@@ -12,8 +12,7 @@ from lean_env.backends.replay import RecordingEnv, ReplayEnv
 from lean_env.cassette.format import FORMAT_VERSION, CassetteError, FinishedOutcome, StepLine, TheoremLine
 from lean_env.cassette.store import Cassette, new_cassette
 from lean_env.types import Theorem
-
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+from tests.cli_support import EXAMPLES, run_cli
 
 
 def _small() -> Cassette:
@@ -82,12 +81,9 @@ def test_a_live_recording_run_writes_hashed_records(tmp_path: Path) -> None:
 
 
 def test_cassette_build_writes_hashed_records(tmp_path: Path, shared: Path) -> None:
-    from typer.testing import CliRunner
-
-    from prover.cli import app
 
     out = tmp_path / "ps.cassette.jsonl"
     rows = shared / "data" / "proofsteps" / "lean_workbook_plasma_converter.jsonl"
-    result = CliRunner().invoke(app, ["cassette", "build", str(out), str(rows)])
+    result = run_cli(["cassette", "build", str(out), str(rows)])
     assert result.exit_code == 0, result.output
     assert all("sha256" in json.loads(line) for line in out.read_text(encoding="utf-8").splitlines())

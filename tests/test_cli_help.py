@@ -8,11 +8,10 @@ from collections.abc import Iterator
 
 import pytest
 import typer
-from typer.testing import CliRunner
 
 from prover.cli import app, reflow
+from tests.cli_support import run_cli
 
-runner = CliRunner()
 WIDTH = 80
 
 
@@ -52,7 +51,7 @@ def test_every_command_is_checked() -> None:
 def test_help_description_wraps_to_the_terminal(path: tuple[str, ...], doc: str) -> None:
     """`prover sweep --help` in 80 columns showed "... of this sweep on --gpus / --cpus" then "are printed
     per number ..." (the docstring's own line breaks); `prover train --help` likewise ("... and" / "top-k")."""
-    result = runner.invoke(app, [*path, "--help"], env={"COLUMNS": str(WIDTH)})
+    result = run_cli([*path, "--help"], env={"COLUMNS": str(WIDTH)})
     assert result.exit_code == 0, result.output
     paragraphs = description_paragraphs(result.output)
     assert " ".join(w for p in paragraphs for ln in p for w in ln.split()) == " ".join(doc.split())
@@ -80,7 +79,7 @@ def test_reflow_keeps_paragraphs_and_lists() -> None:
 )
 def test_usage_errors_are_one_line_on_stderr_exit_2(args: list[str], message: str) -> None:
     """typer printed the usage, a hint and a boxed panel for these; README: errors are one line on stderr."""
-    result = runner.invoke(app, args, env={"COLUMNS": str(WIDTH)})
+    result = run_cli(args, env={"COLUMNS": str(WIDTH)})
     assert result.exit_code == 2
     assert result.stdout == ""
     [line] = result.stderr.strip().splitlines()
@@ -89,13 +88,13 @@ def test_usage_errors_are_one_line_on_stderr_exit_2(args: list[str], message: st
 
 
 def test_no_arguments_still_prints_the_help() -> None:
-    result = runner.invoke(app, [])
+    result = run_cli([])
     assert result.exit_code == 2 and "prove" in result.output and "error:" not in result.output
 
 
 def test_command_errors_and_exit_codes_pass_through() -> None:
-    assert runner.invoke(app, ["--help"]).exit_code == 0
-    missing = runner.invoke(app, ["parse", "/nonexistent/x.lean"])
+    assert run_cli(["--help"]).exit_code == 0
+    missing = run_cli(["parse", "/nonexistent/x.lean"])
     assert missing.exit_code == 2 and missing.stderr.strip() == "error: no such file: /nonexistent/x.lean"
 
 
@@ -103,7 +102,7 @@ def test_version() -> None:
     """`prover --version` was "No such option: --version" (rc 2); bug reports need the version."""
     from importlib.metadata import version
 
-    result = runner.invoke(app, ["--version"])
+    result = run_cli(["--version"])
     assert result.exit_code == 0 and result.stdout.startswith(f"prover {version('lean-prover')} ")
 
 
@@ -124,7 +123,7 @@ OPTION_PATHS = [p for p, _ in ALL]
 def test_option_help_shows_its_brackets(path: tuple[str, ...]) -> None:
     """In sweep: `--strict` help read "...; sets  strict." (rich took `[lean]` for markup). Every option's help
     is shown whole, brackets included (`\\[` is rich's escape for a literal `[`)."""
-    result = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "1000"})
+    result = run_cli([*path, "--help"], env={"COLUMNS": "1000"})
     shown = " ".join(result.output.split())
     for text in option_helps(path):
         assert " ".join(text.replace("\\[", "[").split()) in shown, text
@@ -147,7 +146,7 @@ def test_error_lines_show_user_text_as_written(capsys: pytest.CaptureFixture[str
 @pytest.mark.parametrize("path", [p for p, _ in commands(app)], ids=lambda p: " ".join(p))
 def test_help_names_values_plainly(path: tuple[str, ...]) -> None:
     """`--write -w <bool>`, `{file}`, `<list[str]>`, `<int range> [x>=1]`: flags show a value they refuse."""
-    result = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "200"})
+    result = run_cli([*path, "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     page = result.output
     for typer_label in ("<bool>", "<str>", "<path>", "<int", "<float>", "<list[", "[x>=", "{"):
@@ -159,10 +158,10 @@ def test_help_names_values_plainly(path: tuple[str, ...]) -> None:
 
 
 def test_prove_help_values() -> None:
-    page = runner.invoke(app, ["prove", "--help"], env={"COLUMNS": "200"}).output
+    page = run_cli(["prove", "--help"], env={"COLUMNS": "200"}).output
     assert "prove [OPTIONS] FILE" in page
     rows = {ln.split()[1]: ln.split("│")[1] for ln in page.splitlines() if ln.startswith("│ --")}
     assert rows["--write"].split()[1:3] == ["-w", "Write"]  # no `<bool>` between the flag and its help
     assert "INTEGER >= 1" in rows["--num-proofs"] and "FILE" in rows["--report"] and "DIR" in rows["--tree-dir"]
-    build = runner.invoke(app, ["cassette", "build", "--help"], env={"COLUMNS": "200"}).output
+    build = run_cli(["cassette", "build", "--help"], env={"COLUMNS": "200"}).output
     assert "build [OPTIONS] OUT [INPUTS]..." in build

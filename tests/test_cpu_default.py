@@ -8,15 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from prover.cli import app
 from prover.config import DEFAULT_MODEL, GeneratorConfig, load_config
 from prover.generators import seq2seq
 from prover.generators.seq2seq import REPROVER_MODEL, apply_device, interactive_default
+from tests.cli_support import run_cli
 from tests.seq2seq_models import save_tiny_byt5
-
-runner = CliRunner()
 
 
 def test_interactive_default_follows_the_device() -> None:
@@ -61,17 +58,16 @@ def test_cli_device_cpu_picks_reprover(command: str, monkeypatch: pytest.MonkeyP
         probe.bind(("127.0.0.1", 0))
         free_port = probe.getsockname()[1]
     args = ["⊢ True", "--no-check"] if command == "suggest" else ["--port", str(free_port)]
-    result = runner.invoke(app, [command, *args, "--device", "cpu"])
+    result = run_cli([command, *args, "--device", "cpu"])
     assert result.exit_code == 2
     assert seen and seen[0].model == REPROVER_MODEL and seen[0].device == "cpu"
-    result = runner.invoke(app, [command, *args, "--device", "gpu"])
+    result = run_cli([command, *args, "--device", "gpu"])
     assert result.exit_code == 2 and "--device must be auto, cpu or cuda" in result.stderr
 
 
 def test_suggest_runs_a_seq2seq_model_end_to_end_on_cpu(tmp_path: Path) -> None:
     folder = save_tiny_byt5(tmp_path / "byt5", seed=2)
-    result = runner.invoke(
-        app,
+    result = run_cli(
         ["suggest", "x : ℕ\n⊢ x + 0 = x", "--model", str(folder), "--device", "cpu", "--no-check", "--json", "-k", "4"],
     )
     assert result.exit_code in (0, 1), result.stderr  # a random model may propose nothing usable

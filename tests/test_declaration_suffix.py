@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
 from lean_env.backends.repl import ReplSettings
 from lean_env.backends.replay import ReplayVerifier
@@ -18,6 +17,7 @@ from lean_env.checks.static import static_check
 from lean_env.checks.verdict import Rejected, Verified
 from lean_env.checks.verifier import ReplVerifier
 from lean_env.source.declarations import parse_lean_source
+from tests.cli_support import run_cli
 from tests.print_axioms_model import printed_name
 
 HEADER = "import Mathlib\nimport Aesop\n\nset_option maxHeartbeats 0\n\nopen BigOperators Real Nat Topology Rat\n\n"
@@ -112,7 +112,6 @@ def test_every_verifier_refuses_a_declaration_whose_suffix_keeps_a_sorry(repo_ro
 
 
 def test_prove_never_reports_proved_and_writes_nothing(repo_root: Path, tmp_path: Path) -> None:
-    from prover.cli import app
 
     cassette = str(repo_root / "examples" / "demo.cassette.jsonl")
     args = ["--backend", "replay", "--cassette", cassette, "--generator", "fixed", "--write"]
@@ -126,7 +125,7 @@ def test_prove_never_reports_proved_and_writes_nothing(repo_root: Path, tmp_path
     )
     for path in (whole, skeleton):
         before = path.read_bytes()
-        result = CliRunner().invoke(app, ["prove", str(path), *args, "--report", str(tmp_path / "r.json")])
+        result = run_cli(["prove", str(path), *args, "--report", str(tmp_path / "r.json")])
         assert result.exit_code == 1, result.output
         assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
         assert path.read_bytes() == before
@@ -137,12 +136,11 @@ def test_prove_never_reports_proved_and_writes_nothing(repo_root: Path, tmp_path
 
 
 def test_parse_text_counts_the_suffix_sorry_like_json(tmp_path: Path) -> None:
-    from prover.cli import app
 
     path = tmp_path / "c5.lean"
     path.write_text(_source("sorry", SUFFIXES["where"]), encoding="utf-8")
-    text = CliRunner().invoke(app, ["parse", str(path)])
-    data = json.loads(CliRunner().invoke(app, ["parse", str(path), "--json"]).output)
+    text = run_cli(["parse", str(path)])
+    data = json.loads(run_cli(["parse", str(path), "--json"]).output)
     (theorem,) = data["theorems"] if "theorems" in data else data["declarations"]
     count = len(theorem["sorries"])
     assert count == 2 and f"{count} sorries at 9:3, 10:22" in text.output

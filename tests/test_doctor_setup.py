@@ -27,7 +27,6 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
-from typer.testing import CliRunner
 
 from lean_env.errors import SetupError
 from lean_env.project.lake_project import (
@@ -41,9 +40,7 @@ from lean_env.project.lake_project import (
 )
 from lean_env.project.probes import find_validator, probe_project, probe_toolchain, run_doctor
 from lean_env.project.repl_versions import REPL_FORK_GIT, REPL_GIT, ReplTags, lean_version_key, plan_repl
-from prover.cli import app
-
-runner = CliRunner()
+from tests.cli_support import run_cli
 
 LAKE = r"""#!/bin/sh
 echo "lake $*" >> "$STANDIN_LOG"
@@ -403,7 +400,7 @@ def test_setup_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for key, value in _env(tmp_path, bin_dir).items():
         monkeypatch.setenv(key, value)
     project = tmp_path / "cli-proj"
-    result = runner.invoke(app, ["setup", "--lean-project", str(project), "--mathlib-rev", "v4.23.0"])
+    result = run_cli(["setup", "--lean-project", str(project), "--mathlib-rev", "v4.23.0"])
     assert result.exit_code == 0, result.output
     assert "Lean project ready" in result.output and "v1.3.18_lean-toolchain-v4.23.0" in result.output
     assert 'rev = "v4.23.0"' in (project / "lakefile.toml").read_text()
@@ -411,15 +408,14 @@ def test_setup_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
     # Offline tag lists, and a Mathlib newer than any REPL: one line, exit 2, nothing run.
     before = len(_argv_log(tmp_path))
-    result = runner.invoke(
-        app,
+    result = run_cli(
         ["setup", "--lean-project", str(tmp_path / "p3"), "--mathlib-rev", "v4.34.0", "--repl-tags", str(_tags_dir())],
     )
     assert result.exit_code == 2 and "nearest" in result.output and "v4.33.0-rc2" in result.output
     assert not [line for line in _argv_log(tmp_path)[before:] if line.startswith("lake")]
 
     monkeypatch.setenv("STANDIN_FAIL_UPDATE", "4")
-    result = runner.invoke(app, ["setup", "--lean-project", str(tmp_path / "p2")])
+    result = run_cli(["setup", "--lean-project", str(tmp_path / "p2")])
     assert result.exit_code == 2
     assert "error: step `lake update`" in result.output and "exit code 4" in result.output
 
@@ -427,7 +423,7 @@ def test_setup_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_setup_cli_without_lake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     bin_dir = _make_bin(tmp_path, ("elan", "git"))
     monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
-    result = runner.invoke(app, ["setup", "--lean-project", str(tmp_path / "p")])
+    result = run_cli(["setup", "--lean-project", str(tmp_path / "p")])
     assert result.exit_code == 2
     assert "`lake` is not on PATH" in result.output and "elan-init.sh" in result.output
 
@@ -576,7 +572,7 @@ def test_doctor_cli_json_and_strict(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     for key, value in _env(tmp_path, bin_dir).items():
         monkeypatch.setenv(key, value)
     missing = tmp_path / "nowhere"
-    result = runner.invoke(app, ["doctor", "--lean-project", str(missing), "--json", "--no-python"])
+    result = run_cli(["doctor", "--lean-project", str(missing), "--json", "--no-python"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["ready"] is False
@@ -584,12 +580,12 @@ def test_doctor_cli_json_and_strict(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert by_name["lake"]["ok"] and "STAND-IN" in by_name["lake"]["detail"]
     assert by_name["Lean project"]["fix"] == f"prover setup --lean-project {missing}"
 
-    result = runner.invoke(app, ["doctor", "--lean-project", str(missing), "--strict", "--no-python"])
+    result = run_cli(["doctor", "--lean-project", str(missing), "--strict", "--no-python"])
     assert result.exit_code == 1
     assert "Not ready" in result.output
 
     run_setup(plan_setup(tmp_path / "ok", "v4.19.0"), env=dict(os.environ))
-    result = runner.invoke(app, ["doctor", "--lean-project", str(tmp_path / "ok"), "--strict", "--no-python"])
+    result = run_cli(["doctor", "--lean-project", str(tmp_path / "ok"), "--strict", "--no-python"])
     assert result.exit_code == 0, result.output
     assert "Ready for real proving" in result.output
 
@@ -644,17 +640,17 @@ def test_setup_cli_checks_its_arguments_before_running_anything(
         "is built for Lean v4.31.0": ["--repl-rev", "v1.3.18_lean-toolchain-v4.31.0"],
     }
     for expected, extra in cases.items():
-        result = runner.invoke(app, ["setup", "--lean-project", str(tmp_path / "p"), "--repl-tags", tags_dir, *extra])
+        result = run_cli(["setup", "--lean-project", str(tmp_path / "p"), "--repl-tags", tags_dir, *extra])
         assert result.exit_code == 2, (extra, result.output)
         assert expected in result.output and "Setting up" not in result.output, (extra, result.output)
     a_file = tmp_path / "a-file"
     a_file.write_text("x")
-    result = runner.invoke(app, ["setup", "--lean-project", str(a_file), "--repl-tags", tags_dir])
+    result = run_cli(["setup", "--lean-project", str(a_file), "--repl-tags", tags_dir])
     assert result.exit_code == 2 and "is not a directory" in result.output and "Setting up" not in result.output
     assert not [line for line in _argv_log(tmp_path) if line.startswith("lake")]
     # A --repl-rev that fits is what the banner names (not "pinned after Mathlib resolves").
-    result = runner.invoke(
-        app, ["setup", "--lean-project", str(tmp_path / "forced"), "--repl-tags", tags_dir, "--repl-rev", "v4.32.0"]
+    result = run_cli(
+        ["setup", "--lean-project", str(tmp_path / "forced"), "--repl-tags", tags_dir, "--repl-rev", "v4.32.0"]
     )
     assert result.exit_code == 0 and "REPL v4.32.0 (--repl-rev)" in result.output, result.output
     assert not (tmp_path / "p").exists()
@@ -824,11 +820,11 @@ def test_setup_cli_interrupted_says_how_to_finish(tmp_path: Path, monkeypatch: p
     monkeypatch.setattr(setup_module, "run_setup", interrupted)
     project = tmp_path / "p"
     args = ["setup", "--lean-project", str(project), "--repl-tags", str(_tags_dir())]
-    result = runner.invoke(app, args)
+    result = run_cli(args)
     assert result.exit_code == 130, result.output
     assert "interrupted" in result.output and "run the same command again" in result.output
     monkeypatch.setattr(setup_module, "run_setup", real_run_setup)
-    assert runner.invoke(app, args).exit_code == 0 and default_repl_binary(project).is_file()
+    assert run_cli(args).exit_code == 0 and default_repl_binary(project).is_file()
 
 
 def test_doctor_on_a_file_as_project_does_not_say_it_is_missing(tmp_path: Path) -> None:

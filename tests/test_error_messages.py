@@ -5,13 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from benchmarks.minif2f import BenchmarkError, load_problems
-from prover.cli import app
+from tests.cli_support import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
-runner = CliRunner()
 
 
 def _error_line(result: object) -> str:
@@ -33,7 +31,7 @@ def test_a_folder_is_not_a_benchmark_or_results_file(tmp_path: Path) -> None:
     with pytest.raises(BenchmarkError, match="is a folder, not a benchmark file"):
         load_problems(tmp_path)
     (tmp_path / "run.jsonl").write_text("", encoding="utf-8")
-    line = _error_line(runner.invoke(app, ["report", str(tmp_path)]))
+    line = _error_line(run_cli(["report", str(tmp_path)]))
     assert "is a folder, not a results file" in line and "run.jsonl" in line
 
 
@@ -45,15 +43,13 @@ def test_a_non_utf8_benchmark_names_file_and_line(tmp_path: Path) -> None:
 
 
 def test_invalid_utf8_on_suggest_stdin_is_refused_like_a_file() -> None:
-    line = _error_line(
-        runner.invoke(app, ["suggest", "-", "-g", "fixed", "--no-check"], input=b"\xff\xfe \xe2\x8a\xa2 True")
-    )
+    line = _error_line(run_cli(["suggest", "-", "-g", "fixed", "--no-check"], input=b"\xff\xfe \xe2\x8a\xa2 True"))
     assert "stdin: not UTF-8" in line
 
 
 def test_suggest_check_on_a_bare_goal_without_a_goal_entering_backend_fails() -> None:
     """docs/suggest_serve.md: an explicit --check that cannot run fails (it printed unchecked suggestions, exit 0)."""
-    line = _error_line(runner.invoke(app, ["suggest", "⊢ True", "-g", "fixed", "--check", "--backend", "repl"]))
+    line = _error_line(run_cli(["suggest", "⊢ True", "-g", "fixed", "--check", "--backend", "repl"]))
     assert "--check" in line and "FILE --theorem NAME" in line
 
 
@@ -65,7 +61,7 @@ def test_a_file_none_of_whose_theorems_is_recorded_gets_one_line(tmp_path: Path)
     )
     cassette = ROOT / "examples" / "demo.cassette.jsonl"
     args = ["prove", str(lean), "--backend", "replay", "--cassette", str(cassette), "--generator", "fixed"]
-    line = _error_line(runner.invoke(app, args))
+    line = _error_line(run_cli(args))
     assert "none of the 3 theorems to prove" in line and "(a1, a2, a3)" in line and "replay cassette" in line
 
 

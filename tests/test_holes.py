@@ -18,6 +18,7 @@ import pytest
 from lean_env.backends.repl import ReplEnv, ReplPool, ReplSettings, hole_start_from_response
 from lean_env.errors import TheoremStartError
 from lean_env.types import Env, HoleTarget, Theorem
+from tests.cli_support import run_cli
 
 STANDIN = Path(__file__).parent / "standins" / "replay_repl.py"
 
@@ -99,11 +100,8 @@ def test_repl_pool_starts_holes_on_a_member(shared: Path) -> None:
 
 
 def test_sweep_help_shows_config_sections() -> None:
-    from typer.testing import CliRunner
 
-    from prover.cli import app
-
-    result = CliRunner().invoke(app, ["sweep", "--help"], env={"COLUMNS": "200"})
+    result = run_cli(["sweep", "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     assert "[sweep], [lean], [search], [generator]" in result.output
 
@@ -181,15 +179,13 @@ def test_replay_starts_at_a_recorded_hole_and_checks_the_fill(built) -> None:
 
 
 def test_cassette_build_keeps_only_the_named_theorems(shared: Path, tmp_path: Path) -> None:
-    from typer.testing import CliRunner
 
     from lean_env.cassette.store import Cassette
-    from prover.cli import app
 
     out = tmp_path / "c.jsonl"
     rows = str(shared / LEANDOJO_ROWS)
     args = ["cassette", "build", str(out), rows, "--theorems", "CancelDenoms.cancel_factors_le"]
-    result = CliRunner().invoke(app, args)
+    result = run_cli(args)
     assert result.exit_code == 0, result.output
     cassette = Cassette.load(out)
     assert set(cassette.theorems) == {"CancelDenoms.cancel_factors_le"} and len(cassette.steps) == 3
@@ -198,7 +194,7 @@ def test_cassette_build_keeps_only_the_named_theorems(shared: Path, tmp_path: Pa
         "0 < ad * bd",
         "0 < 1 / gcd",
     ]
-    bad = CliRunner().invoke(app, ["cassette", "build", str(out), rows, "--theorems", "nope"])
+    bad = run_cli(["cassette", "build", str(out), rows, "--theorems", "nope"])
     assert bad.exit_code == 2 and "not in the inputs: nope" in bad.output
 
 

@@ -9,11 +9,7 @@ import json
 import shutil
 from pathlib import Path
 
-from typer.testing import CliRunner
-
-from prover.cli import app
-
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+from tests.cli_support import EXAMPLES, run_cli
 
 
 def _setup(tmp_path: Path, tactics: str) -> tuple[Path, Path]:
@@ -34,7 +30,7 @@ def test_a_partial_skeleton_is_written_with_fewer_sorries_and_reported_partial(t
     before = lean.read_text(encoding="utf-8")
     report = tmp_path / "r.json"
     args = ["prove", str(lean), "--config", str(config), "--keep-partial", "--write", "--report", str(report)]
-    result = CliRunner().invoke(app, args)
+    result = run_cli(args)
     assert result.exit_code == 1, result.output
     after = lean.read_text(encoding="utf-8")
     assert after.count("sorry") == before.count("sorry") - 1 and "exact mul_pos had hbd" in after
@@ -47,8 +43,8 @@ def test_a_partial_skeleton_is_written_with_fewer_sorries_and_reported_partial(t
 def test_without_the_flag_or_with_no_hole_filled_nothing_is_written(tmp_path: Path) -> None:
     lean, config = _setup(tmp_path, '"norm_num" = -1.0, "exact mul_pos had hbd" = -2.0')
     before = lean.read_text(encoding="utf-8")
-    result = CliRunner().invoke(app, ["prove", str(lean), "--config", str(config), "--write"])
+    result = run_cli(["prove", str(lean), "--config", str(config), "--write"])
     assert result.exit_code == 1 and lean.read_text(encoding="utf-8") == before
     lean, config = _setup(tmp_path, '"norm_num" = -1.0')
-    result = CliRunner().invoke(app, ["prove", str(lean), "--config", str(config), "--write", "--keep-partial"])
+    result = run_cli(["prove", str(lean), "--config", str(config), "--write", "--keep-partial"])
     assert result.exit_code == 1 and lean.read_text(encoding="utf-8") == before

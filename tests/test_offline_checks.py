@@ -14,10 +14,9 @@ from pathlib import Path
 
 import pytest
 from timeouts import SUBPROCESS_TIMEOUT_S
-from typer.testing import CliRunner
 
-from prover.cli import app
 from prover.offline import model_unreachable
+from tests.cli_support import run_cli
 
 MODEL = "EleutherAI/llemma_7b"
 
@@ -67,7 +66,7 @@ def test_a_model_command_without_network_fails_at_once_with_one_line(args: list[
             probe.bind(("127.0.0.1", 0))
             args = [*args, "--port", str(probe.getsockname()[1])]
     started = time.monotonic()
-    result = CliRunner().invoke(app, args)
+    result = run_cli(args)
     assert result.exit_code == 2, result.output
     line = _one_error_line(result)
     assert "unreachable" in line and "hf download" in line

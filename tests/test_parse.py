@@ -18,6 +18,7 @@ from lean_env.source.document import TARGET_KEYWORDS, LeanFile, TheoremDecl
 from lean_env.source.edits import Edit, apply_edits
 from lean_env.source.lexer import COMMAND_KEYWORDS, TokenKind, tokenize
 from lean_env.source.render import render_script_at, render_whole_proof
+from tests.cli_support import run_cli
 
 TRICKY = """\
 import Mathlib
@@ -614,17 +615,14 @@ def test_hash_notation_on_escaped_and_root_names() -> None:
 
 def test_parse_command_lists_holes(tmp_path: Path) -> None:
     """`prover parse` shows each theorem's holes (statement sorries are no holes) and --json carries them."""
-    from typer.testing import CliRunner
-
-    from prover.cli import app
 
     path = tmp_path / "H.lean"
     path.write_text(
         "theorem h (x : ℕ) : answer(sorry) := by\n  constructor\n  · sorry\n  · exact ⟨sorry, rfl⟩\n", "utf-8"
     )
-    table = CliRunner().invoke(app, ["parse", str(path)], env={"COLUMNS": "200"})
+    table = run_cli(["parse", str(path)], env={"COLUMNS": "200"})
     assert table.exit_code == 0 and "2 (1 tactic, 1 term)" in table.stdout
-    data = json.loads(CliRunner().invoke(app, ["parse", str(path), "--json"]).stdout)
+    data = json.loads(run_cli(["parse", str(path), "--json"]).stdout)
     [thm] = data["theorems"]
     assert len(thm["sorries"]) == 3
     assert [(h["position"], h["index"], h["span"]["start_line"]) for h in thm["holes"]] == [

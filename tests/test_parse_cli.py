@@ -5,11 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from typer.testing import CliRunner
-
-from prover.cli import app
-
-runner = CliRunner()
+from tests.cli_support import run_cli
 
 SOURCE = """\
 import Mathlib
@@ -38,7 +34,7 @@ def _write(tmp_path: Path, text: str, name: str = "Demo.lean") -> Path:
 
 def test_json_output(tmp_path: Path) -> None:
     path = _write(tmp_path, SOURCE)
-    result = runner.invoke(app, ["parse", str(path), "--json"])
+    result = run_cli(["parse", str(path), "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["imports"] == ["Mathlib"]
@@ -54,7 +50,7 @@ def test_json_output(tmp_path: Path) -> None:
 
 def test_table_output(tmp_path: Path) -> None:
     path = _write(tmp_path, SOURCE)
-    result = runner.invoke(app, ["parse", str(path)], env={"COLUMNS": "200"})
+    result = run_cli(["parse", str(path)], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "imports: Mathlib" in result.stdout
     assert "Demo.two_sorries" in result.stdout and "10:22, 11:3" in result.stdout
@@ -66,7 +62,7 @@ def test_every_minif2f_statement_through_the_cli(shared: Path, tmp_path: Path) -
     # One file holding every problem (header once) is a realistic, large input for the command.
     body = "\n\n".join(row["formal_statement"] for row in rows)
     path = _write(tmp_path, rows[0]["header"] + body, "All.lean")
-    result = runner.invoke(app, ["parse", str(path), "--json"])
+    result = run_cli(["parse", str(path), "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert [t["name"] for t in data["theorems"]] == [row["name"] for row in rows]
@@ -75,18 +71,18 @@ def test_every_minif2f_statement_through_the_cli(shared: Path, tmp_path: Path) -
 
 def test_malformed_file_exit_2_with_position(tmp_path: Path) -> None:
     path = _write(tmp_path, "import Mathlib\n\ntheorem bad (x : ℕ :\n  x = x := rfl\n", "Bad.lean")
-    result = runner.invoke(app, ["parse", str(path)])
+    result = run_cli(["parse", str(path)])
     assert result.exit_code == 2
     assert f"error: {path}:3:13: unclosed bracket `(`" in " ".join(result.output.split())
     assert len(result.output.strip().splitlines()) == 1
 
 
 def test_missing_and_non_utf8_files(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["parse", str(tmp_path / "missing.lean")])
+    result = run_cli(["parse", str(tmp_path / "missing.lean")])
     assert result.exit_code == 2 and "no such file" in result.output
     bad = tmp_path / "latin1.lean"
     bad.write_bytes(b"theorem caf\xe9 : True := trivial\n")
-    result = runner.invoke(app, ["parse", str(bad)])
+    result = run_cli(["parse", str(bad)])
     assert result.exit_code == 2 and ":1:12: not valid UTF-8" in result.output
 
 
@@ -94,10 +90,10 @@ def test_listing_is_readable_in_80_columns_on_a_formal_conjectures_file(shared: 
     """at 80 columns the 7-column table folded names and statements to 11 characters a line
     ("CasasAlvero / .HasCasasAl / veroPropᵣ.h / ..."), and the header dump dropped the file's blank lines."""
     path = shared / "lean_corpus/formal-conjectures/FormalConjectures/Paper/CasasAlvero.lean"
-    result = runner.invoke(app, ["parse", str(path)], env={"COLUMNS": "80"})
+    result = run_cli(["parse", str(path)], env={"COLUMNS": "80"})
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    data = json.loads(runner.invoke(app, ["parse", str(path), "--json"]).stdout)
+    data = json.loads(run_cli(["parse", str(path), "--json"]).stdout)
     for thm in data["theorems"]:  # one line per declaration: line, kind, whole name, its sorries
         [row] = [ln for ln in lines if ln.split()[:3] == [str(thm["line"]), thm["kind"], thm["name"]]]
         where = ", ".join(f"{s['line']}:{s['column']}" for s in thm["sorries"])

@@ -9,9 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from prover.cli import app
 from prover.premises.dump import (
     DUMP_SOURCE,
     Declaration,
@@ -22,11 +20,11 @@ from prover.premises.dump import (
     read_recorded_dump,
 )
 from prover.premises.index import PremiseIndex
+from tests.cli_support import run_cli
 from tests.seq2seq_models import save_tiny_byt5
 
 FIXTURES = Path(__file__).parent / "fixtures" / "premise_dump"
 DUMP = FIXTURES / "constructed_v4.24.0.jsonl"
-runner = CliRunner()
 
 MAIN = """import MyProj.Basic
 
@@ -89,7 +87,7 @@ def encoder_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _index(project: Path, cache: Path, encoder_dir: Path, dump: Path, *extra: str) -> Any:
     args = ["index", "--lean-project", str(project), "--dump", str(dump), "--retriever", str(encoder_dir)]
-    return runner.invoke(app, [*args, "--cache", str(cache), "--device", "cpu", *extra])
+    return run_cli([*args, "--cache", str(cache), "--device", "cpu", *extra])
 
 
 def test_index_embeds_own_modules_on_cpu_and_reuses_unchanged_ones(
@@ -179,17 +177,17 @@ def test_premises_command_returns_only_accessible_declarations(
     assert built.exit_code == 0, built.stderr
     main = project / "MyProj" / "Main.lean"
     common = ["--retriever", str(encoder_dir), "--cache", str(cache), "--revision", "r1", "--json", "-k", "50"]
-    result = runner.invoke(app, ["premises", str(main), "--theorem", "main_target", *common])
+    result = run_cli(["premises", str(main), "--theorem", "main_target", *common])
     assert result.exit_code == 0, result.stderr
     names = {p["name"] for p in json.loads(result.stdout)["premises"]}
     dumped = {"Eq.symm", "id", "Nat.add_zero", "Nat.succ_ne_zero", "Nat.le_refl", "MyProj.double", "MyProj.double_eq"}
     assert names == dumped | {"main_helper"}  # not Other.*, not main_target itself, not later_lemma
-    before_helper = runner.invoke(app, ["premises", str(main), "--theorem", "main_target", "--line", "2", *common])
+    before_helper = run_cli(["premises", str(main), "--theorem", "main_target", "--line", "2", *common])
     assert {p["name"] for p in json.loads(before_helper.stdout)["premises"]} == dumped
-    missing = runner.invoke(app, ["premises", str(main), "--theorem", "nope", *common])
+    missing = run_cli(["premises", str(main), "--theorem", "nope", *common])
     assert missing.exit_code == 2 and "no theorem" in missing.stderr
     other_revision = ["--retriever", str(encoder_dir), "--cache", str(cache), "--revision", "zz"]
-    unindexed = runner.invoke(app, ["premises", str(main), "-t", "main_target", *other_revision])
+    unindexed = run_cli(["premises", str(main), "-t", "main_target", *other_revision])
     assert unindexed.exit_code == 2 and "prover index" in unindexed.stderr
 
 

@@ -26,6 +26,7 @@ from prover.generators.whole_proof import (
 )
 from prover.templates import CHAT_TURN_CLOSE, get_template, get_whole_template
 from search.types import GenRequest
+from tests.cli_support import run_cli
 
 CHAT_ASSISTANT = CHAT_TURN_CLOSE.split("\n", 1)[1]  # "<|im_start|>assistant\n": where the answer starts
 
@@ -400,11 +401,8 @@ def test_whole_strategy_never_reports_an_unverified_proof() -> None:
 
 @pytest.mark.parametrize("command", ["prove", "suggest", "sweep", "serve"])
 def test_every_generating_command_takes_template(command: str) -> None:
-    from typer.testing import CliRunner
 
-    from prover.cli import app
-
-    result = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "200"})
+    result = run_cli([command, "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     assert "--template" in result.output
 

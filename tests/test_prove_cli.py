@@ -11,20 +11,15 @@ from typing import Any
 
 import pytest
 from timeouts import SUBPROCESS_TIMEOUT_S
-from typer.testing import CliRunner
 
-from prover.cli import app
+from tests.cli_support import DEMO, EXAMPLES, run_cli
+from tests.cli_support import DEMO_CASSETTE as CASSETTE
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-DEMO = EXAMPLES / "demo.lean"
-CASSETTE = EXAMPLES / "demo.cassette.jsonl"
 UNPROVABLE = "mathd_algebra_141"  # no proof recorded in the demo cassette
-
-runner = CliRunner()
 
 
 def run(*args: str) -> tuple[int, str]:
-    result = runner.invoke(app, list(args))
+    result = run_cli(list(args))
     return result.exit_code, result.output
 
 

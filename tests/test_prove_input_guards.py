@@ -7,20 +7,14 @@ import shutil
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from prover.cli import app
 from prover.config import ConfigError, load_config
-
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-DEMO = EXAMPLES / "demo.lean"
-CASSETTE = EXAMPLES / "demo.cassette.jsonl"
-
-runner = CliRunner()
+from tests.cli_support import DEMO, EXAMPLES, run_cli
+from tests.cli_support import DEMO_CASSETTE as CASSETTE
 
 
 def run(*args: str) -> tuple[int, str]:
-    result = runner.invoke(app, list(args))
+    result = run_cli(list(args))
     return result.exit_code, result.output
 
 
@@ -172,7 +166,7 @@ def test_missing_local_model_is_one_line(model: str, tmp_path: Path, monkeypatch
 
 # `--strict` help shows `[lean]` (rich took it for markup and printed "sets  strict").
 def test_prove_option_help_shows_its_brackets() -> None:
-    result = runner.invoke(app, ["prove", "--help"], env={"COLUMNS": "1000"})
+    result = run_cli(["prove", "--help"], env={"COLUMNS": "1000"})
     shown = " ".join(result.output.split())
     assert "sets [lean] strict." in shown and "sets [lean] pool_size" in shown
 
@@ -187,7 +181,7 @@ def test_summary_notes_readable_with_long_names(width: int, tmp_path: Path, shar
     # is one error line instead).
     with target.open("a", encoding="utf-8") as handle:
         handle.write("\ntheorem mathd_algebra_182 (y : ℂ) : 7 * (3 * y + 2) = 21 * y + 14 := by\n  sorry\n")
-    result = runner.invoke(app, replay_args(target), env={"COLUMNS": str(width)})
+    result = run_cli(replay_args(target), env={"COLUMNS": str(width)})
     assert result.exit_code == 1
     flat = " ".join(result.stdout.split())
     assert "is not in the replay cassette" in flat  # the whole note, not "the…"

@@ -11,14 +11,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from prover.cli import app
 from prover.jobs import BatchingGenerator, default_pool_size
 from search.types import Candidate, GenRequest
-
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-CASSETTE = EXAMPLES / "demo.cassette.jsonl"
+from tests.cli_support import DEMO_CASSETTE as CASSETTE
+from tests.cli_support import EXAMPLES, run_cli
 
 
 class SlowEcho:
@@ -84,7 +81,7 @@ def _prove_report(tmp_path: Path, jobs: int) -> dict[str, object]:
     report = tmp_path / f"r{jobs}.json"
     args = ["prove", str(target), "--backend", "replay", "--cassette", str(CASSETTE), "--generator", "fixed"]
     args += ["--max-expansions", "20", "--time-limit", "600", "--jobs", str(jobs), "--report", str(report)]
-    result = CliRunner().invoke(app, args)
+    result = run_cli(args)
     assert result.exit_code == 1, result.output  # one demo theorem has no recorded proof
     return json.loads(report.read_text(encoding="utf-8"))
 
@@ -110,7 +107,7 @@ def test_lean_prerequisites_fail_before_the_model_is_loaded(tmp_path: Path, monk
     lean = tmp_path / "t.lean"
     lean.write_text("theorem t : True := by\n  sorry\n", encoding="utf-8")
     args = ["prove", str(lean), "--lean-project", str(tmp_path / "nowhere"), "--generator", "hf", "--model", "x/y"]
-    result = CliRunner().invoke(app, args)
+    result = run_cli(args)
     assert result.exit_code == 2, result.output
     assert "lake" in result.output or "nowhere" in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
@@ -194,6 +191,6 @@ def test_jobs_sets_the_lean_pool_size(tmp_path: Path, monkeypatch: pytest.Monkey
     for extra in (["--jobs", "3"], []):
         for backend in ("repl", "replay"):
             args = ["prove", str(lean), "--backend", backend, "--cassette", str(CASSETTE), "--generator", "fixed"]
-            assert CliRunner().invoke(app, args + extra).exit_code == 2
+            assert run_cli(args + extra).exit_code == 2
     # --jobs wins; otherwise the REPL gets the memory-aware default, replay one process.
     assert seen == [("repl", 3), ("replay", 3), ("repl", 5), ("replay", 1)]

@@ -12,20 +12,14 @@ from pathlib import Path
 
 import pytest
 from timeouts import SUBPROCESS_TIMEOUT_S
-from typer.testing import CliRunner
 
-from prover.cli import app
-
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-DEMO = EXAMPLES / "demo.lean"
-CASSETTE = EXAMPLES / "demo.cassette.jsonl"
-
-runner = CliRunner()
+from tests.cli_support import DEMO, run_cli
+from tests.cli_support import DEMO_CASSETTE as CASSETTE
 
 
 def prove(path: Path, *extra: str) -> tuple[int, str, str]:
     args = ["prove", str(path), "--backend", "replay", "--cassette", str(CASSETTE), "--generator", "fixed", *extra]
-    result = runner.invoke(app, args)
+    result = run_cli(args)
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -71,7 +65,7 @@ def test_report_naming_the_cassette_is_refused(demo: Path, tmp_path: Path) -> No
     cassette = tmp_path / "c.jsonl"
     shutil.copy(CASSETTE, cassette)
     args = ["prove", str(demo), "--backend", "replay", "--cassette", str(cassette), "-g", "fixed", "-r", str(cassette)]
-    result = runner.invoke(app, args)
+    result = run_cli(args)
     assert result.exit_code == 2 and cassette.read_bytes() == CASSETTE.read_bytes()
 
 

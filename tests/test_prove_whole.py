@@ -13,15 +13,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from prover.cli import app
 from prover.generators import whole_proof
 from prover.generators.whole_proof import WholeProofSetup
 from prover.templates import get_whole_template
+from tests.cli_support import DEMO_CASSETTE as CASSETTE
+from tests.cli_support import EXAMPLES, run_cli
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-CASSETTE = EXAMPLES / "demo.cassette.jsonl"
 TACTICS = ["simp", "norm_num", "linarith", "ring", "nlinarith", "field_simp", "omega", "positivity"]
 
 
@@ -65,7 +63,7 @@ def test_prove_mode_whole_samples_verifies_and_writes(tmp_path: Path, model: Kim
     local = tmp_path / "Kimina-Prover-Distill-8B"
     local.mkdir()
     args += ["--model", str(local), "--num-proofs", "8", "--write", "--report", str(report)]
-    result = CliRunner().invoke(app, args)
+    result = run_cli(args)
     data = json.loads(report.read_text(encoding="utf-8"))
     statuses = {t["name"]: t["status"] for t in data["theorems"]}
     assert result.exit_code in (0, 1), result.output
@@ -80,12 +78,12 @@ def test_prove_mode_whole_with_a_tactic_model_still_runs_whole_and_fixed_is_refu
     demo = tmp_path / "demo.lean"
     shutil.copy(EXAMPLES / "demo.lean", demo)
     args = ["prove", str(demo), "--backend", "replay", "--cassette", str(CASSETTE), "--generator", "fixed"]
-    result = CliRunner().invoke(app, [*args, "--strategy", "whole"])
+    result = run_cli([*args, "--strategy", "whole"])
     assert result.exit_code == 2
     assert "--strategy whole needs a model" in result.output
-    result = CliRunner().invoke(app, [*args, "--strategy", "sideways"])
+    result = run_cli([*args, "--strategy", "sideways"])
     assert result.exit_code == 2 and "--strategy must be auto, search, whole" in result.output
     # --mode stays an alias for one release, with a one-line note.
-    result = CliRunner().invoke(app, [*args, "--mode", "whole"])
+    result = run_cli([*args, "--mode", "whole"])
     assert result.exit_code == 2 and "--strategy whole needs a model" in result.output
     assert "note: --mode is deprecated; use --strategy" in result.output

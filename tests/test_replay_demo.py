@@ -14,6 +14,7 @@ from lean_env.source.declarations import parse_lean_file
 from prover.generators.fixed import FixedTacticGenerator
 from search import BestFirstSearch
 from search.types import Budget, SearchConfig
+from tests.cli_support import run_cli
 
 
 def test_demo_proves_exactly_the_recorded_theorems(repo_root: Path) -> None:
@@ -37,15 +38,12 @@ def test_demo_proves_exactly_the_recorded_theorems(repo_root: Path) -> None:
 
 def test_skeleton_demo_is_rebuilt_by_its_documented_command(repo_root: Path, shared: Path, tmp_path: Path) -> None:
     """examples/skeleton.cassette.jsonl is exactly what `prover cassette build … --theorems …` makes."""
-    from typer.testing import CliRunner
-
-    from prover.cli import app
 
     out = tmp_path / "skeleton.cassette.jsonl"
     rows = shared / "data" / "proofsteps" / "leandojo_benchmark4_random_test_sample100.jsonl"
     args = ["cassette", "build", str(out), str(rows), "--theorems", "CancelDenoms.cancel_factors_le"]
     args += ["--statements", str(repo_root / "examples" / "skeleton.lean")]
-    result = CliRunner().invoke(app, args)
+    result = run_cli(args)
     assert result.exit_code == 0, result.output
     shipped = repo_root / "examples" / "skeleton.cassette.jsonl"
     assert out.read_text(encoding="utf-8") == shipped.read_text(encoding="utf-8")

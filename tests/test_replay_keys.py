@@ -18,8 +18,7 @@ from lean_env.cassette.keys import normalize_statement, skeleton_key, without_co
 from lean_env.cassette.store import Cassette
 from lean_env.checks.verdict import Rejected, Verified
 from lean_env.types import Theorem
-
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+from tests.cli_support import EXAMPLES, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -113,9 +112,6 @@ def test_statement_keys_ignore_comments_but_not_string_literal_spacing() -> None
 
 def test_prove_fills_a_skeleton_whose_holes_carry_a_todo_comment(tmp_path: Path) -> None:
     """`prover prove` on the README's skeleton with `· sorry -- todo`: both holes are proved, as without it."""
-    from typer.testing import CliRunner
-
-    from prover.cli import app
 
     source = (EXAMPLES / "skeleton.lean").read_text(encoding="utf-8")
     (tmp_path / "skeleton.lean").write_text(source.replace("· sorry", "· sorry -- todo"), encoding="utf-8")
@@ -126,7 +122,7 @@ def test_prove_fills_a_skeleton_whose_holes_carry_a_todo_comment(tmp_path: Path)
     )
     report = tmp_path / "report.json"
     args = ["prove", str(tmp_path / "skeleton.lean"), "--config", str(tmp_path / "skeleton.toml")]
-    result = CliRunner().invoke(app, [*args, "--report", str(report)])
+    result = run_cli([*args, "--report", str(report)])
     assert result.exit_code == 0, result.output
     import json
 

@@ -12,8 +12,7 @@ from lean_env.backends.replay import ReplayEnv, ReplayVerifier
 from lean_env.source.declarations import parse_lean_source
 from prover.backends import make_env, make_verifier
 from prover.config import LeanConfig
-
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+from tests.cli_support import EXAMPLES
 
 
 def test_env_and_verifier_share_one_loaded_cassette(tmp_path: Path) -> None:

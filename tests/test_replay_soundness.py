@@ -15,6 +15,7 @@ from lean_env.cassette.format import DojoLine, FinishedOutcome, StateOutcome, St
 from lean_env.cassette.store import Cassette, new_cassette
 from lean_env.checks.verdict import Rejected, Verified
 from lean_env.types import DojoSource, Theorem
+from tests.cli_support import run_cli
 
 ROOT = "p q : Prop\nhp : p\nhq : q\n⊢ p ∧ q"
 LEFT = "case left\np q : Prop\nhp : p\nhq : q\n⊢ p"
@@ -206,9 +207,6 @@ def test_prove_write_on_replay_never_writes_a_proof_of_another_statement(tmp_pat
     """`prover prove --write` with the replay backend and the fixed generator: the file states something else
     under a recorded theorem's name (here `… = 26 / 16`, false); the demo cassette's `norm_num` finished the
     recorded statement (`… = 25 / 16`), not this one, so nothing may be written or reported proved."""
-    from typer.testing import CliRunner
-
-    from prover.cli import app
 
     examples = Path(__file__).resolve().parents[1] / "examples"
     source = (examples / "demo.lean").read_text(encoding="utf-8")
@@ -220,7 +218,7 @@ def test_prove_write_on_replay_never_writes_a_proof_of_another_statement(tmp_pat
     report = tmp_path / "report.json"
     args = ["prove", str(path), "--backend", "replay", "--cassette", str(examples / "demo.cassette.jsonl")]
     args += ["--generator", "fixed", "--theorem", "mathd_algebra_190", "--write", "--report", str(report)]
-    result = CliRunner().invoke(app, args)
+    result = run_cli(args)
     assert result.exit_code == 1, result.output
     assert path.read_text(encoding="utf-8") == before
     [entry] = json.loads(report.read_text(encoding="utf-8"))["theorems"]

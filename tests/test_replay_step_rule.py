@@ -19,6 +19,7 @@ from lean_env.cassette.format import FinishedOutcome, StepLine, TheoremLine
 from lean_env.cassette.store import Cassette, new_cassette
 from lean_env.checks.verdict import Rejected, Verified
 from lean_env.types import ProofFinished, ProofState, Theorem
+from tests.cli_support import run_cli
 
 HEADER = "import Mathlib\n\nset_option maxHeartbeats 400000\n"
 PAIRS = [
@@ -99,9 +100,6 @@ def test_a_recording_env_marks_its_cassette_live_with_its_printer_options() -> N
 def test_prove_on_one_benchmark_file_proves_the_true_theorem_only(tmp_path: Path) -> None:
     """One file states `z` and the false `n`; the cassette recorded `norm_num` for `z`: `prover prove` with the
     replay backend proves `z` and not `n`, and writes nothing into `n`."""
-    from typer.testing import CliRunner
-
-    from prover.cli import app
 
     true_stmt, false_stmt, goal = PAIRS[0]
     cassette = tmp_path / "zn.cassette.jsonl"
@@ -110,7 +108,7 @@ def test_prove_on_one_benchmark_file_proves_the_true_theorem_only(tmp_path: Path
     lean.write_text(f"{HEADER}\n{true_stmt} := by\n  sorry\n\n{false_stmt} := by\n  sorry\n", encoding="utf-8")
     report = tmp_path / "report.json"
     args = ["prove", str(lean), "--backend", "replay", "--cassette", str(cassette), "--generator", "fixed"]
-    result = CliRunner().invoke(app, [*args, "--report", str(report)])
+    result = run_cli([*args, "--report", str(report)])
     assert result.exit_code == 1, result.output
     entries = json.loads(report.read_text(encoding="utf-8"))["theorems"]
     status = {e["name"]: e["status"] for e in entries}

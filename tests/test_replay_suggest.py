@@ -12,7 +12,6 @@ two-goal state runs on the main goal in Lean and is replayed as that focused blo
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -22,8 +21,8 @@ from lean_env.cassette.store import Cassette
 from lean_env.checks.verdict import Rejected, Verified
 from lean_env.source.declarations import parse_lean_source
 from lean_env.types import ProofFinished, StateResult, Theorem, split_goals
+from tests.cli_support import EXAMPLES
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 RW = "rw [mul_le_mul_left, ← ha, ← hb, ← mul_assoc, ← mul_assoc, mul_comm bd, mul_le_mul_left]"
 FIRST, SECOND = "exact mul_pos had hbd", "exact one_div_pos.2 hgcd"
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 import typer
-from typer.testing import CliRunner
 
 from benchmarks.report import write_report
 from benchmarks.results import AttemptRecord, ResultsStore, write_manifest
 from prover.commands import sweep as sweep_command
+from tests.cli_support import run_app
 
 
 @pytest.fixture()
@@ -73,14 +73,14 @@ def test_report_writes_markdown_and_self_contained_html(tmp_path: Path) -> None:
 def test_report_command_prints_pass_rate_last(app: typer.Typer, tmp_path: Path) -> None:
     results = tmp_path / "results.jsonl"
     write_results(results, with_manifest=False)
-    result = CliRunner().invoke(app, ["report", str(results), "--out", str(tmp_path / "r")])
+    result = run_app(app, ["report", str(results), "--out", str(tmp_path / "r")])
     assert result.exit_code == 0, result.output
     assert result.output.strip().splitlines()[-1] == "pass rate: 1/3 (33.3%)"
     assert (tmp_path / "r" / "report.html").is_file() and (tmp_path / "r" / "report.md").is_file()
 
 
 def test_report_command_rejects_a_missing_file(app: typer.Typer, tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["report", str(tmp_path / "nope.jsonl")])
+    result = run_app(app, ["report", str(tmp_path / "nope.jsonl")])
     assert result.exit_code == 2
     assert "no such results file" in result.output
 
@@ -98,7 +98,7 @@ def test_report_command_rejects_a_missing_file(app: typer.Typer, tmp_path: Path)
 def test_sweep_command_bad_input_is_one_line_exit_2(
     app: typer.Typer, args: list[str], message: str, tmp_path: Path
 ) -> None:
-    result = CliRunner().invoke(app, ["sweep", "--output", str(tmp_path / "r.jsonl"), *args])
+    result = run_app(app, ["sweep", "--output", str(tmp_path / "r.jsonl"), *args])
     assert result.exit_code == 2, result.output
     assert message in result.output and result.output.count("error:") == 1
 
@@ -107,7 +107,7 @@ def test_sweep_refuses_to_overwrite_results_without_resume(app: typer.Typer, tmp
     results = tmp_path / "results.jsonl"
     write_results(results, with_manifest=False)
     before = results.read_bytes()
-    result = CliRunner().invoke(app, ["sweep", "--generator", "fixed", "--split", "valid", "--output", str(results)])
+    result = run_app(app, ["sweep", "--generator", "fixed", "--split", "valid", "--output", str(results)])
     assert result.exit_code == 2 and "--resume" in result.output
     assert results.read_bytes() == before
 
@@ -118,7 +118,7 @@ def test_report_that_fails_writes_nothing(app: typer.Typer, tmp_path: Path, cont
     report.md and report.html next to the input."""
     results = tmp_path / "input.jsonl"
     results.write_text(content, encoding="utf-8")
-    result = CliRunner().invoke(app, ["report", str(results)])
+    result = run_app(app, ["report", str(results)])
     assert result.exit_code == 2 and "holds no finished attempt" in result.output
     assert len(result.output.strip().splitlines()) == 1, result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["input.jsonl"]
@@ -130,7 +130,7 @@ def test_report_out_naming_a_file_is_refused(app: typer.Typer, tmp_path: Path) -
     results = tmp_path / "results.jsonl"
     write_results(results, with_manifest=False)
     before = results.read_bytes()
-    result = CliRunner().invoke(app, ["report", str(results), "--out", str(results)])
+    result = run_app(app, ["report", str(results), "--out", str(results)])
     assert result.exit_code == 2 and "is a file" in result.output and len(result.output.strip().splitlines()) == 1
     assert results.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["results.jsonl"]
 
@@ -151,7 +151,7 @@ def test_sweep_output_that_cannot_be_written_is_one_line_before_ray(
     cassette = Path(__file__).resolve().parents[1] / "examples/demo.cassette.jsonl"
     args = ["sweep", "--backend", "replay", "--cassette", str(cassette), "-g", "fixed"]
     args += ["--names", "mathd_algebra_182", "--split", "all", "-o", output]
-    result = CliRunner().invoke(app, args)
+    result = run_app(app, args)
     assert result.exit_code == 2, result.output
     assert result.output.startswith("error: --output ") and len(result.output.strip().splitlines()) == 1
 

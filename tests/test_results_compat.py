@@ -17,10 +17,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from benchmarks.results import read_results
-from prover.cli import app
+from tests.cli_support import run_cli
 
 FIXTURES = Path(__file__).parent / "fixtures" / "schema1"
 SWEEP_ARGS = [
@@ -67,7 +66,7 @@ def test_old_results_load_with_their_statuses(old_sweep: Path) -> None:
 
 
 def test_prover_report_reads_old_results(old_sweep: Path) -> None:
-    result = CliRunner().invoke(app, ["report", str(old_sweep)])
+    result = run_cli(["report", str(old_sweep)])
     assert result.exit_code == 0, result.output
     assert result.output.strip().splitlines()[-1] == "pass rate: 2/4 (50.0%)"
     assert (old_sweep.parent / "report.html").is_file()
@@ -79,16 +78,16 @@ def test_resume_of_an_old_sweep_skips_every_finished_attempt(
     # Every attempt is finished, so no actor starts: this checks the manifest's config hash and the keys.
     monkeypatch.chdir(repo_root)
     before = old_sweep.read_bytes()
-    result = CliRunner().invoke(app, [*SWEEP_ARGS, "--output", str(old_sweep), "--resume", "--no-report"])
+    result = run_cli([*SWEEP_ARGS, "--output", str(old_sweep), "--resume", "--no-report"])
     assert result.exit_code == 0, result.output
     assert "(0 new, 8 already finished)" in " ".join(result.output.split())
     assert result.output.strip().splitlines()[-1] == "pass rate: 2/4 (50.0%)"
     assert old_sweep.read_bytes() == before
     # Settings added since that sweep (at their defaults) and the verifier's process policy (whose default
     # changed since) do not make it another configuration, now or on the next resume; a result setting does.
-    again = CliRunner().invoke(app, [*SWEEP_ARGS, "--output", str(old_sweep), "--resume", "--no-report"])
+    again = run_cli([*SWEEP_ARGS, "--output", str(old_sweep), "--resume", "--no-report"])
     assert again.exit_code == 0, again.output
-    other = CliRunner().invoke(app, [*SWEEP_ARGS, "--output", str(old_sweep), "--resume", "--num-tactics", "3"])
+    other = run_cli([*SWEEP_ARGS, "--output", str(old_sweep), "--resume", "--num-tactics", "3"])
     said = " ".join(other.output.split())
     assert other.exit_code == 2 and "search.num_tactics" in said and "resume with the same settings" in said
 
@@ -100,7 +99,7 @@ def test_report_compare_reads_old_results(old_sweep: Path, tmp_path: Path) -> No
         if row["problem"] == "mathd_algebra_141" and row["attempt"] == 0:
             row.update(status="proved", proved=True, verdict="verified", proof="nlinarith", error=None)
     other.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    result = CliRunner().invoke(app, ["report", "--compare", str(old_sweep), str(other)])
+    result = run_cli(["report", "--compare", str(old_sweep), str(other)])
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert "common problems: 4" in text
@@ -122,7 +121,7 @@ def test_an_old_prove_report_is_read_and_may_be_replaced(tmp_path: Path, repo_ro
     ]
     demo = repo_root / "examples"
     args = ["prove", str(demo / "demo.lean"), "--backend", "replay", "--cassette", str(demo / "demo.cassette.jsonl")]
-    result = CliRunner().invoke(app, [*args, "--generator", "fixed", "--report", str(report)])
+    result = run_cli([*args, "--generator", "fixed", "--report", str(report)])
     assert result.exit_code == 1, result.output  # 4/5 proved, as before
     new = json.loads(report.read_text(encoding="utf-8"))
     assert new["proved"] == 4 and new["total"] == 5

@@ -11,6 +11,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from prover.templates import get_template  # noqa: E402
+from tests.cli_support import run_app  # noqa: E402
 from train.config import TrainConfig, parse_train_config  # noqa: E402
 from train.data import ProofStep, read_jsonl  # noqa: E402
 from train.formatting import IGNORE_INDEX, TokenizedExample, tokenize_step, tokenize_steps  # noqa: E402
@@ -313,17 +314,15 @@ def _cli() -> Any:
 
 
 def test_cli_bad_config_is_one_line_exit_2(tmp_path: Path) -> None:
-    from typer.testing import CliRunner
 
     cfg = tmp_path / "bad.toml"
     cfg.write_text('[data]\nsources = [{ path = "x" }]\n[training]\nepoch = 3\n', encoding="utf-8")
-    result = CliRunner().invoke(_cli(), ["train", "--config", str(cfg)])
+    result = run_app(_cli(), ["train", "--config", str(cfg)])
     assert result.exit_code == 2
     assert "training.epoch" in result.output and len(result.output.strip().splitlines()) == 1
 
 
 def test_cli_refuses_contaminated_data(tmp_path: Path, shared: Path) -> None:
-    from typer.testing import CliRunner
 
     goal = json.loads((shared / "data" / "minif2f" / "minif2f.jsonl").read_text().splitlines()[0])[
         "initial_goal_deepseek"
@@ -332,7 +331,7 @@ def test_cli_refuses_contaminated_data(tmp_path: Path, shared: Path) -> None:
     data.write_text(json.dumps({"state_before": goal, "tactic": "norm_num"}) + "\n", encoding="utf-8")
     cfg = tmp_path / "c.toml"
     cfg.write_text(f'output_dir = "{tmp_path / "out"}"\n[data]\nsources = [{{ path = "{data}" }}]\n', encoding="utf-8")
-    result = CliRunner().invoke(_cli(), ["train", "--config", str(cfg)])
+    result = run_app(_cli(), ["train", "--config", str(cfg)])
     assert result.exit_code == 2 and "miniF2F" in result.output
     assert not (tmp_path / "out" / "config.json").exists()
 

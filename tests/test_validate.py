@@ -24,6 +24,7 @@ from lean_env.checks.validate import (
 )
 from lean_env.checks.verdict import RUNG_AXIOMS, RUNG_KERNEL, RUNG_REPLAYED, Rejected, Verdict, Verified
 from lean_env.types import Theorem
+from tests.cli_support import EXAMPLES, run_cli
 
 STANDINS = Path(__file__).parent / "standins"
 THEOREM = Theorem("Foo.bar", "theorem bar (n : Nat) : n + 0 = n", header="import Mathlib\n\nnamespace Foo\n")
@@ -130,15 +131,10 @@ def test_find_validator_and_strict(tmp_path: Path, monkeypatch: Any) -> None:
 
 # -- the CLI: `--strict` on prove and sweep ------------------------------------------------------------------
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-
 
 def _cli(*args: str) -> tuple[int, str]:
-    from typer.testing import CliRunner
 
-    from prover.cli import app
-
-    result = CliRunner().invoke(app, list(args))
+    result = run_cli(list(args))
     try:
         stderr = result.stderr  # click >= 8.2 keeps stderr apart
     except ValueError:
