@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from lean_env.errors import LeanParseError
 from lean_env.source.declarations import parse_lean_source
 from lean_env.source.lexer import LexError, tokenize
+from tests.cli_support import run_cli
 
 DEMO_HEADER = (
     "import Mathlib\nimport Aesop\n\nset_option maxHeartbeats 0\n\nopen BigOperators Real Nat Topology Rat\n\n"
@@ -29,7 +29,6 @@ def test_an_isolated_carriage_return_does_not_lex_but_crlf_and_one_inside_a_comm
 
 
 def test_a_classic_mac_file_is_refused_in_one_line_with_exit_2(tmp_path: Path, repo_root: Path) -> None:
-    from prover.cli import app
 
     path = tmp_path / "cr.lean"
     path.write_bytes((DEMO_HEADER + THEOREMS).replace("\n", "\r").encode())
@@ -37,7 +36,7 @@ def test_a_classic_mac_file_is_refused_in_one_line_with_exit_2(tmp_path: Path, r
         parse_lean_source(path.read_bytes().decode(), str(path))
     cassette = str(repo_root / "examples" / "demo.cassette.jsonl")
     for args in (["parse", str(path)], ["prove", str(path), "--backend", "replay", "--cassette", cassette]):
-        result = CliRunner().invoke(app, [*args, "--generator", "fixed"] if args[0] == "prove" else args)
+        result = run_cli([*args, "--generator", "fixed"] if args[0] == "prove" else args)
         assert result.exit_code == 2, result.output
         assert "isolated carriage return" in result.output and result.output.strip().count("\n") == 0
 
