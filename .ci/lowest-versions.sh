@@ -32,4 +32,5 @@ if wrong or torch.version.cuda is not None:
 print("lowest versions:", ", ".join(f"{k} {v}" for k, v in found.items()), f"torch {torch.__version__}")
 PY
 "$LOW/bin/python" -m pytest -q -p no:cacheprovider tests/test_generators.py tests/test_generators_fixed.py \
-    tests/test_train_*.py tests/test_gpu_check.py
+    tests/test_train_*.py tests/test_gpu_check.py tests/test_seq2seq.py tests/test_remote_code.py \
+    tests/test_lora_targets.py tests/test_preset_prompts.py
