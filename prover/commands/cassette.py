@@ -11,6 +11,7 @@ from prover.commands.outputs import output_problem
 from prover.console import EXIT_NOT_PROVED, console, err_console, fail
 
 if TYPE_CHECKING:
+    from lean_env.cassette.build import BuildReport
     from lean_env.cassette.format import Outcome
     from lean_env.cassette.store import Cassette
     from lean_env.types import TacticResult
@@ -71,76 +72,115 @@ def build(
     ),
 ) -> None:
     """Convert recorded Lean data into a cassette and print a summary (theorems, steps, skipped rows)."""
-    from rich.progress import Progress
-
-    from lean_env.cassette.build import BuildReport, build_from_proofsteps
     from lean_env.cassette.format import CassetteError
-    from lean_env.cassette.leandojo import build_from_leandojo_benchmark
-    from lean_env.cassette.minif2f import build_from_minif2f_fewshot
-    from lean_env.cassette.sorry_file import lean_source_with_sorry
-    from lean_env.cassette.store import new_cassette
-    from prover.paths import minif2f_path, proofsteps_dir, shared_dir
 
-    root = shared_dir()
-    problem = _outputs_problem(out, lean_out, list(inputs or []))
-    if problem is not None:  # before reading anything: nothing a user owns is overwritten
-        fail(problem)
-    if source_root is not None and not source_root.is_dir():
-        fail(f"--source-root: not a directory: {source_root}")
+    given = list(inputs or [])
+    _check_build_options(out, lean_out, given, from_minif2f_fewshot, names, unproved, source_root)
     try:
-        if from_minif2f_fewshot:
-            if source_root is not None:
-                fail("--source-root only applies to LeanDojo Benchmark .json inputs, not --from-minif2f-fewshot")
-            proved = _split_names(names)
-            if not proved:
-                fail("--from-minif2f-fewshot needs --names a,b,c (problems whose few-shot proof is one tactic)")
-            if inputs:
-                fail("--from-minif2f-fewshot reads the shared miniF2F files; give no INPUTS")
-            report = build_from_minif2f_fewshot(
-                minif2f_path().parent / "deepseek_minif2f_valid_few_shot.jsonl",
-                minif2f_path(),
-                proved,
-                _split_names(unproved),
-                relative_to=root,
-            )
-        else:
-            if names or unproved:
-                fail("--names/--unproved only apply with --from-minif2f-fewshot")
-            files = list(inputs or sorted(proofsteps_dir().glob("*.jsonl")))
-            if not files:
-                fail(f"no inputs given and no proofsteps files in {proofsteps_dir()}")
-            for f in files:
-                if not f.is_file():
-                    fail(f"no such input file: {f}")
-            if source_root is not None and not any(f.suffix == ".json" for f in files):
-                fail("--source-root only applies to LeanDojo Benchmark .json inputs; none given")
-            report = BuildReport(
-                cassette=new_cassette("built from recorded Lean proof steps", created_by="prover cassette build")
-            )
-            with Progress(console=err_console, transient=True) as progress:
-                task = progress.add_task("reading", total=len(files))
-                for f in files:
-                    progress.update(task, description=f"reading {f.name}")
-                    part = (
-                        build_from_leandojo_benchmark(f, relative_to=root, source_root=source_root)
-                        if f.suffix == ".json"
-                        else build_from_proofsteps([f], relative_to=root)
-                    )
-                    report.merge(part)
-                    progress.advance(task)
-        keep = _split_names(theorems)
-        if keep:
-            missing = sorted(set(keep) - set(report.cassette.theorems))
-            if missing:
-                fail(f"--theorems: not in the inputs: {', '.join(missing)}")
-            report.cassette = report.cassette.restricted_to(keep)
-        if statements is not None:
-            _state_traced_theorems(report.cassette, statements)
+        report = (
+            _read_minif2f_fewshot(_split_names(names), _split_names(unproved))
+            if from_minif2f_fewshot
+            else _read_recorded_files(given, source_root)
+        )
+        _narrow_cassette(report, _split_names(theorems), statements)
         if not (report.cassette.theorems or report.cassette.steps or report.cassette.holes):
             fail(f"nothing to record: {report.summary()}")  # an empty cassette replays nothing
     except CassetteError as exc:
         fail(str(exc))
-    # Everything that can refuse is checked before the first file is written.
+    _write_build_outputs(report, out, lean_out)
+
+
+def _check_build_options(
+    out: Path,
+    lean_out: Path | None,
+    inputs: list[Path],
+    from_minif2f_fewshot: bool,
+    names: str | None,
+    unproved: str | None,
+    source_root: Path | None,
+) -> None:
+    """Refuse option combinations and outputs that would destroy a user's file, before anything is read."""
+    problem = _outputs_problem(out, lean_out, inputs)
+    if problem is not None:  # before reading anything: nothing a user owns is overwritten
+        fail(problem)
+    if source_root is not None and not source_root.is_dir():
+        fail(f"--source-root: not a directory: {source_root}")
+    if from_minif2f_fewshot:
+        if source_root is not None:
+            fail("--source-root only applies to LeanDojo Benchmark .json inputs, not --from-minif2f-fewshot")
+        if not _split_names(names):
+            fail("--from-minif2f-fewshot needs --names a,b,c (problems whose few-shot proof is one tactic)")
+        if inputs:
+            fail("--from-minif2f-fewshot reads the shared miniF2F files; give no INPUTS")
+    elif names or unproved:
+        fail("--names/--unproved only apply with --from-minif2f-fewshot")
+
+
+def _read_minif2f_fewshot(proved: list[str], unproved: list[str]) -> BuildReport:
+    """`--from-minif2f-fewshot`: the shared miniF2F problems, `proved` with their one-tactic few-shot proof."""
+    from lean_env.cassette.minif2f import build_from_minif2f_fewshot
+    from prover.paths import minif2f_path, shared_dir
+
+    return build_from_minif2f_fewshot(
+        minif2f_path().parent / "deepseek_minif2f_valid_few_shot.jsonl",
+        minif2f_path(),
+        proved,
+        unproved,
+        relative_to=shared_dir(),
+    )
+
+
+def _read_recorded_files(inputs: list[Path], source_root: Path | None) -> BuildReport:
+    """Merge proofsteps .jsonl and LeanDojo Benchmark .json files (default: the shared proofsteps files)."""
+    from rich.progress import Progress
+
+    from lean_env.cassette.build import BuildReport, build_from_proofsteps
+    from lean_env.cassette.leandojo import build_from_leandojo_benchmark
+    from lean_env.cassette.store import new_cassette
+    from prover.paths import proofsteps_dir, shared_dir
+
+    root = shared_dir()
+    files = inputs or sorted(proofsteps_dir().glob("*.jsonl"))
+    if not files:
+        fail(f"no inputs given and no proofsteps files in {proofsteps_dir()}")
+    for f in files:
+        if not f.is_file():
+            fail(f"no such input file: {f}")
+    if source_root is not None and not any(f.suffix == ".json" for f in files):
+        fail("--source-root only applies to LeanDojo Benchmark .json inputs; none given")
+    report = BuildReport(
+        cassette=new_cassette("built from recorded Lean proof steps", created_by="prover cassette build")
+    )
+    with Progress(console=err_console, transient=True) as progress:
+        task = progress.add_task("reading", total=len(files))
+        for f in files:
+            progress.update(task, description=f"reading {f.name}")
+            part = (
+                build_from_leandojo_benchmark(f, relative_to=root, source_root=source_root)
+                if f.suffix == ".json"
+                else build_from_proofsteps([f], relative_to=root)
+            )
+            report.merge(part)
+            progress.advance(task)
+    return report
+
+
+def _narrow_cassette(report: BuildReport, keep: list[str], statements: Path | None) -> None:
+    """`--theorems`: keep only those theorems' records; `--statements`: state the traced theorems."""
+    if keep:
+        missing = sorted(set(keep) - set(report.cassette.theorems))
+        if missing:
+            fail(f"--theorems: not in the inputs: {', '.join(missing)}")
+        report.cassette = report.cassette.restricted_to(keep)
+    if statements is not None:
+        _state_traced_theorems(report.cassette, statements)
+
+
+def _write_build_outputs(report: BuildReport, out: Path, lean_out: Path | None) -> None:
+    """Write the cassette and the `--lean-out` file; everything that can refuse is checked before the first write."""
+    from lean_env.cassette.format import CassetteError
+    from lean_env.cassette.sorry_file import lean_source_with_sorry
+
     sorry_file = None
     if lean_out is not None:
         try:
@@ -160,23 +200,24 @@ def build(
     except OSError as exc:
         fail(f"cannot write {out}: {exc.strerror or exc}")
     console.print(f"wrote {out}: {report.summary()}", highlight=False, soft_wrap=True)
-    if lean_out is not None and sorry_file is not None:
-        try:
-            lean_out.write_text(sorry_file.source, encoding="utf-8")
-        except OSError as exc:
-            fail(f"wrote {out}, but not {lean_out}: {exc.strerror or exc}")
-        left = sorry_file.left_out
-        console.print(
-            f"wrote {lean_out}: {sorry_file.stated} theorems with `sorry`"
-            + (
-                f"; left out {len(left)} the replay backend cannot start (no recorded initial state), "
-                f"e.g. {', '.join(left[:3])}"
-                if left
-                else ""
-            ),
-            highlight=False,
-            soft_wrap=True,
-        )
+    if lean_out is None or sorry_file is None:
+        return
+    try:
+        lean_out.write_text(sorry_file.source, encoding="utf-8")
+    except OSError as exc:
+        fail(f"wrote {out}, but not {lean_out}: {exc.strerror or exc}")
+    left = sorry_file.left_out
+    console.print(
+        f"wrote {lean_out}: {sorry_file.stated} theorems with `sorry`"
+        + (
+            f"; left out {len(left)} the replay backend cannot start (no recorded initial state), "
+            f"e.g. {', '.join(left[:3])}"
+            if left
+            else ""
+        ),
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def _state_traced_theorems(cassette: Cassette, statements: Path) -> None:
