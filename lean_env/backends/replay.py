@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from lean_env.cassette.format import HolesLine, StepLine, TheoremLine, result_to_outcome
-from lean_env.cassette.keys import normalize_statement, without_comments
+from lean_env.cassette.keys import statement_signature, without_comments
 from lean_env.cassette.store import Cassette, new_cassette
 from lean_env.checks.verdict import Rejected, Verdict, Verified
 from lean_env.errors import TheoremStartError
@@ -334,29 +334,7 @@ def _without_parentheses(statement: str) -> str:
     return "".join(ch for ch in _signature(statement) if ch not in "() \n\t")
 
 
-def _signature(statement: str) -> str:
-    """What a statement states, as a key: its `… in` command prefixes (`open Nat in` and `open Real in` make
-    `sqrt` different functions) and the statement after its declared name, each normalised
-    (`normalize_statement`); modifiers, attributes, the keyword and the declared name left out (miniF2F aliases
-    rename)."""
-    try:
-        tokens = tokenize(statement, keep_comments=False)
-    except LexError:
-        return normalize_statement(statement)
-    # Mathlib's deprecated `∑ x in s, f` / `∏ x in s, f` expand to `∑ x ∈ s, f` / `∏ x ∈ s, f` (`bigsumin` /
-    # `bigprodin` macro_rules, Mathlib/Algebra/BigOperators/Group/Finset.lean): the same statement.
-    chars = list(statement)
-    for i, tok in enumerate(tokens):
-        if tok.text == "in" and i >= 2 and tokens[i - 2].text in ("∑", "∏") and tokens[i - 1].kind is TokenKind.IDENT:
-            chars[tok.start : tok.end] = ["∈", ""]
-    statement = "".join(chars)
-    for i, tok in enumerate(tokens):
-        if tok.kind is TokenKind.IDENT and tok.text in TARGET_KEYWORDS:  # compfiles' `problem` is a `theorem`
-            named = tok.text != "example" and i + 1 < len(tokens) and tokens[i + 1].kind is TokenKind.IDENT
-            last_in = max((k for k in range(i) if tokens[k].text == "in"), default=None)
-            prefixes = "" if last_in is None else normalize_statement(statement[: tokens[last_in].end])
-            return f"{prefixes}\n{normalize_statement(statement[(tokens[i + 1] if named else tok).end :])}"
-    return normalize_statement(statement)
+_signature = statement_signature  # what a statement states, its declared name aside (cassette lookup's key)
 
 
 def same_theorem(record: TheoremLine, theorem: Theorem) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from lean_env.source.document import TARGET_KEYWORDS
 from lean_env.source.lexer import LexError, TokenKind, tokenize
 
 
@@ -93,6 +94,31 @@ def normalize_statement(statement: str) -> str:
             pieces.append(" ")
         pieces.append(tok.text)
     return "".join(pieces)
+
+
+def statement_signature(statement: str) -> str:
+    """What a statement states, as a key: its `… in` command prefixes (`open Nat in` and `open Real in` make
+    `sqrt` different functions) and the statement after its declared name, each normalised
+    (`normalize_statement`); modifiers, attributes, the keyword and the declared name left out (miniF2F aliases
+    rename)."""
+    try:
+        tokens = tokenize(statement, keep_comments=False)
+    except LexError:
+        return normalize_statement(statement)
+    # Mathlib's deprecated `∑ x in s, f` / `∏ x in s, f` expand to `∑ x ∈ s, f` / `∏ x ∈ s, f` (`bigsumin` /
+    # `bigprodin` macro_rules, Mathlib/Algebra/BigOperators/Group/Finset.lean): the same statement.
+    chars = list(statement)
+    for i, tok in enumerate(tokens):
+        if tok.text == "in" and i >= 2 and tokens[i - 2].text in ("∑", "∏") and tokens[i - 1].kind is TokenKind.IDENT:
+            chars[tok.start : tok.end] = ["∈", ""]
+    statement = "".join(chars)
+    for i, tok in enumerate(tokens):
+        if tok.kind is TokenKind.IDENT and tok.text in TARGET_KEYWORDS:  # compfiles' `problem` is a `theorem`
+            named = tok.text != "example" and i + 1 < len(tokens) and tokens[i + 1].kind is TokenKind.IDENT
+            last_in = max((k for k in range(i) if tokens[k].text == "in"), default=None)
+            prefixes = "" if last_in is None else normalize_statement(statement[: tokens[last_in].end])
+            return f"{prefixes}\n{normalize_statement(statement[(tokens[i + 1] if named else tok).end :])}"
+    return normalize_statement(statement)
 
 
 def _collapse_spaces(text: str) -> str:

@@ -30,7 +30,7 @@ from lean_env.cassette.format import (
     record_error,
     record_json,
 )
-from lean_env.cassette.keys import StepKey, normalize_statement, skeleton_key, step_key
+from lean_env.cassette.keys import StepKey, normalize_statement, skeleton_key, statement_signature, step_key
 from lean_env.types import (
     Theorem,
 )
@@ -258,11 +258,12 @@ class Cassette:
         for candidate in self.theorems.values():
             if candidate.aliases and theorem.name in candidate.aliases:
                 return candidate
-        wanted = normalize_statement(theorem.statement)
-        if not wanted:
+        # The same statement with its declared name aside (a renamed copy states the same): `statement_signature`.
+        if not normalize_statement(theorem.statement):
             return None
+        wanted = statement_signature(theorem.statement)
         for candidate in self.theorems.values():
-            if candidate.statement and normalize_statement(candidate.statement) == wanted:
+            if candidate.statement and statement_signature(candidate.statement) == wanted:
                 return candidate
         return None
 
