@@ -282,39 +282,47 @@ def check_tactic_lexed(tactic: str, allow_native_decide: bool = False) -> str | 
         tokens = tokenize(tactic, keep_comments=False)
     except LexError as exc:
         return f"{exc.reason}: it would swallow the rest of the proof"
-    for i, tok in enumerate(tokens):
-        if tok.kind in (TokenKind.STRING, TokenKind.CHAR):
-            literal = _literal_reason(tok)
-            if literal is not None:
-                return literal
-            continue
-        if tok.kind is TokenKind.KEYWORD_HASH:
-            reason = _hash_reason(tok) or _identifier_reason(tok.text[1:], allow_native_decide)
-            if reason is not None:
-                return reason
-            continue
-        if tok.kind is TokenKind.SYMBOL and tok.text == "#" and i + 1 < len(tokens):
-            # A lexer that splits `#name` as Lean does (`#` then the identifier) still refuses commands.
-            nxt = tokens[i + 1]
-            if nxt.kind is TokenKind.IDENT and nxt.start == tok.end and is_hash_command(nxt.text):
-                return f"`#{nxt.text}` is a command, not a tactic (commands can run code or escape the proof)"
-            continue
-        if tok.kind is not TokenKind.IDENT:
-            continue
-        nxt_tok = tokens[i + 1] if i + 1 < len(tokens) else None
-        if tok.text == _TERM_ADMIT[0] and nxt_tok is not None and (nxt_tok.start, nxt_tok.text) == (tok.end, "%"):
-            return _TERM_ADMIT_REASON
-        if tok.text == "open":
-            reason = _open_reason(tokens, i)
-        elif tok.text == "scoped" and i > 0 and tokens[i - 1].text == "open":
-            reason = None  # `open scoped X in tac`
-        else:
-            reason = _identifier_reason(tok.text, allow_native_decide)
-        if reason is None and not allow_native_decide:
-            reason = _native_config_reason(tokens, i)
+    for i in range(len(tokens)):
+        reason = _token_reason(tokens, i, allow_native_decide)
         if reason is not None:
             return reason
     return None
+
+
+def _token_reason(tokens: list[Token], i: int, allow_native_decide: bool) -> str | None:
+    """Why `tokens[i]` (read with its neighbours) is refused, or None."""
+    tok = tokens[i]
+    if tok.kind in (TokenKind.STRING, TokenKind.CHAR):
+        return _literal_reason(tok)
+    if tok.kind is TokenKind.KEYWORD_HASH:
+        return _hash_reason(tok) or _identifier_reason(tok.text[1:], allow_native_decide)
+    if tok.kind is TokenKind.SYMBOL and tok.text == "#" and i + 1 < len(tokens):
+        # A lexer that splits `#name` as Lean does (`#` then the identifier) still refuses commands.
+        nxt = tokens[i + 1]
+        if nxt.kind is TokenKind.IDENT and nxt.start == tok.end and is_hash_command(nxt.text):
+            return f"`#{nxt.text}` is a command, not a tactic (commands can run code or escape the proof)"
+        return None
+    if tok.kind is not TokenKind.IDENT:
+        return None
+    return _ident_token_reason(tokens, i, allow_native_decide)
+
+
+def _ident_token_reason(tokens: list[Token], i: int, allow_native_decide: bool) -> str | None:
+    """Why the identifier `tokens[i]` is refused: a refused name, the term admit `exact?%`, `open` without
+    `in`, or a native-code config that follows it."""
+    tok = tokens[i]
+    nxt_tok = tokens[i + 1] if i + 1 < len(tokens) else None
+    if tok.text == _TERM_ADMIT[0] and nxt_tok is not None and (nxt_tok.start, nxt_tok.text) == (tok.end, "%"):
+        return _TERM_ADMIT_REASON
+    if tok.text == "open":
+        reason = _open_reason(tokens, i)
+    elif tok.text == "scoped" and i > 0 and tokens[i - 1].text == "open":
+        reason = None  # `open scoped X in tac`
+    else:
+        reason = _identifier_reason(tok.text, allow_native_decide)
+    if reason is None and not allow_native_decide:
+        reason = _native_config_reason(tokens, i)
+    return reason
 
 
 def is_allowed(tactic: str, allow_native_decide: bool = False) -> bool:
