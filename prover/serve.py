@@ -26,6 +26,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Router
 
 from search.types import Candidate, GenRequest, TacticGenerator
 
@@ -254,11 +255,19 @@ class RequestBatcher:
 
 
 class BodySizeLimit:
-    """Refuse request bodies over `max_bytes` with 413 before anything parses them."""
+    """Refuse request bodies over `max_bytes` with 413 before anything parses them, and a POST body no endpoint can
+    read (`_body_problem`) when the request is for an endpoint that takes one: `router`'s routes decide (a POST to
+    `/health` or an unknown path gets the router's own 405/404, never a complaint about its body)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, router: Router | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.router = router
+
+    def _takes_body(self, scope: Scope) -> bool:
+        if self.router is None:
+            return True
+        return any(route.matches(scope)[0] is Match.FULL for route in self.router.routes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -289,7 +298,7 @@ class BodySizeLimit:
                 return
             chunks.append(body)
             more = bool(message.get("more_body", False))
-        if scope.get("method") == "POST":
+        if scope.get("method") == "POST" and self._takes_body(scope):
             problem = _body_problem(scope, b"".join(chunks))
             if problem is not None:
                 await _send_json(send, *problem)
@@ -408,7 +417,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.batcher = batcher
-    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes, router=app.router)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:

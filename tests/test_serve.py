@@ -187,6 +187,14 @@ def test_unknown_paths_and_methods_get_the_error_shape(server: str) -> None:
     assert httpx.get(f"{server}/nowhere", timeout=30).json() == {"error": "Not Found"}
     resp = httpx.get(f"{server}/generate", timeout=30)
     assert resp.status_code == 405 and list(resp.json()) == ["error"]
+    # A POST where no endpoint takes one is the router's 405/404 whatever its body, never a complaint about the
+    # body's Content-Type (the body check is for endpoints that read a body).
+    for body, headers in ((b"", {}), (b'{"x": 1}', JSON), (b"\xff", {"content-type": "text/plain"})):
+        resp = httpx.post(f"{server}/health", content=body, headers=headers, timeout=30)
+        assert resp.status_code == 405 and list(resp.json()) == ["error"], resp.text
+        assert "GET" in resp.headers.get("allow", "")
+        resp = httpx.post(f"{server}/nowhere", content=body, headers=headers, timeout=30)
+        assert resp.status_code == 404 and resp.json() == {"error": "Not Found"}, resp.text
 
 
 def test_encode_with_a_retriever_that_cannot_load_fails_at_once_every_time(
