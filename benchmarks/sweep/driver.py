@@ -472,9 +472,8 @@ def _run_jobs(
                 soft_wrap=True,
             )
             resize = _auto_resize(auto, ray, generators, reservation, len(workers), s.mode)
-        _schedule(
-            cfg, jobs, list(workers), spawn, config_hash, store, sink, progress, ray, RayActorError, RayError, resize
-        )
+        pool = _ActorPool(ray, spawn, RayActorError, RayError, resize)
+        _schedule(cfg, jobs, list(workers), pool, _Recording(config_hash, store, sink), progress)
         if auto is not None and auto.choice is None and s.mode == "search" and auto.calibration != 1 << 30:
             # The sweep ended before sizing: the choice was to keep the starting actors, and the user is told so.
             err_console.print(
@@ -545,19 +544,34 @@ def _first_line(exc: BaseException) -> str:
     return cause if cause is not None else lines[0]
 
 
+@dataclass(frozen=True)
+class _ActorPool:
+    """How the scheduler reaches Ray and its prover actors: `spawn(slot)` starts a fresh actor for a slot, the two
+    error types are Ray's (imported where Ray is), `resize` is the --actors auto hook (None: a fixed number)."""
+
+    ray: Any
+    spawn: Callable[[int], Any]
+    actor_error: type[Exception]
+    ray_error: type[Exception]
+    resize: Callable[[Sequence[AttemptRecord]], int | None] | None = None
+
+
+@dataclass(frozen=True)
+class _Recording:
+    """Where finished attempts go: the results store (on disk) and the in-memory list, under the config's hash."""
+
+    config_hash: str
+    store: ResultsStore
+    sink: list[AttemptRecord]
+
+
 def _schedule(
     cfg: SweepConfig,
     jobs: list[AttemptJob],
     workers: list[Any],
-    spawn: Callable[[int], Any],
-    config_hash: str,
-    store: ResultsStore,
-    sink: list[AttemptRecord],
+    pool: _ActorPool,
+    recording: _Recording,
     progress: bool,
-    ray: Any,
-    actor_error: type[Exception],
-    ray_error: type[Exception],
-    resize: Callable[[Sequence[AttemptRecord]], int | None] | None = None,
 ) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -588,42 +602,59 @@ def _schedule(
                 in_flight[ref] = _InFlight(job, worker, slot, tries, time.monotonic() + timeout_s)
             next_deadline = min(f.deadline for f in in_flight.values())
             wait_s = max(0.05, min(1.0, next_deadline - time.monotonic()))
-            ready, _ = ray.wait(list(in_flight), num_returns=1, timeout=wait_s)
+            ready, _ = pool.ray.wait(list(in_flight), num_returns=1, timeout=wait_s)
             for ref in ready:
                 flight = in_flight.pop(ref)
-                outcome, actor_died = _collect(ray, ref, flight, timeout_s, actor_error, ray_error)
+                outcome, actor_died = _collect(pool.ray, ref, flight, timeout_s, pool.actor_error, pool.ray_error)
                 if outcome.status is Status.BACKEND_UNAVAILABLE:  # no problem's result: stop, nothing recorded
                     raise SweepError(f"the {cfg.lean.backend} backend is unusable: {outcome.error}")
-                if actor_died:
-                    _kill(ray, flight.worker)
-                    if flight.slot < target:
-                        idle.append((flight.slot, spawn(flight.slot)))
-                elif flight.slot < target:
-                    idle.append((flight.slot, flight.worker))
-                else:
-                    _kill(ray, flight.worker)  # retired by auto sizing
+                _release_slot(pool, flight, actor_died, idle, target)
                 if outcome.retriable and flight.tries < cfg.sweep.retries:
                     queue.appendleft((flight.job, flight.tries + 1))  # its own retry, before new work
                     continue
-                record = make_record(cfg, flight.job, outcome, flight.tries, config_hash)
-                store.append(record)
-                sink.append(record)
+                record = make_record(cfg, flight.job, outcome, flight.tries, recording.config_hash)
+                recording.store.append(record)
+                recording.sink.append(record)
                 proved += int(record.proved)
                 bar.update(task_id, advance=1, proved=proved)
-                wanted = resize(sink) if resize is not None else None
+                wanted = pool.resize(recording.sink) if pool.resize is not None else None
                 if wanted is not None:
-                    for slot in range(target, wanted):  # grow; to shrink, slots >= wanted retire once idle
-                        idle.append((slot, spawn(slot)))
-                    for slot, worker in [(sl, w) for sl, w in idle if sl >= wanted]:
-                        idle.remove((slot, worker))
-                        _kill(ray, worker)
+                    _resize_slots(pool, idle, target, wanted)
                     target = wanted
-            now = time.monotonic()
-            for flight in in_flight.values():
-                if now > flight.deadline and not flight.timed_out:
-                    # A hung attempt: kill its actor; the attempt then fails (and is retried on a fresh actor).
-                    flight.timed_out = True
-                    _kill(ray, flight.worker)
+            _kill_overdue(pool.ray, in_flight)
+
+
+def _release_slot(
+    pool: _ActorPool, flight: _InFlight, actor_died: bool, idle: list[tuple[int, Any]], target: int
+) -> None:
+    """Give a finished attempt's slot back: a dead actor is replaced by a fresh one, a slot at or above `target`
+    (retired by auto sizing) is closed."""
+    if actor_died:
+        _kill(pool.ray, flight.worker)
+        if flight.slot < target:
+            idle.append((flight.slot, pool.spawn(flight.slot)))
+    elif flight.slot < target:
+        idle.append((flight.slot, flight.worker))
+    else:
+        _kill(pool.ray, flight.worker)  # retired by auto sizing
+
+
+def _resize_slots(pool: _ActorPool, idle: list[tuple[int, Any]], target: int, wanted: int) -> None:
+    """Grow from `target` to `wanted` actors now; to shrink, idle slots >= wanted close now, busy ones once idle."""
+    for slot in range(target, wanted):
+        idle.append((slot, pool.spawn(slot)))
+    for slot, worker in [(sl, w) for sl, w in idle if sl >= wanted]:
+        idle.remove((slot, worker))
+        _kill(pool.ray, worker)
+
+
+def _kill_overdue(ray: Any, in_flight: dict[Any, _InFlight]) -> None:
+    """A hung attempt: kill its actor; the attempt then fails (and is retried on a fresh actor)."""
+    now = time.monotonic()
+    for flight in in_flight.values():
+        if now > flight.deadline and not flight.timed_out:
+            flight.timed_out = True
+            _kill(ray, flight.worker)
 
 
 def _collect(
