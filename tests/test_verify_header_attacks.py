@@ -517,3 +517,16 @@ def test_only_strict_comparator_opens_the_header(tmp_path: Path, monkeypatch: An
         assert verifier.inner.policy.command_extensions is extensions  # type: ignore[attr-defined]
     finally:
         verifier.close()  # type: ignore[attr-defined]
+
+
+def test_the_shared_corpus_and_minif2f_headers_are_refused_only_for_meta_code_they_hold(shared: Path) -> None:
+    """Measured over ../shared: of the 759 corpus files, the refused ones each hold meta code (`initialize`, `#eval`,
+    `elab`, a `dsimproc`); no miniF2F header (488 problems) is refused."""
+    files = sorted((shared / "lean_corpus").rglob("*.lean"))
+    assert len(files) == 759
+    refused = {f.name: p for f in files if (p := command_extension_problem(f.read_text(encoding="utf-8"), str(f)))}
+    assert all(re.search(r"`(initialize|#eval|elab|dsimproc)`", p) for p in refused.values()), refused
+    assert len(refused) == 10 and "Full.lean" in refused and "`dsimproc`" in refused["Full.lean"]
+    rows = [json.loads(line) for line in (shared / "data" / "minif2f" / "minif2f.jsonl").open(encoding="utf-8")]
+    assert len(rows) == 488
+    assert not [r["name"] for r in rows if command_extension_problem(r["header"], r["name"])]
