@@ -90,6 +90,19 @@ def parse_prompt(prompt: str) -> ParsedPrompt:
     contents alone when no prefix was typed: there is no goal in it)."""
     text = prompt.replace("\r\n", "\n")
     context = _between(text, "[CTX]\n", "\n[/CTX]") or _first_block(text)
+    parsed = _parse_tagged(text, context) or _parse_fewshot_step(text) or _parse_markdown(text, context)
+    if parsed is not None:
+        return parsed
+    if "⊢" in text:
+        return ParsedPrompt(Task.TACTIC, PromptKind.PLAIN, text.strip("\n"), "", "")
+    if _DECL.search(text):
+        # Few-shot llmqed sends the file itself, ending at the theorem's statement.
+        return ParsedPrompt(Task.PROOF, PromptKind.FEWSHOT, "", "", text)
+    raise PromptNotUnderstood("no proof state in the prompt (neither an LLMLean prompt nor a goal with ⊢)")
+
+
+def _parse_tagged(text: str, context: str) -> ParsedPrompt | None:
+    """The instruction and reasoning prompts, marked with `[STATE]`, `[TAC]`, `[PROOF]`, `[THOUGHTS]`; else None."""
     if "[TAC]" in text and "[STATE]\n" in text:
         state = _between(text, "[STATE]\n", "\n[/STATE]")
         if state is not None:
@@ -102,27 +115,33 @@ def parse_prompt(prompt: str) -> ParsedPrompt:
         state = _between(text, "[STATE]\n", "\n[/STATE]") or ""
         kind = PromptKind.REASONING if "[THOUGHTS]" in text else PromptKind.INSTRUCTION
         return ParsedPrompt(Task.PROOF, kind, state, "", context)
-    if _FEWSHOT_NEXT in text and _FEWSHOT_STATE in text:
-        head, _, prefix = text.rpartition(_FEWSHOT_NEXT)
-        state = head[head.rfind(_FEWSHOT_STATE) + len(_FEWSHOT_STATE) :]
-        return ParsedPrompt(Task.TACTIC, PromptKind.FEWSHOT, state, prefix, "")
-    if _MARKDOWN_STATE in text:
-        if _MARKDOWN_STEP_TASK in text:
-            state = _between(text, _MARKDOWN_STATE, _MARKDOWN_STEP_TASK) or ""
-            prefix = ""
-            marker = text.rfind(_MARKDOWN_PREFIX)
-            if marker != -1 and marker > text.rfind("</think>."):
-                prefix = text[marker + len(_MARKDOWN_PREFIX) :]
-            return ParsedPrompt(Task.TACTIC, PromptKind.MARKDOWN, state, prefix, context)
-        if _MARKDOWN_QED_TASK in text:
-            state = _between(text, _MARKDOWN_STATE, _MARKDOWN_QED_TASK) or ""
-            return ParsedPrompt(Task.PROOF, PromptKind.MARKDOWN, state, "", context)
-    if "⊢" in text:
-        return ParsedPrompt(Task.TACTIC, PromptKind.PLAIN, text.strip("\n"), "", "")
-    if _DECL.search(text):
-        # Few-shot llmqed sends the file itself, ending at the theorem's statement.
-        return ParsedPrompt(Task.PROOF, PromptKind.FEWSHOT, "", "", text)
-    raise PromptNotUnderstood("no proof state in the prompt (neither an LLMLean prompt nor a goal with ⊢)")
+    return None
+
+
+def _parse_fewshot_step(text: str) -> ParsedPrompt | None:
+    """The few-shot next-tactic prompt (`Tactic state:` ... `Next tactic:`), the typed prefix last; else None."""
+    if _FEWSHOT_NEXT not in text or _FEWSHOT_STATE not in text:
+        return None
+    head, _, prefix = text.rpartition(_FEWSHOT_NEXT)
+    state = head[head.rfind(_FEWSHOT_STATE) + len(_FEWSHOT_STATE) :]
+    return ParsedPrompt(Task.TACTIC, PromptKind.FEWSHOT, state, prefix, "")
+
+
+def _parse_markdown(text: str, context: str) -> ParsedPrompt | None:
+    """The markdown prompts (`The current proof state is as follows:`), next tactic or whole proof; else None."""
+    if _MARKDOWN_STATE not in text:
+        return None
+    if _MARKDOWN_STEP_TASK in text:
+        state = _between(text, _MARKDOWN_STATE, _MARKDOWN_STEP_TASK) or ""
+        prefix = ""
+        marker = text.rfind(_MARKDOWN_PREFIX)
+        if marker != -1 and marker > text.rfind("</think>."):
+            prefix = text[marker + len(_MARKDOWN_PREFIX) :]
+        return ParsedPrompt(Task.TACTIC, PromptKind.MARKDOWN, state, prefix, context)
+    if _MARKDOWN_QED_TASK in text:
+        state = _between(text, _MARKDOWN_STATE, _MARKDOWN_QED_TASK) or ""
+        return ParsedPrompt(Task.PROOF, PromptKind.MARKDOWN, state, "", context)
+    return None
 
 
 def tactic_reply(parsed: ParsedPrompt, tactic: str) -> str:
