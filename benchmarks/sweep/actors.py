@@ -209,43 +209,50 @@ class GeneratorServer:
         return await future
 
     async def _consume(self) -> None:
-        assert self._queue is not None
         loop = asyncio.get_running_loop()
         while True:
-            batch = [await self._queue.get()]
-            deadline = loop.time() + self.max_wait_s
-            while len(batch) < self.max_batch:
-                if not self._queue.empty():
-                    batch.append(self._queue.get_nowait())
-                    continue
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    break
-                try:
-                    batch.append(await asyncio.wait_for(self._queue.get(), remaining))
-                except TimeoutError:
-                    break
+            batch = await self._gather_batch(loop)
             # One model call per (kind, k): a beam of 32 and a beam of 8 cannot share a call.
             groups: dict[tuple[str, int], list[_Pending]] = {}
             for p in batch:
                 groups.setdefault((p.kind, p.k), []).append(p)
             for (kind, k), group in groups.items():
-                self._batch_sizes.append(len(group))
-                started, t0 = time.time(), time.perf_counter()
-                try:
-                    results = await loop.run_in_executor(
-                        self._model_thread, self._call, kind, k, [p.item for p in group]
-                    )
-                except Exception as exc:  # every request of the batch sees the model's failure
-                    for p in group:
-                        if not p.future.done():
-                            p.future.set_exception(exc)
-                    continue
-                finally:
-                    self._calls.append((started, time.perf_counter() - t0, len(group)))
-                for p, res in zip(group, results, strict=True):
-                    if not p.future.done():
-                        p.future.set_result(res)
+                await self._answer(loop, kind, k, group)
+
+    async def _gather_batch(self, loop: asyncio.AbstractEventLoop) -> list[_Pending]:
+        """The next request, and those that arrive within `max_wait_s` of it (at most `max_batch` in all)."""
+        assert self._queue is not None
+        batch = [await self._queue.get()]
+        deadline = loop.time() + self.max_wait_s
+        while len(batch) < self.max_batch:
+            if not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+                continue
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            try:
+                batch.append(await asyncio.wait_for(self._queue.get(), remaining))
+            except TimeoutError:
+                break
+        return batch
+
+    async def _answer(self, loop: asyncio.AbstractEventLoop, kind: str, k: int, group: list[_Pending]) -> None:
+        """One model call for `group`; each request gets its result, or the model's failure."""
+        self._batch_sizes.append(len(group))
+        started, t0 = time.time(), time.perf_counter()
+        try:
+            results = await loop.run_in_executor(self._model_thread, self._call, kind, k, [p.item for p in group])
+        except Exception as exc:  # every request of the batch sees the model's failure
+            for p in group:
+                if not p.future.done():
+                    p.future.set_exception(exc)
+            return
+        finally:
+            self._calls.append((started, time.perf_counter() - t0, len(group)))
+        for p, res in zip(group, results, strict=True):
+            if not p.future.done():
+                p.future.set_result(res)
 
     def _call(self, kind: str, k: int, items: Sequence[Any]) -> Sequence[Any]:
         if kind == TACTICS:
