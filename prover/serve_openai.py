@@ -250,69 +250,81 @@ def _openai_error(status: int, message: str) -> JSONResponse:
     return JSONResponse(status_code=status, content={"error": {"message": message, "type": "invalid_request_error"}})
 
 
+def _stamp() -> tuple[str, int]:
+    """A response's id and creation time (seconds), as OpenAI's responses carry them."""
+    return uuid.uuid4().hex[:24], int(time.time())
+
+
+async def _chat_reply(endpoints: LLMEndpoints, req: ChatRequest) -> Any:
+    """OpenAI chat completions: the last user message is the prompt; `n` choices."""
+    if req.stream:
+        return _openai_error(400, "stream is not supported; send stream: false")
+    prompt = next((m.content for m in reversed(req.messages) if m.role == "user"), req.messages[-1].content)
+    try:
+        texts = await endpoints.replies(req.model, prompt, req.n)
+    except Exception as exc:  # noqa: BLE001 - every failure is answered in the API's error shape
+        return _openai_error(*_failure(exc))
+    ident, created = _stamp()
+    return {
+        "id": f"chatcmpl-{ident}",
+        "object": "chat.completion",
+        "created": created,
+        "model": req.model,
+        "choices": [
+            {
+                "index": i,
+                "message": {"role": "assistant", "content": _cut_at_stop(t, req.stop)},
+                "finish_reason": "stop",
+            }
+            for i, t in enumerate(texts)
+        ],
+    }
+
+
+async def _completions_reply(endpoints: LLMEndpoints, req: CompletionRequest) -> Any:
+    """OpenAI (legacy) completions: `n` choices per prompt, prompts in order."""
+    if req.stream:
+        return _openai_error(400, "stream is not supported; send stream: false")
+    prompts = [req.prompt] if isinstance(req.prompt, str) else list(req.prompt)
+    if not prompts or any(len(p) > MAX_PROMPT_CHARS for p in prompts):
+        return _openai_error(400, f"prompt: give 1 or more prompts of at most {MAX_PROMPT_CHARS} characters")
+    choices: list[dict[str, Any]] = []
+    try:
+        for prompt in prompts:
+            for text in await endpoints.replies(req.model, prompt, req.n):
+                choices.append(
+                    {
+                        "index": len(choices),
+                        "text": _cut_at_stop(text, req.stop),
+                        "logprobs": None,
+                        "finish_reason": "stop",
+                    }
+                )
+    except Exception as exc:  # noqa: BLE001
+        return _openai_error(*_failure(exc))
+    ident, created = _stamp()
+    return {
+        "id": f"cmpl-{ident}",
+        "object": "text_completion",
+        "created": created,
+        "model": req.model,
+        "choices": choices,
+    }
+
+
 def register_llm_routes(app: FastAPI, catalog: ModelCatalog, k_default: int = 8) -> LLMEndpoints:
     """Add `/v1/chat/completions`, `/v1/completions`, `/v1/models` and `/api/generate` to `app`."""
     endpoints = LLMEndpoints(catalog, k_default)
 
-    def stamp() -> tuple[str, int]:
-        return uuid.uuid4().hex[:24], int(time.time())
-
     @app.post("/v1/chat/completions")
     async def chat_completions(req: ChatRequest) -> Any:
         """OpenAI chat completions: the last user message is the prompt; `n` choices."""
-        if req.stream:
-            return _openai_error(400, "stream is not supported; send stream: false")
-        prompt = next((m.content for m in reversed(req.messages) if m.role == "user"), req.messages[-1].content)
-        try:
-            texts = await endpoints.replies(req.model, prompt, req.n)
-        except Exception as exc:  # noqa: BLE001 - every failure is answered in the API's error shape
-            return _openai_error(*_failure(exc))
-        ident, created = stamp()
-        return {
-            "id": f"chatcmpl-{ident}",
-            "object": "chat.completion",
-            "created": created,
-            "model": req.model,
-            "choices": [
-                {
-                    "index": i,
-                    "message": {"role": "assistant", "content": _cut_at_stop(t, req.stop)},
-                    "finish_reason": "stop",
-                }
-                for i, t in enumerate(texts)
-            ],
-        }
+        return await _chat_reply(endpoints, req)
 
     @app.post("/v1/completions")
     async def completions(req: CompletionRequest) -> Any:
         """OpenAI (legacy) completions: `n` choices per prompt, prompts in order."""
-        if req.stream:
-            return _openai_error(400, "stream is not supported; send stream: false")
-        prompts = [req.prompt] if isinstance(req.prompt, str) else list(req.prompt)
-        if not prompts or any(len(p) > MAX_PROMPT_CHARS for p in prompts):
-            return _openai_error(400, f"prompt: give 1 or more prompts of at most {MAX_PROMPT_CHARS} characters")
-        choices: list[dict[str, Any]] = []
-        try:
-            for prompt in prompts:
-                for text in await endpoints.replies(req.model, prompt, req.n):
-                    choices.append(
-                        {
-                            "index": len(choices),
-                            "text": _cut_at_stop(text, req.stop),
-                            "logprobs": None,
-                            "finish_reason": "stop",
-                        }
-                    )
-        except Exception as exc:  # noqa: BLE001
-            return _openai_error(*_failure(exc))
-        ident, created = stamp()
-        return {
-            "id": f"cmpl-{ident}",
-            "object": "text_completion",
-            "created": created,
-            "model": req.model,
-            "choices": choices,
-        }
+        return await _completions_reply(endpoints, req)
 
     @app.get("/v1/models")
     async def models() -> dict[str, Any]:
