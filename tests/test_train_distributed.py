@@ -152,12 +152,12 @@ def _check_finished(tmp_path: Path, proc: subprocess.CompletedProcess[str]) -> N
     assert sum(p.numel() for p in model.parameters()) > 10_000
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # two torchrun processes, each importing torch and transformers: 25-30 s on 2 busy cores
 def test_ddp_run_ends_on_every_rank(tmp_path: Path) -> None:
     _check_finished(tmp_path, _launch(tmp_path, {}))
 
 
-@pytest.mark.slow
+@pytest.mark.slow  # two torchrun processes, each importing torch and transformers: 25-30 s on 2 busy cores
 def test_sharded_run_ends_on_every_rank(tmp_path: Path) -> None:
     """FSDP / ZeRO-3's collectives at the end of training, modelled on DDP (see the worker's stand-in).
 
