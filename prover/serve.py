@@ -273,33 +273,15 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        for key, value in scope.get("headers", []):
-            if key == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    await _send_json(send, 400, {"error": "invalid Content-Length header"})
-                    return
-                if declared > self.max_bytes:
-                    await _send_json(send, 413, {"error": self._too_large()})
-                    return
-        # Read the body (it may be chunked) up to the limit, then hand it on in one piece.
-        chunks: list[bytes] = []
-        size = 0
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body = message.get("body", b"")
-            size += len(body)
-            if size > self.max_bytes:
-                await _send_json(send, 413, {"error": self._too_large()})
-                return
-            chunks.append(body)
-            more = bool(message.get("more_body", False))
+        problem = self._declared_length_problem(scope)
+        if problem is not None:
+            await _send_json(send, *problem)
+            return
+        body = await self._read_body(receive, send)
+        if body is None:
+            return
         if scope.get("method") == "POST" and self._takes_body(scope):
-            problem = _body_problem(scope, b"".join(chunks))
+            problem = _body_problem(scope, body)
             if problem is not None:
                 await _send_json(send, *problem)
                 return
@@ -309,13 +291,44 @@ class BodySizeLimit:
             nonlocal replayed
             if not replayed:
                 replayed = True
-                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+                return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
         await self.app(scope, replay, send)
 
     def _too_large(self) -> str:
         return f"request body too large (limit {self.max_bytes} bytes)"
+
+    def _declared_length_problem(self, scope: Scope) -> tuple[int, dict[str, Any]] | None:
+        """(status, {"error": ...}) when a Content-Length header is not a number (400) or over the limit (413)."""
+        for key, value in scope.get("headers", []):
+            if key == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    return 400, {"error": "invalid Content-Length header"}
+                if declared > self.max_bytes:
+                    return 413, {"error": self._too_large()}
+        return None
+
+    async def _read_body(self, receive: Receive, send: Send) -> bytes | None:
+        """The whole body (it may be chunked) read up to the limit; None when the client left or it was over the
+        limit (then 413 has been answered)."""
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            body = message.get("body", b"")
+            size += len(body)
+            if size > self.max_bytes:
+                await _send_json(send, 413, {"error": self._too_large()})
+                return None
+            chunks.append(body)
+            more = bool(message.get("more_body", False))
+        return b"".join(chunks)
 
 
 # Every request of this API is a flat object of strings; nesting past this is refused before a JSON parser
@@ -386,6 +399,44 @@ def _validation_message(exc: RequestValidationError) -> tuple[int, str]:
     return 422, f"{loc}: {first.get('msg', 'invalid')}{more}"
 
 
+async def _generate_reply(batcher: RequestBatcher, req: GenerateRequest) -> GenerateResponse | JSONResponse:
+    """`/generate`: top-k tactics for the goals in `input`, best first; each starts with `prefix`."""
+    prefix = req.prefix or ""
+    if req.input.strip() == NO_GOALS:
+        return GenerateResponse(outputs=[])
+    try:
+        candidates = await batcher.submit(GenRequest(state=req.input, prefix=prefix))
+    except GenerationError as exc:
+        return JSONResponse(status_code=500, content={"error": f"generation failed: {exc}"})
+    from prover.suggest import suggestions_from_candidates
+
+    kept = suggestions_from_candidates(candidates, batcher.k, prefix)
+    return GenerateResponse(outputs=[Generation(output=s.tactic, score=s.score) for s in kept])
+
+
+async def _encode_reply(
+    retriever: Retriever | None, unusable: list[str], req: EncodeRequest
+) -> EncodeResponse | JSONResponse:
+    """`/encode`: the retriever's embedding of `input`; `unusable` remembers why the retriever cannot load."""
+    if retriever is None:
+        return JSONResponse(
+            status_code=501,
+            content={"error": "no retriever is configured; start the server with --retriever MODEL"},
+        )
+    if unusable:
+        return JSONResponse(status_code=503, content={"error": unusable[0]})
+    try:
+        [vector] = await asyncio.to_thread(retriever.encode, [req.input])
+    except OSError as exc:
+        # The model cannot be loaded (not cached, hub unreachable, no such checkpoint): every later request
+        # would wait for the same failure, so it is remembered and answered at once.
+        unusable.append(f"the retriever cannot be loaded: {' '.join(str(exc).split())}")
+        return JSONResponse(status_code=503, content={"error": unusable[0]})
+    except Exception as exc:
+        return JSONResponse(status_code=500, content={"error": f"encoding failed: {type(exc).__name__}: {exc}"})
+    return EncodeResponse(outputs=vector)
+
+
 def create_app(
     generator: TacticGenerator,
     *,
@@ -436,17 +487,7 @@ def create_app(
     )
     async def generate(req: GenerateRequest) -> GenerateResponse | JSONResponse:
         """Top-k tactics for the goals in `input`, best first; each starts with `prefix`."""
-        prefix = req.prefix or ""
-        if req.input.strip() == NO_GOALS:
-            return GenerateResponse(outputs=[])
-        try:
-            candidates = await batcher.submit(GenRequest(state=req.input, prefix=prefix))
-        except GenerationError as exc:
-            return JSONResponse(status_code=500, content={"error": f"generation failed: {exc}"})
-        from prover.suggest import suggestions_from_candidates
-
-        kept = suggestions_from_candidates(candidates, batcher.k, prefix)
-        return GenerateResponse(outputs=[Generation(output=s.tactic, score=s.score) for s in kept])
+        return await _generate_reply(batcher, req)
 
     unusable: list[str] = []  # why the retriever cannot load, once it failed to
 
@@ -462,23 +503,7 @@ def create_app(
     )
     async def encode(req: EncodeRequest) -> EncodeResponse | JSONResponse:
         """The retriever's embedding of `input` (501 unless the server was started with a retriever)."""
-        if retriever is None:
-            return JSONResponse(
-                status_code=501,
-                content={"error": "no retriever is configured; start the server with --retriever MODEL"},
-            )
-        if unusable:
-            return JSONResponse(status_code=503, content={"error": unusable[0]})
-        try:
-            [vector] = await asyncio.to_thread(retriever.encode, [req.input])
-        except OSError as exc:
-            # The model cannot be loaded (not cached, hub unreachable, no such checkpoint): every later request
-            # would wait for the same failure, so it is remembered and answered at once.
-            unusable.append(f"the retriever cannot be loaded: {' '.join(str(exc).split())}")
-            return JSONResponse(status_code=503, content={"error": unusable[0]})
-        except Exception as exc:
-            return JSONResponse(status_code=500, content={"error": f"encoding failed: {type(exc).__name__}: {exc}"})
-        return EncodeResponse(outputs=vector)
+        return await _encode_reply(retriever, unusable, req)
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
