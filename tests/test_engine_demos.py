@@ -9,12 +9,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from lean_env.cassette.store import Cassette
-from prover.cli import app
-
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+from tests.cli_support import EXAMPLES, run_cli
 
 
 def test_the_correction_demo_is_rejected_in_round_0_and_proved_in_round_1(tmp_path: Path, shared: Path) -> None:
@@ -23,7 +20,7 @@ def test_the_correction_demo_is_rejected_in_round_0_and_proved_in_round_1(tmp_pa
     report = tmp_path / "r.json"
     args = ["prove", str(demo), "--backend", "replay", "--cassette", str(EXAMPLES / "correct.cassette.jsonl")]
     args += ["--generator", "scripted", "--outputs", str(EXAMPLES / "correct.outputs.jsonl"), "--num-proofs", "1"]
-    result = CliRunner().invoke(app, [*args, "--correction-rounds", "1", "--report", str(report)])
+    result = run_cli([*args, "--correction-rounds", "1", "--report", str(report)])
     assert result.exit_code == 0, result.output
     [entry] = json.loads(report.read_text(encoding="utf-8"))["theorems"]
     assert entry["status"] == "proved" and entry["checker"] == "replay" and entry["strategy"] == "correct"
@@ -54,7 +51,7 @@ def test_the_repair_demo_fills_the_failing_have_but_a_constructed_sketch_record_
     report = tmp_path / "r.json"
     args = ["prove", str(demo), "--backend", "replay", "--cassette", str(EXAMPLES / "repair.cassette.jsonl")]
     args += ["--generator", "scripted", "--outputs", str(EXAMPLES / "repair.outputs.jsonl"), "--num-proofs", "1"]
-    result = CliRunner().invoke(app, [*args, "--repair", "--report", str(report), "--write"])
+    result = run_cli([*args, "--repair", "--report", str(report), "--write"])
     assert result.exit_code == 1, result.output
     [entry] = json.loads(report.read_text(encoding="utf-8"))["theorems"]
     assert entry["status"] == "rejected" and entry["strategy"] == "repair"

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 
 def test_the_line_ending_is_the_one_of_the_offsets_own_line() -> None:
@@ -19,7 +18,7 @@ def test_the_line_ending_is_the_one_of_the_offsets_own_line() -> None:
 
 @pytest.mark.parametrize(("crlf_lines", "where"), [(3, "header"), (-1, "declarations")])
 def test_prove_write_keeps_every_lines_own_ending(repo_root: Path, tmp_path: Path, crlf_lines: int, where: str) -> None:
-    from prover.cli import app
+    from tests.cli_support import run_cli
 
     demo = (repo_root / "examples" / "demo.lean").read_text(encoding="utf-8")
     lines = demo.split("\n")
@@ -34,8 +33,8 @@ def test_prove_write_keeps_every_lines_own_ending(repo_root: Path, tmp_path: Pat
     path = tmp_path / "mixed.lean"
     path.write_bytes(mixed.encode())
     cassette = str(repo_root / "examples" / "demo.cassette.jsonl")
-    result = CliRunner().invoke(
-        app, ["prove", str(path), "--backend", "replay", "--cassette", cassette, "--generator", "fixed", "--write"]
+    result = run_cli(
+        ["prove", str(path), "--backend", "replay", "--cassette", cassette, "--generator", "fixed", "--write"]
     )
     assert result.exit_code in (0, 1), result.output
     written = path.read_bytes().decode()

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from typer.testing import CliRunner
-
 from lean_env.cassette.store import Cassette
 from lean_env.source.declarations import parse_lean_source
 
 
 def test_a_renamed_theorem_is_found_by_its_statement_and_proved(repo_root: Path, tmp_path: Path) -> None:
-    from prover.cli import app
+    from tests.cli_support import run_cli
 
     demo = (repo_root / "examples" / "demo.lean").read_text(encoding="utf-8")
     renamed = demo.replace("theorem mathd_algebra_182", "theorem foo")
@@ -33,6 +31,6 @@ def test_a_renamed_theorem_is_found_by_its_statement_and_proved(repo_root: Path,
         "--cassette",
         str(repo_root / "examples" / "demo.cassette.jsonl"),
     ]
-    result = CliRunner().invoke(app, [*args, "--generator", "fixed", "--theorem", "foo"])
+    result = run_cli([*args, "--generator", "fixed", "--theorem", "foo"])
     assert result.exit_code == 0, result.output
     assert "1/1 proved" in result.output

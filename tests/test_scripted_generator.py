@@ -9,14 +9,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from prover.cli import app
 from prover.engine import ProofTarget
 from prover.engine.correction import ChatTurn
 from prover.generators.scripted import ScriptedOutputError, ScriptedOutputs, ScriptedSampler, prompt_hash
+from tests.cli_support import EXAMPLES, run_cli
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 DEMO_PROOFS = {  # the one-tactic proofs the demo cassette recorded, and a wrong one for the last theorem
     "mathd_algebra_182": ("(y : ℂ) : 7 * (3 * y + 2) = 21 * y + 14", "ring"),
     "mathd_algebra_455": ("(x : ℝ) (h₀ : 2 * (2 * (2 * (2 * x))) = 48) : x = 3", "linarith"),
@@ -47,7 +45,7 @@ def test_prove_re_verifies_published_outputs(tmp_path: Path) -> None:
     outputs, report = published(tmp_path / "outputs.jsonl"), tmp_path / "r.json"
     args = ["prove", str(demo), "--backend", "replay", "--cassette", str(EXAMPLES / "demo.cassette.jsonl")]
     args += ["--generator", "scripted", "--outputs", str(outputs), "--num-proofs", "1", "--report", str(report)]
-    result = CliRunner().invoke(app, args)
+    result = run_cli(args)
     assert result.exit_code == 1, result.output  # the published nlinarith proof does not verify
     data = json.loads(report.read_text(encoding="utf-8"))
     statuses = {t["name"]: t["status"] for t in data["theorems"]}
@@ -95,7 +93,7 @@ def test_sweep_re_verifies_published_outputs_by_sample_index(tmp_path: Path, rep
     args = ["sweep", "--backend", "replay", "--cassette", str(EXAMPLES / "demo.cassette.jsonl")]
     args += ["--generator", "scripted", "--outputs", str(outputs), "--split", "all", "--attempts", "2"]
     args += ["--names", "mathd_algebra_182,mathd_algebra_141", "--actors", "1", "--output", str(results)]
-    result = CliRunner().invoke(app, [*args, "--no-progress", "--no-report"])
+    result = run_cli([*args, "--no-progress", "--no-report"])
     assert result.exit_code == 0, result.output
     rows = {(r["problem"], r["attempt"]): r for r in map(json.loads, results.read_text(encoding="utf-8").splitlines())}
     assert rows[("mathd_algebra_182", 0)]["proved"] and rows[("mathd_algebra_182", 0)]["proof"] == "ring"
@@ -147,7 +145,7 @@ def test_sweep_corrects_a_rejected_sample_in_round_1_and_records_both_rounds(tmp
     args += ["--generator", "scripted", "--outputs", str(outputs), "--split", "all", "--num-few-shot", "0"]
     args += ["--strategy", "correct", "--correction-rounds", "1", "--names", "mathd_algebra_455"]
     args += ["--actors", "1", "--output", str(results), "--no-progress", "--no-report"]
-    result = CliRunner().invoke(app, args)
+    result = run_cli(args)
     assert result.exit_code == 0, result.output
     [row] = [json.loads(line) for line in results.read_text(encoding="utf-8").splitlines()]
     assert row["proved"] and row["proof"] == "linarith" and row["status"] == "proved"
@@ -157,6 +155,6 @@ def test_sweep_corrects_a_rejected_sample_in_round_1_and_records_both_rounds(tmp
         (1, 0, "proved"),
     ]
     assert [c["round"] for c in row["costs"]] == [0, 1]
-    again = CliRunner().invoke(app, [*args, "--resume"])
+    again = run_cli([*args, "--resume"])
     assert again.exit_code == 0, again.output
     assert len(results.read_text(encoding="utf-8").splitlines()) == 1  # nothing left to run

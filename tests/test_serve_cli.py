@@ -13,9 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 from suggest_fixtures import write_fixed_config
-from typer.testing import CliRunner
 
-from prover.cli import app
+from tests.cli_support import run_cli
 
 
 def free_port() -> int:
@@ -75,7 +74,7 @@ def test_serve_process_answers_and_shuts_down_on_sigint(repo_root: Path, tmp_pat
     ],
 )
 def test_bad_flags_exit_2_with_one_line(args: list[str], fragment: str) -> None:
-    result = CliRunner().invoke(app, ["serve", "-g", "fixed", *args])
+    result = run_cli(["serve", "-g", "fixed", *args])
     assert result.exit_code == 2, result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error:") and fragment in lines[0], result.stderr
@@ -86,7 +85,7 @@ def test_port_in_use_is_a_one_line_error() -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = CliRunner().invoke(app, ["serve", "-g", "fixed", "--port", str(port)])
+        result = run_cli(["serve", "-g", "fixed", "--port", str(port)])
     assert result.exit_code == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and f"cannot bind 127.0.0.1:{port}" in lines[0], result.stderr
@@ -96,7 +95,7 @@ def test_non_loopback_host_warns(tmp_path: Path) -> None:
     # A fixed prior above 0 is not a log-probability: the generator fails after the bind and the warning.
     config = tmp_path / "bad_prior.toml"
     config.write_text('[generator]\nkind = "fixed"\n[generator.fixed_tactics]\nsimp = 0.5\n', encoding="utf-8")
-    result = CliRunner().invoke(app, ["serve", "--host", "0.0.0.0", "--port", str(free_port()), "-c", str(config)])
+    result = run_cli(["serve", "--host", "0.0.0.0", "--port", str(free_port()), "-c", str(config)])
     assert result.exit_code == 2
     assert "warning: binding 0.0.0.0" in result.stderr and "no authentication" in result.stderr
     assert "cannot build the fixed generator" in result.stderr

@@ -7,11 +7,8 @@ from pathlib import Path
 
 import pytest
 from suggest_fixtures import APPLY, EXACT, RW, write_add_abs_project, write_fixed_config
-from typer.testing import CliRunner
 
-from prover.cli import app
-
-runner = CliRunner()
+from tests.cli_support import run_cli
 
 
 @pytest.fixture
@@ -28,7 +25,7 @@ def demo(repo_root: Path, tmp_path: Path) -> tuple[Path, Path, Path]:
 
 
 def invoke(*args: str | Path, stdin: str | None = None) -> tuple[int, str, str]:
-    result = runner.invoke(app, ["suggest", *map(str, args)], input=stdin)
+    result = run_cli(["suggest", *map(str, args)], input=stdin)
     return result.exit_code, result.stdout, result.stderr
 
 

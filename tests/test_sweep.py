@@ -398,16 +398,15 @@ def test_problems_carry_informal_context_and_category(minif2f: Path) -> None:
 
 
 def test_prover_sweep_command_end_to_end(ray_address: str, cassette_path: Path, tmp_path: Path) -> None:
-    from typer.testing import CliRunner
 
-    from prover.cli import app
+    from tests.cli_support import run_cli
 
     names = ["mathd_algebra_182", "mathd_algebra_455", "aimeII_2001_p3"]
     output = tmp_path / "out" / "results.jsonl"
     args = ["sweep", "--backend", "replay", "--cassette", str(cassette_path), "--generator", "fixed"]
     args += ["--split", "valid", "--names", ",".join(names), "--actors", "1", "--max-expansions", "3"]
     args += ["--task", "i2f", "--output", str(output), "--no-progress"]
-    result = CliRunner().invoke(app, args)
+    result = run_cli(args)
     assert result.exit_code == 0, result.output
     assert result.output.strip().splitlines()[-1] == "pass rate: 2/3 (66.7%)"
     rows = lines(output)

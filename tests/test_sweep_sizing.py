@@ -373,11 +373,9 @@ def test_auto_actors_say_what_they_chose_even_when_the_sweep_ends_first(
 
 
 def run_cli(args: list[str]) -> tuple[int, str]:
-    from typer.testing import CliRunner
+    from tests import cli_support
 
-    from prover.cli import app
-
-    result = CliRunner().invoke(app, args)
+    result = cli_support.run_cli(args)
     return result.exit_code, result.output
 
 
