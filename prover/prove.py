@@ -346,64 +346,9 @@ def finalize_file(
     """
     by_name = {t.name: t for t in report.theorems}
     original = lean_file.source
-    changes: dict[str, tuple[DeclPlan, list[Edit], dict[int, str]]] = {}
-    partial: dict[str, list[Edit]] = {}  # declarations kept with some holes still `sorry` (--keep-partial)
-    for plan in plans:
-        if not plan.holes:
-            script = proofs.get(plan.decl.name)
-            if script is not None:
-                where = plan.decl.proof_span or plan.decl.decl_span
-                newline = line_ending_at(original, where.start)
-                changes[plan.decl.name] = (plan, [render_whole_proof(plan.decl, script, newline)], {})
-            continue
-        fills = {h.index: proofs[n] for h, n in zip(plan.holes, plan.targets, strict=True) if n in proofs}
-        if keep_partial and 0 < len(fills) < len(plan.holes):
-            edits = [_fill_edit(original, h, fills[h.index]) for h in plan.holes if h.index in fills]
-            problem = partial_problem(verifier, lean_file, plan, fills, apply_edits(original, edits))
-            if problem is None:
-                partial[plan.decl.name] = edits
-                _mark_partial(plan, fills, by_name)
-                continue
-            for name in plan.targets:
-                by_name[name].message = f"partial proof not kept: {problem}"
-            continue
-        if len(fills) < len(plan.holes):
-            missing = next(n for n in plan.targets if n not in proofs)
-            for name in plan.targets:
-                if name in proofs:
-                    by_name[
-                        name
-                    ].message = f"found, not written: {missing} was not filled, so the declaration is unproved"
-            continue
-        edits = [_fill_edit(original, h, fills[h.index]) for h in plan.holes]
-        changes[plan.decl.name] = (plan, edits, fills)
-    new_source = original
-    kept = [e for edits in partial.values() for e in edits]
-    for _ in range(len(changes) + 1):
-        new_source = apply_edits(original, [e for _, edits, _ in changes.values() for e in edits] + kept)
-        if not changes:
-            break
-        verdicts = _check_declarations(verifier, lean_file, new_source, list(changes.values()))
-        failed = False
-        for name in list(changes):
-            # A declaration the verifier said nothing about is not verified: it is dropped like a rejected one.
-            verdict = verdicts.get(name)
-            if verdict is None:
-                verdict = Rejected("the verifier returned no verdict for this declaration")
-            plan = changes[name][0]
-            entries = [by_name[n] for n in plan.targets]
-            if isinstance(verdict, Verified):
-                for entry in entries:
-                    entry.status, entry.checker = Status.PROVED, verdict.checker
-                continue
-            failed = True
-            for entry in entries:
-                entry.status, entry.checker = Status.REJECTED, verdict.checker or entry.checker
-                entry.message = f"whole-declaration check rejected the proof: {verdict.reason}"
-            del changes[name]
-        if not failed:
-            report.file_verified = True
-            break
+    planned = _plan_file_edits(lean_file, plans, proofs, verifier, by_name, keep_partial)
+    changes, partial = planned.changes, planned.partial
+    new_source = _verify_until_stable(verifier, lean_file, changes, partial, by_name, report)
     diff = "".join(
         difflib.unified_diff(
             original.splitlines(keepends=True),
@@ -422,6 +367,118 @@ def finalize_file(
             raise FileChangedError(path, diff, reason) from None
         report.written, report.backup = True, str(backup)
     return new_source, diff
+
+
+_Change = tuple[DeclPlan, list[Edit], dict[int, str]]
+
+
+@dataclass
+class _FileEdits:
+    """What `finalize_file` will try to write: whole declarations to verify (`changes`) and, with
+    `--keep-partial`, skeletons kept with some holes still `sorry` (`partial`, already confirmed)."""
+
+    changes: dict[str, _Change] = field(default_factory=dict)
+    partial: dict[str, list[Edit]] = field(default_factory=dict)
+
+
+def _plan_file_edits(
+    lean_file: LeanFile,
+    plans: Sequence[DeclPlan],
+    proofs: dict[str, str],
+    verifier: ProofVerifier,
+    by_name: dict[str, TheoremReport],
+    keep_partial: bool,
+) -> _FileEdits:
+    """The edits of every declaration whose holes (or whole proof) were all found; the others get a note."""
+    original = lean_file.source
+    out = _FileEdits()
+    for plan in plans:
+        if not plan.holes:
+            script = proofs.get(plan.decl.name)
+            if script is not None:
+                where = plan.decl.proof_span or plan.decl.decl_span
+                newline = line_ending_at(original, where.start)
+                out.changes[plan.decl.name] = (plan, [render_whole_proof(plan.decl, script, newline)], {})
+            continue
+        fills = {h.index: proofs[n] for h, n in zip(plan.holes, plan.targets, strict=True) if n in proofs}
+        if keep_partial and 0 < len(fills) < len(plan.holes):
+            _keep_partial(lean_file, plan, fills, verifier, by_name, out)
+        elif len(fills) < len(plan.holes):
+            missing = next(n for n in plan.targets if n not in proofs)
+            for name in plan.targets:
+                if name in proofs:
+                    by_name[
+                        name
+                    ].message = f"found, not written: {missing} was not filled, so the declaration is unproved"
+        else:
+            out.changes[plan.decl.name] = (plan, [_fill_edit(original, h, fills[h.index]) for h in plan.holes], fills)
+    return out
+
+
+def _keep_partial(
+    lean_file: LeanFile,
+    plan: DeclPlan,
+    fills: dict[int, str],
+    verifier: ProofVerifier,
+    by_name: dict[str, TheoremReport],
+    out: _FileEdits,
+) -> None:
+    """`--keep-partial`: keep the filled holes of a skeleton when the verifier confirms nothing else is wrong."""
+    original = lean_file.source
+    edits = [_fill_edit(original, h, fills[h.index]) for h in plan.holes if h.index in fills]
+    problem = partial_problem(verifier, lean_file, plan, fills, apply_edits(original, edits))
+    if problem is None:
+        out.partial[plan.decl.name] = edits
+        _mark_partial(plan, fills, by_name)
+        return
+    for name in plan.targets:
+        by_name[name].message = f"partial proof not kept: {problem}"
+
+
+def _verify_until_stable(
+    verifier: ProofVerifier,
+    lean_file: LeanFile,
+    changes: dict[str, _Change],
+    partial: dict[str, list[Edit]],
+    by_name: dict[str, TheoremReport],
+    report: FileReport,
+) -> str:
+    """Apply every change, re-verify each changed declaration whole, drop the rejected ones and try again until
+    every remaining one is verified (at most one round per change). Returns the final text; `changes` keeps
+    only the verified declarations."""
+    original = lean_file.source
+    kept = [e for edits in partial.values() for e in edits]
+    new_source = original
+    for _ in range(len(changes) + 1):
+        new_source = apply_edits(original, [e for _, edits, _ in changes.values() for e in edits] + kept)
+        if not changes:
+            break
+        verdicts = _check_declarations(verifier, lean_file, new_source, list(changes.values()))
+        rejected = [
+            name for name in list(changes) if not _record_verdict(changes[name][0], verdicts.get(name), by_name)
+        ]
+        for name in rejected:
+            del changes[name]
+        if not rejected:
+            report.file_verified = True
+            break
+    return new_source
+
+
+def _record_verdict(plan: DeclPlan, verdict: Verdict | None, by_name: dict[str, TheoremReport]) -> bool:
+    """Mark the declaration's entries proved or rejected; True when verified."""
+    # A declaration the verifier said nothing about is not verified: it is dropped like a rejected one.
+    if verdict is None:
+        verdict = Rejected("the verifier returned no verdict for this declaration")
+    entries = [by_name[n] for n in plan.targets]
+    if isinstance(verdict, Verified):
+        for entry in entries:
+            entry.status, entry.checker = Status.PROVED, verdict.checker
+        return True
+    for entry in entries:
+        entry.status, entry.checker = Status.REJECTED, verdict.checker or entry.checker
+        entry.message = f"whole-declaration check rejected the proof: {verdict.reason}"
+    return False
 
 
 def line_ending_at(text: str, offset: int) -> str:
