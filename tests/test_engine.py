@@ -19,14 +19,14 @@ from prover.engine.strategies import Sample
 from prover.generators import FixedTacticGenerator
 from prover.prove import plan_targets
 from search.types import Budget, Candidate, GenRequest, SearchConfig, SearchStatus
+from tests.cli_support import DEMO, DEMO_CASSETTE
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-CASSETTE = EXAMPLES / "demo.cassette.jsonl"
+CASSETTE = DEMO_CASSETTE
 SEARCH = SearchConfig(num_tactics=4, budget=Budget(time_s=None, max_expansions=3))
 
 
 def demo_targets() -> list[ProofTarget]:
-    lean_file = parse_lean_file(EXAMPLES / "demo.lean")
+    lean_file = parse_lean_file(DEMO)
     _, targets = plan_targets(lean_file, lean_file.theorems)
     return targets
 
