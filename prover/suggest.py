@@ -12,6 +12,7 @@ finished proof back into its file, and only after an independent ProofVerifier a
 
 from __future__ import annotations
 
+import enum
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -534,60 +535,80 @@ def run_interactive(
     show_state = True
     while not session.finished:
         if show_state:
-            state = session.state
-            console.rule(Text(f"{session.theorem.name}: step {len(session.steps)}"))
-            render_goals(console, state)
-            try:
-                suggestions = session.suggest(check=check)
-            except LeanEnvError:
-                raise
-            except Exception as exc:  # a model failure: the user can still type tactics
-                console.print(Text(f"no suggestions: the generator failed: {type(exc).__name__}: {exc}", style="red"))
-                suggestions = []
-            render_suggestions(console, suggestions)
-        show_state = True
+            suggestions = _show_state(session, console, check)
         try:
             line = input_fn("tactic> ")
         except (EOFError, KeyboardInterrupt):
             console.print()
             return InteractiveOutcome(False, session.tactics, quit=True)
-        command = line.strip()
-        if not command:
-            show_state = False
-            continue
-        lowered = command.lower()
-        if lowered in ("q", "quit", "exit"):
+        after = _run_command(line.strip(), session, console, suggestions, search_config)
+        if after is _After.QUIT:
             return InteractiveOutcome(False, session.tactics, quit=True)
-        if lowered in ("h", "help", "?"):
-            console.print(Text(HELP))
-            show_state = False
-            continue
-        if lowered in ("u", "undo"):
-            step = session.undo()
-            console.print(Text(f"undid: {step.tactic}" if step else "nothing to undo", style="cyan"))
-            continue
-        if lowered in ("p", "proof"):
-            console.print(Text(session.proof or "(no tactics yet)"))
-            show_state = False
-            continue
-        if lowered in ("s", "search"):
-            _interactive_search(session, console, search_config)
-            continue
-        if command.isdigit():
-            index = int(command)
-            if not 1 <= index <= len(suggestions):
-                console.print(Text(f"no suggestion {index}: pick 1..{len(suggestions)}", style="red"))
-                show_state = False
-                continue
-            command = suggestions[index - 1].tactic
-        result = session.apply(command)
-        if result.outcome in (ResultKind.FINISHED, ResultKind.STATE):
-            console.print(Text("applied: ", style="cyan") + Text(session.tactics[-1]))
-        else:
-            console.print(Text("not applied: ", style="red") + describe_check(result))
-            show_state = False
+        show_state = after is _After.SHOW_STATE
     console.print(Text("all goals closed", style="bold green"))
     return InteractiveOutcome(True, session.tactics)
+
+
+class _After(enum.Enum):
+    """What the interactive loop does after one input line."""
+
+    SHOW_STATE = "show the (new) state and its suggestions"
+    KEEP = "prompt again without repeating the state"
+    QUIT = "quit"
+
+
+def _show_state(session: ProofSession, console: Console, check: bool) -> list[Suggestion]:
+    console.rule(Text(f"{session.theorem.name}: step {len(session.steps)}"))
+    render_goals(console, session.state)
+    try:
+        suggestions = session.suggest(check=check)
+    except LeanEnvError:
+        raise
+    except Exception as exc:  # a model failure: the user can still type tactics
+        console.print(Text(f"no suggestions: the generator failed: {type(exc).__name__}: {exc}", style="red"))
+        suggestions = []
+    render_suggestions(console, suggestions)
+    return suggestions
+
+
+def _run_command(
+    command: str,
+    session: ProofSession,
+    console: Console,
+    suggestions: list[Suggestion],
+    search_config: SearchConfig,
+) -> _After:
+    """One input line: a loop command (quit, help, undo, proof, search), a suggestion's number, or a tactic."""
+    lowered = command.lower()
+    if not command:
+        return _After.KEEP
+    if lowered in ("q", "quit", "exit"):
+        return _After.QUIT
+    if lowered in ("h", "help", "?"):
+        console.print(Text(HELP))
+        return _After.KEEP
+    if lowered in ("u", "undo"):
+        step = session.undo()
+        console.print(Text(f"undid: {step.tactic}" if step else "nothing to undo", style="cyan"))
+        return _After.SHOW_STATE
+    if lowered in ("p", "proof"):
+        console.print(Text(session.proof or "(no tactics yet)"))
+        return _After.KEEP
+    if lowered in ("s", "search"):
+        _interactive_search(session, console, search_config)
+        return _After.SHOW_STATE
+    if command.isdigit():
+        index = int(command)
+        if not 1 <= index <= len(suggestions):
+            console.print(Text(f"no suggestion {index}: pick 1..{len(suggestions)}", style="red"))
+            return _After.KEEP
+        command = suggestions[index - 1].tactic
+    result = session.apply(command)
+    if result.outcome in (ResultKind.FINISHED, ResultKind.STATE):
+        console.print(Text("applied: ", style="cyan") + Text(session.tactics[-1]))
+        return _After.SHOW_STATE
+    console.print(Text("not applied: ", style="red") + describe_check(result))
+    return _After.KEEP
 
 
 def _interactive_search(session: ProofSession, console: Console, config: SearchConfig) -> None:
