@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from prover.generators.decoding import DecodingOptions
-from prover.generators.sanitize import Sanitizer
+from prover.generators.sanitize import Sanitizer, best_candidates
 from prover.generators.tokenizers import encode_prompt
 from prover.templates import PromptTemplate, get_template
 from search.types import Candidate, GenRequest
@@ -648,22 +648,10 @@ class HFGenerator:
         return batches
 
     def _candidates(self, request: GenRequest, raws: list[RawSequence], k: int) -> list[Candidate]:
-        best: dict[str, Candidate] = {}
-        for raw in raws:
-            if not math.isfinite(raw.logprob):
-                continue
-            text = raw.text
-            if request.prefix:
-                # The prompt already held the completion prefix and the tactic prefix.
-                text = self.template.completion_prefix + request.prefix + text
-            tactic = self.sanitizer(text, request.prefix)
-            if tactic is None:
-                continue
-            kept = best.get(tactic)
-            cand = Candidate(tactic=tactic, logprob=raw.logprob, num_tokens=max(raw.num_tokens, 1))
-            if kept is None or self._rank(cand) > self._rank(kept):
-                best[tactic] = cand
-        return sorted(best.values(), key=self._rank, reverse=True)[:k]
+        # The prompt already held the completion prefix and the tactic prefix: put them back before cleaning.
+        lead = self.template.completion_prefix + request.prefix if request.prefix else ""
+        samples = ((lead + raw.text, raw.logprob, raw.num_tokens) for raw in raws)
+        return best_candidates(samples, request.prefix, self.sanitizer, self._rank, k)
 
     def _rank(self, cand: Candidate) -> float:
         return self.template.rank_key(cand.logprob, cand.num_tokens)

@@ -11,10 +11,13 @@ brackets, and refused when it is truncated (an open bracket, or a last token tha
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Callable, Iterable
 
 from lean_env.checks.tactic_filter import check_tactic
 from prover.templates import PromptTemplate
+from search.types import Candidate
 
 _OPEN = {"(": ")", "[": "]", "{": "}", "⟨": "⟩", "⟦": "⟧", "⦃": "⦄"}
 _CLOSE = {v: k for k, v in _OPEN.items()}
@@ -188,3 +191,32 @@ def sanitize_tactic(
 ) -> str | None:
     """One-shot form of `Sanitizer(template, allow_native_decide)(raw, prefix)`."""
     return Sanitizer(template, allow_native_decide)(raw, prefix)
+
+
+def best_candidates(
+    samples: Iterable[tuple[str, float, int]],
+    prefix: str,
+    sanitizer: Sanitizer,
+    rank: Callable[[Candidate], float],
+    k: int,
+) -> list[Candidate]:
+    """The `k` best distinct tactics of one request's samples, best first by `rank`.
+
+    `samples` are (completion text, summed log-probability, generated tokens); `prefix` is the tactic prefix the
+    user typed, which each text must start with (callers whose prompt already held it put it back in front of the
+    text first). A sample with a non-finite log-probability (a beam cut off, a NaN) or whose text the sanitiser
+    refuses is dropped; of several samples that clean to one tactic, the best-ranked one stands for it. Every
+    generator (HF, seq2seq, vLLM) builds its candidates here, so they rank and clean alike.
+    """
+    best: dict[str, Candidate] = {}
+    for text, logprob, num_tokens in samples:
+        if not math.isfinite(logprob):
+            continue
+        tactic = sanitizer(text, prefix)
+        if tactic is None:
+            continue
+        cand = Candidate(tactic=tactic, logprob=logprob, num_tokens=max(num_tokens, 1))
+        kept = best.get(tactic)
+        if kept is None or rank(cand) > rank(kept):
+            best[tactic] = cand
+    return sorted(best.values(), key=rank, reverse=True)[:k]

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from prover.generators.decoding import DecodingOptions
-from prover.generators.sanitize import Sanitizer
+from prover.generators.sanitize import Sanitizer, best_candidates
 from search.types import Candidate, GenRequest
 
 if TYPE_CHECKING:
@@ -392,17 +392,9 @@ class Seq2SeqGenerator:
         return out
 
     def _candidates(self, request: GenRequest, seqs: list[ScoredSequence], k: int) -> list[Candidate]:
-        best: dict[str, Candidate] = {}
-        for seq in seqs:
-            if not math.isfinite(seq.logprob):
-                continue
-            tactic = self.sanitizer(seq.text, request.prefix)
-            if tactic is None:
-                continue
-            kept = best.get(tactic)
-            if kept is None or seq.logprob > kept.logprob:
-                best[tactic] = Candidate(tactic=tactic, logprob=seq.logprob, num_tokens=max(seq.num_tokens, 1))
-        return sorted(best.values(), key=lambda c: -c.logprob)[:k]
+        # The decoder was forced to start with the prefix, so each text holds it already; rank by log-probability.
+        samples = ((seq.text, seq.logprob, seq.num_tokens) for seq in seqs)
+        return best_candidates(samples, request.prefix, self.sanitizer, lambda c: c.logprob, k)
 
     def generate_scored(self, inputs: Sequence[str], n: int, prefix: str = "") -> list[list[ScoredSequence]]:
         """`n` outputs per input from one `generate` call, each starting with `prefix`, with the summed

@@ -50,14 +50,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from prover.generators.combined import merge_candidates
 from prover.generators.decoding import DecodingOptions
-from prover.generators.sanitize import Sanitizer
+from prover.generators.sanitize import Sanitizer, best_candidates
 from prover.generators.tokenizers import encode_prompt
 from prover.templates import PromptTemplate, get_template
 from search.types import Candidate, GenRequest, TacticGenerator
@@ -368,25 +367,15 @@ class _VLLMBase:
     def candidates(
         self, requests: Sequence[GenRequest], raws: Sequence[Sequence[RawSeq]], k: int
     ) -> list[list[Candidate]]:
-        out: list[list[Candidate]] = []
-
         def rank(cand: Candidate) -> float:
             return self.template.rank_key(cand.logprob, cand.num_tokens)
 
+        out: list[list[Candidate]] = []
         for request, seqs in zip(requests, raws, strict=True):
-            best: dict[str, Candidate] = {}
-            for text, logprob, num in seqs:
-                if not math.isfinite(logprob):
-                    continue
-                if request.prefix:
-                    text = self.template.completion_prefix + request.prefix + text
-                tactic = self.sanitizer(text, request.prefix)
-                if tactic is None:
-                    continue
-                cand = Candidate(tactic=tactic, logprob=logprob, num_tokens=num)
-                if tactic not in best or rank(cand) > rank(best[tactic]):
-                    best[tactic] = cand
-            out.append(sorted(best.values(), key=rank, reverse=True)[:k])
+            # The prompt already held the completion prefix and the tactic prefix: put them back before cleaning.
+            lead = self.template.completion_prefix + request.prefix if request.prefix else ""
+            samples = ((lead + text, logprob, num) for text, logprob, num in seqs)
+            out.append(best_candidates(samples, request.prefix, self.sanitizer, rank, k))
         return out
 
 
