@@ -111,6 +111,23 @@ class ProverConfig(_Section):
     generator: GeneratorConfig = Field(default_factory=GeneratorConfig)
 
 
+def read_toml(path: Path, what: str = "config file") -> dict[str, Any]:
+    """The TOML table in `path`. `ConfigError` in one line naming `what` and the path for a missing file, a folder,
+    text that is not UTF-8, a file that cannot be read, or invalid TOML (every config loader reads through here)."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{what} not found: {path}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{what} {path} is a directory, not a TOML file") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{what} {path} is not UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"invalid TOML in {path}: {exc}") from None
+
+
 def _one_line(err: ValidationError, source: str, model: type[BaseModel] | None = None, what: str = "config") -> str:
     """`invalid config SOURCE: where: what is wrong (and N more)`, an unknown key first: a misspelt key also
     leaves a required one missing, and "Field required" would hide the typo. An unknown key gets the same
@@ -203,19 +220,7 @@ def load_config_as(
     if path is not None:
         p = Path(path)
         source = str(p)
-        try:
-            data = tomllib.loads(p.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"config file not found: {p}") from None
-        except IsADirectoryError:
-            raise ConfigError(f"config file {p} is a directory") from None
-        except UnicodeDecodeError:
-            raise ConfigError(f"config file {p} is not UTF-8 text") from None
-        except OSError as exc:
-            raise ConfigError(f"cannot read config file {p}: {exc.strerror or exc}") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"invalid TOML in {p}: {exc}") from None
-        data = _rebase_paths(data, p.parent)
+        data = _rebase_paths(read_toml(p), p.parent)
     if base:
         data = _deep_merge(base, data)
     given: set[tuple[str, str]] = set()  # (section, key) set by a command-line flag

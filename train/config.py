@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from prover.config import ConfigError
+from prover.config import ConfigError, read_toml
 from prover.paths import REPO_ROOT, shared_dir
 
 PACKAGED_CONFIGS = Path(__file__).resolve().parent / "configs"
@@ -173,12 +172,4 @@ def parse_train_config(data: dict[str, Any], source: str = "(dict)") -> TrainCon
 
 def load_train_config(path: str | Path) -> TrainConfig:
     p = resolve_config_path(path)
-    try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"training config not found: {path}") from None
-    except IsADirectoryError:
-        raise ConfigError(f"training config is a folder, not a TOML file: {path}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"invalid TOML in {p}: {exc}") from None
-    return parse_train_config(data, str(p))
+    return parse_train_config(read_toml(p, "training config"), str(p))
