@@ -235,6 +235,24 @@ def _state_traced_theorems(cassette: Cassette, statements: Path) -> None:
         fail(f"--statements {statements}: declares none of the recorded theorems without a statement")
 
 
+def _recorded_proofs_rejected(cassette: Cassette) -> list[str]:
+    """Theorems that carry the proof that compiled in Lean must verify through the cassette: one line per
+    rejected one (the count is printed)."""
+    from lean_env.backends.replay import ReplayVerifier
+    from lean_env.checks.verdict import Verified
+
+    verifier = ReplayVerifier(cassette)
+    proofs = [(t, t.recorded_proof) for t in cassette.theorems.values() if t.recorded_proof]
+    rejected = []
+    for thm, proof in proofs:
+        verdict = verifier.verify(thm.to_theorem(), proof)
+        if not isinstance(verdict, Verified):
+            rejected.append(f"{thm.name}: recorded proof rejected: {verdict.reason}")
+    if proofs:
+        console.print(f"verified {len(proofs) - len(rejected)}/{len(proofs)} recorded proofs", highlight=False)
+    return rejected
+
+
 def _outputs_problem(out: Path, lean_out: Path | None, inputs: list[Path]) -> str | None:
     """Why writing OUT or --lean-out would destroy something of the user's, else None.
 
@@ -307,10 +325,9 @@ def check(
     """Replay every recorded step through the replay backend and compare with the recording."""
     from rich.progress import Progress
 
-    from lean_env.backends.replay import ReplayEnv, ReplayVerifier
+    from lean_env.backends.replay import ReplayEnv
     from lean_env.cassette.format import CassetteError
     from lean_env.cassette.store import Cassette
-    from lean_env.checks.verdict import Verified
     from lean_env.types import ProofState
 
     try:
@@ -333,18 +350,7 @@ def check(
     total = len(cassette.steps)
     console.print(f"replayed {total - len(mismatches)}/{total} steps", highlight=False)
 
-    # Theorems that carry the proof that compiled in Lean must verify through the cassette.
-    verifier = ReplayVerifier(cassette)
-    proofs = [t for t in cassette.theorems.values() if t.recorded_proof]
-    bad_proofs = []
-    for thm in proofs:
-        assert thm.recorded_proof is not None
-        verdict = verifier.verify(thm.to_theorem(), thm.recorded_proof)
-        if not isinstance(verdict, Verified):
-            bad_proofs.append(f"{thm.name}: recorded proof rejected: {verdict.reason}")
-    if proofs:
-        console.print(f"verified {len(proofs) - len(bad_proofs)}/{len(proofs)} recorded proofs", highlight=False)
-    problems = mismatches + bad_proofs
+    problems = mismatches + _recorded_proofs_rejected(cassette)
     for line in problems[:show]:
         err_console.print(f"mismatch: {line}", highlight=False, soft_wrap=True)
     if len(problems) > show:

@@ -11,7 +11,7 @@ import typer
 from prover.console import console, fail
 
 if TYPE_CHECKING:
-    from lean_env.source.document import Hole
+    from lean_env.source.document import Hole, LeanFile
 
 
 def register(app: typer.Typer) -> None:
@@ -61,7 +61,11 @@ def parse(
         # Plain print: rich would wrap long lines and break the JSON.
         typer.echo(json.dumps(lean_file.to_json(), ensure_ascii=False, indent=2))
         return
+    _print_listing(file, lean_file)
 
+
+def _print_listing(file: Path, lean_file: LeanFile) -> None:
+    """The text listing: header and imports, then each target declaration with its sorries and statement."""
     # Plain lines, not a table: names and statements of real files (formal-conjectures, Mathlib) are long, and
     # a 7-column table folds them to a few characters a line in 80 columns. soft_wrap: the terminal wraps.
     say = {"highlight": False, "markup": False, "soft_wrap": True}
