@@ -509,10 +509,6 @@ class ReplEnv(ClosingContext):
                 self._proc.close()
                 self._proc = None
 
-    @property
-    def live_states(self) -> int:
-        return len(self._nodes)
-
     # -- internals -------------------------------------------------------------------------------------
 
     def _wire_tactic(self, theorem: Theorem, tactic: str) -> str:

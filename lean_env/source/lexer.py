@@ -235,13 +235,6 @@ class _Cursor:
         return self.line, offset - self.line_start + 1
 
 
-def line_column(text: str, offset: int) -> tuple[int, int]:
-    """1-based (line, column) of `offset` in `text`."""
-    line = text.count("\n", 0, offset) + 1
-    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
-    return line, column
-
-
 def _scan_block_comment(text: str, i: int) -> int:
     """`text[i:]` starts with `/-`; return the offset just after the matching `-/` (nesting counts)."""
     depth = 0

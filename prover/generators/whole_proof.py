@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
-from lean_env.types import Theorem, indent_block
+from lean_env.types import Theorem
 from prover.generators.decoding import DecodingOptions
 from prover.generators.sanitize import drop_reasoning
 from prover.templates import (
@@ -394,8 +394,3 @@ class WholeProofCompleter:
         if not self.setup.template.chat or self.setup.tokenizer is None:
             raise ValueError(f"self-correction continues a chat; the {self.setup.template.name!r} prompt is not one")
         return str(self.setup.tokenizer.apply_chat_template(conversation, tokenize=False, add_generation_prompt=True))
-
-
-def render_proof(theorem: Theorem, proof: str) -> str:
-    """`theorem` with `proof` as its tactic block, as the verifier checks it (for reports)."""
-    return f"{theorem.statement.rstrip()} := by\n{indent_block(proof, 2)}"
