@@ -3,6 +3,7 @@ the README's commands use."""
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,3 +27,21 @@ def run_cli(args: Sequence[str], **kwargs: Any) -> Result:
     from prover.cli import app
 
     return run_app(app, args, **kwargs)
+
+
+def wait_until_served(proc: subprocess.Popen[str], url: str, timeout_s: float) -> None:
+    """Poll `url`/health until the `prover serve` process `proc` answers 200; fail if it exits or `timeout_s` passes."""
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        assert proc.poll() is None, proc.communicate()
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "the server did not come up"
+        time.sleep(0.1)

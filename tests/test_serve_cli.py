@@ -7,11 +7,11 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+from cli_support import wait_until_served
 from suggest_fixtures import write_fixed_config
 
 from tests.cli_support import run_cli
@@ -37,16 +37,7 @@ def test_serve_process_answers_and_shuts_down_on_sigint(repo_root: Path, tmp_pat
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, proc.communicate()
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the server did not come up"
-            time.sleep(0.1)
+        wait_until_served(proc, url, 60)
         resp = httpx.post(f"{url}/generate", json={"name": "any", "input": "x : ℝ\n⊢ x = x", "prefix": "n"}, timeout=10)
         assert resp.json() == {
             "outputs": [{"output": "norm_num", "score": -0.2}, {"output": "nlinarith", "score": -0.7}]

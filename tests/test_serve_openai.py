@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
+from cli_support import wait_until_served
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -163,7 +164,6 @@ def test_serve_process_runs_a_seq2seq_model_for_lean_copilot_and_llmlean(repo_ro
     import socket
     import subprocess
     import sys
-    import time
 
     import httpx
 
@@ -180,16 +180,7 @@ def test_serve_process_runs_a_seq2seq_model_for_lean_copilot_and_llmlean(repo_ro
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            assert proc.poll() is None, proc.communicate()
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the server did not come up"
-            time.sleep(0.2)
+        wait_until_served(proc, url, 180)
         resp = httpx.post(f"{url}/generate", json={"name": "x", "input": STATE}, timeout=120)
         assert resp.status_code == 200 and all(o["score"] <= 0 for o in resp.json()["outputs"])
         prompt = llmlean.make_prompts("instruction", CONTEXT, STATE, "")[0]
